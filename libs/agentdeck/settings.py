@@ -1,0 +1,61 @@
+"""Settings shared by every service.
+
+Each service defines one :class:`ServiceSettings` subclass with its own
+environment prefix, loads it once in its ``main.py`` and passes it down.
+No other module reads the environment.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["KafkaSettings", "ServiceSettings", "StoreSettings"]
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka. Empty ``bootstrap_servers`` means: launch the embedded broker."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore", frozen=True)
+
+    bootstrap_servers: str = Field(
+        default="", description="host:port list; empty starts the embedded Tansu broker."
+    )
+    fetch_wait_max_ms: int = Field(
+        default=5, ge=0, description="Broker-side wait for data; low keeps hops fast."
+    )
+    session_timeout_ms: int = Field(default=6000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=1000, ge=100)
+    linger_ms: int = Field(default=1, ge=0)
+    max_message_bytes: int = Field(
+        default=1_000_000, gt=0, description="Larger payloads are dead-lettered."
+    )
+    batch_size: int = Field(default=500, gt=0, description="Most events handled per batch.")
+    poll_timeout_s: float = Field(default=0.1, gt=0, description="Wait for a batch's first event.")
+    client_id_prefix: str = "agentdeck"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+
+
+class StoreSettings(BaseSettings):
+    """Where durable state lives. Empty ``database_url`` means the embedded SQLite file."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTDECK_", extra="ignore", frozen=True)
+
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty = embedded SQLite.")
+    redis_url: str = Field(default="", description="redis:// URL; empty = in-process hot state.")
+    data_dir: str = Field(default=".agentdeck", description="Embedded files live here.")
+
+
+class ServiceSettings(BaseSettings):
+    """Base of every service's settings class: identity plus the shared sections."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str = "agentdeck"
+    service_version: str = "0.1.0"
+    consumer_group: str = ""
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
