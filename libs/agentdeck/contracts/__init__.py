@@ -1,0 +1,48 @@
+"""The event contract: schemas, typed models and the single-object Avro codec.
+
+``schemas/`` is the source of truth; the models in ``models`` are generated
+from it and checked for drift; :class:`Codec` writes and reads the wire format.
+"""
+
+from __future__ import annotations
+
+from agentdeck.contracts import models
+from agentdeck.contracts._codec import MARKER, Codec
+from agentdeck.contracts._envelope import NAMESPACE, deterministic_id, envelope_for, follow_up
+from agentdeck.contracts._files import schema_dir
+from agentdeck.contracts.models import Envelope, ErrorInfo, Event, Producer
+from agentdeck.contracts._registry import SchemaRegistry, SchemaVersion
+from agentdeck.contracts.errors import DecodeError, SchemaError
+
+__all__ = [
+    "ALL_EVENTS",
+    "MARKER",
+    "NAMESPACE",
+    "Codec",
+    "DecodeError",
+    "Envelope",
+    "ErrorInfo",
+    "Event",
+    "Producer",
+    "SchemaError",
+    "SchemaRegistry",
+    "SchemaVersion",
+    "default_codec",
+    "deterministic_id",
+    "envelope_for",
+    "follow_up",
+    "models",
+    "schema_dir",
+]
+
+#: Every event class, for codecs that decode anything (telemetry, tests, replay).
+ALL_EVENTS: tuple[type[Event], ...] = tuple(
+    obj
+    for obj in vars(models).values()
+    if isinstance(obj, type) and issubclass(obj, Event) and obj is not Event
+)
+
+
+def default_codec(*, max_bytes: int = 1_000_000) -> Codec:
+    """A codec over the project's schemas that knows every event type."""
+    return Codec(SchemaRegistry.load(), list(ALL_EVENTS), max_bytes=max_bytes)

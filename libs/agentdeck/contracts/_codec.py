@@ -1,0 +1,118 @@
+"""Avro single-object encoding of events (marker ``C3 01`` + CRC-64-AVRO fingerprint + body).
+
+Any consumer identifies the writer schema from the first ten bytes, with no
+registry server, and reads the body into the newest (reader) version of the
+record. Everything that can go wrong with foreign bytes is a :class:`DecodeError`
+with a specific code, never another exception.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+from pydantic import ValidationError
+
+from agentdeck.contracts.models import Event
+from agentdeck.contracts._registry import SchemaRegistry, SchemaVersion
+from agentdeck.contracts.errors import DecodeError, SchemaError
+
+__all__ = ["MARKER", "Codec"]
+
+MARKER = b"\xc3\x01"
+_PREFIX = len(MARKER) + 8
+
+
+class Codec:
+    """Encodes and decodes events; one instance per process, shared by every loop.
+
+    Args:
+        registry: Known schemas (writer and reader versions).
+        models: Event classes to decode into (their newest versions are the readers).
+        max_bytes: Larger messages are refused before any parsing.
+    """
+
+    def __init__(
+        self, registry: SchemaRegistry, models: list[type[Event]], *, max_bytes: int = 1_000_000
+    ) -> None:
+        self.registry = registry
+        self.max_bytes = max_bytes
+        self._writers: dict[type[Event], SchemaVersion] = {}
+        self._models: dict[str, type[Event]] = {}
+        for model in models:
+            version = registry.latest(model.EVENT_TYPE)
+            if version.version != model.SCHEMA_VERSION:
+                raise SchemaError(f"{model.__name__} is v{model.SCHEMA_VERSION}, schemas have "
+                                  f"v{version.version}; regenerate the models")
+            self._writers[model] = version
+            self._models[model.EVENT_TYPE] = model
+
+    def writer_of(self, event_type: type[Event]) -> SchemaVersion:
+        """The schema version an event class is written with."""
+        return self._writers[event_type]
+
+    def encode(self, event: Event) -> bytes:
+        """Single-object encoding of ``event`` with its newest schema."""
+        version = self._writers[type(event)]
+        buf = BytesIO()
+        buf.write(MARKER)
+        buf.write(version.fingerprint)
+        schemaless_writer(buf, version.parsed, event.model_dump())
+        return buf.getvalue()
+
+    def identify(self, data: bytes) -> SchemaVersion:
+        """The writer schema of an encoded message, checking only its prefix."""
+        if len(data) > self.max_bytes:
+            raise DecodeError("oversized", f"{len(data)} bytes exceeds the {self.max_bytes} limit",
+                              remediation=("store the payload by claim check", "raise the limit"))
+        if len(data) < _PREFIX:
+            raise DecodeError("truncated", f"{len(data)} bytes is shorter than the 10-byte header")
+        if data[:2] != MARKER:
+            raise DecodeError("bad_marker", f"expected marker c301, found {data[:2].hex()}")
+        version = self.registry.by_fingerprint(bytes(data[2:_PREFIX]))
+        if version is None:
+            raise DecodeError(
+                "unknown_fingerprint",
+                f"no known schema has fingerprint {bytes(data[2:_PREFIX]).hex()}",
+                remediation=("deploy a consumer that knows the writer's schema version",),
+            )
+        return version
+
+    def decode(self, data: bytes) -> Event:
+        """The event in ``data``, read into the newest version of its record."""
+        writer = self.identify(data)
+        model = self._models.get(writer.full_name)
+        if model is None:
+            raise DecodeError("unknown_fingerprint", f"{writer.full_name} is not decoded here")
+        record = self._read_body(data, writer, self._writers[model])
+        try:
+            event = model.model_validate(record)
+        except ValidationError as exc:
+            raise DecodeError("invalid_payload", f"{writer.full_name}: {exc}") from exc
+        envelope = event.envelope
+        if envelope.event_type != writer.full_name or envelope.schema_version != writer.version:
+            raise DecodeError(
+                "envelope_mismatch",
+                f"envelope says {envelope.event_type} v{envelope.schema_version}, "
+                f"fingerprint says {writer.full_name} v{writer.version}",
+            )
+        return event
+
+    @staticmethod
+    def _read_body(data: bytes, writer: SchemaVersion, reader: SchemaVersion) -> dict[str, Any]:
+        body = BytesIO(data)
+        body.seek(_PREFIX)
+        try:
+            record = schemaless_reader(
+                body, writer.parsed, None if reader is writer else reader.parsed
+            )
+        # fastavro signals corrupt input with many exception types (EOFError,
+        # ValueError, IndexError, UnicodeDecodeError, OverflowError, ...).
+        except Exception as exc:  # noqa: BLE001
+            raise DecodeError("corrupt_body", f"{writer.full_name}: {type(exc).__name__}: {exc}")
+        if body.tell() != len(data):
+            raise DecodeError("trailing_bytes", f"{len(data) - body.tell()} bytes after the record")
+        if not isinstance(record, dict):
+            raise DecodeError("corrupt_body", f"{writer.full_name}: body is not a record")
+        return record
