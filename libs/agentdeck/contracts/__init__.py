@@ -10,9 +10,9 @@ from agentdeck.contracts import models
 from agentdeck.contracts._codec import MARKER, Codec
 from agentdeck.contracts._envelope import NAMESPACE, deterministic_id, envelope_for, follow_up
 from agentdeck.contracts._files import schema_dir
-from agentdeck.contracts.models import Envelope, ErrorInfo, Event, Producer
 from agentdeck.contracts._registry import SchemaRegistry, SchemaVersion
 from agentdeck.contracts.errors import DecodeError, SchemaError
+from agentdeck.contracts.models import Envelope, ErrorInfo, Event, Producer
 
 __all__ = [
     "ALL_EVENTS",

@@ -14,9 +14,9 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
-from agentdeck.contracts.models import Event
 from agentdeck.contracts._registry import SchemaRegistry, SchemaVersion
 from agentdeck.contracts.errors import DecodeError, SchemaError
+from agentdeck.contracts.models import Event
 
 __all__ = ["MARKER", "Codec"]
 
@@ -43,8 +43,10 @@ class Codec:
         for model in models:
             version = registry.latest(model.EVENT_TYPE)
             if version.version != model.SCHEMA_VERSION:
-                raise SchemaError(f"{model.__name__} is v{model.SCHEMA_VERSION}, schemas have "
-                                  f"v{version.version}; regenerate the models")
+                raise SchemaError(
+                    f"{model.__name__} is v{model.SCHEMA_VERSION}, schemas have "
+                    f"v{version.version}; regenerate the models"
+                )
             self._writers[model] = version
             self._models[model.EVENT_TYPE] = model
 
@@ -64,8 +66,11 @@ class Codec:
     def identify(self, data: bytes) -> SchemaVersion:
         """The writer schema of an encoded message, checking only its prefix."""
         if len(data) > self.max_bytes:
-            raise DecodeError("oversized", f"{len(data)} bytes exceeds the {self.max_bytes} limit",
-                              remediation=("store the payload by claim check", "raise the limit"))
+            raise DecodeError(
+                "oversized",
+                f"{len(data)} bytes exceeds the {self.max_bytes} limit",
+                remediation=("store the payload by claim check", "raise the limit"),
+            )
         if len(data) < _PREFIX:
             raise DecodeError("truncated", f"{len(data)} bytes is shorter than the 10-byte header")
         if data[:2] != MARKER:
@@ -109,8 +114,10 @@ class Codec:
             )
         # fastavro signals corrupt input with many exception types (EOFError,
         # ValueError, IndexError, UnicodeDecodeError, OverflowError, ...).
-        except Exception as exc:  # noqa: BLE001
-            raise DecodeError("corrupt_body", f"{writer.full_name}: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            raise DecodeError(
+                "corrupt_body", f"{writer.full_name}: {type(exc).__name__}: {exc}"
+            ) from exc
         if body.tell() != len(data):
             raise DecodeError("trailing_bytes", f"{len(data) - body.tell()} bytes after the record")
         if not isinstance(record, dict):

@@ -48,8 +48,13 @@ def envelope_for(
 
 
 def follow_up(
-    cause: Event, event_type: type[Event], *, producer: Producer, occurred_at: datetime,
-    step_id: str | None = None, discriminator: str = "",
+    cause: Event,
+    event_type: type[Event],
+    *,
+    producer: Producer,
+    occurred_at: datetime,
+    step_id: str | None = None,
+    discriminator: str = "",
 ) -> Envelope:
     """The envelope of an event caused by ``cause``: same run, tenant, agent and trace.
 

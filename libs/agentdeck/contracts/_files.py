@@ -102,7 +102,5 @@ def load_sources(root: Path | None = None) -> list[SchemaSource]:
             if str(raw["name"]).rpartition(".")[2] != match["name"]:
                 raise SchemaError(f"{path}: record name {raw['name']!r} differs from file name")
             schema = _inline(raw, defs, set(), None) if not frozen else raw
-            found.append(
-                SchemaSource(full_name(raw), int(match["version"]), schema, path, frozen)
-            )
+            found.append(SchemaSource(full_name(raw), int(match["version"]), schema, path, frozen))
     return sorted(found, key=lambda s: (s.full_name, s.version))

@@ -18,8 +18,16 @@ MODELS_PATH = Path(__file__).with_name("models.py")
 #: Named types defined elsewhere in the code base instead of generated.
 EXTERNAL = {"agentdeck.common.ErrorCategory": "ErrorCategory"}
 
-_SCALARS = {"string": "str", "int": "int", "long": "int", "boolean": "bool",
-            "float": "float", "double": "float", "bytes": "bytes", "null": "None"}
+_SCALARS = {
+    "string": "str",
+    "int": "int",
+    "long": "int",
+    "boolean": "bool",
+    "float": "float",
+    "double": "float",
+    "bytes": "bytes",
+    "null": "None",
+}
 
 _HEADER = '''"""Typed models of every event, generated from ``schemas/``; do not edit.
 
@@ -76,7 +84,7 @@ class _Generator:
             emit(node, short, name.rpartition(".")[0])
         return short
 
-    def enum(self, node: dict[str, Any], short: str, ns: str) -> None:
+    def enum(self, node: dict[str, Any], short: str, _ns: str) -> None:
         lines = [f"class {short}(StrEnum):", f'    """{node.get("doc", short)}"""', ""]
         lines += [f'    {s} = "{s}"' for s in node["symbols"]]
         self.blocks.append("\n".join(lines))
@@ -100,8 +108,10 @@ class _Generator:
     def event(self, schema: dict[str, Any], version: int) -> None:
         name = full_name(schema)
         self.done.add(name)
-        extra = (f'    EVENT_TYPE: ClassVar[str] = "{name}"\n'
-                 f"    SCHEMA_VERSION: ClassVar[int] = {version}\n")
+        extra = (
+            f'    EVENT_TYPE: ClassVar[str] = "{name}"\n'
+            f"    SCHEMA_VERSION: ClassVar[int] = {version}\n"
+        )
         self.record(schema, name.rpartition(".")[2], name.rpartition(".")[0], extra)
 
 

@@ -1,0 +1,86 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from agentdeck.contracts import (
+    MARKER,
+    DecodeError,
+    Producer,
+    default_codec,
+    deterministic_id,
+    envelope_for,
+    follow_up,
+)
+from agentdeck.contracts.examples import example_message
+from agentdeck.contracts.models import GoalSubmitted, PlannerKind, RunLimits, RunStarted
+
+NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
+PRODUCER = Producer(service="test", version="1")
+
+
+@pytest.fixture(scope="module")
+def codec():
+    return default_codec()
+
+
+def _goal() -> GoalSubmitted:
+    envelope = envelope_for(
+        GoalSubmitted,
+        event_id=deterministic_id("goal", "1"),
+        tenant="acme",
+        producer=PRODUCER,
+        occurred_at=NOW,
+        run_id="run-1",
+    )
+    return GoalSubmitted(envelope=envelope, goal="refund", requested_by="crm", limits=RunLimits())
+
+
+def test_every_event_type_round_trips(codec):
+    for version in codec.registry.versions():
+        event = codec.decode(example_message(version))
+        assert version.full_name == type(event).EVENT_TYPE
+        assert codec.encode(event) == example_message(version)
+
+
+def test_encoding_starts_with_the_marker_and_the_writer_fingerprint(codec):
+    data = codec.encode(_goal())
+    assert data[:2] == MARKER
+    assert data[2:10] == codec.writer_of(GoalSubmitted).fingerprint
+
+
+def test_follow_up_events_inherit_run_and_trace_and_get_deterministic_ids():
+    goal = _goal()
+    first = follow_up(goal, RunStarted, producer=PRODUCER, occurred_at=NOW)
+    again = follow_up(goal, RunStarted, producer=PRODUCER, occurred_at=NOW)
+    assert first.event_id == again.event_id != goal.envelope.event_id
+    assert (first.run_id, first.causation_id) == ("run-1", goal.envelope.event_id)
+    assert first.correlation_id == goal.envelope.correlation_id
+    started = RunStarted(
+        envelope=first, planner=PlannerKind.LLM, pinned_version="m", limits=RunLimits()
+    )
+    assert started.envelope.event_type == "agentdeck.events.RunStarted"
+
+
+def test_an_envelope_that_lies_about_its_type_is_refused(codec):
+    goal = _goal()
+    lying = goal.model_copy(
+        update={
+            "envelope": goal.envelope.model_copy(
+                update={"event_type": "agentdeck.events.RunStarted"}
+            )
+        }
+    )
+    with pytest.raises(DecodeError) as caught:
+        codec.decode(codec.encode(lying))
+    assert caught.value.code == "envelope_mismatch"
+
+
+def test_naive_timestamps_are_rejected_at_construction():
+    with pytest.raises(ValueError, match="timezone"):
+        envelope_for(
+            GoalSubmitted,
+            event_id="x",
+            tenant="t",
+            producer=PRODUCER,
+            occurred_at=datetime(2026, 1, 1),  # noqa: DTZ001
+        )
