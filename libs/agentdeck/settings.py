@@ -21,6 +21,10 @@ class KafkaSettings(BaseSettings):
     bootstrap_servers: str = Field(
         default="", description="host:port list; empty starts the embedded Tansu broker."
     )
+    topic_prefix: str = Field(
+        default="agentdeck", pattern=r"^[A-Za-z0-9._-]+$", description="Prefix of every topic."
+    )
+    partitions: int = Field(default=6, ge=1, description="Partitions of each data topic.")
     fetch_wait_max_ms: int = Field(
         default=5, ge=0, description="Broker-side wait for data; low keeps hops fast."
     )

@@ -1,0 +1,7 @@
+"""The embedded default: a Tansu broker started and stopped by the platform itself."""
+
+from __future__ import annotations
+
+from agentdeck.embedded._broker import EmbeddedBroker, kafka_cluster, tansu_binary
+
+__all__ = ["EmbeddedBroker", "kafka_cluster", "tansu_binary"]

@@ -1,0 +1,35 @@
+"""Kafka plumbing: topics, producer, the batch consumer loop, dead letters, dedupe, admin."""
+
+from __future__ import annotations
+
+from agentdeck.kafka.admin import ensure_topics, wait_for_broker
+from agentdeck.kafka.consumer import BatchHandler, ConsumerLoop, Inbound, LoopStats
+from agentdeck.kafka.deadletter import dead_letter_for
+from agentdeck.kafka.dedupe import InMemoryProcessedLog, ProcessedLog
+from agentdeck.kafka.errors import BrokerUnavailable, DeliveryFailed
+from agentdeck.kafka.headers import child_traceparent, new_traceparent
+from agentdeck.kafka.producer import EventProducer, record_key
+from agentdeck.kafka.topics import ROUTES, Topic, TopicSpec, topic_for, topic_specs
+
+__all__ = [
+    "ROUTES",
+    "BatchHandler",
+    "BrokerUnavailable",
+    "ConsumerLoop",
+    "DeliveryFailed",
+    "EventProducer",
+    "InMemoryProcessedLog",
+    "Inbound",
+    "LoopStats",
+    "ProcessedLog",
+    "Topic",
+    "TopicSpec",
+    "child_traceparent",
+    "dead_letter_for",
+    "ensure_topics",
+    "new_traceparent",
+    "record_key",
+    "topic_for",
+    "topic_specs",
+    "wait_for_broker",
+]

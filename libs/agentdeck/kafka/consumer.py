@@ -1,0 +1,241 @@
+"""The batch consumer loop every data-plane service runs.
+
+One iteration: wait for the first record (``poll``), drain what is already
+fetched (``consume(n, 0)``), decode, dead-letter what cannot be decoded, drop
+events already processed, hand the rest to the handler in one call, enqueue
+every output, ``flush`` once, record the processed ids, and commit the
+batch's offsets synchronously. Offsets are committed only after everything
+the batch caused is acknowledged, so a crash at any instant loses nothing;
+deterministic event ids plus the processed log make the redelivery harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from agentdeck.contracts import Codec, DecodeError, Event, Producer
+from agentdeck.errors import Failure, RetryableError, TerminalError
+from agentdeck.kafka._config import consumer_config
+from agentdeck.kafka.deadletter import dead_letter_for
+from agentdeck.kafka.dedupe import ProcessedLog
+from agentdeck.kafka.producer import EventProducer
+from agentdeck.settings import KafkaSettings
+
+__all__ = ["BatchHandler", "ConsumerLoop", "Inbound", "LoopStats"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A decoded event and where it was read."""
+
+    event: Event
+    message: Message
+
+
+class BatchHandler(Protocol):
+    """Handles a batch of fresh events and returns the events they cause.
+
+    It must be all-or-nothing (one database transaction per call): the loop
+    may call it again with the same events after a retryable failure, and
+    with single events to isolate one that raises.
+    """
+
+    def __call__(self, batch: Sequence[Inbound]) -> Sequence[Event]: ...
+
+
+@dataclass
+class LoopStats:
+    """Counters of one loop, for metrics and tests."""
+
+    batches: int = 0
+    consumed: int = 0
+    handled: int = 0
+    produced: int = 0
+    duplicates: int = 0
+    retries: int = 0
+    dead_lettered: Counter[str] = field(default_factory=Counter)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConsumerLoop:
+    """Consumes ``topics`` as ``group``, handling events in batches. See the module doc."""
+
+    def __init__(
+        self,
+        *,
+        settings: KafkaSettings,
+        codec: Codec,
+        group: str,
+        topics: Sequence[str],
+        handler: BatchHandler,
+        producer: EventProducer,
+        identity: Producer,
+        processed: ProcessedLog | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        on_flushed: Callable[[int], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._codec = codec
+        self.group = group
+        self._handler = handler
+        self._producer = producer
+        self._identity = identity
+        self._processed = processed
+        self._clock = clock
+        self._on_flushed = on_flushed
+        self._backoff_s = 0.0
+        self.stats = LoopStats()
+        self._consumer = Consumer(consumer_config(settings, identity.service, group))
+        self._consumer.subscribe(list(topics))
+
+    def run(self, stop: threading.Event) -> None:
+        """Process batches until ``stop`` is set, then leave the group."""
+        try:
+            while not stop.is_set():
+                self.run_once()
+        finally:
+            self.close()
+
+    def run_once(self) -> int:
+        """Process one batch; returns how many records it held (0 if none arrived)."""
+        records = self._poll()
+        if not records:
+            return 0
+        self.stats.batches += 1
+        self.stats.consumed += len(records)
+        try:
+            fresh, outputs = self._process(records)
+            self._producer.flush()
+        except RetryableError as exc:
+            self._retry_later(records, exc)
+            return len(records)
+        if self._on_flushed is not None:
+            self._on_flushed(len(outputs))
+        if self._processed is not None and fresh:
+            self._processed.mark(self.group, [i.event.envelope.event_id for i in fresh])
+        self.stats.handled += len(fresh)
+        self.stats.produced += len(outputs)
+        self._backoff_s = 0.0
+        self._commit(records)
+        return len(records)
+
+    def _poll(self) -> list[Message]:
+        first = self._consumer.poll(self._settings.poll_timeout_s)
+        if first is None:
+            return []
+        batch = [first, *self._consumer.consume(self._settings.batch_size - 1, 0)]
+        good = []
+        for message in batch:
+            error = message.error()
+            if error is None:
+                good.append(message)
+            elif error.fatal():
+                raise KafkaException(error)
+            else:
+                log.warning("consumer %s: %s", self.group, error)
+        return good
+
+    def _process(self, records: list[Message]) -> tuple[list[Inbound], list[Event]]:
+        decoded: list[Inbound] = []
+        for message in records:
+            try:
+                decoded.append(Inbound(self._codec.decode(message.value() or b""), message))
+            except DecodeError as exc:
+                self._dead_letter(message, exc)
+        fresh = self._fresh(decoded)
+        outputs = self._handle(fresh)
+        self._producer.send_all(outputs)
+        return fresh, outputs
+
+    def _fresh(self, decoded: list[Inbound]) -> list[Inbound]:
+        ids = [i.event.envelope.event_id for i in decoded]
+        new = set(ids) if self._processed is None else self._processed.filter_new(self.group, ids)
+        fresh: list[Inbound] = []
+        for item in decoded:
+            event_id = item.event.envelope.event_id
+            if event_id in new:
+                new.discard(event_id)  # a repeat inside the batch is a duplicate too
+                fresh.append(item)
+        self.stats.duplicates += len(decoded) - len(fresh)
+        return fresh
+
+    def _handle(self, fresh: list[Inbound]) -> list[Event]:
+        if len(fresh) <= 1:
+            return self._handle_one(fresh[0]) if fresh else []
+        try:
+            return list(self._handler(fresh))
+        except RetryableError:
+            raise
+        # Bad input never stops the loop: find the event that fails and dead-letter it alone.
+        except Exception:  # noqa: BLE001
+            log.warning("consumer %s: batch failed, isolating the failing event", self.group)
+        outputs: list[Event] = []
+        for item in fresh:
+            outputs.extend(self._handle_one(item))
+        return outputs
+
+    def _handle_one(self, item: Inbound) -> list[Event]:
+        try:
+            return list(self._handler([item]))
+        except RetryableError:
+            raise
+        except Failure as exc:
+            self._dead_letter(item.message, exc, item.event)
+        except Exception as exc:  # noqa: BLE001 -- dead-lettered with the reason, never retried forever
+            log.exception("consumer %s: handler raised on %s", self.group, item.event.envelope)
+            failure = TerminalError(f"{type(exc).__name__}: {exc}", capability=self._identity.service
+                                    + ".handler", code="handler_error",
+                                    remediation=("fix the handler, then replay the dead letter",))
+            self._dead_letter(item.message, failure, item.event)
+        return []
+
+    def _dead_letter(self, message: Message, error: Failure, event: Event | None = None) -> None:
+        self.stats.dead_lettered[error.code] += 1
+        self._producer.send(dead_letter_for(
+            message, error, group=self.group, producer=self._identity,
+            occurred_at=self._clock(), max_value_bytes=self._settings.max_message_bytes,
+            event=event,
+        ))
+
+    def _retry_later(self, records: list[Message], exc: RetryableError) -> None:
+        self.stats.retries += 1
+        self._backoff_s = min(max(self._backoff_s * 2, 0.05), 5.0)
+        log.warning("consumer %s: %s; retrying in %.2fs", self.group, exc, self._backoff_s)
+        first: dict[tuple[str, int], int] = {}
+        for message in records:
+            key = (message.topic() or "", message.partition() or 0)
+            first[key] = min(first.get(key, message.offset() or 0), message.offset() or 0)
+        for (topic, partition), offset in first.items():
+            self._consumer.seek(TopicPartition(topic, partition, offset))
+        time.sleep(self._backoff_s)
+
+    def _commit(self, records: list[Message]) -> None:
+        nxt: dict[tuple[str, int], int] = {}
+        for message in records:
+            key = (message.topic() or "", message.partition() or 0)
+            nxt[key] = max(nxt.get(key, 0), (message.offset() or 0) + 1)
+        offsets = [TopicPartition(t, p, o) for (t, p), o in nxt.items()]
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                # Partitions moved in a rebalance; their next owner redelivers and dedupes.
+                log.warning("consumer %s: commit failed: %s", self.group, exc)
+
+    def close(self) -> None:
+        """Leave the group (without committing anything unprocessed)."""
+        self._consumer.close()

@@ -1,0 +1,57 @@
+"""Record headers: W3C trace context, event type and writer-schema fingerprint.
+
+Headers let tooling route and trace a record without decoding it; the
+envelope stays the source of truth.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+__all__ = [
+    "EVENT_TYPE",
+    "SCHEMA_FINGERPRINT",
+    "TRACEPARENT",
+    "TRACESTATE",
+    "child_traceparent",
+    "header_value",
+    "is_valid_traceparent",
+    "new_traceparent",
+]
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+EVENT_TYPE = "agentdeck-event-type"
+SCHEMA_FINGERPRINT = "agentdeck-schema-fingerprint"
+
+_TRACEPARENT = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def new_traceparent(sampled: bool = True) -> str:
+    """A traceparent that starts a new trace (random trace id and span id)."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-{'01' if sampled else '00'}"
+
+
+def child_traceparent(parent: str | None) -> str:
+    """A traceparent in the same trace as ``parent`` with a new span id; a new trace if none."""
+    if parent is None or not is_valid_traceparent(parent):
+        return new_traceparent()
+    version, trace_id, _span, flags = parent.split("-")
+    return f"{version}-{trace_id}-{secrets.token_hex(8)}-{flags}"
+
+
+def is_valid_traceparent(value: str) -> bool:
+    """Whether ``value`` is a well-formed version-00 W3C traceparent."""
+    return _TRACEPARENT.match(value) is not None
+
+
+def header_value(
+    headers: list[tuple[str, bytes | None]] | None, name: str
+) -> bytes | None:
+    """The last value of header ``name``, if present."""
+    found: bytes | None = None
+    for key, value in headers or ():
+        if key == name:
+            found = value
+    return found

@@ -1,0 +1,115 @@
+"""Publishing events: encode, key by run, header, and wait for acknowledgement in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from agentdeck.contracts import Codec, Event
+from agentdeck.kafka import headers as h
+from agentdeck.kafka._config import producer_config
+from agentdeck.kafka.errors import DeliveryFailed
+from agentdeck.kafka.topics import topic_for
+from agentdeck.settings import KafkaSettings
+
+__all__ = ["EventProducer", "record_key"]
+
+
+def record_key(event: Event) -> bytes | None:
+    """The record key: the run id, so all of a run's events keep their order.
+
+    Events of no run (control) are keyed by their own type so a compacted
+    topic keeps the latest of each; a kill switch is keyed by scope and target.
+    """
+    env = event.envelope
+    if env.run_id is not None:
+        return env.run_id.encode()
+    target = getattr(event, "target", None)
+    scope = getattr(event, "scope", None)
+    if target is not None and scope is not None:
+        return f"{scope}:{target}".encode()
+    return env.event_type.encode()
+
+
+class EventProducer:
+    """An idempotent, acks=all producer of events.
+
+    :meth:`send` only enqueues; :meth:`flush` waits until every enqueued
+    event is acknowledged and raises :class:`DeliveryFailed` otherwise. The
+    consumer loop calls :meth:`flush` once per batch before committing.
+    """
+
+    def __init__(self, settings: KafkaSettings, codec: Codec, *, client_id: str) -> None:
+        self._settings = settings
+        self._codec = codec
+        self._client_id = client_id
+        self._producer = Producer(producer_config(settings, client_id))
+        self._errors: list[KafkaError] = []
+        self.produced = 0
+
+    def _on_delivery(self, error: KafkaError | None, _message: Message) -> None:
+        if error is not None:
+            self._errors.append(error)
+
+    def send(self, event: Event, *, topic: str | None = None) -> None:
+        """Enqueue ``event`` on its routed topic (or ``topic``), keyed by run id."""
+        name = topic or topic_for(event).full(self._settings.topic_prefix)
+        env = event.envelope
+        headers: list[tuple[str, bytes]] = [
+            (h.EVENT_TYPE, env.event_type.encode()),
+            (h.SCHEMA_FINGERPRINT, self._codec.writer_of(type(event)).fingerprint_hex.encode()),
+        ]
+        if env.traceparent:
+            headers.append((h.TRACEPARENT, env.traceparent.encode()))
+        if env.tracestate:
+            headers.append((h.TRACESTATE, env.tracestate.encode()))
+        self._produce(name, self._codec.encode(event), record_key(event), headers)
+
+    def send_raw(
+        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        """Enqueue bytes as they are (dead letters keep the original record)."""
+        self._produce(topic, value, key, headers)
+
+    def _produce(
+        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value, key, headers=headers,
+                                       on_delivery=self._on_delivery)
+            except BufferError:
+                self._producer.poll(0.05)  # local queue full: let deliveries drain
+            else:
+                self.produced += 1
+                return
+
+    def send_all(self, events: Iterable[Event]) -> None:
+        """Enqueue several events."""
+        for event in events:
+            self.send(event)
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        """Wait for every enqueued event to be acknowledged, or raise DeliveryFailed."""
+        remaining = self._producer.flush(timeout_s)
+        errors, self._errors = self._errors, []
+        if remaining or errors:
+            fatal = any(e.fatal() for e in errors)
+            if fatal:
+                self._recreate()
+            raise DeliveryFailed(
+                f"{remaining} events unacknowledged, {len(errors)} failed: "
+                f"{', '.join(sorted({e.name() for e in errors}))}",
+                capability="kafka.produce", code="delivery_failed",
+                remediation=("retry the batch; event ids are deterministic, so consumers dedupe",),
+            )
+
+    def _recreate(self) -> None:
+        """Replace a producer whose idempotence state is fatally broken (e.g. broker restart)."""
+        self._producer.purge()
+        self._producer = Producer(producer_config(self._settings, self._client_id))
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Deliver what is pending, then drop the client."""
+        self._producer.flush(timeout_s)
