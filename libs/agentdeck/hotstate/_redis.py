@@ -66,6 +66,11 @@ class RedisHotState:
         self._hit_script = self._client.register_script(SLIDING_WINDOW_HIT)
         self._closed = False
 
+    @property
+    def prefix(self) -> str:
+        """The prefix of every key this instance touches."""
+        return self._prefix
+
     def hit(self, key: str, *, limit: int, window_s: float) -> RateDecision:
         """See :meth:`HotState.hit`."""
         check_positive_int(limit, name="limit")
