@@ -1,8 +1,9 @@
-"""Hot, TTL-bound state behind one port: rate windows, counters, a byte cache,
-dedupe marks and capped session memory.
+"""Hot, TTL-bound state behind one port, on Redis or in-process.
 
-:func:`open_hot_state` picks the adapter from configuration: Redis when a URL is
-given, else an in-process store held to the same contract.
+The :class:`HotState` port offers sliding rate windows, counters, a byte cache,
+dedupe marks and capped session memory, all with TTLs. :func:`open_hot_state`
+picks the adapter from configuration: Redis when a URL is given, else an
+in-process store held to the same contract.
 """
 
 from __future__ import annotations

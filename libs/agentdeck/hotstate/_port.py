@@ -38,6 +38,8 @@ class HotState(Protocol):
     Durations are seconds as ``float`` and are honoured to the millisecond. Keys of
     different operations live in separate namespaces, so a rate window and a counter
     may share a name. Expiry follows Redis: a key is gone once its TTL has passed.
+    Every operation raises :class:`HotStateUnavailableError` when the backing store
+    cannot be reached, and :class:`HotStateClosedError` after :meth:`close`.
     """
 
     def hit(self, key: str, *, limit: int, window_s: float) -> RateDecision:
@@ -48,6 +50,7 @@ class HotState(Protocol):
 
         Raises:
             ValueError: ``limit`` is below 1 or ``window_s`` is not positive.
+            HotStateUnavailableError: The backing store cannot be reached; retry later.
         """
         ...
 
@@ -58,8 +61,10 @@ class HotState(Protocol):
         as it reads back from :meth:`get_counter`; decimal amounts add up as decimals
         (``0.1 + 0.2`` is ``0.3``). ``ttl_s`` applies when the increment creates the
         counter; later increments keep that deadline, which makes a fixed window.
+        Values are exact while their magnitude stays below ``2**53``.
 
         Raises:
+            TypeError: ``amount`` is not an ``int`` or a ``float``.
             ValueError: ``amount`` is not finite or ``ttl_s`` is not positive.
         """
         ...
@@ -73,7 +78,11 @@ class HotState(Protocol):
         ...
 
     def cache_set(self, key: str, value: bytes, *, ttl_s: float) -> None:
-        """Cache ``value`` under ``key`` for ``ttl_s`` seconds, replacing any value."""
+        """Cache ``value`` under ``key`` for ``ttl_s`` seconds, replacing any value and TTL.
+
+        Raises:
+            TypeError: ``value`` is not ``bytes``.
+        """
         ...
 
     def first_seen(self, keys: Sequence[str], *, ttl_s: float) -> list[bool]:
@@ -82,6 +91,9 @@ class HotState(Protocol):
         Returns:
             One flag per key, in order: ``True`` when the key was not seen before.
             A key repeated within ``keys`` is new at its first occurrence only.
+
+        Raises:
+            TypeError: ``keys`` is a single string rather than a sequence of them.
         """
         ...
 
@@ -90,6 +102,9 @@ class HotState(Protocol):
 
         Returns:
             The number of items the session holds after the append.
+
+        Raises:
+            ValueError: ``max_items`` is below 1 or ``ttl_s`` is not positive.
         """
         ...
 
@@ -102,5 +117,5 @@ class HotState(Protocol):
         ...
 
     def close(self) -> None:
-        """Release connections; idempotent. Any later call but ``ping`` raises."""
+        """Release resources; idempotent. Later calls but ``ping`` raise ``HotStateClosedError``."""
         ...

@@ -7,8 +7,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from agentdeck.hotstate._args import (
     check_amount,
@@ -19,27 +17,13 @@ from agentdeck.hotstate._args import (
     integral_or_float,
     to_ms,
 )
+from agentdeck.hotstate._driver import client_from_url, translated_errors
 from agentdeck.hotstate._lua import SLIDING_WINDOW_HIT
 from agentdeck.hotstate._port import RateDecision
 from agentdeck.hotstate._replies import as_bytes, as_bytes_list, as_number
-from agentdeck.hotstate.errors import (
-    HotStateClosedError,
-    HotStateConfigError,
-    HotStateError,
-    HotStateUnavailableError,
-)
+from agentdeck.hotstate.errors import HotStateClosedError
 
 __all__ = ["RedisHotState"]
-
-# Failures that may pass on their own: retrying the same call later can succeed.
-_TRANSIENT = (
-    redis.ConnectionError,  # also covers BusyLoadingError (a restarting server)
-    redis.TimeoutError,
-    redis.ReadOnlyError,  # a replica promoted mid-failover
-    redis.OutOfMemoryError,
-    redis.exceptions.MasterDownError,
-    redis.exceptions.TryAgainError,
-)
 
 
 class RedisHotState:
@@ -62,7 +46,7 @@ class RedisHotState:
 
     def __init__(self, url: str, *, prefix: str, timeout_s: float = 2.0, retries: int = 1) -> None:
         self._prefix = check_prefix(prefix)
-        self._client = _client_from_url(url, timeout_s=timeout_s, retries=retries)
+        self._client = client_from_url(url, timeout_s=timeout_s, retries=retries)
         self._hit_script = self._client.register_script(SLIDING_WINDOW_HIT)
         self._closed = False
 
@@ -166,21 +150,5 @@ class RedisHotState:
     def _calling(self, operation: str) -> Iterator[None]:
         if self._closed:
             raise HotStateClosedError(f"{operation} on a closed Redis hot state")
-        try:
+        with translated_errors(operation):
             yield
-        except _TRANSIENT as exc:
-            raise HotStateUnavailableError(operation, str(exc)) from exc
-        except redis.RedisError as exc:
-            raise HotStateError(f"Redis refused {operation}: {exc}") from exc
-
-
-def _client_from_url(url: str, *, timeout_s: float, retries: int) -> redis.Redis:
-    try:
-        return redis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), retries),
-        )
-    except ValueError as exc:
-        raise HotStateConfigError(f"unusable Redis URL: {exc}") from exc
