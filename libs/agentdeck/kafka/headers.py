@@ -46,9 +46,7 @@ def is_valid_traceparent(value: str) -> bool:
     return _TRACEPARENT.match(value) is not None
 
 
-def header_value(
-    headers: list[tuple[str, bytes | None]] | None, name: str
-) -> bytes | None:
+def header_value(headers: list[tuple[str, bytes | None]] | None, name: str) -> bytes | None:
     """The last value of header ``name``, if present."""
     found: bytes | None = None
     for key, value in headers or ():

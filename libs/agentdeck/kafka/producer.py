@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeAlias
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -14,6 +15,8 @@ from agentdeck.kafka.topics import topic_for
 from agentdeck.settings import KafkaSettings
 
 __all__ = ["EventProducer", "record_key"]
+
+Headers: TypeAlias = list[tuple[str, str | bytes | None]]
 
 
 def record_key(event: Event) -> bytes | None:
@@ -56,7 +59,7 @@ class EventProducer:
         """Enqueue ``event`` on its routed topic (or ``topic``), keyed by run id."""
         name = topic or topic_for(event).full(self._settings.topic_prefix)
         env = event.envelope
-        headers: list[tuple[str, bytes]] = [
+        headers: Headers = [
             (h.EVENT_TYPE, env.event_type.encode()),
             (h.SCHEMA_FINGERPRINT, self._codec.writer_of(type(event)).fingerprint_hex.encode()),
         ]
@@ -66,19 +69,16 @@ class EventProducer:
             headers.append((h.TRACESTATE, env.tracestate.encode()))
         self._produce(name, self._codec.encode(event), record_key(event), headers)
 
-    def send_raw(
-        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> None:
+    def send_raw(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         """Enqueue bytes as they are (dead letters keep the original record)."""
         self._produce(topic, value, key, headers)
 
-    def _produce(
-        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> None:
+    def _produce(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         while True:
             try:
-                self._producer.produce(topic, value, key, headers=headers,
-                                       on_delivery=self._on_delivery)
+                self._producer.produce(
+                    topic, value, key, headers=headers, on_delivery=self._on_delivery
+                )
             except BufferError:
                 self._producer.poll(0.05)  # local queue full: let deliveries drain
             else:
@@ -101,7 +101,8 @@ class EventProducer:
             raise DeliveryFailed(
                 f"{remaining} events unacknowledged, {len(errors)} failed: "
                 f"{', '.join(sorted({e.name() for e in errors}))}",
-                capability="kafka.produce", code="delivery_failed",
+                capability="kafka.produce",
+                code="delivery_failed",
                 remediation=("retry the batch; event ids are deterministic, so consumers dedupe",),
             )
 

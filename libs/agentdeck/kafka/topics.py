@@ -47,15 +47,27 @@ _PARTITIONS = {Topic.CONTROL: 1, Topic.DEAD_LETTERS: 1}
 ROUTES: dict[type[Event], Topic] = {
     m.GoalSubmitted: Topic.GOALS,
     **dict.fromkeys(
-        (m.RunStarted, m.RunCompleted, m.RunFailed, m.RunCancelled, m.PlanProposed,
-         m.StepScheduled, m.LlmCallRecorded),
+        (
+            m.RunStarted,
+            m.RunCompleted,
+            m.RunFailed,
+            m.RunCancelled,
+            m.PlanProposed,
+            m.StepScheduled,
+            m.LlmCallRecorded,
+        ),
         Topic.RUNS,
     ),
     m.ToolCallRequested: Topic.TOOL_CALLS,
     **dict.fromkeys((m.PolicyDecided, m.BudgetReserved, m.BudgetSettled), Topic.DECISIONS),
     **dict.fromkeys(
-        (m.ApprovalRequested, m.ApprovalGranted, m.ApprovalDenied, m.ApprovalExpired,
-         m.ApprovalEscalated),
+        (
+            m.ApprovalRequested,
+            m.ApprovalGranted,
+            m.ApprovalDenied,
+            m.ApprovalExpired,
+            m.ApprovalEscalated,
+        ),
         Topic.APPROVALS,
     ),
     **dict.fromkeys((m.ToolCallStarted, m.ToolCallCompleted, m.ToolCallFailed), Topic.TOOL_RESULTS),

@@ -1,0 +1,59 @@
+"""Fixtures shared by every test: the real broker, unique names, a guard against real LLMs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from agentdeck.contracts import Codec, default_codec
+from agentdeck.embedded import EmbeddedBroker
+from agentdeck.kafka import ensure_topics, topic_specs, wait_for_broker
+from agentdeck.settings import KafkaSettings
+
+
+@pytest.fixture(autouse=True)
+def _no_real_model_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection to a non-loopback address fails the test: no real LLM, no internet."""
+    real = socket.create_connection
+
+    def guarded(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+        host = str(address[0])
+        if host not in {"127.0.0.1", "localhost", "::1"} and not host.startswith("127."):
+            pytest.fail(f"test tried to reach {host}: only loopback services are allowed")
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", guarded)
+
+
+@pytest.fixture(scope="session")
+def bootstrap_servers() -> Iterator[str]:
+    """The cluster under test: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else an embedded broker."""
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    if external:
+        wait_for_broker(KafkaSettings(bootstrap_servers=external))
+        yield external
+        return
+    with EmbeddedBroker() as broker:
+        yield broker.bootstrap_servers
+
+
+@pytest.fixture
+def kafka(bootstrap_servers: str) -> KafkaSettings:
+    """Settings with a topic prefix of this test's own, its topics created."""
+    settings = KafkaSettings(
+        bootstrap_servers=bootstrap_servers,
+        topic_prefix=f"t{uuid.uuid4().hex[:12]}",
+        partitions=3,
+    )
+    ensure_topics(settings, topic_specs(settings.topic_prefix, settings.partitions))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def codec() -> Codec:
+    """A codec that knows every event type."""
+    return default_codec(max_bytes=100_000)
