@@ -1,0 +1,30 @@
+# Two entry points, both bootstrapping the virtualenv from nothing:
+#   make up    install, then run the embedded stack (`agentdeck up`)
+#   make test  install, then lint, type-check and run every test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install up test lint bench
+
+$(BIN)/agentdeck: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/agentdeck
+
+up: install
+	$(BIN)/agentdeck up
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python benchmarks/foundation.py

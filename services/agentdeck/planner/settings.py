@@ -1,0 +1,23 @@
+"""Settings of the planner (env prefix ``AGENTDECK_PLANNER_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from agentdeck.settings import ServiceSettings
+
+
+class PlannerSettings(ServiceSettings):
+    """Where playbooks live, which model endpoint plans, and the default run limits."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTDECK_PLANNER_", extra="ignore", frozen=True)
+
+    service_name: str = "planner"
+    consumer_group: str = "agentdeck-planner"
+    playbook_dir: str = Field(default="", description="Playbook YAML files; empty = bundled demo.")
+    llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint; empty = none.")
+    llm_api_key: SecretStr | None = None
+    llm_model_small: str = "small"
+    llm_model_large: str = "large"
+    llm_timeout_s: float = Field(default=60.0, gt=0)
