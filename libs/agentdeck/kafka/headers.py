@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 import secrets
 
+from agentdeck.contracts import Envelope
+
 __all__ = [
     "EVENT_TYPE",
     "SCHEMA_FINGERPRINT",
     "TRACEPARENT",
     "TRACESTATE",
     "child_traceparent",
+    "event_headers",
     "header_value",
     "is_valid_traceparent",
     "new_traceparent",
@@ -53,3 +56,13 @@ def header_value(headers: list[tuple[str, bytes | None]] | None, name: str) -> b
         if key == name:
             found = value
     return found
+
+
+def event_headers(envelope: Envelope, fingerprint_hex: str) -> dict[str, str]:
+    """The headers of an event's record: type, writer fingerprint, trace context."""
+    headers = {EVENT_TYPE: envelope.event_type, SCHEMA_FINGERPRINT: fingerprint_hex}
+    if envelope.traceparent:
+        headers[TRACEPARENT] = envelope.traceparent
+    if envelope.tracestate:
+        headers[TRACESTATE] = envelope.tracestate
+    return headers

@@ -58,15 +58,8 @@ class EventProducer:
     def send(self, event: Event, *, topic: str | None = None) -> None:
         """Enqueue ``event`` on its routed topic (or ``topic``), keyed by run id."""
         name = topic or topic_for(event).full(self._settings.topic_prefix)
-        env = event.envelope
-        headers: Headers = [
-            (h.EVENT_TYPE, env.event_type.encode()),
-            (h.SCHEMA_FINGERPRINT, self._codec.writer_of(type(event)).fingerprint_hex.encode()),
-        ]
-        if env.traceparent:
-            headers.append((h.TRACEPARENT, env.traceparent.encode()))
-        if env.tracestate:
-            headers.append((h.TRACESTATE, env.tracestate.encode()))
+        fingerprint = self._codec.writer_of(type(event)).fingerprint_hex
+        headers: Headers = list(h.event_headers(event.envelope, fingerprint).items())
         self._produce(name, self._codec.encode(event), record_key(event), headers)
 
     def send_raw(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
