@@ -1,0 +1,207 @@
+"""Typed table definitions.
+
+The Alembic revisions under ``migrations/versions`` create these tables; a test
+checks that the two never drift apart. Repositories use the mapped classes as
+Core tables (``insert(RunRow)``, ``select(RunRow.status)``): no ORM sessions or
+identity map on the hot path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from agentdeck.store._enums import ApprovalStatus, EffectStatus, ReservationStatus, RunStatus
+from agentdeck.store._types import Headers, KafkaHeaders, Money, UtcDateTime
+
+__all__ = [
+    "ApprovalRow",
+    "ArchiveRow",
+    "Base",
+    "BudgetReservationRow",
+    "BudgetRow",
+    "EffectRow",
+    "ProcessedEventRow",
+    "RunRow",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY (its rowid alias).
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+_ID = String(64)
+_NAME = String(200)
+_HASH = String(128)
+
+
+def _status_check(states: type[StrEnum]) -> CheckConstraint:
+    allowed = ", ".join(f"'{state.value}'" for state in states)
+    return CheckConstraint(f"status IN ({allowed})", name="status")
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the store's metadata."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ArchiveRow(Base):
+    """One archived event; the table is append-only (enforced by triggers)."""
+
+    __tablename__ = "event_archive"
+    __table_args__ = (
+        Index("ix_event_archive_run_id_seq", "run_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(_ID, unique=True)
+    event_type: Mapped[str] = mapped_column(_NAME)
+    schema_fingerprint: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str | None] = mapped_column(_ID)
+    tenant: Mapped[str] = mapped_column(_NAME)
+    topic: Mapped[str] = mapped_column(String(249))
+    kafka_partition: Mapped[int] = mapped_column(Integer)
+    kafka_offset: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    archived_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[Headers] = mapped_column(KafkaHeaders())
+
+
+class ProcessedEventRow(Base):
+    """An event a consumer has already handled."""
+
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    event_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RunRow(Base):
+    """The current state of a run (a projection of its events)."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        _status_check(RunStatus),
+        Index("ix_runs_started_at", "started_at"),
+        Index("ix_runs_status_started_at", "status", "started_at"),
+        Index("ix_runs_tenant_started_at", "tenant", "started_at"),
+    )
+
+    run_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    tenant: Mapped[str] = mapped_column(_NAME)
+    agent: Mapped[str] = mapped_column(_NAME)
+    status: Mapped[str] = mapped_column(String(32))
+    goal: Mapped[str] = mapped_column(Text)
+    playbook_version: Mapped[str | None] = mapped_column(_NAME)
+    planner_version: Mapped[str | None] = mapped_column(_NAME)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    steps: Mapped[int] = mapped_column(Integer)
+    tool_calls: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+    cost: Mapped[Decimal] = mapped_column(Money())
+    last_event_id: Mapped[str | None] = mapped_column(_ID)
+
+
+class EffectRow(Base):
+    """One side effect, recorded before it happens and again after."""
+
+    __tablename__ = "effect_ledger"
+    __table_args__ = (
+        _status_check(EffectStatus),
+        Index("ix_effect_ledger_run_id", "run_id"),
+        Index("ix_effect_ledger_status_started_at", "status", "started_at"),
+    )
+
+    idempotency_key: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    run_id: Mapped[str] = mapped_column(_ID)
+    step_id: Mapped[str] = mapped_column(_ID)
+    tool: Mapped[str] = mapped_column(_NAME)
+    args_hash: Mapped[str] = mapped_column(_HASH)
+    status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    result: Mapped[bytes | None] = mapped_column(LargeBinary)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ApprovalRow(Base):
+    """A request for a human decision on one exact tool call."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        _status_check(ApprovalStatus),
+        Index("ix_approvals_run_id", "run_id"),
+        Index("ix_approvals_status_deadline", "status", "deadline"),
+    )
+
+    approval_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    run_id: Mapped[str] = mapped_column(_ID)
+    step_id: Mapped[str] = mapped_column(_ID)
+    tool: Mapped[str] = mapped_column(_NAME)
+    payload_hash: Mapped[str] = mapped_column(_HASH)
+    requested_by: Mapped[str] = mapped_column(_NAME)
+    risk_band: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    escalation_level: Mapped[int] = mapped_column(Integer)
+    decided_by: Mapped[str | None] = mapped_column(_NAME)
+    decider_role: Mapped[str | None] = mapped_column(_NAME)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BudgetRow(Base):
+    """Spending allowance of one scope (``tenant:acme``, ``run:123``)."""
+
+    __tablename__ = "budgets"
+
+    scope: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    limit_amount: Mapped[Decimal] = mapped_column(Money())
+    reserved: Mapped[Decimal] = mapped_column(Money())
+    spent: Mapped[Decimal] = mapped_column(Money())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BudgetReservationRow(Base):
+    """An amount held against a budget until it is settled or released."""
+
+    __tablename__ = "budget_reservations"
+    __table_args__ = (
+        _status_check(ReservationStatus),
+        Index("ix_budget_reservations_scope_status", "scope", "status"),
+    )
+
+    reservation_id: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    scope: Mapped[str] = mapped_column(ForeignKey("budgets.scope"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    actual: Mapped[Decimal | None] = mapped_column(Money())
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
