@@ -1,0 +1,185 @@
+"""Create the store's tables.
+
+Revision ID: 0001
+Revises:
+Create Date: 2025-01-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision: str | None = None
+branch_labels: str | None = None
+depends_on: str | None = None
+
+# Types spelled out here, not imported from the models, so this revision never changes.
+SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+MONEY = sa.Numeric(28, 9).with_variant(sa.BigInteger(), "sqlite")
+ID = sa.String(64)
+NAME = sa.String(200)
+HASH = sa.String(128)
+
+
+def _when() -> sa.DateTime:
+    return sa.DateTime(timezone=True)
+
+
+def _status(*states: str) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{state}'" for state in states)
+    return sa.CheckConstraint(f"status IN ({allowed})", name="status")
+
+
+def upgrade() -> None:
+    _archive()
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", NAME, nullable=False),
+        sa.Column("event_id", ID, nullable=False),
+        sa.Column("processed_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
+    )
+    _runs()
+    _effect_ledger()
+    _approvals()
+    _budgets()
+
+
+def downgrade() -> None:
+    for table in (
+        "budget_reservations",
+        "budgets",
+        "approvals",
+        "effect_ledger",
+        "runs",
+        "processed_events",
+        "event_archive",
+    ):
+        op.drop_table(table)
+
+
+def _archive() -> None:
+    op.create_table(
+        "event_archive",
+        sa.Column("seq", SEQ, primary_key=True, autoincrement=True, nullable=False),
+        sa.Column("event_id", ID, nullable=False),
+        sa.Column("event_type", NAME, nullable=False),
+        sa.Column("schema_fingerprint", sa.String(64), nullable=False),
+        sa.Column("run_id", ID, nullable=True),
+        sa.Column("tenant", NAME, nullable=False),
+        sa.Column("topic", sa.String(249), nullable=False),
+        sa.Column("kafka_partition", sa.Integer(), nullable=False),
+        sa.Column("kafka_offset", sa.BigInteger(), nullable=False),
+        sa.Column("occurred_at", _when(), nullable=False),
+        sa.Column("archived_at", _when(), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name="pk_event_archive"),
+        sa.UniqueConstraint("event_id", name="uq_event_archive_event_id"),
+        sqlite_autoincrement=True,
+    )
+    op.create_index("ix_event_archive_run_id_seq", "event_archive", ["run_id", "seq"])
+
+
+def _runs() -> None:
+    op.create_table(
+        "runs",
+        sa.Column("run_id", ID, nullable=False),
+        sa.Column("tenant", NAME, nullable=False),
+        sa.Column("agent", NAME, nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("goal", sa.Text(), nullable=False),
+        sa.Column("playbook_version", NAME, nullable=True),
+        sa.Column("planner_version", NAME, nullable=True),
+        sa.Column("started_at", _when(), nullable=False),
+        sa.Column("updated_at", _when(), nullable=False),
+        sa.Column("finished_at", _when(), nullable=True),
+        sa.Column("steps", sa.Integer(), nullable=False),
+        sa.Column("tool_calls", sa.Integer(), nullable=False),
+        sa.Column("tokens", sa.BigInteger(), nullable=False),
+        sa.Column("cost", MONEY, nullable=False),
+        sa.Column("last_event_id", ID, nullable=True),
+        sa.PrimaryKeyConstraint("run_id", name="pk_runs"),
+        _status("submitted", "running", "waiting_approval", "completed", "failed", "cancelled"),
+    )
+    op.create_index("ix_runs_started_at", "runs", ["started_at"])
+    op.create_index("ix_runs_status_started_at", "runs", ["status", "started_at"])
+    op.create_index("ix_runs_tenant_started_at", "runs", ["tenant", "started_at"])
+
+
+def _effect_ledger() -> None:
+    op.create_table(
+        "effect_ledger",
+        sa.Column("idempotency_key", NAME, nullable=False),
+        sa.Column("run_id", ID, nullable=False),
+        sa.Column("step_id", ID, nullable=False),
+        sa.Column("tool", NAME, nullable=False),
+        sa.Column("args_hash", HASH, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("started_at", _when(), nullable=False),
+        sa.Column("finished_at", _when(), nullable=True),
+        sa.Column("result", sa.LargeBinary(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("idempotency_key", name="pk_effect_ledger"),
+        _status("started", "completed", "failed", "unknown"),
+    )
+    op.create_index("ix_effect_ledger_run_id", "effect_ledger", ["run_id"])
+    op.create_index("ix_effect_ledger_status_started_at", "effect_ledger", ["status", "started_at"])
+
+
+def _approvals() -> None:
+    op.create_table(
+        "approvals",
+        sa.Column("approval_id", ID, nullable=False),
+        sa.Column("run_id", ID, nullable=False),
+        sa.Column("step_id", ID, nullable=False),
+        sa.Column("tool", NAME, nullable=False),
+        sa.Column("payload_hash", HASH, nullable=False),
+        sa.Column("requested_by", NAME, nullable=False),
+        sa.Column("risk_band", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("deadline", _when(), nullable=False),
+        sa.Column("escalation_level", sa.Integer(), nullable=False),
+        sa.Column("decided_by", NAME, nullable=True),
+        sa.Column("decider_role", NAME, nullable=True),
+        sa.Column("decided_at", _when(), nullable=True),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("created_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("approval_id", name="pk_approvals"),
+        _status("pending", "granted", "denied", "expired", "escalated"),
+    )
+    op.create_index("ix_approvals_run_id", "approvals", ["run_id"])
+    op.create_index("ix_approvals_status_deadline", "approvals", ["status", "deadline"])
+
+
+def _budgets() -> None:
+    op.create_table(
+        "budgets",
+        sa.Column("scope", NAME, nullable=False),
+        sa.Column("limit_amount", MONEY, nullable=False),
+        sa.Column("reserved", MONEY, nullable=False),
+        sa.Column("spent", MONEY, nullable=False),
+        sa.Column("updated_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("scope", name="pk_budgets"),
+    )
+    op.create_table(
+        "budget_reservations",
+        sa.Column("reservation_id", NAME, nullable=False),
+        sa.Column("scope", NAME, nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("actual", MONEY, nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_at", _when(), nullable=False),
+        sa.Column("closed_at", _when(), nullable=True),
+        sa.PrimaryKeyConstraint("reservation_id", name="pk_budget_reservations"),
+        sa.ForeignKeyConstraint(
+            ["scope"], ["budgets.scope"], name="fk_budget_reservations_scope_budgets"
+        ),
+        _status("reserved", "settled", "released"),
+    )
+    op.create_index(
+        "ix_budget_reservations_scope_status", "budget_reservations", ["scope", "status"]
+    )
