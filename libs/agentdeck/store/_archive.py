@@ -1,0 +1,154 @@
+"""The event archive: an append-only log of every event, in global order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, select, text
+
+from agentdeck.store._dialect import chunked, insert_for, is_postgres
+from agentdeck.store._models import ArchiveRow
+from agentdeck.store._types import Headers
+
+if TYPE_CHECKING:
+    from agentdeck.store._dialect import AnySelect
+
+__all__ = ["ArchiveRecord", "ArchiveRepository", "ArchivedEvent"]
+
+# Key of the PostgreSQL advisory lock that orders archive writers (see append_many).
+ARCHIVE_WRITE_LOCK = 0x61726368_69766531
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveRecord:
+    """One event as received from Kafka, ready to archive.
+
+    Attributes:
+        event_id: The envelope's event id; the archive keeps one row per id.
+        event_type: Fully qualified event type name.
+        schema_fingerprint: Hex CRC-64-AVRO fingerprint of the writer schema.
+        run_id: The run the event belongs to, if any.
+        tenant: Tenant named in the envelope.
+        topic: Kafka topic it was read from.
+        partition: Kafka partition it was read from.
+        offset: Kafka offset it was read at.
+        occurred_at: When the producer says it happened (timezone-aware).
+        archived_at: When the archiver received it (timezone-aware).
+        payload: The exact encoded message value.
+        headers: The Kafka headers, in order.
+    """
+
+    event_id: str
+    event_type: str
+    schema_fingerprint: str
+    run_id: str | None
+    tenant: str
+    topic: str
+    partition: int
+    offset: int
+    occurred_at: datetime
+    archived_at: datetime
+    payload: bytes
+    headers: Headers = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchivedEvent(ArchiveRecord):
+    """An archived event with its position in the global order.
+
+    Attributes:
+        seq: Position in the archive; strictly increasing in commit order.
+    """
+
+    seq: int
+
+
+_COLUMNS = (
+    ArchiveRow.seq,
+    ArchiveRow.event_id,
+    ArchiveRow.event_type,
+    ArchiveRow.schema_fingerprint,
+    ArchiveRow.run_id,
+    ArchiveRow.tenant,
+    ArchiveRow.topic,
+    ArchiveRow.kafka_partition.label("partition"),
+    ArchiveRow.kafka_offset.label("offset"),
+    ArchiveRow.occurred_at,
+    ArchiveRow.archived_at,
+    ArchiveRow.payload,
+    ArchiveRow.headers,
+)
+
+
+class ArchiveRepository:
+    """Appends to and reads the event archive. Stateless; pass the connection."""
+
+    def append_many(self, conn: Connection, records: Sequence[ArchiveRecord]) -> int:
+        """Archive ``records``, skipping event ids already archived.
+
+        One ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` per batch (very large
+        batches are split to respect the backend's bound-parameter limit). On
+        PostgreSQL, writers also take a transaction-scoped advisory lock, so
+        ``seq`` values become visible in increasing order and a reader tailing
+        with :meth:`iter_from` never skips a row that commits late.
+
+        Args:
+            conn: Connection inside the caller's transaction.
+            records: Events to archive, in the order they should receive ``seq``.
+
+        Returns:
+            How many records were newly archived.
+        """
+        if not records:
+            return 0
+        if is_postgres(conn):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARCHIVE_WRITE_LOCK})
+        inserted = 0
+        for chunk in chunked(records, columns=len(_COLUMNS)):
+            rows = [_to_row(record) for record in chunk]
+            stmt = insert_for(conn, ArchiveRow).values(rows)
+            result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["event_id"]))
+            inserted += result.rowcount
+        return inserted
+
+    def read_run(self, conn: Connection, run_id: str) -> list[ArchivedEvent]:
+        """Every archived event of ``run_id``, in ``seq`` order."""
+        stmt = select(*_COLUMNS).where(ArchiveRow.run_id == run_id)
+        return _fetch(conn, stmt.order_by(ArchiveRow.seq))
+
+    def iter_from(self, conn: Connection, after_seq: int, limit: int) -> list[ArchivedEvent]:
+        """One page of the archive: up to ``limit`` events with ``seq > after_seq``.
+
+        Call again with the last event's ``seq`` to read on; an empty list means
+        the reader has caught up.
+        """
+        stmt = select(*_COLUMNS).where(ArchiveRow.seq > after_seq)
+        return _fetch(conn, stmt.order_by(ArchiveRow.seq).limit(limit))
+
+    def count(self, conn: Connection) -> int:
+        """Number of archived events."""
+        return conn.execute(select(func.count()).select_from(ArchiveRow)).scalar_one()
+
+
+def _to_row(record: ArchiveRecord) -> dict[str, Any]:
+    return {
+        "event_id": record.event_id,
+        "event_type": record.event_type,
+        "schema_fingerprint": record.schema_fingerprint,
+        "run_id": record.run_id,
+        "tenant": record.tenant,
+        "topic": record.topic,
+        "kafka_partition": record.partition,
+        "kafka_offset": record.offset,
+        "occurred_at": record.occurred_at,
+        "archived_at": record.archived_at,
+        "payload": record.payload,
+        "headers": record.headers,
+    }
+
+
+def _fetch(conn: Connection, stmt: AnySelect) -> list[ArchivedEvent]:
+    return [ArchivedEvent(**row) for row in conn.execute(stmt).mappings()]

@@ -1,0 +1,69 @@
+"""One object bundling an engine with every repository."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from agentdeck.store._approvals import ApprovalsRepository
+from agentdeck.store._archive import ArchiveRepository
+from agentdeck.store._budgets import BudgetsRepository
+from agentdeck.store._effects import EffectLedger
+from agentdeck.store._engine import create_store_engine
+from agentdeck.store._migrate import migrate
+from agentdeck.store._processed import ProcessedEventsRepository
+from agentdeck.store._runs import RunsRepository
+from agentdeck.store._tx import transaction
+
+__all__ = ["Store"]
+
+
+@dataclass(frozen=True)
+class Store:
+    """An engine plus the repositories, for composition roots.
+
+    Attributes:
+        engine: The engine every transaction runs on; :meth:`close` disposes it.
+    """
+
+    engine: Engine
+    archive: ArchiveRepository = field(default_factory=ArchiveRepository)
+    processed: ProcessedEventsRepository = field(default_factory=ProcessedEventsRepository)
+    runs: RunsRepository = field(default_factory=RunsRepository)
+    effects: EffectLedger = field(default_factory=EffectLedger)
+    approvals: ApprovalsRepository = field(default_factory=ApprovalsRepository)
+    budgets: BudgetsRepository = field(default_factory=BudgetsRepository)
+
+    @classmethod
+    def open(cls, url: str = "", *, data_dir: str = ".agentdeck", upgrade: bool = True) -> Store:
+        """Create the engine (see :func:`create_store_engine`) and migrate unless told not to."""
+        engine = create_store_engine(url, data_dir=data_dir)
+        try:
+            if upgrade:
+                migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[Connection]:
+        """A transaction on :attr:`engine`; see :func:`agentdeck.store.transaction`."""
+        return transaction(self.engine, read_only=read_only)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
