@@ -1,0 +1,161 @@
+"""Contract: budgets and reservations, on every backend."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import Engine
+
+from agentdeck.store import (
+    BudgetsRepository,
+    IdempotencyKeyReusedError,
+    ReservationStatus,
+    transaction,
+)
+
+if TYPE_CHECKING:
+    from .conftest import NewId
+
+budgets = BudgetsRepository()
+
+
+def budget_with(engine: Engine, scope: str, limit: str) -> str:
+    with transaction(engine) as conn:
+        budgets.set_limit(conn, scope, Decimal(limit))
+    return scope
+
+
+def totals(engine: Engine, scope: str) -> tuple[Decimal, Decimal, Decimal]:
+    with transaction(engine, read_only=True) as conn:
+        budget = budgets.get(conn, scope)
+    assert budget is not None
+    return budget.reserved, budget.spent, budget.remaining
+
+
+def test_a_new_budget_has_nothing_reserved_or_spent(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "25.50")
+    assert totals(engine, scope) == (0, 0, Decimal("25.50"))
+
+
+def test_a_scope_without_budget_has_none_and_reserves_nothing(
+    engine: Engine, new_id: NewId
+) -> None:
+    scope = new_id("run:")
+    with transaction(engine) as conn:
+        assert budgets.get(conn, scope) is None
+        assert not budgets.reserve(conn, scope, new_id("res"), Decimal(1))
+
+
+def test_reservations_are_granted_while_the_limit_allows(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    with transaction(engine) as conn:
+        assert budgets.reserve(conn, scope, new_id("res"), Decimal(6))
+        assert budgets.reserve(conn, scope, new_id("res"), Decimal(4))
+        assert not budgets.reserve(conn, scope, refused := new_id("res"), Decimal("0.000000001"))
+        assert budgets.get_reservation(conn, refused) is None
+    assert totals(engine, scope) == (10, 0, 0)
+
+
+def test_reserving_again_with_the_same_id_holds_the_amount_once(
+    engine: Engine, new_id: NewId
+) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    reservation = new_id("res")
+    with transaction(engine) as conn:
+        assert budgets.reserve(conn, scope, reservation, Decimal(7))
+        assert budgets.reserve(conn, scope, reservation, Decimal(7))
+    assert totals(engine, scope) == (7, 0, 3)
+
+
+def test_a_reservation_id_reused_for_another_amount_is_refused(
+    engine: Engine, new_id: NewId
+) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    reservation = new_id("res")
+    with transaction(engine) as conn:
+        budgets.reserve(conn, scope, reservation, Decimal(2))
+    with pytest.raises(IdempotencyKeyReusedError), transaction(engine) as conn:
+        budgets.reserve(conn, scope, reservation, Decimal(3))
+
+
+def test_settling_moves_the_reservation_to_the_actual_spend_once(
+    engine: Engine, new_id: NewId
+) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    reservation = new_id("res")
+    with transaction(engine) as conn:
+        budgets.reserve(conn, scope, reservation, Decimal(5))
+        assert budgets.settle(conn, reservation, Decimal("3.25"))
+        assert not budgets.settle(conn, reservation, Decimal("3.25"))
+        assert not budgets.release(conn, reservation)
+        settled = budgets.get_reservation(conn, reservation)
+    assert totals(engine, scope) == (0, Decimal("3.25"), Decimal("6.75"))
+    assert settled is not None
+    assert (settled.status, settled.actual) == (ReservationStatus.SETTLED, Decimal("3.25"))
+
+
+def test_releasing_returns_the_amount_once(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    reservation = new_id("res")
+    with transaction(engine) as conn:
+        budgets.reserve(conn, scope, reservation, Decimal(4))
+        assert budgets.release(conn, reservation)
+        assert not budgets.release(conn, reservation)
+        assert not budgets.settle(conn, reservation, Decimal(4))
+    assert totals(engine, scope) == (0, 0, 10)
+
+
+def test_closing_an_unknown_reservation_changes_nothing(engine: Engine, new_id: NewId) -> None:
+    with transaction(engine) as conn:
+        assert not budgets.settle(conn, new_id("res"), Decimal(1))
+        assert not budgets.release(conn, new_id("res"))
+
+
+def test_amounts_stay_exact_to_nine_decimal_places(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "0.3")
+    with transaction(engine) as conn:
+        for _ in range(3):
+            assert budgets.reserve(conn, scope, new_id("res"), Decimal("0.1"))
+        assert not budgets.reserve(conn, scope, new_id("res"), Decimal("0.000000001"))
+    assert totals(engine, scope) == (Decimal("0.3"), 0, 0)
+
+
+def test_lowering_the_limit_keeps_reservations_and_blocks_new_ones(
+    engine: Engine, new_id: NewId
+) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    with transaction(engine) as conn:
+        budgets.reserve(conn, scope, new_id("res"), Decimal(8))
+        budgets.set_limit(conn, scope, Decimal(5))
+        assert not budgets.reserve(conn, scope, new_id("res"), Decimal(1))
+    assert totals(engine, scope) == (8, 0, -3)
+
+
+def test_a_negative_reservation_is_refused(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    with pytest.raises(ValueError, match="negative"), transaction(engine) as conn:
+        budgets.reserve(conn, scope, new_id("res"), Decimal(-1))
+
+
+def test_concurrent_reservations_never_exceed_the_limit(engine: Engine, new_id: NewId) -> None:
+    limit, workers, attempts = 17, 8, 5
+    scope = budget_with(engine, new_id("tenant:"), str(limit))
+    barrier = threading.Barrier(workers, timeout=10)
+
+    def reserve_many(worker: int) -> int:
+        barrier.wait()
+        granted = 0
+        for attempt in range(attempts):
+            with transaction(engine) as conn:
+                granted += budgets.reserve(conn, scope, f"{scope}/{worker}/{attempt}", Decimal(1))
+        return granted
+
+    with ThreadPoolExecutor(workers) as pool:
+        granted = sum(pool.map(reserve_many, range(workers)))
+
+    assert granted == limit
+    assert totals(engine, scope) == (limit, 0, 0)
