@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, text
 
-from agentdeck.store._dialect import chunked, insert_for, is_postgres
+from agentdeck.store._dialect import bulk_insert_ignore, is_postgres
 from agentdeck.store._models import ArchiveRow
 from agentdeck.store._types import Headers
 
@@ -81,6 +81,20 @@ _COLUMNS = (
     ArchiveRow.payload,
     ArchiveRow.headers,
 )
+_INSERT_COLUMNS = (
+    "event_id",
+    "event_type",
+    "schema_fingerprint",
+    "run_id",
+    "tenant",
+    "topic",
+    "kafka_partition",
+    "kafka_offset",
+    "occurred_at",
+    "archived_at",
+    "payload",
+    "headers",
+)
 
 
 class ArchiveRepository:
@@ -89,8 +103,8 @@ class ArchiveRepository:
     def append_many(self, conn: Connection, records: Sequence[ArchiveRecord]) -> int:
         """Archive ``records``, skipping event ids already archived.
 
-        One ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` per batch (very large
-        batches are split to respect the backend's bound-parameter limit). On
+        One ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` per batch (on SQLite,
+        batches beyond the bound-parameter limit are split). On
         PostgreSQL, writers also take a transaction-scoped advisory lock, so
         ``seq`` values become visible in increasing order and a reader tailing
         with :meth:`iter_from` never skips a row that commits late.
@@ -106,13 +120,8 @@ class ArchiveRepository:
             return 0
         if is_postgres(conn):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARCHIVE_WRITE_LOCK})
-        inserted = 0
-        for chunk in chunked(records, columns=len(_COLUMNS)):
-            rows = [_to_row(record) for record in chunk]
-            stmt = insert_for(conn, ArchiveRow).values(rows)
-            result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["event_id"]))
-            inserted += result.rowcount
-        return inserted
+        rows = [_to_row(record) for record in records]
+        return bulk_insert_ignore(conn, ArchiveRow, _INSERT_COLUMNS, rows)
 
     def read_run(self, conn: Connection, run_id: str) -> list[ArchivedEvent]:
         """Every archived event of ``run_id``, in ``seq`` order."""

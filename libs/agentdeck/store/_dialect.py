@@ -1,12 +1,17 @@
-"""Small helpers for statements whose SQL differs between the backends."""
+"""Helpers for statements whose SQL differs between the backends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import JSON, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from agentdeck.store._models import Base
 
@@ -15,9 +20,16 @@ if TYPE_CHECKING:
 
     AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
-__all__ = ["MAX_BIND_PARAMS", "AnySelect", "chunked", "insert_for", "is_postgres"]
+__all__ = [
+    "AnySelect",
+    "bulk_insert_ignore",
+    "chunked",
+    "insert_for",
+    "is_postgres",
+    "table_of",
+]
 
-# Below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters per statement.
+# Below SQLite's 32,766 bound parameters per statement.
 MAX_BIND_PARAMS = 30_000
 
 T = TypeVar("T")
@@ -28,18 +40,99 @@ def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+def table_of(model: type[Base]) -> Table:
+    """The Core table of ``model`` (statements on it skip the ORM layer)."""
+    table = model.__table__
+    assert isinstance(table, Table)  # noqa: S101 - declarative models always map a Table
+    return table
+
+
 def insert_for(conn: Connection, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT for ``model`` that supports ``ON CONFLICT`` on ``conn``'s backend.
+    """An INSERT into ``model``'s table that supports ``ON CONFLICT`` on ``conn``'s backend.
 
     Its result's ``rowcount`` is the number of rows inserted (or updated by
     ``DO UPDATE``); SQLAlchemy keeps the driver's count for INSERTs only on request.
     """
-    stmt = postgresql.insert(model) if is_postgres(conn) else sqlite.insert(model)
+    table = table_of(model)
+    stmt = postgresql.insert(table) if is_postgres(conn) else sqlite.insert(table)
     return stmt.execution_options(preserve_rowcount=True)
 
 
+def bulk_insert_ignore(
+    conn: Connection,
+    model: type[Base],
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+) -> int:
+    """Insert ``rows`` in one statement, skipping rows that conflict with a key.
+
+    PostgreSQL: ``INSERT ... SELECT ... FROM unnest(<one array per column>) ON
+    CONFLICT DO NOTHING``; the arrays travel in binary format, and the statement
+    text is the same for every batch, so the server reuses its plan. SQLite: a
+    multi-row ``INSERT ... ON CONFLICT DO NOTHING ... RETURNING`` (split only past
+    the bound-parameter limit).
+
+    Returns:
+        How many rows were inserted.
+    """
+    if not rows:
+        return 0
+    if is_postgres(conn):
+        table = table_of(model)
+        arrays = {name: _pg_array(conn, table.c[name].type, rows, name) for name in columns}
+        options = {"preserve_rowcount": True}
+        result = conn.exec_driver_sql(_unnest_insert(model, tuple(columns)), arrays, options)
+        return result.rowcount
+    stmt = _returning_insert(model)
+    return len(conn.execute(stmt, [dict(row) for row in rows]).all())
+
+
+def _pg_array(
+    conn: Connection, column_type: TypeEngine[Any], rows: Sequence[Mapping[str, Any]], name: str
+) -> list[Any]:
+    # The driver-level statement bypasses SQLAlchemy's type processing: apply it here.
+    values = [row[name] for row in rows]
+    if isinstance(column_type, TypeDecorator):
+        values = [column_type.process_bind_param(value, conn.dialect) for value in values]
+    if _is_json(column_type):
+        values = [None if value is None else json.dumps(value) for value in values]
+    return values
+
+
+def _is_json(column_type: TypeEngine[Any]) -> bool:
+    if isinstance(column_type, TypeDecorator):
+        return isinstance(column_type.impl_instance, JSON)
+    return isinstance(column_type, JSON)
+
+
+@cache
+def _unnest_insert(model: type[Base], columns: tuple[str, ...]) -> str:
+    table = table_of(model)
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in columns)
+    arrays, selected = [], []
+    for name in columns:
+        column_type = table.c[name].type
+        is_json = _is_json(column_type)
+        element = "TEXT" if is_json else column_type.compile(dialect=dialect)
+        arrays.append(f"%({name})b::{element}[]")
+        selected.append(f"{quote(name)}::JSON" if is_json else quote(name))
+    return (
+        f"INSERT INTO {quote(table.name)} ({names}) "  # noqa: S608 - names come from our metadata
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS u({names}) "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+@cache
+def _returning_insert(model: type[Base]) -> ReturningInsert[Any]:
+    table = table_of(model)
+    return sqlite.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+
+
 def chunked(items: Sequence[T], columns: int) -> Iterator[Sequence[T]]:
-    """Split ``items`` so that a multi-row VALUES of ``columns`` fits in one statement."""
+    """Split ``items`` so that ``columns`` parameters per item fit in one SQLite statement."""
     size = max(1, MAX_BIND_PARAMS // columns)
     for start in range(0, len(items), size):
         yield items[start : start + size]

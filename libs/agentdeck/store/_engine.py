@@ -75,6 +75,8 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int, pool_size: int) -> Engine:
     engine = create_engine(
         url,
         pool_size=pool_size,
+        # A multi-row INSERT of a whole batch is bounded by the 32,766 parameters only.
+        insertmanyvalues_page_size=10_000,
         connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
     )
 

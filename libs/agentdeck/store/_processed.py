@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
-from agentdeck.store._dialect import chunked, insert_for
+from agentdeck.store._dialect import bulk_insert_ignore, chunked, is_postgres
 from agentdeck.store._models import ProcessedEventRow
 
 __all__ = ["ProcessedEventsRepository"]
+
+_COLUMNS = ("consumer", "event_id", "processed_at")
+_SEEN = select(ProcessedEventRow.event_id).where(
+    ProcessedEventRow.consumer == bindparam("consumer")
+)
+# PostgreSQL: the ids travel as one binary array parameter, so the statement never
+# changes and costs no per-id quoting.
+_SEEN_ANY = (
+    "SELECT event_id FROM processed_events "
+    "WHERE consumer = %(consumer)s AND event_id = ANY(%(ids)b::VARCHAR[])"
+)
 
 
 class ProcessedEventsRepository:
@@ -24,17 +35,18 @@ class ProcessedEventsRepository:
     def filter_new(self, conn: Connection, consumer: str, event_ids: Collection[str]) -> set[str]:
         """The ids among ``event_ids`` that ``consumer`` has not recorded yet.
 
-        One query for any batch of a normal size.
+        One query (on SQLite, one per 30,000 ids).
         """
-        unique = list(dict.fromkeys(event_ids))
-        seen: set[str] = set()
-        for chunk in chunked(unique, columns=1):
-            stmt = select(ProcessedEventRow.event_id).where(
-                ProcessedEventRow.consumer == consumer,
-                ProcessedEventRow.event_id.in_(chunk),
-            )
-            seen.update(conn.execute(stmt).scalars())
-        return set(unique) - seen
+        unique = set(event_ids)
+        if not unique:
+            return set()
+        params = {"consumer": consumer, "ids": list(unique)}
+        if is_postgres(conn):
+            return unique.difference(conn.exec_driver_sql(_SEEN_ANY, params).scalars())
+        for chunk in chunked(params["ids"], columns=1):
+            stmt = _SEEN.where(ProcessedEventRow.event_id.in_(chunk))
+            unique.difference_update(conn.execute(stmt, {"consumer": consumer}).scalars())
+        return unique
 
     def mark(
         self,
@@ -46,6 +58,8 @@ class ProcessedEventsRepository:
     ) -> int:
         """Record ``event_ids`` as processed by ``consumer``; ids already recorded are skipped.
 
+        One ``INSERT ... ON CONFLICT DO NOTHING`` statement.
+
         Args:
             conn: Connection inside the caller's transaction.
             consumer: Name of the consumer (usually its consumer group).
@@ -55,15 +69,9 @@ class ProcessedEventsRepository:
         Returns:
             How many ids were newly recorded.
         """
-        if not event_ids:
-            return 0
         at = now or datetime.now(UTC)
         rows = [
             {"consumer": consumer, "event_id": event_id, "processed_at": at}
             for event_id in dict.fromkeys(event_ids)
         ]
-        recorded = 0
-        for chunk in chunked(rows, columns=3):
-            stmt = insert_for(conn, ProcessedEventRow).values(list(chunk))
-            recorded += conn.execute(stmt.on_conflict_do_nothing()).rowcount
-        return recorded
+        return bulk_insert_ignore(conn, ProcessedEventRow, _COLUMNS, rows)

@@ -158,3 +158,14 @@ def test_the_database_refuses_to_change_or_delete_archived_events(
 def strip_seq(event: ArchivedEvent) -> ArchiveRecord:
     fields = {name: getattr(event, name) for name in ArchiveRecord.__dataclass_fields__}
     return ArchiveRecord(**fields)
+
+
+def test_events_without_a_run_or_headers_are_archived_too(
+    engine: Engine, new_id: NewId, now: datetime
+) -> None:
+    control = [replace(record(new_id("evt"), "", now), run_id=None, headers=()) for _ in range(2)]
+    with transaction(engine) as conn:
+        assert archive.append_many(conn, control) == 2
+        start = archive.iter_from(conn, 0, limit=1_000_000)[-2].seq - 1
+        stored = archive.iter_from(conn, start, limit=2)
+    assert [strip_seq(event) for event in stored] == control
