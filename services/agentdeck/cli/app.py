@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agentdeck.cli.settings import CliSettings
-from agentdeck.cli.stack import embedded_stack
+from agentdeck.cli.stack import Stack, embedded_stack
 from agentdeck.errors import AgentdeckError
 
 app = typer.Typer(
@@ -38,25 +38,29 @@ def up() -> None:
     def _stop(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     with console.status("starting the broker and the stores..."):
         stack_cm = embedded_stack(settings)
         stack = stack_cm.__enter__()
     try:
-        table = Table(title="agentdeck is up")
-        for column in ("component", "status", "detail"):
-            table.add_column(column)
-        for row in stack.health():
-            table.add_row(*row)
-        console.print(table)
-        console.print(f"data: {stack.data_dir.resolve()}  (broker log: broker.log)")
-        console.print("press Ctrl-C to stop")
-        signal.signal(signal.SIGINT, _stop)
-        signal.signal(signal.SIGTERM, _stop)
+        _report(stack)
         while not stop.wait(0.5):
             pass
     finally:
         stack_cm.__exit__(None, None, None)
     console.print("stopped; nothing left running")
+
+
+def _report(stack: Stack) -> None:
+    table = Table(title="agentdeck is up")
+    for column in ("component", "status", "detail"):
+        table.add_column(column)
+    for row in stack.health():
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"data: {stack.data_dir.resolve()}  (broker log: broker.log)")
+    console.print("press Ctrl-C to stop")
 
 
 def main(argv: list[str] | None = None) -> int:
