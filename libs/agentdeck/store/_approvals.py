@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, select, update
 
-from agentdeck.store._dialect import insert_for
+from agentdeck.store._dialect import AnyInsert, InsertFactory, per_dialect, table_of
 from agentdeck.store._enums import OPEN_APPROVAL_STATUSES, ApprovalStatus
 from agentdeck.store._models import ApprovalRow
 
@@ -69,7 +69,36 @@ class Approval(ApprovalRequest):
     comment: str | None
 
 
-_COLUMNS = tuple(ApprovalRow.__table__.c)
+_TABLE = table_of(ApprovalRow)
+_COLUMNS = tuple(_TABLE.c)
+_ID = _TABLE.c.approval_id == bindparam("target_id")
+_IS_OPEN = _TABLE.c.status.in_(_OPEN)
+_GET = select(*_COLUMNS).where(_ID)
+_DECIDE = (
+    update(_TABLE)
+    .where(_ID, _IS_OPEN)
+    .values(
+        status=bindparam("decision"),
+        decided_by=bindparam("decider"),
+        decider_role=bindparam("role"),
+        decided_at=bindparam("at"),
+        comment=bindparam("note"),
+    )
+)
+_ESCALATE = (
+    update(_TABLE)
+    .where(_ID, _IS_OPEN, _TABLE.c.escalation_level == bindparam("from_level"))
+    .values(
+        status=ApprovalStatus.ESCALATED.value,
+        escalation_level=_TABLE.c.escalation_level + 1,
+        deadline=bindparam("new_deadline"),
+    )
+)
+
+
+@per_dialect
+def _insert_new(insert: InsertFactory) -> AnyInsert:
+    return insert(_TABLE).on_conflict_do_nothing()
 
 
 class ApprovalsRepository:
@@ -78,27 +107,26 @@ class ApprovalsRepository:
     def create(self, conn: Connection, request: ApprovalRequest) -> bool:
         """Store a new pending request; True if new, False if ``approval_id`` exists."""
         values = asdict(request) | {"status": ApprovalStatus.PENDING.value, "escalation_level": 0}
-        stmt = insert_for(conn, ApprovalRow).values(values).on_conflict_do_nothing()
-        return conn.execute(stmt).rowcount == 1
+        return conn.execute(_insert_new(conn), values).rowcount == 1
 
     def get(self, conn: Connection, approval_id: str) -> Approval | None:
         """The approval ``approval_id``, or None."""
-        row = conn.execute(self._select().where(ApprovalRow.approval_id == approval_id)).first()
-        return None if row is None else _to_approval(row._mapping)
+        row = conn.execute(_GET, {"target_id": approval_id}).mappings().first()
+        return None if row is None else _to_approval(row)
 
     def list_pending(
         self, conn: Connection, *, run_id: str | None = None, limit: int = 100
     ) -> list[Approval]:
         """Open (pending or escalated) approvals, earliest deadline first."""
-        stmt = self._select().where(ApprovalRow.status.in_(_OPEN))
+        stmt = select(*_COLUMNS).where(_IS_OPEN)
         if run_id is not None:
-            stmt = stmt.where(ApprovalRow.run_id == run_id)
-        return self._fetch(conn, stmt.order_by(ApprovalRow.deadline).limit(limit))
+            stmt = stmt.where(_TABLE.c.run_id == run_id)
+        return _fetch(conn, stmt.order_by(_TABLE.c.deadline).limit(limit))
 
     def due(self, conn: Connection, now: datetime, *, limit: int = 100) -> list[Approval]:
         """Open approvals whose deadline is at or before ``now``, earliest first."""
-        stmt = self._select().where(ApprovalRow.status.in_(_OPEN), ApprovalRow.deadline <= now)
-        return self._fetch(conn, stmt.order_by(ApprovalRow.deadline).limit(limit))
+        stmt = select(*_COLUMNS).where(_IS_OPEN, _TABLE.c.deadline <= now)
+        return _fetch(conn, stmt.order_by(_TABLE.c.deadline).limit(limit))
 
     def decide(
         self,
@@ -132,18 +160,15 @@ class ApprovalsRepository:
         """
         if status not in _DECISIONS:
             raise ValueError(f"{status!r} is not a decision")
-        stmt = (
-            update(ApprovalRow)
-            .where(ApprovalRow.approval_id == approval_id, ApprovalRow.status.in_(_OPEN))
-            .values(
-                status=status.value,
-                decided_by=decided_by,
-                decider_role=decider_role,
-                decided_at=decided_at,
-                comment=comment,
-            )
-        )
-        return conn.execute(stmt).rowcount == 1
+        params = {
+            "target_id": approval_id,
+            "decision": status.value,
+            "decider": decided_by,
+            "role": decider_role,
+            "at": decided_at,
+            "note": comment,
+        }
+        return conn.execute(_DECIDE, params).rowcount == 1
 
     def escalate(
         self, conn: Connection, approval_id: str, *, from_level: int, new_deadline: datetime
@@ -153,28 +178,16 @@ class ApprovalsRepository:
         Conditional on the level, so two timers firing together escalate once.
         Returns True if this call escalated it.
         """
-        stmt = (
-            update(ApprovalRow)
-            .where(
-                ApprovalRow.approval_id == approval_id,
-                ApprovalRow.status.in_(_OPEN),
-                ApprovalRow.escalation_level == from_level,
-            )
-            .values(
-                status=ApprovalStatus.ESCALATED.value,
-                escalation_level=from_level + 1,
-                deadline=new_deadline,
-            )
-        )
-        return conn.execute(stmt).rowcount == 1
+        params = {
+            "target_id": approval_id,
+            "from_level": from_level,
+            "new_deadline": new_deadline,
+        }
+        return conn.execute(_ESCALATE, params).rowcount == 1
 
-    @staticmethod
-    def _select() -> AnySelect:
-        return select(*_COLUMNS)
 
-    @staticmethod
-    def _fetch(conn: Connection, stmt: AnySelect) -> list[Approval]:
-        return [_to_approval(row) for row in conn.execute(stmt).mappings()]
+def _fetch(conn: Connection, stmt: AnySelect) -> list[Approval]:
+    return [_to_approval(row) for row in conn.execute(stmt).mappings()]
 
 
 def _to_approval(row: RowMapping) -> Approval:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, literal, select, update
+from sqlalchemy import Connection, RowMapping, String, bindparam, delete, literal, select, update
 
-from agentdeck.store._dialect import insert_for
+from agentdeck.store._dialect import AnyInsert, InsertFactory, per_dialect, table_of
 from agentdeck.store._enums import ReservationStatus
 from agentdeck.store._models import BudgetReservationRow, BudgetRow
 from agentdeck.store._types import Money, UtcDateTime, quantize_money
@@ -65,15 +65,70 @@ class Reservation:
     closed_at: datetime | None
 
 
-_BUDGET_COLUMNS = (
-    BudgetRow.scope,
-    BudgetRow.limit_amount.label("limit"),
-    BudgetRow.reserved,
-    BudgetRow.spent,
-    BudgetRow.updated_at,
-)
-_RESERVATION_COLUMNS = tuple(BudgetReservationRow.__table__.c)
+_BUDGETS = table_of(BudgetRow)
+_RESERVATIONS = table_of(BudgetReservationRow)
 _ZERO = Decimal(0)
+_SCOPE = _BUDGETS.c.scope == bindparam("scope_key")
+_RESERVATION = _RESERVATIONS.c.reservation_id == bindparam("reservation_key")
+
+_GET = select(
+    _BUDGETS.c.scope,
+    _BUDGETS.c.limit_amount.label("limit"),
+    _BUDGETS.c.reserved,
+    _BUDGETS.c.spent,
+    _BUDGETS.c.updated_at,
+).where(_SCOPE)
+_GET_RESERVATION = select(*_RESERVATIONS.c).where(_RESERVATION)
+
+# The hold: one conditional UPDATE, so concurrent holds can never exceed the limit.
+_AMOUNT = bindparam("hold_amount", type_=Money())
+_HOLD = (
+    update(_BUDGETS)
+    .where(_SCOPE, _BUDGETS.c.limit_amount - _BUDGETS.c.reserved - _BUDGETS.c.spent >= _AMOUNT)
+    .values(reserved=_BUDGETS.c.reserved + _AMOUNT, updated_at=bindparam("at"))
+)
+_DROP_RESERVATION = delete(_RESERVATIONS).where(_RESERVATION)
+_CLOSE = (
+    update(_RESERVATIONS)
+    .where(_RESERVATION, _RESERVATIONS.c.status == ReservationStatus.RESERVED.value)
+    .values(
+        status=bindparam("to_status"), actual=bindparam("actual_amount"), closed_at=bindparam("at")
+    )
+    .returning(_RESERVATIONS.c.scope, _RESERVATIONS.c.amount)
+)
+_MOVE = (
+    update(_BUDGETS)
+    .where(_SCOPE)
+    .values(
+        reserved=_BUDGETS.c.reserved - _AMOUNT,
+        spent=_BUDGETS.c.spent + bindparam("spent_amount", type_=Money()),
+        updated_at=bindparam("at"),
+    )
+)
+
+
+@per_dialect
+def _upsert_limit(insert: InsertFactory) -> AnyInsert:
+    stmt = insert(_BUDGETS)
+    return stmt.on_conflict_do_update(
+        index_elements=["scope"],
+        set_={"limit_amount": stmt.excluded.limit_amount, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+@per_dialect
+def _insert_reservation(insert: InsertFactory) -> AnyInsert:
+    # INSERT ... SELECT from the budget row: nothing is inserted for a scope
+    # without a budget, so no foreign-key error aborts the caller's transaction.
+    source = select(
+        bindparam("reservation_key", type_=String()),
+        _BUDGETS.c.scope,
+        _AMOUNT,
+        literal(ReservationStatus.RESERVED.value),
+        bindparam("at", type_=UtcDateTime()),
+    ).where(_SCOPE)
+    names = ["reservation_id", "scope", "amount", "status", "created_at"]
+    return insert(_RESERVATIONS).from_select(names, source).on_conflict_do_nothing()
 
 
 class BudgetsRepository:
@@ -87,26 +142,17 @@ class BudgetsRepository:
         self, conn: Connection, scope: str, limit: Decimal, *, now: datetime | None = None
     ) -> None:
         """Create the budget of ``scope`` or change its limit (reserved and spent stay)."""
-        at = now or datetime.now(UTC)
         values = {"scope": scope, "limit_amount": limit, "reserved": _ZERO, "spent": _ZERO}
-        stmt = insert_for(conn, BudgetRow).values(values | {"updated_at": at})
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["scope"], set_={"limit_amount": limit, "updated_at": at}
-        )
-        conn.execute(stmt)
+        conn.execute(_upsert_limit(conn), values | {"updated_at": now or datetime.now(UTC)})
 
     def get(self, conn: Connection, scope: str) -> Budget | None:
         """The budget of ``scope``, or None if it has none."""
-        stmt = select(*_BUDGET_COLUMNS).where(BudgetRow.scope == scope)
-        row = conn.execute(stmt).mappings().first()
+        row = conn.execute(_GET, {"scope_key": scope}).mappings().first()
         return None if row is None else Budget(**row)
 
     def get_reservation(self, conn: Connection, reservation_id: str) -> Reservation | None:
         """The reservation ``reservation_id``, or None."""
-        stmt = select(*_RESERVATION_COLUMNS).where(
-            BudgetReservationRow.reservation_id == reservation_id
-        )
-        row = conn.execute(stmt).mappings().first()
+        row = conn.execute(_GET_RESERVATION, {"reservation_key": reservation_id}).mappings().first()
         return None if row is None else _to_reservation(row)
 
     def reserve(
@@ -137,24 +183,17 @@ class BudgetsRepository:
         held = quantize_money(amount)
         if held < 0:
             raise ValueError(f"cannot reserve a negative amount ({amount})")
-        if not self._insert_reservation(conn, scope, reservation_id, held, now):
+        params = {
+            "scope_key": scope,
+            "reservation_key": reservation_id,
+            "hold_amount": held,
+            "at": now or datetime.now(UTC),
+        }
+        if conn.execute(_insert_reservation(conn), params).rowcount == 0:
             return self._already_reserved(conn, scope, reservation_id, held)
-        money = literal(held, Money())
-        hold = (
-            update(BudgetRow)
-            .where(
-                BudgetRow.scope == scope,
-                BudgetRow.limit_amount - BudgetRow.reserved - BudgetRow.spent >= money,
-            )
-            .values(reserved=BudgetRow.reserved + money, updated_at=now or datetime.now(UTC))
-        )
-        if conn.execute(hold).rowcount == 1:
+        if conn.execute(_HOLD, params).rowcount == 1:
             return True
-        conn.execute(
-            delete(BudgetReservationRow).where(
-                BudgetReservationRow.reservation_id == reservation_id
-            )
-        )
+        conn.execute(_DROP_RESERVATION, params)
         return False
 
     def settle(
@@ -176,27 +215,6 @@ class BudgetsRepository:
             True if this call released it; False if it is unknown or already closed.
         """
         return self._close(conn, reservation_id, ReservationStatus.RELEASED, None, now)
-
-    def _insert_reservation(
-        self,
-        conn: Connection,
-        scope: str,
-        reservation_id: str,
-        amount: Decimal,
-        now: datetime | None,
-    ) -> bool:
-        # INSERT ... SELECT from the budget row: nothing is inserted for a scope
-        # without a budget, so no foreign-key error aborts the caller's transaction.
-        source = select(
-            literal(reservation_id),
-            BudgetRow.scope,
-            literal(amount, Money()),
-            literal(ReservationStatus.RESERVED.value),
-            literal(now or datetime.now(UTC), UtcDateTime()),
-        ).where(BudgetRow.scope == scope)
-        names = ["reservation_id", "scope", "amount", "status", "created_at"]
-        stmt = insert_for(conn, BudgetReservationRow).from_select(names, source)
-        return conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1
 
     def _already_reserved(
         self, conn: Connection, scope: str, reservation_id: str, amount: Decimal
@@ -222,29 +240,18 @@ class BudgetsRepository:
         now: datetime | None,
     ) -> bool:
         at = now or datetime.now(UTC)
-        close = (
-            update(BudgetReservationRow)
-            .where(
-                BudgetReservationRow.reservation_id == reservation_id,
-                BudgetReservationRow.status == ReservationStatus.RESERVED.value,
-            )
-            .values(status=status.value, actual=actual, closed_at=at)
-            .returning(BudgetReservationRow.scope, BudgetReservationRow.amount)
-        )
-        closed = conn.execute(close).first()
+        params = {"reservation_key": reservation_id, "to_status": status.value, "at": at}
+        closed = conn.execute(_CLOSE, params | {"actual_amount": actual}).first()
         if closed is None:
             return False
-        spent = literal(actual if actual is not None else _ZERO, Money())
-        move = (
-            update(BudgetRow)
-            .where(BudgetRow.scope == closed.scope)
-            .values(
-                reserved=BudgetRow.reserved - literal(closed.amount, Money()),
-                spent=BudgetRow.spent + spent,
-                updated_at=at,
-            )
-        )
-        conn.execute(move)
+        spent = actual if actual is not None else _ZERO
+        moved = {
+            "scope_key": closed.scope,
+            "hold_amount": closed.amount,
+            "spent_amount": spent,
+            "at": at,
+        }
+        conn.execute(_MOVE, moved)
         return True
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 __all__ = [
+    "AnyInsert",
     "AnySelect",
+    "InsertFactory",
     "bulk_insert_ignore",
     "chunked",
-    "insert_for",
     "is_postgres",
+    "per_dialect",
     "table_of",
 ]
 
@@ -33,6 +35,9 @@ __all__ = [
 MAX_BIND_PARAMS = 30_000
 
 T = TypeVar("T")
+S = TypeVar("S")
+AnyInsert: TypeAlias = postgresql.Insert | sqlite.Insert
+InsertFactory: TypeAlias = Callable[[Table], AnyInsert]
 
 
 def is_postgres(conn: Connection) -> bool:
@@ -47,15 +52,27 @@ def table_of(model: type[Base]) -> Table:
     return table
 
 
-def insert_for(conn: Connection, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT into ``model``'s table that supports ``ON CONFLICT`` on ``conn``'s backend.
+def per_dialect(build: Callable[[InsertFactory], S]) -> Callable[[Connection], S]:
+    """Build a statement once per backend, from an INSERT factory with ``ON CONFLICT``.
 
-    Its result's ``rowcount`` is the number of rows inserted (or updated by
-    ``DO UPDATE``); SQLAlchemy keeps the driver's count for INSERTs only on request.
+    Statements built once (with ``bindparam`` placeholders, values passed at
+    execution) skip SQLAlchemy's per-call construction and cache-key work.
+    Inserts keep the driver's ``rowcount`` (rows inserted, or updated by ``DO UPDATE``).
     """
-    table = table_of(model)
-    stmt = postgresql.insert(table) if is_postgres(conn) else sqlite.insert(table)
-    return stmt.execution_options(preserve_rowcount=True)
+
+    @cache
+    def for_backend(name: str) -> S:
+        return build(_pg_insert if name == "postgresql" else _sqlite_insert)
+
+    return lambda conn: for_backend(conn.dialect.name)
+
+
+def _pg_insert(table: Table) -> postgresql.Insert:
+    return postgresql.insert(table).execution_options(preserve_rowcount=True)
+
+
+def _sqlite_insert(table: Table) -> sqlite.Insert:
+    return sqlite.insert(table).execution_options(preserve_rowcount=True)
 
 
 def bulk_insert_ignore(

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, select, update
 
-from agentdeck.store._dialect import insert_for
+from agentdeck.store._dialect import AnyInsert, InsertFactory, per_dialect, table_of
 from agentdeck.store._enums import BeginStatus, EffectStatus
 from agentdeck.store._models import EffectRow
 from agentdeck.store.errors import IdempotencyKeyReusedError, StoreError
@@ -80,7 +80,45 @@ class BeginOutcome:
         return self.entry.result
 
 
-_COLUMNS = tuple(EffectRow.__table__.c)
+_TABLE = table_of(EffectRow)
+_COLUMNS = tuple(_TABLE.c)
+_KEY = _TABLE.c.idempotency_key == bindparam("key")
+_GET = select(*_COLUMNS).where(_KEY)
+_FINISH = (
+    update(_TABLE)
+    .where(_KEY, _TABLE.c.status.in_(_OPEN))
+    .values(
+        status=bindparam("to_status"),
+        finished_at=bindparam("at"),
+        result=bindparam("result_bytes"),
+        error=bindparam("error_text"),
+    )
+)
+_MARK_UNKNOWN = (
+    update(_TABLE)
+    .where(_KEY, _TABLE.c.status == EffectStatus.STARTED.value)
+    .values(status=EffectStatus.UNKNOWN.value)
+)
+_RETRY = (
+    update(_TABLE)
+    .where(
+        _KEY,
+        _TABLE.c.status == EffectStatus.FAILED.value,
+        _TABLE.c.attempt == bindparam("failed_attempt"),
+    )
+    .values(
+        status=EffectStatus.STARTED.value,
+        attempt=_TABLE.c.attempt + 1,
+        started_at=bindparam("at"),
+        finished_at=None,
+        error=None,
+    )
+)
+
+
+@per_dialect
+def _insert_new(insert: InsertFactory) -> AnyInsert:
+    return insert(_TABLE).on_conflict_do_nothing()
 
 
 class EffectLedger:
@@ -133,8 +171,7 @@ class EffectLedger:
             started_at=now or datetime.now(UTC),
         )
         values = {c.name: getattr(entry, c.name) for c in _COLUMNS} | {"status": "started"}
-        stmt = insert_for(conn, EffectRow).values(values).on_conflict_do_nothing()
-        if conn.execute(stmt).rowcount == 1:
+        if conn.execute(_insert_new(conn), values).rowcount == 1:
             return BeginOutcome(BeginStatus.NEW, entry)
         existing = self._existing(conn, key, args_hash)
         if retry_failed and existing.status is EffectStatus.FAILED:
@@ -153,17 +190,11 @@ class EffectLedger:
 
     def mark_unknown(self, conn: Connection, key: str) -> bool:
         """Flag a started effect whose outcome is unknown; True if it was ``started``."""
-        stmt = (
-            update(EffectRow)
-            .where(EffectRow.idempotency_key == key, EffectRow.status == EffectStatus.STARTED.value)
-            .values(status=EffectStatus.UNKNOWN.value)
-        )
-        return conn.execute(stmt).rowcount == 1
+        return conn.execute(_MARK_UNKNOWN, {"key": key}).rowcount == 1
 
     def get(self, conn: Connection, key: str) -> EffectEntry | None:
         """The entry of ``key``, or None."""
-        stmt = select(*_COLUMNS).where(EffectRow.idempotency_key == key)
-        row = conn.execute(stmt).mappings().first()
+        row = conn.execute(_GET, {"key": key}).mappings().first()
         return None if row is None else _to_entry(row)
 
     def unresolved(
@@ -175,8 +206,8 @@ class EffectLedger:
         """
         stmt = (
             select(*_COLUMNS)
-            .where(EffectRow.status.in_(_OPEN), EffectRow.started_at < started_before)
-            .order_by(EffectRow.started_at)
+            .where(_TABLE.c.status.in_(_OPEN), _TABLE.c.started_at < started_before)
+            .order_by(_TABLE.c.started_at)
             .limit(limit)
         )
         return [_to_entry(row) for row in conn.execute(stmt).mappings()]
@@ -195,34 +226,29 @@ class EffectLedger:
         return existing
 
     def _retry(self, conn: Connection, failed: EffectEntry, now: datetime) -> BeginOutcome:
-        stmt = (
-            update(EffectRow)
-            .where(
-                EffectRow.idempotency_key == failed.idempotency_key,
-                EffectRow.status == EffectStatus.FAILED.value,
-                EffectRow.attempt == failed.attempt,
-            )
-            .values(
-                status=EffectStatus.STARTED.value,
-                attempt=failed.attempt + 1,
-                started_at=now,
-                finished_at=None,
-                error=None,
-            )
-        )
-        won = conn.execute(stmt).rowcount == 1
+        params = {"key": failed.idempotency_key, "failed_attempt": failed.attempt, "at": now}
+        won = conn.execute(_RETRY, params).rowcount == 1
         entry = self._existing(conn, failed.idempotency_key, failed.args_hash)
         return BeginOutcome(BeginStatus.NEW if won else _BEGIN_STATUS[entry.status], entry)
 
     def _finish(
-        self, conn: Connection, key: str, status: EffectStatus, now: datetime | None, **values: Any
+        self,
+        conn: Connection,
+        key: str,
+        status: EffectStatus,
+        now: datetime | None,
+        *,
+        result: bytes | None = None,
+        error: str | None = None,
     ) -> bool:
-        stmt = (
-            update(EffectRow)
-            .where(EffectRow.idempotency_key == key, EffectRow.status.in_(_OPEN))
-            .values(status=status.value, finished_at=now or datetime.now(UTC), **values)
-        )
-        return conn.execute(stmt).rowcount == 1
+        params = {
+            "key": key,
+            "to_status": status.value,
+            "at": now or datetime.now(UTC),
+            "result_bytes": result,
+            "error_text": error,
+        }
+        return conn.execute(_FINISH, params).rowcount == 1
 
 
 def _to_entry(row: RowMapping) -> EffectEntry:

@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, bindparam, select
 
-from agentdeck.store._dialect import insert_for
+from agentdeck.store._dialect import AnyInsert, InsertFactory, per_dialect, table_of
 from agentdeck.store._enums import RunStatus
 from agentdeck.store._models import RunRow
 
@@ -55,7 +55,19 @@ class RunRecord:
     last_event_id: str | None = None
 
 
-_COLUMNS = tuple(RunRow.__table__.c)
+_TABLE = table_of(RunRow)
+_COLUMNS = tuple(_TABLE.c)
+_GET = select(*_COLUMNS).where(_TABLE.c.run_id == bindparam("run_id"))
+
+
+@per_dialect
+def _upsert(insert: InsertFactory) -> AnyInsert:
+    stmt = insert(_TABLE)
+    return stmt.on_conflict_do_update(
+        index_elements=["run_id"],
+        set_={c.name: stmt.excluded[c.name] for c in _COLUMNS if c.name != "run_id"},
+        where=_TABLE.c.updated_at <= stmt.excluded.updated_at,
+    )
 
 
 class RunsRepository:
@@ -68,17 +80,12 @@ class RunsRepository:
             True if the row was written; False if the stored ``updated_at`` is
             later than ``run.updated_at`` (a stale update is ignored).
         """
-        stmt = insert_for(conn, RunRow).values({**asdict(run), "status": run.status.value})
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["run_id"],
-            set_={c.name: stmt.excluded[c.name] for c in _COLUMNS if c.name != "run_id"},
-            where=RunRow.updated_at <= stmt.excluded.updated_at,
-        )
-        return conn.execute(stmt).rowcount == 1
+        values = asdict(run) | {"status": run.status.value}
+        return conn.execute(_upsert(conn), values).rowcount == 1
 
     def get(self, conn: Connection, run_id: str) -> RunRecord | None:
         """The run ``run_id``, or None if unknown."""
-        row = conn.execute(select(*_COLUMNS).where(RunRow.run_id == run_id)).mappings().first()
+        row = conn.execute(_GET, {"run_id": run_id}).mappings().first()
         return None if row is None else _to_record(row)
 
     def list_runs(
@@ -99,10 +106,10 @@ class RunsRepository:
         """
         stmt = select(*_COLUMNS)
         if status is not None:
-            stmt = stmt.where(RunRow.status == status.value)
+            stmt = stmt.where(_TABLE.c.status == status.value)
         if tenant is not None:
-            stmt = stmt.where(RunRow.tenant == tenant)
-        stmt = stmt.order_by(RunRow.started_at.desc(), RunRow.run_id.desc()).limit(limit)
+            stmt = stmt.where(_TABLE.c.tenant == tenant)
+        stmt = stmt.order_by(_TABLE.c.started_at.desc(), _TABLE.c.run_id.desc()).limit(limit)
         return [_to_record(row) for row in conn.execute(stmt).mappings()]
 
 
