@@ -201,9 +201,16 @@ class BudgetsRepository:
     ) -> bool:
         """Close a reservation as spent: its amount leaves ``reserved``, ``actual`` joins ``spent``.
 
+        ``actual`` may exceed the reserved amount: what was spent is recorded.
+
         Returns:
             True if this call settled it; False if it is unknown or already closed.
+
+        Raises:
+            ValueError: ``actual`` is negative.
         """
+        if actual < 0:
+            raise ValueError(f"cannot settle a negative amount ({actual})")
         return self._close(conn, reservation_id, ReservationStatus.SETTLED, actual, now)
 
     def release(

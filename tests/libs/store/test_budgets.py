@@ -141,6 +141,25 @@ def test_a_negative_reservation_is_refused(engine: Engine, new_id: NewId) -> Non
         budgets.reserve(conn, scope, new_id("res"), Decimal(-1))
 
 
+def test_a_negative_settlement_is_refused(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    reservation = new_id("res")
+    with transaction(engine) as conn:
+        budgets.reserve(conn, scope, reservation, Decimal(1))
+    with pytest.raises(ValueError, match="negative"), transaction(engine) as conn:
+        budgets.settle(conn, reservation, Decimal(-1))
+    assert totals(engine, scope) == (1, 0, 9)
+
+
+def test_spending_more_than_reserved_is_recorded(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    reservation = new_id("res")
+    with transaction(engine) as conn:
+        budgets.reserve(conn, scope, reservation, Decimal(2))
+        assert budgets.settle(conn, reservation, Decimal("2.5"))
+    assert totals(engine, scope) == (0, Decimal("2.5"), Decimal("7.5"))
+
+
 def test_concurrent_reservations_never_exceed_the_limit(engine: Engine, new_id: NewId) -> None:
     limit, workers, attempts = 17, 8, 5
     scope = budget_with(engine, new_id("tenant:"), str(limit))
