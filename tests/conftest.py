@@ -8,11 +8,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine, text
 
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.embedded import EmbeddedBroker
 from agentdeck.kafka import ensure_topics, topic_specs, wait_for_broker
 from agentdeck.settings import KafkaSettings
+from agentdeck.store import create_store_engine, migrate
+from testkit.sql import BACKENDS, PG_ADMIN_URL, START_POSTGRES, databases_for
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +57,35 @@ def kafka(bootstrap_servers: str) -> KafkaSettings:
 
 
 @pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine]:
+    """An autocommit engine on the ``postgres`` database, for creating and dropping databases."""
+    base = create_store_engine(PG_ADMIN_URL)
+    admin = base.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure here means "server not usable"
+        base.dispose()
+        pytest.fail(f"PostgreSQL unreachable at {PG_ADMIN_URL} ({exc}); start it: {START_POSTGRES}")
+    yield admin
+    base.dispose()
+
+
+@pytest.fixture(scope="session")
 def codec() -> Codec:
     """A codec that knows every event type."""
     return default_codec(max_bytes=100_000)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated store database (SQLite, then PostgreSQL) shared by the session's tests."""
+    databases = databases_for(request, tmp_path_factory.mktemp("store"))
+    try:
+        shared = databases.new_engine()
+        migrate(shared)
+        yield shared
+    finally:
+        databases.close()

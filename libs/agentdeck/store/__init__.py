@@ -47,6 +47,7 @@ from agentdeck.store._enums import (
 from agentdeck.store._migrate import current_revision, head_revision, migrate
 from agentdeck.store._models import Base
 from agentdeck.store._processed import ProcessedEventsRepository
+from agentdeck.store._processed_log import SqlProcessedLog
 from agentdeck.store._runs import RunRecord, RunsRepository
 from agentdeck.store._store import Store
 from agentdeck.store._tx import transaction, translate_errors
@@ -85,6 +86,7 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "RunsRepository",
+    "SqlProcessedLog",
     "Store",
     "StoreConfigError",
     "StoreError",
