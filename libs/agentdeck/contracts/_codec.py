@@ -57,6 +57,11 @@ class Codec:
     def encode(self, event: Event) -> bytes:
         """Single-object encoding of ``event`` with its newest schema."""
         version = self._writers[type(event)]
+        if event.envelope.schema_version != version.version:
+            # Re-publishing an event read from an older version: the envelope must
+            # state the version these bytes are written with.
+            stamped = event.envelope.model_copy(update={"schema_version": version.version})
+            event = event.model_copy(update={"envelope": stamped})
         buf = BytesIO()
         buf.write(MARKER)
         buf.write(version.fingerprint)

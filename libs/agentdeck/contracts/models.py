@@ -465,10 +465,10 @@ class DecisionOutcome(StrEnum):
 
 
 class PolicyDecided(Event):
-    """The policy-checker decided a tool-call request; the executor acts only on a valid signed ALLOW for exactly that call."""
+    """The policy-checker decided a tool-call request; the executor acts only on a valid signed ALLOW for exactly that call. v2 carries the call itself, so the executor needs no second topic."""
 
     EVENT_TYPE: ClassVar[str] = "agentdeck.events.PolicyDecided"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     envelope: Envelope
     """Ids, causation, tenant, producer, time and trace context."""
@@ -496,6 +496,22 @@ class PolicyDecided(Event):
     """Id of the key that signed the decision."""
     signature: bytes
     """Signature over (decision, run, step, tool, arguments hash, outcome)."""
+    arguments_json: str | None = None
+    """Arguments of the decided call as canonical JSON; the executor checks their SHA-256 against arguments_hash."""
+    idempotency_key: str | None = None
+    """Effect-ledger key of the decided call; covered by the signature."""
+    side_effect: SideEffect | None = None
+    """Side-effect class of the tool, as the policy saw it."""
+    tool_version: str | None = None
+    """Contract version of the tool decided on."""
+    max_cost_micros: int = 0
+    """Most the call may cost (reserved), in micro-USD."""
+    attempt: int = 1
+    """Attempt number of the call decided on."""
+    expires_at: AwareDatetime | None = None
+    """After this instant the executor refuses the decision; covered by the signature."""
+    approval_id: str | None = None
+    """For REQUIRE_APPROVAL: the approval request that will carry the human decision."""
 
 
 class RunCancelled(Event):

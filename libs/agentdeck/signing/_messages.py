@@ -1,0 +1,42 @@
+"""What exactly each signature covers."""
+
+from __future__ import annotations
+
+from agentdeck.contracts.models import PolicyDecided
+from agentdeck.signing._keys import message
+
+__all__ = ["APPROVAL_DOMAIN", "DECISION_DOMAIN", "approval_message", "decision_message"]
+
+DECISION_DOMAIN = "agentdeck.decision.v1"
+APPROVAL_DOMAIN = "agentdeck.approval.v1"
+
+
+def decision_message(decision: PolicyDecided) -> bytes:
+    """The bytes the policy-checker signs: which call, which outcome, until when, which policy.
+
+    Covers the run, step, tool, arguments hash, idempotency key and attempt,
+    so a decision cannot be moved to another call, and the expiry, so an old
+    decision cannot be replayed indefinitely.
+    """
+    env = decision.envelope
+    expires = decision.expires_at.isoformat() if decision.expires_at else ""
+    return message(
+        DECISION_DOMAIN,
+        [
+            decision.decision_id,
+            env.run_id or "",
+            env.step_id or "",
+            decision.tool,
+            decision.arguments_hash,
+            decision.outcome.value,
+            decision.idempotency_key or "",
+            str(decision.attempt),
+            decision.bundle_digest,
+            expires,
+        ],
+    )
+
+
+def approval_message(approval_id: str, payload_hash: str, outcome: str, approver: str) -> bytes:
+    """The bytes the approval service signs for a granted, denied or expired approval."""
+    return message(APPROVAL_DOMAIN, [approval_id, payload_hash, outcome, approver])
