@@ -39,7 +39,11 @@ def test_every_event_type_round_trips(codec):
     for version in codec.registry.versions():
         event = codec.decode(example_message(version))
         assert version.full_name == type(event).EVENT_TYPE
-        assert codec.encode(event) == example_message(version)
+        latest = codec.registry.latest(version.full_name)
+        again = codec.decode(codec.encode(event))
+        assert again.envelope.schema_version == latest.version
+        if latest is version:
+            assert codec.encode(event) == example_message(version)
 
 
 def test_encoding_starts_with_the_marker_and_the_writer_fingerprint(codec):
