@@ -1,0 +1,7 @@
+"""Running services: supervised consumer loops and background tasks in one process."""
+
+from __future__ import annotations
+
+from agentdeck.runtime._runner import BackgroundTask, ServiceRunner, Subscription
+
+__all__ = ["BackgroundTask", "ServiceRunner", "Subscription"]

@@ -1,0 +1,148 @@
+"""Running a service: its consumer loops and background tasks, supervised, until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+
+from agentdeck.contracts import Codec, Producer
+from agentdeck.kafka import BatchHandler, ConsumerLoop, EventProducer, LoopStats, ProcessedLog
+from agentdeck.kafka.topics import Topic
+from agentdeck.settings import ServiceSettings
+
+__all__ = ["BackgroundTask", "ServiceRunner", "Subscription"]
+
+log = logging.getLogger(__name__)
+
+BackgroundTask = Callable[[threading.Event], None]
+"""A function that works until the event is set (a deadline sweeper, an HTTP server)."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One consumer loop of a service: what it reads and who handles it.
+
+    The loop's consumer group is ``<service group>.<name>``; replicas of the
+    service share it, so Kafka spreads the partitions over them.
+    """
+
+    name: str
+    topics: tuple[Topic, ...]
+    handler: BatchHandler
+    processed: ProcessedLog | None = None
+
+
+@dataclass
+class _Worker:
+    name: str
+    thread: threading.Thread
+    stats: LoopStats = field(default_factory=LoopStats)
+    restarts: int = 0
+
+
+class ServiceRunner:
+    """Runs a service's loops and tasks in threads; restarts a loop that crashes.
+
+    A crash of a loop (a fatal client error, a bug outside the handler) is
+    logged and the loop is rebuilt after a backoff; events are never lost
+    because offsets are committed only after their outputs.
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        codec: Codec,
+        subscriptions: Sequence[Subscription],
+        *,
+        tasks: Sequence[tuple[str, BackgroundTask]] = (),
+    ) -> None:
+        self.settings = settings
+        self.identity = Producer(service=settings.service_name, version=settings.service_version)
+        self._codec = codec
+        self._subscriptions = subscriptions
+        self._tasks = tasks
+        self._stop = threading.Event()
+        self._workers: list[_Worker] = []
+
+    @property
+    def name(self) -> str:
+        """The service's name."""
+        return self.settings.service_name
+
+    def start(self) -> None:
+        """Start every loop and task in its own thread."""
+        for sub in self._subscriptions:
+            worker = _Worker(sub.name, threading.Thread())
+            worker.thread = threading.Thread(
+                target=self._supervise,
+                args=(sub, worker),
+                name=f"{self.name}.{sub.name}",
+                daemon=True,
+            )
+            self._workers.append(worker)
+        for task_name, task in self._tasks:
+            thread = threading.Thread(
+                target=task, args=(self._stop,), name=f"{self.name}.{task_name}", daemon=True
+            )
+            self._workers.append(_Worker(task_name, thread))
+        for worker in self._workers:
+            worker.thread.start()
+
+    def _loop(self, sub: Subscription) -> ConsumerLoop:
+        kafka = self.settings.kafka
+        return ConsumerLoop(
+            settings=kafka,
+            codec=self._codec,
+            group=f"{self.settings.consumer_group}.{sub.name}",
+            topics=[topic.full(kafka.topic_prefix) for topic in sub.topics],
+            handler=sub.handler,
+            producer=EventProducer(kafka, self._codec, client_id=f"{self.name}-{sub.name}"),
+            identity=self.identity,
+            processed=sub.processed,
+        )
+
+    def _supervise(self, sub: Subscription, worker: _Worker) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                loop = self._loop(sub)
+                worker.stats = loop.stats
+                loop.run(self._stop)
+            except Exception:  # a service must outlive one broken loop
+                worker.restarts += 1
+                log.exception("%s.%s crashed; restarting in %.1fs", self.name, sub.name, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def stats(self) -> dict[str, LoopStats]:
+        """Counters of each loop, by subscription name."""
+        return {w.name: w.stats for w in self._workers if w.name in self._loop_names()}
+
+    def _loop_names(self) -> set[str]:
+        return {sub.name for sub in self._subscriptions}
+
+    def alive(self) -> bool:
+        """Whether every loop and task thread is running."""
+        return bool(self._workers) and all(w.thread.is_alive() for w in self._workers)
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Ask every loop and task to finish, and wait for them."""
+        self._stop.set()
+        for worker in self._workers:
+            worker.thread.join(timeout_s)
+
+    def run_until_signalled(self) -> None:
+        """Start, then run until SIGINT or SIGTERM; the entry point of ``main.py``."""
+
+        def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+            self._stop.set()
+
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
+        self.start()
+        self._stop.wait()
+        self.stop()

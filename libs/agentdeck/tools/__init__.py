@@ -1,0 +1,35 @@
+"""The tool SDK: declare a typed function and its contract; the platform does the rest.
+
+Example::
+
+    registry = ToolRegistry()
+
+    class OrderQuery(BaseModel):
+        order_id: str
+
+    class Order(BaseModel):
+        order_id: str
+        amount_cents: int
+
+    @registry.tool(version="1", side_effect=SideEffect.READ, cost_micros=100)
+    def lookup_order(args: OrderQuery, ctx: ToolContext) -> Order:
+        \"\"\"Look an order up by id.\"\"\"
+        ...
+"""
+
+from __future__ import annotations
+
+from agentdeck.contracts.models import SideEffect
+from agentdeck.tools._contract import RetryPolicy, Tool, ToolContext, ToolContract, ToolFunction
+from agentdeck.tools._registry import ToolRegistry, UnknownTool
+
+__all__ = [
+    "RetryPolicy",
+    "SideEffect",
+    "Tool",
+    "ToolContext",
+    "ToolContract",
+    "ToolFunction",
+    "ToolRegistry",
+    "UnknownTool",
+]

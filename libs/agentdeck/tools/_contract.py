@@ -1,0 +1,92 @@
+"""Tool contracts: what a tool takes, returns, may do to the world, costs and needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from agentdeck.contracts.models import SideEffect
+
+__all__ = ["RetryPolicy", "Tool", "ToolContext", "ToolContract", "ToolFunction"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the executor retries a call that failed with a retryable error."""
+
+    max_attempts: int = 3
+    backoff_s: float = 0.2
+    max_backoff_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class ToolContract:
+    """Everything the platform must know about a tool before it may run.
+
+    Attributes:
+        name: Unique tool name, as plans and policies refer to it.
+        version: Contract version; a run is pinned to the version it planned with.
+        description: What the tool does, for planners (LLM tool schema) and approvers.
+        input_model: Pydantic model of the arguments.
+        output_model: Pydantic model of the result.
+        side_effect: READ, WRITE (compensable) or IRREVERSIBLE.
+        idempotent: Whether repeating a call with the same key is harmless.
+        compensation: Name of the tool that undoes a WRITE, if any.
+        timeout_s: Most a call may take.
+        retry: Retry policy for retryable failures.
+        rate_limit_per_minute: Calls allowed per tenant and minute; None for no limit.
+        cost_micros: Typical cost of a call, in micro-USD.
+        max_cost_micros: Most a call may cost; reserved from the budget before it runs.
+        scopes: Permissions the calling agent must hold.
+        max_concurrency: Calls of this tool in flight at once per executor.
+        sandboxed: Runs in a resource-limited subprocess without network.
+    """
+
+    name: str
+    version: str
+    description: str
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    side_effect: SideEffect = SideEffect.READ
+    idempotent: bool = True
+    compensation: str | None = None
+    timeout_s: float = 10.0
+    retry: RetryPolicy = RetryPolicy()
+    rate_limit_per_minute: int | None = None
+    cost_micros: int = 0
+    max_cost_micros: int = 0
+    scopes: tuple[str, ...] = ()
+    max_concurrency: int = 8
+    sandboxed: bool = False
+
+    def json_schema(self) -> dict[str, Any]:
+        """The arguments' JSON schema, as LLM tool calling wants it."""
+        return self.input_model.model_json_schema()
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool function knows about the call it serves."""
+
+    run_id: str
+    step_id: str
+    tenant: str
+    agent: str | None
+    idempotency_key: str
+    attempt: int
+    deadline: datetime
+
+
+ToolFunction = Callable[[Any, ToolContext], BaseModel]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A contract and the function that fulfils it."""
+
+    contract: ToolContract
+    function: ToolFunction
