@@ -49,6 +49,7 @@ from agentdeck.store._models import Base
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._processed_log import SqlProcessedLog
 from agentdeck.store._runs import RunRecord, RunsRepository
+from agentdeck.store._state import StateEntry, StateRepository
 from agentdeck.store._store import Store
 from agentdeck.store._tx import transaction, translate_errors
 from agentdeck.store._types import MONEY_SCALE, Headers
@@ -87,6 +88,8 @@ __all__ = [
     "RunStatus",
     "RunsRepository",
     "SqlProcessedLog",
+    "StateEntry",
+    "StateRepository",
     "Store",
     "StoreConfigError",
     "StoreError",

@@ -37,6 +37,7 @@ __all__ = [
     "EffectRow",
     "ProcessedEventRow",
     "RunRow",
+    "ServiceStateRow",
 ]
 
 NAMING_CONVENTION = {
@@ -205,3 +206,19 @@ class BudgetReservationRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ServiceStateRow(Base):
+    """A service's own keyed state (a planner's run, an executor's parked call).
+
+    ``state`` is JSON text the owning service alone interprets; ``version``
+    increases with every write, for optimistic concurrency.
+    """
+
+    __tablename__ = "service_state"
+
+    service: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    key: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer())
+    state: Mapped[str] = mapped_column(Text())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

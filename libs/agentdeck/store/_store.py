@@ -16,6 +16,7 @@ from agentdeck.store._engine import create_store_engine
 from agentdeck.store._migrate import migrate
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._runs import RunsRepository
+from agentdeck.store._state import StateRepository
 from agentdeck.store._tx import transaction
 
 __all__ = ["Store"]
@@ -36,6 +37,7 @@ class Store:
     effects: EffectLedger = field(default_factory=EffectLedger)
     approvals: ApprovalsRepository = field(default_factory=ApprovalsRepository)
     budgets: BudgetsRepository = field(default_factory=BudgetsRepository)
+    state: StateRepository = field(default_factory=StateRepository)
 
     @classmethod
     def open(cls, url: str = "", *, data_dir: str = ".agentdeck", upgrade: bool = True) -> Store:
