@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentdeck.kafka.admin import ensure_topics, wait_for_broker
-from agentdeck.kafka.consumer import BatchHandler, ConsumerLoop, Inbound, LoopStats
+from agentdeck.kafka.consumer import BatchHandler, ConsumerLoop, Inbound, LoopStats, Outcome
 from agentdeck.kafka.deadletter import dead_letter_for
 from agentdeck.kafka.dedupe import InMemoryProcessedLog, ProcessedLog
 from agentdeck.kafka.errors import BrokerUnavailable, DeliveryFailed
@@ -21,6 +21,7 @@ __all__ = [
     "InMemoryProcessedLog",
     "Inbound",
     "LoopStats",
+    "Outcome",
     "ProcessedLog",
     "Topic",
     "TopicSpec",

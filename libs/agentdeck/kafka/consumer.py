@@ -3,10 +3,15 @@
 One iteration: wait for the first record (``poll``), drain what is already
 fetched (``consume(n, 0)``), decode, dead-letter what cannot be decoded, drop
 events already processed, hand the rest to the handler in one call, enqueue
-every output, ``flush`` once, record the processed ids, and commit the
-batch's offsets synchronously. Offsets are committed only after everything
-the batch caused is acknowledged, so a crash at any instant loses nothing;
-deterministic event ids plus the processed log make the redelivery harmless.
+every output, ``flush`` once, then run the handler's ``commit`` (its state and
+processed ids, one transaction), record the processed ids, and commit the
+batch's offsets synchronously.
+
+The order is what makes a crash at any instant harmless: state is committed
+only after the outputs it implies are acknowledged (a crash before that
+recomputes the same outputs, with the same deterministic ids, which consumers
+drop as duplicates), and offsets only after the state (a crash before that
+redelivers events the handler recognises as processed).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from agentdeck.kafka.dedupe import ProcessedLog
 from agentdeck.kafka.producer import EventProducer
 from agentdeck.settings import KafkaSettings
 
-__all__ = ["BatchHandler", "ConsumerLoop", "Inbound", "LoopStats"]
+__all__ = ["BatchHandler", "ConsumerLoop", "Inbound", "LoopStats", "Outcome"]
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +48,32 @@ class Inbound:
     message: Message
 
 
-class BatchHandler(Protocol):
-    """Handles a batch of fresh events and returns the events they cause.
+@dataclass(frozen=True)
+class Outcome:
+    """What a handler decided for a batch: the events to publish, and the state to keep.
 
-    It must be all-or-nothing (one database transaction per call): the loop
-    may call it again with the same events after a retryable failure, and
-    with single events to isolate one that raises.
+    ``commit`` runs once the events are acknowledged; it writes the handler's
+    state and the processed event ids in one transaction. A handler without
+    state of its own returns the events alone.
     """
 
-    def __call__(self, batch: Sequence[Inbound]) -> Sequence[Event]: ...
+    events: Sequence[Event] = ()
+    commit: Callable[[], None] | None = None
+
+
+class BatchHandler(Protocol):
+    """Handles a batch of fresh events: returns the events they cause, or an :class:`Outcome`.
+
+    It must not change durable state itself (that is ``Outcome.commit``'s
+    job), so the loop can call it again with the same events after a
+    retryable failure, or with single events to isolate one that raises.
+    """
+
+    def __call__(self, batch: Sequence[Inbound]) -> Sequence[Event] | Outcome: ...
+
+
+def _outcome(result: Sequence[Event] | Outcome) -> Outcome:
+    return result if isinstance(result, Outcome) else Outcome(list(result))
 
 
 @dataclass
@@ -118,13 +140,15 @@ class ConsumerLoop:
         self.stats.batches += 1
         self.stats.consumed += len(records)
         try:
-            fresh, outputs = self._process(records)
+            fresh, outputs, commits = self._process(records)
             self._producer.flush()
+            if self._on_flushed is not None:
+                self._on_flushed(len(outputs))
+            for commit in commits:
+                commit()
         except RetryableError as exc:
             self._retry_later(records, exc)
             return len(records)
-        if self._on_flushed is not None:
-            self._on_flushed(len(outputs))
         if self._processed is not None and fresh:
             self._processed.mark(self.group, [i.event.envelope.event_id for i in fresh])
         self.stats.handled += len(fresh)
@@ -149,7 +173,9 @@ class ConsumerLoop:
                 log.warning("consumer %s: %s", self.group, error)
         return good
 
-    def _process(self, records: list[Message]) -> tuple[list[Inbound], list[Event]]:
+    def _process(
+        self, records: list[Message]
+    ) -> tuple[list[Inbound], list[Event], list[Callable[[], None]]]:
         decoded: list[Inbound] = []
         for message in records:
             try:
@@ -157,9 +183,10 @@ class ConsumerLoop:
             except DecodeError as exc:
                 self._dead_letter(message, exc)
         fresh = self._fresh(decoded)
-        outputs = self._handle(fresh)
+        outcomes = self._handle(fresh)
+        outputs = [event for outcome in outcomes for event in outcome.events]
         self._producer.send_all(outputs)
-        return fresh, outputs
+        return fresh, outputs, [o.commit for o in outcomes if o.commit is not None]
 
     def _fresh(self, decoded: list[Inbound]) -> list[Inbound]:
         ids = [i.event.envelope.event_id for i in decoded]
@@ -173,24 +200,24 @@ class ConsumerLoop:
         self.stats.duplicates += len(decoded) - len(fresh)
         return fresh
 
-    def _handle(self, fresh: list[Inbound]) -> list[Event]:
+    def _handle(self, fresh: list[Inbound]) -> list[Outcome]:
         if len(fresh) <= 1:
             return self._handle_one(fresh[0]) if fresh else []
         try:
-            return list(self._handler(fresh))
+            return [_outcome(self._handler(fresh))]
         except RetryableError:
             raise
         # Bad input never stops the loop: find the event that fails and dead-letter it alone.
         except Exception:  # noqa: BLE001
             log.warning("consumer %s: batch failed, isolating the failing event", self.group)
-        outputs: list[Event] = []
+        outcomes: list[Outcome] = []
         for item in fresh:
-            outputs.extend(self._handle_one(item))
-        return outputs
+            outcomes.extend(self._handle_one(item))
+        return outcomes
 
-    def _handle_one(self, item: Inbound) -> list[Event]:
+    def _handle_one(self, item: Inbound) -> list[Outcome]:
         try:
-            return list(self._handler([item]))
+            return [_outcome(self._handler([item]))]
         except RetryableError:
             raise
         except Failure as exc:

@@ -9,7 +9,7 @@ from testkit.kafka import read_topic
 def test_every_event_type_round_trips_through_the_broker(kafka: KafkaSettings, codec: Codec):
     producer = EventProducer(kafka, codec, client_id="roundtrip")
     sent = []
-    for version in codec.registry.versions():
+    for version in (codec.registry.latest(name) for name in codec.registry.names()):
         event = codec.decode(example_message(version))
         env = event.envelope.model_copy(update={"traceparent": new_traceparent()})
         event = event.model_copy(update={"envelope": env})
