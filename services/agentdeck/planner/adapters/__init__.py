@@ -1,0 +1,1 @@
+"""I/O of the planner: playbook files, the run-state store, the model endpoint."""

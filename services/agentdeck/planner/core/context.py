@@ -1,0 +1,43 @@
+"""What a decision needs besides the run's state and the event: passed in, never looked up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from agentdeck.contracts import Producer
+from agentdeck.contracts.models import SideEffect
+from agentdeck.planner.core.playbook import Playbook
+from agentdeck.planner.core.templates import Templates
+
+__all__ = ["Context", "PlaybookSource", "ToolInfo"]
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """What the planner needs to know of a tool's contract."""
+
+    version: str
+    side_effect: SideEffect
+    max_cost_micros: int
+
+
+class PlaybookSource(Protocol):
+    """Port: playbooks by name and version (None = the active version)."""
+
+    def get(self, name: str, version: str | None) -> Playbook:
+        """The playbook; raises a TerminalError if there is no such playbook or version."""
+        ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """Inputs of a decision other than state and event."""
+
+    now: datetime
+    producer: Producer
+    playbooks: PlaybookSource
+    tools: Mapping[str, ToolInfo]
+    templates: Templates

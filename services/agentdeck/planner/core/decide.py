@@ -1,0 +1,199 @@
+"""The planner's decisions: ``decide(state, event, ctx) -> (state, events)``.
+
+Pure: the same state, event and context always give the same result, so a
+run can be replayed by folding its recorded events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from agentdeck.contracts import Event
+from agentdeck.contracts import models as m
+from agentdeck.errors import ErrorCategory
+from agentdeck.planner.core._emit import envelope
+from agentdeck.planner.core.context import Context
+from agentdeck.planner.core.playbook import OnFailure, Playbook
+from agentdeck.planner.core.schedule import IN_FLIGHT, advance, fail_run, request_call
+from agentdeck.planner.core.start import start_run
+from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
+
+__all__ = ["RELEVANT", "decide"]
+
+Result = tuple[RunState | None, list[Event]]
+
+
+def decide(state: RunState | None, event: Event, ctx: Context) -> Result:
+    """React to one event of a run."""
+    if isinstance(event, m.GoalSubmitted):
+        return (state, []) if state is not None else start_run(event, ctx)
+    react = _REACTIONS.get(type(event))
+    if state is None or react is None or state.phase is not RunPhase.RUNNING:
+        return state, []
+    step_id = event.envelope.step_id
+    if step_id is None or step_id not in state.steps:
+        return state, []
+    playbook = ctx.playbooks.get(state.playbook, state.playbook_version)
+    return react(state, playbook, step_id, event, ctx)
+
+
+def _decided(state: RunState, playbook: Playbook, step_id: str, event: Any, ctx: Context) -> Result:
+    step = state.step(step_id)
+    if step.status is not StepStatus.REQUESTED or event.request_id != step.request_id:
+        return state, []
+    if event.outcome is m.DecisionOutcome.ALLOW:
+        return state.with_step(step_id, status=StepStatus.ALLOWED), []
+    if event.outcome is m.DecisionOutcome.REQUIRE_APPROVAL:
+        return state.with_step(step_id, status=StepStatus.WAITING_APPROVAL), []
+    failure = m.ErrorInfo(
+        capability=f"policy.{event.tool}",
+        code="policy_denied",
+        category=ErrorCategory.POLICY,
+        retryable=False,
+        message=event.reason,
+        remediation=("change the request", "ask for a policy exception"),
+    )
+    return _step_failed(state, playbook, step_id, failure, cause=event, ctx=ctx)
+
+
+def _granted(state: RunState, _pb: Playbook, step_id: str, _event: Any, _ctx: Context) -> Result:
+    if state.step(step_id).status is not StepStatus.WAITING_APPROVAL:
+        return state, []
+    return state.with_step(step_id, status=StepStatus.APPROVED), []
+
+
+def _refused(state: RunState, playbook: Playbook, step_id: str, event: Any, ctx: Context) -> Result:
+    if state.step(step_id).status is not StepStatus.WAITING_APPROVAL:
+        return state, []
+    expired = isinstance(event, m.ApprovalExpired)
+    who = "nobody decided before the deadline" if expired else f"denied by {event.approver}"
+    failure = m.ErrorInfo(
+        capability="approval",
+        code="approval_expired" if expired else "approval_denied",
+        category=ErrorCategory.POLICY,
+        retryable=False,
+        message=f"step {step_id} was not approved: {who}",
+        remediation=("submit the goal again with a smaller request",),
+    )
+    return _step_failed(state, playbook, step_id, failure, cause=event, ctx=ctx)
+
+
+def _completed(
+    state: RunState, playbook: Playbook, step_id: str, event: Any, ctx: Context
+) -> Result:
+    step = state.step(step_id)
+    if step.status not in IN_FLIGHT or not _current(state, step_id, event.idempotency_key):
+        return state, []
+    output = _output(event.output_json)
+    state = state.with_step(step_id, status=StepStatus.COMPLETED, output=output)
+    state = state.model_copy(
+        update={"cost_micros": state.cost_micros + event.cost_micros, "updated_at": ctx.now}
+    )
+    return advance(state, playbook, event, ctx)
+
+
+def _failed(state: RunState, playbook: Playbook, step_id: str, event: Any, ctx: Context) -> Result:
+    step = state.step(step_id)
+    if step.status not in IN_FLIGHT or not _current(state, step_id, event.idempotency_key):
+        return state, []
+    spec = playbook.step(step_id)
+    if event.failure.retryable and step.attempt < spec.max_attempts:
+        return request_call(state, spec, step.attempt + 1, event, ctx)
+    return _step_failed(state, playbook, step_id, event.failure, cause=event, ctx=ctx)
+
+
+def _step_failed(
+    state: RunState,
+    playbook: Playbook,
+    step_id: str,
+    failure: m.ErrorInfo,
+    *,
+    cause: Event,
+    ctx: Context,
+) -> Result:
+    spec = playbook.step(step_id)
+    state = state.with_step(step_id, status=StepStatus.FAILED, failure=failure)
+    if spec.on_failure is OnFailure.FAIL:
+        return fail_run(state, cause, failure, ctx)
+    if spec.on_failure is OnFailure.ESCALATE:
+        return fail_run(
+            state,
+            cause,
+            failure.model_copy(
+                update={
+                    "code": "escalated",
+                    "retryable": False,
+                    "message": f"step {step_id} failed and needs a human: {failure.message}",
+                    "remediation": ("a human completes the run", *failure.remediation),
+                }
+            ),
+            ctx,
+        )
+    events: list[Event] = []
+    if spec.on_failure is OnFailure.GOTO and spec.fallback is not None:
+        state = state.with_step(spec.fallback, activated=True)
+        state = state.model_copy(update={"plan_version": state.plan_version + 1})
+        events.append(
+            _replanned(
+                state,
+                playbook=playbook,
+                failed=step_id,
+                fallback=spec.fallback,
+                failure=failure,
+                cause=cause,
+                ctx=ctx,
+            )
+        )
+    state, more = advance(state, playbook, cause, ctx)
+    return state, events + more
+
+
+def _replanned(
+    state: RunState,
+    *,
+    playbook: Playbook,
+    failed: str,
+    fallback: str,
+    failure: m.ErrorInfo,
+    cause: Event,
+    ctx: Context,
+) -> m.PlanProposed:
+    from agentdeck.planner.core.start import planned_steps  # noqa: PLC0415 -- cycle
+
+    active = [s for s in playbook.steps if state.step(s.id).activated]
+    return m.PlanProposed(
+        envelope=envelope(cause, m.PlanProposed, state, ctx, discriminator=str(state.plan_version)),
+        plan_version=state.plan_version,
+        source=f"{playbook.name}@{playbook.version}",
+        steps=planned_steps(active),
+        rationale=f"step {failed} failed ({failure.code}: {failure.message}); running {fallback}",
+    )
+
+
+def _current(state: RunState, step_id: str, key: str) -> bool:
+    from agentdeck.ids import idempotency_key_for  # noqa: PLC0415
+
+    return key == idempotency_key_for(state.run_id, step_id, state.step(step_id).attempt)
+
+
+def _output(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"text": text}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+_REACTIONS: dict[type[Event], Callable[..., Result]] = {
+    m.PolicyDecided: _decided,
+    m.ApprovalGranted: _granted,
+    m.ApprovalDenied: _refused,
+    m.ApprovalExpired: _refused,
+    m.ToolCallCompleted: _completed,
+    m.ToolCallFailed: _failed,
+}
+
+RELEVANT: tuple[type[Event], ...] = (m.GoalSubmitted, *_REACTIONS)
+"""The event types the planner acts on; others on its topics are ignored."""

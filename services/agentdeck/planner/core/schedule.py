@@ -1,0 +1,196 @@
+"""Moving a run forward: request ready steps, finish or fail the run."""
+
+from __future__ import annotations
+
+from agentdeck.contracts import Event
+from agentdeck.contracts.models import (
+    ErrorInfo,
+    RunCompleted,
+    RunFailed,
+    StepScheduled,
+    ToolCallRequested,
+)
+from agentdeck.errors import ErrorCategory, Failure
+from agentdeck.hashing import canonical_json, sha256_hex
+from agentdeck.ids import idempotency_key_for
+from agentdeck.planner.core._emit import envelope
+from agentdeck.planner.core.context import Context
+from agentdeck.planner.core.limits import limit_breached
+from agentdeck.planner.core.playbook import Playbook, PlaybookStep
+from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
+
+__all__ = ["IN_FLIGHT", "advance", "fail_run", "request_call"]
+
+IN_FLIGHT = {
+    StepStatus.REQUESTED,
+    StepStatus.ALLOWED,
+    StepStatus.WAITING_APPROVAL,
+    StepStatus.APPROVED,
+}
+_DONE = {StepStatus.COMPLETED, StepStatus.SKIPPED}
+
+Result = tuple[RunState, list[Event]]
+
+
+def error_info(exc: Failure) -> ErrorInfo:
+    """The wire form of a failure."""
+    return ErrorInfo(
+        capability=exc.capability,
+        code=exc.code,
+        category=exc.category,
+        retryable=exc.retryable,
+        message=exc.message,
+        remediation=exc.remediation,
+    )
+
+
+def fail_run(state: RunState, cause: Event, failure: ErrorInfo, ctx: Context) -> Result:
+    """Stop the run with ``failure``."""
+    event = RunFailed(
+        envelope=envelope(cause, RunFailed, state, ctx),
+        failure=failure,
+        steps=state.steps_run,
+        tool_calls=state.tool_calls,
+        cost_micros=state.cost_micros,
+    )
+    done = state.model_copy(
+        update={"phase": RunPhase.FAILED, "finished_at": ctx.now, "updated_at": ctx.now}
+    )
+    return done, [event]
+
+
+def request_call(
+    state: RunState, step: PlaybookStep, attempt: int, cause: Event, ctx: Context
+) -> Result:
+    """Emit StepScheduled and ToolCallRequested for ``step``, within the run's limits."""
+    info = ctx.tools.get(step.tool)
+    if info is None:
+        return fail_run(
+            state,
+            cause,
+            ErrorInfo(
+                capability="planner.plan",
+                code="unknown_tool",
+                category=ErrorCategory.VALIDATION,
+                retryable=False,
+                message=f"step {step.id} calls unknown tool {step.tool!r}",
+                remediation=(f"known tools: {', '.join(sorted(ctx.tools))}",),
+            ),
+            ctx,
+        )
+    try:
+        args = ctx.templates.resolve(step.args, state.scope(), f"step {step.id} arguments")
+        arguments = canonical_json(args)
+    except Failure as exc:
+        return fail_run(state, cause, error_info(exc), ctx)
+    digest = sha256_hex(arguments)
+    call_key = f"{step.tool}:{digest}"
+    breach = limit_breached(
+        state,
+        call_key=call_key,
+        max_cost_micros=info.max_cost_micros,
+        new_step=attempt == 1,
+        now=ctx.now,
+    )
+    if breach is not None:
+        return fail_run(state, cause, breach, ctx)
+    disc = str(attempt)
+    scheduled = StepScheduled(
+        envelope=envelope(cause, StepScheduled, state, ctx, step_id=step.id, discriminator=disc),
+        tool=step.tool,
+        attempt=attempt,
+    )
+    request = ToolCallRequested(
+        envelope=envelope(
+            cause, ToolCallRequested, state, ctx, step_id=step.id, discriminator=disc
+        ),
+        tool=step.tool,
+        tool_version=info.version,
+        arguments_json=arguments,
+        arguments_hash=digest,
+        idempotency_key=idempotency_key_for(state.run_id, step.id, attempt),
+        side_effect=info.side_effect,
+        max_cost_micros=info.max_cost_micros,
+        attempt=attempt,
+    )
+    counts = dict(state.call_counts)
+    counts[call_key] = counts.get(call_key, 0) + 1
+    state = state.with_step(
+        step.id, status=StepStatus.REQUESTED, attempt=attempt, request_id=request.envelope.event_id
+    )
+    state = state.model_copy(
+        update={
+            "steps_run": state.steps_run + (attempt == 1),
+            "tool_calls": state.tool_calls + 1,
+            "call_counts": counts,
+            "updated_at": ctx.now,
+        }
+    )
+    return state, [scheduled, request]
+
+
+def _ready(state: RunState, step: PlaybookStep) -> bool | None:
+    """True: may run; False: can never run (a dependency failed); None: not yet."""
+    deps = [state.step(d).status for d in step.depends_on]
+    if any(s is StepStatus.FAILED for s in deps):
+        return False
+    return True if all(s in _DONE for s in deps) else None
+
+
+def advance(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -> Result:
+    """Request every step that became ready; complete the run when nothing is left."""
+    events: list[Event] = []
+    progressed = True
+    while progressed and state.phase is RunPhase.RUNNING:
+        progressed = False
+        for step in playbook.steps:
+            current = state.step(step.id)
+            if current.status is not StepStatus.PENDING or not current.activated:
+                continue
+            ready = _ready(state, step)
+            if ready is None:
+                continue
+            progressed = True
+            try:
+                runs = ready and (
+                    step.when is None
+                    or ctx.templates.holds(step.when, state.scope(), f"step {step.id} condition")
+                )
+            except Failure as exc:
+                state, more = fail_run(state, cause, error_info(exc), ctx)
+                return state, events + more
+            if not runs:
+                state = state.with_step(step.id, status=StepStatus.SKIPPED)
+                continue
+            state, more = request_call(state, step, 1, cause, ctx)
+            events += more
+    if state.phase is RunPhase.RUNNING and _finished(state):
+        state, more = _complete(state, playbook, cause, ctx)
+        events += more
+    return state, events
+
+
+def _finished(state: RunState) -> bool:
+    return not any(
+        s.status in IN_FLIGHT or (s.status is StepStatus.PENDING and s.activated)
+        for s in state.steps.values()
+    )
+
+
+def _complete(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -> Result:
+    try:
+        output = ctx.templates.resolve(playbook.output, state.scope(), "playbook output")
+    except Failure as exc:
+        return fail_run(state, cause, error_info(exc), ctx)
+    event = RunCompleted(
+        envelope=envelope(cause, RunCompleted, state, ctx),
+        output_json=canonical_json(output),
+        steps=state.steps_run,
+        tool_calls=state.tool_calls,
+        tokens=state.tokens,
+        cost_micros=state.cost_micros,
+    )
+    done = state.model_copy(
+        update={"phase": RunPhase.COMPLETED, "finished_at": ctx.now, "updated_at": ctx.now}
+    )
+    return done, [event]

@@ -1,0 +1,118 @@
+"""Starting a run from a goal: pin the playbook, propose the plan, request the first steps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from agentdeck.contracts import Event
+from agentdeck.contracts import models as m
+from agentdeck.errors import ErrorCategory, Failure
+from agentdeck.hashing import canonical_json
+from agentdeck.planner.core._emit import envelope
+from agentdeck.planner.core.context import Context
+from agentdeck.planner.core.playbook import Playbook, PlaybookStep
+from agentdeck.planner.core.schedule import advance, error_info, fail_run
+from agentdeck.planner.core.state import RunState, StepState
+
+__all__ = ["planned_steps", "start_run"]
+
+
+def planned_steps(steps: Sequence[PlaybookStep]) -> tuple[m.PlannedStep, ...]:
+    """The plan as the PlanProposed event carries it (arguments still templated)."""
+    return tuple(
+        m.PlannedStep(
+            step_id=s.id,
+            tool=s.tool,
+            arguments_json=canonical_json(s.args),
+            depends_on=s.depends_on,
+            condition=s.when,
+        )
+        for s in steps
+    )
+
+
+def _initial(
+    goal: m.GoalSubmitted, playbook: Playbook, inputs: dict[str, object], ctx: Context
+) -> RunState:
+    env = goal.envelope
+    return RunState(
+        run_id=env.run_id or env.event_id,
+        tenant=env.tenant,
+        agent=env.agent or playbook.agent,
+        goal=goal.goal,
+        requested_by=goal.requested_by,
+        inputs=inputs,
+        playbook=playbook.name,
+        playbook_version=playbook.version,
+        limits=goal.limits,
+        correlation_id=env.correlation_id,
+        traceparent=env.traceparent,
+        steps={s.id: StepState(activated=not s.only_as_fallback) for s in playbook.steps},
+        started_at=ctx.now,
+        updated_at=ctx.now,
+    )
+
+
+def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, list[Event]]:
+    """The run a goal starts, or its failure if the goal cannot be planned."""
+    try:
+        inputs = json.loads(goal.inputs_json)
+    except ValueError as exc:
+        return _reject(goal, "invalid_inputs", f"inputs_json: {exc}", ctx)
+    if not isinstance(inputs, dict):
+        return _reject(goal, "invalid_inputs", "inputs_json must be a JSON object", ctx)
+    if goal.playbook is None:
+        return _reject(
+            goal, "no_planner", "the goal names no playbook and no LLM planner is configured", ctx
+        )
+    try:
+        playbook = ctx.playbooks.get(goal.playbook, goal.playbook_version)
+    except Failure as exc:
+        return _rejected_by(goal, exc, ctx)
+    state = _initial(goal, playbook, inputs, ctx)
+    started = m.RunStarted(
+        envelope=envelope(goal, m.RunStarted, state, ctx),
+        planner=m.PlannerKind.PLAYBOOK,
+        playbook=playbook.name,
+        pinned_version=playbook.version,
+        limits=goal.limits,
+    )
+    active = [s for s in playbook.steps if not s.only_as_fallback]
+    plan = m.PlanProposed(
+        envelope=envelope(goal, m.PlanProposed, state, ctx, discriminator="1"),
+        plan_version=1,
+        source=f"{playbook.name}@{playbook.version}",
+        steps=planned_steps(active),
+        rationale=playbook.description or None,
+    )
+    state, events = advance(state, playbook, goal, ctx)
+    return state, [started, plan, *events]
+
+
+def _reject(
+    goal: m.GoalSubmitted, code: str, message: str, ctx: Context
+) -> tuple[RunState | None, list[Event]]:
+    failure = m.ErrorInfo(
+        capability="planner.start",
+        code=code,
+        category=ErrorCategory.VALIDATION,
+        retryable=False,
+        message=message,
+        remediation=("fix the goal and submit it again",),
+    )
+    return _failed_at_start(goal, failure, ctx)
+
+
+def _rejected_by(
+    goal: m.GoalSubmitted, exc: Failure, ctx: Context
+) -> tuple[RunState | None, list[Event]]:
+    return _failed_at_start(goal, error_info(exc), ctx)
+
+
+def _failed_at_start(
+    goal: m.GoalSubmitted, failure: m.ErrorInfo, ctx: Context
+) -> tuple[RunState | None, list[Event]]:
+    empty = Playbook(name="none", version="0", steps=())
+    state = _initial(goal, empty, {}, ctx)
+    return fail_run(state, goal, failure, ctx)

@@ -1,0 +1,101 @@
+"""The state of one run, as the planner folds it from events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from agentdeck.contracts.models import ErrorInfo, RunLimits
+
+__all__ = ["RunPhase", "RunState", "StepState", "StepStatus"]
+
+
+class StepStatus(StrEnum):
+    """Where a step stands."""
+
+    PENDING = "pending"
+    REQUESTED = "requested"
+    ALLOWED = "allowed"
+    WAITING_APPROVAL = "waiting_approval"
+    APPROVED = "approved"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class RunPhase(StrEnum):
+    """Where the run stands."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class StepState(BaseModel):
+    """One step of the run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: StepStatus = StepStatus.PENDING
+    attempt: int = 0
+    request_id: str | None = None
+    output: dict[str, Any] | None = None
+    failure: ErrorInfo | None = None
+    activated: bool = True
+    """False for fallback-only steps until a failed step's ``goto`` names them."""
+
+
+class RunState(BaseModel):
+    """Everything the planner knows about a run; saved after every batch."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    tenant: str
+    agent: str
+    goal: str
+    requested_by: str
+    inputs: dict[str, Any]
+    playbook: str
+    playbook_version: str
+    limits: RunLimits
+    correlation_id: str
+    traceparent: str | None = None
+    phase: RunPhase = RunPhase.RUNNING
+    steps: dict[str, StepState]
+    plan_version: int = 1
+    steps_run: int = 0
+    tool_calls: int = 0
+    tokens: int = 0
+    cost_micros: int = 0
+    call_counts: dict[str, int] = {}
+    """Loop detection: calls per tool-and-arguments hash."""
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+
+    def step(self, step_id: str) -> StepState:
+        """The state of ``step_id``."""
+        return self.steps[step_id]
+
+    def with_step(self, step_id: str, **changes: Any) -> RunState:
+        """A copy with ``step_id`` changed."""
+        steps = dict(self.steps)
+        steps[step_id] = steps[step_id].model_copy(update=changes)
+        return self.model_copy(update={"steps": steps})
+
+    def scope(self) -> dict[str, Any]:
+        """What templates see."""
+        return {
+            "inputs": self.inputs,
+            "goal": self.goal,
+            "run": {"id": self.run_id, "tenant": self.tenant, "agent": self.agent},
+            "steps": {
+                k: {"status": s.status.value, "output": s.output or {}}
+                for k, s in self.steps.items()
+            },
+        }

@@ -1,0 +1,77 @@
+"""Templated arguments and conditions, evaluated in a sandbox.
+
+``"{{ inputs.amount_cents }}"`` alone yields the value itself (an int stays an
+int); text around a template renders as a string; conditions are plain
+expressions (``steps.lookup.output.refundable_cents >= inputs.amount_cents``).
+Templates see only the run's scope, cannot reach Python internals, and fail on
+undefined names instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, Undefined, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from agentdeck.errors import ErrorCategory, TerminalError
+
+__all__ = ["TemplateFailed", "Templates"]
+
+_WHOLE = re.compile(r"^\{\{(.*)\}\}$", re.DOTALL)
+
+
+class TemplateFailed(TerminalError):
+    """A playbook template or condition could not be evaluated for this run."""
+
+    def __init__(self, where: str, error: Exception) -> None:
+        super().__init__(
+            f"{where}: {error}",
+            capability="planner.templates",
+            code="template_error",
+            category=ErrorCategory.VALIDATION,
+            remediation=(
+                "check the goal's inputs against the playbook",
+                "fix the playbook and submit the goal again",
+            ),
+        )
+
+
+class Templates:
+    """Evaluates templates against a scope (``inputs``, ``steps``, ``goal``, ``run``)."""
+
+    def __init__(self) -> None:
+        self._env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+    def resolve(self, value: Any, scope: dict[str, Any], where: str) -> Any:
+        """``value`` with every template in it evaluated (recursively through dicts and lists)."""
+        try:
+            return self._resolve(value, scope)
+        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            raise TemplateFailed(where, exc) from exc
+
+    def holds(self, condition: str, scope: dict[str, Any], where: str) -> bool:
+        """Whether the expression ``condition`` is true in ``scope``."""
+        try:
+            return bool(self._expression(condition, scope))
+        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            raise TemplateFailed(where, exc) from exc
+
+    def _expression(self, source: str, scope: dict[str, Any]) -> Any:
+        value = self._env.compile_expression(source, undefined_to_none=False)(**scope)
+        if isinstance(value, Undefined):
+            raise UndefinedError(f"{source.strip()!r} is undefined")
+        return value
+
+    def _resolve(self, value: Any, scope: dict[str, Any]) -> Any:
+        if isinstance(value, dict):
+            return {k: self._resolve(v, scope) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._resolve(v, scope) for v in value]
+        if not isinstance(value, str) or "{{" not in value:
+            return value
+        whole = _WHOLE.match(value.strip())
+        if whole and "{{" not in whole[1]:
+            return self._expression(whole[1].strip(), scope)
+        return self._env.from_string(value).render(**scope)

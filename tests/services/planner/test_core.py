@@ -1,0 +1,281 @@
+"""The planner's decisions, driven event by event with no broker, database or clock."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agentdeck.contracts import Event, Producer, deterministic_id, envelope_for, follow_up
+from agentdeck.contracts import models as m
+from agentdeck.planner.adapters.playbooks import bundled_playbooks
+from agentdeck.planner.core import Context, RunPhase, RunState, StepStatus, Templates, decide
+from agentdeck.planner.core.context import ToolInfo
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+ME = Producer(service="planner", version="test")
+TOOLS = {
+    "lookup_order": ToolInfo("1", m.SideEffect.READ, 100),
+    "create_refund": ToolInfo("1", m.SideEffect.WRITE, 1_000),
+    "draft_email": ToolInfo("1", m.SideEffect.READ, 100),
+    "send_email": ToolInfo("1", m.SideEffect.IRREVERSIBLE, 500),
+}
+ORDER = {
+    "order_id": "1042",
+    "customer_email": "kim@example.com",
+    "amount_cents": 4200,
+    "currency": "USD",
+    "status": "paid",
+    "refundable_cents": 4200,
+}
+
+
+def ctx(now: datetime = NOW) -> Context:
+    return Context(
+        now=now, producer=ME, playbooks=bundled_playbooks(), tools=TOOLS, templates=Templates()
+    )
+
+
+def goal(amount: int = 2000, **limits: object) -> m.GoalSubmitted:
+    env = envelope_for(
+        m.GoalSubmitted,
+        event_id=deterministic_id("g", str(amount)),
+        tenant="acme",
+        producer=Producer(service="crm", version="1"),
+        occurred_at=NOW,
+        run_id=f"run-{amount}",
+    )
+    inputs = {"order_id": "1042", "amount_cents": amount, "reason": "damaged"}
+    return m.GoalSubmitted(
+        envelope=env,
+        goal="refund",
+        inputs_json=json.dumps(inputs),
+        playbook="refund-order",
+        requested_by="crm",
+        limits=m.RunLimits(**limits),
+    )  # type: ignore[arg-type]
+
+
+class Run:
+    """Feeds events to decide() and keeps the state and every event emitted."""
+
+    def __init__(self, first: m.GoalSubmitted, now: datetime = NOW) -> None:
+        self.state, self.emitted = decide(None, first, ctx(now))
+
+    def feed(self, event: Event, now: datetime = NOW) -> list[Event]:
+        self.state, out = decide(self.state, event, ctx(now))
+        self.emitted += out
+        return out
+
+    @property
+    def run(self) -> RunState:
+        assert self.state is not None
+        return self.state
+
+    def request(self, step: str) -> m.ToolCallRequested:
+        found = [
+            e
+            for e in self.emitted
+            if isinstance(e, m.ToolCallRequested) and e.envelope.step_id == step
+        ]
+        assert found, f"no request for {step}"
+        return found[-1]
+
+    def decision(
+        self, step: str, outcome: m.DecisionOutcome, reason: str = "ok"
+    ) -> m.PolicyDecided:
+        req = self.request(step)
+        return m.PolicyDecided(
+            envelope=follow_up(req, m.PolicyDecided, producer=ME, occurred_at=NOW),
+            decision_id="d-" + step,
+            request_id=req.envelope.event_id,
+            tool=req.tool,
+            arguments_hash=req.arguments_hash,
+            outcome=outcome,
+            reason=reason,
+            bundle_version="1",
+            bundle_digest="x",
+            key_id="k",
+            signature=b"s",
+        )
+
+    def completed(
+        self, step: str, output: dict[str, object], cost: int = 100
+    ) -> m.ToolCallCompleted:
+        req = self.request(step)
+        return m.ToolCallCompleted(
+            envelope=follow_up(req, m.ToolCallCompleted, producer=ME, occurred_at=NOW),
+            tool=req.tool,
+            idempotency_key=req.idempotency_key,
+            output_json=json.dumps(output),
+            output_hash="h",
+            cost_micros=cost,
+            duration_ms=3,
+            provenance=m.Provenance(source="desk", fetched_at=NOW, tool_version="1"),
+        )
+
+    def failed(self, step: str, *, retryable: bool) -> m.ToolCallFailed:
+        req = self.request(step)
+        failure = m.ErrorInfo(
+            capability=f"tool.{req.tool}",
+            code="timeout",
+            category="TRANSIENT" if retryable else "PERMANENT",
+            retryable=retryable,
+            message="took too long",
+        )
+        return m.ToolCallFailed(
+            envelope=follow_up(req, m.ToolCallFailed, producer=ME, occurred_at=NOW),
+            tool=req.tool,
+            idempotency_key=req.idempotency_key,
+            failure=failure,
+        )
+
+    def allow_and_complete(self, step: str, output: dict[str, object]) -> list[Event]:
+        self.feed(self.decision(step, m.DecisionOutcome.ALLOW))
+        return self.feed(self.completed(step, output))
+
+
+def types(events: list[Event]) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+def test_a_goal_starts_the_run_and_requests_the_first_step():
+    run = Run(goal())
+    assert types(run.emitted) == [
+        "RunStarted",
+        "PlanProposed",
+        "StepScheduled",
+        "ToolCallRequested",
+    ]
+    started = run.emitted[0]
+    assert isinstance(started, m.RunStarted)
+    assert (started.pinned_version, started.envelope.agent) == ("1", "support-agent")
+    req = run.request("lookup")
+    assert json.loads(req.arguments_json) == {"order_id": "1042"}
+    assert req.side_effect is m.SideEffect.READ
+
+
+def test_an_allowed_refund_runs_to_completion_with_its_output():
+    run = Run(goal(2000))
+    run.allow_and_complete("lookup", ORDER)
+    assert json.loads(run.request("refund").arguments_json)["amount_cents"] == 2000
+    run.allow_and_complete("refund", {"refund_id": "rf-1", "amount_cents": 2000})
+    out = run.allow_and_complete("draft", {"to": "kim@example.com", "subject": "s", "body": "b"})
+    assert types(out) == ["RunCompleted"], "notify is skipped: send_email was not asked for"
+    done = out[0]
+    assert isinstance(done, m.RunCompleted)
+    assert json.loads(done.output_json) == {
+        "order_id": "1042",
+        "refund_id": "rf-1",
+        "handed_over": False,
+    }
+    assert (done.steps, done.tool_calls, done.cost_micros) == (3, 3, 300)
+    assert run.run.phase is RunPhase.COMPLETED
+    assert run.run.step("notify").status is StepStatus.SKIPPED
+
+
+def test_a_refund_waiting_for_approval_resumes_when_granted():
+    run = Run(goal(23000))
+    run.allow_and_complete("lookup", ORDER | {"refundable_cents": 23000})
+    run.feed(run.decision("refund", m.DecisionOutcome.REQUIRE_APPROVAL))
+    assert run.run.step("refund").status is StepStatus.WAITING_APPROVAL
+    req = run.request("refund")
+    granted = m.ApprovalGranted(
+        envelope=follow_up(req, m.ApprovalGranted, producer=ME, occurred_at=NOW),
+        approval_id="a",
+        payload_hash=req.arguments_hash,
+        approver="alice",
+        approver_role="support-lead",
+        key_id="k",
+        signature=b"s",
+    )
+    run.feed(granted)
+    assert run.run.step("refund").status is StepStatus.APPROVED
+    out = run.feed(run.completed("refund", {"refund_id": "rf-2"}))
+    assert types(out) == ["StepScheduled", "ToolCallRequested"]
+
+
+def test_a_denied_refund_replans_to_a_human_handover_with_the_reason():
+    run = Run(goal(90000))
+    run.allow_and_complete("lookup", ORDER | {"refundable_cents": 90000})
+    out = run.feed(run.decision("refund", m.DecisionOutcome.DENY, "refunds above $500 denied"))
+    assert types(out) == ["PlanProposed", "StepScheduled", "ToolCallRequested"]
+    replan = out[0]
+    assert isinstance(replan, m.PlanProposed)
+    assert replan.plan_version == 2
+    assert "refunds above $500 denied" in (replan.rationale or "")
+    assert run.run.step("refund").failure is not None
+    done = run.allow_and_complete("handover", {"to": "x", "subject": "s", "body": "b"})
+    assert json.loads(done[-1].output_json)["handed_over"] is True  # type: ignore[attr-defined]
+
+
+def test_a_retryable_tool_failure_is_retried_as_a_new_attempt():
+    run = Run(goal())
+    first = run.request("lookup")
+    run.feed(run.decision("lookup", m.DecisionOutcome.ALLOW))
+    out = run.feed(run.failed("lookup", retryable=True))
+    again = run.request("lookup")
+    assert types(out) == ["StepScheduled", "ToolCallRequested"]
+    assert (again.attempt, again.idempotency_key != first.idempotency_key) == (2, True)
+
+
+def test_a_permanent_tool_failure_fails_the_run_with_the_executors_reason():
+    run = Run(goal())
+    run.feed(run.decision("lookup", m.DecisionOutcome.ALLOW))
+    out = run.feed(run.failed("lookup", retryable=False))
+    assert types(out) == ["RunFailed"]
+    assert out[0].failure.code == "timeout"  # type: ignore[attr-defined]
+
+
+def test_the_run_budget_stops_the_run_before_an_expensive_call():
+    run = Run(goal(2000, max_cost_micros=600))
+    out = run.allow_and_complete("lookup", ORDER)
+    assert types(out) == ["RunFailed"]
+    assert out[0].failure.code == "budget_exceeded"  # type: ignore[attr-defined]
+
+
+def test_repeating_the_same_call_is_detected_as_a_loop():
+    run = Run(goal(2000, max_repeats=1))
+    run.feed(run.decision("lookup", m.DecisionOutcome.ALLOW))
+    out = run.feed(run.failed("lookup", retryable=True))
+    assert types(out) == ["RunFailed"]
+    assert out[0].failure.code == "loop_detected"  # type: ignore[attr-defined]
+
+
+def test_a_passed_deadline_stops_the_run():
+    run = Run(goal(2000, deadline=NOW + timedelta(minutes=1)))
+    run.feed(run.decision("lookup", m.DecisionOutcome.ALLOW))
+    out = run.feed(run.completed("lookup", ORDER), now=NOW + timedelta(minutes=2))
+    assert out[0].failure.code == "deadline_exceeded"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"playbook": "no-such-book"}, "unknown_playbook"),
+        ({"inputs_json": "not json"}, "invalid_inputs"),
+        ({"inputs_json": "[1]"}, "invalid_inputs"),
+        ({"playbook": None}, "no_planner"),
+    ],
+)
+def test_a_goal_that_cannot_be_planned_fails_with_a_machine_readable_reason(change, code):
+    run = Run(goal().model_copy(update=change))
+    assert types(run.emitted) == ["RunFailed"]
+    assert run.emitted[0].failure.code == code  # type: ignore[attr-defined]
+
+
+def test_missing_inputs_fail_the_run_with_a_template_error():
+    bad = goal().model_copy(update={"inputs_json": json.dumps({"amount_cents": 1})})
+    run = Run(bad)
+    assert run.emitted[-1].failure.code == "template_error"  # type: ignore[attr-defined]
+
+
+def test_the_same_events_give_the_same_ids_and_stale_results_are_ignored():
+    first, second = Run(goal()), Run(goal())
+    assert [e.envelope.event_id for e in first.emitted] == [
+        e.envelope.event_id for e in second.emitted
+    ]
+    stale = first.completed("lookup", ORDER)
+    first.feed(first.decision("lookup", m.DecisionOutcome.ALLOW))
+    first.feed(stale)
+    assert first.feed(stale) == [], "a duplicate result changes nothing"
+    assert decide(first.state, goal(), ctx())[1] == [], "a duplicate goal changes nothing"
