@@ -61,12 +61,17 @@ class ServiceRunner:
         tasks: Sequence[tuple[str, BackgroundTask]] = (),
     ) -> None:
         self.settings = settings
-        self.identity = Producer(service=settings.service_name, version=settings.service_version)
+        self.identity = self.identity_of(settings)
         self._codec = codec
         self._subscriptions = subscriptions
         self._tasks = tasks
         self._stop = threading.Event()
         self._workers: list[_Worker] = []
+
+    @staticmethod
+    def identity_of(settings: ServiceSettings) -> Producer:
+        """The producer identity a service's events carry."""
+        return Producer(service=settings.service_name, version=settings.service_version)
 
     @property
     def name(self) -> str:

@@ -1,0 +1,86 @@
+"""The planner's batch handler: fold each run's events through the core, then save."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from agentdeck.contracts import Event, Producer
+from agentdeck.kafka import Inbound, Outcome
+from agentdeck.planner.adapters.runs import RunStates
+from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, Templates, decide
+from agentdeck.planner.core.context import ToolInfo
+from agentdeck.runtime import Clock
+from agentdeck.store import Store
+
+__all__ = ["PlannerHandler"]
+
+
+def _run_of(event: Event) -> str:
+    return event.envelope.run_id or event.envelope.event_id
+
+
+class PlannerHandler:
+    """Handles goals, decisions, approvals and tool results, a batch at a time."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        playbooks: PlaybookSource,
+        tools: Mapping[str, ToolInfo],
+        identity: Producer,
+        clock: Clock,
+        consumer: str,
+    ) -> None:
+        self._store = store
+        self._runs = RunStates(store)
+        self._playbooks = playbooks
+        self._tools = tools
+        self._identity = identity
+        self._clock = clock
+        self._consumer = consumer
+        self._templates = Templates()
+
+    def __call__(self, batch: Sequence[Inbound]) -> Outcome:
+        """Decide on the batch's events; the new states are saved after the outputs flush."""
+        events = [i.event for i in batch if isinstance(i.event, RELEVANT)]
+        if not events:
+            return Outcome()
+        with self._store.transaction(read_only=True) as conn:
+            fresh = self._store.processed.filter_new(
+                conn, self._consumer, [e.envelope.event_id for e in events]
+            )
+            states = self._runs.load(conn, {_run_of(e) for e in events})
+        ctx = Context(
+            now=self._clock(),
+            producer=self._identity,
+            playbooks=self._playbooks,
+            tools=self._tools,
+            templates=self._templates,
+        )
+        outputs, changed, last = self._fold(events, fresh, states, ctx)
+
+        def commit() -> None:
+            with self._store.transaction() as conn:
+                self._runs.save(conn, changed, last)
+                self._store.processed.mark(conn, self._consumer, fresh)
+
+        return Outcome(outputs, commit)
+
+    @staticmethod
+    def _fold(
+        events: list[Event], fresh: set[str], states: dict[str, RunState], ctx: Context
+    ) -> tuple[list[Event], dict[str, RunState], dict[str, str]]:
+        outputs: list[Event] = []
+        changed: dict[str, RunState] = {}
+        last: dict[str, str] = {}
+        for event in events:
+            if event.envelope.event_id not in fresh:
+                continue
+            run_id = _run_of(event)
+            state, out = decide(states.get(run_id), event, ctx)
+            outputs += out
+            if state is not None and state is not states.get(run_id):
+                states[run_id] = changed[run_id] = state
+                last[run_id] = event.envelope.event_id
+        return outputs, changed, last
