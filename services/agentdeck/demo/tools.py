@@ -1,0 +1,187 @@
+"""The support-desk tool catalog: seven tools with full contracts.
+
+=============  ============  ==========  ====================================
+tool           side effect   idempotent  notes
+=============  ============  ==========  ====================================
+lookup_order   READ          yes
+create_refund  WRITE         yes         compensation ``cancel_refund``
+cancel_refund  WRITE         yes
+draft_email    READ          yes         nothing leaves the desk
+send_email     IRREVERSIBLE  no          the provider does not deduplicate
+http_get       READ          yes         hosts on an allow-list only
+run_python     READ          yes         sandboxed: no network, rlimits
+=============  ============  ==========  ====================================
+
+Costs are in micro-USD. ``demo_registry(desk)`` closes the tools over a
+:class:`~agentdeck.demo.desk.Desk`; without one they act on a fresh
+in-memory desk (enough for planners and policies, which need the contracts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from agentdeck.demo._http import http_getter
+from agentdeck.demo._models import (
+    DraftedEmail,
+    EmailDraft,
+    EmailReceipt,
+    OrderQuery,
+    RefundCancellation,
+    RefundRequest,
+)
+from agentdeck.demo._python import run_python
+from agentdeck.demo.desk import Desk, Order, Refund
+from agentdeck.demo.memory_desk import InMemoryDesk
+from agentdeck.tools import RetryPolicy, SideEffect, ToolContext, ToolRegistry
+
+__all__ = ["TOOL_NAMES", "demo_registry"]
+
+TOOL_NAMES = (
+    "lookup_order",
+    "create_refund",
+    "cancel_refund",
+    "draft_email",
+    "send_email",
+    "http_get",
+    "run_python",
+)
+"""The demo tools, in the order a support playbook tends to use them."""
+
+_READ_RETRY = RetryPolicy(max_attempts=3, backoff_s=0.1, max_backoff_s=1.0)
+_WRITE_RETRY = RetryPolicy(max_attempts=3, backoff_s=0.5, max_backoff_s=5.0)
+
+
+def _desk_tools(registry: ToolRegistry, desk: Desk) -> None:
+    @registry.tool(
+        version="1.0",
+        side_effect=SideEffect.READ,
+        cost_micros=100,
+        max_cost_micros=500,
+        timeout_s=5.0,
+        retry=_READ_RETRY,
+        rate_limit_per_minute=120,
+        scopes=("orders:read",),
+        max_concurrency=16,
+    )
+    def lookup_order(args: OrderQuery, _ctx: ToolContext) -> Order:
+        """Look an order up: customer email, amount, currency, status and what is refundable."""
+        return desk.order(args.order_id)
+
+    @registry.tool(
+        version="1.0",
+        side_effect=SideEffect.WRITE,
+        idempotent=True,
+        compensation="cancel_refund",
+        cost_micros=1_000,
+        max_cost_micros=5_000,
+        timeout_s=10.0,
+        retry=_WRITE_RETRY,
+        rate_limit_per_minute=20,
+        scopes=("refunds:write",),
+        max_concurrency=4,
+    )
+    def create_refund(args: RefundRequest, ctx: ToolContext) -> Refund:
+        """Refund part or all of an order, in cents; undone by cancel_refund."""
+        return desk.create_refund(
+            args.order_id, args.amount_cents, args.reason, key=ctx.idempotency_key
+        )
+
+    @registry.tool(
+        version="1.0",
+        side_effect=SideEffect.WRITE,
+        idempotent=True,
+        cost_micros=1_000,
+        max_cost_micros=5_000,
+        timeout_s=10.0,
+        retry=_WRITE_RETRY,
+        rate_limit_per_minute=20,
+        scopes=("refunds:write",),
+        max_concurrency=4,
+    )
+    def cancel_refund(args: RefundCancellation, _ctx: ToolContext) -> Refund:
+        """Cancel a refund and make its amount refundable again."""
+        return desk.cancel_refund(args.refund_id, args.reason)
+
+    @registry.tool(
+        version="1.0",
+        side_effect=SideEffect.IRREVERSIBLE,
+        idempotent=False,
+        cost_micros=1_000,
+        max_cost_micros=2_000,
+        timeout_s=10.0,
+        retry=RetryPolicy(max_attempts=2, backoff_s=1.0),
+        rate_limit_per_minute=10,
+        scopes=("email:send",),
+        max_concurrency=2,
+    )
+    def send_email(args: EmailDraft, ctx: ToolContext) -> EmailReceipt:
+        """Send an email to one recipient. It cannot be unsent."""
+        sent = desk.send_email(args.to, args.subject, args.body, key=ctx.idempotency_key)
+        return EmailReceipt(message_id=sent.message_id, to=sent.to, subject=sent.subject)
+
+
+def _standalone_tools(
+    registry: ToolRegistry, http_allow_hosts: Collection[str], http_max_bytes: int
+) -> None:
+    @registry.tool(
+        version="1.0",
+        side_effect=SideEffect.READ,
+        cost_micros=200,
+        max_cost_micros=1_000,
+        timeout_s=2.0,
+        retry=_READ_RETRY,
+        rate_limit_per_minute=60,
+        scopes=("email:draft",),
+    )
+    def draft_email(args: EmailDraft, _ctx: ToolContext) -> DraftedEmail:
+        """Draft an email for review; nothing is sent."""
+        return DraftedEmail(
+            to=args.to, subject=args.subject, body=args.body, words=len(args.body.split())
+        )
+
+    registry.tool(
+        name="http_get",
+        description="GET a page from an allow-listed host (no redirects).",
+        version="1.0",
+        side_effect=SideEffect.READ,
+        cost_micros=500,
+        max_cost_micros=2_000,
+        timeout_s=10.0,
+        retry=_READ_RETRY,
+        rate_limit_per_minute=30,
+        scopes=("web:read",),
+        max_concurrency=4,
+    )(http_getter(http_allow_hosts, max_bytes=http_max_bytes))
+
+    registry.tool(
+        version="1.0",
+        side_effect=SideEffect.READ,
+        cost_micros=5_000,
+        max_cost_micros=20_000,
+        timeout_s=10.0,
+        retry=RetryPolicy(max_attempts=1),
+        rate_limit_per_minute=10,
+        scopes=("code:execute",),
+        max_concurrency=2,
+        sandboxed=True,
+    )(run_python)
+
+
+def demo_registry(
+    desk: Desk | None = None,
+    *,
+    http_allow_hosts: Collection[str] = (),
+    http_max_bytes: int = 64_000,
+) -> ToolRegistry:
+    """The seven demo tools, acting on ``desk`` (a fresh in-memory desk if None).
+
+    Args:
+        desk: The system of record the order, refund and email tools use.
+        http_allow_hosts: Hosts (or ``host:port``) ``http_get`` may reach; empty: none.
+        http_max_bytes: Most bytes of a page ``http_get`` reads.
+    """
+    registry = ToolRegistry()
+    _desk_tools(registry, desk if desk is not None else InMemoryDesk())
+    _standalone_tools(registry, http_allow_hosts, http_max_bytes)
+    return registry
