@@ -94,17 +94,28 @@ def running(loop: ConsumerLoop) -> Iterator[threading.Event]:
         thread.join(15)
 
 
+def started(cause: GoalSubmitted) -> RunStarted:
+    """The RunStarted a goal causes, with a deterministic id."""
+    return RunStarted(
+        envelope=follow_up(cause, RunStarted, producer=TEST_PRODUCER, occurred_at=NOW),
+        planner=PlannerKind.PLAYBOOK,
+        pinned_version="v1",
+        limits=RunLimits(),
+    )
+
+
 def started_for(batch: Sequence[Inbound]) -> list[Event]:
     """A handler: every goal causes a RunStarted with a deterministic id."""
-    return [
-        RunStarted(
-            envelope=follow_up(item.event, RunStarted, producer=TEST_PRODUCER, occurred_at=NOW),
-            planner=PlannerKind.PLAYBOOK,
-            pinned_version="v1",
-            limits=RunLimits(),
-        )
-        for item in batch
-    ]
+    return [started(item.event) for item in batch if isinstance(item.event, GoalSubmitted)]
+
+
+def wait_until(done: Callable[[], bool], timeout_s: float = 30.0, what: str = "condition") -> None:
+    """Poll ``done`` every 50 ms until it holds; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def make_loop(

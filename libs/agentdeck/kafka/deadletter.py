@@ -9,6 +9,7 @@ from confluent_kafka import Message
 from agentdeck.contracts import Event, Producer, deterministic_id, envelope_for
 from agentdeck.contracts.models import DeadLettered, ErrorInfo, Header
 from agentdeck.errors import Failure
+from agentdeck.kafka.headers import record_headers
 
 __all__ = ["dead_letter_for"]
 
@@ -71,9 +72,7 @@ def dead_letter_for(
 
 
 def _headers(message: Message) -> tuple[Header, ...]:
-    raw = message.headers() or []
-    pairs = raw.items() if isinstance(raw, dict) else raw
-    return tuple(Header(key=k, value=v.encode() if isinstance(v, str) else v) for k, v in pairs)
+    return tuple(Header(key=k, value=v) for k, v in record_headers(message))
 
 
 def _text(key: bytes | str | None) -> str | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from confluent_kafka import Message
+
 from agentdeck.contracts import Envelope
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "header_value",
     "is_valid_traceparent",
     "new_traceparent",
+    "record_headers",
 ]
 
 TRACEPARENT = "traceparent"
@@ -66,3 +69,10 @@ def event_headers(envelope: Envelope, fingerprint_hex: str) -> dict[str, str]:
     if envelope.tracestate:
         headers[TRACESTATE] = envelope.tracestate
     return headers
+
+
+def record_headers(message: Message) -> list[tuple[str, bytes | None]]:
+    """A received record's headers as (name, bytes) pairs, in order."""
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return [(k, v.encode() if isinstance(v, str) else v) for k, v in pairs]

@@ -1,0 +1,1 @@
+"""I/O of telemetry: the archive writer and the metrics reader."""

@@ -1,0 +1,8 @@
+"""Telemetry's pure core: archive records from received events, and the weekly metrics."""
+
+from __future__ import annotations
+
+from agentdeck.telemetry.core.archive import archive_record
+from agentdeck.telemetry.core.metrics import RunFacts, WeeklyMetrics, facts_of, weekly_metrics
+
+__all__ = ["RunFacts", "WeeklyMetrics", "archive_record", "facts_of", "weekly_metrics"]

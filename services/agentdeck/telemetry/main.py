@@ -1,0 +1,39 @@
+"""Composition root of telemetry."""
+
+from __future__ import annotations
+
+from agentdeck.contracts import Codec, default_codec
+from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.kafka import Topic
+from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.store import Store
+from agentdeck.telemetry.handlers import Archiver
+from agentdeck.telemetry.settings import TelemetrySettings
+
+__all__ = ["build", "main"]
+
+
+def build(
+    settings: TelemetrySettings,
+    *,
+    codec: Codec,
+    store: Store,
+    hot: HotState,
+    clock: Clock = utc_now,
+) -> ServiceRunner:
+    """Telemetry: one loop archiving every topic."""
+    del hot  # metrics counters will use it
+    archiver = Archiver(store=store, clock=clock)
+    return ServiceRunner(settings, codec, [Subscription("archive", tuple(Topic), archiver)])
+
+
+def main() -> None:
+    """Run telemetry alone, configured from the environment."""
+    settings = TelemetrySettings()
+    store = Store.open(settings.store.database_url, data_dir=settings.store.data_dir)
+    hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
+    build(settings, codec=default_codec(), store=store, hot=hot).run_until_signalled()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Telemetry archives every event of every topic, byte for byte, exactly once."""
+
+from agentdeck.contracts import default_codec
+from agentdeck.contracts.examples import example_message
+from agentdeck.hotstate import InProcessHotState
+from agentdeck.kafka import EventProducer, Topic
+from agentdeck.store import ArchivedEvent, Store
+from agentdeck.telemetry.main import build
+from agentdeck.telemetry.settings import TelemetrySettings
+from testkit.kafka import goal, started, wait_until
+
+
+def test_every_event_is_archived_once_with_its_exact_bytes(kafka, codec, engine):
+    producer = EventProducer(kafka, codec, client_id="everyone")
+    goals = [goal(n) for n in range(3)]
+    producer.send_all(goals)
+    producer.send_all(started(g) for g in goals)
+    producer.send_all(goals)  # duplicates: archived once
+    raw = example_message(codec.registry.latest("agentdeck.events.KillSwitchSet"))
+    producer.send_raw(Topic.CONTROL.full(kafka.topic_prefix), raw, b"tool:x", [])
+    producer.flush()
+    settings = TelemetrySettings(kafka=kafka, consumer_group=f"{kafka.topic_prefix}-telemetry")
+    store = Store(engine)
+    runner = build(settings, codec=codec, store=store, hot=InProcessHotState())
+    archived: list[ArchivedEvent] = []
+
+    def seven_archived() -> bool:
+        with store.transaction(read_only=True) as conn:
+            archived[:] = [
+                a
+                for a in store.archive.iter_from(conn, 0, 10_000)
+                if a.topic.startswith(kafka.topic_prefix)
+            ]
+        return len(archived) >= 7
+
+    runner.start()
+    try:
+        wait_until(seven_archived, what="the archive")
+    finally:
+        runner.stop()
+    assert len(archived) == 7, "3 goals + 3 starts + 1 switch; duplicates skipped"
+    by_id = {a.event_id: a for a in archived}
+    for event in goals:
+        stored = by_id[event.envelope.event_id]
+        assert stored.payload == codec.encode(event)
+        assert stored.run_id == event.envelope.run_id
+        assert stored.topic == Topic.GOALS.full(kafka.topic_prefix)
+    switch = next(a for a in archived if a.topic.endswith(".control"))
+    assert switch.payload == raw
+    assert default_codec().decode(switch.payload).envelope.event_type.endswith("KillSwitchSet")
