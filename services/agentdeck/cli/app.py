@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agentdeck.cli import commands
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stack import Stack, embedded_stack
 from agentdeck.errors import AgentdeckError
@@ -27,6 +28,10 @@ console = Console()
 @app.callback()
 def _root() -> None:
     """Agent-native infrastructure: autonomous agents as event-driven services on Kafka."""
+
+
+for _command in (commands.submit, commands.runs, commands.show, commands.kill):
+    app.command()(_command)
 
 
 @app.command()

@@ -1,7 +1,8 @@
-"""Settings of the command line (env prefix ``AGENTDECK_``)."""
+"""Settings of the command line (env prefix ``AGENTDECK_CLI_``)."""
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from agentdeck.settings import ServiceSettings
@@ -13,3 +14,6 @@ class CliSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTDECK_CLI_", extra="ignore", frozen=True)
 
     service_name: str = "cli"
+    approval_url: str = Field(default="", description="Approval API; empty = the stack's.")
+    approver_token: str = Field(default="", description="Bearer token for approve/deny.")
+    tenant: str = "acme"

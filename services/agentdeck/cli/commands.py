@@ -1,0 +1,121 @@
+"""Commands that operate a running stack: submit, runs, show, kill."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agentdeck.cli.settings import CliSettings
+from agentdeck.cli.stackfile import StackInfo, locate
+from agentdeck.cli.submit import goal_event, parse_inputs, publish_goal
+from agentdeck.cli.views import run_tree, runs_table
+from agentdeck.contracts import DecodeError, Producer, default_codec, deterministic_id, envelope_for
+from agentdeck.contracts.models import KillSwitchScope, KillSwitchSet, RunLimits
+from agentdeck.kafka import EventProducer
+from agentdeck.settings import KafkaSettings
+from agentdeck.store import RunStatus, Store
+
+__all__ = ["kill", "runs", "show", "submit"]
+
+console = Console()
+
+
+def _store(stack: StackInfo) -> Store:
+    return Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
+
+
+def submit(
+    goal: Annotated[str, typer.Argument(help="What is to be achieved, in words.")],
+    *,
+    playbook: Annotated[str | None, typer.Option(help="Playbook to follow.")] = None,
+    input_: Annotated[list[str], typer.Option("--input", "-i", help="key=value input.")] = [],  # noqa: B006
+    inputs: Annotated[str | None, typer.Option(help="Inputs as a JSON object.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id (default: a new one).")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default: settings).")] = None,
+    max_cost_usd: Annotated[float, typer.Option(min=0)] = 5.0,
+) -> None:
+    """Publish a goal; prints the run id."""
+    settings = CliSettings()
+    stack = locate(settings)
+    event = goal_event(
+        goal=goal,
+        playbook=playbook,
+        inputs=parse_inputs(input_, inputs),
+        tenant=tenant or settings.tenant,
+        run_id=run_id,
+        requested_by="cli",
+        limits=RunLimits(max_cost_micros=int(max_cost_usd * 1_000_000)),
+    )
+    publish_goal(stack, event)
+    console.print(f"submitted {event.envelope.run_id}")
+
+
+def runs(
+    status: Annotated[RunStatus | None, typer.Option(help="Only runs in this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 20,
+) -> None:
+    """List runs, newest first."""
+    store = _store(locate(CliSettings()))
+    try:
+        with store.transaction(read_only=True) as conn:
+            found = store.runs.list_runs(conn, status=status, limit=limit)
+    finally:
+        store.close()
+    console.print(runs_table(found))
+
+
+def show(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> None:
+    """One run's step tree: timings, decisions and reasons, approvals, results, cost."""
+    store = _store(locate(CliSettings()))
+    codec = default_codec()
+    try:
+        with store.transaction(read_only=True) as conn:
+            archived = store.archive.read_run(conn, run_id)
+    finally:
+        store.close()
+    events = []
+    for item in archived:
+        try:
+            events.append(codec.decode(item.payload))
+        except DecodeError:
+            continue
+    events.sort(key=lambda e: e.envelope.occurred_at)
+    console.print(run_tree(run_id, events))
+
+
+def kill(
+    *,
+    scope: Annotated[KillSwitchScope, typer.Option(case_sensitive=False)],
+    target: Annotated[str, typer.Option(help="Tenant, agent or tool; * for GLOBAL.")] = "*",
+    reason: Annotated[str, typer.Option()] = "operator request",
+    release: Annotated[bool, typer.Option(help="Release the switch instead.")] = False,
+) -> None:
+    """Engage (or release) a kill switch: new calls in its scope are denied within a second."""
+    settings = CliSettings()
+    stack = locate(settings)
+    now = datetime.now(UTC)
+    envelope = envelope_for(
+        KillSwitchSet,
+        event_id=deterministic_id("kill", scope.value, target, now.isoformat()),
+        tenant=settings.tenant,
+        producer=Producer(service="cli", version="0.1.0"),
+        occurred_at=now,
+    )
+    event = KillSwitchSet(
+        envelope=envelope,
+        scope=scope,
+        target=target,
+        engaged=not release,
+        set_by="cli",
+        reason=reason,
+    )
+    kafka = KafkaSettings(
+        bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
+    )
+    producer = EventProducer(kafka, default_codec(), client_id="cli-kill")
+    producer.send(event)
+    producer.flush(15)
+    console.print(f"kill switch {scope.value}:{target} {'released' if release else 'engaged'}")

@@ -1,0 +1,115 @@
+"""How runs look in a terminal: a table of runs, and one run as a step tree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.table import Table
+from rich.tree import Tree
+
+from agentdeck.contracts import Event
+from agentdeck.contracts import models as m
+from agentdeck.store import RunRecord
+
+__all__ = ["run_tree", "runs_table"]
+
+_STATUS_STYLE = {
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+    "waiting_approval": "magenta",
+    "running": "cyan",
+}
+
+
+def runs_table(runs: Sequence[RunRecord]) -> Table:
+    """Runs, newest first: status, cost, calls, playbook."""
+    table = Table(title="runs")
+    for column in ("run", "status", "tenant", "playbook", "steps", "calls", "cost", "started"):
+        table.add_column(column)
+    for run in runs:
+        style = _STATUS_STYLE.get(run.status.value, "")
+        table.add_row(
+            run.run_id,
+            f"[{style}]{run.status.value}[/]",
+            run.tenant,
+            run.playbook_version or run.planner_version or "-",
+            str(run.steps),
+            str(run.tool_calls),
+            f"${run.cost:.4f}",
+            run.started_at.strftime("%H:%M:%S"),
+        )
+    return table
+
+
+def _ms(start: datetime, end: datetime) -> str:
+    return f"+{(end - start).total_seconds() * 1000:.0f} ms"
+
+
+def _line(event: Event, start: datetime) -> str | None:
+    at = _ms(start, event.envelope.occurred_at)
+    match event:
+        case m.ToolCallRequested():
+            return f"{at} requested {event.tool}({event.arguments_json}) attempt {event.attempt}"
+        case m.PolicyDecided():
+            rules = ", ".join(event.matched_policies) or "no rule"
+            return f"{at} policy: [bold]{event.outcome.value}[/] ({rules}): {event.reason}"
+        case m.ApprovalRequested():
+            return f"{at} approval requested from {event.approver_role}: {event.summary}"
+        case m.ApprovalGranted() | m.ApprovalDenied():
+            verb = "granted" if isinstance(event, m.ApprovalGranted) else "denied"
+            return f"{at} approval {verb} by {event.approver} ({event.comment or 'no comment'})"
+        case m.ApprovalExpired():
+            return f"{at} approval expired: {event.outcome}"
+        case m.ToolCallCompleted():
+            return (
+                f"{at} [green]completed[/] in {event.duration_ms} ms, "
+                f"${event.cost_micros / 1e6:.4f}: {event.output_json[:120]}"
+            )
+        case m.ToolCallFailed():
+            f = event.failure
+            return (
+                f"{at} [red]failed[/] {f.code} ({f.category}, retryable={f.retryable}): {f.message}"
+            )
+    return None
+
+
+def run_tree(run_id: str, events: Sequence[Event]) -> Tree:
+    """One run: its outcome, then each step with its decision, approval and result."""
+    if not events:
+        return Tree(f"run {run_id}: no events archived")
+    start = events[0].envelope.occurred_at
+    tree = Tree(f"[bold]run {run_id}[/]")
+    steps: dict[str, Tree] = {}
+    for event in events:
+        step = event.envelope.step_id
+        if isinstance(event, m.PlanProposed):
+            tree.add(
+                f"{_ms(start, event.envelope.occurred_at)} plan v{event.plan_version} "
+                f"from {event.source}: {', '.join(s.step_id for s in event.steps)}"
+                + (f" ({event.rationale})" if event.rationale else "")
+            )
+        elif isinstance(event, m.RunCompleted | m.RunFailed | m.RunCancelled):
+            tree.add(_outcome(event, start))
+        elif step is not None and (line := _line(event, start)) is not None:
+            if step not in steps:
+                steps[step] = tree.add(f"step [bold]{step}[/]")
+            steps[step].add(line)
+    return tree
+
+
+def _outcome(event: m.RunCompleted | m.RunFailed | m.RunCancelled, start: datetime) -> str:
+    at = _ms(start, event.envelope.occurred_at)
+    if isinstance(event, m.RunCompleted):
+        return (
+            f"{at} [green]completed[/]: {event.steps} steps, {event.tool_calls} calls, "
+            f"${event.cost_micros / 1e6:.4f}; output {event.output_json}"
+        )
+    if isinstance(event, m.RunFailed):
+        f = event.failure
+        return (
+            f"{at} [red]failed[/] {f.code}: {f.message}; options: "
+            f"{'; '.join(f.remediation) or 'none'}"
+        )
+    return f"{at} [yellow]cancelled[/] by {event.cancelled_by}: {event.reason}"
