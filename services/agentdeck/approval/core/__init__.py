@@ -1,0 +1,63 @@
+"""Pure decisions of the approval service: opening cases, votes, timers, outcome events.
+
+Nothing here does I/O or reads the clock; time and the signer are passed in.
+"""
+
+from __future__ import annotations
+
+from agentdeck.approval.core.events import (
+    OutcomeEvent,
+    SignerPort,
+    escalated_event,
+    outcome_event,
+    signed_message,
+)
+from agentdeck.approval.core.model import (
+    DEFAULT_OUTCOME,
+    Approver,
+    Case,
+    CaseStatus,
+    Rules,
+    Verdict,
+    Vote,
+)
+from agentdeck.approval.core.opening import (
+    InvalidDecision,
+    approver_role,
+    needs_case,
+    open_case,
+    requester,
+    risk_band,
+)
+from agentdeck.approval.core.timers import Escalate, Expire, TimerAction, on_timer
+from agentdeck.approval.core.voting import Closed, Recorded, Rejection, VoteResult, cast
+
+__all__ = [
+    "DEFAULT_OUTCOME",
+    "Approver",
+    "Case",
+    "CaseStatus",
+    "Closed",
+    "Escalate",
+    "Expire",
+    "InvalidDecision",
+    "OutcomeEvent",
+    "Recorded",
+    "Rejection",
+    "Rules",
+    "SignerPort",
+    "TimerAction",
+    "Verdict",
+    "Vote",
+    "VoteResult",
+    "approver_role",
+    "cast",
+    "escalated_event",
+    "needs_case",
+    "on_timer",
+    "open_case",
+    "outcome_event",
+    "requester",
+    "risk_band",
+    "signed_message",
+]
