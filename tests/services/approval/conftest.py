@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
-from agentdeck.approval.core import Rules
-from agentdeck.contracts import deterministic_id, envelope_for
+from agentdeck.approval.core import Approver, OutcomeEvent, Rules, signed_message
+from agentdeck.approval.main import build
+from agentdeck.approval.settings import ApprovalSettings
+from agentdeck.contracts import Codec, deterministic_id, envelope_for
 from agentdeck.contracts import models as m
 from agentdeck.hashing import canonical_json, sha256_hex
+from agentdeck.hotstate import InProcessHotState
 from agentdeck.ids import approval_id_for, decision_id_for
-from testkit.kafka import NOW, TEST_PRODUCER
+from agentdeck.kafka import EventProducer, Topic
+from agentdeck.runtime import Clock, ServiceRunner, utc_now
+from agentdeck.settings import KafkaSettings
+from agentdeck.signing import Signer, Verifier, generate_private_key
+from agentdeck.store import Store
+from testkit.kafka import NOW, TEST_PRODUCER, read_topic
 
 MakeDecision = Callable[..., m.PolicyDecided]
 
@@ -83,3 +95,153 @@ def rules() -> Rules:
         quorum={"high": 2},
         escalation_chain=("support-lead", "finance"),
     )
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def approvers() -> dict[str, Approver]:
+    """Two support leads, two finance approvers, and the requesting agent itself."""
+    return {
+        "tok-alice": Approver(name="alice", role="support-lead"),
+        "tok-carol": Approver(name="carol", role="support-lead"),
+        "tok-bob": Approver(name="bob", role="finance"),
+        "tok-dave": Approver(name="dave", role="finance"),
+        "tok-support-bot": Approver(name="support-bot", role="support-lead"),
+    }
+
+
+@dataclass
+class Running:
+    """A started approval service and what a test needs to talk to it."""
+
+    runner: ServiceRunner
+    base_url: str
+    settings: ApprovalSettings
+
+
+def _start_service(
+    kafka: KafkaSettings,
+    codec: Codec,
+    store: Store,
+    signer: Signer,
+    *,
+    clock: Clock = utc_now,
+    **overrides: Any,
+) -> Running:
+    """Build and start the service on a free port; returns once its API answers."""
+    port = free_port()
+    settings = ApprovalSettings(
+        kafka=kafka,
+        consumer_group=f"{kafka.topic_prefix}-approval",
+        http_port=port,
+        approvers=approvers(),
+        signing_key_id=signer.key_id,
+        sweep_interval_s=0.2,
+        **overrides,
+    )
+    runner = build(
+        settings, codec=codec, store=store, hot=InProcessHotState(), clock=clock, signer=signer
+    )
+    runner.start()
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            httpx.get(f"{base_url}/approvals", timeout=1.0)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                runner.stop()
+                raise
+            time.sleep(0.05)
+    return Running(runner, base_url, settings)
+
+
+def _approval_events(
+    kafka: KafkaSettings, codec: Codec, count: int, timeout_s: float = 30.0
+) -> list[m.Event]:
+    """The first ``count`` events of the approvals topic (fewer if the timeout passes)."""
+    records = read_topic(kafka, Topic.APPROVALS.full(kafka.topic_prefix), count, timeout_s)
+    return [codec.decode(r.value()) for r in records]
+
+
+def _publish(kafka: KafkaSettings, codec: Codec, events: list[m.Event]) -> None:
+    """Publish ``events`` to their topics and wait for the broker."""
+    producer = EventProducer(kafka, codec, client_id="test-source")
+    producer.send_all(events)
+    producer.flush()
+
+
+@pytest.fixture(scope="module")
+def signer() -> Signer:
+    """The approval service's key in these tests."""
+    return Signer("approval-test", generate_private_key())
+
+
+@dataclass
+class Harness:
+    """One test's broker topics, signing key and started services."""
+
+    kafka: KafkaSettings
+    codec: Codec
+    signer: Signer
+    started: list[Running] = field(default_factory=list)
+
+    def start(self, store: Store, *, clock: Clock = utc_now, **overrides: Any) -> Running:
+        """Build and start the service; it is stopped when the test ends."""
+        running = _start_service(
+            self.kafka, self.codec, store, self.signer, clock=clock, **overrides
+        )
+        self.started.append(running)
+        return running
+
+    def publish(self, events: list[m.Event]) -> None:
+        """Publish ``events`` to their topics."""
+        _publish(self.kafka, self.codec, events)
+
+    def approvals(self, count: int, timeout_s: float = 30.0) -> list[m.Event]:
+        """The first ``count`` events of the approvals topic (fewer after the timeout)."""
+        return _approval_events(self.kafka, self.codec, count, timeout_s)
+
+    def dead_letters(self, count: int) -> list[m.Event]:
+        """The first ``count`` dead letters."""
+        topic = Topic.DEAD_LETTERS.full(self.kafka.topic_prefix)
+        return [self.codec.decode(r.value()) for r in read_topic(self.kafka, topic, count)]
+
+    def verifies(self, event: OutcomeEvent) -> bool:
+        """Whether ``event`` carries a valid signature of the service's key."""
+        verifier = Verifier({self.signer.key_id: self.signer.public_key_b64()})
+        return verifier.verify(event.key_id, signed_message(event), event.signature)
+
+
+@pytest.fixture
+def harness(kafka: KafkaSettings, codec: Codec, signer: Signer) -> Iterator[Harness]:
+    """This test's :class:`Harness`; stops every service it started."""
+    kit = Harness(kafka, codec, signer)
+    yield kit
+    for running in kit.started:
+        running.runner.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock at ``NOW`` that the test moves."""
+    return FakeClock(NOW)

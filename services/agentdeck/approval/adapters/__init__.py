@@ -1,0 +1,1 @@
+"""I/O of the approval service behind small ports: SQL cases, Kafka, HTTP, webhooks."""

@@ -1,0 +1,175 @@
+"""Cases in SQL: the ``approvals`` row and the case's JSON, changed together.
+
+The row (``ApprovalsRepository``) holds what other readers query: status,
+the race-free decision, and ``deadline``, which here is the case's *next
+timer* (its escalation point, then its deadline). The case JSON (the
+service's keyed state) holds the rest: the request event, the arguments,
+the votes. Every change writes the JSON with an optimistic version check
+and moves the row with its conditional update in one transaction, so of two
+writers racing exactly one wins; the loser sees :class:`Conflict`.
+
+Events a change implies go into an outbox in the same transaction, and
+leave it once Kafka has acknowledged them, so a crash between the commit
+and the publish loses nothing: :meth:`CaseStore.outbox` hands them back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from agentdeck.approval.core import Case, CaseStatus, Verdict
+from agentdeck.contracts import Codec, Event
+from agentdeck.store import ApprovalRequest, ApprovalStatus, Store
+
+__all__ = ["SERVICE", "CaseStore", "Conflict", "StoredCase"]
+
+SERVICE = "approval"
+"""Owner name of the service's keyed state."""
+
+_CASE = "case:"
+_OUTBOX = "outbox:"
+_TIMER = "deadline"
+_TIMER_ROLE = "system"
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    """A case as read, with the version a write must expect."""
+
+    case: Case
+    version: int
+
+
+class Conflict(Exception):
+    """Another writer changed the case first; read it again and decide again."""
+
+
+def _row(case: Case, now: datetime) -> ApprovalRequest:
+    request = case.request
+    return ApprovalRequest(
+        approval_id=case.approval_id,
+        run_id=request.envelope.run_id or "",
+        step_id=request.envelope.step_id or "",
+        tool=request.tool,
+        payload_hash=request.payload_hash,
+        requested_by=request.requested_by,
+        risk_band=request.risk_band,
+        deadline=case.next_timer,
+        created_at=now,
+    )
+
+
+def _decider(case: Case) -> tuple[str, str, str | None]:
+    if case.status is CaseStatus.EXPIRED:
+        return _TIMER, _TIMER_ROLE, None
+    if case.status is CaseStatus.DENIED:
+        votes = [case.votes[-1]]
+    else:
+        votes = [v for v in case.votes if v.verdict is Verdict.APPROVE]
+    comments = "; ".join(f"{v.approver}: {v.comment}" for v in votes if v.comment)
+    return "+".join(v.approver for v in votes), "+".join(v.role for v in votes), comments or None
+
+
+class CaseStore:
+    """Reads and changes cases; each method is one transaction."""
+
+    def __init__(self, store: Store, codec: Codec) -> None:
+        self._store = store
+        self._codec = codec
+
+    def known(self, approval_ids: Collection[str]) -> set[str]:
+        """Which of ``approval_ids`` already have a case."""
+        with self._store.transaction(read_only=True) as conn:
+            found = self._store.state.get_many(conn, SERVICE, [_CASE + i for i in approval_ids])
+        return {key.removeprefix(_CASE) for key in found}
+
+    def create(self, cases: Sequence[Case], now: datetime) -> None:
+        """Store new cases; a case that exists already is left as it is."""
+        if not cases:
+            return
+        with self._store.transaction() as conn:
+            for case in cases:
+                if self._store.approvals.create(conn, _row(case, now)):
+                    key = _CASE + case.approval_id
+                    state = case.model_dump_json()
+                    self._store.state.put(conn, SERVICE, key, state, expected_version=None, now=now)
+
+    def load(self, approval_id: str) -> StoredCase | None:
+        """The case ``approval_id``, or None."""
+        with self._store.transaction(read_only=True) as conn:
+            entry = self._store.state.get(conn, SERVICE, _CASE + approval_id)
+        if entry is None:
+            return None
+        return StoredCase(Case.model_validate_json(entry.state), entry.version)
+
+    def open_cases(self, *, limit: int = 100) -> list[Case]:
+        """Open cases, next timer first."""
+        with self._store.transaction(read_only=True) as conn:
+            rows = self._store.approvals.list_pending(conn, limit=limit)
+            return [s.case for s in self._cases(conn, [r.approval_id for r in rows])]
+
+    def due(self, now: datetime, *, limit: int = 100) -> list[StoredCase]:
+        """Open cases whose next timer is at or before ``now``."""
+        with self._store.transaction(read_only=True) as conn:
+            rows = self._store.approvals.due(conn, now, limit=limit)
+            return self._cases(conn, [r.approval_id for r in rows])
+
+    def _cases(self, conn: Connection, approval_ids: list[str]) -> list[StoredCase]:
+        found = self._store.state.get_many(conn, SERVICE, [_CASE + i for i in approval_ids])
+        entries = (found.get(_CASE + i) for i in approval_ids)
+        return [StoredCase(Case.model_validate_json(e.state), e.version) for e in entries if e]
+
+    def save(self, before: StoredCase, after: Case, events: Sequence[Event], now: datetime) -> None:
+        """Replace ``before`` by ``after`` and queue ``events``, or raise :class:`Conflict`."""
+        with self._store.transaction() as conn:
+            key = _CASE + after.approval_id
+            state = after.model_dump_json()
+            put = self._store.state.put(
+                conn, SERVICE, key, state, expected_version=before.version, now=now
+            )
+            if put is None or not self._move_row(conn, before.case, after):
+                raise Conflict(after.approval_id)
+            outbox = {_OUTBOX + e.envelope.event_id: self._entry(e) for e in events}
+            self._store.state.upsert_many(conn, SERVICE, outbox, now=now)
+
+    def _move_row(self, conn: Connection, before: Case, after: Case) -> bool:
+        approvals = self._store.approvals
+        if not after.is_open:
+            decided_by, role, comment = _decider(after)
+            return approvals.decide(
+                conn,
+                after.approval_id,
+                status=ApprovalStatus(after.status.value),
+                decided_by=decided_by,
+                decider_role=role,
+                decided_at=after.decided_at or after.deadline,
+                comment=comment,
+            )
+        if after.level > before.level:
+            return approvals.escalate(
+                conn, after.approval_id, from_level=before.level, new_deadline=after.next_timer
+            )
+        return True
+
+    def _entry(self, event: Event) -> str:
+        return json.dumps({"event": base64.b64encode(self._codec.encode(event)).decode()})
+
+    def outbox(self, *, limit: int = 100) -> list[Event]:
+        """Events committed but not yet acknowledged by Kafka, oldest key order."""
+        with self._store.transaction(read_only=True) as conn:
+            entries = self._store.state.scan(conn, SERVICE, prefix=_OUTBOX, limit=limit)
+        return [self._codec.decode(base64.b64decode(json.loads(e.state)["event"])) for e in entries]
+
+    def sent(self, event_ids: Collection[str]) -> None:
+        """Drop acknowledged events from the outbox."""
+        if not event_ids:
+            return
+        with self._store.transaction() as conn:
+            for event_id in event_ids:
+                self._store.state.delete(conn, SERVICE, _OUTBOX + event_id)

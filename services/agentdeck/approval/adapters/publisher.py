@@ -1,0 +1,51 @@
+"""Publishing outcome events from several threads (HTTP workers, the sweeper)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from agentdeck.contracts import Event
+from agentdeck.kafka import DeliveryFailed, EventProducer
+
+__all__ = ["Publisher"]
+
+
+class Publisher:
+    """Sends events and waits until Kafka acknowledged them; one caller at a time.
+
+    The lock keeps one caller's delivery errors from being reported to
+    another: :meth:`EventProducer.flush` reports every failure since the last
+    flush. Approvals are human-paced, so serialising costs nothing.
+    """
+
+    def __init__(self, producer: EventProducer) -> None:
+        self._producer: EventProducer | None = producer
+        self._lock = threading.Lock()
+
+    def publish(self, events: Sequence[Event], *, timeout_s: float = 10.0) -> None:
+        """Send ``events`` and flush.
+
+        Raises:
+            DeliveryFailed: an event was not acknowledged in time, or the
+                publisher is closed (the outbox keeps the events either way).
+        """
+        if not events:
+            return
+        with self._lock:
+            if self._producer is None:
+                raise DeliveryFailed(
+                    "the publisher is closed",
+                    capability="kafka.produce",
+                    code="publisher_closed",
+                    remediation=("the next start of the service publishes the outbox",),
+                )
+            self._producer.send_all(events)
+            self._producer.flush(timeout_s)
+
+    def close(self) -> None:
+        """Deliver what is pending, then release the client and its connections."""
+        with self._lock:
+            if self._producer is not None:
+                self._producer.close()
+                self._producer = None

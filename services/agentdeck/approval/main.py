@@ -1,0 +1,137 @@
+"""Composition root of the approval service: ``python -m agentdeck.approval.main``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from agentdeck.approval.adapters.auth import TokenAuthenticator
+from agentdeck.approval.adapters.cases import CaseStore
+from agentdeck.approval.adapters.http import create_app
+from agentdeck.approval.adapters.publisher import Publisher
+from agentdeck.approval.adapters.server import HttpServer
+from agentdeck.approval.adapters.webhook import NoNotifier, Notifier, WebhookNotifier
+from agentdeck.approval.core import SignerPort
+from agentdeck.approval.desk import ApprovalDesk
+from agentdeck.approval.handlers import DecisionHandler
+from agentdeck.approval.settings import ApprovalSettings
+from agentdeck.approval.sweeper import Sweeper
+from agentdeck.contracts import Codec, Producer, default_codec
+from agentdeck.embedded import kafka_cluster
+from agentdeck.errors import ConfigError
+from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.kafka import EventProducer, Topic
+from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.signing import Signer
+from agentdeck.store import Store
+
+__all__ = ["build", "main"]
+
+
+def _signer(settings: ApprovalSettings) -> Signer:
+    if settings.signing_key is None:
+        raise ConfigError(
+            "the approval service needs a signing key: set AGENTDECK_APPROVAL_SIGNING_KEY "
+            "(python -c 'from agentdeck.signing import generate_private_key as g; print(g())')"
+        )
+    return Signer(settings.signing_key_id, settings.signing_key.get_secret_value())
+
+
+class _CloseAfterLast:
+    """Closes the shared publisher once the last task using it has ended."""
+
+    def __init__(self, publisher: Publisher, users: int) -> None:
+        self._publisher = publisher
+        self._users = users
+        self._lock = threading.Lock()
+
+    def wrap(self, task: BackgroundTask) -> BackgroundTask:
+        def run(stop: threading.Event) -> None:
+            try:
+                task(stop)
+            finally:
+                with self._lock:
+                    self._users -= 1
+                    last = self._users == 0
+                if last:
+                    self._publisher.close()
+
+        return run
+
+
+def build(
+    settings: ApprovalSettings,
+    *,
+    codec: Codec,
+    store: Store,
+    hot: HotState,
+    clock: Clock = utc_now,
+    signer: SignerPort | None = None,
+) -> ServiceRunner:
+    """The approval service: the decisions consumer, the HTTP API and the timer sweeper.
+
+    Args:
+        settings: The service's settings.
+        codec: Codec of every event it reads and writes.
+        store: Where cases live (approvals table and the service's keyed state).
+        hot: Unused: approvals are human-paced and durable in SQL.
+        clock: Time of decisions and timers; tests pass their own.
+        signer: Signs outcomes; defaults to the key in ``settings``.
+
+    Raises:
+        ConfigError: no signer given and no signing key configured.
+    """
+    del hot
+    identity = Producer(service=settings.service_name, version=settings.service_version)
+    notifier: Notifier = NoNotifier()
+    tasks: list[tuple[str, BackgroundTask]] = []
+    if settings.webhook_url:
+        webhook = WebhookNotifier(settings.webhook_url, timeout_s=settings.webhook_timeout_s)
+        notifier = webhook
+        tasks.append(("webhook", webhook.run))
+    cases = CaseStore(store, codec)
+    producer = EventProducer(settings.kafka, codec, client_id=f"{settings.service_name}-desk")
+    publisher = Publisher(producer)
+    desk = ApprovalDesk(
+        cases,
+        publisher,
+        signer or _signer(settings),
+        identity=identity,
+        clock=clock,
+        notifier=notifier,
+    )
+    app = create_app(desk, TokenAuthenticator(settings.approvers))
+    server = HttpServer(app, settings.http_host, settings.http_port)
+    sweeper = Sweeper(desk, interval_s=settings.sweep_interval_s)
+    closing = _CloseAfterLast(publisher, users=2)
+    tasks += [("http", closing.wrap(server.serve)), ("sweeper", closing.wrap(sweeper.run))]
+    handler = DecisionHandler(
+        cases,
+        settings.rules(),
+        identity=identity,
+        clock=clock,
+        notifier=notifier,
+        policy_keys=settings.policy_verify_keys,
+    )
+    decisions = Subscription("decisions", (Topic.DECISIONS,), handler)
+    return ServiceRunner(settings, codec, [decisions], tasks=tasks)
+
+
+def main() -> None:
+    """Run the approval service until SIGINT or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = ApprovalSettings()
+    with (
+        kafka_cluster(settings.kafka) as kafka,  # no bootstrap servers: an embedded broker
+        Store.open(settings.store.database_url, data_dir=settings.store.data_dir) as store,
+    ):
+        settings = settings.model_copy(update={"kafka": kafka})
+        hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
+        try:
+            build(settings, codec=default_codec(), store=store, hot=hot).run_until_signalled()
+        finally:
+            hot.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The approval service end to end: real broker, real store, the real HTTP API over uvicorn."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from agentdeck.approval import client
+from agentdeck.approval.client import ApprovalApiError
+from agentdeck.contracts import models as m
+from agentdeck.store import ApprovalStatus, Store
+
+ALICE, CAROL, BOB, DAVE, BOT = "tok-alice", "tok-carol", "tok-bob", "tok-dave", "tok-support-bot"
+
+
+def _refused(call, *args) -> ApprovalApiError:
+    with pytest.raises(ApprovalApiError) as caught:
+        call(*args)
+    return caught.value
+
+
+def _of(events, kind, approval_id):
+    return [e for e in events if isinstance(e, kind) and e.approval_id == approval_id]
+
+
+def _race(url: str, approval_id: str) -> list[str]:
+    with ThreadPoolExecutor(2) as pool:
+        racing = [
+            pool.submit(client.approve, url, ALICE, approval_id),
+            pool.submit(client.deny, url, CAROL, approval_id),
+        ]
+    outcomes = []
+    for future in racing:
+        try:
+            outcomes.append(future.result().status)
+        except ApprovalApiError as exc:
+            outcomes.append(str(exc.status))
+    return sorted(outcomes)
+
+
+def _pending_rows(store: Store) -> dict:
+    with store.transaction(read_only=True) as conn:
+        return {a.approval_id: a for a in store.approvals.list_pending(conn, limit=1000)}
+
+
+@pytest.mark.integration
+def test_decisions_become_requests_that_approvers_decide_over_http(engine, make_decision, harness):
+    store = Store(engine)
+    refund, email, raced, big = (
+        make_decision(),
+        make_decision(tool="send_email", arguments={"to": "x@example.org"}),
+        make_decision(),
+        make_decision(matched=("risk:high",)),
+    )
+    ids = [d.approval_id for d in (refund, email, raced, big)]
+    url = harness.start(store).base_url
+    allowed = make_decision(outcome=m.DecisionOutcome.ALLOW)
+    harness.publish([refund, email, raced, big, allowed, refund])  # refund redelivered
+
+    requested = harness.approvals(4)
+    assert sorted(e.approval_id for e in requested) == sorted(ids)
+    assert all(isinstance(e, m.ApprovalRequested) for e in requested)
+    rows = _pending_rows(store)
+    assert {rows[i].status for i in ids} == {ApprovalStatus.PENDING}
+    assert rows[refund.approval_id].payload_hash == refund.arguments_hash
+    listed = {a.approval_id: a for a in client.list_pending(url, ALICE)}
+    assert listed[refund.approval_id].summary.startswith("create_refund(")
+    assert (listed[big.approval_id].risk_band, listed[big.approval_id].quorum) == ("high", 2)
+
+    own = _refused(client.approve, url, BOT, refund.approval_id, "mine")
+    assert (own.status, own.error) == (403, "requester_cannot_decide")
+    assert _refused(client.approve, url, BOB, refund.approval_id).error == "wrong_role"
+    assert _refused(client.list_pending, url, "tok-nobody").status == 401
+
+    granted = client.approve(url, ALICE, refund.approval_id, "refund is fine")
+    assert granted.status == "granted"
+    assert client.deny(url, CAROL, email.approval_id, "external recipient").status == "denied"
+    again = _refused(client.deny, url, CAROL, refund.approval_id)
+    assert (again.status, again.error) == (409, "already_decided")
+    assert _race(url, raced.approval_id) in (["409", "granted"], ["409", "denied"])
+    assert client.approve(url, BOB, big.approval_id, "fine").status == "pending"
+    assert _refused(client.approve, url, BOB, big.approval_id).error == "already_voted"
+    assert client.approve(url, DAVE, big.approval_id, "agreed").status == "granted"
+
+    events = harness.approvals(9, timeout_s=3)  # 4 requests + 4 outcomes; a 9th must not come
+    assert len(events) == 8
+    grant = _of(events, m.ApprovalGranted, refund.approval_id)[0]
+    assert (grant.approver, grant.approver_role, grant.comment, grant.payload_hash) == (
+        "alice",
+        "support-lead",
+        "refund is fine",
+        refund.arguments_hash,
+    )
+    assert grant.envelope.event_id == granted.event_id
+    assert harness.verifies(grant)
+    assert harness.verifies(_of(events, m.ApprovalDenied, email.approval_id)[0])
+    assert len([e for e in events if e.approval_id == raced.approval_id]) == 2
+    quorum = _of(events, m.ApprovalGranted, big.approval_id)[0]
+    assert quorum.approver == "bob+dave"
+    assert harness.verifies(quorum)
+    with store.transaction(read_only=True) as conn:
+        decided = store.approvals.get(conn, refund.approval_id)
+    assert (decided.status, decided.decided_by) == (ApprovalStatus.GRANTED, "alice")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_bad_input_gets_json_errors_and_bad_decisions_are_dead_lettered(
+    engine, make_decision, harness
+):
+    url = harness.start(Store(engine)).base_url
+    decision = make_decision()
+    forged = make_decision().model_copy(update={"arguments_json": '{"amount_cents":1}'})
+    harness.publish([decision, forged])
+    harness.approvals(1)
+    [dead] = harness.dead_letters(1)
+    assert isinstance(dead, m.DeadLettered)
+    assert dead.failure.code == "arguments_hash_mismatch"
+
+    alice = {"Authorization": f"Bearer {ALICE}"}
+    answers = [
+        (httpx.get(f"{url}/approvals"), 401, "unauthenticated"),
+        (httpx.get(f"{url}/approvals/nope", headers=alice), 404, "not_found"),
+        (
+            httpx.post(
+                f"{url}/approvals/{decision.approval_id}/approve",
+                headers=alice,
+                json={"comment": "x" * 3000},
+            ),
+            422,
+            "invalid_request",
+        ),
+    ]
+    for response, status, code in answers:
+        body = response.json()
+        assert (response.status_code, body["error"]) == (status, code)
+        assert set(body) == {"error", "message", "options"}
+    detail = client.get(url, ALICE, decision.approval_id)
+    assert (detail.arguments_json, detail.reason) == (decision.arguments_json, decision.reason)
