@@ -67,8 +67,9 @@ def run_python(args: PythonCode, _ctx: ToolContext) -> PythonResult:
             code = stop.code if isinstance(stop.code, int) else 1
         except MemoryError:
             raise
-        except Exception:  # noqa: BLE001 - the agent's error is the agent's result
-            traceback.print_exc()
+        except Exception as exc:  # noqa: BLE001 - the agent's error is the agent's result
+            tb = exc.__traceback__
+            traceback.print_exception(type(exc), exc, tb.tb_next if tb else None)
             code = 1
     stdout, cut_out = _clip(out.getvalue())
     stderr, cut_err = _clip(err.getvalue())

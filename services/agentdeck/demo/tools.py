@@ -33,9 +33,11 @@ from agentdeck.demo._models import (
 from agentdeck.demo._python import run_python
 from agentdeck.demo.desk import Desk, Order, Refund
 from agentdeck.demo.memory_desk import InMemoryDesk
+from agentdeck.demo.sql_desk import SqlDesk
+from agentdeck.store import Store
 from agentdeck.tools import RetryPolicy, SideEffect, ToolContext, ToolRegistry
 
-__all__ = ["TOOL_NAMES", "demo_registry"]
+__all__ = ["TOOL_NAMES", "demo_registry", "tools"]
 
 TOOL_NAMES = (
     "lookup_order",
@@ -185,3 +187,17 @@ def demo_registry(
     _desk_tools(registry, desk if desk is not None else InMemoryDesk())
     _standalone_tools(registry, http_allow_hosts, http_max_bytes)
     return registry
+
+
+def tools(store: Store | None = None, http_allow_hosts: Collection[str] = ()) -> ToolRegistry:
+    """The catalog as an executor loads it (``agentdeck worker --tools agentdeck.demo.tools``).
+
+    With a store the tools act on the durable desk in it (seeded on first use);
+    without one, on a fresh in-memory desk.
+    """
+    desk: Desk | None = None
+    if store is not None:
+        sql = SqlDesk(store)
+        sql.seed()
+        desk = sql
+    return demo_registry(desk, http_allow_hosts=http_allow_hosts)

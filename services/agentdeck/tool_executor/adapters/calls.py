@@ -1,0 +1,209 @@
+"""Runs one verified call end to end: admission, ledger, tool, output, events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ValidationError
+
+from agentdeck.contracts import ErrorInfo, Event, Producer
+from agentdeck.contracts.models import PolicyDecided
+from agentdeck.errors import RetryableError
+from agentdeck.runtime import Clock
+from agentdeck.store import EffectEntry
+from agentdeck.tool_executor.adapters.guards import ToolGuards
+from agentdeck.tool_executor.adapters.invoke import UNKNOWN_WHY, Invoker
+from agentdeck.tool_executor.adapters.ledger import CallLedger
+from agentdeck.tool_executor.core import failures
+from agentdeck.tool_executor.core.output import finish_output
+from agentdeck.tool_executor.core.plan import Execution
+from agentdeck.tool_executor.core.reconcile import Ledger, Step, longest_call_s, next_step
+from agentdeck.tool_executor.core.record import CallRecord, call_events
+from agentdeck.tool_executor.core.screening import Rules
+from agentdeck.tools import ToolContext, ToolContract, ToolRegistry
+
+__all__ = ["CallInFlight", "CallRunner", "Outputs"]
+
+
+class CallInFlight(RetryableError):
+    """The ledger shows the call started recently: another executor may be running it."""
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What the runner's outputs look like: screening rules, size limit, identity."""
+
+    rules: Rules
+    max_bytes: int
+    producer: Producer
+    executor: str
+
+
+class CallRunner:
+    """Executes verified calls so that none has its effect twice. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        ledger: CallLedger,
+        guards: ToolGuards,
+        invoker: Invoker,
+        tools: ToolRegistry,
+        outputs: Outputs,
+        clock: Clock,
+        in_flight_grace_s: float,
+    ) -> None:
+        self._ledger = ledger
+        self._guards = guards
+        self._invoker = invoker
+        self._tools = tools
+        self._out = outputs
+        self._clock = clock
+        self._grace_s = in_flight_grace_s
+
+    def run(self, execution: Execution) -> list[Event]:
+        """The events of the call: from the ledger if it already ran, else by running it."""
+        decision, contract = execution.decision, execution.contract
+        now = self._clock()
+        args = _arguments(decision, contract)
+        if self._ledger.entry(decision.idempotency_key or "") is None:
+            refused = args if isinstance(args, ErrorInfo) else self._admission(decision, now)
+            if refused is not None:
+                return self._refuse(decision, refused, now)
+        found, entry = self._ledger.begin(decision, now)
+        step = next_step(
+            found, contract=contract, started_at=entry.started_at, now=now, grace_s=self._grace_s
+        )
+        if step is Step.WAIT:
+            raise CallInFlight(
+                f"call {entry.idempotency_key} started at {entry.started_at.isoformat()}"
+                f" and may still be running (up to {longest_call_s(contract):.0f}s)",
+                capability="tool-executor.ledger",
+                code="call_in_flight",
+                remediation=("wait; the call is reconciled once it can no longer be running",),
+            )
+        if step is Step.REEMIT:
+            return self._events(decision, self._stored(entry))
+        if step is Step.UNKNOWN:
+            return self._unknown(decision, contract, entry)
+        if isinstance(args, ErrorInfo):  # the ledger began for other arguments: cannot be
+            return self._finish_failed(decision, entry, args, started=False)
+        return self._perform(decision, contract, args, entry)
+
+    def _admission(self, decision: PolicyDecided, now: datetime) -> ErrorInfo | None:
+        contract = self._tools.contract(decision.tool)
+        limited = self._guards.rate_limit(contract, decision.envelope.tenant)
+        return limited or self._guards.admit(contract, now)
+
+    def _refuse(self, decision: PolicyDecided, failure: ErrorInfo, now: datetime) -> list[Event]:
+        found, entry = self._ledger.begin(decision, now)
+        if found is not Ledger.NEW:
+            return self._existing(decision, entry)
+        return self._finish_failed(decision, entry, failure, started=False)
+
+    def _existing(self, decision: PolicyDecided, entry: EffectEntry) -> list[Event]:
+        """Events of a call someone else began between our read and our begin."""
+        record = self._ledger.record_of(entry)
+        if record is None:
+            raise CallInFlight(
+                f"call {entry.idempotency_key} was begun concurrently",
+                capability="tool-executor.ledger",
+                code="call_in_flight",
+                remediation=("retry the batch",),
+            )
+        return self._events(decision, record)
+
+    def _perform(
+        self, decision: PolicyDecided, contract: ToolContract, args: BaseModel, entry: EffectEntry
+    ) -> list[Event]:
+        tool = self._tools.get(contract.name)
+        with self._guards.slot(contract) as got:
+            if not got:
+                return self._finish_failed(
+                    decision,
+                    entry,
+                    failures.busy(contract.name, contract.max_concurrency),
+                    started=False,
+                )
+            start = self._clock()
+            invoked = self._invoker.invoke(tool, args, _context(decision, contract, start))
+        end = self._clock()
+        self._guards.record(contract, end, ok=not invoked.tool_trouble)
+        if invoked.unknown:
+            return self._unknown(decision, contract, entry)
+        record = CallRecord(
+            started=True,
+            started_at=entry.started_at,
+            finished_at=end,
+            duration_ms=max(0, int((end - start).total_seconds() * 1000)),
+            tries=invoked.tries,
+        )
+        if invoked.output_json is None:
+            record = record.model_copy(update={"failure": invoked.failure})
+            self._ledger.fail(entry.idempotency_key, record)
+            return self._events(decision, record)
+        done = finish_output(
+            invoked.output_json,
+            contract=contract,
+            rules=self._out.rules,
+            max_bytes=self._out.max_bytes,
+        )
+        key = "failure" if isinstance(done, ErrorInfo) else "completion"
+        record = record.model_copy(update={key: done})
+        self._ledger.complete(entry.idempotency_key, record)  # it ran, even if output is bad
+        return self._events(decision, record)
+
+    def _unknown(
+        self, decision: PolicyDecided, contract: ToolContract, entry: EffectEntry
+    ) -> list[Event]:
+        self._ledger.mark_unknown(entry.idempotency_key)
+        failure = failures.outcome_unknown(contract, entry.idempotency_key, UNKNOWN_WHY)
+        record = CallRecord(
+            started=True,
+            started_at=entry.started_at,
+            finished_at=entry.started_at,  # deterministic: re-emitting yields the same event
+            failure=failure,
+        )
+        return self._events(decision, record)
+
+    def _finish_failed(
+        self, decision: PolicyDecided, entry: EffectEntry, failure: ErrorInfo, *, started: bool
+    ) -> list[Event]:
+        at = self._clock()
+        record = CallRecord(
+            started=started, started_at=entry.started_at, finished_at=at, failure=failure
+        )
+        self._ledger.fail(entry.idempotency_key, record)
+        return self._events(decision, record)
+
+    def _stored(self, entry: EffectEntry) -> CallRecord:
+        record = self._ledger.record_of(entry)
+        if record is None:  # finished entries always carry their record
+            raise RuntimeError(f"ledger entry {entry.idempotency_key} has no record")
+        return record
+
+    def _events(self, decision: PolicyDecided, record: CallRecord) -> list[Event]:
+        out = self._out
+        return call_events(decision, record, producer=out.producer, executor=out.executor)
+
+
+def _arguments(decision: PolicyDecided, contract: ToolContract) -> BaseModel | ErrorInfo:
+    try:
+        return contract.input_model.model_validate_json(decision.arguments_json or "")
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return failures.invalid_arguments(contract.name, problems[:500])
+
+
+def _context(decision: PolicyDecided, contract: ToolContract, now: datetime) -> ToolContext:
+    env = decision.envelope
+    return ToolContext(
+        run_id=env.run_id or "",
+        step_id=env.step_id or "",
+        tenant=env.tenant,
+        agent=env.agent,
+        idempotency_key=decision.idempotency_key or "",
+        attempt=decision.attempt,
+        deadline=now + timedelta(seconds=longest_call_s(contract)),
+    )

@@ -1,0 +1,129 @@
+"""Checks a decision or an approval outcome must pass before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from agentdeck.contracts.models import (
+    ApprovalDenied,
+    ApprovalExpired,
+    ApprovalGranted,
+    DecisionOutcome,
+    PolicyDecided,
+)
+from agentdeck.hashing import sha256_hex
+from agentdeck.ids import approval_id_for
+from agentdeck.signing import Verifier, approval_message, decision_message
+from agentdeck.tool_executor.core.errors import ApprovalRefused, DecisionRefused
+from agentdeck.tool_executor.core.versions import compatible
+from agentdeck.tools import ToolContract, ToolRegistry
+
+__all__ = ["ApprovalOutcome", "KeyRing", "check_approval_signature", "check_decision"]
+
+ApprovalOutcome = ApprovalGranted | ApprovalDenied | ApprovalExpired
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The public keys of one signing service, by key id."""
+
+    verifier: Verifier
+    key_ids: frozenset[str]
+
+    def problem(self, key_id: str, data: bytes, signature: bytes) -> str | None:
+        """``unknown_key``, ``bad_signature``, or None if ``signature`` is good."""
+        if key_id not in self.key_ids:
+            return "unknown_key"
+        return None if self.verifier.verify(key_id, data, signature) else "bad_signature"
+
+
+def _check_signature(decision: PolicyDecided, keys: KeyRing) -> None:
+    problem = keys.problem(decision.key_id, decision_message(decision), decision.signature)
+    if problem == "unknown_key":
+        raise DecisionRefused(
+            problem,
+            f"decision {decision.decision_id} is signed with unknown key {decision.key_id!r}",
+            "configure the policy-checker's public key on the executor",
+        )
+    if problem is not None:
+        raise DecisionRefused(
+            problem, f"decision {decision.decision_id} does not carry a valid signature"
+        )
+
+
+def _check_call(decision: PolicyDecided, now: datetime) -> None:
+    if decision.arguments_json is None or not decision.idempotency_key:
+        raise DecisionRefused(
+            "incomplete_decision",
+            f"decision {decision.decision_id} lacks the arguments or idempotency key",
+            "upgrade the policy-checker to emit PolicyDecided v2",
+        )
+    if sha256_hex(decision.arguments_json) != decision.arguments_hash:
+        raise DecisionRefused(
+            "arguments_mismatch",
+            f"decision {decision.decision_id}: arguments do not match the signed hash",
+        )
+    if decision.expires_at is not None and decision.expires_at <= now:
+        raise DecisionRefused(
+            "decision_expired",
+            f"decision {decision.decision_id} expired at {decision.expires_at.isoformat()}",
+        )
+    expected = approval_id_for(decision.decision_id)
+    if decision.outcome is DecisionOutcome.REQUIRE_APPROVAL and decision.approval_id != expected:
+        raise DecisionRefused(
+            "approval_mismatch",
+            f"decision {decision.decision_id} names approval {decision.approval_id!r},"
+            f" not {expected!r}",
+        )
+
+
+def _check_tool(decision: PolicyDecided, tools: ToolRegistry) -> ToolContract:
+    if decision.tool not in tools:
+        raise DecisionRefused(
+            "unknown_tool",
+            f"this executor has no tool {decision.tool!r}",
+            f"use one of: {', '.join(tools.names())}",
+            "run an executor that registers the tool",
+        )
+    contract = tools.contract(decision.tool)
+    if not compatible(decision.tool_version, contract.version):
+        raise DecisionRefused(
+            "tool_version_incompatible",
+            f"decision is for {decision.tool} {decision.tool_version},"
+            f" this executor runs {contract.version}",
+            "re-plan the step against the deployed tool version",
+        )
+    return contract
+
+
+def check_decision(
+    decision: PolicyDecided, *, keys: KeyRing, tools: ToolRegistry, now: datetime
+) -> ToolContract:
+    """The contract of the decided tool, if ``decision`` may be acted on.
+
+    Raises:
+        DecisionRefused: The first check that fails, by its ``code``.
+    """
+    _check_signature(decision, keys)
+    _check_call(decision, now)
+    return _check_tool(decision, tools)
+
+
+def _approval_message(event: ApprovalOutcome) -> bytes:
+    if isinstance(event, ApprovalGranted):
+        return approval_message(event.approval_id, event.payload_hash, "granted", event.approver)
+    if isinstance(event, ApprovalDenied):
+        return approval_message(event.approval_id, event.payload_hash, "denied", event.approver)
+    return approval_message(event.approval_id, event.payload_hash, "expired", "")
+
+
+def check_approval_signature(event: ApprovalOutcome, keys: KeyRing) -> None:
+    """Raise :class:`ApprovalRefused` unless the approval service signed ``event``."""
+    problem = keys.problem(event.key_id, _approval_message(event), event.signature)
+    if problem is not None:
+        raise ApprovalRefused(
+            problem,
+            f"approval {event.approval_id}: {problem.replace('_', ' ')} (key {event.key_id!r})",
+            "configure the approval service's public key on the executor",
+        )

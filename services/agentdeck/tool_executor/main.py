@@ -1,0 +1,155 @@
+"""Composition root of the tool-executor."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from agentdeck.contracts import Codec, default_codec
+from agentdeck.errors import ConfigError
+from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.kafka import Topic
+from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.signing import Verifier
+from agentdeck.store import Store
+from agentdeck.tool_executor.adapters.calls import CallRunner, Outputs
+from agentdeck.tool_executor.adapters.guards import ToolGuards
+from agentdeck.tool_executor.adapters.invoke import Invoker
+from agentdeck.tool_executor.adapters.ledger import CallLedger
+from agentdeck.tool_executor.adapters.sandbox import SandboxLimits, SubprocessSandbox, importable
+from agentdeck.tool_executor.core.breaker import BreakerConfig
+from agentdeck.tool_executor.core.plan import Trust
+from agentdeck.tool_executor.core.screening import Rules
+from agentdeck.tool_executor.core.verify import KeyRing
+from agentdeck.tool_executor.handlers import ExecutorHandler
+from agentdeck.tool_executor.loading import DEMO_TOOLS, load_registries, load_registry
+from agentdeck.tool_executor.settings import ToolExecutorSettings
+from agentdeck.tools import ToolRegistry
+
+__all__ = [
+    "build",
+    "build_handler",
+    "configured_registry",
+    "load_registry",
+    "main",
+    "sandbox_for",
+]
+
+
+def _ring(key_id: str, public_key: str | None) -> KeyRing:
+    keys = {key_id: public_key} if public_key else {}
+    return KeyRing(Verifier(keys), frozenset(keys))
+
+
+def _trust(settings: ToolExecutorSettings, tools: ToolRegistry, clock: Clock) -> Trust:
+    policy = settings.policy_verify_key
+    if policy is None:
+        raise ConfigError("AGENTDECK_EXECUTOR_POLICY_VERIFY_KEY is required: no key, no execution")
+    approval = settings.approval_verify_key
+    return Trust(
+        decisions=_ring(settings.policy_key_id, policy.get_secret_value()),
+        approvals=_ring(
+            settings.approval_key_id, approval.get_secret_value() if approval else None
+        ),
+        tools=tools,
+        now=clock(),
+        ignore_foreign_tools=settings.ignore_foreign_tools,
+    )
+
+
+def configured_registry(settings: ToolExecutorSettings, store: Store) -> ToolRegistry:
+    """The tools of ``settings.tool_packages`` (the demo catalog if none), over ``store``."""
+    packages = settings.tool_packages or (DEMO_TOOLS,)
+    return load_registries(packages, store=store, http_allow_hosts=settings.http_allow_hosts)
+
+
+def sandbox_for(settings: ToolExecutorSettings) -> SubprocessSandbox:
+    """The sandbox sandboxed tools run in, limited as ``settings`` say."""
+    limits = SandboxLimits(
+        cpu_s=settings.sandbox_cpu_s,
+        memory_mb=settings.sandbox_memory_mb,
+        max_output_bytes=settings.max_output_bytes,
+        network=settings.sandbox_network,
+    )
+    return SubprocessSandbox(limits)
+
+
+def build_handler(
+    settings: ToolExecutorSettings,
+    *,
+    store: Store,
+    hot: HotState,
+    tools: ToolRegistry,
+    clock: Clock,
+    pool: ThreadPoolExecutor,
+) -> ExecutorHandler:
+    """The batch handler, wired: verification keys, guards, sandbox, ledger."""
+    for tool in tools:
+        if tool.contract.sandboxed:
+            importable(tool)
+    outputs = Outputs(
+        rules=Rules.of(settings.redact_pii, settings.injection_patterns),
+        max_bytes=settings.max_output_bytes,
+        producer=ServiceRunner.identity_of(settings),
+        executor=settings.service_name,
+    )
+    breakers = BreakerConfig(settings.breaker_failures, settings.breaker_cooldown_s)
+    runner = CallRunner(
+        ledger=CallLedger(store),
+        guards=ToolGuards(hot, breakers),
+        invoker=Invoker(sandbox_for(settings)),
+        tools=tools,
+        outputs=outputs,
+        clock=clock,
+        in_flight_grace_s=settings.in_flight_grace_s,
+    )
+    return ExecutorHandler(
+        store=store,
+        runner=runner,
+        trust=_trust(settings, tools, clock),
+        clock=clock,
+        consumer=f"{settings.consumer_group}.calls",
+        pool=pool,
+    )
+
+
+def build(
+    settings: ToolExecutorSettings,
+    *,
+    codec: Codec,
+    store: Store,
+    hot: HotState,
+    clock: Clock = utc_now,
+    tools: ToolRegistry | None = None,
+) -> ServiceRunner:
+    """The executor: one loop over decisions and approvals, running ``tools``.
+
+    Args:
+        tools: The tools to run; None loads ``settings.tool_packages`` (or the demo).
+    """
+    registry = tools if tools is not None else configured_registry(settings, store)
+    pool = ThreadPoolExecutor(settings.max_parallel_calls, thread_name_prefix="executor-run")
+    handler = build_handler(settings, store=store, hot=hot, tools=registry, clock=clock, pool=pool)
+
+    def close_pool(stop: threading.Event) -> None:
+        stop.wait()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    subscription = Subscription("calls", (Topic.DECISIONS, Topic.APPROVALS), handler)
+    return ServiceRunner(settings, codec, [subscription], tasks=[("pool", close_pool)])
+
+
+def main() -> None:
+    """Run the executor alone, configured from the environment."""
+    settings = ToolExecutorSettings()
+    store = Store.open(settings.store.database_url, data_dir=settings.store.data_dir)
+    hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
+    try:
+        build(settings, codec=default_codec(), store=store, hot=hot).run_until_signalled()
+    finally:
+        hot.close()
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
