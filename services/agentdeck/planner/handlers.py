@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from agentdeck.contracts import Event, Producer
+from agentdeck.contracts.models import GoalSubmitted
 from agentdeck.kafka import Inbound, Outcome
 from agentdeck.planner.adapters.runs import RunStates
 from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, Templates, decide
 from agentdeck.planner.core.context import ToolInfo
+from agentdeck.planner.turns import ModelTurns
 from agentdeck.runtime import Clock
 from agentdeck.store import Store
 
@@ -31,6 +33,8 @@ class PlannerHandler:
         identity: Producer,
         clock: Clock,
         consumer: str,
+        model_for: Callable[[GoalSubmitted], str] | None = None,
+        turns: ModelTurns | None = None,
     ) -> None:
         self._store = store
         self._runs = RunStates(store)
@@ -40,6 +44,8 @@ class PlannerHandler:
         self._clock = clock
         self._consumer = consumer
         self._templates = Templates()
+        self._model_for = model_for
+        self._turns = turns
 
     def __call__(self, batch: Sequence[Inbound]) -> Outcome:
         """Decide on the batch's events; the new states are saved after the outputs flush."""
@@ -57,8 +63,13 @@ class PlannerHandler:
             playbooks=self._playbooks,
             tools=self._tools,
             templates=self._templates,
+            model_for=self._model_for,
         )
         outputs, changed, last = self._fold(events, fresh, states, ctx)
+        if self._turns is not None:
+            for run_id, state in list(changed.items()):
+                changed[run_id], more = self._turns.advance(state, ctx)
+                outputs += more
 
         def commit() -> None:
             with self._store.transaction() as conn:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from agentdeck.contracts import Codec, default_codec
+from agentdeck.contracts.models import GoalSubmitted
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
+from agentdeck.planner.adapters.model import OpenAiCompatible
+from agentdeck.planner.adapters.model_calls import ModelCalls
 from agentdeck.planner.adapters.playbooks import YamlPlaybooks, bundled_playbooks
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.settings import PlannerSettings
+from agentdeck.planner.turns import ModelTurns
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry
@@ -22,10 +28,56 @@ def tool_infos(registry: ToolRegistry) -> dict[str, ToolInfo]:
     """What the planner needs of each tool contract."""
     return {
         t.contract.name: ToolInfo(
-            t.contract.version, t.contract.side_effect, t.contract.max_cost_micros
+            t.contract.version,
+            t.contract.side_effect,
+            t.contract.max_cost_micros,
+            t.contract.description,
+            t.contract.json_schema(),
         )
         for t in registry
     }
+
+
+def tool_schemas(registry: ToolRegistry) -> list[dict[str, Any]]:
+    """The tools as chat-completions function definitions."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": t.contract.name,
+                "description": t.contract.description,
+                "parameters": t.contract.json_schema(),
+            },
+        }
+        for t in registry
+    ]
+
+
+def model_router(settings: PlannerSettings) -> Callable[[GoalSubmitted], str]:
+    """Model routing: long goals go to the large model, the rest to the small one."""
+
+    def model_for(goal: GoalSubmitted) -> str:
+        size = len(goal.goal) + len(goal.inputs_json)
+        large = size > settings.llm_large_above_chars
+        return settings.llm_model_large if large else settings.llm_model_small
+
+    return model_for
+
+
+def _turns(
+    settings: PlannerSettings, store: Store, hot: HotState, registry: ToolRegistry
+) -> ModelTurns | None:
+    if not settings.llm_base_url:
+        return None
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    port = OpenAiCompatible(settings.llm_base_url, api_key=key, timeout_s=settings.llm_timeout_s)
+    calls = ModelCalls(store, hot, port, cache_ttl_s=settings.llm_cache_ttl_s)
+    return ModelTurns(
+        calls,
+        tool_schemas(registry),
+        usd_per_million_tokens=settings.llm_usd_per_million_tokens,
+        identity=ServiceRunner.identity_of(settings),
+    )
 
 
 def build(
@@ -38,7 +90,6 @@ def build(
     clock: Clock = utc_now,
 ) -> ServiceRunner:
     """The planner: one loop over goals, decisions, approvals and tool results."""
-    del hot  # the LLM response cache will use it
     playbooks = (
         YamlPlaybooks(Path(settings.playbook_dir)) if settings.playbook_dir else bundled_playbooks()
     )
@@ -50,6 +101,8 @@ def build(
         identity=ServiceRunner.identity_of(settings),
         clock=clock,
         consumer=f"{identity_service}.runs",
+        model_for=model_router(settings) if settings.llm_base_url else None,
+        turns=_turns(settings, store, hot, tools),
     )
     topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS)
     return ServiceRunner(settings, codec, [Subscription("runs", topics, handler)])

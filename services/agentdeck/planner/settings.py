@@ -21,3 +21,8 @@ class PlannerSettings(ServiceSettings):
     llm_model_small: str = "small"
     llm_model_large: str = "large"
     llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_large_above_chars: int = Field(
+        default=400, ge=0, description="Goals longer than this (with inputs) use the large model."
+    )
+    llm_usd_per_million_tokens: float = Field(default=1.0, ge=0)
+    llm_cache_ttl_s: float = Field(default=3600.0, gt=0, description="Response cache lifetime.")

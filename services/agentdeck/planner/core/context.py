@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from agentdeck.contracts import Producer
-from agentdeck.contracts.models import SideEffect
+from agentdeck.contracts.models import GoalSubmitted, SideEffect
 from agentdeck.planner.core.playbook import Playbook
 from agentdeck.planner.core.templates import Templates
 
@@ -22,6 +22,9 @@ class ToolInfo:
     version: str
     side_effect: SideEffect
     max_cost_micros: int
+    description: str = ""
+    parameters: Mapping[str, object] | None = None
+    """JSON schema of the arguments, offered to the LLM planner."""
 
 
 class PlaybookSource(Protocol):
@@ -41,3 +44,5 @@ class Context:
     playbooks: PlaybookSource
     tools: Mapping[str, ToolInfo]
     templates: Templates
+    model_for: Callable[[GoalSubmitted], str] | None = None
+    """Routes a goal without a playbook to a model; None: no LLM planner configured."""

@@ -15,6 +15,8 @@ from agentdeck.contracts import models as m
 from agentdeck.errors import ErrorCategory
 from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.context import Context
+from agentdeck.planner.core.llm import on_model_answer
+from agentdeck.planner.core.llm_react import react_llm
 from agentdeck.planner.core.playbook import OnFailure, Playbook
 from agentdeck.planner.core.schedule import IN_FLIGHT, advance, fail_run, request_call
 from agentdeck.planner.core.start import start_run
@@ -29,12 +31,16 @@ def decide(state: RunState | None, event: Event, ctx: Context) -> Result:
     """React to one event of a run."""
     if isinstance(event, m.GoalSubmitted):
         return (state, []) if state is not None else start_run(event, ctx)
+    if state is None or state.phase is not RunPhase.RUNNING:
+        return state, []
+    if isinstance(event, m.LlmCallRecorded):
+        return on_model_answer(state, event, ctx) if state.llm else (state, [])
     react = _REACTIONS.get(type(event))
-    if state is None or react is None or state.phase is not RunPhase.RUNNING:
-        return state, []
     step_id = event.envelope.step_id
-    if step_id is None or step_id not in state.steps:
+    if react is None or step_id is None or step_id not in state.steps:
         return state, []
+    if state.llm is not None:
+        return react_llm(state, step_id, event, ctx)
     playbook = ctx.playbooks.get(state.playbook, state.playbook_version)
     return react(state, playbook, step_id, event, ctx)
 

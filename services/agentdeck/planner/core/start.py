@@ -11,9 +11,10 @@ from agentdeck.errors import ErrorCategory, Failure
 from agentdeck.hashing import canonical_json
 from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.context import Context
+from agentdeck.planner.core.llm import SYSTEM_PROMPT
 from agentdeck.planner.core.playbook import Playbook, PlaybookStep
 from agentdeck.planner.core.schedule import advance, error_info, fail_run
-from agentdeck.planner.core.state import RunState, StepState
+from agentdeck.planner.core.state import LlmConversation, RunState, StepState
 
 __all__ = ["planned_steps", "start_run"]
 
@@ -63,9 +64,14 @@ def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, lis
     if not isinstance(inputs, dict):
         return _reject(goal, "invalid_inputs", "inputs_json must be a JSON object", ctx)
     if goal.playbook is None:
-        return _reject(
-            goal, "no_planner", "the goal names no playbook and no LLM planner is configured", ctx
-        )
+        if ctx.model_for is None:
+            return _reject(
+                goal,
+                "no_planner",
+                "the goal names no playbook and no LLM planner is configured",
+                ctx,
+            )
+        return _start_llm_run(goal, inputs, ctx.model_for(goal), ctx)
     try:
         playbook = ctx.playbooks.get(goal.playbook, goal.playbook_version)
     except Failure as exc:
@@ -116,3 +122,25 @@ def _failed_at_start(
     empty = Playbook(name="none", version="0", steps=())
     state = _initial(goal, empty, {}, ctx)
     return fail_run(state, goal, failure, ctx)
+
+
+def _start_llm_run(
+    goal: m.GoalSubmitted, inputs: dict[str, object], model: str, ctx: Context
+) -> tuple[RunState | None, list[Event]]:
+    """A run the model plans: the conversation starts with the goal and its inputs."""
+    llm_book = Playbook(name="llm", version=model, steps=(), agent="llm-agent")
+    state = _initial(goal, llm_book, inputs, ctx)
+    user = f"Goal: {goal.goal}\nInputs: {canonical_json(inputs)}"
+    conversation = LlmConversation(
+        model=model,
+        messages=({"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}),
+    )
+    state = state.model_copy(update={"llm": conversation})
+    started = m.RunStarted(
+        envelope=envelope(goal, m.RunStarted, state, ctx),
+        planner=m.PlannerKind.LLM,
+        playbook=None,
+        pinned_version=model,
+        limits=goal.limits,
+    )
+    return state, [started]

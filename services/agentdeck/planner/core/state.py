@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agentdeck.contracts.models import ErrorInfo, RunLimits
 
-__all__ = ["RunPhase", "RunState", "StepState", "StepStatus"]
+__all__ = ["IN_FLIGHT_STATES", "LlmConversation", "RunPhase", "RunState", "StepState", "StepStatus"]
 
 
 class StepStatus(StrEnum):
@@ -26,6 +26,12 @@ class StepStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+IN_FLIGHT_STATES = frozenset(
+    {StepStatus.REQUESTED, StepStatus.ALLOWED, StepStatus.WAITING_APPROVAL, StepStatus.APPROVED}
+)
+"""Steps whose call was requested and has no result yet."""
+
+
 class RunPhase(StrEnum):
     """Where the run stands."""
 
@@ -33,6 +39,22 @@ class RunPhase(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class LlmConversation(BaseModel):
+    """An LLM-planned run's conversation with its model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    messages: tuple[dict[str, Any], ...]
+    """OpenAI chat messages, system prompt first."""
+    turn: int = 0
+    """Model calls made so far."""
+    awaiting_model: bool = True
+    """The next move is the model's: the handler calls it and feeds the answer back."""
+    calls: dict[str, str] = {}
+    """Step id -> the model's tool_call id, for the tool messages that answer it."""
 
 
 class StepState(BaseModel):
@@ -77,6 +99,8 @@ class RunState(BaseModel):
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
+    llm: LlmConversation | None = None
+    """For runs the LLM planner plans: the conversation so far."""
 
     def step(self, step_id: str) -> StepState:
         """The state of ``step_id``."""

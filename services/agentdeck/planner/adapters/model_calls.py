@@ -1,0 +1,70 @@
+"""Model answers, made durable before they are used.
+
+A run's N-th model answer is looked up in the ledger first (a redelivered
+batch must act on the answer it already published), then in the response
+cache (identical requests are answered once), and only then asked for; a
+fresh answer is written to the ledger before anything else happens with it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from agentdeck.hashing import canonical_json, sha256_hex
+from agentdeck.hotstate import HotState
+from agentdeck.planner.adapters.model import ModelPort
+from agentdeck.store import Store
+
+__all__ = ["ModelAnswer", "ModelCalls"]
+
+LEDGER = "planner-llm"
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    """One recorded exchange."""
+
+    request_json: str
+    request_hash: str
+    response: dict[str, Any]
+    cached: bool
+    latency_ms: int
+
+
+class ModelCalls:
+    """Ledger, then cache, then the endpoint."""
+
+    def __init__(self, store: Store, hot: HotState, port: ModelPort, *, cache_ttl_s: float) -> None:
+        self._store = store
+        self._hot = hot
+        self._port = port
+        self._ttl = cache_ttl_s
+
+    def answer(self, run_id: str, turn: int, request: dict[str, Any]) -> ModelAnswer:
+        """The answer to the run's ``turn``-th model request."""
+        request_json = canonical_json(request)
+        digest = sha256_hex(request_json)
+        key = f"{run_id}:{turn}"
+        with self._store.transaction(read_only=True) as conn:
+            kept = self._store.state.get(conn, LEDGER, key)
+        if kept is not None:
+            return ModelAnswer(request_json, digest, json.loads(kept.state), True, 0)
+        started = time.monotonic()
+        cached = self._hot.cache_get(f"llm:{digest}")
+        response = json.loads(cached) if cached else self._port.complete(request)
+        latency = int((time.monotonic() - started) * 1000)
+        if not cached:
+            self._hot.cache_set(f"llm:{digest}", canonical_json(response).encode(), ttl_s=self._ttl)
+        with self._store.transaction() as conn:
+            if (
+                self._store.state.put(
+                    conn, LEDGER, key, canonical_json(response), expected_version=None
+                )
+                is None
+            ):
+                winner = self._store.state.get(conn, LEDGER, key)  # a replica answered first
+                response = json.loads(winner.state) if winner else response
+        return ModelAnswer(request_json, digest, response, cached is not None, latency)

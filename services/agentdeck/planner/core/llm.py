@@ -1,0 +1,148 @@
+"""The LLM planner's decisions: a conversation whose tool calls become governed steps.
+
+The model call itself is the handler's job (it is I/O). Core says when the
+model must be asked (``awaiting_model``) and what to send (:func:`model_request`),
+and turns each recorded answer (``LlmCallRecorded``) into tool-call requests or
+the run's completion. Tool results, failures and policy refusals go back to the
+model as tool messages, so it re-plans from the semantic error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agentdeck.contracts import Event
+from agentdeck.contracts import models as m
+from agentdeck.errors import ErrorCategory
+from agentdeck.hashing import canonical_json
+from agentdeck.planner.core._emit import envelope
+from agentdeck.planner.core.context import Context
+from agentdeck.planner.core.playbook import PlaybookStep
+from agentdeck.planner.core.schedule import fail_run, request_call
+from agentdeck.planner.core.state import (
+    IN_FLIGHT_STATES,
+    LlmConversation,
+    RunPhase,
+    RunState,
+    StepState,
+)
+
+__all__ = ["SYSTEM_PROMPT", "answer_tool_message", "model_request", "on_model_answer"]
+
+SYSTEM_PROMPT = (
+    "You are an operations agent. Use the tools to achieve the goal; every call is checked "
+    "against policy and may need a human's approval. When the goal is achieved, or cannot "
+    "be, answer in plain text without calling a tool."
+)
+
+Result = tuple[RunState, list[Event]]
+
+
+def model_request(state: RunState, tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The chat-completions request for the conversation's next turn."""
+    assert state.llm is not None  # noqa: S101 -- only called for LLM runs
+    return {
+        "model": state.llm.model,
+        "messages": list(state.llm.messages),
+        "tools": tools,
+        "temperature": 0,
+    }
+
+
+def _tool_calls(answer: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    message = answer["choices"][0]["message"]
+    calls = []
+    for call in message.get("tool_calls") or []:
+        args = json.loads(call["function"].get("arguments") or "{}")
+        calls.append((call["id"], call["function"]["name"], args))
+    return calls
+
+
+def on_model_answer(state: RunState, recorded: m.LlmCallRecorded, ctx: Context) -> Result:
+    """Fold a recorded model answer: request its tool calls, or complete with its text."""
+    conv = _conversation(state)
+    tokens = recorded.prompt_tokens + recorded.completion_tokens
+    state = state.model_copy(
+        update={
+            "tokens": state.tokens + tokens,
+            "updated_at": ctx.now,
+            "cost_micros": state.cost_micros + recorded.cost_micros,
+        }
+    )
+    try:
+        answer = json.loads(recorded.response_json)
+        message = answer["choices"][0]["message"]
+        calls = _tool_calls(answer)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        return fail_run(state, recorded, _bad_answer(str(exc)), ctx)
+    turn = conv.turn + 1
+    step_ids = [f"t{turn}_{n}" for n in range(1, len(calls) + 1)]
+    conv = conv.model_copy(
+        update={
+            "messages": (*conv.messages, _assistant(message)),
+            "awaiting_model": False,
+            "turn": turn,
+            "calls": {**conv.calls, **{s: c[0] for s, c in zip(step_ids, calls, strict=True)}},
+        }
+    )
+    steps = {**state.steps, **{s: StepState() for s in step_ids}}
+    state = state.model_copy(update={"llm": conv, "steps": steps})
+    if not calls:
+        return _complete(state, recorded, message.get("content") or "", ctx)
+    events: list[Event] = []
+    for step_id, (_call_id, tool, args) in zip(step_ids, calls, strict=True):
+        state, more = request_call(
+            state, PlaybookStep(id=step_id, tool=tool, args=args), 1, recorded, ctx
+        )
+        events += more
+        if state.phase is not RunPhase.RUNNING:
+            break
+    return state, events
+
+
+def _conversation(state: RunState) -> LlmConversation:
+    if state.llm is None:
+        raise ValueError(f"run {state.run_id} is not planned by a model")
+    return state.llm
+
+
+def answer_tool_message(state: RunState, step_id: str, content: str) -> RunState:
+    """Give the model the outcome of one of its tool calls; ask it again when all are in."""
+    conv = _conversation(state)
+    call_id = conv.calls.get(step_id, step_id)
+    messages = (*conv.messages, {"role": "tool", "tool_call_id": call_id, "content": content})
+    waiting = any(s.status in IN_FLIGHT_STATES for s in state.steps.values())
+    llm = conv.model_copy(update={"messages": messages, "awaiting_model": not waiting})
+    return state.model_copy(update={"llm": llm, "updated_at": state.updated_at})
+
+
+def _assistant(message: dict[str, Any]) -> dict[str, Any]:
+    kept = {"role": "assistant", "content": message.get("content")}
+    if message.get("tool_calls"):
+        kept["tool_calls"] = message["tool_calls"]
+    return kept
+
+
+def _complete(state: RunState, cause: Event, text: str, ctx: Context) -> Result:
+    event = m.RunCompleted(
+        envelope=envelope(cause, m.RunCompleted, state, ctx),
+        output_json=canonical_json({"answer": text}),
+        steps=state.steps_run,
+        tool_calls=state.tool_calls,
+        tokens=state.tokens,
+        cost_micros=state.cost_micros,
+    )
+    done = state.model_copy(update={"phase": RunPhase.COMPLETED, "finished_at": ctx.now})
+    return done, [event]
+
+
+def _bad_answer(detail: str) -> m.ErrorInfo:
+    return m.ErrorInfo(
+        capability="planner.llm",
+        code="bad_model_answer",
+        category=ErrorCategory.PERMANENT,
+        retryable=False,
+        message=f"the model's answer could not be used: {detail}",
+        remediation=("check the model endpoint", "plan the goal with a playbook"),
+    )

@@ -1,0 +1,87 @@
+"""Asking the model for the runs that wait on it, and recording every exchange as an event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agentdeck.contracts import Event, Producer, deterministic_id, envelope_for
+from agentdeck.contracts import models as m
+from agentdeck.planner.adapters.model_calls import ModelAnswer, ModelCalls
+from agentdeck.planner.core import Context, RunPhase, RunState, decide
+from agentdeck.planner.core.llm import model_request
+
+__all__ = ["ModelTurns"]
+
+_MAX_TURNS_PER_BATCH = 4
+
+
+class ModelTurns:
+    """Runs each waiting conversation forward until it waits on something else."""
+
+    def __init__(
+        self,
+        calls: ModelCalls,
+        tools: Sequence[dict[str, Any]],
+        *,
+        usd_per_million_tokens: float,
+        identity: Producer,
+    ) -> None:
+        self._calls = calls
+        self._tools = list(tools)
+        self._price = usd_per_million_tokens
+        self._identity = identity
+
+    def advance(self, state: RunState, ctx: Context) -> tuple[RunState, list[Event]]:
+        """The run after the model's answers, and the events they caused."""
+        events: list[Event] = []
+        for _ in range(_MAX_TURNS_PER_BATCH):
+            conv = state.llm
+            if conv is None or not conv.awaiting_model or state.phase is not RunPhase.RUNNING:
+                break
+            answer = self._calls.answer(state.run_id, conv.turn, model_request(state, self._tools))
+            recorded = self._recorded(state, conv.turn, answer, ctx)
+            next_state, out = decide(state, recorded, ctx)
+            events += [recorded, *out]
+            if next_state is None:
+                break
+            state = next_state
+        return state, events
+
+    def _recorded(
+        self, state: RunState, turn: int, answer: ModelAnswer, ctx: Context
+    ) -> m.LlmCallRecorded:
+        usage = answer.response.get("usage") or {}
+        prompt, completion = (
+            int(usage.get("prompt_tokens", 0)),
+            int(usage.get("completion_tokens", 0)),
+        )
+        envelope = envelope_for(
+            m.LlmCallRecorded,
+            event_id=deterministic_id(state.run_id, "llm", str(turn)),
+            tenant=state.tenant,
+            producer=self._identity,
+            occurred_at=ctx.now,
+            run_id=state.run_id,
+            correlation_id=state.correlation_id,
+            agent=state.agent,
+            traceparent=state.traceparent,
+        )
+        return m.LlmCallRecorded(
+            envelope=envelope,
+            model=str(answer.response.get("model") or state.playbook_version),
+            request_hash=answer.request_hash,
+            request_json=answer.request_json,
+            response_json=_canonical(answer.response),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_micros=round((prompt + completion) * self._price),
+            latency_ms=answer.latency_ms,
+            cached=answer.cached,
+        )
+
+
+def _canonical(value: dict[str, Any]) -> str:
+    from agentdeck.hashing import canonical_json  # noqa: PLC0415
+
+    return canonical_json(value)
