@@ -9,7 +9,11 @@ from agentdeck.settings import ServiceSettings
 
 
 class PolicyCheckerSettings(ServiceSettings):
-    """Which Cedar bundle decides, the shadow candidate, and the decision signing key."""
+    """Which Cedar bundle decides, the shadow candidate, budgets, and the decision signing key.
+
+    Mappings are JSON in the environment, e.g.
+    ``AGENTDECK_POLICY_TENANT_BUDGETS_MICROS='{"acme": 100000000}'``.
+    """
 
     model_config = SettingsConfigDict(env_prefix="AGENTDECK_POLICY_", extra="ignore", frozen=True)
 
@@ -21,3 +25,17 @@ class PolicyCheckerSettings(ServiceSettings):
         default=None, description="Decision signing key; required outside the embedded stack."
     )
     signing_key_id: str = "policy-1"
+    allow_ttl_s: float = Field(
+        default=300.0, gt=0, description="An ALLOW is executable for this long after the decision."
+    )
+    approval_ttl_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="A REQUIRE_APPROVAL stays valid this long: longer than the approval "
+        "service's deadline plus its escalations, so a late approval still finds it valid.",
+    )
+    tenant_budgets_micros: dict[str, int] = Field(
+        default_factory=lambda: {"acme": 100_000_000},
+        description="Budget per tenant (micro-USD), created at start where none exists yet; "
+        "an existing budget is never changed. Tenants without one run free calls only.",
+    )

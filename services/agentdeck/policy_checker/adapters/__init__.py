@@ -1,0 +1,1 @@
+"""Adapters of the policy-checker: Cedar, tool contracts, the store, hot state."""

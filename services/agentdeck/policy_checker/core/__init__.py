@@ -1,0 +1,125 @@
+"""The policy-checker's pure core: facts, evaluation, guards, decisions, settlements.
+
+Nothing here does I/O. The Cedar engine sits behind :class:`PolicyEngine`, so
+:func:`evaluate` is a pure function of a loaded bundle and the facts of the
+requests; shadow mode and policy backtesting call it the same way.
+"""
+
+from __future__ import annotations
+
+from agentdeck.policy_checker.core.budget import (
+    HoldRef,
+    Settlement,
+    approval_key,
+    call_key,
+    hold_ref,
+    ref_key,
+    settled_event,
+    settlements,
+)
+from agentdeck.policy_checker.core.bundle import (
+    AgentProfile,
+    Bundle,
+    Effect,
+    Manifest,
+    PolicyRule,
+    RiskBand,
+    TenantProfile,
+    Tier,
+    ToolProfile,
+    digest_of,
+    rule_from_annotations,
+)
+from agentdeck.policy_checker.core.decide import (
+    BUDGET,
+    DecisionRecord,
+    Draft,
+    HeldBudget,
+    Hold,
+    HoldOutcome,
+    Ttls,
+    draft,
+    record_for,
+    tenant_scope,
+)
+from agentdeck.policy_checker.core.emit import SigningKey, events_for, signed
+from agentdeck.policy_checker.core.engine import Answer, PolicyEngine
+from agentdeck.policy_checker.core.evaluate import EVALUATION_ERROR, Verdict, evaluate, verdict_of
+from agentdeck.policy_checker.core.facts import (
+    NO_BUDGET,
+    Arguments,
+    BudgetView,
+    CallFacts,
+    Switch,
+    ToolFacts,
+    parse_arguments,
+)
+from agentdeck.policy_checker.core.gather import Snapshot, divergent, facts_for
+from agentdeck.policy_checker.core.guards import (
+    ARGUMENTS,
+    KILL_SWITCH,
+    TOOL_VERSION,
+    UNKNOWN_TOOL,
+    guarded,
+)
+from agentdeck.policy_checker.core.switches import applied, covering, switch_key, switch_of
+
+__all__ = [
+    "ARGUMENTS",
+    "BUDGET",
+    "EVALUATION_ERROR",
+    "KILL_SWITCH",
+    "NO_BUDGET",
+    "TOOL_VERSION",
+    "UNKNOWN_TOOL",
+    "AgentProfile",
+    "Answer",
+    "Arguments",
+    "BudgetView",
+    "Bundle",
+    "CallFacts",
+    "DecisionRecord",
+    "Draft",
+    "Effect",
+    "HeldBudget",
+    "Hold",
+    "HoldOutcome",
+    "HoldRef",
+    "Manifest",
+    "PolicyEngine",
+    "PolicyRule",
+    "RiskBand",
+    "Settlement",
+    "SigningKey",
+    "Snapshot",
+    "Switch",
+    "TenantProfile",
+    "Tier",
+    "ToolFacts",
+    "ToolProfile",
+    "Ttls",
+    "Verdict",
+    "applied",
+    "approval_key",
+    "call_key",
+    "covering",
+    "digest_of",
+    "divergent",
+    "draft",
+    "evaluate",
+    "events_for",
+    "facts_for",
+    "guarded",
+    "hold_ref",
+    "parse_arguments",
+    "record_for",
+    "ref_key",
+    "rule_from_annotations",
+    "settled_event",
+    "settlements",
+    "signed",
+    "switch_key",
+    "switch_of",
+    "tenant_scope",
+    "verdict_of",
+]

@@ -1,0 +1,126 @@
+"""Settling budget holds: a completed call spends, a failed or refused one gives back.
+
+A decision that holds budget is remembered twice, under ``call:<idempotency key>``
+(tool results name the call) and, when it waits for a human,
+``approval:<approval id>`` (approval outcomes name the approval).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from agentdeck.contracts import Event, Producer, follow_up
+from agentdeck.contracts.models import (
+    ApprovalDenied,
+    ApprovalExpired,
+    BudgetSettled,
+    ToolCallCompleted,
+    ToolCallFailed,
+    ToolCallRequested,
+)
+from agentdeck.policy_checker.core.decide import DecisionRecord
+
+__all__ = [
+    "HoldRef",
+    "Settlement",
+    "approval_key",
+    "call_key",
+    "hold_ref",
+    "ref_key",
+    "settled_event",
+    "settlements",
+]
+
+_DENYING = {"deny", "denied"}
+
+
+def call_key(idempotency_key: str) -> str:
+    """Where the hold of a call is found by its idempotency key."""
+    return f"call:{idempotency_key}"
+
+
+def approval_key(approval_id: str) -> str:
+    """Where the hold of a parked call is found by its approval id."""
+    return f"approval:{approval_id}"
+
+
+class HoldRef(BaseModel):
+    """What settling a hold needs to know about it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reservation_id: str
+    scope: str
+    amount_micros: int
+    run_id: str | None
+    idempotency_key: str
+    approval_id: str | None = None
+
+    def stored_under(self) -> list[str]:
+        """Every key it is stored under."""
+        keys = [call_key(self.idempotency_key)]
+        return keys + ([approval_key(self.approval_id)] if self.approval_id else [])
+
+
+def hold_ref(record: DecisionRecord, request: ToolCallRequested) -> HoldRef | None:
+    """The reference to keep for a decision that holds budget."""
+    if record.hold is None:
+        return None
+    return HoldRef(
+        reservation_id=record.hold.reservation_id,
+        scope=record.hold.scope,
+        amount_micros=record.hold.amount_micros,
+        run_id=request.envelope.run_id,
+        idempotency_key=request.idempotency_key,
+        approval_id=record.approval_id,
+    )
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Close ``ref``'s hold: spend ``actual_micros``, or give it all back when None."""
+
+    ref: HoldRef
+    actual_micros: int | None
+    cause: Event
+
+
+def ref_key(event: Event) -> str | None:
+    """The key of the hold ``event`` settles, if it settles one."""
+    if isinstance(event, ToolCallCompleted | ToolCallFailed):
+        return call_key(event.idempotency_key)
+    if isinstance(event, ApprovalDenied):
+        return approval_key(event.approval_id)
+    if isinstance(event, ApprovalExpired) and event.outcome.lower() in _DENYING:
+        return approval_key(event.approval_id)
+    return None
+
+
+def settlements(events: Sequence[Event], refs: Mapping[str, HoldRef]) -> list[Settlement]:
+    """What ``events`` settle, each hold once (the first event wins)."""
+    done: set[str] = set()
+    found: list[Settlement] = []
+    for event in events:
+        key = ref_key(event)
+        ref = refs.get(key) if key else None
+        if ref is None or ref.reservation_id in done:
+            continue
+        done.add(ref.reservation_id)
+        actual = event.cost_micros if isinstance(event, ToolCallCompleted) else None
+        found.append(Settlement(ref, actual, event))
+    return found
+
+
+def settled_event(settlement: Settlement, *, identity: Producer, now: datetime) -> BudgetSettled:
+    """The BudgetSettled of a settlement (a release settles at zero)."""
+    return BudgetSettled(
+        envelope=follow_up(settlement.cause, BudgetSettled, producer=identity, occurred_at=now),
+        reservation_id=settlement.ref.reservation_id,
+        scope=settlement.ref.scope,
+        reserved_micros=settlement.ref.amount_micros,
+        actual_micros=settlement.actual_micros or 0,
+    )

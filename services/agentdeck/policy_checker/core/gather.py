@@ -1,0 +1,66 @@
+"""Putting a request's facts together from the contract and a snapshot of the service's state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from agentdeck.contracts.models import ToolCallRequested
+from agentdeck.policy_checker.core.decide import tenant_scope
+from agentdeck.policy_checker.core.evaluate import Verdict
+from agentdeck.policy_checker.core.facts import (
+    NO_BUDGET,
+    Arguments,
+    BudgetView,
+    CallFacts,
+    Switch,
+    ToolFacts,
+)
+from agentdeck.policy_checker.core.switches import covering
+
+__all__ = ["Snapshot", "divergent", "facts_for"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """State read once per batch: switches, budgets by scope, settled spend by run."""
+
+    switches: Sequence[Switch] = ()
+    budgets: Mapping[str, BudgetView] = field(default_factory=dict)
+    run_spend: Mapping[str, int] = field(default_factory=dict)
+
+
+def facts_for(
+    request: ToolCallRequested,
+    tool: ToolFacts,
+    *,
+    arguments: Arguments,
+    contract_problem: str | None,
+    snapshot: Snapshot,
+    calls_last_minute: int,
+) -> CallFacts:
+    """The facts of ``request`` (see :class:`CallFacts`)."""
+    env = request.envelope
+    return CallFacts(
+        tool=tool,
+        tenant=env.tenant,
+        agent=env.agent,
+        args=arguments.values,
+        args_problem=arguments.problem or contract_problem,
+        requested_version=request.tool_version,
+        attempt=request.attempt,
+        max_cost_micros=max(request.max_cost_micros, tool.max_cost_micros),
+        budget=snapshot.budgets.get(tenant_scope(env.tenant), NO_BUDGET),
+        run_spent_micros=snapshot.run_spend.get(env.run_id or "", 0),
+        calls_last_minute=calls_last_minute,
+        switch=covering(snapshot.switches, tenant=env.tenant, agent=env.agent, tool=request.tool),
+    )
+
+
+def divergent(active: Sequence[Verdict], candidate: Sequence[Verdict]) -> list[int]:
+    """Positions where the candidate bundle's outcome differs from the active one's."""
+    return [
+        i
+        for i, (a, c) in enumerate(zip(active, candidate, strict=True))
+        if a.outcome is not c.outcome
+    ]

@@ -1,0 +1,122 @@
+"""Composition root of the policy-checker."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from agentdeck.contracts import Codec, default_codec
+from agentdeck.errors import ConfigError
+from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.kafka import Topic
+from agentdeck.policy_checker.adapters.catalog import ToolCatalog
+from agentdeck.policy_checker.adapters.cedar import load_bundle
+from agentdeck.policy_checker.adapters.counters import CallCounter, ShadowCounter
+from agentdeck.policy_checker.adapters.journal import usd_of
+from agentdeck.policy_checker.core import Ttls, tenant_scope
+from agentdeck.policy_checker.handlers import (
+    ControlHandler,
+    DecisionHandler,
+    SettlementHandler,
+    Shadow,
+)
+from agentdeck.policy_checker.settings import PolicyCheckerSettings
+from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.signing import Signer
+from agentdeck.store import Store
+from agentdeck.tools import ToolRegistry
+
+__all__ = ["DEMO_BUNDLE", "build", "ensure_budgets", "main", "signer_of"]
+
+DEMO_BUNDLE = Path(__file__).resolve().parents[1] / "demo" / "policy"
+"""The support-desk demo bundle, decided by when no bundle is configured."""
+
+
+def signer_of(settings: PolicyCheckerSettings) -> Signer:
+    """The decision signing key; a missing key is a configuration error."""
+    if settings.signing_key is None:
+        raise ConfigError(
+            "AGENTDECK_POLICY_SIGNING_KEY is required: an Ed25519 private key, base64 "
+            "(python -c 'from agentdeck.signing import generate_private_key as g; print(g())')"
+        )
+    return Signer(settings.signing_key_id, settings.signing_key.get_secret_value())
+
+
+def ensure_budgets(store: Store, budgets_micros: dict[str, int], *, now: datetime) -> None:
+    """Create the configured tenant budgets that do not exist yet; existing ones stay."""
+    with store.transaction() as conn:
+        for tenant, micros in budgets_micros.items():
+            scope = tenant_scope(tenant)
+            if store.budgets.get(conn, scope) is None:
+                store.budgets.set_limit(conn, scope, usd_of(micros), now=now)
+
+
+def build(
+    settings: PolicyCheckerSettings,
+    *,
+    codec: Codec,
+    store: Store,
+    hot: HotState,
+    tools: ToolRegistry,
+    clock: Clock = utc_now,
+) -> ServiceRunner:
+    """The policy-checker: decisions, budget settlement, kill switches.
+
+    Raises:
+        ConfigError: The bundle (or the shadow bundle) is invalid, or no signing key is set.
+    """
+    engine = load_bundle(settings.bundle_dir or DEMO_BUNDLE)
+    shadow = None
+    if settings.shadow_bundle_dir:
+        candidate = load_bundle(settings.shadow_bundle_dir)
+        shadow = Shadow(candidate, ShadowCounter(hot, candidate.bundle.digest))
+    key = signer_of(settings)
+    ensure_budgets(store, settings.tenant_budgets_micros, now=clock())
+    service, group = settings.service_name, settings.consumer_group
+    identity = ServiceRunner.identity_of(settings)
+    decide = DecisionHandler(
+        store=store,
+        service=service,
+        engine=engine,
+        catalog=ToolCatalog(tools),
+        counter=CallCounter(hot),
+        key=key,
+        identity=identity,
+        clock=clock,
+        ttls=Ttls(
+            timedelta(seconds=settings.allow_ttl_s), timedelta(seconds=settings.approval_ttl_s)
+        ),
+        shadow=shadow,
+    )
+    settle = SettlementHandler(
+        store=store, service=service, consumer=f"{group}.settle", identity=identity, clock=clock
+    )
+    control = ControlHandler(store=store, service=service, consumer=f"{group}.control", clock=clock)
+    return ServiceRunner(
+        settings,
+        codec,
+        [
+            Subscription("decide", (Topic.TOOL_CALLS,), decide),
+            Subscription("settle", (Topic.TOOL_RESULTS, Topic.APPROVALS), settle),
+            Subscription("control", (Topic.CONTROL,), control),
+        ],
+    )
+
+
+def main() -> None:
+    """Run the policy-checker alone, configured from the environment."""
+    from agentdeck.demo.tools import demo_registry  # noqa: PLC0415
+
+    settings = PolicyCheckerSettings()
+    store = Store.open(settings.store.database_url, data_dir=settings.store.data_dir)
+    hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
+    try:
+        runner = build(settings, codec=default_codec(), store=store, hot=hot, tools=demo_registry())
+        runner.run_until_signalled()
+    finally:
+        hot.close()
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
