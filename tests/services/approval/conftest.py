@@ -5,13 +5,14 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from agentdeck.approval.core import Approver, OutcomeEvent, Rules, signed_message
 from agentdeck.approval.main import build
@@ -176,11 +177,30 @@ def _start_service(
 
 
 def _approval_events(
-    kafka: KafkaSettings, codec: Codec, count: int, timeout_s: float = 30.0
+    kafka: KafkaSettings, codec: Codec, of: Collection[str], count: int, timeout_s: float
 ) -> list[m.Event]:
-    """The first ``count`` events of the approvals topic (fewer if the timeout passes)."""
-    records = read_topic(kafka, Topic.APPROVALS.full(kafka.topic_prefix), count, timeout_s)
-    return [codec.decode(r.value()) for r in records]
+    """The first ``count`` events of the approvals topic about approvals ``of``.
+
+    Other approvals may show up: the store database is shared by the session,
+    and a service's sweeper expires every overdue approval it finds there.
+    """
+    topic = Topic.APPROVALS.full(kafka.topic_prefix)
+    consumer = Consumer(
+        {"bootstrap.servers": kafka.bootstrap_servers, "group.id": "reader", "fetch.wait.max.ms": 5}
+    )
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    found: list[m.Event] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(found) < count and time.monotonic() < deadline:
+            for record in consumer.consume(100, 0.1):
+                event = codec.decode(record.value()) if record.error() is None else None
+                if event is not None and getattr(event, "approval_id", None) in of:
+                    found.append(event)
+    finally:
+        consumer.close()
+    return found
 
 
 def _publish(kafka: KafkaSettings, codec: Codec, events: list[m.Event]) -> None:
@@ -217,9 +237,11 @@ class Harness:
         """Publish ``events`` to their topics."""
         _publish(self.kafka, self.codec, events)
 
-    def approvals(self, count: int, timeout_s: float = 30.0) -> list[m.Event]:
-        """The first ``count`` events of the approvals topic (fewer after the timeout)."""
-        return _approval_events(self.kafka, self.codec, count, timeout_s)
+    def approvals(
+        self, count: int, *, of: Collection[str], timeout_s: float = 30.0
+    ) -> list[m.Event]:
+        """The first ``count`` approval events about approvals ``of`` (fewer after the timeout)."""
+        return _approval_events(self.kafka, self.codec, of, count, timeout_s)
 
     def dead_letters(self, count: int) -> list[m.Event]:
         """The first ``count`` dead letters."""

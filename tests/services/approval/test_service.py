@@ -57,7 +57,7 @@ def test_decisions_become_requests_that_approvers_decide_over_http(engine, make_
     allowed = make_decision(outcome=m.DecisionOutcome.ALLOW)
     harness.publish([refund, email, raced, big, allowed, refund])  # refund redelivered
 
-    requested = harness.approvals(4)
+    requested = harness.approvals(4, of=ids)
     assert sorted(e.approval_id for e in requested) == sorted(ids)
     assert all(isinstance(e, m.ApprovalRequested) for e in requested)
     rows = _pending_rows(store)
@@ -82,7 +82,9 @@ def test_decisions_become_requests_that_approvers_decide_over_http(engine, make_
     assert _refused(client.approve, url, BOB, big.approval_id).error == "already_voted"
     assert client.approve(url, DAVE, big.approval_id, "agreed").status == "granted"
 
-    events = harness.approvals(9, timeout_s=3)  # 4 requests + 4 outcomes; a 9th must not come
+    events = harness.approvals(
+        9, of=ids, timeout_s=3
+    )  # 4 requests + 4 outcomes; a 9th must not come
     assert len(events) == 8
     grant = _of(events, m.ApprovalGranted, refund.approval_id)[0]
     assert (grant.approver, grant.approver_role, grant.comment, grant.payload_hash) == (
@@ -112,7 +114,7 @@ def test_bad_input_gets_json_errors_and_bad_decisions_are_dead_lettered(
     decision = make_decision()
     forged = make_decision().model_copy(update={"arguments_json": '{"amount_cents":1}'})
     harness.publish([decision, forged])
-    harness.approvals(1)
+    harness.approvals(1, of=[decision.approval_id])
     [dead] = harness.dead_letters(1)
     assert isinstance(dead, m.DeadLettered)
     assert dead.failure.code == "arguments_hash_mismatch"

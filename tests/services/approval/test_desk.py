@@ -1,0 +1,124 @@
+"""The desk over the real store and broker, without consumer loops: races and the outbox."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from agentdeck.approval.adapters.cases import CaseStore, Conflict
+from agentdeck.approval.adapters.publisher import Publisher
+from agentdeck.approval.adapters.webhook import NoNotifier
+from agentdeck.approval.core import Approver, Closed, Rejection, Verdict, cast, open_case
+from agentdeck.approval.desk import ApprovalDesk, PublishPending
+from agentdeck.contracts import models as m
+from agentdeck.kafka import EventProducer
+from agentdeck.store import ApprovalStatus, Store
+from testkit.kafka import NOW, TEST_PRODUCER
+
+LEADS = [Approver(name=f"lead-{n}", role="support-lead") for n in range(8)]
+
+
+def _desk(harness, cases: CaseStore, clock, *, publisher: Publisher | None = None) -> ApprovalDesk:
+    producer = EventProducer(harness.kafka, harness.codec, client_id="desk-test")
+    return ApprovalDesk(
+        cases,
+        publisher or Publisher(producer),
+        harness.signer,
+        identity=TEST_PRODUCER,
+        clock=clock,
+        notifier=NoNotifier(),
+    )
+
+
+@pytest.fixture
+def store(engine) -> Store:
+    return Store(engine)
+
+
+@pytest.fixture
+def cases(store, harness) -> CaseStore:
+    return CaseStore(store, harness.codec)
+
+
+@pytest.fixture
+def new_case(cases, make_decision, rules):
+    """Opens and stores a case of a fresh decision."""
+
+    def create():
+        case = open_case(make_decision(), rules, now=NOW, producer=TEST_PRODUCER)
+        cases.create([case], NOW)
+        return case
+
+    return create
+
+
+def _waiting(cases: CaseStore, approval_id: str) -> list:
+    return [e for e in cases.outbox() if e.approval_id == approval_id]
+
+
+@pytest.mark.integration
+def test_of_many_racing_approvers_exactly_one_decides(cases, harness, new_case, clock):
+    case = new_case()
+    desk = _desk(harness, cases, clock)
+    verdicts = [Verdict.APPROVE, Verdict.DENY] * 4
+    with ThreadPoolExecutor(len(LEADS)) as pool:
+        results = list(
+            pool.map(
+                lambda pair: desk.decide(case.approval_id, pair[0], pair[1], None).result,
+                zip(LEADS, verdicts, strict=True),
+            )
+        )
+    closed = [r for r in results if isinstance(r, Closed)]
+    assert len(closed) == 1
+    assert {r.code for r in results if isinstance(r, Rejection)} == {"already_decided"}
+    events = harness.approvals(2, of=[case.approval_id], timeout_s=2)
+    assert len(events) == 1
+    assert harness.verifies(events[0])
+
+
+@pytest.mark.integration
+def test_a_stale_write_is_refused(cases, new_case):
+    case = new_case()
+    stored = cases.load(case.approval_id)
+    first = cast(stored.case, LEADS[0], Verdict.APPROVE, None, NOW)
+    cases.save(stored, first.case, [], NOW)
+    second = cast(stored.case, LEADS[1], Verdict.DENY, None, NOW)
+    with pytest.raises(Conflict):
+        cases.save(stored, second.case, [], NOW)
+    assert cases.load(case.approval_id).case.status.value == "granted"
+
+
+@pytest.mark.integration
+def test_creating_a_case_twice_keeps_the_first(cases, make_decision, rules):
+    decision = make_decision()
+    first = open_case(decision, rules, now=NOW, producer=TEST_PRODUCER)
+    later = open_case(decision, rules, now=NOW + timedelta(minutes=1), producer=TEST_PRODUCER)
+    cases.create([first], NOW)
+    cases.create([later], NOW + timedelta(minutes=1))
+    assert cases.load(first.approval_id).case == first
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_an_event_the_broker_did_not_take_is_published_by_a_later_sweep(
+    store, cases, harness, new_case, clock
+):
+    case = new_case()
+    broken = Publisher(EventProducer(harness.kafka, harness.codec, client_id="broken"))
+    broken.close()
+    with pytest.raises(PublishPending):
+        _desk(harness, cases, clock, publisher=broken).decide(
+            case.approval_id, LEADS[0], Verdict.APPROVE, "ok"
+        )
+    assert cases.load(case.approval_id).case.status.value == "granted"
+    assert len(_waiting(cases, case.approval_id)) == 1
+
+    restarted = _desk(harness, cases, clock)
+    restarted.sweep()  # a fresh entry may still be in flight: left alone once
+    restarted.sweep()
+    [event] = harness.approvals(1, of=[case.approval_id])
+    assert isinstance(event, m.ApprovalGranted)
+    assert harness.verifies(event)
+    assert _waiting(cases, case.approval_id) == []
+    with store.transaction(read_only=True) as conn:
+        assert store.approvals.get(conn, case.approval_id).status is ApprovalStatus.GRANTED
