@@ -139,3 +139,7 @@ def test_bad_input_gets_json_errors_and_bad_decisions_are_dead_lettered(
         assert set(body) == {"error", "message", "options"}
     detail = client.get(url, ALICE, decision.approval_id)
     assert (detail.arguments_json, detail.reason) == (decision.arguments_json, decision.reason)
+    assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+    page = httpx.get(f"{url}/")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/approvals/" in page.text

@@ -2,7 +2,10 @@
 
 ``GET /approvals``, ``GET /approvals/{id}``, ``POST /approvals/{id}/approve``
 and ``POST /approvals/{id}/deny``; every call needs ``Authorization: Bearer
-<token>``. Every error is JSON ``{"error": code, "message": ..., "options": [...]}``:
+<token>``. ``GET /`` is a small page for approvers over the same calls;
+``GET /healthz`` answers without a token.
+
+Every error is JSON ``{"error": code, "message": ..., "options": [...]}``:
 401 unknown token; 403 wrong role or the requester's own request; 404 unknown
 approval; 409 already decided, already voted or past the deadline; 422 a bad
 body; 503 the store is unreachable, or the decision is recorded but its event
@@ -12,11 +15,12 @@ A 200 on a verdict means its signed event is on Kafka.
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
 from agentdeck.approval.adapters.auth import TokenAuthenticator
@@ -110,7 +114,16 @@ def create_app(desk: ApprovalDesk, auth: TokenAuthenticator) -> FastAPI:
     """The API over ``desk``, for approvers ``auth`` knows."""
     app = FastAPI(title="agentdeck approvals", version="1", openapi_url="/openapi.json")
     app.state.auth = auth
+    page_html = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
     _install_error_handlers(app)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> str:
+        return page_html
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
 
     @app.get("/approvals", response_model=ApprovalList)
     def list_open(
