@@ -7,8 +7,7 @@ from datetime import datetime
 
 from agentdeck.approval.adapters.cases import CaseStore
 from agentdeck.approval.adapters.webhook import Notifier
-from agentdeck.approval.core import Case, Rules, needs_case, open_case
-from agentdeck.approval.core.opening import approval_id_of
+from agentdeck.approval.core import Case, Rules, approval_id_of, needs_case, open_case
 from agentdeck.contracts import Event, Producer
 from agentdeck.contracts.models import PolicyDecided
 from agentdeck.errors import TerminalError

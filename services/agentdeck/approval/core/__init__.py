@@ -23,6 +23,7 @@ from agentdeck.approval.core.model import (
 )
 from agentdeck.approval.core.opening import (
     InvalidDecision,
+    approval_id_of,
     approver_role,
     needs_case,
     open_case,
@@ -50,6 +51,7 @@ __all__ = [
     "Verdict",
     "Vote",
     "VoteResult",
+    "approval_id_of",
     "approver_role",
     "cast",
     "escalated_event",

@@ -24,7 +24,15 @@ from agentdeck.errors import TerminalError
 from agentdeck.hashing import sha256_hex
 from agentdeck.ids import approval_id_for
 
-__all__ = ["InvalidDecision", "approver_role", "needs_case", "open_case", "requester", "risk_band"]
+__all__ = [
+    "InvalidDecision",
+    "approval_id_of",
+    "approver_role",
+    "needs_case",
+    "open_case",
+    "requester",
+    "risk_band",
+]
 
 _RISK_TAG = "risk:"
 _ROLE_TAG = "approver:"
