@@ -6,14 +6,14 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from agentdeck.cli import commands
+from agentdeck.cli import approvals, commands
 from agentdeck.cli.settings import CliSettings
-from agentdeck.cli.stack import Stack, embedded_stack
+from agentdeck.cli.up import run_up
 from agentdeck.errors import AgentdeckError
 
 app = typer.Typer(
@@ -30,14 +30,24 @@ def _root() -> None:
     """Agent-native infrastructure: autonomous agents as event-driven services on Kafka."""
 
 
-for _command in (commands.submit, commands.runs, commands.show, commands.kill):
+for _command in (
+    commands.submit,
+    commands.runs,
+    commands.show,
+    commands.kill,
+    approvals.approvals,
+    approvals.approve,
+    approvals.deny,
+):
     app.command()(_command)
 
 
 @app.command()
-def up() -> None:
-    """Start the embedded stack (broker, stores) and keep it running until Ctrl-C."""
-    settings = CliSettings()
+def up(
+    demo: Annotated[bool, typer.Option(help="Submit the four demo goals.")] = True,
+    demo_timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for them.")] = 90,
+) -> None:
+    """Start broker, stores and all five services, run the demo, keep running until Ctrl-C."""
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -45,27 +55,7 @@ def up() -> None:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    with console.status("starting the broker and the stores..."):
-        stack_cm = embedded_stack(settings)
-        stack = stack_cm.__enter__()
-    try:
-        _report(stack)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        stack_cm.__exit__(None, None, None)
-    console.print("stopped; nothing left running")
-
-
-def _report(stack: Stack) -> None:
-    table = Table(title="agentdeck is up")
-    for column in ("component", "status", "detail"):
-        table.add_column(column)
-    for row in stack.health():
-        table.add_row(*row)
-    console.print(table)
-    console.print(f"data: {stack.data_dir.resolve()}  (broker log: broker.log)")
-    console.print("press Ctrl-C to stop")
+    run_up(CliSettings(), stop, console, demo=demo, demo_timeout_s=demo_timeout)
 
 
 def main(argv: list[str] | None = None) -> int:

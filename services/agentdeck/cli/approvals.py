@@ -1,0 +1,86 @@
+"""``agentdeck approvals``, ``approve`` and ``deny``: the approver's side, over the HTTP API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agentdeck.approval import client
+from agentdeck.cli.settings import CliSettings
+from agentdeck.cli.stackfile import StackInfo, locate
+from agentdeck.errors import ConfigError
+
+__all__ = ["approvals", "approve", "deny"]
+
+console = Console()
+
+As = Annotated[str, typer.Option("--as", help="Approver identity (embedded demo: alice, bob).")]
+
+
+def _endpoint(stack: StackInfo, settings: CliSettings, who: str) -> tuple[str, str]:
+    url = settings.approval_url or stack.approval_url
+    if not url:
+        raise ConfigError("no approval API known: set AGENTDECK_CLI_APPROVAL_URL")
+    if settings.approver_token:
+        return url, settings.approver_token
+    keys = Path(stack.data_dir) / "keys.json"
+    if keys.exists():
+        tokens: dict[str, str] = json.loads(keys.read_text(encoding="utf-8"))["approver_tokens"]
+        if who in tokens:
+            return url, tokens[who]
+    raise ConfigError(f"no token for {who!r}: set AGENTDECK_CLI_APPROVER_TOKEN")
+
+
+def approvals(who: As = "alice") -> None:
+    """Pending approvals, most urgent first."""
+    settings = CliSettings()
+    url, token = _endpoint(locate(settings), settings, who)
+    table = Table(title="pending approvals")
+    for column in ("approval", "run", "tool", "risk", "role", "deadline", "summary"):
+        table.add_column(column)
+    for item in client.list_pending(url, token):
+        table.add_row(
+            item.approval_id,
+            item.run_id or "-",
+            item.tool,
+            item.risk_band,
+            item.approver_role,
+            item.deadline.strftime("%H:%M:%S"),
+            item.summary,
+        )
+    console.print(table)
+
+
+def _verdict(kind: str, approval_id: str, comment: str | None, who: str) -> None:
+    settings = CliSettings()
+    url, token = _endpoint(locate(settings), settings, who)
+    decide = client.approve if kind == "approve" else client.deny
+    try:
+        decide(url, token, approval_id, comment)
+    except client.ApprovalApiError as exc:
+        options = f" (options: {'; '.join(exc.options)})" if exc.options else ""
+        raise ConfigError(f"{exc.error}: {exc.message}{options}") from exc
+    console.print(f"{approval_id}: {'approved' if kind == 'approve' else 'denied'} by {who}")
+
+
+def approve(
+    approval_id: Annotated[str, typer.Argument()],
+    comment: Annotated[str | None, typer.Option()] = None,
+    who: As = "alice",
+) -> None:
+    """Approve a pending call; the run resumes where it stopped."""
+    _verdict("approve", approval_id, comment, who)
+
+
+def deny(
+    approval_id: Annotated[str, typer.Argument()],
+    comment: Annotated[str | None, typer.Option()] = None,
+    who: As = "alice",
+) -> None:
+    """Deny a pending call; the run re-plans or fails with the reason."""
+    _verdict("deny", approval_id, comment, who)

@@ -1,0 +1,52 @@
+"""The embedded stack's secrets: signing keys and demo approver tokens, kept in the data dir.
+
+Production takes them from the environment (Kubernetes Secrets); the embedded
+stack makes them once and keeps them in ``<data dir>/keys.json`` (mode 600) so
+decisions signed before a restart still verify after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from agentdeck.signing import Signer, generate_private_key
+
+__all__ = ["DemoKeys", "load_or_create"]
+
+
+class DemoKeys(BaseModel):
+    """Private keys of the two signing services and the demo approvers' tokens."""
+
+    policy_private: str
+    approval_private: str
+    approver_tokens: dict[str, str]
+    """Approver name -> bearer token."""
+
+    def policy_public(self) -> str:
+        """The policy-checker's public key."""
+        return Signer("policy-1", self.policy_private).public_key_b64()
+
+    def approval_public(self) -> str:
+        """The approval service's public key."""
+        return Signer("approval-1", self.approval_private).public_key_b64()
+
+
+def load_or_create(data_dir: Path) -> DemoKeys:
+    """The keys kept in ``data_dir``, made on first use."""
+    path = data_dir / "keys.json"
+    if path.exists():
+        return DemoKeys.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    keys = DemoKeys(
+        policy_private=generate_private_key(),
+        approval_private=generate_private_key(),
+        approver_tokens={name: secrets.token_urlsafe(24) for name in ("alice", "bob", "crm")},
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(keys.model_dump_json(indent=2))
+    return keys

@@ -1,0 +1,98 @@
+"""All five services in one process on one embedded stack; they still talk only via Kafka."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from agentdeck.cli.keys import DemoKeys
+from agentdeck.cli.stack import Stack
+from agentdeck.contracts import default_codec
+from agentdeck.demo.sql_desk import SqlDesk
+from agentdeck.demo.tools import demo_registry
+from agentdeck.runtime import ServiceRunner
+
+__all__ = ["DEMO_APPROVERS", "compose"]
+
+DEMO_APPROVERS = {"alice": "support-lead", "bob": "finance", "crm": "requester"}
+"""Demo identities: alice approves refunds, bob the high band, crm submits goals."""
+
+
+def compose(
+    stack: Stack, keys: DemoKeys, *, llm_base_url: str = "", approval_port: int = 0
+) -> list[ServiceRunner]:
+    """Build planner, policy-checker, approval, tool-executor and telemetry on ``stack``."""
+    from agentdeck.approval.core.model import Approver  # noqa: PLC0415
+    from agentdeck.approval.main import build as approval  # noqa: PLC0415 -- heavy imports
+    from agentdeck.approval.settings import ApprovalSettings  # noqa: PLC0415
+    from agentdeck.planner.main import build as planner  # noqa: PLC0415
+    from agentdeck.planner.settings import PlannerSettings  # noqa: PLC0415
+    from agentdeck.policy_checker.main import build as policy  # noqa: PLC0415
+    from agentdeck.policy_checker.settings import PolicyCheckerSettings  # noqa: PLC0415
+    from agentdeck.telemetry.main import build as telemetry  # noqa: PLC0415
+    from agentdeck.telemetry.settings import TelemetrySettings  # noqa: PLC0415
+    from agentdeck.tool_executor.main import build as executor  # noqa: PLC0415
+    from agentdeck.tool_executor.settings import ToolExecutorSettings  # noqa: PLC0415
+
+    codec = default_codec()
+    store, hot, kafka = stack.store, stack.hot, stack.kafka
+    desk = SqlDesk(store)
+    desk.seed()
+    tools = demo_registry(desk)
+    prefix = kafka.topic_prefix
+    approvers = {
+        token: Approver(name=name, role=DEMO_APPROVERS[name])
+        for name, token in keys.approver_tokens.items()
+    }
+    return [
+        planner(
+            PlannerSettings(
+                kafka=kafka, consumer_group=f"{prefix}-planner", llm_base_url=llm_base_url
+            ),
+            codec=codec,
+            store=store,
+            hot=hot,
+            tools=tools,
+        ),
+        policy(
+            PolicyCheckerSettings(
+                kafka=kafka,
+                consumer_group=f"{prefix}-policy",
+                signing_key=SecretStr(keys.policy_private),
+            ),
+            codec=codec,
+            store=store,
+            hot=hot,
+            tools=tools,
+        ),
+        approval(
+            ApprovalSettings(
+                kafka=kafka,
+                consumer_group=f"{prefix}-approval",
+                http_port=approval_port,
+                signing_key=SecretStr(keys.approval_private),
+                approvers=approvers,
+                policy_verify_keys={"policy-1": keys.policy_public()},
+            ),
+            codec=codec,
+            store=store,
+            hot=hot,
+        ),
+        executor(
+            ToolExecutorSettings(
+                kafka=kafka,
+                consumer_group=f"{prefix}-executor",
+                policy_verify_key=SecretStr(keys.policy_public()),
+                approval_verify_key=SecretStr(keys.approval_public()),
+            ),
+            codec=codec,
+            store=store,
+            hot=hot,
+            tools=tools,
+        ),
+        telemetry(
+            TelemetrySettings(kafka=kafka, consumer_group=f"{prefix}-telemetry"),
+            codec=codec,
+            store=store,
+            hot=hot,
+        ),
+    ]
