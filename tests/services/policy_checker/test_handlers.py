@@ -1,0 +1,223 @@
+"""The handlers against a real store (SQLite and PostgreSQL), without a broker."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from agentdeck.contracts import Event
+from agentdeck.contracts import models as m
+from agentdeck.hotstate import InProcessHotState
+from agentdeck.kafka import Outcome
+from agentdeck.policy_checker import core
+from agentdeck.policy_checker.adapters.catalog import ToolCatalog
+from agentdeck.policy_checker.adapters.cedar import load_bundle
+from agentdeck.policy_checker.adapters.counters import CallCounter, ShadowCounter
+from agentdeck.policy_checker.adapters.journal import Journal
+from agentdeck.policy_checker.handlers import (
+    ControlHandler,
+    DecisionHandler,
+    SettlementHandler,
+    Shadow,
+)
+from agentdeck.policy_checker.main import DEMO_BUNDLE, ensure_budgets
+from agentdeck.signing import Signer, generate_private_key
+from agentdeck.store import ReservationStatus, Store
+from testkit.kafka import NOW, TEST_PRODUCER
+
+from ._support import (
+    DEMO,
+    approval_denied,
+    completed,
+    inbound,
+    kill_switch,
+    refund,
+    small_registry,
+    unique,
+)
+
+SERVICE = "policy-checker"
+KEY = Signer("policy-test", generate_private_key())
+
+
+@dataclass
+class Checker:
+    """The three handlers over one store, driven like the consumer loop drives them."""
+
+    store: Store
+    tenant: str
+    decide: DecisionHandler
+    settle: SettlementHandler
+    control: ControlHandler
+    hot: InProcessHotState
+    shadow_digest: str = ""
+
+    def run(self, handler: object, events: Sequence[Event]) -> list[Event]:
+        outcome = handler(inbound(events))  # type: ignore[operator]
+        assert isinstance(outcome, Outcome)
+        if outcome.commit is not None:
+            outcome.commit()
+        return list(outcome.events)
+
+    def budget(self) -> tuple[Decimal, Decimal, Decimal]:
+        with self.store.transaction(read_only=True) as conn:
+            found = self.store.budgets.get(conn, core.tenant_scope(self.tenant))
+        assert found is not None
+        return found.limit, found.reserved, found.spent
+
+
+def _checker(
+    engine: Engine, budget_micros: int, shadow: core.PolicyEngine | None = None
+) -> Checker:
+    store = Store(engine)
+    tenant = unique("tenant")
+    ensure_budgets(store, {tenant: budget_micros}, now=NOW)
+    hot = InProcessHotState()
+    decide = DecisionHandler(
+        store=store,
+        service=SERVICE,
+        engine=DEMO,
+        catalog=ToolCatalog(small_registry()),
+        counter=CallCounter(hot),
+        key=KEY,
+        identity=TEST_PRODUCER,
+        clock=lambda: NOW,
+        ttls=core.Ttls(timedelta(minutes=5), timedelta(hours=24)),
+        shadow=Shadow(shadow, ShadowCounter(hot, shadow.bundle.digest)) if shadow else None,
+    )
+    clock = lambda: NOW  # noqa: E731
+    settle = SettlementHandler(
+        store=store,
+        service=SERVICE,
+        consumer=f"{tenant}.settle",
+        identity=TEST_PRODUCER,
+        clock=clock,
+    )
+    control = ControlHandler(
+        store=store, service=SERVICE, consumer=f"{tenant}.control", clock=clock
+    )
+    digest = shadow.bundle.digest if shadow else ""
+    return Checker(store, tenant, decide, settle, control, hot, digest)
+
+
+@pytest.fixture
+def checker(engine: Engine) -> Checker:
+    """Handlers for a fresh tenant with a $1.00 budget."""
+    return _checker(engine, 1_000_000)
+
+
+def _decisions(events: Sequence[Event]) -> list[m.PolicyDecided]:
+    return [e for e in events if isinstance(e, m.PolicyDecided)]
+
+
+def test_an_allowed_call_is_reserved_before_its_signed_decision_goes_out(checker: Checker) -> None:
+    request = refund(2000, tenant=checker.tenant)
+    events = checker.run(checker.decide, [request])
+    decision, reserved = events
+    assert isinstance(decision, m.PolicyDecided)
+    assert isinstance(reserved, m.BudgetReserved)
+    assert decision.outcome is m.DecisionOutcome.ALLOW
+    assert decision.max_cost_micros == 400_000
+    assert reserved.remaining_micros == 600_000
+    assert checker.budget() == (Decimal(1), Decimal("0.4"), Decimal(0))
+
+
+def test_a_redelivered_request_re_emits_the_journaled_decision_and_holds_nothing_more(
+    checker: Checker,
+) -> None:
+    request = refund(2000, tenant=checker.tenant)
+    first = checker.run(checker.decide, [request])
+    again = checker.run(checker.decide, [request])
+    assert again == first
+    assert checker.budget()[1] == Decimal("0.4")
+
+
+def test_the_store_refuses_a_hold_the_budget_cannot_cover_and_the_decision_says_so(
+    checker: Checker,
+) -> None:
+    requests = [refund(2000, tenant=checker.tenant) for _ in range(3)]
+    decisions = _decisions(checker.run(checker.decide, requests))
+    outcomes = [d.outcome for d in decisions]
+    assert outcomes == [m.DecisionOutcome.ALLOW, m.DecisionOutcome.ALLOW, m.DecisionOutcome.DENY]
+    assert decisions[2].matched_policies == (core.BUDGET,)
+    assert decisions[2].reason == (
+        f"tenant {checker.tenant} has $0.20 of budget left; create_refund may cost up to $0.40"
+    )
+    assert decisions[2].reservation_id is None
+    assert checker.budget()[1] == Decimal("0.8")
+
+
+def test_a_completed_call_settles_its_hold_at_the_actual_cost(checker: Checker) -> None:
+    request = refund(2000, tenant=checker.tenant)
+    checker.run(checker.decide, [request])
+    (settled,) = checker.run(checker.settle, [completed(request, 123_000)])
+    assert isinstance(settled, m.BudgetSettled)
+    assert (settled.reserved_micros, settled.actual_micros) == (400_000, 123_000)
+    assert checker.budget() == (Decimal(1), Decimal(0), Decimal("0.123"))
+    assert checker.run(checker.settle, [completed(request, 123_000)]) == []  # processed once
+    with checker.store.transaction(read_only=True) as conn:
+        held = checker.store.budgets.get_reservation(conn, settled.reservation_id)
+    assert held is not None
+    assert held.status is ReservationStatus.SETTLED
+
+
+def test_settled_spend_is_added_to_the_run_it_belongs_to(checker: Checker) -> None:
+    run = unique("run")
+    first = refund(2000, tenant=checker.tenant, run_id=run, step="one")
+    checker.run(checker.decide, [first])
+    second = refund(1000, tenant=checker.tenant, run_id=run, step="two")
+    checker.run(checker.decide, [second])
+    checker.run(checker.settle, [completed(first, 250_000), completed(second, 50_000)])
+    with checker.store.transaction(read_only=True) as conn:
+        spend = Journal(checker.store, SERVICE).run_spend(conn, [run])
+    assert spend == {run: 300_000}
+
+
+def test_a_denied_approval_releases_the_hold_of_the_parked_call(checker: Checker) -> None:
+    request = refund(23000, tenant=checker.tenant)
+    (decision,) = _decisions(checker.run(checker.decide, [request]))
+    assert decision.outcome is m.DecisionOutcome.REQUIRE_APPROVAL
+    assert decision.approval_id is not None
+    assert checker.budget()[1] == Decimal("0.4")
+    (released,) = checker.run(checker.settle, [approval_denied(request, decision.approval_id)])
+    assert isinstance(released, m.BudgetSettled)
+    assert released.actual_micros == 0
+    assert checker.budget() == (Decimal(1), Decimal(0), Decimal(0))
+
+
+def test_a_kill_switch_recorded_by_the_control_loop_denies_the_next_request(
+    checker: Checker,
+) -> None:
+    engage = kill_switch(m.KillSwitchScope.TENANT, checker.tenant)
+    assert checker.run(checker.control, [engage]) == []
+    (denied,) = _decisions(checker.run(checker.decide, [refund(2000, tenant=checker.tenant)]))
+    assert denied.outcome is m.DecisionOutcome.DENY
+    assert denied.matched_policies == ("kill-switch-engaged",)
+    release = kill_switch(
+        m.KillSwitchScope.TENANT, checker.tenant, engaged=False, at=NOW + timedelta(seconds=1)
+    )
+    checker.run(checker.control, [engage, release])  # the old event again, then the release
+    (allowed,) = _decisions(checker.run(checker.decide, [refund(2000, tenant=checker.tenant)]))
+    assert allowed.outcome is m.DecisionOutcome.ALLOW
+
+
+def test_a_candidate_bundle_is_evaluated_in_shadow_and_its_divergence_counted(
+    engine: Engine, tmp_path: Path
+) -> None:
+    candidate = tmp_path / "candidate"
+    shutil.copytree(DEMO_BUNDLE, candidate)
+    refunds = candidate / "policies" / "refunds.cedar"
+    refunds.write_text(refunds.read_text().replace("<= 5000\n", "<= 1000\n"))
+    checker = _checker(engine, 10_000_000, shadow=load_bundle(candidate))
+    requests = [refund(2000, tenant=checker.tenant), refund(900, tenant=checker.tenant)]
+    decisions = _decisions(checker.run(checker.decide, requests))
+    assert [d.outcome for d in decisions] == [m.DecisionOutcome.ALLOW] * 2  # nothing enforced
+    counter = ShadowCounter(checker.hot, checker.shadow_digest)
+    assert (counter.evaluated(), counter.divergent()) == (2, 1)
