@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from agentdeck.approval import client
 from agentdeck.cli.settings import CliSettings
@@ -40,20 +39,14 @@ def approvals(who: As = "alice") -> None:
     """Pending approvals, most urgent first."""
     settings = CliSettings()
     url, token = _endpoint(locate(settings), settings, who)
-    table = Table(title="pending approvals")
-    for column in ("approval", "run", "tool", "risk", "role", "deadline", "summary"):
-        table.add_column(column)
-    for item in client.list_pending(url, token):
-        table.add_row(
-            item.approval_id,
-            item.run_id or "-",
-            item.tool,
-            item.risk_band,
-            item.approver_role,
-            item.deadline.strftime("%H:%M:%S"),
-            item.summary,
-        )
-    console.print(table)
+    pending = client.list_pending(url, token)
+    if not pending:
+        console.print("no pending approvals")
+    for item in pending:
+        console.print(f"[bold]{item.approval_id}[/]  run {item.run_id or '-'}  tool {item.tool}  "
+                      f"risk {item.risk_band}  role {item.approver_role}  "
+                      f"deadline {item.deadline:%Y-%m-%d %H:%M:%S %Z}", soft_wrap=True)
+        console.print(f"    {item.summary}", soft_wrap=True)
 
 
 def _verdict(kind: str, approval_id: str, comment: str | None, who: str) -> None:

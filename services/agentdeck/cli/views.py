@@ -27,7 +27,7 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
     """Runs, newest first: status, cost, calls, playbook."""
     table = Table(title="runs")
     for column in ("run", "status", "tenant", "playbook", "steps", "calls", "cost", "started"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in {"run", "status", "cost"})
     for run in runs:
         style = _STATUS_STYLE.get(run.status.value, "")
         table.add_row(

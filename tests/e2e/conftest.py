@@ -1,0 +1,82 @@
+"""One full stack per module: real broker, PostgreSQL, Redis, all five services, scripted model."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from agentdeck.cli.keys import DemoKeys, load_or_create
+from agentdeck.cli.services import compose
+from agentdeck.cli.settings import CliSettings
+from agentdeck.cli.stack import Stack, embedded_stack
+from agentdeck.cli.stackfile import StackInfo
+from agentdeck.demo.scripted_llm import ScriptedModel
+from agentdeck.kafka import ensure_topics, topic_specs
+from agentdeck.runtime import ServiceRunner
+from agentdeck.settings import KafkaSettings, StoreSettings
+from testkit.sql import Databases
+
+
+@dataclass
+class Platform:
+    """A running platform and how to reach it."""
+
+    stack: Stack
+    info: StackInfo
+    keys: DemoKeys
+    runners: list[ServiceRunner]
+
+    def token(self, who: str) -> str:
+        """The demo bearer token of ``who``."""
+        return self.keys.approver_tokens[who]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def platform(
+    bootstrap_servers: str, pg_admin: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """Everything up on PostgreSQL and Redis; stopped after the module."""
+    root = tmp_path_factory.mktemp("e2e")
+    databases = Databases("postgresql", root, pg_admin)
+    url = databases.new_engine().url.render_as_string(hide_password=False)
+    prefix = f"e2e{uuid.uuid4().hex[:10]}"
+    kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=prefix, partitions=3)
+    ensure_topics(kafka, topic_specs(prefix, 3))
+    settings = CliSettings(
+        kafka=kafka,
+        store=StoreSettings(
+            database_url=url, redis_url="redis://127.0.0.1:6379/0", data_dir=str(root / "data")
+        ),
+    )
+    port = _free_port()
+    with embedded_stack(settings) as stack, ScriptedModel() as model:
+        keys = load_or_create(Path(stack.data_dir))
+        runners = compose(stack, keys, llm_base_url=model.base_url, approval_port=port)
+        for runner in runners:
+            runner.start()
+        info = StackInfo(
+            bootstrap_servers=bootstrap_servers,
+            topic_prefix=prefix,
+            database_url=url,
+            data_dir=str(stack.data_dir),
+            approval_url=f"http://127.0.0.1:{port}",
+        )
+        try:
+            yield Platform(stack, info, keys, runners)
+        finally:
+            for runner in runners:
+                runner.stop()
+    databases.close()

@@ -1,0 +1,77 @@
+"""Each outcome end to end: the four demo goals, then the approval granted over the HTTP API."""
+
+import json
+
+from agentdeck.approval import client
+from agentdeck.cli.demo import demo_events, output_of, wait_for_outcomes
+from agentdeck.cli.submit import publish_goal
+from agentdeck.store import RunStatus
+from testkit.kafka import wait_until
+
+
+def test_the_four_demo_goals_reach_their_documented_outcomes(platform):
+    events = demo_events("acme", "e2e")
+    for _goal, event in events:
+        publish_goal(platform.info, event)
+    ids = {goal.key: event.envelope.run_id for goal, event in events}
+    store = platform.stack.store
+    outcomes = wait_for_outcomes(store, list(ids.values()), timeout_s=90)
+
+    assert outcomes[ids["auto"]].status is RunStatus.COMPLETED
+    assert output_of(store, ids["auto"])["refund_id"]
+    assert outcomes[ids["approval"]].status is RunStatus.WAITING_APPROVAL
+    assert outcomes[ids["denied"]].status is RunStatus.COMPLETED
+    assert output_of(store, ids["denied"]) == {
+        "order_id": "3001",
+        "refund_id": None,
+        "handed_over": True,
+    }
+    assert outcomes[ids["llm"]].status is RunStatus.COMPLETED
+    assert "answer" in output_of(store, ids["llm"])
+
+    pending = [
+        p
+        for p in client.list_pending(platform.info.approval_url, platform.token("alice"))
+        if p.run_id == ids["approval"]
+    ]
+    assert [p.tool for p in pending] == ["create_refund"]
+    try:
+        client.approve(platform.info.approval_url, platform.token("crm"), pending[0].approval_id)
+    except client.ApprovalApiError as exc:
+        assert exc.status == 403
+    else:
+        raise AssertionError("the requester's side may not approve")
+    client.approve(
+        platform.info.approval_url,
+        platform.token("alice"),
+        pending[0].approval_id,
+        "damaged item, refund it",
+    )
+
+    def approved_run_completed() -> bool:
+        with store.transaction(read_only=True) as conn:
+            record = store.runs.get(conn, ids["approval"])
+        return record is not None and record.status is RunStatus.COMPLETED
+
+    wait_until(approved_run_completed, timeout_s=60, what="the approved run")
+    assert output_of(store, ids["approval"])["refund_id"]
+    _each_side_effect_exactly_once(store, [ids["auto"], ids["approval"]])
+
+
+def _each_side_effect_exactly_once(store, run_ids):
+    with store.transaction(read_only=True) as conn:
+        for run_id in run_ids:
+            events = store.archive.read_run(conn, run_id)
+            completed = [e for e in events if e.event_type.endswith("ToolCallCompleted")]
+            started = [e for e in events if e.event_type.endswith("ToolCallStarted")]
+            assert len(completed) == len(started) == 3, run_id
+    refunds = [e for e in _all_state(store, "demo-desk") if e.key.startswith("refund:")]
+    orders = {json.loads(e.state)["order_id"] for e in refunds}
+    assert {"1042", "2077"} <= orders
+    per_order = [json.loads(e.state)["order_id"] for e in refunds]
+    assert per_order.count("2077") == 1, "one refund for the approved run, not two"
+
+
+def _all_state(store, service):
+    with store.transaction(read_only=True) as conn:
+        return store.state.scan(conn, service, limit=10_000)

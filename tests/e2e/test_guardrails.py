@@ -1,0 +1,119 @@
+"""Guardrails end to end: budgets, kill switches, and bad input that never stops a service."""
+
+import json
+import time
+from datetime import UTC, datetime
+
+from agentdeck.cli.demo import wait_for_outcomes
+from agentdeck.cli.submit import CLI, goal_event, publish_goal
+from agentdeck.contracts import default_codec, deterministic_id, envelope_for
+from agentdeck.contracts import models as m
+from agentdeck.kafka import EventProducer, Topic
+from agentdeck.settings import KafkaSettings
+from agentdeck.store import RunStatus
+from testkit.kafka import read_topic
+
+REFUND = {"order_id": "1042", "amount_cents": 1000, "reason": "late"}
+
+
+def _failure(platform, run_id):
+    codec = default_codec()
+    with platform.stack.store.transaction(read_only=True) as conn:
+        for archived in platform.stack.store.archive.read_run(conn, run_id):
+            event = codec.decode(archived.payload)
+            if isinstance(event, m.RunFailed):
+                return event.failure
+    return None
+
+
+def _submit(platform, run_id, *, tenant="acme", limits=None, **changes):
+    event = goal_event(
+        goal="refund",
+        playbook="refund-order",
+        inputs=REFUND,
+        tenant=tenant,
+        run_id=run_id,
+        requested_by="crm",
+        limits=limits or m.RunLimits(),
+    )
+    publish_goal(platform.info, event.model_copy(update=changes))
+    return run_id
+
+
+def _settle(platform, run_id):
+    return wait_for_outcomes(platform.stack.store, [run_id], timeout_s=60)[run_id]
+
+
+def test_a_run_over_its_budget_is_stopped_before_the_expensive_call(platform):
+    run = _submit(platform, "budget-run", limits=m.RunLimits(max_cost_micros=500))
+    assert _settle(platform, run).status is RunStatus.FAILED
+    failure = _failure(platform, run)
+    assert failure is not None
+    assert failure.code == "budget_exceeded"
+    assert failure.remediation
+
+
+def test_a_kill_switch_stops_new_calls_within_a_second(platform):
+    kafka = KafkaSettings(
+        bootstrap_servers=platform.info.bootstrap_servers, topic_prefix=platform.info.topic_prefix
+    )
+    now = datetime.now(UTC)
+    switch = m.KillSwitchSet(
+        envelope=envelope_for(
+            m.KillSwitchSet,
+            event_id=deterministic_id("kill", "e2e"),
+            tenant="halted",
+            producer=CLI,
+            occurred_at=now,
+        ),
+        scope=m.KillSwitchScope.TENANT,
+        target="halted",
+        engaged=True,
+        set_by="ops",
+        reason="incident 42",
+    )
+    producer = EventProducer(kafka, default_codec(), client_id="ops")
+    producer.send(switch)
+    producer.flush()
+    time.sleep(1.0)
+    run = _submit(platform, "killed-run", tenant="halted")
+    assert _settle(platform, run).status is RunStatus.FAILED
+    failure = _failure(platform, run)
+    assert failure is not None
+    assert failure.code == "policy_denied"
+    assert "kill switch" in failure.message.lower() or "incident 42" in failure.message
+    other = _submit(platform, "unaffected-run", tenant="acme")
+    assert _settle(platform, other).status is RunStatus.COMPLETED, "other tenants go on"
+
+
+def test_a_malformed_goal_fails_with_a_machine_readable_reason(platform):
+    run = _submit(platform, "malformed-run", inputs_json="{not json")
+    assert _settle(platform, run).status is RunStatus.FAILED
+    failure = _failure(platform, run)
+    assert failure is not None
+    assert (failure.code, failure.category, failure.retryable) == (
+        "invalid_inputs",
+        "VALIDATION",
+        False,
+    )
+
+
+def test_garbage_on_the_goals_topic_is_dead_lettered_and_the_planner_goes_on(platform):
+    kafka = KafkaSettings(
+        bootstrap_servers=platform.info.bootstrap_servers, topic_prefix=platform.info.topic_prefix
+    )
+    producer = EventProducer(kafka, default_codec(), client_id="garbage")
+    producer.send_raw(Topic.GOALS.full(kafka.topic_prefix), b"{'goal': 'not avro'}", b"x", [])
+    producer.flush()
+    run = _submit(platform, "after-garbage-run")
+    assert _settle(platform, run).status is RunStatus.COMPLETED
+    letters = read_topic(kafka, Topic.DEAD_LETTERS.full(kafka.topic_prefix), 10, timeout_s=5)
+    decoded = [default_codec().decode(x.value()) for x in letters]
+    ours = [
+        d
+        for d in decoded
+        if isinstance(d, m.DeadLettered) and d.original_value == b"{'goal': 'not avro'}"
+    ]
+    assert ours, "the garbage is in the dead-letter topic"
+    assert {d.failure.code for d in ours} == {"bad_marker"}
+    assert json.loads(json.dumps(ours[0].failure.remediation))
