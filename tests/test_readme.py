@@ -51,8 +51,26 @@ def test_the_readme_python_example_publishes_a_goal_any_consumer_can_decode(kafk
     assert codec.decode(message.value()) == namespace["goal"]
 
 
-def test_make_up_starts_the_stack_and_ctrl_c_stops_everything(tmp_path):
-    env = {**os.environ, "AGENTDECK_DATA_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": ""}
+def _agentdeck(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "agentdeck"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_make_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path):
+    env = {
+        **os.environ,
+        "AGENTDECK_DATA_DIR": str(tmp_path),
+        "KAFKA_BOOTSTRAP_SERVERS": "",
+        "COLUMNS": "200",
+    }
     process = subprocess.Popen(
         ["make", "-s", "up"],
         cwd=ROOT,
@@ -69,6 +87,8 @@ def test_make_up_starts_the_stack_and_ctrl_c_stops_everything(tmp_path):
             lines.append(line)
             if "press Ctrl-C to stop" in line:
                 break
+        runs = _agentdeck(["runs"], env)
+        approvals = _agentdeck(["approvals", "--as", "alice"], env)
         os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         rest, _ = process.communicate(timeout=60)
     finally:
@@ -76,7 +96,12 @@ def test_make_up_starts_the_stack_and_ctrl_c_stops_everything(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
     output = "".join(lines) + rest
     assert "agentdeck is up" in output, output
-    assert output.count(" ok ") >= 3, output
+    assert output.count(" ok ") >= 5, output
+    for outcome in ("completed", "waiting approval", "handed over to a human"):
+        assert outcome in output, output
+    assert runs.count("completed") == 3, runs
+    assert runs.count("waiting_approval") == 1, runs
+    assert "create_refund" in approvals, approvals
     assert "stopped; nothing left running" in output, output
     port = int(re.search(r"127\.0\.0\.1:(\d+)", output)[1])  # type: ignore[index]
     with socket.socket() as sock:
