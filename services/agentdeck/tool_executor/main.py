@@ -43,7 +43,7 @@ def _ring(key_id: str, public_key: str | None) -> KeyRing:
 
 def _trust(settings: ToolExecutorSettings, tools: ToolRegistry, clock: Clock) -> Trust:
     policy = settings.policy_verify_key
-    if policy is None:
+    if policy is None or not policy.get_secret_value():
         raise ConfigError("AGENTDECK_EXECUTOR_POLICY_VERIFY_KEY is required: no key, no execution")
     approval = settings.approval_verify_key
     return Trust(

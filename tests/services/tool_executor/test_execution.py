@@ -133,3 +133,25 @@ def test_a_refund_above_the_refundable_amount_fails_with_the_desks_reason(author
     assert _types(events) == [ToolCallStarted, ToolCallFailed]
     assert events[1].failure.code == "refund_exceeds_refundable"
     assert not events[1].failure.retryable
+
+
+def test_calls_of_different_runs_run_side_by_side_and_each_runs_calls_stay_in_order(
+    authority, make_executor
+):
+    first = authority.decision("lookup_order", {"order_id": "1042"})
+    second = authority.decision(
+        "lookup_order", {"order_id": "2077"}, run_id="other-" + first.envelope.run_id
+    )
+    follow = authority.decision(
+        "lookup_order", {"order_id": "3001"}, run_id=first.envelope.run_id, step="s2"
+    )
+    events = make_executor().handle(first, second, follow)
+    runs = [(e.envelope.run_id, e.envelope.step_id, type(e)) for e in events]
+    mine = [r for r in runs if r[0] == first.envelope.run_id]
+    assert mine == [
+        (first.envelope.run_id, "s1", ToolCallStarted),
+        (first.envelope.run_id, "s1", ToolCallCompleted),
+        (first.envelope.run_id, "s2", ToolCallStarted),
+        (first.envelope.run_id, "s2", ToolCallCompleted),
+    ]
+    assert len(runs) == 6

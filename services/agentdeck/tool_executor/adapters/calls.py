@@ -67,7 +67,7 @@ class CallRunner:
         decision, contract = execution.decision, execution.contract
         now = self._clock()
         args = _arguments(decision, contract)
-        if self._ledger.entry(decision.idempotency_key or "") is None:
+        if not execution.seen:
             refused = args if isinstance(args, ErrorInfo) else self._admission(decision, now)
             if refused is not None:
                 return self._refuse(decision, refused, now)

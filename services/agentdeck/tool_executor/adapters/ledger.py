@@ -71,11 +71,6 @@ class CallLedger:
         states = {_slot_key(a): slot.model_dump_json() for a, slot in slots.items()}
         self._store.state.upsert_many(conn, SERVICE, states)
 
-    def entry(self, key: str) -> EffectEntry | None:
-        """The ledger entry of ``key``, if any."""
-        with self._store.transaction(read_only=True) as conn:
-            return self._store.effects.get(conn, key)
-
     def begin(self, decision: PolicyDecided, now: datetime) -> tuple[Ledger, EffectEntry]:
         """Claim the key for this decision and record the call's start, durably, in one go.
 

@@ -58,6 +58,8 @@ class Execution:
 
     decision: PolicyDecided
     contract: ToolContract
+    seen: bool = False
+    """The call was claimed before this batch: it has a ledger entry, so no admission checks."""
 
 
 @dataclass
@@ -106,8 +108,9 @@ class _Planner:
         if decision is None:
             return
         contract = self.trust.tools.contract(decision.tool)
+        seen = (decision.idempotency_key or "") in self.claims
         check_claim(decision, self.claims)
-        self.plan.executions.append(Execution(decision, contract))
+        self.plan.executions.append(Execution(decision, contract, seen=seen))
 
     def save(self, slot: ApprovalSlot) -> None:
         self.slots[slot.approval_id] = slot
