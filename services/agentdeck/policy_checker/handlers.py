@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy import Connection
 
 from agentdeck.contracts import Event, Producer
 from agentdeck.contracts.models import KillSwitchSet, ToolCallRequested
@@ -24,23 +25,16 @@ from agentdeck.ids import decision_id_for
 from agentdeck.kafka import Inbound, Outcome
 from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.catalog import ToolCatalog
-from agentdeck.policy_checker.adapters.counters import CallCounter, ShadowCounter
+from agentdeck.policy_checker.adapters.counters import CallCounter
 from agentdeck.policy_checker.adapters.journal import Journal
+from agentdeck.policy_checker.adapters.shadow import Shadow, guarded_verdicts
 from agentdeck.policy_checker.adapters.switchboard import Switchboard
 from agentdeck.runtime import Clock
 from agentdeck.store import Store
 
-__all__ = ["ControlHandler", "DecisionHandler", "SettlementHandler", "Shadow"]
+__all__ = ["ControlHandler", "DecisionHandler", "SettlementHandler"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Shadow:
-    """A candidate bundle evaluated beside the active one, and where divergence is counted."""
-
-    engine: core.PolicyEngine
-    counter: ShadowCounter
 
 
 class DecisionHandler:
@@ -51,6 +45,7 @@ class DecisionHandler:
         *,
         store: Store,
         service: str,
+        consumer: str,
         engine: core.PolicyEngine,
         catalog: ToolCatalog,
         counter: CallCounter,
@@ -61,6 +56,7 @@ class DecisionHandler:
         shadow: Shadow | None = None,
     ) -> None:
         self._store = store
+        self._consumer = consumer
         self._journal = Journal(store, service)
         self._switches = Switchboard(store.state, service)
         self._engine = engine
@@ -79,22 +75,28 @@ class DecisionHandler:
             return Outcome()
         by_id = {decision_id_for(r.envelope.event_id): r for r in requests}
         with self._store.transaction(read_only=True) as conn:
-            known = self._journal.decisions(conn, list(by_id))
+            ids = [r.envelope.event_id for r in requests]
+            new = self._store.processed.filter_new(conn, self._consumer, ids)
+            seen = [d for d, r in by_id.items() if r.envelope.event_id not in new]
+            known = self._journal.decisions(conn, seen) if seen else {}
             fresh = [r for d, r in by_id.items() if d not in known]
-            snapshot = core.Snapshot(
-                switches=self._switches.all(conn),
-                budgets=self._journal.budgets(
-                    conn, {core.tenant_scope(r.envelope.tenant) for r in fresh}
-                ),
-                run_spend=self._journal.run_spend(conn, {r.envelope.run_id or "" for r in fresh}),
-            )
+            snapshot = self._snapshot(conn, fresh)
         records = list(known.items()) + self._decide(fresh, snapshot)
         events: list[Event] = []
         for decision_id, record in records:
-            events += core.events_for(
-                record, by_id[decision_id], identity=self._identity, key=self._key
-            )
+            request = by_id[decision_id]
+            events += core.events_for(record, request, identity=self._identity, key=self._key)
         return Outcome(events)
+
+    def _snapshot(self, conn: Connection, fresh: Sequence[ToolCallRequested]) -> core.Snapshot:
+        if not fresh:
+            return core.Snapshot()
+        scopes = {core.tenant_scope(r.envelope.tenant) for r in fresh}
+        return core.Snapshot(
+            switches=self._switches.all(conn),
+            budgets=self._journal.budgets(conn, scopes),
+            run_spend=self._journal.run_spend(conn, {r.envelope.run_id or "" for r in fresh}),
+        )
 
     def _decide(
         self, requests: Sequence[ToolCallRequested], snapshot: core.Snapshot
@@ -102,75 +104,38 @@ class DecisionHandler:
         if not requests:
             return []
         now = self._clock()
-        facts = self._facts(requests, snapshot, now)
-        verdicts = self._verdicts(self._engine, facts)
-        self._compare(requests, facts, verdicts)
+        counts = self._counter.count([(r.envelope.tenant, r.tool) for r in requests], now)
+        facts = core.gather(requests, self._catalog, snapshot, counts)
+        verdicts = guarded_verdicts(self._engine, facts)
+        if self._shadow is not None:
+            self._shadow.compare(requests, facts, verdicts)
         drafts = [core.draft(r, f, v) for r, f, v in zip(requests, facts, verdicts, strict=True)]
+        records = self._hold_and_record(drafts, facts, now)
+        return [(r.decision_id, r) for r in records]
+
+    def _hold_and_record(
+        self, drafts: Sequence[core.Draft], facts: Sequence[core.CallFacts], now: datetime
+    ) -> list[core.DecisionRecord]:
+        """Hold budgets, journal the decisions and mark the requests processed: one transaction."""
         bundle = self._engine.bundle
         with self._store.transaction() as conn:
-            held = {
-                d.decision_id: self._journal.hold(conn, d.hold, now=now) for d in drafts if d.hold
-            }
+            held = self._journal.hold(conn, [d.hold for d in drafts if d.hold], now=now)
             records = [
                 core.record_for(
-                    d, f, bundle, outcome=held.get(d.decision_id), decided_at=now, ttls=self._ttls
+                    d,
+                    f,
+                    bundle,
+                    outcome=held.get(d.hold.reservation_id) if d.hold else None,
+                    decided_at=now,
+                    ttls=self._ttls,
                 )
                 for d, f in zip(drafts, facts, strict=True)
             ]
             refs = [core.hold_ref(rec, d.request) for rec, d in zip(records, drafts, strict=True)]
             self._journal.record(conn, records, [r for r in refs if r is not None], now=now)
-        return [(r.decision_id, r) for r in records]
-
-    def _facts(
-        self, requests: Sequence[ToolCallRequested], snapshot: core.Snapshot, now: datetime
-    ) -> list[core.CallFacts]:
-        counts = self._counter.count([(r.envelope.tenant, r.tool) for r in requests], now)
-        facts = []
-        for request, count in zip(requests, counts, strict=True):
-            arguments = core.parse_arguments(request)
-            problem = (
-                None if arguments.problem else self._catalog.check(request.tool, arguments.values)
-            )
-            facts.append(
-                core.facts_for(
-                    request,
-                    self._catalog.facts(request.tool, request.side_effect),
-                    arguments=arguments,
-                    contract_problem=problem,
-                    snapshot=snapshot,
-                    calls_last_minute=count,
-                )
-            )
-        return facts
-
-    @staticmethod
-    def _verdicts(engine: core.PolicyEngine, facts: Sequence[core.CallFacts]) -> list[core.Verdict]:
-        return [
-            core.guarded(f, v) for f, v in zip(facts, core.evaluate(engine, facts), strict=True)
-        ]
-
-    def _compare(
-        self,
-        requests: Sequence[ToolCallRequested],
-        facts: Sequence[core.CallFacts],
-        active: Sequence[core.Verdict],
-    ) -> None:
-        if self._shadow is None:
-            return
-        candidate = self._verdicts(self._shadow.engine, facts)
-        diverging = core.divergent(active, candidate)
-        self._shadow.counter.add(len(facts), len(diverging))
-        for i in diverging:
-            log.info(
-                "shadow bundle %s diverges on request %s (%s): active %s %s, candidate %s %s",
-                self._shadow.engine.bundle.version,
-                requests[i].envelope.event_id,
-                requests[i].tool,
-                active[i].outcome.value,
-                list(active[i].matched),
-                candidate[i].outcome.value,
-                list(candidate[i].matched),
-            )
+            ids = [d.request.envelope.event_id for d in drafts]
+            self._store.processed.mark(conn, self._consumer, ids)
+        return records
 
 
 class SettlementHandler:

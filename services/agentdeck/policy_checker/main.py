@@ -11,15 +11,11 @@ from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
 from agentdeck.policy_checker.adapters.catalog import ToolCatalog
 from agentdeck.policy_checker.adapters.cedar import load_bundle
-from agentdeck.policy_checker.adapters.counters import CallCounter, ShadowCounter
+from agentdeck.policy_checker.adapters.counters import CallCounter
 from agentdeck.policy_checker.adapters.journal import usd_of
+from agentdeck.policy_checker.adapters.shadow import Shadow
 from agentdeck.policy_checker.core import Ttls, tenant_scope
-from agentdeck.policy_checker.handlers import (
-    ControlHandler,
-    DecisionHandler,
-    SettlementHandler,
-    Shadow,
-)
+from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.signing import Signer
@@ -68,8 +64,7 @@ def build(
     engine = load_bundle(settings.bundle_dir or DEMO_BUNDLE)
     shadow = None
     if settings.shadow_bundle_dir:
-        candidate = load_bundle(settings.shadow_bundle_dir)
-        shadow = Shadow(candidate, ShadowCounter(hot, candidate.bundle.digest))
+        shadow = Shadow(load_bundle(settings.shadow_bundle_dir), hot)
     key = signer_of(settings)
     ensure_budgets(store, settings.tenant_budgets_micros, now=clock())
     service, group = settings.service_name, settings.consumer_group
@@ -77,6 +72,7 @@ def build(
     decide = DecisionHandler(
         store=store,
         service=service,
+        consumer=f"{group}.decide",
         engine=engine,
         catalog=ToolCatalog(tools),
         counter=CallCounter(hot),

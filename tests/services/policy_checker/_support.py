@@ -93,16 +93,8 @@ def facts_of(
     calls_last_minute: int = 1,
 ) -> core.CallFacts:
     """The facts the service would gather for ``request``."""
-    arguments = core.parse_arguments(request)
-    problem = None if arguments.problem else catalog.check(request.tool, arguments.values)
-    return core.facts_for(
-        request,
-        catalog.facts(request.tool, request.side_effect),
-        arguments=arguments,
-        contract_problem=problem,
-        snapshot=snapshot or core.Snapshot(budgets={"tenant:acme": ACME_BUDGET}),
-        calls_last_minute=calls_last_minute,
-    )
+    snapshot = snapshot or core.Snapshot(budgets={"tenant:acme": ACME_BUDGET})
+    return core.gather([request], catalog, snapshot, [calls_last_minute])[0]
 
 
 def verdict(

@@ -21,12 +21,8 @@ from agentdeck.policy_checker.adapters.catalog import ToolCatalog
 from agentdeck.policy_checker.adapters.cedar import load_bundle
 from agentdeck.policy_checker.adapters.counters import CallCounter, ShadowCounter
 from agentdeck.policy_checker.adapters.journal import Journal
-from agentdeck.policy_checker.handlers import (
-    ControlHandler,
-    DecisionHandler,
-    SettlementHandler,
-    Shadow,
-)
+from agentdeck.policy_checker.adapters.shadow import Shadow
+from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.main import DEMO_BUNDLE, ensure_budgets
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ReservationStatus, Store
@@ -83,6 +79,7 @@ def _checker(
     decide = DecisionHandler(
         store=store,
         service=SERVICE,
+        consumer=f"{tenant}.decide",
         engine=DEMO,
         catalog=ToolCatalog(small_registry()),
         counter=CallCounter(hot),
@@ -90,7 +87,7 @@ def _checker(
         identity=TEST_PRODUCER,
         clock=lambda: NOW,
         ttls=core.Ttls(timedelta(minutes=5), timedelta(hours=24)),
-        shadow=Shadow(shadow, ShadowCounter(hot, shadow.bundle.digest)) if shadow else None,
+        shadow=Shadow(shadow, hot) if shadow else None,
     )
     clock = lambda: NOW  # noqa: E731
     settle = SettlementHandler(

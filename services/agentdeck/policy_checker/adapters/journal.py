@@ -79,14 +79,29 @@ class Journal:
             for key, entry in found.items()
         }
 
-    def hold(self, conn: Connection, hold: Hold, *, now: datetime) -> HoldOutcome:
-        """Reserve ``hold`` (idempotent on its reservation id) and read what remains."""
+    def hold(
+        self, conn: Connection, holds: Sequence[Hold], *, now: datetime
+    ) -> dict[str, HoldOutcome]:
+        """Reserve each hold (idempotent on its reservation id), by reservation id.
+
+        Each outcome carries what remained right after that hold. One read per
+        scope at the end is enough: from its first successful hold on, this
+        transaction holds the budget row's lock, so nobody else changes it.
+        """
         budgets = self._store.budgets
-        held = budgets.reserve(
-            conn, hold.scope, hold.reservation_id, usd_of(hold.amount_micros), now=now
-        )
-        view = _view(budgets.get(conn, hold.scope))
-        return HoldOutcome(held=held, remaining_micros=view.remaining_micros, exists=view.exists)
+        held = [
+            budgets.reserve(conn, h.scope, h.reservation_id, usd_of(h.amount_micros), now=now)
+            for h in holds
+        ]
+        views = {scope: _view(budgets.get(conn, scope)) for scope in {h.scope for h in holds}}
+        later: dict[str, int] = dict.fromkeys(views, 0)
+        outcomes: dict[str, HoldOutcome] = {}
+        for hold, ok in reversed(list(zip(holds, held, strict=True))):
+            view = views[hold.scope]
+            remaining = view.remaining_micros + later[hold.scope]
+            outcomes[hold.reservation_id] = HoldOutcome(ok, remaining, view.exists)
+            later[hold.scope] += hold.amount_micros if ok else 0
+        return outcomes
 
     def record(
         self,

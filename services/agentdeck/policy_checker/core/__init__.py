@@ -54,7 +54,7 @@ from agentdeck.policy_checker.core.facts import (
     ToolFacts,
     parse_arguments,
 )
-from agentdeck.policy_checker.core.gather import Snapshot, divergent, facts_for
+from agentdeck.policy_checker.core.gather import Catalog, Snapshot, divergent, facts_for, gather
 from agentdeck.policy_checker.core.guards import (
     ARGUMENTS,
     KILL_SWITCH,
@@ -78,6 +78,7 @@ __all__ = [
     "BudgetView",
     "Bundle",
     "CallFacts",
+    "Catalog",
     "DecisionRecord",
     "Draft",
     "Effect",
@@ -109,6 +110,7 @@ __all__ = [
     "evaluate",
     "events_for",
     "facts_for",
+    "gather",
     "guarded",
     "hold_ref",
     "parse_arguments",

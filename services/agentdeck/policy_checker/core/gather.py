@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from agentdeck.contracts.models import ToolCallRequested
+from agentdeck.contracts.models import SideEffect, ToolCallRequested
 from agentdeck.policy_checker.core.decide import tenant_scope
 from agentdeck.policy_checker.core.evaluate import Verdict
 from agentdeck.policy_checker.core.facts import (
@@ -15,10 +16,23 @@ from agentdeck.policy_checker.core.facts import (
     CallFacts,
     Switch,
     ToolFacts,
+    parse_arguments,
 )
 from agentdeck.policy_checker.core.switches import covering
 
-__all__ = ["Snapshot", "divergent", "facts_for"]
+__all__ = ["Catalog", "Snapshot", "divergent", "facts_for", "gather"]
+
+
+class Catalog(Protocol):
+    """The tool contracts the service knows."""
+
+    def facts(self, name: str, claimed: SideEffect) -> ToolFacts:
+        """The contract facts of ``name`` (unregistered: keeps the side effect claimed)."""
+        ...
+
+    def check(self, name: str, args: Mapping[str, Any]) -> str | None:
+        """Why ``args`` do not fit the contract of ``name``, if they do not."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,30 @@ def facts_for(
         calls_last_minute=calls_last_minute,
         switch=covering(snapshot.switches, tenant=env.tenant, agent=env.agent, tool=request.tool),
     )
+
+
+def gather(
+    requests: Sequence[ToolCallRequested],
+    catalog: Catalog,
+    snapshot: Snapshot,
+    calls_last_minute: Sequence[int],
+) -> list[CallFacts]:
+    """The facts of every request of a batch."""
+    facts = []
+    for request, count in zip(requests, calls_last_minute, strict=True):
+        arguments = parse_arguments(request)
+        problem = None if arguments.problem else catalog.check(request.tool, arguments.values)
+        facts.append(
+            facts_for(
+                request,
+                catalog.facts(request.tool, request.side_effect),
+                arguments=arguments,
+                contract_problem=problem,
+                snapshot=snapshot,
+                calls_last_minute=count,
+            )
+        )
+    return facts
 
 
 def divergent(active: Sequence[Verdict], candidate: Sequence[Verdict]) -> list[int]:
