@@ -1,0 +1,133 @@
+"""Kill any service with SIGKILL mid-run and restart it: every run still finishes,
+no event is lost, and each side effect happens exactly once."""
+
+import json
+import socket
+import time
+import uuid
+
+import pytest
+
+from agentdeck.cli.demo import wait_for_outcomes
+from agentdeck.cli.keys import load_or_create
+from agentdeck.cli.stackfile import StackInfo
+from agentdeck.cli.submit import goal_event, publish_goal
+from agentdeck.contracts.models import RunLimits
+from agentdeck.demo.scripted_llm import ScriptedModel
+from agentdeck.demo.sql_desk import SqlDesk
+from agentdeck.kafka import ensure_topics, topic_specs
+from agentdeck.settings import KafkaSettings
+from agentdeck.store import RunStatus, Store, migrate
+from testkit.processes import SERVICES, ServiceProcesses
+from testkit.sql import Databases
+
+RUNS = 6
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("victim", list(SERVICES))
+def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
+    victim, bootstrap_servers, pg_admin, tmp_path
+):
+    databases = Databases("postgresql", tmp_path, pg_admin)
+    store = Store(databases.new_engine())
+    migrate(store.engine)
+    SqlDesk(store).seed()
+    url = store.engine.url.render_as_string(hide_password=False)
+    prefix = f"crash{uuid.uuid4().hex[:8]}"
+    kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=prefix, partitions=3)
+    ensure_topics(kafka, topic_specs(prefix, 3))
+    marker = f"crash-{victim}-{uuid.uuid4().hex[:6]}"
+    with ScriptedModel() as model:
+        processes = ServiceProcesses(
+            bootstrap=bootstrap_servers,
+            prefix=prefix,
+            database_url=url,
+            keys=load_or_create(tmp_path),
+            approval_port=_port(),
+            llm_base_url=model.base_url,
+            logs=tmp_path,
+        )
+        processes.start_all()
+        try:
+            run_ids = _submit(kafka, url, tmp_path, marker)
+            _wait_for_progress(store, run_ids)
+            processes.kill(victim)
+            time.sleep(0.5)
+            processes.start(victim)
+            outcomes = wait_for_outcomes(store, run_ids, timeout_s=120)
+            _every_run_fully_archived(store, run_ids)
+        finally:
+            processes.stop_all()
+    statuses = {r: outcomes[r].status if r in outcomes else None for r in run_ids}
+    assert set(statuses.values()) == {RunStatus.COMPLETED}, (statuses, processes.log(victim))
+    _one_refund_per_run(store, marker)
+    store.close()
+    databases.close()
+
+
+def _submit(kafka, url, data_dir, marker):
+    info = StackInfo(
+        bootstrap_servers=kafka.bootstrap_servers,
+        topic_prefix=kafka.topic_prefix,
+        database_url=url,
+        data_dir=str(data_dir),
+    )
+    run_ids = []
+    for n in range(RUNS):
+        event = goal_event(
+            goal="refund",
+            playbook="refund-order",
+            inputs={"order_id": "2077", "amount_cents": 500, "reason": marker},
+            tenant="acme",
+            run_id=f"{marker}-{n}",
+            requested_by="crm",
+            limits=RunLimits(),
+        )
+        publish_goal(info, event)
+        run_ids.append(event.envelope.run_id)
+    return run_ids
+
+
+def _wait_for_progress(store, run_ids):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with store.transaction(read_only=True) as conn:
+            started = [r for r in run_ids if store.runs.get(conn, r) is not None]
+        if started:
+            return
+        time.sleep(0.1)
+    raise AssertionError("no run started")
+
+
+def _one_refund_per_run(store, marker):
+    with store.transaction(read_only=True) as conn:
+        refunds = [
+            json.loads(e.state)
+            for e in store.state.scan(conn, "demo-desk", limit=10_000)
+            if e.key.startswith("refund:")
+        ]
+    ours = [r for r in refunds if r.get("reason") == marker]
+    assert len(ours) == RUNS, f"{len(ours)} refunds for {RUNS} runs"
+
+
+def _every_run_fully_archived(store, run_ids):
+    deadline = time.monotonic() + 60
+    while True:
+        with store.transaction(read_only=True) as conn:
+            missing = [
+                r
+                for r in run_ids
+                if not any(
+                    a.event_type.endswith("RunCompleted") for a in store.archive.read_run(conn, r)
+                )
+            ]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not missing, f"runs whose completion never reached the archive: {missing}"
