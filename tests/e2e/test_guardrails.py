@@ -117,3 +117,34 @@ def test_garbage_on_the_goals_topic_is_dead_lettered_and_the_planner_goes_on(pla
     assert ours, "the garbage is in the dead-letter topic"
     assert {d.failure.code for d in ours} == {"bad_marker"}
     assert json.loads(json.dumps(ours[0].failure.remediation))
+
+
+def _submit_llm(platform, run_id, goal):
+    event = goal_event(
+        goal=goal,
+        playbook=None,
+        inputs={},
+        tenant="acme",
+        run_id=run_id,
+        requested_by="crm",
+        limits=m.RunLimits(),
+    )
+    publish_goal(platform.info, event)
+    return run_id
+
+
+def test_a_model_repeating_the_same_call_is_stopped_as_a_loop(platform):
+    run = _submit_llm(platform, "loop-run", "keep checking order 3001 until it changes")
+    assert _settle(platform, run).status is RunStatus.FAILED
+    failure = _failure(platform, run)
+    assert failure is not None
+    assert failure.code == "loop_detected"
+
+
+def test_a_model_asking_for_an_unknown_tool_gets_a_machine_readable_failure(platform):
+    run = _submit_llm(platform, "unknown-tool-run", "wipe the order database")
+    assert _settle(platform, run).status is RunStatus.FAILED
+    failure = _failure(platform, run)
+    assert failure is not None
+    assert (failure.code, failure.retryable) == ("unknown_tool", False)
+    assert "lookup_order" in failure.remediation[0]

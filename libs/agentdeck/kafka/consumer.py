@@ -192,11 +192,16 @@ class ConsumerLoop:
         ids = [i.event.envelope.event_id for i in decoded]
         new = set(ids) if self._processed is None else self._processed.filter_new(self.group, ids)
         fresh: list[Inbound] = []
+        kept: dict[str, bytes] = {}
         for item in decoded:
             event_id = item.event.envelope.event_id
-            if event_id in new:
-                new.discard(event_id)  # a repeat inside the batch is a duplicate too
-                fresh.append(item)
+            value = item.message.value() or b""
+            # Only an exact repeat is a duplicate: a different record claiming the same id
+            # (a forgery, say) must still reach the handler, which can refuse it.
+            if event_id not in new or kept.get(event_id) == value:
+                continue
+            kept.setdefault(event_id, value)
+            fresh.append(item)
         self.stats.duplicates += len(decoded) - len(fresh)
         return fresh
 
@@ -210,10 +215,23 @@ class ConsumerLoop:
         # Bad input never stops the loop: find the event that fails and dead-letter it alone.
         except Exception:  # noqa: BLE001
             log.warning("consumer %s: batch failed, isolating the failing event", self.group)
-        outcomes: list[Outcome] = []
         for item in fresh:
-            outcomes.extend(self._handle_one(item))
-        return outcomes
+            self._settle(self._handle_one(item))
+        return []
+
+    def _settle(self, outcomes: list[Outcome]) -> None:
+        """Publish, flush and commit one isolated event's outcome before the next is handled.
+
+        Each event then sees the state the events before it left, as it would have
+        in a batch; slower, and only on the path where a batch failed.
+        """
+        events = [event for outcome in outcomes for event in outcome.events]
+        self._producer.send_all(events)
+        self._producer.flush()
+        self.stats.produced += len(events)
+        for outcome in outcomes:
+            if outcome.commit is not None:
+                outcome.commit()
 
     def _handle_one(self, item: Inbound) -> list[Outcome]:
         try:

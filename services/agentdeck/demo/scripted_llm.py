@@ -36,7 +36,16 @@ DEMO_SCRIPT: list[dict[str, Any]] = [
             },
             {"content": "Looked the order up and drafted a status note for the customer."},
         ],
-    }
+    },
+    {  # a model stuck repeating itself: the planner's loop detection stops it
+        "match": "keep checking order 3001",
+        "turns": [{"tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "3001"}}]}]
+        * 6,
+    },
+    {  # a model asking for a tool that does not exist
+        "match": "wipe the order database",
+        "turns": [{"tool_calls": [{"name": "drop_all_tables", "arguments": {}}]}],
+    },
 ]
 
 

@@ -55,3 +55,30 @@ def test_a_failed_commit_retries_the_batch_and_republishes_the_same_ids(kafka, c
     published = read_topic(kafka, Topic.RUNS.full(kafka.topic_prefix), 3 + attempts[0])
     ids = [codec.decode(m.value()).envelope.event_id for m in published]
     assert len(set(ids)) == 3, "the retry republished the same event ids, nothing new"
+
+
+def test_when_a_batch_fails_each_event_sees_the_state_the_one_before_it_committed(kafka, codec):
+    producer = EventProducer(kafka, codec, client_id="src")
+    producer.send_all([goal(1), goal(2), goal(99), goal(3)])
+    producer.flush()
+    durable = {"count": 0}
+    seen: list[int] = []
+    poison = goal(99).envelope.event_id
+
+    def handler(batch: Sequence[Inbound]) -> Outcome:
+        if any(i.event.envelope.event_id == poison for i in batch):
+            raise ValueError("cannot handle goal 99")
+        seen.append(durable["count"])
+
+        def commit() -> None:
+            durable["count"] += len(batch)
+
+        return Outcome(started_for(batch), commit)
+
+    loop = make_loop(kafka, codec, handler)
+    run_until(loop, lambda: loop.stats.consumed >= 4)
+    loop.close()
+    if len(seen) == 3:  # the four arrived in one batch and were isolated one by one
+        assert seen == [0, 1, 2]
+    assert durable["count"] == 3
+    assert loop.stats.dead_lettered == {"handler_error": 1}
