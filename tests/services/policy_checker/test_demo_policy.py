@@ -136,7 +136,9 @@ def test_arguments_that_do_not_match_their_hash_are_refused() -> None:
     assert "arguments_hash" in result.reason
 
 
-def test_a_tool_version_other_than_the_registered_one_is_refused() -> None:
-    result = verdict(refund(2000, tool_version="9.9"))
+def test_a_tool_version_the_registered_contract_cannot_serve_is_refused() -> None:
+    result = verdict(refund(2000, tool_version="2.0"))
     assert result.outcome is DENY
     assert result.matched == (core.TOOL_VERSION,)
+    assert result.reason == "create_refund version 2.0 was requested; version 1.0 is registered"
+    assert verdict(refund(2000, tool_version="1")).outcome is ALLOW  # same major, minor not newer

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.integration
 PRIVATE = generate_private_key()
 VERIFIER = Verifier({"policy-1": Signer("policy-1", PRIVATE).public_key_b64()})
 DEMO_MAX_COST = 5_000  # create_refund's maximum cost in the demo contracts, micro-USD
+LOOKUP_MAX_COST = 500  # lookup_order's
 
 
 def _runner(
@@ -153,13 +154,20 @@ def test_requests_are_decided_signed_reserved_settled_and_stopped_by_a_kill_swit
     assert (shadow.evaluated(), shadow.divergent()) == (2, 1)
 
 
+def _lookup(tenant: str) -> m.ToolCallRequested:
+    """A read of a run of its own (runs spread over the partitions), far below its rate limit."""
+    return requested(
+        "lookup_order", {"order_id": "1"}, tenant=tenant, side_effect=m.SideEffect.READ
+    )
+
+
 def _warm_up(replicas: Sequence[ServiceRunner], producer: EventProducer, tenant: str) -> int:
     """Send calls of another tenant until every replica has decided some; how many were sent."""
     sent, deadline = 0, time.monotonic() + 30
     while not all(r.stats()["decide"].handled > 0 for r in replicas):
         assert time.monotonic() < deadline, "the replicas never shared the partitions"
-        for _ in range(6):  # reads: far below lookup_order's rate limit
-            producer.send(requested("lookup_order", {"order_id": "1"}, tenant=tenant))
+        for _ in range(6):
+            producer.send(_lookup(tenant))
         producer.flush()
         sent += 6
         time.sleep(0.3)
@@ -170,8 +178,8 @@ def test_two_replicas_racing_for_the_last_budget_never_hold_more_than_it(
     kafka: KafkaSettings, codec: Codec, pg_store: Store, redis_hot: HotState
 ) -> None:
     tenant, warmup, group = unique("tenant"), unique("warmup"), unique("pc")
-    affordable, requests = 5, 12
-    budgets = {tenant: affordable * DEMO_MAX_COST, warmup: 1_000_000}
+    affordable, requests = 5, 30  # 30 runs: every partition, so both replicas, gets some
+    budgets = {tenant: affordable * LOOKUP_MAX_COST, warmup: 1_000_000}
     replicas = [
         _runner(kafka, codec, pg_store, redis_hot, group=group, budgets=budgets) for _ in range(2)
     ]
@@ -180,7 +188,7 @@ def test_two_replicas_racing_for_the_last_budget_never_hold_more_than_it(
         warm = _warm_up(replicas, producer, warmup)
         handled = [r.stats()["decide"].handled for r in replicas]
         for _ in range(requests):
-            producer.send(refund(2000, tenant=tenant))  # a run each: spread over the partitions
+            producer.send(_lookup(tenant))
         producer.flush()
         events = _decisions(kafka, codec, 2 * warm + requests + affordable)
         raced = [
@@ -197,5 +205,5 @@ def test_two_replicas_racing_for_the_last_budget_never_hold_more_than_it(
     assert outcomes.count(m.DecisionOutcome.ALLOW) == affordable
     denied = [d for d in decisions.values() if d.outcome is m.DecisionOutcome.DENY]
     assert {d.matched_policies[0] for d in denied} <= {core.BUDGET, "budget-exhausted"}
-    assert _budget(pg_store, tenant) == (Decimal("0.025"), Decimal("0.025"), Decimal(0))
+    assert _budget(pg_store, tenant) == (Decimal("0.0025"), Decimal("0.0025"), Decimal(0))
     assert all(n > 0 for n in raced), f"one replica decided the whole race: {raced}"

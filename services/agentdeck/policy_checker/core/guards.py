@@ -3,7 +3,7 @@
 Integrity comes first: arguments that are not JSON, do not match their hash,
 or do not fit the tool's contract are refused whatever the policies say.
 A policy DENY then stands as the policies explained it. Otherwise an unknown
-tool, a tool version other than the registered one, or an engaged kill switch
+tool, a tool version the registered one cannot serve, or an engaged kill switch
 turns the verdict into DENY, so a bundle that forgot those rules stays safe.
 """
 
@@ -13,12 +13,39 @@ from agentdeck.contracts.models import DecisionOutcome
 from agentdeck.policy_checker.core.evaluate import Verdict
 from agentdeck.policy_checker.core.facts import CallFacts
 
-__all__ = ["ARGUMENTS", "KILL_SWITCH", "TOOL_VERSION", "UNKNOWN_TOOL", "guarded"]
+__all__ = [
+    "ARGUMENTS",
+    "KILL_SWITCH",
+    "TOOL_VERSION",
+    "UNKNOWN_TOOL",
+    "guarded",
+    "version_compatible",
+]
 
 ARGUMENTS = "platform.arguments"
 UNKNOWN_TOOL = "platform.unknown-tool"
 TOOL_VERSION = "platform.tool-version"
 KILL_SWITCH = "platform.kill-switch"
+
+
+def _major_minor(version: str) -> tuple[int, int] | None:
+    head = version.strip().split(".")
+    try:
+        return int(head[0]), int(head[1]) if len(head) > 1 else 0
+    except ValueError:
+        return None
+
+
+def version_compatible(requested: str | None, registered: str) -> bool:
+    """The executors' rule: same major version, registered minor at least the requested one.
+
+    No requested version takes the registered one; versions that are not
+    ``MAJOR[.MINOR[...]]`` numbers must match exactly.
+    """
+    if requested is None or requested == registered:
+        return True
+    want, have = _major_minor(requested), _major_minor(registered)
+    return want is not None and have is not None and want[0] == have[0] and have[1] >= want[1]
 
 
 def _deny(policy: str, reason: str) -> Verdict:
@@ -35,7 +62,7 @@ def guarded(facts: CallFacts, verdict: Verdict) -> Verdict:
     if not tool.registered:
         return _deny(UNKNOWN_TOOL, f"no tool named {tool.name} is registered")
     wanted = facts.requested_version
-    if wanted is not None and wanted != tool.version:
+    if not version_compatible(wanted, tool.version):
         reason = f"{tool.name} version {wanted} was requested; version {tool.version} is registered"
         return _deny(TOOL_VERSION, reason)
     switch = facts.switch
