@@ -75,3 +75,41 @@ def _each_side_effect_exactly_once(store, run_ids):
 def _all_state(store, service):
     with store.transaction(read_only=True) as conn:
         return store.state.scan(conn, service, limit=10_000)
+
+
+def test_every_finished_run_has_one_trace_with_genai_and_kafka_spans(platform):
+    from testkit.kafka import wait_until
+
+    run = "traced-run"
+    events = demo_events("acme", "traces")
+    _goal, event = next((g, e) for g, e in events if g.key == "auto")
+    publish_goal(
+        platform.info,
+        event.model_copy(update={"envelope": event.envelope.model_copy(update={"run_id": run})}),
+    )
+    wait_for_outcomes(platform.stack.store, [run], timeout_s=60)
+    traces = platform.stack.data_dir / "traces.jsonl"
+
+    def spans_of_run() -> list[dict[str, object]]:
+        if not traces.exists():
+            return []
+        lines = [json.loads(line) for line in traces.read_text().splitlines() if line]
+        trace = _trace_of(lines, run)
+        return [s for s in lines if trace and s["context"]["trace_id"] == trace]
+
+    wait_until(lambda: len(spans_of_run()) >= 7, timeout_s=30, what="the run's trace")
+    spans = spans_of_run()
+    names = sorted(s["name"] for s in spans)
+    assert "invoke_agent support-agent" in names
+    assert names.count("execute_tool lookup_order") == 1
+    assert names.count("apply_guardrail policy") == 3
+    assert len({s["context"]["trace_id"] for s in spans}) == 1, "one trace per run"
+    assert event.envelope.traceparent.split("-")[1] in spans[0]["context"]["trace_id"]
+    tool = next(s for s in spans if s["name"] == "execute_tool create_refund")
+    assert tool["attributes"]["messaging.system"] == "kafka"
+    assert tool["attributes"]["gen_ai.tool.name"] == "create_refund"
+
+
+def _trace_of(lines, run):
+    root = next((s for s in lines if s["attributes"].get("agentdeck.run.id") == run), None)
+    return root["context"]["trace_id"] if root else None

@@ -43,9 +43,12 @@ def approvals(who: As = "alice") -> None:
     if not pending:
         console.print("no pending approvals")
     for item in pending:
-        console.print(f"[bold]{item.approval_id}[/]  run {item.run_id or '-'}  tool {item.tool}  "
-                      f"risk {item.risk_band}  role {item.approver_role}  "
-                      f"deadline {item.deadline:%Y-%m-%d %H:%M:%S %Z}", soft_wrap=True)
+        console.print(
+            f"[bold]{item.approval_id}[/]  run {item.run_id or '-'}  tool {item.tool}  "
+            f"risk {item.risk_band}  role {item.approver_role}  "
+            f"deadline {item.deadline:%Y-%m-%d %H:%M:%S %Z}",
+            soft_wrap=True,
+        )
         console.print(f"    {item.summary}", soft_wrap=True)
 
 

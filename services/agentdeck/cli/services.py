@@ -35,6 +35,7 @@ def compose(
 
     codec = default_codec()
     store, hot, kafka = stack.store, stack.hot, stack.kafka
+    store_settings = stack.store_settings.model_copy(update={"data_dir": str(stack.data_dir)})
     desk = SqlDesk(store)
     desk.seed()
     tools = demo_registry(desk)
@@ -46,7 +47,10 @@ def compose(
     return [
         planner(
             PlannerSettings(
-                kafka=kafka, consumer_group=f"{prefix}-planner", llm_base_url=llm_base_url
+                kafka=kafka,
+                store=store_settings,
+                consumer_group=f"{prefix}-planner",
+                llm_base_url=llm_base_url,
             ),
             codec=codec,
             store=store,
@@ -56,6 +60,7 @@ def compose(
         policy(
             PolicyCheckerSettings(
                 kafka=kafka,
+                store=store_settings,
                 consumer_group=f"{prefix}-policy",
                 signing_key=SecretStr(keys.policy_private),
             ),
@@ -67,6 +72,7 @@ def compose(
         approval(
             ApprovalSettings(
                 kafka=kafka,
+                store=store_settings,
                 consumer_group=f"{prefix}-approval",
                 http_port=approval_port,
                 signing_key=SecretStr(keys.approval_private),
@@ -80,6 +86,7 @@ def compose(
         executor(
             ToolExecutorSettings(
                 kafka=kafka,
+                store=store_settings,
                 consumer_group=f"{prefix}-executor",
                 policy_verify_key=SecretStr(keys.policy_public()),
                 approval_verify_key=SecretStr(keys.approval_public()),
@@ -90,7 +97,9 @@ def compose(
             tools=tools,
         ),
         telemetry(
-            TelemetrySettings(kafka=kafka, consumer_group=f"{prefix}-telemetry"),
+            TelemetrySettings(
+                kafka=kafka, store=store_settings, consumer_group=f"{prefix}-telemetry"
+            ),
             codec=codec,
             store=store,
             hot=hot,

@@ -11,7 +11,7 @@ from agentdeck.cli.settings import CliSettings
 from agentdeck.embedded import kafka_cluster
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import topic_specs
-from agentdeck.settings import KafkaSettings
+from agentdeck.settings import KafkaSettings, StoreSettings
 from agentdeck.store import Store, current_revision
 
 
@@ -24,6 +24,7 @@ class Stack:
     hot: HotState
     data_dir: Path
     embedded_broker: bool
+    store_settings: StoreSettings
 
     def health(self) -> list[tuple[str, str, str]]:
         """(component, status, detail) for every component."""
@@ -56,4 +57,6 @@ def embedded_stack(settings: CliSettings) -> Iterator[Stack]:
         stack.callback(store.close)
         hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
         stack.callback(hot.close)
-        yield Stack(kafka, store, hot, data_dir, not settings.kafka.bootstrap_servers)
+        yield Stack(
+            kafka, store, hot, data_dir, not settings.kafka.bootstrap_servers, settings.store
+        )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agentdeck.contracts import models as m
 from agentdeck.kafka import Inbound, Outcome
 from agentdeck.kafka.headers import record_headers
 from agentdeck.runtime import Clock
 from agentdeck.store import Store
+from agentdeck.telemetry.adapters.traces import RunTraces
 from agentdeck.telemetry.core import archive_record
 
 __all__ = ["Archiver"]
+
+_FINAL = (m.RunCompleted, m.RunFailed, m.RunCancelled)
 
 
 class Archiver:
@@ -20,9 +24,10 @@ class Archiver:
     harmless and no processed-event log is needed.
     """
 
-    def __init__(self, *, store: Store, clock: Clock) -> None:
+    def __init__(self, *, store: Store, clock: Clock, traces: RunTraces | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._traces = traces
         self.archived = 0
 
     def __call__(self, batch: Sequence[Inbound]) -> Outcome:
@@ -45,8 +50,16 @@ class Archiver:
                 )
             )
 
+        finished = [
+            i.event.envelope.run_id
+            for i in batch
+            if isinstance(i.event, _FINAL) and i.event.envelope.run_id
+        ]
+
         def commit() -> None:
             with self._store.transaction() as conn:
                 self.archived += self._store.archive.append_many(conn, records)
+            if self._traces is not None and finished:
+                self._traces.export_runs(finished)
 
         return Outcome((), commit)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.store import Store
+from agentdeck.telemetry.adapters.traces import RunTraces
+from agentdeck.telemetry.adapters.tracing import open_sink
 from agentdeck.telemetry.handlers import Archiver
 from agentdeck.telemetry.settings import TelemetrySettings
 
@@ -23,8 +28,23 @@ def build(
 ) -> ServiceRunner:
     """Telemetry: one loop archiving every topic."""
     del hot  # metrics counters will use it
-    archiver = Archiver(store=store, clock=clock)
-    return ServiceRunner(settings, codec, [Subscription("archive", tuple(Topic), archiver)])
+    sink = open_sink(
+        otlp_endpoint=settings.otlp_endpoint,
+        trace_file=Path(settings.store.data_dir) / settings.trace_file,
+    )
+    traces = RunTraces(store, codec, sink, group=f"{settings.consumer_group}.archive")
+    archiver = Archiver(store=store, clock=clock, traces=traces)
+
+    def close_sink(stop: threading.Event) -> None:
+        stop.wait()
+        sink.close()
+
+    return ServiceRunner(
+        settings,
+        codec,
+        [Subscription("archive", tuple(Topic), archiver)],
+        tasks=[("traces", close_sink)],
+    )
 
 
 def main() -> None:
