@@ -85,6 +85,14 @@ def test_guards_refuse_unknown_tools_and_kill_switches_a_bundle_forgot(tmp_path:
     assert stopped.reason == "the GLOBAL kill switch on * is engaged by oncall: freeze"
 
 
+def test_a_call_no_policy_permits_is_denied_by_default_and_says_so(tmp_path: Path) -> None:
+    reads_only = '@id("reads")\npermit (principal, action, resource == Tool::"lookup_order");'
+    result = verdict(refund(2000), engine=_bundle(tmp_path, reads_only))
+    assert result.outcome is DecisionOutcome.DENY
+    assert result.matched == (core.DEFAULT_DENY,)
+    assert result.reason == "no policy permits create_refund for support-agent of tenant acme"
+
+
 def test_a_policy_that_fails_to_evaluate_fails_closed(tmp_path: Path) -> None:
     overflow = (
         '@id("overflow")\nforbid (principal, action, resource)\n'

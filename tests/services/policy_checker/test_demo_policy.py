@@ -90,9 +90,8 @@ def test_a_tenant_without_a_budget_cannot_run_paid_calls() -> None:
     read = requested("lookup_order", {"order_id": "1"}, tenant="globex", max_cost_micros=0)
     result = verdict(read, snapshot=empty)  # the contract's maximum cost counts, not the request's
     assert result.outcome is DENY
-    assert result.reason == (
-        "tenant globex has $0.00 of budget left; lookup_order may cost up to $0.0005"
-    )
+    assert result.matched == ("no-budget",)
+    assert result.reason == "tenant globex has no budget; lookup_order may cost up to $0.0005"
 
 
 def test_too_many_calls_in_a_minute_are_refused() -> None:

@@ -44,7 +44,13 @@ from agentdeck.policy_checker.core.decide import (
 )
 from agentdeck.policy_checker.core.emit import SigningKey, events_for, signed
 from agentdeck.policy_checker.core.engine import Answer, PolicyEngine
-from agentdeck.policy_checker.core.evaluate import EVALUATION_ERROR, Verdict, evaluate, verdict_of
+from agentdeck.policy_checker.core.evaluate import (
+    DEFAULT_DENY,
+    EVALUATION_ERROR,
+    Verdict,
+    evaluate,
+    verdict_of,
+)
 from agentdeck.policy_checker.core.facts import (
     NO_BUDGET,
     Arguments,
@@ -67,6 +73,7 @@ from agentdeck.policy_checker.core.switches import applied, covering, switch_key
 __all__ = [
     "ARGUMENTS",
     "BUDGET",
+    "DEFAULT_DENY",
     "EVALUATION_ERROR",
     "KILL_SWITCH",
     "NO_BUDGET",

@@ -4,7 +4,7 @@ Cedar itself says allow or deny. Annotations on the matching policies turn
 that into the platform's three outcomes, the most restrictive winning:
 
 1. any matching ``forbid`` -> DENY (its ``@reason``s explain why);
-2. no matching ``permit`` -> DENY ("no policy permits ...");
+2. no matching ``permit`` -> DENY (``platform.default-deny``: "no policy permits ...");
 3. any matching permit with ``@effect("require_approval")`` -> REQUIRE_APPROVAL,
    with the highest ``@risk_band`` among them and that policy's ``@approver_role``;
 4. otherwise ALLOW.
@@ -31,9 +31,11 @@ from agentdeck.policy_checker.core.engine import Answer, PolicyEngine
 from agentdeck.policy_checker.core.facts import CallFacts
 from agentdeck.policy_checker.core.reasons import render
 
-__all__ = ["EVALUATION_ERROR", "Verdict", "evaluate", "verdict_of"]
+__all__ = ["DEFAULT_DENY", "EVALUATION_ERROR", "Verdict", "evaluate", "verdict_of"]
 
 EVALUATION_ERROR = "platform.evaluation-error"
+DEFAULT_DENY = "platform.default-deny"
+"""Named in a DENY no policy caused: nothing permitted the call."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def verdict_of(
         return Verdict(DecisionOutcome.DENY, (EVALUATION_ERROR,), reason)
     if not answer.allowed:
         if not rules:
-            return Verdict(DecisionOutcome.DENY, (), _nothing_permits(facts))
+            return Verdict(DecisionOutcome.DENY, (DEFAULT_DENY,), _nothing_permits(facts))
         return Verdict(DecisionOutcome.DENY, _ids(rules), _explain(bundle, facts, rules, context))
     asking = [r for r in rules if r.effect is Effect.REQUIRE_APPROVAL]
     if asking:
