@@ -2,13 +2,13 @@
 
 Thin: read a snapshot, call the core, write what the core decided, return events.
 
-One deliberate exception to "handlers do not write": a decision that holds
-budget is durable *before* its events are published, like the executor's
-effect-ledger start record. The reservation and the journaled decision are
-written in one transaction, so a batch that is retried or redelivered finds
-its decisions in the journal and re-emits exactly the same events (same ids,
-same outcome, same signature) instead of deciding again against a budget its
-own first attempt already holds.
+One deliberate exception to "handlers do not write": decisions are durable
+*before* their events are published, like the executor's effect-ledger start
+record, because a budget hold is money held. The holds, the journaled
+decisions and the requests' processed marks are written in one transaction,
+so a batch that is retried or redelivered finds its decisions in the journal
+and re-emits exactly the same events (same ids, same outcome, same signature)
+instead of deciding again against a budget its own first attempt holds.
 """
 
 from __future__ import annotations
