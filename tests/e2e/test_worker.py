@@ -17,6 +17,7 @@ def _env(platform):
         "KAFKA_TOPIC_PREFIX": platform.info.topic_prefix,
         "AGENTDECK_DATABASE_URL": platform.info.database_url,
         "AGENTDECK_DATA_DIR": platform.info.data_dir,
+        "COLUMNS": "200",
     }
 
 
