@@ -89,6 +89,7 @@ def test_make_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path):
                 break
         runs = _agentdeck(["runs"], env)
         approvals = _agentdeck(["approvals", "--as", "alice"], env)
+        metrics = _agentdeck(["metrics"], env)
         os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         rest, _ = process.communicate(timeout=60)
     finally:
@@ -102,6 +103,7 @@ def test_make_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path):
     assert runs.count("completed") == 3, runs
     assert runs.count("waiting_approval") == 1, runs
     assert "create_refund" in approvals, approvals
+    assert "completion rate" in metrics, metrics
     assert "stopped; nothing left running" in output, output
     port = int(re.search(r"127\.0\.0\.1:(\d+)", output)[1])  # type: ignore[index]
     with socket.socket() as sock:

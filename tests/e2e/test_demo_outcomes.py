@@ -113,3 +113,20 @@ def test_every_finished_run_has_one_trace_with_genai_and_kafka_spans(platform):
 def _trace_of(lines, run):
     root = next((s for s in lines if s["attributes"].get("agentdeck.run.id") == run), None)
     return root["context"]["trace_id"] if root else None
+
+
+def test_metrics_and_costs_cover_the_runs_so_far(platform):
+    from datetime import UTC, datetime, timedelta
+
+    from agentdeck.contracts import default_codec
+    from agentdeck.telemetry.adapters.metrics import report_since
+
+    weekly, costs = report_since(
+        platform.stack.store, default_codec(), datetime.now(UTC) - timedelta(days=1)
+    )
+    assert weekly.runs >= 4
+    assert 0 < weekly.completion_rate <= 1
+    assert weekly.escalation_rate > 0, "the approval run asked a human"
+    assert costs.by_tool["create_refund"] > 0
+    assert costs.by_model["small"] > 0
+    assert costs.by_tenant["acme"] == costs.total_micros

@@ -35,6 +35,7 @@ for _command in (
     commands.runs,
     commands.show,
     commands.kill,
+    commands.metrics,
     approvals.approvals,
     approvals.approve,
     approvals.deny,

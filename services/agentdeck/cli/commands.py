@@ -11,14 +11,14 @@ from rich.console import Console
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.submit import goal_event, parse_inputs, publish_goal
-from agentdeck.cli.views import run_tree, runs_table
+from agentdeck.cli.views import costs_table, metrics_table, run_tree, runs_table
 from agentdeck.contracts import DecodeError, Producer, default_codec, deterministic_id, envelope_for
 from agentdeck.contracts.models import KillSwitchScope, KillSwitchSet, RunLimits
 from agentdeck.kafka import EventProducer
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import RunStatus, Store
 
-__all__ = ["kill", "runs", "show", "submit"]
+__all__ = ["kill", "metrics", "runs", "show", "submit"]
 
 console = Console()
 
@@ -119,3 +119,22 @@ def kill(
     producer.send(event)
     producer.flush(15)
     console.print(f"kill switch {scope.value}:{target} {'released' if release else 'engaged'}")
+
+
+def metrics(
+    days: Annotated[float, typer.Option(min=0, help="Look back this many days.")] = 7,
+) -> None:
+    """The weekly metrics and where the money went (tenant, agent, tool, model)."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from agentdeck.telemetry.adapters.metrics import report_since  # noqa: PLC0415
+
+    store = _store(locate(CliSettings()))
+    try:
+        weekly, costs = report_since(
+            store, default_codec(), datetime.now(UTC) - timedelta(days=days)
+        )
+    finally:
+        store.close()
+    console.print(metrics_table(weekly))
+    console.print(costs_table(costs))

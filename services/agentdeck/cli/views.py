@@ -11,8 +11,9 @@ from rich.tree import Tree
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
 from agentdeck.store import RunRecord
+from agentdeck.telemetry.core import CostBreakdown, WeeklyMetrics
 
-__all__ = ["run_tree", "runs_table"]
+__all__ = ["costs_table", "metrics_table", "run_tree", "runs_table"]
 
 _STATUS_STYLE = {
     "completed": "green",
@@ -113,3 +114,32 @@ def _outcome(event: m.RunCompleted | m.RunFailed | m.RunCancelled, start: dateti
             f"{'; '.join(f.remediation) or 'none'}"
         )
     return f"{at} [yellow]cancelled[/] by {event.cancelled_by}: {event.reason}"
+
+
+def metrics_table(weekly: WeeklyMetrics) -> Table:
+    """The five metrics that matter weekly."""
+    table = Table(title=f"metrics over {weekly.runs} finished runs")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("completion rate", f"{weekly.completion_rate:.0%}")
+    table.add_row("cost per completion", f"${weekly.cost_per_completion_usd:.4f}")
+    table.add_row("tool calls per task", f"{weekly.tool_calls_per_task:.1f}")
+    table.add_row("escalation rate", f"{weekly.escalation_rate:.0%}")
+    table.add_row("silent-failure rate", f"{weekly.silent_failure_rate:.0%}")
+    return table
+
+
+def costs_table(costs: CostBreakdown) -> Table:
+    """Spend by tenant, agent, tool and model."""
+    table = Table(title=f"cost: ${costs.total_micros / 1e6:.4f}")
+    for column in ("by", "name", "cost"):
+        table.add_column(column, justify="right" if column == "cost" else "left")
+    for label, counter in (
+        ("tenant", costs.by_tenant),
+        ("agent", costs.by_agent),
+        ("tool", costs.by_tool),
+        ("model", costs.by_model),
+    ):
+        for name, micros in counter.most_common():
+            table.add_row(label, name, f"${micros / 1e6:.4f}")
+    return table

@@ -1,25 +1,38 @@
-"""Reading the weekly metrics back from the archive."""
+"""Reading the weekly metrics and the cost breakdown back from the archive."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from agentdeck.contracts import Codec, DecodeError
+from agentdeck.contracts import Codec, DecodeError, Event
 from agentdeck.store import RunStatus, Store
-from agentdeck.telemetry.core import WeeklyMetrics, facts_of, weekly_metrics
+from agentdeck.telemetry.core import (
+    CostBreakdown,
+    WeeklyMetrics,
+    cost_breakdown,
+    facts_of,
+    weekly_metrics,
+)
 
-__all__ = ["metrics_since"]
+__all__ = ["report_since"]
 
-_FINISHED = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+_STATUSES = (
+    RunStatus.COMPLETED,
+    RunStatus.FAILED,
+    RunStatus.CANCELLED,
+    RunStatus.RUNNING,
+    RunStatus.WAITING_APPROVAL,
+)
 
 
-def metrics_since(
+def report_since(
     store: Store, codec: Codec, since: datetime, *, limit: int = 10_000
-) -> WeeklyMetrics:
-    """The weekly metrics over the runs finished since ``since``, from their archived events."""
+) -> tuple[WeeklyMetrics, CostBreakdown]:
+    """The five weekly metrics (finished runs) and the costs (all runs) since ``since``."""
     facts = []
+    spent: list[Event] = []
     with store.transaction(read_only=True) as conn:
-        for status in _FINISHED:
+        for status in _STATUSES:
             for run in store.runs.list_runs(conn, status=status, limit=limit):
                 if run.started_at < since:
                     continue
@@ -29,7 +42,8 @@ def metrics_since(
                         events.append(codec.decode(archived.payload))
                     except DecodeError:
                         continue  # archived under a schema this process does not know
+                spent += events
                 fact = facts_of(events)
                 if fact is not None:
                     facts.append(fact)
-    return weekly_metrics(facts)
+    return weekly_metrics(facts), cost_breakdown(spent)

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from agentdeck.telemetry.core.archive import archive_record
+from agentdeck.telemetry.core.costs import CostBreakdown, cost_breakdown
 from agentdeck.telemetry.core.metrics import RunFacts, WeeklyMetrics, facts_of, weekly_metrics
 
-__all__ = ["RunFacts", "WeeklyMetrics", "archive_record", "facts_of", "weekly_metrics"]
+__all__ = [
+    "CostBreakdown",
+    "RunFacts",
+    "WeeklyMetrics",
+    "archive_record",
+    "cost_breakdown",
+    "facts_of",
+    "weekly_metrics",
+]
