@@ -7,7 +7,7 @@ No other module reads the environment.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["KafkaSettings", "ServiceSettings", "StoreSettings"]
@@ -61,5 +61,12 @@ class ServiceSettings(BaseSettings):
     service_name: str = "agentdeck"
     service_version: str = "0.1.0"
     consumer_group: str = ""
+    health_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        validation_alias=AliasChoices("health_port", "AGENTDECK_HEALTH_PORT"),
+        description="Port of /livez and /readyz; 0 serves none (the embedded stack).",
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)

@@ -121,8 +121,13 @@ class ConsumerLoop:
         self._on_flushed = on_flushed
         self._backoff_s = 0.0
         self.stats = LoopStats()
+        self.joined = False
         self._consumer = Consumer(consumer_config(settings, identity.service, group))
-        self._consumer.subscribe(list(topics))
+        self._consumer.subscribe(list(topics), on_assign=self._on_assign)
+
+    def _on_assign(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        # Joined the group (a replica may legitimately hold no partition).
+        self.joined = True
 
     def run(self, stop: threading.Event) -> None:
         """Process batches until ``stop`` is set, then leave the group."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
 from agentdeck.contracts import Codec, Producer
 from agentdeck.kafka import BatchHandler, ConsumerLoop, EventProducer, LoopStats, ProcessedLog
 from agentdeck.kafka.topics import Topic
+from agentdeck.runtime._health import HealthServer
 from agentdeck.settings import ServiceSettings
 
 __all__ = ["BackgroundTask", "ServiceRunner", "Subscription"]
@@ -59,6 +60,7 @@ class ServiceRunner:
         subscriptions: Sequence[Subscription],
         *,
         tasks: Sequence[tuple[str, BackgroundTask]] = (),
+        checks: Mapping[str, Callable[[], bool]] | None = None,
     ) -> None:
         self.settings = settings
         self.identity = self.identity_of(settings)
@@ -67,6 +69,13 @@ class ServiceRunner:
         self._tasks = tasks
         self._stop = threading.Event()
         self._workers: list[_Worker] = []
+        self._loops: dict[str, ConsumerLoop] = {}
+        self._checks = dict(checks or {})
+        self.health: HealthServer | None = None
+        if settings.health_port:
+            ready = {"consumers": self._joined, **self._checks}
+            self.health = HealthServer(settings.health_port, live=self.alive, ready=ready)
+            self._tasks = (*tasks, ("health", self.health.serve))
 
     @staticmethod
     def identity_of(settings: ServiceSettings) -> Producer:
@@ -115,6 +124,7 @@ class ServiceRunner:
         while not self._stop.is_set():
             try:
                 loop = self._loop(sub)
+                self._loops[sub.name] = loop
                 worker.stats = loop.stats
                 loop.run(self._stop)
             except Exception:  # a service must outlive one broken loop
@@ -129,6 +139,10 @@ class ServiceRunner:
 
     def _loop_names(self) -> set[str]:
         return {sub.name for sub in self._subscriptions}
+
+    def _joined(self) -> bool:
+        names = self._loop_names()
+        return all(name in self._loops and self._loops[name].joined for name in names)
 
     def alive(self) -> bool:
         """Whether every loop and task thread is running."""

@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from agentdeck.store._approvals import ApprovalsRepository
 from agentdeck.store._archive import ArchiveRepository
@@ -54,6 +54,12 @@ class Store:
     def transaction(self, *, read_only: bool = False) -> AbstractContextManager[Connection]:
         """A transaction on :attr:`engine`; see :func:`agentdeck.store.transaction`."""
         return transaction(self.engine, read_only=read_only)
+
+    def ping(self) -> bool:
+        """Whether the database answers (readiness probes)."""
+        with self.transaction(read_only=True) as conn:
+            conn.execute(text("SELECT 1"))
+        return True
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -114,7 +114,7 @@ def build(
         policy_keys=settings.policy_verify_keys,
     )
     decisions = Subscription("decisions", (Topic.DECISIONS,), handler)
-    return ServiceRunner(settings, codec, [decisions], tasks=tasks)
+    return ServiceRunner(settings, codec, [decisions], tasks=tasks, checks={"store": store.ping})
 
 
 def main() -> None:

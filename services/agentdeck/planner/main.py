@@ -105,7 +105,9 @@ def build(
         turns=_turns(settings, store, hot, tools),
     )
     topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS)
-    return ServiceRunner(settings, codec, [Subscription("runs", topics, handler)])
+    return ServiceRunner(
+        settings, codec, [Subscription("runs", topics, handler)], checks={"store": store.ping}
+    )
 
 
 def main() -> None:

@@ -96,6 +96,7 @@ def build(
             Subscription("settle", (Topic.TOOL_RESULTS, Topic.APPROVALS), settle),
             Subscription("control", (Topic.CONTROL,), control),
         ],
+        checks={"store": store.ping},
     )
 
 

@@ -44,6 +44,7 @@ def build(
         codec,
         [Subscription("archive", tuple(Topic), archiver)],
         tasks=[("traces", close_sink)],
+        checks={"store": store.ping},
     )
 
 

@@ -136,7 +136,9 @@ def build(
         pool.shutdown(wait=False, cancel_futures=True)
 
     subscription = Subscription("calls", (Topic.DECISIONS, Topic.APPROVALS), handler)
-    return ServiceRunner(settings, codec, [subscription], tasks=[("pool", close_pool)])
+    return ServiceRunner(
+        settings, codec, [subscription], tasks=[("pool", close_pool)], checks={"store": store.ping}
+    )
 
 
 def main() -> None:
