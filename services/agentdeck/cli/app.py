@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agentdeck.cli import approvals, commands, worker
+from agentdeck.cli import approvals, commands, replay, worker
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.up import run_up
 from agentdeck.errors import AgentdeckError
@@ -40,6 +40,7 @@ for _command in (
     approvals.approve,
     approvals.deny,
     worker.worker,
+    replay.replay,
 ):
     app.command()(_command)
 

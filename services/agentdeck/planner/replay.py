@@ -1,0 +1,138 @@
+"""Replaying a run's planner decisions from its recorded events, and checking them.
+
+The planner's inputs (goal, decisions, approvals, tool results, model answers)
+and its clock readings (the times stamped on its outputs) are all in the log,
+so folding the inputs through ``decide`` must reproduce the recorded outputs,
+id for id and field for field. Replay calls no model, no tool and no network:
+model answers are the recorded ``LlmCallRecorded`` events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from agentdeck.contracts import Event, Producer, deterministic_id
+from agentdeck.contracts import models as m
+from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, Templates, decide
+from agentdeck.planner.core.context import ToolInfo
+
+__all__ = ["Divergence", "ReplayResult", "replay_run"]
+
+_OUTPUTS = (
+    m.RunStarted,
+    m.PlanProposed,
+    m.StepScheduled,
+    m.ToolCallRequested,
+    m.RunCompleted,
+    m.RunFailed,
+    m.RunCancelled,
+)
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first input whose decision differs from what was recorded."""
+
+    input_event: Event
+    expected: list[Event]
+    actual: list[Event]
+
+    def describe(self) -> str:
+        """One paragraph saying where replay and record part ways."""
+        want = {e.envelope.event_id: type(e).__name__ for e in self.expected}
+        got = {e.envelope.event_id: type(e).__name__ for e in self.actual}
+        return (
+            f"after {type(self.input_event).__name__} {self.input_event.envelope.event_id} "
+            f"(step {self.input_event.envelope.step_id or '-'}): recorded "
+            f"{sorted(want.values())}, replay decided {sorted(got.values())}"
+            + ("" if want.keys() != got.keys() else " (same ids, different content)")
+        )
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """The rebuilt state, and the first divergence if any."""
+
+    state: RunState | None
+    decisions: int
+    divergence: Divergence | None
+
+
+def _comparable(event: Event) -> dict[str, object]:
+    data = event.model_dump(mode="json")
+    data["envelope"].pop("occurred_at", None)
+    data["envelope"].pop("producer", None)
+    return data
+
+
+def replay_run(
+    events: Sequence[Event], *, playbooks: PlaybookSource, tools: Mapping[str, ToolInfo]
+) -> ReplayResult:
+    """Fold ``events`` (one run, in log order) through the planner and compare its outputs."""
+    return _Replayer(events, playbooks, tools).run()
+
+
+def _key(event: Event) -> str:
+    return json.dumps(_comparable(event), sort_keys=True)
+
+
+class _Replayer:
+    def __init__(
+        self, events: Sequence[Event], playbooks: PlaybookSource, tools: Mapping[str, ToolInfo]
+    ) -> None:
+        self.events = events
+        self.playbooks, self.tools, self.templates = playbooks, tools, Templates()
+        self.caused: dict[str, list[Event]] = {}
+        for out in (e for e in events if isinstance(e, _OUTPUTS)):
+            self.caused.setdefault(out.envelope.causation_id or "", []).append(out)
+        self.models = {e.envelope.event_id: e for e in events if isinstance(e, m.LlmCallRecorded)}
+        started = next((e for e in events if isinstance(e, m.RunStarted)), None)
+        self.model = started.pinned_version if started else ""
+
+    def run(self) -> ReplayResult:
+        state: RunState | None = None
+        decisions = 0
+        inputs = sorted(
+            (e for e in self.events if isinstance(e, RELEVANT)),
+            key=lambda e: e.envelope.occurred_at,
+        )
+        for event in inputs:
+            state, divergence = self._step(state, event)
+            decisions += 1
+            if divergence is None:
+                state, divergence = self._model_turns(state)
+            if divergence is not None:
+                return ReplayResult(state, decisions, divergence)
+        return ReplayResult(state, decisions, None)
+
+    def _step(
+        self, state: RunState | None, event: Event
+    ) -> tuple[RunState | None, Divergence | None]:
+        recorded = self.caused.get(event.envelope.event_id, [])
+        state, produced = decide(state, event, self._context(event, recorded))
+        if sorted(map(_key, produced)) != sorted(map(_key, recorded)):
+            return state, Divergence(event, recorded, produced)
+        return state, None
+
+    def _context(self, cause: Event, recorded: list[Event]) -> Context:
+        first = recorded[0].envelope if recorded else cause.envelope
+        return Context(
+            now=first.occurred_at,
+            producer=first.producer if recorded else Producer(service="planner", version="replay"),
+            playbooks=self.playbooks,
+            tools=self.tools,
+            templates=self.templates,
+            model_for=lambda _goal: self.model,
+        )
+
+    def _model_turns(self, state: RunState | None) -> tuple[RunState | None, Divergence | None]:
+        while state is not None and state.llm is not None and state.llm.awaiting_model:
+            answer = self.models.get(deterministic_id(state.run_id, "llm", str(state.llm.turn)))
+            if answer is None:
+                return state, None  # the log ends while the run waits for its model
+            state, divergence = self._step(state, answer)
+            if divergence is not None:
+                return state, divergence
+        return state, None
