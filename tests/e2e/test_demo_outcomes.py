@@ -83,9 +83,15 @@ def test_every_finished_run_has_one_trace_with_genai_and_kafka_spans(platform):
     run = "traced-run"
     events = demo_events("acme", "traces")
     _goal, event = next((g, e) for g, e in events if g.key == "auto")
+    inputs = json.dumps({"order_id": "1042", "amount_cents": 500, "reason": "traced"})
     publish_goal(
         platform.info,
-        event.model_copy(update={"envelope": event.envelope.model_copy(update={"run_id": run})}),
+        event.model_copy(
+            update={
+                "inputs_json": inputs,
+                "envelope": event.envelope.model_copy(update={"run_id": run}),
+            }
+        ),
     )
     wait_for_outcomes(platform.stack.store, [run], timeout_s=60)
     traces = platform.stack.data_dir / "traces.jsonl"

@@ -1,6 +1,8 @@
 """Replay from the log alone: decisions reproduce, a changed rule is caught, no network used."""
 
+import re
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +67,38 @@ def test_a_changed_planner_rule_points_at_the_first_divergent_decision(recorded,
     assert "ToolCallCompleted" in described, described
     assert "step lookup" in described
     assert "RunFailed" in described
+
+
+def test_lowering_the_auto_approve_limit_to_20_dollars_moves_exactly_the_30_dollar_refund(
+    recorded, tmp_path
+):
+    import shutil
+
+    from agentdeck.policy_checker.adapters.catalog import ToolCatalog
+    from agentdeck.policy_checker.adapters.cedar import load_bundle
+    from agentdeck.policy_checker.backtest import backtest
+
+    demo = Path(__file__).parents[2] / "services" / "agentdeck" / "demo" / "policy"
+    candidate = tmp_path / "policy"
+    shutil.copytree(demo, candidate)
+    rules = candidate / "policies" / "refunds.cedar"
+    text = rules.read_text()
+    lowered = re.sub(r"amount_cents (<=|>) 5000\b", r"amount_cents \1 2000", text)
+    assert "amount_cents <= 2000" in lowered
+    assert "amount_cents > 2000 " in lowered
+    assert "amount_cents > 50000" in lowered, "the $500 limit stays"
+    rules.write_text(lowered)
+    events = [e for run in recorded.values() for e in run]
+
+    report = backtest(events, load_bundle(candidate), ToolCatalog(demo_registry()))
+
+    assert [(c.run_id, c.tool, c.recorded, c.candidate) for c in report.changes] == [
+        (recorded["auto"][0].envelope.run_id, "create_refund", "ALLOW", "REQUIRE_APPROVAL")
+    ]
+    summary = report.summary()
+    assert summary["now_needing_approval"] == 1
+    assert summary["approval_load_change"] == 1
+    assert summary["tools"] == ["create_refund"]
+    assert report.calls >= 10
+    unchanged = backtest(events, load_bundle(demo), ToolCatalog(demo_registry()))
+    assert unchanged.changes == [], "the active bundle agrees with its own record"

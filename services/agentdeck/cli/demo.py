@@ -30,10 +30,10 @@ class DemoGoal:
 DEMO_GOALS = (
     DemoGoal(
         "auto",
-        "Refund $20.00 on order 1042",
+        "Refund $30.00 on order 1042",
         "refund-order",
-        {"order_id": "1042", "amount_cents": 2000, "reason": "late delivery"},
-        "completes: a $20 refund is under the $50 auto-approve limit",
+        {"order_id": "1042", "amount_cents": 3000, "reason": "late delivery"},
+        "completes: a $30 refund is under the $50 auto-approve limit",
     ),
     DemoGoal(
         "approval",

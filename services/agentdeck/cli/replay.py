@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,13 +35,19 @@ def load_run(store: Store, run_id: str) -> list[Event]:
 
 
 def replay(
-    run_id: Annotated[str, typer.Argument(help="The run to rebuild.")],
+    run_id: Annotated[
+        str | None, typer.Argument(help="The run (omit with --policy for a range).")
+    ] = None,
     *,
     verify: Annotated[
         bool, typer.Option(help="Re-run the planner's decisions and compare.")
     ] = False,
+    policy: Annotated[Path | None, typer.Option(help="Backtest this policy bundle.")] = None,
+    since_hours: Annotated[float, typer.Option(min=0, help="With --policy and no run.")] = 24,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
 ) -> None:
-    """Rebuild a run from the archive; with --verify, check its decisions follow from its inputs."""
+    """Rebuild a run from the archive; --verify re-checks it; --policy backtests a bundle."""
+    from agentdeck.cli.backtest import run_backtest  # noqa: PLC0415
     from agentdeck.demo.tools import demo_registry  # noqa: PLC0415
     from agentdeck.planner.adapters.playbooks import bundled_playbooks  # noqa: PLC0415
     from agentdeck.planner.main import tool_infos  # noqa: PLC0415
@@ -49,6 +56,11 @@ def replay(
     stack = locate(CliSettings())
     store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
     try:
+        if policy is not None:
+            run_backtest(store, policy, run_id=run_id, since_hours=since_hours, json_out=json_out)
+            return
+        if run_id is None:
+            raise ConfigError("name a run (or use --policy BUNDLE for a time range)")
         events = load_run(store, run_id)
     finally:
         store.close()

@@ -37,7 +37,11 @@ class RunTraces:
                 except DecodeError:
                     continue
                 received.append(Received(event, item.topic, item.partition, item.offset))
-            spans = run_spans(received, group=self._group)
+            try:
+                spans = run_spans(received, group=self._group)
+            except Exception:  # never let a trace stop the archive
+                log.exception("building the trace of run %s failed", run_id)
+                continue
             if spans and self._sink.export(spans):
                 self.exported += len(spans)
             elif spans:
