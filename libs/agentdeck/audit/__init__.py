@@ -1,0 +1,69 @@
+"""Tamper evidence for the event archive: a Merkle log, signed checkpoints, proof bundles.
+
+The archive's events, in ``seq`` order, are the leaves of an RFC 6962 Merkle
+tree (SHA-256; ``0x00`` leaf and ``0x01`` node prefixes). Checkpoints sign the
+tree size and root hash at a time with Ed25519. Verification is offline and
+returns an :class:`AuditReport` whose failures say exactly what broke: an
+altered, deleted, reordered or inserted event, a truncated tail, or a forged or
+swapped checkpoint. A :class:`ProofBundle` carries one run's events with their
+inclusion proofs, the checkpoint and the public key, and checks on its own::
+
+    tree = MerkleTree([event_leaf(e) for e in events])
+    cp = sign_checkpoint(signer, tree.size, tree.root(), now)
+    bundle = build_bundle(run_id, run_events_with_indices, tree, cp, signer.public_key_b64())
+    assert verify_bundle(bundle).ok
+"""
+
+from agentdeck.audit._bundle import (
+    BUNDLE_FORMAT,
+    BundleEvent,
+    ProofBundle,
+    build_bundle,
+    key_fingerprint,
+    verify_bundle,
+)
+from agentdeck.audit._checkpoint import (
+    CHECKPOINT_DOMAIN,
+    Checkpoint,
+    checkpoint_message,
+    sign_checkpoint,
+)
+from agentdeck.audit._leaf import LEAF_DOMAIN, event_leaf, leaf_bytes
+from agentdeck.audit._merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    MerkleTree,
+    leaf_hash,
+    node_hash,
+    root_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from agentdeck.audit._verify import AuditReport, LoggedLeaf, verify_log
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "CHECKPOINT_DOMAIN",
+    "EMPTY_ROOT",
+    "LEAF_DOMAIN",
+    "AuditReport",
+    "BundleEvent",
+    "Checkpoint",
+    "Frontier",
+    "LoggedLeaf",
+    "MerkleTree",
+    "ProofBundle",
+    "build_bundle",
+    "checkpoint_message",
+    "event_leaf",
+    "key_fingerprint",
+    "leaf_bytes",
+    "leaf_hash",
+    "node_hash",
+    "root_hash",
+    "sign_checkpoint",
+    "verify_bundle",
+    "verify_consistency",
+    "verify_inclusion",
+    "verify_log",
+]

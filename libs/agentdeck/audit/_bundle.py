@@ -1,0 +1,203 @@
+"""Self-contained proof bundles: one run's events, their inclusion proofs, a checkpoint, a key.
+
+An auditor verifies a bundle with nothing else: each event's bytes hash to a
+leaf, the leaf's audit path leads to the checkpoint's root, and the checkpoint's
+signature verifies under the bundled public key (compare its fingerprint with
+the key you trust, or pass that key).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from agentdeck.audit._checkpoint import Checkpoint
+from agentdeck.audit._leaf import event_leaf
+from agentdeck.audit._merkle import MerkleTree, verify_inclusion
+from agentdeck.audit._verify import AuditReport
+from agentdeck.errors import ConfigError
+from agentdeck.hashing import sha256_hex
+from agentdeck.signing import Verifier
+from agentdeck.store import ArchivedEvent, ArchiveRecord
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BundleEvent",
+    "ProofBundle",
+    "build_bundle",
+    "key_fingerprint",
+    "verify_bundle",
+]
+
+BUNDLE_FORMAT: Final = "agentdeck.audit.bundle.v1"
+
+
+class BundleEvent(BaseModel):
+    """One archived event exactly as stored, with its leaf index and audit path."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    leaf_index: int
+    seq: int
+    event_id: str
+    event_type: str
+    schema_fingerprint: str
+    run_id: str | None
+    tenant: str
+    topic: str
+    partition: int
+    offset: int
+    occurred_at: datetime
+    archived_at: datetime
+    payload_b64: str
+    headers: list[tuple[str, str | None]]
+    """Header keys and base64 values (None: header without a value)."""
+    proof: list[str]
+    """The audit path, hex, bottom up."""
+
+    def record(self) -> ArchiveRecord:
+        """The archived event this entry claims to be."""
+        return ArchiveRecord(
+            event_id=self.event_id,
+            event_type=self.event_type,
+            schema_fingerprint=self.schema_fingerprint,
+            run_id=self.run_id,
+            tenant=self.tenant,
+            topic=self.topic,
+            partition=self.partition,
+            offset=self.offset,
+            occurred_at=self.occurred_at,
+            archived_at=self.archived_at,
+            payload=base64.b64decode(self.payload_b64),
+            headers=tuple((k, None if v is None else base64.b64decode(v)) for k, v in self.headers),
+        )
+
+
+class ProofBundle(BaseModel):
+    """Everything needed to check one run's events offline."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: Literal["agentdeck.audit.bundle.v1"] = BUNDLE_FORMAT
+    run_id: str
+    checkpoint: Checkpoint
+    public_key: str
+    """The checkpoint signer's Ed25519 public key, base64."""
+    events: list[BundleEvent]
+
+    @classmethod
+    def parse(cls, text: str) -> ProofBundle:
+        """Read a bundle file's text; a damaged or truncated file is a :class:`ConfigError`."""
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise ConfigError(
+                f"not a readable proof bundle (truncated, damaged or another format): "
+                f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
+            ) from None
+
+
+def build_bundle(
+    run_id: str,
+    events: Sequence[tuple[int, ArchivedEvent]],
+    tree: MerkleTree,
+    checkpoint: Checkpoint,
+    public_key_b64: str,
+) -> ProofBundle:
+    """A bundle of ``events`` (with their leaf indices) proven against ``checkpoint``.
+
+    ``tree`` must be the log's tree at the checkpoint's size.
+    """
+    if tree.size != checkpoint.tree_size or tree.root() != checkpoint.root():
+        raise ConfigError("the log does not match the checkpoint; run `agentdeck audit verify`")
+    return ProofBundle(
+        run_id=run_id,
+        checkpoint=checkpoint,
+        public_key=public_key_b64,
+        events=[_entry(index, event, tree) for index, event in events],
+    )
+
+
+def _entry(index: int, event: ArchivedEvent, tree: MerkleTree) -> BundleEvent:
+    return BundleEvent(
+        leaf_index=index,
+        seq=event.seq,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        schema_fingerprint=event.schema_fingerprint,
+        run_id=event.run_id,
+        tenant=event.tenant,
+        topic=event.topic,
+        partition=event.partition,
+        offset=event.offset,
+        occurred_at=event.occurred_at,
+        archived_at=event.archived_at,
+        payload_b64=base64.b64encode(event.payload).decode(),
+        headers=[
+            (k, None if v is None else base64.b64encode(v).decode()) for k, v in event.headers
+        ],
+        proof=[p.hex() for p in tree.inclusion_proof(index)],
+    )
+
+
+def key_fingerprint(public_key_b64: str) -> str:
+    """SHA-256 of the raw public key, hex: what an auditor compares out of band."""
+    return sha256_hex(base64.b64decode(public_key_b64))
+
+
+def verify_bundle(
+    bundle: ProofBundle, *, trusted_keys: Mapping[str, str] | None = None
+) -> AuditReport:
+    """Check a bundle on its own (and against ``trusted_keys`` if given: key id -> base64)."""
+    report = AuditReport(checkpoints=1, events=len(bundle.events))
+    cp = bundle.checkpoint
+    if trusted_keys is not None and trusted_keys.get(cp.key_id) != bundle.public_key:
+        report.failures.append(f"the bundled public key is not the trusted key {cp.key_id!r}")
+    try:
+        verifier = Verifier({cp.key_id: bundle.public_key})
+    except ConfigError as exc:
+        report.failures.append(f"the bundled public key is unusable: {exc}")
+        return report
+    if not cp.verify(verifier):
+        report.failures.append(
+            f"the checkpoint (tree size {cp.tree_size}) does not verify under the bundled "
+            f"key {cp.key_id!r}: it was altered or swapped"
+        )
+    if not bundle.events:
+        report.failures.append(f"the bundle holds no events of run {bundle.run_id}")
+    report.failures += _event_failures(bundle)
+    return report
+
+
+def _event_failures(bundle: ProofBundle) -> list[str]:
+    cp, failures, unproven = bundle.checkpoint, [], 0
+    previous: BundleEvent | None = None
+    for event in bundle.events:
+        name = f"event {event.event_id} (leaf {event.leaf_index})"
+        if event.run_id != bundle.run_id:
+            failures.append(f"{name} belongs to run {event.run_id}, not {bundle.run_id}")
+        if previous is not None and event.leaf_index <= previous.leaf_index:
+            failures.append(
+                f"events reordered: {name} is listed after event {previous.event_id} "
+                f"(leaf {previous.leaf_index})"
+            )
+        previous = event
+        proof = [bytes.fromhex(p) for p in event.proof]
+        if not verify_inclusion(
+            event_leaf(event.record()), event.leaf_index, cp.tree_size, proof, cp.root()
+        ):
+            unproven += 1
+            failures.append(
+                f"{name} was altered or is not at that leaf: its inclusion proof does not "
+                "lead to the checkpoint's root"
+            )
+    if bundle.events and unproven == len(bundle.events) and len(bundle.events) > 1:
+        failures.append(
+            "no event's inclusion proof leads to the checkpoint's root: "
+            "the checkpoint was swapped for one these proofs were not made against"
+        )
+    return failures

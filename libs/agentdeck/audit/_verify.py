@@ -1,0 +1,163 @@
+"""Offline verification of the archive against its Merkle log and signed checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from agentdeck.audit._checkpoint import Checkpoint
+from agentdeck.audit._leaf import event_leaf
+from agentdeck.audit._merkle import Frontier
+from agentdeck.signing import Verifier
+from agentdeck.store import ArchivedEvent
+
+__all__ = ["AuditReport", "LoggedLeaf", "verify_log"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedLeaf:
+    """One leaf as the log recorded it: its index, the event's seq and id, its hash."""
+
+    index: int
+    seq: int
+    event_id: str
+    leaf_hash: bytes
+
+
+@dataclass
+class AuditReport:
+    """What a verification checked and every failure it found, each in one sentence."""
+
+    events: int = 0
+    checkpoints: int = 0
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing failed."""
+        return not self.failures
+
+
+def verify_log(
+    checkpoints: Sequence[Checkpoint],
+    leaves: Sequence[LoggedLeaf],
+    archive: Iterable[ArchivedEvent],
+    verifier: Verifier,
+) -> AuditReport:
+    """Check signatures, tree heads, and every archived event against its logged leaf.
+
+    Args:
+        checkpoints: The signed checkpoints, any order.
+        leaves: The logged leaves, in index order.
+        archive: The archived events in ``seq`` order (streamed; payloads not kept).
+        verifier: The trusted public keys.
+    """
+    report = AuditReport(checkpoints=len(checkpoints))
+    report.failures += _leaf_gaps(leaves)
+    report.failures += _checkpoint_failures(checkpoints, leaves, verifier)
+    if leaves and not checkpoints:
+        report.failures.append("no signed checkpoint covers the log")
+    signed = max((cp.tree_size for cp in checkpoints), default=0)
+    if len(leaves) > signed:
+        report.notes.append(f"{len(leaves) - signed} logged events await the next checkpoint")
+    _check_archive(report, leaves, archive)
+    return report
+
+
+def _leaf_gaps(leaves: Sequence[LoggedLeaf]) -> list[str]:
+    for expected, leaf in enumerate(leaves):
+        if leaf.index != expected:
+            return [f"the log skips from leaf {expected - 1} to leaf {leaf.index}"]
+    return []
+
+
+def _checkpoint_failures(
+    checkpoints: Sequence[Checkpoint], leaves: Sequence[LoggedLeaf], verifier: Verifier
+) -> list[str]:
+    failures = []
+    frontier = Frontier()
+    for cp in sorted(checkpoints, key=lambda c: c.tree_size):
+        name = f"checkpoint at tree size {cp.tree_size} ({cp.timestamp.isoformat()})"
+        if not cp.verify(verifier):
+            failures.append(
+                f"{name}: signature does not verify under key {cp.key_id!r} "
+                "(forged, altered or swapped in)"
+            )
+        if cp.tree_size > len(leaves):
+            failures.append(
+                f"{name} covers {cp.tree_size} leaves but the log holds only {len(leaves)}: "
+                "the log was truncated"
+            )
+            continue
+        while frontier.size < cp.tree_size:
+            frontier.append(leaves[frontier.size].leaf_hash)
+        if frontier.root() != cp.root():
+            failures.append(
+                f"{name}: root hash {cp.root_hash[:16]}... does not match the log's first "
+                f"{cp.tree_size} leaves ({frontier.root().hex()[:16]}...): "
+                "the checkpoint was swapped or the log rewritten"
+            )
+    return failures
+
+
+def _check_archive(
+    report: AuditReport, leaves: Sequence[LoggedLeaf], archive: Iterable[ArchivedEvent]
+) -> None:
+    last_logged_seq = leaves[-1].seq if leaves else 0
+    logged_ids = {leaf.event_id for leaf in leaves}
+    found: dict[str, tuple[int, int, bytes]] = {}
+    for position, event in enumerate(archive):
+        report.events += 1
+        found[event.event_id] = (position, event.seq, event_leaf(event))
+        if event.seq <= last_logged_seq and event.event_id not in logged_ids:
+            report.failures.append(
+                f"event {event.event_id} at seq {event.seq} is in the archive but not in the "
+                "log: it was inserted after the log passed that point"
+            )
+    report.failures += _altered(leaves, found)
+    report.failures += _missing(leaves, found)
+    report.failures += _reordered(leaves, found)
+
+
+def _altered(leaves: Sequence[LoggedLeaf], found: dict[str, tuple[int, int, bytes]]) -> list[str]:
+    return [
+        f"event {leaf.event_id} (leaf {leaf.index}, seq {leaf.seq}) was altered: "
+        "its archived bytes no longer hash to the logged leaf"
+        for leaf in leaves
+        if leaf.event_id in found and found[leaf.event_id][2] != leaf.leaf_hash
+    ]
+
+
+def _missing(leaves: Sequence[LoggedLeaf], found: dict[str, tuple[int, int, bytes]]) -> list[str]:
+    tail = len(leaves)
+    while tail > 0 and leaves[tail - 1].event_id not in found:
+        tail -= 1
+    failures = [
+        f"event {leaf.event_id} (leaf {leaf.index}, seq {leaf.seq}) was deleted from the archive"
+        for leaf in leaves[:tail]
+        if leaf.event_id not in found
+    ]
+    if tail < len(leaves):
+        gone = leaves[tail:]
+        failures.append(
+            f"the archive was truncated: the last {len(gone)} logged events "
+            f"(leaves {gone[0].index}..{gone[-1].index}, seq {gone[0].seq} on) are gone"
+        )
+    return failures
+
+
+def _reordered(leaves: Sequence[LoggedLeaf], found: dict[str, tuple[int, int, bytes]]) -> list[str]:
+    latest: LoggedLeaf | None = None  # the present leaf furthest along the archive so far
+    for leaf in leaves:
+        if leaf.event_id not in found:
+            continue
+        if latest is not None and found[leaf.event_id][0] < found[latest.event_id][0]:
+            message = (
+                f"events reordered: {leaf.event_id} (leaf {leaf.index}) now comes before "
+                f"{latest.event_id} (leaf {latest.index}) in the archive "
+                f"(seq {found[leaf.event_id][1]} < {found[latest.event_id][1]})"
+            )
+            return [message]
+        latest = leaf
+    return []

@@ -1,0 +1,122 @@
+"""The archive's Merkle log, kept in ``service_state`` under ``telemetry-checkpoints``.
+
+Keys:
+    ``head``: tree size, last logged ``seq`` and the frontier (optimistically versioned,
+        so two telemetry replicas never both extend the log);
+    ``leaves/<first leaf index>``: one chunk of logged leaves ``[seq, event_id, hash]``;
+    ``checkpoint/<tree size>``: a signed :class:`~agentdeck.audit.Checkpoint`;
+    ``key/<key id>``: the public key of a checkpoint signer, as published.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from agentdeck.audit import Checkpoint, Frontier, LoggedLeaf, event_leaf
+from agentdeck.errors import RetryableError
+from agentdeck.store import ArchivedEvent, StateRepository
+
+__all__ = ["SERVICE", "LogContention", "LogHead", "MerkleLogStore"]
+
+SERVICE = "telemetry-checkpoints"
+_HEAD, _LEAVES, _CHECKPOINTS, _KEYS = "head", "leaves/", "checkpoint/", "key/"
+_ALL = 1 << 62
+
+
+class LogContention(RetryableError):
+    """Another writer extended the log first; the next tick starts from its head."""
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """Where the log stands: the frontier of its tree and the last archive seq it holds."""
+
+    frontier: Frontier
+    last_seq: int
+    version: int | None
+
+
+class MerkleLogStore:
+    """Reads and extends the log inside the caller's transaction."""
+
+    def __init__(self, state: StateRepository | None = None, *, service: str = SERVICE) -> None:
+        self._state = state or StateRepository()
+        self._service = service
+
+    def head(self, conn: Connection) -> LogHead:
+        """The current head (an empty log if nothing was logged yet)."""
+        entry = self._state.get(conn, self._service, _HEAD)
+        if entry is None:
+            return LogHead(Frontier(), 0, None)
+        data = json.loads(entry.state)
+        nodes = [bytes.fromhex(h) for h in data["frontier"]]
+        return LogHead(Frontier(data["size"], nodes), data["last_seq"], entry.version)
+
+    def append(self, conn: Connection, head: LogHead, events: Sequence[ArchivedEvent]) -> LogHead:
+        """Log ``events`` (archive order, all after ``head``) as one chunk; the new head.
+
+        Raises:
+            LogContention: another writer moved the head since it was read.
+        """
+        frontier = Frontier(head.frontier.size, head.frontier.nodes)
+        rows = []
+        for event in events:
+            leaf = event_leaf(event)
+            frontier.append(leaf)
+            rows.append([event.seq, event.event_id, leaf.hex()])
+        new = LogHead(frontier, events[-1].seq, head.version)
+        state = {
+            "size": frontier.size,
+            "last_seq": new.last_seq,
+            "frontier": [n.hex() for n in frontier.nodes],
+        }
+        version = self._state.put(
+            conn, self._service, _HEAD, json.dumps(state), expected_version=head.version
+        )
+        if version is None:
+            raise LogContention(
+                "the Merkle log head moved; the next tick starts from the new head",
+                capability="telemetry.merkle",
+                code="log_head_moved",
+                remediation=("nothing: the other writer logged these events",),
+            )
+        chunk = {"first": head.frontier.size, "leaves": rows}
+        key = f"{_LEAVES}{head.frontier.size:015d}"
+        self._state.upsert_many(conn, self._service, {key: json.dumps(chunk)})
+        return LogHead(frontier, new.last_seq, version)
+
+    def add_checkpoint(self, conn: Connection, cp: Checkpoint, public_key_b64: str) -> None:
+        """Store a signed checkpoint and publish its signer's public key."""
+        self._state.upsert_many(
+            conn,
+            self._service,
+            {
+                f"{_CHECKPOINTS}{cp.tree_size:015d}": cp.model_dump_json(),
+                f"{_KEYS}{cp.key_id}": public_key_b64,
+            },
+        )
+
+    def leaves(self, conn: Connection) -> list[LoggedLeaf]:
+        """Every logged leaf, in index order."""
+        out: list[LoggedLeaf] = []
+        for entry in self._state.scan(conn, self._service, prefix=_LEAVES, limit=_ALL):
+            chunk = json.loads(entry.state)
+            out += [
+                LoggedLeaf(chunk["first"] + i, seq, event_id, bytes.fromhex(h))
+                for i, (seq, event_id, h) in enumerate(chunk["leaves"])
+            ]
+        return out
+
+    def checkpoints(self, conn: Connection) -> list[Checkpoint]:
+        """Every stored checkpoint, by tree size."""
+        entries = self._state.scan(conn, self._service, prefix=_CHECKPOINTS, limit=_ALL)
+        return [Checkpoint.model_validate_json(e.state) for e in entries]
+
+    def published_keys(self, conn: Connection) -> dict[str, str]:
+        """The signers' public keys as the checkpointer published them (key id -> base64)."""
+        entries = self._state.scan(conn, self._service, prefix=_KEYS, limit=_ALL)
+        return {e.key.removeprefix(_KEYS): e.state for e in entries}

@@ -1,0 +1,87 @@
+"""The checkpoint task: extend the archive's Merkle log and sign a checkpoint, every N seconds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from agentdeck.audit import Checkpoint, sign_checkpoint
+from agentdeck.errors import RetryableError
+from agentdeck.runtime import BackgroundTask, Clock, utc_now
+from agentdeck.signing import Signer
+from agentdeck.store import Store
+from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+
+__all__ = ["Checkpointer", "checkpoint_task"]
+
+log = logging.getLogger(__name__)
+
+
+class Checkpointer:
+    """Appends the archive rows after the log's head to the log, then signs the new head.
+
+    One transaction per tick: the new leaves, the head and the checkpoint are
+    stored together or not at all, and a concurrent replica loses the
+    optimistic head write instead of forking the log.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        signer: Signer,
+        *,
+        log_store: MerkleLogStore | None = None,
+        clock: Clock = utc_now,
+        page: int = 1000,
+        max_pages: int = 50,
+    ) -> None:
+        self._store = store
+        self._signer = signer
+        self._log = log_store or MerkleLogStore(store.state)
+        self._clock = clock
+        self._page = page
+        self._max_pages = max_pages
+
+    def tick(self) -> Checkpoint | None:
+        """Log what was archived since the last tick; the new checkpoint, if anything was."""
+        with self._store.transaction() as conn:
+            head = start = self._log.head(conn)
+            for _ in range(self._max_pages):
+                rows = self._store.archive.iter_from(conn, head.last_seq, self._page)
+                if not rows:
+                    break
+                head = self._log.append(conn, head, rows)
+            if head.frontier.size == start.frontier.size:
+                return None
+            cp = sign_checkpoint(
+                self._signer, head.frontier.size, head.frontier.root(), self._clock()
+            )
+            self._log.add_checkpoint(conn, cp, self._signer.public_key_b64())
+        return cp
+
+    def run(self, stop: threading.Event, interval_s: float) -> None:
+        """Tick every ``interval_s`` seconds until ``stop`` is set (and once more at the end)."""
+        while not stop.wait(interval_s):
+            self._tick_logged()
+        self._tick_logged()
+
+    def _tick_logged(self) -> None:
+        try:
+            cp = self.tick()
+        except RetryableError as exc:
+            log.warning("checkpoint skipped: %s", exc)
+            return
+        if cp is not None:
+            log.info("checkpoint: %d events, root %s", cp.tree_size, cp.root_hash)
+
+
+def checkpoint_task(
+    store: Store, signer: Signer, *, interval_s: float, clock: Clock = utc_now
+) -> BackgroundTask:
+    """A :class:`~agentdeck.runtime.ServiceRunner` task running a :class:`Checkpointer`."""
+    checkpointer = Checkpointer(store, signer, clock=clock)
+
+    def run(stop: threading.Event) -> None:
+        checkpointer.run(stop, interval_s)
+
+    return run

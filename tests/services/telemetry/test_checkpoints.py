@@ -1,0 +1,231 @@
+"""The checkpoint task logs the archive in seq order and signs it; tampering is named exactly.
+
+Tampering is simulated in a throwaway SQLite store whose append-only triggers
+are dropped first (the real archive refuses UPDATE and DELETE).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from agentdeck.audit import (
+    AuditReport,
+    MerkleTree,
+    root_hash,
+    sign_checkpoint,
+    verify_consistency,
+    verify_log,
+)
+from agentdeck.signing import Signer, Verifier, generate_private_key
+from agentdeck.store import ArchiveRecord, Store
+from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+from agentdeck.telemetry.checkpoints import Checkpointer, checkpoint_task
+from testkit.kafka import wait_until
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def records(n: int, run_id: str) -> list[ArchiveRecord]:
+    return [
+        ArchiveRecord(
+            event_id=f"evt-{uuid.uuid4().hex}",
+            event_type="agentdeck.events.ToolCallCompleted",
+            schema_fingerprint="c0ffee00deadbeef",
+            run_id=run_id,
+            tenant="acme",
+            topic="agentdeck.tool-results",
+            partition=i % 3,
+            offset=i,
+            occurred_at=NOW + timedelta(seconds=i),
+            archived_at=NOW + timedelta(seconds=i, milliseconds=2),
+            payload=b"\xc3\x01" + f"{run_id} payload {i}".encode(),
+            headers=(("traceparent", b"00-abc-01"),),
+        )
+        for i in range(n)
+    ]
+
+
+class Audited:
+    """A store, its log under a service name of this test's own, and the checkpoint signer."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.key = Signer("telemetry-1", generate_private_key())
+        self.log = MerkleLogStore(store.state, service=f"checkpoints-{uuid.uuid4().hex}")
+        self.checkpointer = Checkpointer(store, self.key, log_store=self.log, clock=lambda: NOW)
+
+    def archive(self, batch: list[ArchiveRecord]) -> None:
+        with self.store.transaction() as conn:
+            self.store.archive.append_many(conn, batch)
+
+    def verify(self) -> AuditReport:
+        with self.store.transaction(read_only=True) as conn:
+            rows = self.store.archive.iter_from(conn, 0, 1_000_000)
+            return verify_log(
+                self.log.checkpoints(conn),
+                self.log.leaves(conn),
+                rows,
+                Verifier({"telemetry-1": self.key.public_key_b64()}),
+            )
+
+    def sql(self, statement: str, **params: object) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(text(statement), params)
+
+
+@pytest.fixture
+def tamperable(tmp_path: Path) -> Audited:
+    """Twelve archived events, logged and checkpointed, in a store that allows tampering."""
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    audited = Audited(store)
+    audited.sql("DROP TRIGGER event_archive_no_update")
+    audited.sql("DROP TRIGGER event_archive_no_delete")
+    audited.archive(records(7, "run-a"))
+    audited.archive(records(5, "run-b"))
+    cp = audited.checkpointer.tick()
+    assert cp is not None
+    assert cp.tree_size == 12
+    yield audited
+    store.close()
+
+
+def leaf_at(audited: Audited, index: int) -> tuple[int, str]:
+    with audited.store.transaction(read_only=True) as conn:
+        leaf = audited.log.leaves(conn)[index]
+    return leaf.seq, leaf.event_id
+
+
+def test_the_log_signs_the_archive_and_grows_consistently(engine):
+    audited = Audited(Store(engine))
+    audited.archive(records(5, f"run-{uuid.uuid4().hex}"))
+    first = audited.checkpointer.tick()
+    assert audited.checkpointer.tick() is None, "nothing new, no checkpoint"
+    audited.archive(records(3, f"run-{uuid.uuid4().hex}"))
+    second = audited.checkpointer.tick()
+    assert first is not None
+    assert second is not None
+    assert second.tree_size == first.tree_size + 3
+    report = audited.verify()
+    assert report.ok, report.failures
+    assert report.events == second.tree_size
+    with audited.store.transaction(read_only=True) as conn:
+        hashes = [leaf.leaf_hash for leaf in audited.log.leaves(conn)]
+    assert root_hash(hashes[: first.tree_size]) == first.root()
+    proof = MerkleTree(hashes).consistency_proof(first.tree_size)
+    assert verify_consistency(first.tree_size, second.tree_size, first.root(), second.root(), proof)
+
+
+def test_the_background_task_checkpoints_until_stopped(tmp_path):
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    audited = Audited(store)
+    audited.archive(records(4, "run-a"))
+    stop = threading.Event()
+    task = checkpoint_task(store, audited.key, interval_s=0.05)
+    thread = threading.Thread(target=task, args=(stop,))
+    thread.start()
+    try:
+        default_log = MerkleLogStore(store.state)
+
+        def checkpointed() -> bool:
+            with store.transaction(read_only=True) as conn:
+                return bool(default_log.checkpoints(conn))
+
+        wait_until(checkpointed, what="a checkpoint")
+    finally:
+        stop.set()
+        thread.join()
+        store.close()
+
+
+def test_an_untouched_archive_verifies(tamperable):
+    report = tamperable.verify()
+    assert report.ok, report.failures
+    assert (report.events, report.checkpoints) == (12, 1)
+
+
+def test_flipping_one_byte_of_a_payload_names_the_altered_event(tamperable):
+    seq, event_id = leaf_at(tamperable, 4)
+    tamperable.sql(
+        "UPDATE event_archive SET payload = :p WHERE seq = :s",
+        p=b"\xc3\x01run-a payload 5",  # was "... payload 4": one byte differs
+        s=seq,
+    )
+    assert tamperable.verify().failures == [
+        (
+            f"event {event_id} (leaf 4, seq {seq}) was altered: "
+            "its archived bytes no longer hash to the logged leaf"
+        )
+    ]
+
+
+def test_deleting_an_event_names_the_deleted_event(tamperable):
+    seq, event_id = leaf_at(tamperable, 6)
+    tamperable.sql("DELETE FROM event_archive WHERE seq = :s", s=seq)
+    assert tamperable.verify().failures == [
+        f"event {event_id} (leaf 6, seq {seq}) was deleted from the archive"
+    ]
+
+
+def test_reordering_two_events_is_reported_as_a_reorder(tamperable):
+    (seq_a, id_a), (seq_b, id_b) = leaf_at(tamperable, 2), leaf_at(tamperable, 3)
+    tamperable.sql("UPDATE event_archive SET seq = -1 WHERE seq = :s", s=seq_a)
+    tamperable.sql("UPDATE event_archive SET seq = :a WHERE seq = :b", a=seq_a, b=seq_b)
+    tamperable.sql("UPDATE event_archive SET seq = :b WHERE seq = -1", b=seq_b)
+    assert tamperable.verify().failures == [
+        (
+            f"events reordered: {id_b} (leaf 3) now comes before {id_a} (leaf 2) in the archive "
+            f"(seq {seq_a} < {seq_b})"
+        )
+    ]
+
+
+def test_truncating_the_tail_is_reported_as_a_truncation(tamperable):
+    seq, _ = leaf_at(tamperable, 9)
+    tamperable.sql("DELETE FROM event_archive WHERE seq >= :s", s=seq)
+    assert tamperable.verify().failures == [
+        f"the archive was truncated: the last 3 logged events (leaves 9..11, seq {seq} on) are gone"
+    ]
+
+
+def test_a_checkpoint_swapped_for_another_logs_is_reported(tamperable):
+    other = sign_checkpoint(tamperable.key, 12, root_hash([b"\x00" * 32] * 12), NOW)
+    with tamperable.store.transaction() as conn:
+        tamperable.log.add_checkpoint(conn, other, tamperable.key.public_key_b64())
+    [failure] = tamperable.verify().failures
+    assert failure.startswith(f"checkpoint at tree size 12 ({NOW.isoformat()}): root hash ")
+    assert failure.endswith("the checkpoint was swapped or the log rewritten")
+
+
+def test_a_checkpoint_signed_by_another_key_is_reported(tamperable):
+    with tamperable.store.transaction(read_only=True) as conn:
+        [genuine] = tamperable.log.checkpoints(conn)
+    intruder = Signer("telemetry-1", generate_private_key())
+    forged = sign_checkpoint(intruder, genuine.tree_size, genuine.root(), NOW)
+    with tamperable.store.transaction() as conn:
+        tamperable.log.add_checkpoint(conn, forged, intruder.public_key_b64())
+    assert tamperable.verify().failures == [
+        (
+            f"checkpoint at tree size 12 ({NOW.isoformat()}): signature does not verify under "
+            "key 'telemetry-1' (forged, altered or swapped in)"
+        )
+    ]
+
+
+def test_an_event_slipped_in_behind_the_log_is_reported(tamperable):
+    seq, _ = leaf_at(tamperable, 11)
+    tamperable.sql("DELETE FROM event_archive WHERE seq = :s", s=seq)
+    tamperable.archive(records(1, "run-a"))
+    tamperable.sql(
+        "UPDATE event_archive SET seq = :s WHERE seq = (SELECT MAX(seq) FROM event_archive)", s=seq
+    )
+    failures = tamperable.verify().failures
+    assert failures[0].endswith(
+        "is in the archive but not in the log: it was inserted after the log passed that point"
+    )
+    assert failures[1].startswith("the archive was truncated: the last 1 logged events")
