@@ -1,0 +1,139 @@
+"""``agentdeck audit``: check the archive against its signed Merkle log, export proof bundles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy import Connection
+
+from agentdeck.audit import (
+    AuditReport,
+    MerkleTree,
+    ProofBundle,
+    build_bundle,
+    key_fingerprint,
+    verify_bundle,
+    verify_log,
+)
+from agentdeck.cli.settings import CliSettings
+from agentdeck.errors import ConfigError
+from agentdeck.signing import Verifier
+from agentdeck.store import ArchivedEvent, Store
+from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+
+__all__ = ["audit_app"]
+
+audit_app = typer.Typer(
+    name="audit", help="Tamper evidence: verify the archive, export and check proof bundles."
+)
+console = Console(soft_wrap=True)  # hashes and ids stay on one line
+
+DatabaseUrl = Annotated[
+    str | None, typer.Option(help="Store URL; default: the configured or embedded store.")
+]
+PublicKeys = Annotated[
+    list[str] | None,
+    typer.Option("--public-key", help="Trusted checkpoint key as KEY_ID=BASE64 (repeatable)."),
+]
+
+
+def _open(database_url: str | None) -> Store:
+    settings = CliSettings()
+    url = settings.store.database_url if database_url is None else database_url
+    return Store.open(url, data_dir=settings.store.data_dir, upgrade=False)
+
+
+def _keys(values: list[str] | None) -> dict[str, str] | None:
+    if not values:
+        return None
+    pairs = [value.partition("=") for value in values]
+    if any(not sep or not key for key, sep, _ in pairs):
+        raise ConfigError("--public-key takes KEY_ID=BASE64")
+    return {key: b64 for key, _, b64 in pairs}
+
+
+def _archive(store: Store, conn: Connection, page: int = 5000) -> Iterator[ArchivedEvent]:
+    after = 0
+    while rows := store.archive.iter_from(conn, after, page):
+        yield from rows
+        after = rows[-1].seq
+
+
+def _print(report: AuditReport, what: str) -> None:
+    for note in report.notes:
+        console.print(f"note: {note}")
+    for failure in report.failures:
+        console.print(f"[red]FAILED[/red] {failure}")
+    if not report.ok:
+        console.print(f"{what}: {len(report.failures)} failure(s)")
+        raise typer.Exit(1)
+    console.print(f"verified: {what}: {report.events} events, {report.checkpoints} checkpoint(s)")
+
+
+@audit_app.command()
+def verify(database_url: DatabaseUrl = None, public_key: PublicKeys = None) -> None:
+    """Check every archived event and checkpoint against the Merkle log, offline."""
+    store = _open(database_url)
+    log = MerkleLogStore(store.state)
+    try:
+        with store.transaction(read_only=True) as conn:
+            trusted = _keys(public_key)
+            if trusted is None:
+                trusted = log.published_keys(conn)
+                console.print("note: trusting the keys published in the store (--public-key)")
+            report = verify_log(
+                log.checkpoints(conn), log.leaves(conn), _archive(store, conn), Verifier(trusted)
+            )
+    finally:
+        store.close()
+    _print(report, "archive")
+
+
+@audit_app.command()
+def export(
+    run_id: Annotated[str, typer.Argument(help="The run to export.")],
+    out: Annotated[Path, typer.Option(help="Where to write the bundle (JSON).")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a self-contained proof bundle of one run against the latest checkpoint."""
+    store = _open(database_url)
+    log = MerkleLogStore(store.state)
+    try:
+        with store.transaction(read_only=True) as conn:
+            checkpoints = log.checkpoints(conn)
+            if not checkpoints:
+                raise ConfigError("no checkpoint yet: is telemetry's checkpoint task running?")
+            cp = max(checkpoints, key=lambda c: c.tree_size)
+            leaves = log.leaves(conn)[: cp.tree_size]
+            index = {leaf.event_id: leaf.index for leaf in leaves}
+            run_events = store.archive.read_run(conn, run_id)
+            key = log.published_keys(conn).get(cp.key_id)
+    finally:
+        store.close()
+    events = [(index[e.event_id], e) for e in run_events if e.event_id in index]
+    if not events:
+        raise ConfigError(f"no events of run {run_id} are covered by the latest checkpoint")
+    if key is None:
+        raise ConfigError(f"the public key {cp.key_id!r} was never published")
+    tree = MerkleTree([leaf.leaf_hash for leaf in leaves])
+    bundle = build_bundle(run_id, sorted(events), tree, cp, key)
+    out.write_text(bundle.model_dump_json(indent=1), encoding="utf-8")
+    console.print(f"wrote {out}: {len(events)} events of {run_id}, tree size {cp.tree_size}")
+
+
+@audit_app.command("verify-bundle")
+def verify_bundle_command(
+    path: Annotated[Path, typer.Argument(help="A bundle written by `audit export`.")],
+    public_key: PublicKeys = None,
+) -> None:
+    """Check a proof bundle with nothing but the bundle (and, optionally, the trusted key)."""
+    bundle = ProofBundle.parse(path.read_text(encoding="utf-8"))
+    console.print(
+        f"run {bundle.run_id}: checkpoint key {bundle.checkpoint.key_id!r}, "
+        f"fingerprint {key_fingerprint(bundle.public_key)}"
+    )
+    _print(verify_bundle(bundle, trusted_keys=_keys(public_key)), f"bundle of {bundle.run_id}")
