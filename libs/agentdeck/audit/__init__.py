@@ -8,9 +8,9 @@ altered, deleted, reordered or inserted event, a truncated tail, or a forged or
 swapped checkpoint. A :class:`ProofBundle` carries one run's events with their
 inclusion proofs, the checkpoint and the public key, and checks on its own::
 
-    tree = MerkleTree([event_leaf(e) for e in events])
-    cp = sign_checkpoint(signer, tree.size, tree.root(), now)
-    bundle = build_bundle(run_id, run_events_with_indices, tree, cp, signer.public_key_b64())
+    leaves = log_events(archived_events, 0, {})
+    cp = sign_checkpoint(signer, len(leaves), root_hash([x.leaf_hash for x in leaves]), now)
+    bundle = build_bundle(run_id, the_runs_events, leaves, cp, signer.public_key_b64())
     assert verify_bundle(bundle).ok
 """
 
@@ -28,7 +28,7 @@ from agentdeck.audit._checkpoint import (
     checkpoint_message,
     sign_checkpoint,
 )
-from agentdeck.audit._leaf import LEAF_DOMAIN, event_leaf, leaf_bytes
+from agentdeck.audit._leaf import LEAF_DOMAIN, LoggedLeaf, event_leaf, leaf_bytes, log_events
 from agentdeck.audit._merkle import (
     EMPTY_ROOT,
     Frontier,
@@ -39,7 +39,7 @@ from agentdeck.audit._merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from agentdeck.audit._verify import AuditReport, LoggedLeaf, verify_log
+from agentdeck.audit._verify import AuditReport, verify_log
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -59,6 +59,7 @@ __all__ = [
     "key_fingerprint",
     "leaf_bytes",
     "leaf_hash",
+    "log_events",
     "node_hash",
     "root_hash",
     "sign_checkpoint",

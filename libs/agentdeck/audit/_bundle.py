@@ -16,7 +16,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agentdeck.audit._checkpoint import Checkpoint
-from agentdeck.audit._leaf import event_leaf
+from agentdeck.audit._leaf import LoggedLeaf, event_leaf
 from agentdeck.audit._merkle import MerkleTree, verify_inclusion
 from agentdeck.audit._verify import AuditReport
 from agentdeck.errors import ConfigError
@@ -56,6 +56,8 @@ class BundleEvent(BaseModel):
     payload_b64: str
     headers: list[tuple[str, str | None]]
     """Header keys and base64 values (None: header without a value)."""
+    run_prev: int | None
+    """Leaf index of the run's previous event (None: the run's first)."""
     proof: list[str]
     """The audit path, hex, bottom up."""
 
@@ -103,28 +105,42 @@ class ProofBundle(BaseModel):
 
 def build_bundle(
     run_id: str,
-    events: Sequence[tuple[int, ArchivedEvent]],
-    tree: MerkleTree,
+    events: Sequence[ArchivedEvent],
+    leaves: Sequence[LoggedLeaf],
     checkpoint: Checkpoint,
     public_key_b64: str,
 ) -> ProofBundle:
-    """A bundle of ``events`` (with their leaf indices) proven against ``checkpoint``.
+    """A bundle of the run's ``events`` that the checkpoint covers, with their proofs.
 
-    ``tree`` must be the log's tree at the checkpoint's size.
+    Args:
+        run_id: The run.
+        events: Its archived events.
+        leaves: The log's leaves, in index order (at least the checkpoint's).
+        checkpoint: The checkpoint to prove against.
+        public_key_b64: Its signer's public key.
+
+    Raises:
+        ConfigError: the leaves do not hash to the checkpoint's root.
     """
+    covered = leaves[: checkpoint.tree_size]
+    tree = MerkleTree([leaf.leaf_hash for leaf in covered])
     if tree.size != checkpoint.tree_size or tree.root() != checkpoint.root():
         raise ConfigError("the log does not match the checkpoint; run `agentdeck audit verify`")
+    by_id = {leaf.event_id: leaf for leaf in covered}
+    logged = sorted(
+        ((by_id[e.event_id], e) for e in events if e.event_id in by_id), key=lambda p: p[0].index
+    )
     return ProofBundle(
         run_id=run_id,
         checkpoint=checkpoint,
         public_key=public_key_b64,
-        events=[_entry(index, event, tree) for index, event in events],
+        events=[_entry(leaf, event, tree) for leaf, event in logged],
     )
 
 
-def _entry(index: int, event: ArchivedEvent, tree: MerkleTree) -> BundleEvent:
+def _entry(leaf: LoggedLeaf, event: ArchivedEvent, tree: MerkleTree) -> BundleEvent:
     return BundleEvent(
-        leaf_index=index,
+        leaf_index=leaf.index,
         seq=event.seq,
         event_id=event.event_id,
         event_type=event.event_type,
@@ -140,7 +156,8 @@ def _entry(index: int, event: ArchivedEvent, tree: MerkleTree) -> BundleEvent:
         headers=[
             (k, None if v is None else base64.b64encode(v).decode()) for k, v in event.headers
         ],
-        proof=[p.hex() for p in tree.inclusion_proof(index)],
+        run_prev=leaf.run_prev,
+        proof=[p.hex() for p in tree.inclusion_proof(leaf.index)],
     )
 
 
@@ -185,11 +202,11 @@ def _event_failures(bundle: ProofBundle) -> list[str]:
                 f"events reordered: {name} is listed after event {previous.event_id} "
                 f"(leaf {previous.leaf_index})"
             )
+        failures += _chain_failures(name, event, previous)
         previous = event
         proof = [bytes.fromhex(p) for p in event.proof]
-        if not verify_inclusion(
-            event_leaf(event.record()), event.leaf_index, cp.tree_size, proof, cp.root()
-        ):
+        leaf = event_leaf(event.record(), event.run_prev)
+        if not verify_inclusion(leaf, event.leaf_index, cp.tree_size, proof, cp.root()):
             unproven += 1
             failures.append(
                 f"{name} was altered or is not at that leaf: its inclusion proof does not "
@@ -201,3 +218,22 @@ def _event_failures(bundle: ProofBundle) -> list[str]:
             "the checkpoint was swapped for one these proofs were not made against"
         )
     return failures
+
+
+def _chain_failures(name: str, event: BundleEvent, previous: BundleEvent | None) -> list[str]:
+    expected = None if previous is None else previous.leaf_index
+    if event.run_prev == expected:
+        return []
+    if previous is None:
+        return [
+            (
+                f"{name} follows leaf {event.run_prev} of its run, which the bundle lacks: "
+                "the run's earlier events were removed"
+            )
+        ]
+    return [
+        (
+            f"{name} follows leaf {event.run_prev} of its run, not leaf {expected}: "
+            "an event of the run was removed or reordered"
+        )
+    ]

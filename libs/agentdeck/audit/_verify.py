@@ -6,22 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agentdeck.audit._checkpoint import Checkpoint
-from agentdeck.audit._leaf import event_leaf
+from agentdeck.audit._leaf import LoggedLeaf, event_leaf
 from agentdeck.audit._merkle import Frontier
 from agentdeck.signing import Verifier
 from agentdeck.store import ArchivedEvent
 
-__all__ = ["AuditReport", "LoggedLeaf", "verify_log"]
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedLeaf:
-    """One leaf as the log recorded it: its index, the event's seq and id, its hash."""
-
-    index: int
-    seq: int
-    event_id: str
-    leaf_hash: bytes
+__all__ = ["AuditReport", "verify_log"]
 
 
 @dataclass
@@ -105,12 +95,14 @@ def _check_archive(
     report: AuditReport, leaves: Sequence[LoggedLeaf], archive: Iterable[ArchivedEvent]
 ) -> None:
     last_logged_seq = leaves[-1].seq if leaves else 0
-    logged_ids = {leaf.event_id for leaf in leaves}
+    logged = {leaf.event_id: leaf for leaf in leaves}
     found: dict[str, tuple[int, int, bytes]] = {}
     for position, event in enumerate(archive):
         report.events += 1
-        found[event.event_id] = (position, event.seq, event_leaf(event))
-        if event.seq <= last_logged_seq and event.event_id not in logged_ids:
+        leaf = logged.get(event.event_id)
+        rehashed = event_leaf(event, leaf.run_prev) if leaf is not None else b""
+        found[event.event_id] = (position, event.seq, rehashed)
+        if event.seq <= last_logged_seq and leaf is None:
             report.failures.append(
                 f"event {event.event_id} at seq {event.seq} is in the archive but not in the "
                 "log: it was inserted after the log passed that point"

@@ -12,7 +12,6 @@ from sqlalchemy import Connection
 
 from agentdeck.audit import (
     AuditReport,
-    MerkleTree,
     ProofBundle,
     build_bundle,
     key_fingerprint,
@@ -108,21 +107,18 @@ def export(
             if not checkpoints:
                 raise ConfigError("no checkpoint yet: is telemetry's checkpoint task running?")
             cp = max(checkpoints, key=lambda c: c.tree_size)
-            leaves = log.leaves(conn)[: cp.tree_size]
-            index = {leaf.event_id: leaf.index for leaf in leaves}
+            leaves = log.leaves(conn)
             run_events = store.archive.read_run(conn, run_id)
             key = log.published_keys(conn).get(cp.key_id)
     finally:
         store.close()
-    events = [(index[e.event_id], e) for e in run_events if e.event_id in index]
-    if not events:
-        raise ConfigError(f"no events of run {run_id} are covered by the latest checkpoint")
     if key is None:
         raise ConfigError(f"the public key {cp.key_id!r} was never published")
-    tree = MerkleTree([leaf.leaf_hash for leaf in leaves])
-    bundle = build_bundle(run_id, sorted(events), tree, cp, key)
+    bundle = build_bundle(run_id, run_events, leaves, cp, key)
+    if not bundle.events:
+        raise ConfigError(f"no events of run {run_id} are covered by the latest checkpoint")
     out.write_text(bundle.model_dump_json(indent=1), encoding="utf-8")
-    console.print(f"wrote {out}: {len(events)} events of {run_id}, tree size {cp.tree_size}")
+    console.print(f"wrote {out}: {len(bundle.events)} events of {run_id}, tree size {cp.tree_size}")
 
 
 @audit_app.command("verify-bundle")

@@ -11,8 +11,9 @@ from agentdeck.runtime import BackgroundTask, Clock, utc_now
 from agentdeck.signing import Signer
 from agentdeck.store import Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+from agentdeck.telemetry.settings import TelemetrySettings
 
-__all__ = ["Checkpointer", "checkpoint_task"]
+__all__ = ["Checkpointer", "checkpoint_task", "checkpoint_tasks"]
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +86,15 @@ def checkpoint_task(
         checkpointer.run(stop, interval_s)
 
     return run
+
+
+def checkpoint_tasks(
+    settings: TelemetrySettings, store: Store, *, clock: Clock = utc_now
+) -> list[tuple[str, BackgroundTask]]:
+    """The checkpoint task for ``ServiceRunner(tasks=...)``; none without a signing key."""
+    key = settings.checkpoint_signing_key
+    if key is None:
+        return []
+    signer = Signer(settings.checkpoint_key_id, key.get_secret_value())
+    task = checkpoint_task(store, signer, interval_s=settings.checkpoint_interval_s, clock=clock)
+    return [("checkpoints", task)]

@@ -19,5 +19,14 @@ class TelemetrySettings(ServiceSettings):
     consumer_group: str = "agentdeck-telemetry"
     otlp_endpoint: str = Field(default="", description="OTLP collector; empty = file exporter.")
     trace_file: str = Field(default="traces.jsonl", description="Relative to the data dir.")
-    checkpoint_interval_s: float = Field(default=10.0, gt=0)
-    checkpoint_signing_key: SecretStr | None = None
+    checkpoint_interval_s: float = Field(
+        default=10.0, gt=0, description="Seconds between Merkle log checkpoints."
+    )
+    checkpoint_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 private key (base64 of 32 bytes) signing checkpoints; "
+        "unset = no checkpoint task.",
+    )
+    checkpoint_key_id: str = Field(
+        default="telemetry-1", description="Key id checkpoints name, for verifiers' key rings."
+    )

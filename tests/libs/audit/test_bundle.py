@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agentdeck.audit import (
-    MerkleTree,
     ProofBundle,
     build_bundle,
-    event_leaf,
+    log_events,
+    root_hash,
     sign_checkpoint,
     verify_bundle,
 )
@@ -53,10 +53,10 @@ def archive() -> list[ArchivedEvent]:
 
 def bundle_of(archive: list[ArchivedEvent], key: Signer, size: int | None = None) -> ProofBundle:
     size = len(archive) if size is None else size
-    tree = MerkleTree([event_leaf(e) for e in archive[:size]])
-    cp = sign_checkpoint(key, size, tree.root(), NOW)
-    picked = [(i, e) for i, e in enumerate(archive[:size]) if e.run_id == "run-a"]
-    return build_bundle("run-a", picked, tree, cp, key.public_key_b64())
+    leaves = log_events(archive, 0, {})
+    cp = sign_checkpoint(key, size, root_hash([x.leaf_hash for x in leaves[:size]]), NOW)
+    run = [e for e in archive if e.run_id == "run-a"]
+    return build_bundle("run-a", run, leaves, cp, key.public_key_b64())
 
 
 def failures_of(bundle: ProofBundle) -> list[str]:
@@ -91,10 +91,35 @@ def test_reordering_two_events_is_reported_as_a_reorder(archive, key):
     events = list(bundle.events)
     events[1], events[2] = events[2], events[1]
     failures = failures_of(bundle.model_copy(update={"events": events}))
+    assert (
+        f"events reordered: event {events[2].event_id} (leaf {events[2].leaf_index}) is "
+        f"listed after event {events[1].event_id} (leaf {events[1].leaf_index})"
+    ) in failures
+    assert not any("altered" in failure for failure in failures)
+
+
+def test_deleting_an_event_of_the_run_shows_the_gap_in_its_chain(archive, key):
+    bundle = bundle_of(archive, key)
+    gone, after = bundle.events[2], bundle.events[3]
+    events = [e for e in bundle.events if e is not gone]
+    failures = failures_of(bundle.model_copy(update={"events": events}))
     assert failures == [
         (
-            f"events reordered: event {events[2].event_id} (leaf {events[2].leaf_index}) is "
-            f"listed after event {events[1].event_id} (leaf {events[1].leaf_index})"
+            f"event {after.event_id} (leaf {after.leaf_index}) follows leaf {gone.leaf_index} of "
+            f"its run, not leaf {bundle.events[1].leaf_index}: an event of the run was removed "
+            "or reordered"
+        )
+    ]
+
+
+def test_deleting_the_runs_first_event_is_reported(archive, key):
+    bundle = bundle_of(archive, key)
+    first, second = bundle.events[0], bundle.events[1]
+    failures = failures_of(bundle.model_copy(update={"events": bundle.events[1:]}))
+    assert failures == [
+        (
+            f"event {second.event_id} (leaf {second.leaf_index}) follows leaf {first.leaf_index} "
+            "of its run, which the bundle lacks: the run's earlier events were removed"
         )
     ]
 
@@ -134,3 +159,18 @@ def test_a_truncated_bundle_file_is_not_readable(archive, key):
     text = bundle_of(archive, key).model_dump_json()
     with pytest.raises(ConfigError, match="not a readable proof bundle"):
         ProofBundle.parse(text[: len(text) // 2])
+
+
+def test_patching_the_chain_to_hide_a_deletion_breaks_the_proof(archive, key):
+    bundle = bundle_of(archive, key)
+    gone, after = bundle.events[2], bundle.events[3]
+    patched = after.model_copy(update={"run_prev": bundle.events[1].leaf_index})
+    events = [*bundle.events[:2], patched, *bundle.events[4:]]
+    failures = failures_of(bundle.model_copy(update={"events": events}))
+    assert gone.event_id not in " ".join(failures)
+    assert failures == [
+        (
+            f"event {after.event_id} (leaf {after.leaf_index}) was altered or is not at that "
+            "leaf: its inclusion proof does not lead to the checkpoint's root"
+        )
+    ]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from agentdeck.audit import (
@@ -25,7 +26,8 @@ from agentdeck.audit import (
 from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import ArchiveRecord, Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
-from agentdeck.telemetry.checkpoints import Checkpointer, checkpoint_task
+from agentdeck.telemetry.checkpoints import Checkpointer, checkpoint_tasks
+from agentdeck.telemetry.settings import TelemetrySettings
 from testkit.kafka import wait_until
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -121,12 +123,21 @@ def test_the_log_signs_the_archive_and_grows_consistently(engine):
     assert verify_consistency(first.tree_size, second.tree_size, first.root(), second.root(), proof)
 
 
+def test_without_a_signing_key_there_is_no_checkpoint_task(tmp_path):
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    assert checkpoint_tasks(TelemetrySettings(checkpoint_signing_key=None), store) == []
+    store.close()
+
+
 def test_the_background_task_checkpoints_until_stopped(tmp_path):
     store = Store.open("", data_dir=str(tmp_path / "store"))
-    audited = Audited(store)
-    audited.archive(records(4, "run-a"))
+    Audited(store).archive(records(4, "run-a"))
+    settings = TelemetrySettings(
+        checkpoint_signing_key=SecretStr(generate_private_key()), checkpoint_interval_s=0.05
+    )
+    [(name, task)] = checkpoint_tasks(settings, store)
+    assert name == "checkpoints"
     stop = threading.Event()
-    task = checkpoint_task(store, audited.key, interval_s=0.05)
     thread = threading.Thread(target=task, args=(stop,))
     thread.start()
     try:

@@ -3,7 +3,8 @@
 Keys:
     ``head``: tree size, last logged ``seq`` and the frontier (optimistically versioned,
         so two telemetry replicas never both extend the log);
-    ``leaves/<first leaf index>``: one chunk of logged leaves ``[seq, event_id, hash]``;
+    ``leaves/<first leaf index>``: one chunk of logged leaves ``[seq, event_id, hash, run_prev]``;
+    ``run/<run id>``: the leaf index of the run's latest logged event (its chain's end);
     ``checkpoint/<tree size>``: a signed :class:`~agentdeck.audit.Checkpoint`;
     ``key/<key id>``: the public key of a checkpoint signer, as published.
 """
@@ -16,14 +17,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from agentdeck.audit import Checkpoint, Frontier, LoggedLeaf, event_leaf
+from agentdeck.audit import Checkpoint, Frontier, LoggedLeaf, log_events
 from agentdeck.errors import RetryableError
 from agentdeck.store import ArchivedEvent, StateRepository
 
 __all__ = ["SERVICE", "LogContention", "LogHead", "MerkleLogStore"]
 
 SERVICE = "telemetry-checkpoints"
-_HEAD, _LEAVES, _CHECKPOINTS, _KEYS = "head", "leaves/", "checkpoint/", "key/"
+_HEAD, _LEAVES, _CHECKPOINTS, _KEYS, _RUNS = "head", "leaves/", "checkpoint/", "key/", "run/"
 _ALL = 1 << 62
 
 
@@ -63,11 +64,13 @@ class MerkleLogStore:
             LogContention: another writer moved the head since it was read.
         """
         frontier = Frontier(head.frontier.size, head.frontier.nodes)
-        rows = []
-        for event in events:
-            leaf = event_leaf(event)
-            frontier.append(leaf)
-            rows.append([event.seq, event.event_id, leaf.hex()])
+        run_keys = {f"{_RUNS}{e.run_id}" for e in events if e.run_id is not None}
+        found = self._state.get_many(conn, self._service, run_keys)
+        last_of_run = {k.removeprefix(_RUNS): int(v.state) for k, v in found.items()}
+        leaves = log_events(events, frontier.size, last_of_run)
+        for leaf in leaves:
+            frontier.append(leaf.leaf_hash)
+        rows = [[x.seq, x.event_id, x.leaf_hash.hex(), x.run_prev] for x in leaves]
         new = LogHead(frontier, events[-1].seq, head.version)
         state = {
             "size": frontier.size,
@@ -86,7 +89,8 @@ class MerkleLogStore:
             )
         chunk = {"first": head.frontier.size, "leaves": rows}
         key = f"{_LEAVES}{head.frontier.size:015d}"
-        self._state.upsert_many(conn, self._service, {key: json.dumps(chunk)})
+        runs = {f"{_RUNS}{run}": str(index) for run, index in last_of_run.items()}
+        self._state.upsert_many(conn, self._service, {key: json.dumps(chunk), **runs})
         return LogHead(frontier, new.last_seq, version)
 
     def add_checkpoint(self, conn: Connection, cp: Checkpoint, public_key_b64: str) -> None:
@@ -106,8 +110,8 @@ class MerkleLogStore:
         for entry in self._state.scan(conn, self._service, prefix=_LEAVES, limit=_ALL):
             chunk = json.loads(entry.state)
             out += [
-                LoggedLeaf(chunk["first"] + i, seq, event_id, bytes.fromhex(h))
-                for i, (seq, event_id, h) in enumerate(chunk["leaves"])
+                LoggedLeaf(chunk["first"] + i, seq, event_id, bytes.fromhex(h), prev)
+                for i, (seq, event_id, h, prev) in enumerate(chunk["leaves"])
             ]
         return out
 
