@@ -42,16 +42,21 @@ class Checkpointer:
         self._clock = clock
         self._page = page
         self._max_pages = max_pages
+        self.behind = False
+        """Whether the last tick stopped at ``max_pages`` with more rows waiting."""
 
     def tick(self) -> Checkpoint | None:
         """Log what was archived since the last tick; the new checkpoint, if anything was."""
         with self._store.transaction() as conn:
             head = start = self._log.head(conn)
+            self.behind = True
             for _ in range(self._max_pages):
                 rows = self._store.archive.iter_from(conn, head.last_seq, self._page)
-                if not rows:
+                if rows:
+                    head = self._log.append(conn, head, rows)
+                if len(rows) < self._page:
+                    self.behind = False
                     break
-                head = self._log.append(conn, head, rows)
             if head.frontier.size == start.frontier.size:
                 return None
             cp = sign_checkpoint(
@@ -61,8 +66,11 @@ class Checkpointer:
         return cp
 
     def run(self, stop: threading.Event, interval_s: float) -> None:
-        """Tick every ``interval_s`` seconds until ``stop`` is set (and once more at the end)."""
-        while not stop.wait(interval_s):
+        """Tick every ``interval_s`` seconds until ``stop`` is set (and once more at the end).
+
+        A tick that stopped with rows still waiting is followed at once by the next.
+        """
+        while not stop.wait(0 if self.behind else interval_s):
             self._tick_logged()
         self._tick_logged()
 
@@ -70,6 +78,7 @@ class Checkpointer:
         try:
             cp = self.tick()
         except RetryableError as exc:
+            self.behind = False  # wait out the interval before trying again
             log.warning("checkpoint skipped: %s", exc)
             return
         if cp is not None:

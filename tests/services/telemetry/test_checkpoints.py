@@ -123,6 +123,23 @@ def test_the_log_signs_the_archive_and_grows_consistently(engine):
     assert verify_consistency(first.tree_size, second.tree_size, first.root(), second.root(), proof)
 
 
+def test_a_backlog_is_logged_in_bounded_ticks_that_chain_up(tmp_path):
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    audited = Audited(store)
+    audited.archive(records(5, "run-a"))
+    small = Checkpointer(store, audited.key, log_store=audited.log, page=2, max_pages=2)
+    first = small.tick()
+    assert first is not None
+    assert (first.tree_size, small.behind) == (4, True)
+    second = small.tick()
+    assert second is not None
+    assert (second.tree_size, small.behind) == (5, False)
+    report = audited.verify()
+    assert report.ok, report.failures
+    assert report.checkpoints == 2
+    store.close()
+
+
 def test_without_a_signing_key_there_is_no_checkpoint_task(tmp_path):
     store = Store.open("", data_dir=str(tmp_path / "store"))
     assert checkpoint_tasks(TelemetrySettings(checkpoint_signing_key=None), store) == []
