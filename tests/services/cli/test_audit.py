@@ -5,15 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from agentdeck.cli.audit import audit_app
 from agentdeck.signing import Signer, generate_private_key
-from agentdeck.store import ArchiveRecord, Store
+from agentdeck.store import ArchiveRecord, Store, migrate
 from agentdeck.telemetry.checkpoints import Checkpointer
+from testkit.sql import BACKENDS, databases_for
 
 runner = CliRunner()
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -53,10 +57,20 @@ def url_of(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def test_verify_export_and_verify_bundle_on_every_backend(engine, tmp_path):
+@pytest.fixture(params=BACKENDS)
+def own_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database of this test's own: the log's default state keys are not shared."""
+    databases = databases_for(request, tmp_path / "databases")
+    engine = databases.new_engine()
+    migrate(engine)
+    yield engine
+    databases.close()
+
+
+def test_verify_export_and_verify_bundle_on_every_backend(own_engine, tmp_path):
     run_id = f"run-{uuid.uuid4().hex}"
-    key = checkpointed(Store(engine), run_id)
-    url = url_of(engine)
+    key = checkpointed(Store(own_engine), run_id)
+    url = url_of(own_engine)
     trusted = f"telemetry-1={key.public_key_b64()}"
 
     verified = runner.invoke(audit_app, ["verify", "--database-url", url, "--public-key", trusted])
