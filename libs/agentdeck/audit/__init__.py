@@ -40,19 +40,23 @@ from agentdeck.audit._merkle import (
     verify_inclusion,
 )
 from agentdeck.audit._verify import AuditReport, verify_log
+from agentdeck.audit.errors import AuditError, BundleUnreadable, VerificationFailed
 
 __all__ = [
     "BUNDLE_FORMAT",
     "CHECKPOINT_DOMAIN",
     "EMPTY_ROOT",
     "LEAF_DOMAIN",
+    "AuditError",
     "AuditReport",
     "BundleEvent",
+    "BundleUnreadable",
     "Checkpoint",
     "Frontier",
     "LoggedLeaf",
     "MerkleTree",
     "ProofBundle",
+    "VerificationFailed",
     "build_bundle",
     "checkpoint_message",
     "event_leaf",

@@ -19,6 +19,7 @@ from agentdeck.audit._checkpoint import Checkpoint
 from agentdeck.audit._leaf import LoggedLeaf, event_leaf
 from agentdeck.audit._merkle import MerkleTree, verify_inclusion
 from agentdeck.audit._verify import AuditReport
+from agentdeck.audit.errors import BundleUnreadable, VerificationFailed
 from agentdeck.errors import ConfigError
 from agentdeck.hashing import sha256_hex
 from agentdeck.signing import Verifier
@@ -93,11 +94,11 @@ class ProofBundle(BaseModel):
 
     @classmethod
     def parse(cls, text: str) -> ProofBundle:
-        """Read a bundle file's text; a damaged or truncated file is a :class:`ConfigError`."""
+        """Read a bundle file's text; a damaged or truncated file is :class:`BundleUnreadable`."""
         try:
             return cls.model_validate_json(text)
         except ValidationError as exc:
-            raise ConfigError(
+            raise BundleUnreadable(
                 f"not a readable proof bundle (truncated, damaged or another format): "
                 f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
             ) from None
@@ -120,12 +121,14 @@ def build_bundle(
         public_key_b64: Its signer's public key.
 
     Raises:
-        ConfigError: the leaves do not hash to the checkpoint's root.
+        VerificationFailed: the leaves do not hash to the checkpoint's root.
     """
     covered = leaves[: checkpoint.tree_size]
     tree = MerkleTree([leaf.leaf_hash for leaf in covered])
     if tree.size != checkpoint.tree_size or tree.root() != checkpoint.root():
-        raise ConfigError("the log does not match the checkpoint; run `agentdeck audit verify`")
+        raise VerificationFailed(
+            "the log does not match the checkpoint; run `agentdeck audit verify`"
+        )
     by_id = {leaf.event_id: leaf for leaf in covered}
     logged = sorted(
         ((by_id[e.event_id], e) for e in events if e.event_id in by_id), key=lambda p: p[0].index

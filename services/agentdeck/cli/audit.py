@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from agentdeck.audit import (
     AuditReport,
     ProofBundle,
+    VerificationFailed,
     build_bundle,
     key_fingerprint,
     verify_bundle,
@@ -68,8 +69,7 @@ def _print(report: AuditReport, what: str) -> None:
     for failure in report.failures:
         console.print(f"[red]FAILED[/red] {failure}")
     if not report.ok:
-        console.print(f"{what}: {len(report.failures)} failure(s)")
-        raise typer.Exit(1)
+        raise VerificationFailed(f"{what}: {len(report.failures)} failure(s), listed above")
     console.print(f"verified: {what}: {report.events} events, {report.checkpoints} checkpoint(s)")
 
 

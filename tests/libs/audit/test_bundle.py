@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agentdeck.audit import (
+    BundleUnreadable,
     ProofBundle,
     build_bundle,
     log_events,
@@ -16,7 +17,6 @@ from agentdeck.audit import (
     sign_checkpoint,
     verify_bundle,
 )
-from agentdeck.errors import ConfigError
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchivedEvent
 
@@ -157,7 +157,7 @@ def test_a_bundle_whose_events_were_all_removed_fails(archive, key):
 
 def test_a_truncated_bundle_file_is_not_readable(archive, key):
     text = bundle_of(archive, key).model_dump_json()
-    with pytest.raises(ConfigError, match="not a readable proof bundle"):
+    with pytest.raises(BundleUnreadable, match="not a readable proof bundle"):
         ProofBundle.parse(text[: len(text) // 2])
 
 

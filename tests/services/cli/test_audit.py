@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from agentdeck.audit import VerificationFailed
 from agentdeck.cli.audit import audit_app
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchiveRecord, Store, migrate
@@ -117,6 +118,7 @@ def test_a_bundle_verifies_alone_and_a_flipped_byte_in_it_fails(tmp_path):
     bundle.write_text(json.dumps(data))
     tampered = runner.invoke(audit_app, ["verify-bundle", str(bundle)])
     assert tampered.exit_code == 1
+    assert isinstance(tampered.exception, VerificationFailed)
     assert (
         f"event {victim['event_id']} (leaf {victim['leaf_index']}) was altered" in tampered.output
     )
