@@ -142,9 +142,15 @@ def test_requests_are_decided_signed_reserved_settled_and_stopped_by_a_kill_swit
                 return any(s.target == tenant for s in switchboard.all(conn))
 
         _wait("the kill switch to be recorded", recorded)
-        producer.send(refund(2000, tenant=tenant))
+        blocked = refund(2000, tenant=tenant)
+        producer.send(blocked)
         producer.flush()
-        stopped = _of(_decisions(kafka, codec, 4), m.PolicyDecided)[-1]
+        # Decisions come from several partitions: pick the one for this request.
+        stopped = next(
+            d
+            for d in _of(_decisions(kafka, codec, 4), m.PolicyDecided)
+            if d.request_id == blocked.envelope.event_id
+        )
         assert isinstance(stopped, m.PolicyDecided)
         assert stopped.outcome is m.DecisionOutcome.DENY
         assert stopped.matched_policies == ("kill-switch-engaged",)
