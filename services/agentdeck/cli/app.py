@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from agentdeck.cli import approvals, commands, replay, worker
+from agentdeck.cli.audit import audit_app
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.up import run_up
 from agentdeck.errors import AgentdeckError
@@ -43,6 +44,7 @@ for _command in (
     replay.replay,
 ):
     app.command()(_command)
+app.add_typer(audit_app, name="audit", help="Verify the tamper-evident log; export proofs.")
 
 
 @app.command()

@@ -26,6 +26,8 @@ class DemoKeys(BaseModel):
     approval_private: str
     approver_tokens: dict[str, str]
     """Approver name -> bearer token."""
+    checkpoint_private: str = ""
+    """Telemetry's key for signing Merkle-log checkpoints (added to older key files on load)."""
 
     def policy_public(self) -> str:
         """The policy-checker's public key."""
@@ -40,12 +42,17 @@ def load_or_create(data_dir: Path) -> DemoKeys:
     """The keys kept in ``data_dir``, made on first use."""
     path = data_dir / "keys.json"
     if path.exists():
-        return DemoKeys.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    keys = DemoKeys(
-        policy_private=generate_private_key(),
-        approval_private=generate_private_key(),
-        approver_tokens={name: secrets.token_urlsafe(24) for name in ("alice", "bob", "crm")},
-    )
+        keys = DemoKeys.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        if keys.checkpoint_private:
+            return keys
+        keys = keys.model_copy(update={"checkpoint_private": generate_private_key()})
+    else:
+        keys = DemoKeys(
+            policy_private=generate_private_key(),
+            approval_private=generate_private_key(),
+            approver_tokens={name: secrets.token_urlsafe(24) for name in ("alice", "bob", "crm")},
+            checkpoint_private=generate_private_key(),
+        )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(keys.model_dump_json(indent=2))

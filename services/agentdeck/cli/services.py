@@ -98,7 +98,10 @@ def compose(
         ),
         telemetry(
             TelemetrySettings(
-                kafka=kafka, store=store_settings, consumer_group=f"{prefix}-telemetry"
+                kafka=kafka,
+                store=store_settings,
+                consumer_group=f"{prefix}-telemetry",
+                checkpoint_signing_key=SecretStr(keys.checkpoint_private),
             ),
             codec=codec,
             store=store,

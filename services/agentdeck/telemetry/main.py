@@ -12,6 +12,7 @@ from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.store import Store
 from agentdeck.telemetry.adapters.traces import RunTraces
 from agentdeck.telemetry.adapters.tracing import open_sink
+from agentdeck.telemetry.checkpoints import checkpoint_tasks
 from agentdeck.telemetry.handlers import Archiver
 from agentdeck.telemetry.settings import TelemetrySettings
 
@@ -43,7 +44,7 @@ def build(
         settings,
         codec,
         [Subscription("archive", tuple(Topic), archiver)],
-        tasks=[("traces", close_sink)],
+        tasks=[("traces", close_sink), *checkpoint_tasks(settings, store, clock=clock)],
         checks={"store": store.ping},
     )
 
