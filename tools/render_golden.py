@@ -18,7 +18,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "helm" / "agentdeck"
 GOLDEN = ROOT / "tests" / "deploy" / "golden"
-CASES = {"default": None, "production": CHART / "values-production.yaml"}
+CASES = {
+    "default": None,
+    "production": CHART / "values-production.yaml",
+    "dev": CHART / "ci" / "dev-values.yaml",
+}
 RELEASE = "agentdeck"
 NAMESPACE = "agentdeck"
 

@@ -28,7 +28,8 @@ from deploy.chart_values import Values, schema_text
 from testkit.processes import SERVICES
 
 PRODUCTION = yaml.safe_load((CHART / "values-production.yaml").read_text(encoding="utf-8"))
-CASES = {"default": {}, "production": PRODUCTION}
+DEV = yaml.safe_load((CHART / "ci" / "dev-values.yaml").read_text(encoding="utf-8"))
+CASES = {"default": {}, "production": PRODUCTION, "dev": DEV}
 
 
 def golden(case: str) -> list[dict[str, Any]]:
@@ -89,10 +90,15 @@ def test_secrets_come_from_secrets_the_chart_does_not_hold() -> None:
 
 
 def test_a_dev_cluster_can_have_the_chart_create_a_services_secret() -> None:
-    key = {"AGENTDECK_POLICY_SIGNING_KEY": "dev-only"}
-    rendered = render({"services": {"policy-checker": {"secretEnv": key}}})
-    assert by_kind(rendered, "Secret")[f"{RELEASE}-policy-checker"]["stringData"] == key
+    rendered = render(DEV)
+    secrets = by_kind(rendered, "Secret")
+    assert set(secrets) == {f"{RELEASE}-policy-checker", f"{RELEASE}-approval"}
+    key = DEV["services"]["policy-checker"]["secretEnv"]
+    assert secrets[f"{RELEASE}-policy-checker"]["stringData"] == key
     assert "dev-only" not in json.dumps(by_kind(rendered, "ConfigMap"))
+    assert by_kind(rendered, "Job") == {}
+    assert by_kind(rendered, "ServiceAccount") == {}
+    assert f"{RELEASE}-approval" not in by_kind(rendered, "PodDisruptionBudget")
 
 
 def test_replicas_autoscaling_and_lag_scaling_follow_the_values() -> None:
