@@ -1,4 +1,4 @@
-"""Render the chart with real Helm (its Go SDK, no cluster) into ``tests/deploy/golden/``.
+"""Lint and render the chart with real Helm (its Go SDK, no cluster) into ``tests/deploy/golden/``.
 
 The deployment tests render the chart with a small Python renderer and require
 the same documents as these files, so the renderer is held to Helm's behaviour.
@@ -39,10 +39,20 @@ def render(values_file: Path | None) -> str:
     )
 
 
+def lint(values_file: Path | None) -> None:
+    """``helm lint --strict`` for Kubernetes 1.33; warnings and errors stop the run."""
+    values = yaml.safe_load(values_file.read_text(encoding="utf-8")) if values_file else {}
+    report = helm_python.lint(str(CHART), values, strict=True, kube_version="v1.33.0")
+    problems = [m["error"] for m in report["messages"] if m["severity"] >= 2]
+    if problems or report["errors"]:
+        raise SystemExit(f"helm lint ({values_file}): {problems + report['errors']}")
+
+
 def main() -> None:
-    """Write one golden file per case."""
+    """Lint each case, then write its golden file."""
     GOLDEN.mkdir(parents=True, exist_ok=True)
     for case, values_file in CASES.items():
+        lint(values_file)
         (GOLDEN / f"{case}.yaml").write_text(render(values_file), encoding="utf-8")
 
 
