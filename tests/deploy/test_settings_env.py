@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
@@ -64,3 +66,37 @@ def test_lag_scaling_watches_each_services_real_consumer_group() -> None:
     assert trigger["consumerGroup"] == f"{PlannerSettings().consumer_group}.runs"
     trigger = scaled[f"{RELEASE}-tool-executor"]["spec"]["triggers"][0]["metadata"]
     assert trigger["consumerGroup"] == f"{ToolExecutorSettings().consumer_group}.calls"
+
+
+def test_each_service_loads_its_settings_from_the_charts_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    production = yaml.safe_load((CHART / "values-production.yaml").read_text(encoding="utf-8"))
+    configmaps = by_kind(render(production), "ConfigMap")
+    for variable in list(os.environ):
+        if variable.startswith(("AGENTDECK_", "KAFKA_")):
+            monkeypatch.delenv(variable)
+    loaded = {}
+    for service, settings in SETTINGS.items():
+        with monkeypatch.context() as env:
+            for name, value in configmaps[f"{RELEASE}-{service}"]["data"].items():
+                env.setenv(name, value)
+            loaded[service] = settings()
+    for settings in loaded.values():
+        assert settings.health_port == 8080
+        assert settings.kafka.bootstrap_servers == production["kafka"]["bootstrapServers"]
+        assert settings.kafka.partitions == 12
+        assert settings.store.data_dir == "/var/lib/agentdeck"
+    approval = loaded["approval"]
+    assert isinstance(approval, ApprovalSettings)
+    assert (approval.http_host, approval.http_port) == ("0.0.0.0", 8470)  # noqa: S104
+    assert (
+        approval.webhook_url
+        == production["services"]["approval"]["env"]["AGENTDECK_APPROVAL_WEBHOOK_URL"]
+    )
+    executor = loaded["tool-executor"]
+    assert isinstance(executor, ToolExecutorSettings)
+    assert executor.max_parallel_calls == 32
+    telemetry = loaded["telemetry"]
+    assert isinstance(telemetry, TelemetrySettings)
+    assert telemetry.otlp_endpoint == production["otlpEndpoint"]
