@@ -148,3 +148,21 @@ def test_a_model_asking_for_an_unknown_tool_gets_a_machine_readable_failure(plat
     assert failure is not None
     assert (failure.code, failure.retryable) == ("unknown_tool", False)
     assert "lookup_order" in failure.remediation[0]
+
+
+def test_the_readme_submit_inputs_run_even_with_a_numeric_order_id(platform):
+    from agentdeck.cli.submit import parse_inputs
+
+    inputs = parse_inputs(["order_id=1042", "amount_cents=500", "reason=late"], None)
+    assert inputs["order_id"] == 1042, "the CLI parses JSON values"
+    event = goal_event(
+        goal="Refund order 1042",
+        playbook="refund-order",
+        inputs=inputs,
+        tenant="acme",
+        run_id="readme-submit-run",
+        requested_by="cli",
+        limits=m.RunLimits(),
+    )
+    publish_goal(platform.info, event)
+    assert _settle(platform, "readme-submit-run").status is RunStatus.COMPLETED
