@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,18 +23,13 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
+from agentdeck.embedded import free_port
 from deploy._compose import interpolate
 from testkit.processes import SERVICES
 from testkit.sql import Databases
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "agentdeck.cli.app"]
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def documented_secrets() -> dict[str, str]:
@@ -99,7 +93,7 @@ def test_compose_environment_runs_the_readme_refund(local: dict[str, str], tmp_p
     secrets = documented_secrets()
     compose: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = interpolate(compose, secrets)["services"]
-    approval_port = _port()
+    approval_port = free_port()
 
     def env(name: str, health_port: int) -> dict[str, str]:
         own = {k: str(v) for k, v in services[name]["environment"].items()}
@@ -114,7 +108,7 @@ def test_compose_environment_runs_the_readme_refund(local: dict[str, str], tmp_p
     for job in ("topics", "migrations"):
         script = services[job]["command"][0]
         subprocess.run([sys.executable, "-c", script], env=env(job, 0), check=True, timeout=120)
-    ports = {name: _port() for name in SERVICES}
+    ports = {name: free_port() for name in SERVICES}
     running = {}
     for name, port in ports.items():
         with (tmp_path / f"{name}.log").open("wb") as log:

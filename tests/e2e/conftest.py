@@ -16,6 +16,7 @@ from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stack import Stack, embedded_stack
 from agentdeck.cli.stackfile import StackInfo
 from agentdeck.demo.scripted_llm import ScriptedModel
+from agentdeck.embedded import free_port
 from agentdeck.kafka import ensure_topics, topic_specs
 from agentdeck.runtime import ServiceRunner
 from agentdeck.settings import KafkaSettings, StoreSettings
@@ -36,14 +37,6 @@ class Platform:
         return self.keys.approver_tokens[who]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def platform(
     bootstrap_servers: str, pg_admin: Engine, tmp_path_factory: pytest.TempPathFactory
@@ -61,7 +54,7 @@ def platform(
             database_url=url, redis_url="redis://127.0.0.1:6379/0", data_dir=str(root / "data")
         ),
     )
-    port = _free_port()
+    port = free_port()
     with embedded_stack(settings) as stack, ScriptedModel() as model:
         keys = load_or_create(Path(stack.data_dir))
         runners = compose(stack, keys, llm_base_url=model.base_url, approval_port=port)

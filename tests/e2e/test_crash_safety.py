@@ -2,7 +2,6 @@
 no event is lost, and each side effect happens exactly once."""
 
 import json
-import socket
 import time
 import uuid
 
@@ -15,6 +14,7 @@ from agentdeck.cli.submit import goal_event, publish_goal
 from agentdeck.contracts.models import RunLimits
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.demo.sql_desk import SqlDesk
+from agentdeck.embedded import free_port
 from agentdeck.kafka import ensure_topics, topic_specs
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import RunStatus, Store, migrate
@@ -22,12 +22,6 @@ from testkit.processes import SERVICES, ServiceProcesses
 from testkit.sql import Databases
 
 RUNS = 6
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("victim", list(SERVICES))
@@ -49,7 +43,7 @@ def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
             prefix=prefix,
             database_url=url,
             keys=load_or_create(tmp_path),
-            approval_port=_port(),
+            approval_port=free_port(),
             llm_base_url=model.base_url,
             logs=tmp_path,
         )

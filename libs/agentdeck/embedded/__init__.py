@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from agentdeck.embedded._broker import EmbeddedBroker, kafka_cluster, tansu_binary
+from agentdeck.embedded._broker import EmbeddedBroker, free_port, kafka_cluster, tansu_binary
 
-__all__ = ["EmbeddedBroker", "kafka_cluster", "tansu_binary"]
+__all__ = ["EmbeddedBroker", "free_port", "kafka_cluster", "tansu_binary"]

@@ -21,7 +21,7 @@ from agentdeck.kafka.admin import ensure_topics, wait_for_broker
 from agentdeck.kafka.topics import topic_specs
 from agentdeck.settings import KafkaSettings
 
-__all__ = ["EmbeddedBroker", "kafka_cluster", "tansu_binary"]
+__all__ = ["EmbeddedBroker", "free_port", "kafka_cluster", "tansu_binary"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -38,7 +38,8 @@ def tansu_binary() -> str:
         raise ConfigError(str(exc)) from exc
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -59,7 +60,7 @@ class EmbeddedBroker:
     """
 
     def __init__(self, *, log_path: Path | None = None, port: int | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.bootstrap_servers = f"127.0.0.1:{self.port}"
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None

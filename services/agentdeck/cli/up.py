@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import threading
 import time
 import uuid
@@ -20,15 +19,10 @@ from agentdeck.cli.stack import Stack, embedded_stack
 from agentdeck.cli.stackfile import StackInfo, forget, remember
 from agentdeck.cli.submit import publish_goal
 from agentdeck.demo.scripted_llm import ScriptedModel
+from agentdeck.embedded import free_port
 from agentdeck.store import RunRecord, RunStatus
 
 __all__ = ["run_up"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_up(
@@ -45,7 +39,7 @@ def run_up(
         with console.status("starting the broker, the stores and the five services..."):
             stack = exits.enter_context(embedded_stack(settings))
             model = exits.enter_context(ScriptedModel())
-            port = _free_port()
+            port = free_port()
             keys = load_or_create(stack.data_dir)
             runners = compose(stack, keys, llm_base_url=model.base_url, approval_port=port)
             for runner in runners:

@@ -7,6 +7,7 @@ from typing import Any
 
 from agentdeck.contracts import Event, Producer, deterministic_id, envelope_for
 from agentdeck.contracts import models as m
+from agentdeck.hashing import canonical_json
 from agentdeck.planner.adapters.model_calls import ModelAnswer, ModelCalls
 from agentdeck.planner.core import Context, RunPhase, RunState, decide
 from agentdeck.planner.core.llm import model_request
@@ -72,16 +73,10 @@ class ModelTurns:
             model=str(answer.response.get("model") or state.playbook_version),
             request_hash=answer.request_hash,
             request_json=answer.request_json,
-            response_json=_canonical(answer.response),
+            response_json=canonical_json(answer.response),
             prompt_tokens=prompt,
             completion_tokens=completion,
             cost_micros=round((prompt + completion) * self._price),
             latency_ms=answer.latency_ms,
             cached=answer.cached,
         )
-
-
-def _canonical(value: dict[str, Any]) -> str:
-    from agentdeck.hashing import canonical_json  # noqa: PLC0415
-
-    return canonical_json(value)

@@ -1,20 +1,14 @@
 """Liveness and readiness over HTTP, as orchestrators probe them."""
 
 import json
-import socket
 import urllib.request
 from urllib.error import HTTPError
 
+from agentdeck.embedded import free_port
 from agentdeck.kafka import Topic
 from agentdeck.runtime import ServiceRunner, Subscription
 from agentdeck.settings import ServiceSettings
 from testkit.kafka import started_for, wait_until
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(port: int, path: str) -> tuple[int, dict[str, object]]:
@@ -26,7 +20,7 @@ def _get(port: int, path: str) -> tuple[int, dict[str, object]]:
 
 
 def test_a_service_is_live_at_once_and_ready_once_its_loops_joined_and_checks_pass(kafka, codec):
-    port = _port()
+    port = free_port()
     store_up = {"ok": False}
     settings = ServiceSettings(
         service_name="probe",

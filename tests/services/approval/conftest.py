@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
@@ -19,6 +18,7 @@ from agentdeck.approval.main import build
 from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.contracts import Codec, deterministic_id, envelope_for
 from agentdeck.contracts import models as m
+from agentdeck.embedded import free_port
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.ids import approval_id_for, decision_id_for
@@ -109,13 +109,6 @@ class FakeClock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def approvers() -> dict[str, Approver]:

@@ -13,6 +13,7 @@ from typing import Any
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
 from agentdeck.errors import ErrorCategory
+from agentdeck.ids import idempotency_key_for
 from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.llm import on_model_answer
@@ -179,8 +180,6 @@ def _replanned(
 
 
 def _current(state: RunState, step_id: str, key: str) -> bool:
-    from agentdeck.ids import idempotency_key_for  # noqa: PLC0415
-
     return key == idempotency_key_for(state.run_id, step_id, state.step(step_id).attempt)
 
 
