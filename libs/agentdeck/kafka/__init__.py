@@ -9,6 +9,7 @@ from agentdeck.kafka.dedupe import InMemoryProcessedLog, ProcessedLog
 from agentdeck.kafka.errors import BrokerUnavailable, DeliveryFailed
 from agentdeck.kafka.headers import child_traceparent, new_traceparent
 from agentdeck.kafka.producer import EventProducer, record_key
+from agentdeck.kafka.reader import TopicRead, read_topics
 from agentdeck.kafka.topics import ROUTES, Topic, TopicSpec, topic_for, topic_specs
 
 __all__ = [
@@ -24,11 +25,13 @@ __all__ = [
     "Outcome",
     "ProcessedLog",
     "Topic",
+    "TopicRead",
     "TopicSpec",
     "child_traceparent",
     "dead_letter_for",
     "ensure_topics",
     "new_traceparent",
+    "read_topics",
     "record_key",
     "topic_for",
     "topic_specs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -9,15 +10,43 @@ import typer
 from rich.console import Console
 
 from agentdeck.cli.settings import CliSettings
-from agentdeck.cli.stackfile import locate
+from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.views import run_tree
 from agentdeck.contracts import DecodeError, Event, default_codec
 from agentdeck.errors import ConfigError
+from agentdeck.kafka import TopicRead, read_topics
+from agentdeck.settings import KafkaSettings
 from agentdeck.store import Store
 
-__all__ = ["load_run", "replay"]
+__all__ = ["load_run", "log_order", "read_run_from_kafka", "replay"]
 
-console = Console()
+console = Console(soft_wrap=True)
+
+
+def log_order(events: Sequence[Event]) -> list[Event]:
+    """A run's events in the order they happened, the same whatever they were read from.
+
+    By clock reading; events stamped with the same instant (one decision's
+    outputs) cause-first, then by id, so the archive and the topics, which
+    interleave topics differently, give the same order.
+    """
+    by_id = {e.envelope.event_id: e for e in events}
+    depth: dict[str, int] = {}
+
+    def depth_of(event: Event) -> int:
+        chain: list[str] = []
+        current: Event | None = event
+        while current is not None and current.envelope.event_id not in depth:
+            chain.append(current.envelope.event_id)
+            cause = current.envelope.causation_id
+            current = by_id.get(cause) if cause and cause not in chain else None
+        base = depth.get(current.envelope.event_id, 0) if current is not None else -1
+        for event_id in reversed(chain):
+            base += 1
+            depth[event_id] = base
+        return depth[event.envelope.event_id]
+
+    return sorted(events, key=lambda e: (e.envelope.occurred_at, depth_of(e), e.envelope.event_id))
 
 
 def load_run(store: Store, run_id: str) -> list[Event]:
@@ -31,7 +60,41 @@ def load_run(store: Store, run_id: str) -> list[Event]:
             events.append(codec.decode(item.payload))
         except DecodeError:
             continue
-    return sorted(events, key=lambda e: e.envelope.occurred_at)
+    return log_order(events)
+
+
+def read_run_from_kafka(
+    kafka: KafkaSettings, run_id: str, *, timeout_s: float = 60.0
+) -> tuple[list[Event], TopicRead]:
+    """The run's events read straight from every topic of the stack, in the order they happened.
+
+    Every ``<prefix>.*`` topic is read from the beginning up to its end offsets
+    at the start; messages that do not decode are counted in the read, not fatal.
+    """
+    read = read_topics(
+        kafka, default_codec(), lambda e: e.envelope.run_id == run_id, timeout_s=timeout_s
+    )
+    unique = {e.envelope.event_id: e for e in read.events}  # redelivered duplicates
+    return log_order(list(unique.values())), read
+
+
+def _events(stack: StackInfo, run_id: str, *, from_kafka: bool) -> list[Event]:
+    if from_kafka:
+        kafka = KafkaSettings(
+            bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
+        )
+        events, read = read_run_from_kafka(kafka, run_id)
+        console.print(
+            f"read {read.messages} messages from {len(read.topics)} topics of "
+            f"{stack.topic_prefix}; {len(events)} of run {run_id}"
+            + (f"; skipped {read.skipped} that did not decode" if read.skipped else "")
+        )
+        return events
+    store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
+    try:
+        return load_run(store, run_id)
+    finally:
+        store.close()
 
 
 def replay(
@@ -40,36 +103,41 @@ def replay(
     ] = None,
     *,
     verify: Annotated[
-        bool, typer.Option(help="Re-run the planner's decisions and compare.")
+        bool, typer.Option(help="Re-run the planner's and policy-checker's decisions and compare.")
     ] = False,
+    from_kafka: Annotated[
+        bool, typer.Option("--from-kafka", help="Read the run from the topics, not the archive.")
+    ] = False,
+    bundle: Annotated[
+        list[Path] | None,
+        typer.Option(help="With --verify: a bundle that decided (repeatable; default: demo)."),
+    ] = None,
+    policy_key: Annotated[
+        list[str] | None,
+        typer.Option(help="With --verify: policy public key KEY_ID=BASE64 (repeatable)."),
+    ] = None,
     policy: Annotated[Path | None, typer.Option(help="Backtest this policy bundle.")] = None,
     since_hours: Annotated[float, typer.Option(min=0, help="With --policy and no run.")] = 24,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
 ) -> None:
-    """Rebuild a run from the archive; --verify re-checks it; --policy backtests a bundle."""
+    """Rebuild a run from the archive (or the topics); --verify re-checks it; --policy backtests."""
     from agentdeck.cli.backtest import run_backtest  # noqa: PLC0415
-    from agentdeck.demo.tools import demo_registry  # noqa: PLC0415
-    from agentdeck.planner.adapters.playbooks import bundled_playbooks  # noqa: PLC0415
-    from agentdeck.planner.main import tool_infos  # noqa: PLC0415
-    from agentdeck.planner.replay import replay_run  # noqa: PLC0415
+    from agentdeck.cli.verify import verify_run  # noqa: PLC0415
 
     stack = locate(CliSettings())
-    store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
-    try:
-        if policy is not None:
+    if policy is not None:
+        store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
+        try:
             run_backtest(store, policy, run_id=run_id, since_hours=since_hours, json_out=json_out)
-            return
-        if run_id is None:
-            raise ConfigError("name a run (or use --policy BUNDLE for a time range)")
-        events = load_run(store, run_id)
-    finally:
-        store.close()
-    if not events:
-        raise ConfigError(f"no archived events for run {run_id}")
-    console.print(run_tree(run_id, events))
-    if not verify:
+        finally:
+            store.close()
         return
-    result = replay_run(events, playbooks=bundled_playbooks(), tools=tool_infos(demo_registry()))
-    if result.divergence is not None:
-        raise ConfigError(f"replay diverged: {result.divergence.describe()}")
-    console.print(f"verified: {result.decisions} planner decisions reproduce the recorded run")
+    if run_id is None:
+        raise ConfigError("name a run (or use --policy BUNDLE for a time range)")
+    events = _events(stack, run_id, from_kafka=from_kafka)
+    if not events:
+        where = f"the topics of {stack.topic_prefix}" if from_kafka else "the archive"
+        raise ConfigError(f"no events of run {run_id} in {where}")
+    console.print(run_tree(run_id, events))
+    if verify:
+        verify_run(events, stack, bundles=bundle or [], keys=policy_key or [], console=console)

@@ -21,9 +21,10 @@ from agentdeck.policy_checker.core import BudgetView, evaluate, tenant_scope
 from agentdeck.policy_checker.core.engine import PolicyEngine
 from agentdeck.policy_checker.core.gather import Catalog, Snapshot, gather
 
-__all__ = ["BacktestReport", "Change", "backtest"]
+__all__ = ["NEUTRAL_BUDGET", "BacktestReport", "Change", "backtest"]
 
-_PLENTY = BudgetView(exists=True, limit_micros=10**15, remaining_micros=10**15)
+NEUTRAL_BUDGET = BudgetView(exists=True, limit_micros=10**15, remaining_micros=10**15)
+"""The budget assumed where the log does not say: one that never runs out."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def backtest(events: Sequence[Event], engine: PolicyEngine, catalog: Catalog) ->
     requests = [e for e in events if isinstance(e, m.ToolCallRequested)]
     decided = {e.request_id: e for e in events if isinstance(e, m.PolicyDecided)}
     tenants = {r.envelope.tenant for r in requests}
-    snapshot = Snapshot(budgets={tenant_scope(t): _PLENTY for t in tenants})
+    snapshot = Snapshot(budgets={tenant_scope(t): NEUTRAL_BUDGET for t in tenants})
     facts = gather(requests, catalog, snapshot, [1] * len(requests))
     verdicts = evaluate(engine, facts)
     changes = []

@@ -1,0 +1,231 @@
+"""Re-deciding a run's recorded tool-call requests, and checking the recorded decisions.
+
+Each recorded ``ToolCallRequested`` is decided again by the service's own pure
+code (``gather``, the policies, the platform guards, ``draft``, ``record_for``,
+``events_for``) with the bundle that decided it (found by the digest its
+``PolicyDecided`` carries) and the inputs the log holds: the request, the tool
+contracts, the decision's clock reading, the budget that remained after its
+hold (``BudgetReserved``), the run's settled spend (``BudgetSettled`` before the
+decision). The result must equal the recorded ``PolicyDecided`` field by field
+(for a decision written under an older schema version: the fields that version
+has) and the recorded signature must verify with the policy public key.
+
+Not in the log: the tenant's calls in the current rate window, kill switches,
+and a budget a refused hold found. These only ever turn a call into DENY (the
+platform guards, and the demo bundle's forbids), so they are taken as neutral
+(as the backtest does) and a recorded DENY that the log's inputs do not
+reproduce is reported as unconfirmed, not as a divergence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from agentdeck.contracts import Event, SchemaRegistry
+from agentdeck.contracts import models as m
+from agentdeck.policy_checker import core
+from agentdeck.policy_checker.adapters.shadow import guarded_verdicts
+from agentdeck.policy_checker.backtest import NEUTRAL_BUDGET
+from agentdeck.signing import Verifier, decision_message
+
+__all__ = ["DecisionDivergence", "PolicyVerification", "verify_decisions"]
+
+_NOT_COMPARED = {"envelope", "signature", "key_id"}
+_ENVELOPE = ("event_id", "run_id", "step_id", "causation_id", "tenant", "agent")
+
+
+@dataclass(frozen=True)
+class DecisionDivergence:
+    """The first recorded decision the log's inputs do not reproduce."""
+
+    request: m.ToolCallRequested
+    recorded: m.PolicyDecided
+    problem: str
+
+    def describe(self) -> str:
+        """One paragraph: which decision, of which request, and what is wrong with it."""
+        env = self.request.envelope
+        return (
+            f"PolicyDecided {self.recorded.envelope.event_id} for ToolCallRequested "
+            f"{env.event_id} (step {env.step_id or '-'}, {self.request.tool}): {self.problem}"
+        )
+
+
+@dataclass(frozen=True)
+class PolicyVerification:
+    """How many decisions were re-decided, which DENYs could not be confirmed, the divergence."""
+
+    decisions: int
+    signatures_checked: bool
+    unconfirmed: list[str] = field(default_factory=list)
+    divergence: DecisionDivergence | None = None
+
+
+class _Unsigned:
+    """Stands in for the private key replay does not have: signatures are checked separately."""
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+
+    def sign(self, data: bytes) -> bytes:  # noqa: ARG002 -- the signature is not compared
+        return b""
+
+
+def verify_decisions(
+    events: Sequence[Event],
+    *,
+    engines: Mapping[str, core.PolicyEngine],
+    catalog: core.Catalog,
+    verifier: Verifier | None,
+    registry: SchemaRegistry,
+) -> PolicyVerification:
+    """Re-decide every recorded request of ``events`` (one run, in log order).
+
+    Args:
+        events: The run's events.
+        engines: The bundles the auditor holds, by digest.
+        catalog: The tool contracts.
+        verifier: The policy-checker's public keys; None checks no signature.
+        registry: The schemas, to know which fields an older decision has.
+    """
+    decided = {e.request_id: e for e in events if isinstance(e, m.PolicyDecided)}
+    pairs = [
+        (e, decided[e.envelope.event_id])
+        for e in events
+        if isinstance(e, m.ToolCallRequested) and e.envelope.event_id in decided
+    ]
+    inputs = _Inputs(events)
+    unconfirmed: list[str] = []
+    for request, recorded in pairs:
+        problem = _signature_problem(recorded, verifier) or _bundle_problem(recorded, engines)
+        if problem is None:
+            engine = engines[recorded.bundle_digest]
+            replayed = inputs.redecide(request, recorded, engine, catalog)
+            diffs = _differences(replayed, recorded, registry)
+            if diffs and recorded.outcome is m.DecisionOutcome.DENY:
+                unconfirmed.append(_unconfirmed(recorded, diffs))
+                continue
+            problem = _explain(diffs) if diffs else None
+        if problem is not None:
+            divergence = DecisionDivergence(request, recorded, problem)
+            return PolicyVerification(len(pairs), verifier is not None, unconfirmed, divergence)
+    return PolicyVerification(len(pairs), verifier is not None, unconfirmed)
+
+
+class _Inputs:
+    """What the log says about the state a decision read."""
+
+    def __init__(self, events: Sequence[Event]) -> None:
+        self.reserved = {e.reservation_id: e for e in events if isinstance(e, m.BudgetReserved)}
+        self.settled = [e for e in events if isinstance(e, m.BudgetSettled)]
+
+    def redecide(
+        self,
+        request: m.ToolCallRequested,
+        recorded: m.PolicyDecided,
+        engine: core.PolicyEngine,
+        catalog: core.Catalog,
+    ) -> m.PolicyDecided:
+        """The decision ``engine`` makes on ``request`` with the recorded inputs."""
+        decided_at = recorded.envelope.occurred_at
+        hold = self.reserved.get(recorded.reservation_id or "")
+        budget = NEUTRAL_BUDGET
+        if hold is not None:
+            before = hold.remaining_micros + hold.amount_micros
+            budget = core.BudgetView(exists=True, limit_micros=before, remaining_micros=before)
+        spent = sum(
+            s.actual_micros
+            for s in self.settled
+            if s.envelope.run_id == request.envelope.run_id and s.envelope.occurred_at < decided_at
+        )
+        snapshot = core.Snapshot(
+            budgets={core.tenant_scope(request.envelope.tenant): budget},
+            run_spend={request.envelope.run_id or "": spent},
+        )
+        facts = core.gather([request], catalog, snapshot, [1])[0]
+        verdict = guarded_verdicts(engine, [facts])[0]
+        draft = core.draft(request, facts, verdict)
+        held = None if hold is None else core.HoldOutcome(True, hold.remaining_micros)
+        record = core.record_for(
+            draft,
+            facts,
+            engine.bundle,
+            outcome=held,
+            decided_at=decided_at,
+            ttls=_ttls(recorded),
+        )
+        identity = recorded.envelope.producer
+        out = core.events_for(record, request, identity=identity, key=_Unsigned(recorded.key_id))
+        return next(e for e in out if isinstance(e, m.PolicyDecided))
+
+
+def _ttls(recorded: m.PolicyDecided) -> core.Ttls:
+    # How long a decision stays valid is deployment configuration, not policy:
+    # take it from the record (the signature covers the expiry).
+    expires = recorded.expires_at
+    ttl = expires - recorded.envelope.occurred_at if expires is not None else timedelta(0)
+    return core.Ttls(allow=ttl, approval=ttl)
+
+
+def _signature_problem(recorded: m.PolicyDecided, verifier: Verifier | None) -> str | None:
+    if verifier is None or verifier.verify(
+        recorded.key_id, decision_message(recorded), recorded.signature
+    ):
+        return None
+    return f"its signature does not verify with the policy key {recorded.key_id!r}"
+
+
+def _bundle_problem(
+    recorded: m.PolicyDecided, engines: Mapping[str, core.PolicyEngine]
+) -> str | None:
+    if recorded.bundle_digest in engines:
+        return None
+    have = ", ".join(f"{e.bundle.version} ({d[:12]})" for d, e in engines.items()) or "none"
+    return (
+        f"it was decided by bundle {recorded.bundle_version} ({recorded.bundle_digest[:12]}), "
+        f"which is not among the bundles given (have: {have})"
+    )
+
+
+def _fields(decision: m.PolicyDecided, registry: SchemaRegistry) -> list[str]:
+    """The fields the decision's writer schema has (an older version has fewer)."""
+    env = decision.envelope
+    writer = registry.get(env.event_type, env.schema_version)
+    return [f["name"] for f in writer.parsed["fields"] if f["name"] not in _NOT_COMPARED]
+
+
+def _differences(
+    replayed: m.PolicyDecided, recorded: m.PolicyDecided, registry: SchemaRegistry
+) -> dict[str, tuple[Any, Any]]:
+    """Recorded and replayed value of each field that differs (of the fields recorded)."""
+    diffs: dict[str, tuple[Any, Any]] = {}
+    for name in _fields(recorded, registry):
+        if getattr(replayed, name) != getattr(recorded, name):
+            diffs[name] = (getattr(recorded, name), getattr(replayed, name))
+    for name in _ENVELOPE:
+        want, got = getattr(recorded.envelope, name), getattr(replayed.envelope, name)
+        if want != got:
+            diffs[f"envelope.{name}"] = (want, got)
+    return diffs
+
+
+def _explain(diffs: dict[str, tuple[Any, Any]]) -> str:
+    return "; ".join(
+        f"{name}: recorded {_text(want)}, replay decides {_text(got)}"
+        for name, (want, got) in diffs.items()
+    )
+
+
+def _text(value: Any) -> str:
+    return repr(value.value if isinstance(value, m.DecisionOutcome) else value)
+
+
+def _unconfirmed(recorded: m.PolicyDecided, diffs: dict[str, tuple[Any, Any]]) -> str:
+    _, got = diffs.get("outcome", (None, recorded.outcome))
+    return (
+        f"DENY {recorded.envelope.event_id} ({', '.join(recorded.matched_policies)}) rests on "
+        f"state the log does not hold (the log's inputs give {got.value})"
+    )
