@@ -51,6 +51,12 @@ class StoreSettings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = embedded SQLite.")
     redis_url: str = Field(default="", description="redis:// URL; empty = in-process hot state.")
     data_dir: str = Field(default=".agentdeck", description="Embedded files live here.")
+    claim_check_above_bytes: int = Field(
+        default=16_384,
+        ge=0,
+        description="Tool outputs and model requests/responses larger than this are stored "
+        "once by content hash; events carry a reference.",
+    )
 
 
 class ServiceSettings(BaseSettings):

@@ -1,4 +1,4 @@
-"""Durable state of agentdeck: event archive, projections, ledgers, budgets.
+"""Durable state of agentdeck: event archive, projections, ledgers, budgets, payloads.
 
 SQLAlchemy 2 (synchronous, Core statements over typed declarative tables) on
 PostgreSQL in production and a SQLite file (WAL) as the embedded default.
@@ -17,6 +17,11 @@ they changed::
         processed.mark(conn, "telemetry", new)
 
 :class:`Store` bundles an engine with one instance of each repository.
+:class:`PayloadsRepository` is the content-addressed payload store behind
+claim checks (see :mod:`agentdeck.claimcheck`): ``put`` returns a
+:class:`PayloadRef` (SHA-256, size, media type) and stores identical bytes
+once; ``get`` raises :class:`PayloadCorruptError` if the bytes no longer hash
+to the reference.
 
 **Errors.** :func:`transaction` (and :func:`translate_errors` for connections
 opened elsewhere) turn driver errors into :mod:`agentdeck.store.errors`:
@@ -46,6 +51,12 @@ from agentdeck.store._enums import (
 )
 from agentdeck.store._migrate import current_revision, head_revision, migrate
 from agentdeck.store._models import Base
+from agentdeck.store._payloads import (
+    JSON_MEDIA_TYPE,
+    PayloadRef,
+    PayloadsRepository,
+    StoredPayload,
+)
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._processed_log import SqlProcessedLog
 from agentdeck.store._runs import RunRecord, RunsRepository
@@ -55,6 +66,8 @@ from agentdeck.store._tx import transaction, translate_errors
 from agentdeck.store._types import MONEY_SCALE, Headers
 from agentdeck.store.errors import (
     IdempotencyKeyReusedError,
+    PayloadCorruptError,
+    PayloadMissingError,
     StoreConfigError,
     StoreError,
     StoreIntegrityError,
@@ -63,6 +76,7 @@ from agentdeck.store.errors import (
 )
 
 __all__ = [
+    "JSON_MEDIA_TYPE",
     "MONEY_SCALE",
     "Approval",
     "ApprovalRequest",
@@ -81,6 +95,10 @@ __all__ = [
     "EffectStatus",
     "Headers",
     "IdempotencyKeyReusedError",
+    "PayloadCorruptError",
+    "PayloadMissingError",
+    "PayloadRef",
+    "PayloadsRepository",
     "ProcessedEventsRepository",
     "Reservation",
     "ReservationStatus",
@@ -96,6 +114,7 @@ __all__ = [
     "StoreIntegrityError",
     "StoreSchemaError",
     "StoreUnavailableError",
+    "StoredPayload",
     "create_store_engine",
     "current_revision",
     "head_revision",

@@ -35,6 +35,7 @@ __all__ = [
     "BudgetReservationRow",
     "BudgetRow",
     "EffectRow",
+    "PayloadRow",
     "ProcessedEventRow",
     "RunRow",
     "ServiceStateRow",
@@ -222,3 +223,19 @@ class ServiceStateRow(Base):
     version: Mapped[int] = mapped_column(Integer())
     state: Mapped[str] = mapped_column(Text())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PayloadRow(Base):
+    """A payload stored once by content hash (claim check); events carry its reference.
+
+    ``digest`` is the SHA-256 of ``data`` (hex); a row is written once and never
+    changed, so a reader checks the bytes against the key it asked for.
+    """
+
+    __tablename__ = "payloads"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(_NAME)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime())

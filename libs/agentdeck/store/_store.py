@@ -14,6 +14,7 @@ from agentdeck.store._budgets import BudgetsRepository
 from agentdeck.store._effects import EffectLedger
 from agentdeck.store._engine import create_store_engine
 from agentdeck.store._migrate import migrate
+from agentdeck.store._payloads import PayloadsRepository
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._runs import RunsRepository
 from agentdeck.store._state import StateRepository
@@ -38,6 +39,7 @@ class Store:
     approvals: ApprovalsRepository = field(default_factory=ApprovalsRepository)
     budgets: BudgetsRepository = field(default_factory=BudgetsRepository)
     state: StateRepository = field(default_factory=StateRepository)
+    payloads: PayloadsRepository = field(default_factory=PayloadsRepository)
 
     @classmethod
     def open(cls, url: str = "", *, data_dir: str = ".agentdeck", upgrade: bool = True) -> Store:

@@ -16,6 +16,8 @@ from agentdeck.errors import AgentdeckError, ConfigError, RetryableError, Termin
 
 __all__ = [
     "IdempotencyKeyReusedError",
+    "PayloadCorruptError",
+    "PayloadMissingError",
     "StoreConfigError",
     "StoreError",
     "StoreIntegrityError",
@@ -41,6 +43,14 @@ class StoreIntegrityError(StoreError, TerminalError):
 
 class IdempotencyKeyReusedError(StoreError, TerminalError):
     """An idempotency key was presented again with different arguments."""
+
+
+class PayloadMissingError(StoreError, TerminalError):
+    """A claim-check reference names a payload the store does not hold."""
+
+
+class PayloadCorruptError(StoreError, TerminalError):
+    """A stored payload's bytes no longer hash to the reference it is stored under."""
 
 
 class StoreSchemaError(StoreError, ConfigError):

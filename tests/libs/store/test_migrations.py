@@ -26,6 +26,8 @@ TABLES = {
     "approvals",
     "budgets",
     "budget_reservations",
+    "service_state",
+    "payloads",
 }
 
 
