@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agentdeck.claimcheck import ClaimCheck, references
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.views import run_tree
@@ -50,7 +51,7 @@ def log_order(events: Sequence[Event]) -> list[Event]:
 
 
 def load_run(store: Store, run_id: str) -> list[Event]:
-    """The run's archived events, decoded, in the order they happened."""
+    """The run's archived events, decoded, references followed, in the order they happened."""
     codec = default_codec()
     with store.transaction(read_only=True) as conn:
         archived = store.archive.read_run(conn, run_id)
@@ -60,7 +61,15 @@ def load_run(store: Store, run_id: str) -> list[Event]:
             events.append(codec.decode(item.payload))
         except DecodeError:
             continue
-    return log_order(events)
+    return log_order(_resolved(store, events))
+
+
+def _resolved(store: Store, events: list[Event]) -> list[Event]:
+    """``events`` with claim-check references followed (large payloads, hash checked)."""
+    if not any(references(e) for e in events):
+        return events
+    with store.transaction(read_only=True) as conn:
+        return ClaimCheck(store.payloads).resolve(conn, events)
 
 
 def read_run_from_kafka(
@@ -89,10 +98,11 @@ def _events(stack: StackInfo, run_id: str, *, from_kafka: bool) -> list[Event]:
             f"{stack.topic_prefix}; {len(events)} of run {run_id}"
             + (f"; skipped {read.skipped} that did not decode" if read.skipped else "")
         )
-        return events
+        if not any(references(e) for e in events):
+            return events
     store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
-    try:
-        return load_run(store, run_id)
+    try:  # the topics carry references; large payloads are in the payload store
+        return _resolved(store, events) if from_kafka else load_run(store, run_id)
     finally:
         store.close()
 

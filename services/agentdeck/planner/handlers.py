@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Event, Producer
 from agentdeck.contracts.models import GoalSubmitted
 from agentdeck.kafka import Inbound, Outcome
@@ -38,6 +39,7 @@ class PlannerHandler:
     ) -> None:
         self._store = store
         self._runs = RunStates(store)
+        self._claims = ClaimCheck(store.payloads)
         self._playbooks = playbooks
         self._tools = tools
         self._identity = identity
@@ -57,6 +59,7 @@ class PlannerHandler:
                 conn, self._consumer, [e.envelope.event_id for e in events]
             )
             states = self._runs.load(conn, {_run_of(e) for e in events})
+            events = self._claims.resolve(conn, events)  # large tool outputs come by reference
         ctx = Context(
             now=self._clock(),
             producer=self._identity,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.contracts.models import GoalSubmitted
 from agentdeck.hotstate import HotState, open_hot_state
@@ -71,7 +72,8 @@ def _turns(
         return None
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
     port = OpenAiCompatible(settings.llm_base_url, api_key=key, timeout_s=settings.llm_timeout_s)
-    calls = ModelCalls(store, hot, port, cache_ttl_s=settings.llm_cache_ttl_s)
+    claims = ClaimCheck(store.payloads, above_bytes=settings.store.claim_check_above_bytes)
+    calls = ModelCalls(store, hot, port, cache_ttl_s=settings.llm_cache_ttl_s, claims=claims)
     return ModelTurns(
         calls,
         tool_schemas(registry),

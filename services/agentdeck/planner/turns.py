@@ -43,7 +43,13 @@ class ModelTurns:
             answer = self._calls.answer(state.run_id, conv.turn, model_request(state, self._tools))
             recorded = self._recorded(state, conv.turn, answer, ctx)
             next_state, out = decide(state, recorded, ctx)
-            events += [recorded, *out]
+            published = recorded.model_copy(
+                update={
+                    "request_json": answer.recorded_request,
+                    "response_json": answer.recorded_response,
+                }
+            )
+            events += [published, *out]
             if next_state is None:
                 break
             state = next_state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
@@ -93,9 +94,10 @@ def build_handler(
         producer=ServiceRunner.identity_of(settings),
         executor=settings.service_name,
     )
+    claim_above = settings.store.claim_check_above_bytes
     breakers = BreakerConfig(settings.breaker_failures, settings.breaker_cooldown_s)
     runner = CallRunner(
-        ledger=CallLedger(store),
+        ledger=CallLedger(store, ClaimCheck(store.payloads, above_bytes=claim_above)),
         guards=ToolGuards(hot, breakers),
         invoker=Invoker(sandbox_for(settings)),
         tools=tools,

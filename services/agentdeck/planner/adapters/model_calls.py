@@ -4,6 +4,8 @@ A run's N-th model answer is looked up in the ledger first (a redelivered
 batch must act on the answer it already published), then in the response
 cache (identical requests are answered once), and only then asked for; a
 fresh answer is written to the ledger before anything else happens with it.
+A large request or response is stored by content hash in that same
+transaction, so the ``LlmCallRecorded`` event can carry its reference.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
+
+from agentdeck.claimcheck import ClaimCheck
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.hotstate import HotState
 from agentdeck.planner.adapters.model import ModelPort
@@ -25,23 +30,40 @@ LEDGER = "planner-llm"
 
 @dataclass(frozen=True)
 class ModelAnswer:
-    """One recorded exchange."""
+    """One recorded exchange.
+
+    Attributes:
+        recorded_request: What the event's ``request_json`` carries: the request,
+            or its claim-check reference.
+        recorded_response: Likewise for ``response_json``.
+    """
 
     request_json: str
     request_hash: str
     response: dict[str, Any]
     cached: bool
     latency_ms: int
+    recorded_request: str
+    recorded_response: str
 
 
 class ModelCalls:
     """Ledger, then cache, then the endpoint."""
 
-    def __init__(self, store: Store, hot: HotState, port: ModelPort, *, cache_ttl_s: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hot: HotState,
+        port: ModelPort,
+        *,
+        cache_ttl_s: float,
+        claims: ClaimCheck,
+    ) -> None:
         self._store = store
         self._hot = hot
         self._port = port
         self._ttl = cache_ttl_s
+        self._claims = claims
 
     def answer(self, run_id: str, turn: int, request: dict[str, Any]) -> ModelAnswer:
         """The answer to the run's ``turn``-th model request."""
@@ -51,7 +73,8 @@ class ModelCalls:
         with self._store.transaction(read_only=True) as conn:
             kept = self._store.state.get(conn, LEDGER, key)
         if kept is not None:
-            return ModelAnswer(request_json, digest, json.loads(kept.state), True, 0)
+            texts = self._recorded_texts(request_json, kept.state)
+            return ModelAnswer(request_json, digest, json.loads(kept.state), True, 0, *texts)
         started = time.monotonic()
         cached = self._hot.cache_get(f"llm:{digest}")
         response = json.loads(cached) if cached else self._port.complete(request)
@@ -67,4 +90,16 @@ class ModelCalls:
             ):
                 winner = self._store.state.get(conn, LEDGER, key)  # a replica answered first
                 response = json.loads(winner.state) if winner else response
-        return ModelAnswer(request_json, digest, response, cached is not None, latency)
+            texts = self._check_in(conn, request_json, canonical_json(response))
+        return ModelAnswer(request_json, digest, response, cached is not None, latency, *texts)
+
+    def _recorded_texts(self, request_json: str, response_json: str) -> tuple[str, str]:
+        """The event's texts of an answer already in the ledger (its payloads stored again
+        only if large: insert-if-absent, so a ledger written before claim checks is covered)."""
+        if not (self._claims.needed(request_json) or self._claims.needed(response_json)):
+            return request_json, response_json
+        with self._store.transaction() as conn:
+            return self._check_in(conn, request_json, response_json)
+
+    def _check_in(self, conn: Connection, request_json: str, response_json: str) -> tuple[str, str]:
+        return self._claims.check_in(conn, request_json), self._claims.check_in(conn, response_json)

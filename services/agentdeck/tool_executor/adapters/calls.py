@@ -151,7 +151,7 @@ class CallRunner:
         )
         key = "failure" if isinstance(done, ErrorInfo) else "completion"
         record = record.model_copy(update={key: done})
-        self._ledger.complete(entry.idempotency_key, record)  # it ran, even if output is bad
+        record = self._ledger.complete(entry.idempotency_key, record)  # it ran, even if bad
         return self._events(decision, record)
 
     def _unknown(

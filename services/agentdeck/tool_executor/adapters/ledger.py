@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts.models import PolicyDecided
 from agentdeck.store import BeginStatus, EffectEntry, Store
 from agentdeck.tool_executor.core.parking import ApprovalSlot
@@ -44,11 +45,14 @@ class CallLedger:
     * claims (``claim:<idempotency key>``): the decision event that first used a
       key, written in the same transaction as the ledger's start;
     * approval slots (``approval:<id>``): parked decisions, saved with the
-      batch's processed event ids.
+      batch's processed event ids;
+    * large outputs (``store.payloads``), stored by content hash in the same
+      transaction as the call's completion, when ``claims`` is given.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, claims: ClaimCheck | None = None) -> None:
         self._store = store
+        self._claims = claims
 
     def claims(self, conn: Connection, keys: Collection[str]) -> dict[str, Claim]:
         """The claims of ``keys`` that exist."""
@@ -97,11 +101,25 @@ class CallLedger:
             )
         return _FOUND[begun.status], begun.entry
 
-    def complete(self, key: str, record: CallRecord) -> None:
-        """The tool ran to the end (its output may still have been rejected)."""
+    def complete(self, key: str, record: CallRecord) -> CallRecord:
+        """The tool ran to the end (its output may still have been rejected).
+
+        Returns:
+            The record as stored: a large output is replaced by its claim-check reference.
+        """
         with self._store.transaction() as conn:
+            record = self._claim_checked(conn, record)
             data = record.model_dump_json().encode()
             self._store.effects.complete(conn, key, result=data, now=record.finished_at)
+        return record
+
+    def _claim_checked(self, conn: Connection, record: CallRecord) -> CallRecord:
+        done = record.completion
+        if self._claims is None or done is None or not self._claims.needed(done.output_json):
+            return record
+        text = self._claims.check_in(conn, done.output_json, now=record.finished_at)
+        claimed = done.model_copy(update={"output_json": text})
+        return record.model_copy(update={"completion": claimed})
 
     def fail(self, key: str, record: CallRecord) -> None:
         """The call definitely had no effect."""
