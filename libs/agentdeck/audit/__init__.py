@@ -5,8 +5,10 @@ tree (SHA-256; ``0x00`` leaf and ``0x01`` node prefixes). Checkpoints sign the
 tree size and root hash at a time with Ed25519. Verification is offline and
 returns an :class:`AuditReport` whose failures say exactly what broke: an
 altered, deleted, reordered or inserted event, a truncated tail, or a forged or
-swapped checkpoint. A :class:`ProofBundle` carries one run's events with their
-inclusion proofs, the checkpoint and the public key, and checks on its own::
+swapped checkpoint, or a claim-checked payload that is missing or no longer
+hashes to the reference its (proven) event carries. A :class:`ProofBundle`
+carries one run's events with their inclusion proofs, the payloads they
+reference, the checkpoint and the public key, and checks on its own::
 
     leaves = log_events(archived_events, 0, {})
     cp = sign_checkpoint(signer, len(leaves), root_hash([x.leaf_hash for x in leaves]), now)
@@ -17,6 +19,7 @@ inclusion proofs, the checkpoint and the public key, and checks on its own::
 from agentdeck.audit._bundle import (
     BUNDLE_FORMAT,
     BundleEvent,
+    BundlePayload,
     ProofBundle,
     build_bundle,
     key_fingerprint,
@@ -39,6 +42,7 @@ from agentdeck.audit._merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from agentdeck.audit._payloads import ReferenceCollector, payload_failures
 from agentdeck.audit._verify import AuditReport, verify_log
 from agentdeck.audit.errors import AuditError, BundleUnreadable, VerificationFailed
 
@@ -50,12 +54,14 @@ __all__ = [
     "AuditError",
     "AuditReport",
     "BundleEvent",
+    "BundlePayload",
     "BundleUnreadable",
     "Checkpoint",
     "Frontier",
     "LoggedLeaf",
     "MerkleTree",
     "ProofBundle",
+    "ReferenceCollector",
     "VerificationFailed",
     "build_bundle",
     "checkpoint_message",
@@ -65,6 +71,7 @@ __all__ = [
     "leaf_hash",
     "log_events",
     "node_hash",
+    "payload_failures",
     "root_hash",
     "sign_checkpoint",
     "verify_bundle",

@@ -3,13 +3,14 @@
 An auditor verifies a bundle with nothing else: each event's bytes hash to a
 leaf, the leaf's audit path leads to the checkpoint's root, and the checkpoint's
 signature verifies under the bundled public key (compare its fingerprint with
-the key you trust, or pass that key).
+the key you trust, or pass that key). Payloads the events reference by claim
+check travel in the bundle too, and must hash to the (proven) references.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Final, Literal
 
@@ -18,16 +19,19 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from agentdeck.audit._checkpoint import Checkpoint
 from agentdeck.audit._leaf import LoggedLeaf, event_leaf
 from agentdeck.audit._merkle import MerkleTree, verify_inclusion
+from agentdeck.audit._payloads import BundlePayload, ReferenceCollector, payload_failures
 from agentdeck.audit._verify import AuditReport
 from agentdeck.audit.errors import BundleUnreadable, VerificationFailed
+from agentdeck.contracts import Codec, default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.hashing import sha256_hex
 from agentdeck.signing import Verifier
-from agentdeck.store import ArchivedEvent, ArchiveRecord
+from agentdeck.store import ArchivedEvent, ArchiveRecord, StoredPayload
 
 __all__ = [
     "BUNDLE_FORMAT",
     "BundleEvent",
+    "BundlePayload",
     "ProofBundle",
     "build_bundle",
     "key_fingerprint",
@@ -91,6 +95,8 @@ class ProofBundle(BaseModel):
     public_key: str
     """The checkpoint signer's Ed25519 public key, base64."""
     events: list[BundleEvent]
+    payloads: list[BundlePayload] = []
+    """The payloads the events reference by claim check."""
 
     @classmethod
     def parse(cls, text: str) -> ProofBundle:
@@ -110,6 +116,8 @@ def build_bundle(
     leaves: Sequence[LoggedLeaf],
     checkpoint: Checkpoint,
     public_key_b64: str,
+    *,
+    payloads: Iterable[StoredPayload] = (),
 ) -> ProofBundle:
     """A bundle of the run's ``events`` that the checkpoint covers, with their proofs.
 
@@ -119,6 +127,7 @@ def build_bundle(
         leaves: The log's leaves, in index order (at least the checkpoint's).
         checkpoint: The checkpoint to prove against.
         public_key_b64: Its signer's public key.
+        payloads: The stored payloads the events reference (copied as stored).
 
     Raises:
         VerificationFailed: the leaves do not hash to the checkpoint's root.
@@ -138,6 +147,7 @@ def build_bundle(
         checkpoint=checkpoint,
         public_key=public_key_b64,
         events=[_entry(leaf, event, tree) for leaf, event in logged],
+        payloads=[BundlePayload.of(p) for p in sorted(payloads, key=lambda p: p.digest)],
     )
 
 
@@ -170,9 +180,16 @@ def key_fingerprint(public_key_b64: str) -> str:
 
 
 def verify_bundle(
-    bundle: ProofBundle, *, trusted_keys: Mapping[str, str] | None = None
+    bundle: ProofBundle,
+    *,
+    trusted_keys: Mapping[str, str] | None = None,
+    codec: Codec | None = None,
 ) -> AuditReport:
-    """Check a bundle on its own (and against ``trusted_keys`` if given: key id -> base64)."""
+    """Check a bundle on its own (and against ``trusted_keys`` if given: key id -> base64).
+
+    ``codec`` reads the events for their claim-check references (default: every
+    event type this version knows).
+    """
     report = AuditReport(checkpoints=1, events=len(bundle.events))
     cp = bundle.checkpoint
     if trusted_keys is not None and trusted_keys.get(cp.key_id) != bundle.public_key:
@@ -190,7 +207,17 @@ def verify_bundle(
     if not bundle.events:
         report.failures.append(f"the bundle holds no events of run {bundle.run_id}")
     report.failures += _event_failures(bundle)
+    report.failures += _bundle_payload_failures(bundle, codec or default_codec(), report)
     return report
+
+
+def _bundle_payload_failures(bundle: ProofBundle, codec: Codec, report: AuditReport) -> list[str]:
+    collector = ReferenceCollector(codec)
+    for event in bundle.events:
+        collector.add(event.event_id, base64.b64decode(event.payload_b64))
+    available = {p.claim.removeprefix("sha256:"): p.data() for p in bundle.payloads}
+    report.payloads = len(collector.referenced)
+    return payload_failures(collector.referenced, available, "bundle")
 
 
 def _event_failures(bundle: ProofBundle) -> list[str]:

@@ -20,6 +20,7 @@ class AuditReport:
 
     events: int = 0
     checkpoints: int = 0
+    payloads: int = 0
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 

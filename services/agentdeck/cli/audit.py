@@ -13,13 +13,16 @@ from sqlalchemy import Connection
 from agentdeck.audit import (
     AuditReport,
     ProofBundle,
+    ReferenceCollector,
     VerificationFailed,
     build_bundle,
     key_fingerprint,
+    payload_failures,
     verify_bundle,
     verify_log,
 )
 from agentdeck.cli.settings import CliSettings
+from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.signing import Verifier
 from agentdeck.store import ArchivedEvent, Store
@@ -70,7 +73,20 @@ def _print(report: AuditReport, what: str) -> None:
         console.print(f"[red]FAILED[/red] {failure}")
     if not report.ok:
         raise VerificationFailed(f"{what}: {len(report.failures)} failure(s), listed above")
-    console.print(f"verified: {what}: {report.events} events, {report.checkpoints} checkpoint(s)")
+    payloads = f"{report.payloads} payload(s), " if report.payloads else ""
+    console.print(
+        f"verified: {what}: {report.events} events, {payloads}{report.checkpoints} checkpoint(s)"
+    )
+
+
+def _payload_check(
+    store: Store, conn: Connection, report: AuditReport, refs: ReferenceCollector
+) -> None:
+    """Every payload an archived event references is stored and hashes to the reference."""
+    stored = store.payloads.fetch(conn, refs.referenced.keys())
+    available = {digest: payload.data for digest, payload in stored.items()}
+    report.payloads = len(refs.referenced)
+    report.failures += payload_failures(refs.referenced, available, "payload store")
 
 
 @audit_app.command()
@@ -84,9 +100,10 @@ def verify(database_url: DatabaseUrl = None, public_key: PublicKeys = None) -> N
             if trusted is None:
                 trusted = log.published_keys(conn)
                 console.print("note: trusting the keys published in the store (--public-key)")
-            report = verify_log(
-                log.checkpoints(conn), log.leaves(conn), _archive(store, conn), Verifier(trusted)
-            )
+            refs = ReferenceCollector(default_codec())
+            archive = refs.watch(_archive(store, conn))
+            report = verify_log(log.checkpoints(conn), log.leaves(conn), archive, Verifier(trusted))
+            _payload_check(store, conn, report, refs)
     finally:
         store.close()
     _print(report, "archive")
@@ -110,11 +127,15 @@ def export(
             leaves = log.leaves(conn)
             run_events = store.archive.read_run(conn, run_id)
             key = log.published_keys(conn).get(cp.key_id)
+            refs = ReferenceCollector(default_codec())
+            for event in run_events:
+                refs.add(event.event_id, event.payload)
+            payloads = store.payloads.fetch(conn, refs.referenced.keys()).values()
     finally:
         store.close()
     if key is None:
         raise ConfigError(f"the public key {cp.key_id!r} was never published")
-    bundle = build_bundle(run_id, run_events, leaves, cp, key)
+    bundle = build_bundle(run_id, run_events, leaves, cp, key, payloads=payloads)
     if not bundle.events:
         raise ConfigError(f"no events of run {run_id} are covered by the latest checkpoint")
     out.write_text(bundle.model_dump_json(indent=1), encoding="utf-8")
