@@ -37,6 +37,24 @@ DEMO_SCRIPT: list[dict[str, Any]] = [
             {"content": "Looked the order up and drafted a status note for the customer."},
         ],
     },
+    {  # a long document: the draft (about 18 KB) and the next request go by claim check
+        "match": "quarterly report",
+        "turns": [
+            {
+                "tool_calls": [
+                    {
+                        "name": "draft_email",
+                        "arguments": {
+                            "to": "kim@example.com",
+                            "subject": "The quarterly report",
+                            "body": "Orders shipped on time this quarter. " * 500,
+                        },
+                    }
+                ]
+            },
+            {"content": "Drafted the quarterly report for review."},
+        ],
+    },
     {  # a model stuck repeating itself: the planner's loop detection stops it
         "match": "keep checking order 3001",
         "turns": [{"tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "3001"}}]}]
