@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from agentdeck.audit import VerificationFailed
 from agentdeck.claimcheck import parse_reference, references
+from agentdeck.cli.app import main
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.demo import wait_for_outcomes
 from agentdeck.cli.replay import load_run
@@ -88,6 +89,21 @@ def test_replay_follows_the_references_and_reproduces_the_run(platform, run_id):
     result = replay_run(events, playbooks=bundled_playbooks(), tools=tool_infos(demo_registry()))
     assert result.divergence is None, result.divergence and result.divergence.describe()
     assert result.decisions >= 3
+
+
+def test_the_replay_command_follows_references_from_the_archive_and_from_kafka(
+    platform, run_id, monkeypatch, capsys
+):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", platform.info.bootstrap_servers)
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", platform.info.topic_prefix)
+    monkeypatch.setenv("AGENTDECK_DATABASE_URL", platform.info.database_url)
+    monkeypatch.setenv("AGENTDECK_DATA_DIR", platform.info.data_dir)
+    assert main(["replay", run_id, "--verify"]) == 0
+    from_archive = capsys.readouterr().out
+    assert "planner decisions reproduce the recorded run" in from_archive
+    assert main(["replay", run_id, "--from-kafka", "--verify"]) == 0
+    from_kafka = capsys.readouterr().out
+    assert from_kafka.split("\n", 1)[1] == from_archive  # after the line saying what was read
 
 
 def test_the_bundle_carries_the_payloads_and_verifies_then_fails_when_one_is_altered(
