@@ -94,8 +94,11 @@ class ModelCalls:
         return ModelAnswer(request_json, digest, response, cached is not None, latency, *texts)
 
     def _recorded_texts(self, request_json: str, response_json: str) -> tuple[str, str]:
-        """The event's texts of an answer already in the ledger (its payloads stored again
-        only if large: insert-if-absent, so a ledger written before claim checks is covered)."""
+        """The event's texts of an answer already in the ledger.
+
+        Large payloads are checked in again (insert-if-absent), so an answer the
+        ledger kept from before claim checks still gets stored references.
+        """
         if not (self._claims.needed(request_json) or self._claims.needed(response_json)):
             return request_json, response_json
         with self._store.transaction() as conn:
