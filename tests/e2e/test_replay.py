@@ -5,6 +5,7 @@ import io
 import re
 import shutil
 import socket
+import time
 
 import pytest
 
@@ -303,3 +304,57 @@ def test_without_a_public_key_decisions_are_re_decided_but_signatures_not_checke
     checked = _verify(recorded["denied"], platform, verifier=None)
     assert checked.divergence is None
     assert not checked.signatures_checked
+
+
+def test_a_deny_that_rests_on_a_kill_switch_is_reported_unconfirmed_not_divergent(platform):
+    from datetime import UTC, datetime
+
+    from agentdeck.cli.submit import CLI, goal_event
+    from agentdeck.contracts import deterministic_id, envelope_for
+    from agentdeck.kafka import EventProducer
+
+    kafka = KafkaSettings(
+        bootstrap_servers=platform.info.bootstrap_servers, topic_prefix=platform.info.topic_prefix
+    )
+    tenant = "halted-replay"
+    switch = m.KillSwitchSet(
+        envelope=envelope_for(
+            m.KillSwitchSet,
+            event_id=deterministic_id("kill", tenant),
+            tenant=tenant,
+            producer=CLI,
+            occurred_at=datetime.now(UTC),
+        ),
+        scope=m.KillSwitchScope.TENANT,
+        target=tenant,
+        engaged=True,
+        set_by="ops",
+        reason="incident 7",
+    )
+    producer = EventProducer(kafka, default_codec(), client_id="ops-replay")
+    producer.send(switch)
+    producer.flush()
+    time.sleep(1.0)
+    goal = goal_event(
+        goal="refund",
+        playbook="refund-order",
+        inputs={"order_id": "1042", "amount_cents": 1000, "reason": "late"},
+        tenant=tenant,
+        run_id="replay-killed",
+        requested_by="crm",
+        limits=m.RunLimits(),
+    )
+    publish_goal(platform.info, goal)
+    wait_for_outcomes(platform.stack.store, ["replay-killed"], timeout_s=60)
+    events = load_run(platform.stack.store, "replay-killed")
+    denied = next(e for e in events if isinstance(e, m.PolicyDecided))
+    assert denied.outcome is m.DecisionOutcome.DENY
+    assert any("kill-switch" in p for p in denied.matched_policies), denied.matched_policies
+
+    checked = _verify(events, platform)
+
+    assert checked.divergence is None
+    assert len(checked.unconfirmed) == 1
+    assert denied.envelope.event_id in checked.unconfirmed[0]
+    assert "rests on state the log does not hold" in checked.unconfirmed[0]
+    assert _replay(events).divergence is None

@@ -13,8 +13,9 @@ has) and the recorded signature must verify with the policy public key.
 Not in the log: the tenant's calls in the current rate window, kill switches,
 and a budget a refused hold found. These only ever turn a call into DENY (the
 platform guards, and the demo bundle's forbids), so they are taken as neutral
-(as the backtest does) and a recorded DENY that the log's inputs do not
-reproduce is reported as unconfirmed, not as a divergence.
+(as the backtest does), and a recorded DENY whose extra rules only that state
+can explain is reported as unconfirmed, not as a divergence. Whatever else
+differs (another outcome, reason, rule, id or field) is a divergence.
 """
 
 from __future__ import annotations
@@ -41,22 +42,22 @@ _ENVELOPE = ("event_id", "run_id", "step_id", "causation_id", "tenant", "agent")
 class DecisionDivergence:
     """The first recorded decision the log's inputs do not reproduce."""
 
-    request: m.ToolCallRequested
+    request: m.ToolCallRequested | None
     recorded: m.PolicyDecided
     problem: str
 
     def describe(self) -> str:
         """One paragraph: which decision, of which request, and what is wrong with it."""
-        env = self.request.envelope
+        env = self.recorded.envelope
         return (
-            f"PolicyDecided {self.recorded.envelope.event_id} for ToolCallRequested "
-            f"{env.event_id} (step {env.step_id or '-'}, {self.request.tool}): {self.problem}"
+            f"PolicyDecided {env.event_id} for ToolCallRequested {self.recorded.request_id} "
+            f"(step {env.step_id or '-'}, {self.recorded.tool}): {self.problem}"
         )
 
 
 @dataclass(frozen=True)
 class PolicyVerification:
-    """How many decisions were re-decided, which DENYs could not be confirmed, the divergence."""
+    """How many decisions were checked, which DENYs could not be confirmed, the divergence."""
 
     decisions: int
     signatures_checked: bool
@@ -91,28 +92,28 @@ def verify_decisions(
         verifier: The policy-checker's public keys; None checks no signature.
         registry: The schemas, to know which fields an older decision has.
     """
-    decided = {e.request_id: e for e in events if isinstance(e, m.PolicyDecided)}
-    pairs = [
-        (e, decided[e.envelope.event_id])
-        for e in events
-        if isinstance(e, m.ToolCallRequested) and e.envelope.event_id in decided
-    ]
+    requests = {e.envelope.event_id: e for e in events if isinstance(e, m.ToolCallRequested)}
+    decisions = [e for e in events if isinstance(e, m.PolicyDecided)]
     inputs = _Inputs(events)
     unconfirmed: list[str] = []
-    for request, recorded in pairs:
+    for recorded in decisions:
+        request = requests.get(recorded.request_id)
         problem = _signature_problem(recorded, verifier) or _bundle_problem(recorded, engines)
-        if problem is None:
+        if request is None:
+            problem = problem or f"the request it decides ({recorded.request_id}) is not in the log"
+        elif problem is None:
             engine = engines[recorded.bundle_digest]
             replayed = inputs.redecide(request, recorded, engine, catalog)
             diffs = _differences(replayed, recorded, registry)
-            if diffs and recorded.outcome is m.DecisionOutcome.DENY:
-                unconfirmed.append(_unconfirmed(recorded, diffs))
+            held = recorded.reservation_id in inputs.reserved
+            if diffs and _rests_on_unlogged_state(recorded, replayed, held=held):
+                unconfirmed.append(_unconfirmed(recorded, replayed))
                 continue
             problem = _explain(diffs) if diffs else None
         if problem is not None:
             divergence = DecisionDivergence(request, recorded, problem)
-            return PolicyVerification(len(pairs), verifier is not None, unconfirmed, divergence)
-    return PolicyVerification(len(pairs), verifier is not None, unconfirmed)
+            return PolicyVerification(len(decisions), verifier is not None, unconfirmed, divergence)
+    return PolicyVerification(len(decisions), verifier is not None, unconfirmed)
 
 
 class _Inputs:
@@ -223,9 +224,29 @@ def _text(value: Any) -> str:
     return repr(value.value if isinstance(value, m.DecisionOutcome) else value)
 
 
-def _unconfirmed(recorded: m.PolicyDecided, diffs: dict[str, tuple[Any, Any]]) -> str:
-    _, got = diffs.get("outcome", (None, recorded.outcome))
+def _rests_on_unlogged_state(
+    recorded: m.PolicyDecided, replayed: m.PolicyDecided, *, held: bool
+) -> bool:
+    """A recorded DENY whose extra matched rules only state outside the log can explain.
+
+    That state only adds refusals, so the replayed decision must be less
+    restrictive and match no rule the recorded one did not: either not a DENY,
+    or a DENY for a strict subset of the recorded rules. Without a recorded
+    hold, a replayed refusal of the hold is no rule either: the budget the hold
+    found is not in the log.
+    """
+    if recorded.outcome is not m.DecisionOutcome.DENY:
+        return False
+    want, got = set(recorded.matched_policies), set(replayed.matched_policies)
+    if not held:
+        got.discard(core.BUDGET)
+    if want == got:
+        return False
+    return replayed.outcome is not m.DecisionOutcome.DENY or got < want
+
+
+def _unconfirmed(recorded: m.PolicyDecided, replayed: m.PolicyDecided) -> str:
     return (
         f"DENY {recorded.envelope.event_id} ({', '.join(recorded.matched_policies)}) rests on "
-        f"state the log does not hold (the log's inputs give {got.value})"
+        f"state the log does not hold (the log's inputs give {replayed.outcome.value})"
     )

@@ -133,3 +133,30 @@ def test_a_golden_run_with_a_decision_changed_and_not_re_signed_fails_verificati
             console=Console(file=io.StringIO()),
         )
     assert "signature does not verify" in str(failed.value)
+
+
+def test_a_decision_whose_request_was_removed_from_the_log_is_pointed_at():
+    from agentdeck.contracts import default_codec as codec_of
+    from agentdeck.demo.tools import demo_registry as registry_of
+    from agentdeck.policy_checker.adapters.catalog import ToolCatalog
+    from agentdeck.policy_checker.replay import verify_decisions
+    from agentdeck.signing import Verifier
+
+    path = golden.RUNS / "refund-auto.jsonl"
+    run = golden.read(path)
+    events = _events(path)
+    requests = [e for e in events if isinstance(e, m.ToolCallRequested)]
+    gone = requests[1]
+    engine = load_bundle(run.bundle)
+
+    checked = verify_decisions(
+        [e for e in events if e is not gone],
+        engines={engine.bundle.digest: engine},
+        catalog=ToolCatalog(registry_of()),
+        verifier=Verifier(run.policy_keys),
+        registry=codec_of().registry,
+    )
+
+    assert checked.divergence is not None
+    assert checked.divergence.recorded.request_id == gone.envelope.event_id
+    assert "is not in the log" in checked.divergence.describe()
