@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test lint bench
+.PHONY: install up test lint bench bench-audit
 
 $(BIN)/agentdeck: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,7 @@ test: lint
 
 bench: install
 	$(BIN)/python benchmarks/foundation.py
+
+# Replay and audit-verification throughput over a generated archive of 1,000,000 events.
+bench-audit: install
+	$(BIN)/python benchmarks/audit.py

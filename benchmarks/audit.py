@@ -1,0 +1,332 @@
+"""Audit benchmark: replay and verification throughput over a generated archive.
+
+``python benchmarks/audit.py [--events N] [--in-flight K] [--database-url URL] [--json PATH]``
+
+Generates runs of 10 sequential steps (each a no-op tool call: allowed, budget
+held, started, completed, settled) with the services' own pure code: the
+planner's ``decide``, the policy-checker's ``events_for`` (Ed25519-signed
+decisions), the executor's ``call_events``; ``K`` runs are in flight at once,
+so the archive interleaves them as a live one does. Every event is encoded
+with the real codec and archived through the real ``Store`` (default: a fresh
+SQLite file in a temporary directory; ``--database-url`` for PostgreSQL), then
+telemetry's ``Checkpointer`` logs the archive into the Merkle log with signed
+checkpoints. Then it measures:
+
+- replay: archive pages read, every payload decoded, grouped by run and folded
+  through the planner (``replay_run``: the run state rebuilt and every planner
+  decision re-checked against the record), events per second;
+- verify: ``verify_log`` over the whole archive, checkpoints and signatures,
+  as ``agentdeck audit verify`` runs it, events per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+import uuid
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from agentdeck.audit import verify_log
+from agentdeck.cli.replay import log_order
+from agentdeck.contracts import Codec, Event, Producer, default_codec, envelope_for, follow_up
+from agentdeck.contracts import models as m
+from agentdeck.hashing import sha256_hex
+from agentdeck.ids import decision_id_for, reservation_id_for
+from agentdeck.kafka import topic_for
+from agentdeck.planner.core import Context, Playbook, Templates, decide
+from agentdeck.planner.core.context import ToolInfo
+from agentdeck.planner.replay import replay_run
+from agentdeck.policy_checker.core import DecisionRecord, HeldBudget, events_for
+from agentdeck.signing import Signer, Verifier, generate_private_key
+from agentdeck.store import ArchivedEvent, ArchiveRecord, Store
+from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+from agentdeck.telemetry.checkpoints import Checkpointer
+from agentdeck.tool_executor.core.record import CallRecord, Completion, call_events
+
+STEPS = 10
+PREFIX = "bench"
+PARTITIONS = 3
+TOOLS = {"noop": ToolInfo("1.0.0", m.SideEffect.READ, 1_000, "does nothing")}
+PLAYBOOK = Playbook.model_validate(
+    {
+        "name": "ten-noops",
+        "version": "1",
+        "agent": "bench-agent",
+        "steps": [
+            {"id": f"s{i}", "tool": "noop", "args": {"n": i}, "depends_on": [f"s{i - 1}"] * (i > 0)}
+            for i in range(STEPS)
+        ],
+    }
+)
+PLANNER = Producer(service="planner", version="bench")
+POLICY = Producer(service="policy-checker", version="bench")
+EXECUTOR = Producer(service="tool-executor", version="bench")
+CLIENT = Producer(service="cli", version="bench")
+MS = timedelta(milliseconds=1)
+
+
+class _Playbooks:
+    def get(self, name: str, version: str | None) -> Playbook:  # noqa: ARG002 -- one playbook
+        return PLAYBOOK
+
+
+PLAYBOOKS = _Playbooks()
+
+
+def _context(now: datetime) -> Context:
+    return Context(
+        now=now, producer=PLANNER, playbooks=PLAYBOOKS, tools=TOOLS, templates=Templates()
+    )
+
+
+def _goal(run_id: str, now: datetime) -> m.GoalSubmitted:
+    envelope = envelope_for(
+        m.GoalSubmitted,
+        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, run_id)),
+        tenant="acme",
+        producer=CLIENT,
+        occurred_at=now,
+        run_id=run_id,
+    )
+    return m.GoalSubmitted(
+        envelope=envelope,
+        goal="ten no-op steps",
+        inputs_json="{}",
+        playbook=PLAYBOOK.name,
+        requested_by="bench",
+        limits=m.RunLimits(),
+    )
+
+
+def _decision(request: m.ToolCallRequested, now: datetime, signer: Signer) -> list[Event]:
+    decision_id = decision_id_for(request.envelope.event_id)
+    record = DecisionRecord(
+        decision_id=decision_id,
+        outcome=m.DecisionOutcome.ALLOW,
+        matched=("read-tools-allowed",),
+        reason="noop only reads",
+        decided_at=now,
+        expires_at=now + timedelta(seconds=60),
+        bundle_version="bench",
+        bundle_digest="0" * 64,
+        side_effect=m.SideEffect.READ,
+        tool_version="1.0.0",
+        max_cost_micros=1_000,
+        hold=HeldBudget(
+            reservation_id=reservation_id_for(decision_id),
+            scope="tenant:acme",
+            amount_micros=1_000,
+            remaining_micros=10**12,
+        ),
+    )
+    return events_for(record, request, identity=POLICY, key=signer)
+
+
+def _call(decision: m.PolicyDecided, now: datetime) -> list[Event]:
+    output = json.dumps({"ok": True, "step": decision.envelope.step_id})
+    record = CallRecord(
+        started=True,
+        started_at=now,
+        finished_at=now + MS,
+        duration_ms=1,
+        tries=1,
+        completion=Completion(
+            output_json=output,
+            output_hash=sha256_hex(output),
+            cost_micros=500,
+            source="noop",
+            tool_version="1.0.0",
+        ),
+    )
+    done = call_events(decision, record, producer=EXECUTOR, executor="bench")
+    settled = m.BudgetSettled(
+        envelope=follow_up(done[-1], m.BudgetSettled, producer=POLICY, occurred_at=now + 2 * MS),
+        reservation_id=decision.reservation_id or "",
+        scope="tenant:acme",
+        reserved_micros=1_000,
+        actual_micros=500,
+    )
+    return [*done, settled]
+
+
+def run_events(run_id: str, start: datetime, signer: Signer) -> Iterator[list[Event]]:
+    """One run's events, one step at a time, as the services would have produced them."""
+    now = start
+    goal = _goal(run_id, now)
+    state, out = decide(None, goal, _context(now))
+    yield [goal, *out]
+    while requests := [e for e in out if isinstance(e, m.ToolCallRequested)]:
+        batch: list[Event] = []
+        out = []
+        for request in requests:
+            now += MS
+            decided = _decision(request, now, signer)
+            decision = next(e for e in decided if isinstance(e, m.PolicyDecided))
+            state, planned = decide(state, decision, _context(now))
+            now += MS
+            called = _call(decision, now)
+            now += MS
+            state, reacted = decide(state, called[-2], _context(now))
+            batch += [*decided, *planned, *called, *reacted]
+            out += reacted
+        yield batch
+
+
+def generate(store: Store, codec: Codec, total: int, in_flight: int) -> tuple[int, int]:
+    """Archive at least ``total`` events of interleaved runs; (events, runs)."""
+    signer = Signer("policy-1", generate_private_key())
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    offsets: dict[tuple[str, int], int] = defaultdict(int)
+    active: list[Iterator[list[Event]]] = []
+    written = runs = 0
+    pending: list[ArchiveRecord] = []
+    while written + len(pending) < total or active:
+        while len(active) < in_flight and written + len(pending) < total:
+            runs += 1
+            active.append(run_events(f"bench-{runs:08d}", start + runs * MS, signer))
+        for run in list(active):
+            batch = next(run, None)
+            if batch is None:
+                active.remove(run)
+                continue
+            pending += [_record(codec, event, offsets) for event in batch]
+        if len(pending) >= 5_000 or not active:
+            with store.transaction() as conn:
+                store.archive.append_many(conn, pending)
+            written += len(pending)
+            pending = []
+    return written, runs
+
+
+def _record(codec: Codec, event: Event, offsets: dict[tuple[str, int], int]) -> ArchiveRecord:
+    env = event.envelope
+    topic = topic_for(event).full(PREFIX)
+    partition = zlib.crc32((env.run_id or "").encode()) % PARTITIONS
+    offset = offsets[(topic, partition)]
+    offsets[(topic, partition)] = offset + 1
+    return ArchiveRecord(
+        event_id=env.event_id,
+        event_type=env.event_type,
+        schema_fingerprint=codec.writer_of(type(event)).fingerprint_hex,
+        run_id=env.run_id,
+        tenant=env.tenant,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        occurred_at=env.occurred_at,
+        archived_at=env.occurred_at + MS,
+        payload=codec.encode(event),
+    )
+
+
+def log_archive(store: Store) -> int:
+    """Log the whole archive into the Merkle log with signed checkpoints; checkpoints made."""
+    checkpointer = Checkpointer(store, Signer("telemetry-1", generate_private_key()))
+    made = 0
+    while checkpointer.tick() is not None:
+        made += 1
+    return made
+
+
+def _archive(store: Store) -> Iterator[ArchivedEvent]:
+    with store.transaction(read_only=True) as conn:
+        after = 0
+        while page := store.archive.iter_from(conn, after, 5_000):
+            yield from page
+            after = page[-1].seq
+
+
+def replay_all(store: Store, codec: Codec) -> tuple[int, int, int]:
+    """Decode every archived event and fold each run through the planner; (events, runs, bad)."""
+    open_runs: dict[str, list[Event]] = defaultdict(list)
+    events = runs = diverged = 0
+    for item in _archive(store):
+        event = codec.decode(item.payload)
+        events += 1
+        run_id = event.envelope.run_id or ""
+        open_runs[run_id].append(event)
+        if isinstance(event, m.RunCompleted | m.RunFailed | m.RunCancelled):
+            diverged += _replayed(open_runs.pop(run_id))
+            runs += 1
+    for leftover in open_runs.values():
+        diverged += _replayed(leftover)
+        runs += 1
+    return events, runs, diverged
+
+
+def _replayed(events: list[Event]) -> int:
+    result = replay_run(log_order(events), playbooks=PLAYBOOKS, tools=TOOLS)
+    return 0 if result.divergence is None else 1
+
+
+def verify_all(store: Store) -> tuple[int, bool]:
+    """``agentdeck audit verify`` over the archive: (events, ok)."""
+    log = MerkleLogStore(store.state)
+    with store.transaction(read_only=True) as conn:
+        checkpoints, leaves = log.checkpoints(conn), log.leaves(conn)
+        keys = log.published_keys(conn)
+    report = verify_log(checkpoints, leaves, _archive(store), Verifier(keys))
+    return report.events, report.ok
+
+
+def _timed(fn: Callable[..., Any], *args: object) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """Generate, log, replay, verify; print the numbers (and write them with ``--json``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="Archive at least this many.")
+    parser.add_argument("--in-flight", type=int, default=200, help="Runs interleaved at once.")
+    parser.add_argument("--database-url", default="", help="Store URL; default: fresh SQLite.")
+    parser.add_argument("--json", type=Path, help="Also write the numbers here.")
+    args = parser.parse_args(argv)
+    codec = default_codec()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(args.database_url, data_dir=tmp)
+        try:
+            (events, runs), gen_s = _timed(generate, store, codec, args.events, args.in_flight)
+            checkpoints, log_s = _timed(log_archive, store)
+            (replayed, folded, diverged), replay_s = _timed(replay_all, store, codec)
+            (verified, ok), verify_s = _timed(verify_all, store)
+            backend = store.engine.dialect.name
+        finally:
+            store.close()
+    if diverged or not ok or replayed != events or verified != events:
+        raise SystemExit(f"benchmark archive did not check out: {diverged} diverged, ok={ok}")
+    numbers: dict[str, object] = {
+        "machine": f"{platform.machine()} {platform.python_implementation()} "
+        f"{platform.python_version()}",
+        "store": backend,
+        "events": events,
+        "runs": runs,
+        "steps_per_run": STEPS,
+        "checkpoints": checkpoints,
+        "generate_events_per_s": events / gen_s,
+        "merkle_log_events_per_s": events / log_s,
+        "replay_events_per_s": replayed / replay_s,
+        "replay_runs_per_s": folded / replay_s,
+        "verify_events_per_s": verified / verify_s,
+    }
+    print(f"archive: {events:,} events of {runs:,} runs ({STEPS} steps) on {backend}")
+    print(f"  generate + archive   {events / gen_s:>12,.0f} events/s  ({gen_s:.1f} s)")
+    print(f"  Merkle log + sign    {events / log_s:>12,.0f} events/s  ({checkpoints} checkpoints)")
+    print(f"  replay (decode+fold) {replayed / replay_s:>12,.0f} events/s  ({replay_s:.1f} s)")
+    print(f"  verify (audit)       {verified / verify_s:>12,.0f} events/s  ({verify_s:.1f} s)")
+    if args.json is not None:
+        args.json.write_text(json.dumps(numbers, indent=2), encoding="utf-8")
+    return numbers
+
+
+if __name__ == "__main__":
+    main()
