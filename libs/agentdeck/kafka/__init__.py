@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentdeck.kafka._config import consumer_config, producer_config
 from agentdeck.kafka.admin import ensure_topics, wait_for_broker
 from agentdeck.kafka.consumer import BatchHandler, ConsumerLoop, Inbound, LoopStats, Outcome
 from agentdeck.kafka.deadletter import dead_letter_for
@@ -28,9 +29,11 @@ __all__ = [
     "TopicRead",
     "TopicSpec",
     "child_traceparent",
+    "consumer_config",
     "dead_letter_for",
     "ensure_topics",
     "new_traceparent",
+    "producer_config",
     "read_topics",
     "record_key",
     "topic_for",

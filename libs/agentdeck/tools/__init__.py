@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from agentdeck.contracts.models import SideEffect
 from agentdeck.tools._contract import RetryPolicy, Tool, ToolContext, ToolContract, ToolFunction
+from agentdeck.tools._loading import DEMO_TOOLS, load_catalog, load_registries, load_registry
 from agentdeck.tools._registry import ToolRegistry, UnknownTool
 
 __all__ = [
+    "DEMO_TOOLS",
     "RetryPolicy",
     "SideEffect",
     "Tool",
@@ -32,4 +34,7 @@ __all__ = [
     "ToolFunction",
     "ToolRegistry",
     "UnknownTool",
+    "load_catalog",
+    "load_registries",
+    "load_registry",
 ]

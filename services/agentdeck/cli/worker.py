@@ -17,6 +17,7 @@ from agentdeck.errors import ConfigError
 from agentdeck.hotstate import open_hot_state
 from agentdeck.settings import KafkaSettings, StoreSettings
 from agentdeck.store import Store
+from agentdeck.tools import load_registries
 
 __all__ = ["worker"]
 
@@ -43,7 +44,6 @@ def worker(
     name: Annotated[str, typer.Option(help="Consumer group suffix of this worker.")] = "worker",
 ) -> None:
     """Run an executor for the tools of PACKAGE only; calls to other tools are left alone."""
-    from agentdeck.tool_executor.loading import load_registries  # noqa: PLC0415
     from agentdeck.tool_executor.main import build  # noqa: PLC0415
     from agentdeck.tool_executor.settings import ToolExecutorSettings  # noqa: PLC0415
 

@@ -20,7 +20,7 @@ from agentdeck.planner.settings import PlannerSettings
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.store import Store
-from agentdeck.tools import ToolRegistry
+from agentdeck.tools import ToolRegistry, load_catalog
 
 __all__ = ["build", "main"]
 
@@ -114,13 +114,15 @@ def build(
 
 def main() -> None:
     """Run the planner alone, configured from the environment."""
-    from agentdeck.demo.tools import demo_registry  # noqa: PLC0415
-
     settings = PlannerSettings()
     store = Store.open(settings.store.database_url, data_dir=settings.store.data_dir)
     hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
     build(
-        settings, codec=default_codec(), store=store, hot=hot, tools=demo_registry()
+        settings,
+        codec=default_codec(),
+        store=store,
+        hot=hot,
+        tools=load_catalog(settings.tool_packages),
     ).run_until_signalled()
 
 

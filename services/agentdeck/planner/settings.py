@@ -15,6 +15,9 @@ class PlannerSettings(ServiceSettings):
 
     service_name: str = "planner"
     consumer_group: str = "agentdeck-planner"
+    tool_packages: tuple[str, ...] = Field(
+        default=(), description="Modules declaring the tool contracts; empty: the demo tools."
+    )
     playbook_dir: str = Field(default="", description="Playbook YAML files; empty = bundled demo.")
     llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint; empty = none.")
     llm_api_key: SecretStr | None = None

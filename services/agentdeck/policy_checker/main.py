@@ -20,7 +20,7 @@ from agentdeck.policy_checker.settings import PolicyCheckerSettings
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.signing import Signer
 from agentdeck.store import Store
-from agentdeck.tools import ToolRegistry
+from agentdeck.tools import ToolRegistry, load_catalog
 
 __all__ = ["DEMO_BUNDLE", "build", "ensure_budgets", "main", "signer_of"]
 
@@ -102,13 +102,17 @@ def build(
 
 def main() -> None:
     """Run the policy-checker alone, configured from the environment."""
-    from agentdeck.demo.tools import demo_registry  # noqa: PLC0415
-
     settings = PolicyCheckerSettings()
     store = Store.open(settings.store.database_url, data_dir=settings.store.data_dir)
     hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
     try:
-        runner = build(settings, codec=default_codec(), store=store, hot=hot, tools=demo_registry())
+        runner = build(
+            settings,
+            codec=default_codec(),
+            store=store,
+            hot=hot,
+            tools=load_catalog(settings.tool_packages),
+        )
         runner.run_until_signalled()
     finally:
         hot.close()

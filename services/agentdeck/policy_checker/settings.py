@@ -19,6 +19,9 @@ class PolicyCheckerSettings(ServiceSettings):
 
     service_name: str = "policy-checker"
     consumer_group: str = "agentdeck-policy-checker"
+    tool_packages: tuple[str, ...] = Field(
+        default=(), description="Modules declaring the tool contracts; empty: the demo tools."
+    )
     bundle_dir: str = Field(default="", description="Active Cedar bundle; empty = bundled demo.")
     shadow_bundle_dir: str = Field(default="", description="Candidate evaluated beside it.")
     signing_key: SecretStr | None = Field(

@@ -23,9 +23,8 @@ from agentdeck.tool_executor.core.plan import Trust
 from agentdeck.tool_executor.core.screening import Rules
 from agentdeck.tool_executor.core.verify import KeyRing
 from agentdeck.tool_executor.handlers import ExecutorHandler
-from agentdeck.tool_executor.loading import DEMO_TOOLS, load_registries, load_registry
 from agentdeck.tool_executor.settings import ToolExecutorSettings
-from agentdeck.tools import ToolRegistry
+from agentdeck.tools import ToolRegistry, load_catalog, load_registry
 
 __all__ = [
     "build",
@@ -60,8 +59,9 @@ def _trust(settings: ToolExecutorSettings, tools: ToolRegistry, clock: Clock) ->
 
 def configured_registry(settings: ToolExecutorSettings, store: Store) -> ToolRegistry:
     """The tools of ``settings.tool_packages`` (the demo catalog if none), over ``store``."""
-    packages = settings.tool_packages or (DEMO_TOOLS,)
-    return load_registries(packages, store=store, http_allow_hosts=settings.http_allow_hosts)
+    return load_catalog(
+        settings.tool_packages, store=store, http_allow_hosts=settings.http_allow_hosts
+    )
 
 
 def sandbox_for(settings: ToolExecutorSettings) -> SubprocessSandbox:

@@ -8,10 +8,9 @@ import pytest
 from agentdeck.contracts import default_codec
 from agentdeck.demo.tools import TOOL_NAMES
 from agentdeck.errors import ConfigError
-from agentdeck.tool_executor.loading import load_registries, load_registry
 from agentdeck.tool_executor.main import build, configured_registry
 from agentdeck.tool_executor.settings import ToolExecutorSettings
-from agentdeck.tools import ToolRegistry
+from agentdeck.tools import ToolRegistry, load_registries, load_registry
 
 
 @pytest.fixture

@@ -1,16 +1,22 @@
-"""Finding a department's tools: ``agentdeck worker --tools PACKAGE`` runs an executor for them."""
+"""Finding a department's tools by module path.
+
+Every service that needs the tool catalog (the planner and the policy-checker
+for the contracts, the executor to run them) loads the same packages, named in
+its settings as ``tool_packages``; ``agentdeck worker --tools PACKAGE`` runs an
+executor for one department's package.
+"""
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from agentdeck.errors import ConfigError
-from agentdeck.tools import ToolRegistry
+from agentdeck.tools._registry import ToolRegistry
 
-__all__ = ["DEMO_TOOLS", "load_registries", "load_registry"]
+__all__ = ["DEMO_TOOLS", "load_catalog", "load_registries", "load_registry"]
 
 DEMO_TOOLS = "agentdeck.demo.tools"
 """The module an executor loads when no tool package is configured."""
@@ -52,3 +58,8 @@ def load_registries(module_paths: Iterable[str], **deps: Any) -> ToolRegistry:
         for tool in load_registry(path, **deps):
             merged.add(tool)
     return merged
+
+
+def load_catalog(packages: Sequence[str], **deps: Any) -> ToolRegistry:
+    """The tools of ``packages`` as a service configures them: the demo catalog if none."""
+    return load_registries(packages or (DEMO_TOOLS,), **deps)
