@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from multiprocessing.synchronize import Event as StopFlag
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from sqlalchemy import Engine, text
 
 from agentdeck.kafka import TopicSpec, consumer_config, ensure_topics, producer_config
@@ -64,7 +64,12 @@ def _relay(settings: KafkaSettings, hop: _Hop, stop: StopFlag) -> None:
             else:
                 producer.produce(target, value, message.key())
         producer.flush()
-        consumer.commit(asynchronous=False)
+        nxt: dict[tuple[str, int], int] = {}
+        for message in batch:
+            key = (message.topic() or "", message.partition() or 0)
+            nxt[key] = max(nxt.get(key, 0), (message.offset() or 0) + 1)
+        consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in nxt.items()],
+                        asynchronous=False)  # fmt: skip
     consumer.close()
 
 
@@ -126,9 +131,9 @@ class BarePipeline:
         deadline = time.monotonic() + timeout_s
         while started and time.monotonic() < deadline:
             for message in self._consumer.consume(500, 0.05):
-                key = message.key()
-                if message.error() is None and key in started:
-                    latencies.append(time.perf_counter() - started.pop(key))
+                done = message.key()
+                if message.error() is None and done in started:
+                    latencies.append(time.perf_counter() - started.pop(done))
         if started:
             raise TimeoutError(f"{len(started)} bare runs did not finish in {timeout_s:.0f} s")
         return latencies
@@ -162,6 +167,6 @@ def durable_insert(engine: Engine, count: int = 300) -> dict[str, Any]:
             conn.commit()
     samples.sort()
     return {
-        "p50_ms": statistics.median(samples),
-        "p95_ms": samples[int(len(samples) * 0.95) - 1],
+        "p50": statistics.median(samples),
+        "p95": samples[int(len(samples) * 0.95) - 1],
     }

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Usage", "usage_of"]
+__all__ = ["Usage", "pids_named", "total_usage", "usage_of"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -43,3 +43,22 @@ def usage_of(pid: int) -> Usage | None:
         (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0
     )
     return Usage(cpu, peak_kb / 1024)
+
+
+def pids_named(command: str) -> list[int]:
+    """Processes whose command name is ``command`` (``postgres``, ``redis-server``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == command:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def total_usage(pids: list[int]) -> Usage:
+    """CPU summed over ``pids``; the largest of their peaks."""
+    usages = [u for pid in pids if (u := usage_of(pid)) is not None]
+    return Usage(sum(u.cpu_s for u in usages), max((u.peak_rss_mb for u in usages), default=0.0))

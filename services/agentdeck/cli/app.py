@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agentdeck.cli import approvals, commands, replay, worker
+from agentdeck.cli import approvals, bench, commands, replay, worker
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.up import run_up
@@ -42,6 +42,7 @@ for _command in (
     approvals.deny,
     worker.worker,
     replay.replay,
+    bench.bench,
 ):
     app.command()(_command)
 app.add_typer(audit_app, name="audit", help="Verify the tamper-evident log; export proofs.")
