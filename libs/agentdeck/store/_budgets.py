@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -95,6 +96,17 @@ _CLOSE = (
         status=bindparam("to_status"), actual=bindparam("actual_amount"), closed_at=bindparam("at")
     )
     .returning(_RESERVATIONS.c.scope, _RESERVATIONS.c.amount)
+)
+_CLOSE_MANY = (
+    update(_RESERVATIONS)
+    .where(_RESERVATION, _RESERVATIONS.c.status == ReservationStatus.RESERVED.value)
+    .values(
+        status=bindparam("to_status"), actual=bindparam("actual_amount"), closed_at=bindparam("at")
+    )
+)
+_OPEN = select(_RESERVATIONS.c.reservation_id, _RESERVATIONS.c.scope, _RESERVATIONS.c.amount).where(
+    _RESERVATIONS.c.reservation_id.in_(bindparam("reservation_keys", expanding=True)),
+    _RESERVATIONS.c.status == ReservationStatus.RESERVED.value,
 )
 _MOVE = (
     update(_BUDGETS)
@@ -195,6 +207,110 @@ class BudgetsRepository:
             return True
         conn.execute(_DROP_RESERVATION, params)
         return False
+
+    def reserve_many(
+        self,
+        conn: Connection,
+        holds: Sequence[tuple[str, str, Decimal]],
+        *,
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """:meth:`reserve` each ``(scope, reservation_id, amount)``, in order, in few statements.
+
+        The common case (every reservation new, every budget enough for the
+        batch's total) is one insert of all reservations and one conditional
+        UPDATE per scope. Anything else is rolled back to a savepoint and
+        reserved one hold at a time, so the outcome is always exactly that of
+        calling :meth:`reserve` for each in turn.
+        """
+        at = now or datetime.now(UTC)
+        if len(holds) < 2 or not conn.dialect.supports_sane_multi_rowcount:
+            return [self.reserve(conn, s, r, a, now=at) for s, r, a in holds]
+        amounts = [quantize_money(a) for _s, _r, a in holds]
+        if any(a < 0 for a in amounts):
+            raise ValueError("cannot reserve a negative amount")
+        rows = [
+            {"scope_key": s, "reservation_key": r, "hold_amount": a, "at": at}
+            for (s, r, _a), a in zip(holds, amounts, strict=True)
+        ]
+        totals: dict[str, Decimal] = {}
+        for (scope, _r, _a), amount in zip(holds, amounts, strict=True):
+            totals[scope] = totals.get(scope, _ZERO) + amount
+        savepoint = conn.begin_nested()
+        if conn.execute(_insert_reservation(conn), rows).rowcount == len(rows) and all(
+            conn.execute(_HOLD, {"scope_key": s, "hold_amount": t, "at": at}).rowcount == 1
+            for s, t in totals.items()
+        ):
+            savepoint.commit()
+            return [True] * len(rows)
+        savepoint.rollback()
+        return [self.reserve(conn, s, r, a, now=at) for s, r, a in holds]
+
+    def close_many(
+        self,
+        conn: Connection,
+        closes: Sequence[tuple[str, Decimal | None]],
+        *,
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """Settle (``actual`` given) or release (None) each reservation; whether each closed.
+
+        One read of the open reservations, one UPDATE for all of them and one
+        per scope. If anyone closed one of them meanwhile, the batch rolls back
+        to a savepoint and closes one at a time, as :meth:`settle` and
+        :meth:`release` would.
+        """
+        at = now or datetime.now(UTC)
+        ids = [rid for rid, _ in closes]
+        if any(actual is not None and actual < 0 for _, actual in closes):
+            raise ValueError("cannot settle a negative amount")
+        if (
+            len(closes) < 2
+            or len(set(ids)) < len(ids)
+            or not conn.dialect.supports_sane_multi_rowcount
+        ):
+            return [self._close_one(conn, rid, actual, at) for rid, actual in closes]
+        open_ = {row.reservation_id: row for row in conn.execute(_OPEN, {"reservation_keys": ids})}
+        todo = [(rid, actual) for rid, actual in closes if rid in open_]
+        if not todo:
+            return [False] * len(closes)
+        savepoint = conn.begin_nested()
+        params = [
+            {
+                "reservation_key": rid,
+                "to_status": (
+                    ReservationStatus.RELEASED if actual is None else ReservationStatus.SETTLED
+                ).value,
+                "actual_amount": actual,
+                "at": at,
+            }
+            for rid, actual in todo
+        ]
+        if conn.execute(_CLOSE_MANY, params).rowcount != len(todo):
+            savepoint.rollback()
+            return [self._close_one(conn, rid, actual, at) for rid, actual in closes]
+        moves: dict[str, tuple[Decimal, Decimal]] = {}
+        for rid, actual in todo:
+            row = open_[rid]
+            held, spent = moves.get(row.scope, (_ZERO, _ZERO))
+            moves[row.scope] = (
+                held + row.amount,
+                spent + (actual if actual is not None else _ZERO),
+            )
+        conn.execute(
+            _MOVE,
+            [
+                {"scope_key": scope, "hold_amount": held, "spent_amount": spent, "at": at}
+                for scope, (held, spent) in moves.items()
+            ],
+        )
+        savepoint.commit()
+        return [rid in open_ for rid in ids]
+
+    def _close_one(self, conn: Connection, rid: str, actual: Decimal | None, at: datetime) -> bool:
+        if actual is None:
+            return self.release(conn, rid, now=at)
+        return self.settle(conn, rid, actual, now=at)
 
     def settle(
         self, conn: Connection, reservation_id: str, actual: Decimal, *, now: datetime | None = None

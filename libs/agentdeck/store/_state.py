@@ -135,6 +135,13 @@ class StateRepository:
         ]
         conn.execute(_UPSERT(conn), rows)
 
+    def delete_many(self, conn: Connection, service: str, keys: Collection[str]) -> int:
+        """Remove every key of ``keys`` (one statement); how many existed."""
+        if not keys:
+            return 0
+        stmt = delete(_TABLE).where(_TABLE.c.service == service, _TABLE.c.key.in_(list(keys)))
+        return conn.execute(stmt).rowcount
+
     def delete(self, conn: Connection, service: str, key: str) -> bool:
         """Remove ``key``; whether it existed."""
         stmt = delete(_TABLE).where(_TABLE.c.service == service, _TABLE.c.key == key)

@@ -178,3 +178,50 @@ def test_concurrent_reservations_never_exceed_the_limit(engine: Engine, new_id: 
 
     assert granted == limit
     assert totals(engine, scope) == (limit, 0, 0)
+
+
+def test_reserving_a_batch_holds_each_while_the_limit_allows(engine: Engine, new_id: NewId) -> None:
+    scope, other = budget_with(engine, new_id("tenant:"), "10"), new_id("run:")
+    first, again = new_id("res"), new_id("res")
+    with transaction(engine) as conn:
+        assert budgets.reserve_many(conn, [(scope, first, Decimal(3)), (scope, again, Decimal(3))])
+        held = budgets.reserve_many(
+            conn,
+            [
+                (scope, first, Decimal(3)),  # already held: granted, holds nothing more
+                (scope, new_id("res"), Decimal(3)),
+                (scope, refused := new_id("res"), Decimal(2)),  # only 1 left
+                (other, new_id("res"), Decimal(1)),  # no budget
+                (scope, new_id("res"), Decimal(1)),
+            ],
+        )
+        assert budgets.get_reservation(conn, refused) is None
+    assert held == [True, True, False, False, True]
+    assert totals(engine, scope) == (10, 0, 0)
+
+
+def test_a_batch_that_fits_is_held_whole(engine: Engine, new_id: NewId) -> None:
+    scopes = [budget_with(engine, new_id("tenant:"), "5") for _ in range(2)]
+    holds = [(scopes[i % 2], new_id("res"), Decimal("1.25")) for i in range(8)]
+    with transaction(engine) as conn:
+        assert budgets.reserve_many(conn, holds) == [True] * 8
+    assert [totals(engine, s) for s in scopes] == [(5, 0, 0), (5, 0, 0)]
+
+
+def test_closing_a_batch_settles_and_releases_each_once(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    ids = [new_id("res") for _ in range(3)]
+    with transaction(engine) as conn:
+        budgets.reserve_many(conn, [(scope, i, Decimal(2)) for i in ids])
+        assert budgets.close_many(conn, [(ids[0], Decimal("1.5")), (ids[1], None)]) == [True, True]
+        closed = budgets.close_many(
+            conn, [(ids[0], Decimal(1)), (ids[2], Decimal(2)), (new_id("res"), None)]
+        )
+        statuses = [r.status for i in ids if (r := budgets.get_reservation(conn, i)) is not None]
+    assert closed == [False, True, False]
+    assert statuses == [
+        ReservationStatus.SETTLED,
+        ReservationStatus.RELEASED,
+        ReservationStatus.SETTLED,
+    ]
+    assert totals(engine, scope) == (0, Decimal("3.5"), Decimal("6.5"))

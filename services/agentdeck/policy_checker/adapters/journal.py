@@ -89,10 +89,9 @@ class Journal:
         transaction holds the budget row's lock, so nobody else changes it.
         """
         budgets = self._store.budgets
-        held = [
-            budgets.reserve(conn, h.scope, h.reservation_id, usd_of(h.amount_micros), now=now)
-            for h in holds
-        ]
+        held = budgets.reserve_many(
+            conn, [(h.scope, h.reservation_id, usd_of(h.amount_micros)) for h in holds], now=now
+        )
         views = {scope: _view(budgets.get(conn, scope)) for scope in {h.scope for h in holds}}
         later: dict[str, int] = dict.fromkeys(views, 0)
         outcomes: dict[str, HoldOutcome] = {}
@@ -125,17 +124,20 @@ class Journal:
     def settle(self, conn: Connection, settlements: Sequence[Settlement], *, now: datetime) -> None:
         """Close each hold (spend or release), add spend to its run, forget its references."""
         spent: dict[str, int] = {}
-        budgets = self._store.budgets
-        for item in settlements:
-            rid, actual = item.ref.reservation_id, item.actual_micros
-            if actual is None:
-                closed = budgets.release(conn, rid, now=now)
-            else:
-                closed = budgets.settle(conn, rid, usd_of(actual), now=now)
-            if closed and actual and item.ref.run_id:
+        closed = self._store.budgets.close_many(
+            conn,
+            [
+                (s.ref.reservation_id, None if s.actual_micros is None else usd_of(s.actual_micros))
+                for s in settlements
+            ],
+            now=now,
+        )
+        for item, done in zip(settlements, closed, strict=True):
+            actual = item.actual_micros
+            if done and actual and item.ref.run_id:
                 spent[item.ref.run_id] = spent.get(item.ref.run_id, 0) + actual
-            for key in item.ref.stored_under():
-                self._store.state.delete(conn, self._service, key)
+        keys = {key for item in settlements for key in item.ref.stored_under()}
+        self._store.state.delete_many(conn, self._service, keys)
         self._add_spend(conn, spent, now=now)
 
     def _add_spend(self, conn: Connection, spent: Mapping[str, int], *, now: datetime) -> None:
