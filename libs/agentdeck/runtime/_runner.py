@@ -28,13 +28,17 @@ class Subscription:
     """One consumer loop of a service: what it reads and who handles it.
 
     The loop's consumer group is ``<service group>.<name>``; replicas of the
-    service share it, so Kafka spreads the partitions over them.
+    service share it, so Kafka spreads the partitions over them. A
+    ``background`` loop is off the path a step takes: it fetches with
+    ``kafka.background_fetch_wait_max_ms``, so while idle it asks the broker
+    far less often than the loops a step waits for.
     """
 
     name: str
     topics: tuple[Topic, ...]
     handler: BatchHandler
     processed: ProcessedLog | None = None
+    background: bool = False
 
 
 @dataclass
@@ -108,6 +112,10 @@ class ServiceRunner:
 
     def _loop(self, sub: Subscription) -> ConsumerLoop:
         kafka = self.settings.kafka
+        if sub.background:
+            kafka = kafka.model_copy(
+                update={"fetch_wait_max_ms": kafka.background_fetch_wait_max_ms}
+            )
         return ConsumerLoop(
             settings=kafka,
             codec=self._codec,

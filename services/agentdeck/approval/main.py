@@ -113,7 +113,7 @@ def build(
         notifier=notifier,
         policy_keys=settings.policy_verify_keys,
     )
-    decisions = Subscription("decisions", (Topic.DECISIONS,), handler)
+    decisions = Subscription("decisions", (Topic.DECISIONS,), handler, background=True)
     return ServiceRunner(settings, codec, [decisions], tasks=tasks, checks={"store": store.ping})
 
 

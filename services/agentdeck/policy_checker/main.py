@@ -93,8 +93,8 @@ def build(
         codec,
         [
             Subscription("decide", (Topic.TOOL_CALLS,), decide),
-            Subscription("settle", (Topic.TOOL_RESULTS, Topic.APPROVALS), settle),
-            Subscription("control", (Topic.CONTROL,), control),
+            Subscription("settle", (Topic.TOOL_RESULTS, Topic.APPROVALS), settle, background=True),
+            Subscription("control", (Topic.CONTROL,), control, background=True),
         ],
         checks={"store": store.ping},
     )

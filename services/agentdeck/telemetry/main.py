@@ -43,7 +43,7 @@ def build(
     return ServiceRunner(
         settings,
         codec,
-        [Subscription("archive", tuple(Topic), archiver)],
+        [Subscription("archive", tuple(Topic), archiver, background=True)],
         tasks=[("traces", close_sink), *checkpoint_tasks(settings, store, clock=clock)],
         checks={"store": store.ping},
     )
