@@ -133,7 +133,10 @@ def _postgres_engine(url: URL, pool_size: int) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
+        # No ping before each checkout (one more round trip per transaction): a
+        # connection that died fails its transaction as StoreUnavailableError, which
+        # is retryable, and the disconnect invalidates the pool so the retry reconnects.
+        pool_pre_ping=False,
         pool_recycle=1_800,
         connect_args=connect_args,
     )

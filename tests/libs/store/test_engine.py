@@ -18,6 +18,7 @@ from agentdeck.store import (
     migrate,
     transaction,
 )
+from testkit.sql import PG_ADMIN_URL
 
 if TYPE_CHECKING:
     from .conftest import Databases
@@ -106,3 +107,22 @@ def test_using_an_unmigrated_database_is_a_schema_error(databases: Databases) ->
         RunsRepository().get(conn, "run-1")
     assert isinstance(raised.value, ConfigError)
     assert not isinstance(raised.value, RetryableError | TerminalError)
+
+
+def test_a_dropped_postgresql_connection_fails_one_transaction_retryably_then_reconnects(
+    pg_admin: Engine,
+) -> None:
+    engine = create_store_engine(PG_ADMIN_URL)
+    try:
+        with transaction(engine, read_only=True) as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with pg_admin.connect() as admin:  # the server drops the pooled connection
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(StoreUnavailableError) as raised, transaction(engine) as conn:
+            conn.execute(text("SELECT 1"))
+        with transaction(engine, read_only=True) as conn:
+            again = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    finally:
+        engine.dispose()
+    assert raised.value.retryable
+    assert again != pid
