@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -82,6 +83,11 @@ class RunsRepository:
         """
         values = asdict(run) | {"status": run.status.value}
         return conn.execute(_upsert(conn), values).rowcount == 1
+
+    def upsert_many(self, conn: Connection, runs: Sequence[RunRecord]) -> None:
+        """:meth:`upsert` each of ``runs`` in one round trip (stale updates are ignored)."""
+        if runs:
+            conn.execute(_upsert(conn), [asdict(r) | {"status": r.status.value} for r in runs])
 
     def get(self, conn: Connection, run_id: str) -> RunRecord | None:
         """The run ``run_id``, or None if unknown."""

@@ -102,3 +102,15 @@ def test_list_runs_filters_by_status_and_tenant(
     assert found == [waiting]
     assert waiting in recent_waiting
     assert all(run.status is RunStatus.WAITING_APPROVAL for run in recent_waiting)
+
+
+def test_upserting_many_writes_each_and_still_ignores_stale_states(
+    engine: Engine, new_id: NewId, now: datetime
+) -> None:
+    first, second = (submitted(new_id("run"), new_id("tenant"), now) for _ in range(2))
+    newer = replace(first, status=RunStatus.RUNNING, updated_at=now + timedelta(seconds=2))
+    with transaction(engine) as conn:
+        runs.upsert(conn, newer)
+        runs.upsert_many(conn, [first, second])  # ``first`` is older than what is stored
+        assert runs.get(conn, first.run_id) == newer
+        assert runs.get(conn, second.run_id) == second

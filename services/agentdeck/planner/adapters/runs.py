@@ -65,5 +65,6 @@ class RunStates:
         self._store.state.upsert_many(
             conn, SERVICE, {k: s.model_dump_json() for k, s in states.items()}
         )
-        for run_id, state in states.items():
-            self._store.runs.upsert(conn, _record(state, last_events.get(run_id)))
+        self._store.runs.upsert_many(
+            conn, [_record(state, last_events.get(run_id)) for run_id, state in states.items()]
+        )
