@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test lint bench bench-audit
+.PHONY: install up test lint bench bench-foundation bench-audit
 
 $(BIN)/agentdeck: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# The platform against its floor and its peers (LangGraph, DBOS: the `peers` extra).
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,peers]'
+	$(BIN)/agentdeck bench --json bench.json
+
+# Codec throughput and the bare broker round trip.
+bench-foundation: install
 	$(BIN)/python benchmarks/foundation.py
 
 # Replay and audit-verification throughput over a generated archive of 1,000,000 events.
