@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -32,6 +32,7 @@ from agentdeck.errors import Failure, RetryableError, TerminalError
 from agentdeck.kafka._config import consumer_config
 from agentdeck.kafka.deadletter import dead_letter_for
 from agentdeck.kafka.dedupe import ProcessedLog
+from agentdeck.kafka.headers import EVENT_TYPE, header_value, record_headers
 from agentdeck.kafka.producer import EventProducer
 from agentdeck.settings import KafkaSettings
 
@@ -85,6 +86,7 @@ class LoopStats:
     handled: int = 0
     produced: int = 0
     duplicates: int = 0
+    skipped: int = 0
     retries: int = 0
     dead_lettered: Counter[str] = field(default_factory=Counter)
 
@@ -109,8 +111,17 @@ class ConsumerLoop:
         processed: ProcessedLog | None = None,
         clock: Callable[[], datetime] = _utc_now,
         on_flushed: Callable[[int], None] | None = None,
+        wanted: Collection[str] | None = None,
     ) -> None:
+        """Subscribe; nothing is consumed before :meth:`run`.
+
+        Args:
+            wanted: Full names of the event types the handler acts on. A record
+                whose type header names another type is committed undecoded; a
+                record without the header is decoded as usual. None: every type.
+        """
         self._settings = settings
+        self._wanted = None if wanted is None else frozenset(t.encode() for t in wanted)
         self._codec = codec
         self.group = group
         self._handler = handler
@@ -183,6 +194,11 @@ class ConsumerLoop:
     ) -> tuple[list[Inbound], list[Event], list[Callable[[], None]]]:
         decoded: list[Inbound] = []
         for message in records:
+            if self._wanted is not None:
+                kind = header_value(record_headers(message), EVENT_TYPE)
+                if kind is not None and kind not in self._wanted:
+                    self.stats.skipped += 1
+                    continue
             try:
                 decoded.append(Inbound(self._codec.decode(message.value() or b""), message))
             except DecodeError as exc:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
-from agentdeck.contracts import Codec, Producer
+from agentdeck.contracts import Codec, Event, Producer
 from agentdeck.kafka import BatchHandler, ConsumerLoop, EventProducer, LoopStats, ProcessedLog
 from agentdeck.kafka.topics import Topic
 from agentdeck.runtime._health import HealthServer
@@ -39,6 +39,8 @@ class Subscription:
     handler: BatchHandler
     processed: ProcessedLog | None = None
     background: bool = False
+    events: tuple[type[Event], ...] = ()
+    """The event types the handler acts on (others are committed undecoded); () for all."""
 
 
 @dataclass
@@ -125,6 +127,7 @@ class ServiceRunner:
             producer=EventProducer(kafka, self._codec, client_id=f"{self.name}-{sub.name}"),
             identity=self.identity,
             processed=sub.processed,
+            wanted=[self._codec.writer_of(t).full_name for t in sub.events] if sub.events else None,
         )
 
     def _supervise(self, sub: Subscription, worker: _Worker) -> None:
@@ -135,6 +138,16 @@ class ServiceRunner:
                 self._loops[sub.name] = loop
                 worker.stats = loop.stats
                 loop.run(self._stop)
+                stats = loop.stats
+                log.info(
+                    "%s.%s stopped: %d events in %d batches (%.1f a batch), %d produced",
+                    self.name,
+                    sub.name,
+                    stats.consumed,
+                    stats.batches,
+                    stats.consumed / max(1, stats.batches),
+                    stats.produced,
+                )
             except Exception:  # a service must outlive one broken loop
                 worker.restarts += 1
                 log.exception("%s.%s crashed; restarting in %.1fs", self.name, sub.name, backoff)
@@ -163,7 +176,13 @@ class ServiceRunner:
             worker.thread.join(timeout_s)
 
     def run_until_signalled(self) -> None:
-        """Start, then run until SIGINT or SIGTERM; the entry point of ``main.py``."""
+        """Start, then run until SIGINT or SIGTERM; the entry point of ``main.py``.
+
+        A service process logs at INFO to stderr unless logging is configured already.
+        """
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
 
         def _on_signal(_signum: int, _frame: FrameType | None) -> None:
             self._stop.set()

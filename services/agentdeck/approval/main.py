@@ -17,6 +17,7 @@ from agentdeck.approval.handlers import DecisionHandler
 from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.approval.sweeper import Sweeper
 from agentdeck.contracts import Codec, Producer, default_codec
+from agentdeck.contracts.models import PolicyDecided
 from agentdeck.embedded import kafka_cluster
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
@@ -113,7 +114,9 @@ def build(
         notifier=notifier,
         policy_keys=settings.policy_verify_keys,
     )
-    decisions = Subscription("decisions", (Topic.DECISIONS,), handler, background=True)
+    decisions = Subscription(
+        "decisions", (Topic.DECISIONS,), handler, background=True, events=(PolicyDecided,)
+    )
     return ServiceRunner(settings, codec, [decisions], tasks=tasks, checks={"store": store.ping})
 
 

@@ -14,6 +14,7 @@ from agentdeck.kafka import Topic
 from agentdeck.planner.adapters.model import OpenAiCompatible
 from agentdeck.planner.adapters.model_calls import ModelCalls
 from agentdeck.planner.adapters.playbooks import YamlPlaybooks, bundled_playbooks
+from agentdeck.planner.core import RELEVANT
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.settings import PlannerSettings
@@ -108,7 +109,10 @@ def build(
     )
     topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS)
     return ServiceRunner(
-        settings, codec, [Subscription("runs", topics, handler)], checks={"store": store.ping}
+        settings,
+        codec,
+        [Subscription("runs", topics, handler, events=RELEVANT)],
+        checks={"store": store.ping},
     )
 
 

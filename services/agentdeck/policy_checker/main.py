@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from agentdeck.contracts import Codec, default_codec
+from agentdeck.contracts.models import ToolCallRequested
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
@@ -15,6 +16,7 @@ from agentdeck.policy_checker.adapters.counters import CallCounter
 from agentdeck.policy_checker.adapters.journal import usd_of
 from agentdeck.policy_checker.adapters.shadow import Shadow
 from agentdeck.policy_checker.core import Ttls, tenant_scope
+from agentdeck.policy_checker.core.budget import SETTLING
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
@@ -92,8 +94,14 @@ def build(
         settings,
         codec,
         [
-            Subscription("decide", (Topic.TOOL_CALLS,), decide),
-            Subscription("settle", (Topic.TOOL_RESULTS, Topic.APPROVALS), settle, background=True),
+            Subscription("decide", (Topic.TOOL_CALLS,), decide, events=(ToolCallRequested,)),
+            Subscription(
+                "settle",
+                (Topic.TOOL_RESULTS, Topic.APPROVALS),
+                settle,
+                background=True,
+                events=SETTLING,
+            ),
             Subscription("control", (Topic.CONTROL,), control, background=True),
         ],
         checks={"store": store.ping},

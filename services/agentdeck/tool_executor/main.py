@@ -22,7 +22,7 @@ from agentdeck.tool_executor.core.breaker import BreakerConfig
 from agentdeck.tool_executor.core.plan import Trust
 from agentdeck.tool_executor.core.screening import Rules
 from agentdeck.tool_executor.core.verify import KeyRing
-from agentdeck.tool_executor.handlers import ExecutorHandler
+from agentdeck.tool_executor.handlers import RELEVANT, ExecutorHandler
 from agentdeck.tool_executor.settings import ToolExecutorSettings
 from agentdeck.tools import ToolRegistry, load_catalog, load_registry
 
@@ -137,7 +137,9 @@ def build(
         stop.wait()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    subscription = Subscription("calls", (Topic.DECISIONS, Topic.APPROVALS), handler)
+    subscription = Subscription(
+        "calls", (Topic.DECISIONS, Topic.APPROVALS), handler, events=RELEVANT
+    )
     return ServiceRunner(
         settings, codec, [subscription], tasks=[("pool", close_pool)], checks={"store": store.ping}
     )

@@ -1,9 +1,10 @@
 from collections.abc import Sequence
 
 from agentdeck.contracts import Codec, Event
-from agentdeck.contracts.models import DeadLettered, RunStarted
+from agentdeck.contracts.models import DeadLettered, GoalSubmitted, RunStarted
 from agentdeck.errors import RetryableError, TerminalError
 from agentdeck.kafka import EventProducer, Inbound, InMemoryProcessedLog, Topic
+from agentdeck.kafka.headers import EVENT_TYPE
 from agentdeck.settings import KafkaSettings
 from testkit.kafka import committed_total, goal, make_loop, read_topic, run_until, started_for
 
@@ -137,3 +138,28 @@ def test_started_events_follow_their_goal(kafka, codec):
     assert isinstance(started, RunStarted)
     assert started.envelope.causation_id == goal(7).envelope.event_id
     assert message.key() == b"run-7"
+
+
+def test_records_of_unwanted_types_are_committed_without_being_decoded(kafka, codec):
+    wanted = codec.writer_of(GoalSubmitted).full_name
+    producer = EventProducer(kafka, codec, client_id="publisher")
+    goals = Topic.GOALS.full(kafka.topic_prefix)
+    for n in range(3):
+        producer.send(goal(n))
+    # Not decodable, but typed as something the loop does not want: skipped, not dead-lettered.
+    producer.send_raw(goals, b"garbage", b"run-x", [(EVENT_TYPE, b"agentdeck.events.RunStarted")])
+    producer.send_raw(goals, b"untyped garbage", b"run-x", [])  # no type header: decoded
+    producer.flush()
+    handled: list[str] = []
+
+    def keep(batch: Sequence[Inbound]) -> list[Event]:
+        handled.extend(type(i.event).__name__ for i in batch)
+        return []
+
+    loop = make_loop(kafka, codec, keep, wanted=[wanted])
+    run_until(loop, lambda: loop.stats.consumed == 5)
+    loop.close()
+    assert handled == ["GoalSubmitted"] * 3
+    assert loop.stats.skipped == 1
+    assert loop.stats.dead_lettered == {"bad_marker": 1}
+    assert committed_total(kafka, loop.group, Topic.GOALS) == 5

@@ -25,6 +25,7 @@ from agentdeck.contracts.models import (
 from agentdeck.policy_checker.core.decide import DecisionRecord
 
 __all__ = [
+    "SETTLING",
     "HoldRef",
     "Settlement",
     "approval_key",
@@ -87,6 +88,15 @@ class Settlement:
     ref: HoldRef
     actual_micros: int | None
     cause: Event
+
+
+SETTLING: tuple[type[Event], ...] = (
+    ToolCallCompleted,
+    ToolCallFailed,
+    ApprovalDenied,
+    ApprovalExpired,
+)
+"""The event types that can settle a hold (see :func:`ref_key`)."""
 
 
 def ref_key(event: Event) -> str | None:
