@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from agentdeck.claimcheck._events import CLAIMABLE, references, resolve_event
 from agentdeck.claimcheck._reference import REFERENCE_PREFIX, reference_json
 from agentdeck.contracts import Event
-from agentdeck.store import PayloadsRepository
+from agentdeck.store import JSON_MEDIA_TYPE, PayloadRef, PayloadsRepository
 
 __all__ = ["DEFAULT_ABOVE_BYTES", "ClaimCheck"]
 
@@ -50,6 +50,21 @@ class ClaimCheck:
         if not self.needed(text):
             return text
         return reference_json(self._payloads.put(conn, text.encode(), now=now))
+
+    def plan(self, text: str) -> tuple[str, bytes | None]:
+        """What :meth:`check_in` would return for ``text``, and the bytes it would store (if any).
+
+        Pure, so a caller can build its events first and store the payload later
+        in the transaction that records them (:meth:`store`).
+        """
+        if not self.needed(text):
+            return text, None
+        data = text.encode()
+        return reference_json(PayloadRef.of(data, JSON_MEDIA_TYPE)), data
+
+    def store(self, conn: Connection, data: bytes, *, now: datetime | None = None) -> str:
+        """Store ``data`` (planned by :meth:`plan`); its reference."""
+        return reference_json(self._payloads.put(conn, data, now=now))
 
     def check_in_event(self, conn: Connection, event: E, *, now: datetime | None = None) -> E:
         """``event`` with its large claimable fields stored and replaced by references."""

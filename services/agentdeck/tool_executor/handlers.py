@@ -15,12 +15,13 @@ from agentdeck.contracts.models import (
 )
 from agentdeck.kafka import Inbound, Outcome
 from agentdeck.runtime import Clock
-from agentdeck.store import Store
+from agentdeck.store import EffectEntry, Store
 from agentdeck.tool_executor.adapters.calls import CallRunner
 from agentdeck.tool_executor.adapters.ledger import CallLedger
 from agentdeck.tool_executor.adapters.unsaved import UnsavedSlots
 from agentdeck.tool_executor.core.parking import ApprovalSlot, decision_from_json
 from agentdeck.tool_executor.core.plan import Execution, Trust, approval_ids, plan
+from agentdeck.tool_executor.core.reconcile import Ledger
 
 __all__ = ["RELEVANT", "ExecutorHandler"]
 
@@ -88,15 +89,28 @@ class ExecutorHandler:
         return Outcome(outputs, commit)
 
     def _execute(self, executions: list[Execution]) -> list[Event]:
+        """Run the calls: every start in one transaction, every outcome in one more."""
+        if not executions:
+            return []
+        begun = self._runner.begin_all(executions, self._clock())
         by_run: dict[str, list[Execution]] = {}
         for execution in executions:
             env = execution.decision.envelope
             by_run.setdefault(env.run_id or env.event_id, []).append(execution)
-        if len(by_run) <= 1:
-            return [e for group in by_run.values() for e in self._in_order(group)]
-        futures = [self._pool.submit(self._in_order, group) for group in by_run.values()]
-        wait(futures)  # let every run finish before a failure of one is raised
+        with self._runner.deferred():
+            if len(by_run) <= 1:
+                return [e for group in by_run.values() for e in self._in_order(group, begun)]
+            futures = [self._pool.submit(self._in_order, group, begun) for group in by_run.values()]
+            wait(futures)  # let every run finish before a failure of one is raised
         return [event for future in futures for event in future.result()]
 
-    def _in_order(self, executions: list[Execution]) -> list[Event]:
-        return [event for execution in executions for event in self._runner.run(execution)]
+    def _in_order(
+        self, executions: list[Execution], begun: dict[str, tuple[Ledger, EffectEntry]]
+    ) -> list[Event]:
+        return [
+            event
+            for execution in executions
+            for event in self._runner.run(
+                execution, begun.get(execution.decision.idempotency_key or "")
+            )
+        ]

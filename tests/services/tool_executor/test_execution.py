@@ -155,3 +155,22 @@ def test_calls_of_different_runs_run_side_by_side_and_each_runs_calls_stay_in_or
         (first.envelope.run_id, "s2", ToolCallCompleted),
     ]
     assert len(runs) == 6
+
+
+def test_calls_that_ran_are_recorded_even_when_another_call_of_the_batch_must_wait(
+    authority, make_executor, store
+):
+    import pytest
+
+    from agentdeck.store import EffectStatus
+    from agentdeck.tool_executor.adapters.calls import CallInFlight
+
+    busy = authority.decision("send_email", {"to": "lee@example.com", "subject": "Hi", "body": "x"})
+    _leave_started(store, busy, minutes_ago=0)  # someone else is sending it right now
+    lookups = [authority.decision("lookup_order", {"order_id": o}) for o in ("1042", "2077")]
+    executor = make_executor(in_flight_grace_s=60.0)
+    with pytest.raises(CallInFlight):
+        executor.handle(busy, *lookups)
+    # The lookups ran, so their outcomes are durable: redelivery re-emits, never re-runs.
+    assert [_status(store, d.idempotency_key) for d in lookups] == [EffectStatus.COMPLETED] * 2
+    assert _status(store, busy.idempotency_key) == EffectStatus.STARTED

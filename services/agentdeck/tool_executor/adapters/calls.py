@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,16 +64,33 @@ class CallRunner:
         self._clock = clock
         self._grace_s = in_flight_grace_s
 
-    def run(self, execution: Execution) -> list[Event]:
-        """The events of the call: from the ledger if it already ran, else by running it."""
+    def begin_all(
+        self, executions: Sequence[Execution], now: datetime
+    ) -> dict[str, tuple[Ledger, EffectEntry]]:
+        """The ledger starts of ``executions`` in one transaction, for :meth:`run`'s ``begun``."""
+        return self._ledger.begin_many([e.decision for e in executions], now)
+
+    def deferred(self) -> AbstractContextManager[None]:
+        """Within the block, outcomes are written in one transaction at its end."""
+        return self._ledger.deferred()
+
+    def run(
+        self, execution: Execution, begun: tuple[Ledger, EffectEntry] | None = None
+    ) -> list[Event]:
+        """The events of the call: from the ledger if it already ran, else by running it.
+
+        Args:
+            execution: The verified call.
+            begun: Its ledger start from :meth:`begin_all`; None begins it here.
+        """
         decision, contract = execution.decision, execution.contract
         now = self._clock()
         args = _arguments(decision, contract)
         if not execution.seen:
             refused = args if isinstance(args, ErrorInfo) else self._admission(decision, now)
             if refused is not None:
-                return self._refuse(decision, refused, now)
-        found, entry = self._ledger.begin(decision, now)
+                return self._refuse(decision, refused, now, begun)
+        found, entry = begun or self._ledger.begin(decision, now)
         step = next_step(
             found, contract=contract, started_at=entry.started_at, now=now, grace_s=self._grace_s
         )
@@ -96,8 +115,14 @@ class CallRunner:
         limited = self._guards.rate_limit(contract, decision.envelope.tenant)
         return limited or self._guards.admit(contract, now)
 
-    def _refuse(self, decision: PolicyDecided, failure: ErrorInfo, now: datetime) -> list[Event]:
-        found, entry = self._ledger.begin(decision, now)
+    def _refuse(
+        self,
+        decision: PolicyDecided,
+        failure: ErrorInfo,
+        now: datetime,
+        begun: tuple[Ledger, EffectEntry] | None,
+    ) -> list[Event]:
+        found, entry = begun or self._ledger.begin(decision, now)
         if found is not Ledger.NEW:
             return self._existing(decision, entry)
         return self._finish_failed(decision, entry, failure, started=False)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -53,6 +55,83 @@ class CallLedger:
     def __init__(self, store: Store, claims: ClaimCheck | None = None) -> None:
         self._store = store
         self._claims = claims
+        self._lock = threading.Lock()
+        self._queued: list[Callable[[Connection], object]] | None = None
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Queue the outcomes written in the block; write them in one transaction at its end.
+
+        Outcomes (:meth:`complete`, :meth:`fail`, :meth:`mark_unknown`) are
+        written even when the block raises, so a call that ran is never
+        forgotten because another call of the batch failed. The caller
+        publishes the calls' events only after the block, as it does after a
+        direct write.
+        """
+        with self._lock:
+            self._queued = []
+        try:
+            yield
+        finally:
+            with self._lock:
+                queued, self._queued = self._queued or [], None
+            if queued:
+                with self._store.transaction() as conn:
+                    for write in queued:
+                        write(conn)
+
+    def _write(self, write: Callable[[Connection], object]) -> None:
+        with self._lock:
+            if self._queued is not None:
+                self._queued.append(write)
+                return
+        with self._store.transaction() as conn:
+            write(conn)
+
+    def begin_many(
+        self, decisions: Sequence[PolicyDecided], now: datetime
+    ) -> dict[str, tuple[Ledger, EffectEntry]]:
+        """:meth:`begin` for each decision, in one transaction, by idempotency key.
+
+        Empty when two decisions share a key (each then begins on its own).
+
+        Raises:
+            DecisionRefused: ``decision_replayed``: another decision claimed a key.
+        """
+        keys = [d.idempotency_key or "" for d in decisions]
+        if len(set(keys)) < len(keys):
+            return {}
+        begun: dict[str, tuple[Ledger, EffectEntry]] = {}
+        with self._store.transaction() as conn:
+            claims = dict(self.claims(conn, keys))
+            for decision, key in zip(decisions, keys, strict=True):
+                begun[key] = self._begin(conn, decision, key, claims, now)
+        return begun
+
+    def _begin(
+        self,
+        conn: Connection,
+        decision: PolicyDecided,
+        key: str,
+        claims: dict[str, Claim],
+        now: datetime,
+    ) -> tuple[Ledger, EffectEntry]:
+        env = decision.envelope
+        existed = key in claims
+        check_claim(decision, claims)
+        if not existed:
+            state = json.dumps({"decision_id": decision.decision_id, "event_id": env.event_id})
+            self._store.state.put(conn, SERVICE, _claim_key(key), state, expected_version=None)
+        started = self._store.effects.begin(
+            conn,
+            key,
+            run_id=env.run_id or "",
+            step_id=env.step_id or "",
+            tool=decision.tool,
+            args_hash=decision.arguments_hash,
+            now=now,
+        )
+        return _FOUND[started.status], started.entry
 
     def claims(self, conn: Connection, keys: Collection[str]) -> dict[str, Claim]:
         """The claims of ``keys`` that exist."""
@@ -82,24 +161,8 @@ class CallLedger:
             DecisionRefused: ``decision_replayed``: another decision claimed the key.
         """
         key = decision.idempotency_key or ""
-        env = decision.envelope
-        claim = Claim(decision.decision_id, env.event_id)
         with self._store.transaction() as conn:
-            existing = self.claims(conn, [key])
-            check_claim(decision, dict(existing))
-            if not existing:
-                state = json.dumps({"decision_id": claim.decision_id, "event_id": claim.event_id})
-                self._store.state.put(conn, SERVICE, _claim_key(key), state, expected_version=None)
-            begun = self._store.effects.begin(
-                conn,
-                key,
-                run_id=env.run_id or "",
-                step_id=env.step_id or "",
-                tool=decision.tool,
-                args_hash=decision.arguments_hash,
-                now=now,
-            )
-        return _FOUND[begun.status], begun.entry
+            return self._begin(conn, decision, key, dict(self.claims(conn, [key])), now)
 
     def complete(self, key: str, record: CallRecord) -> CallRecord:
         """The tool ran to the end (its output may still have been rejected).
@@ -107,31 +170,38 @@ class CallLedger:
         Returns:
             The record as stored: a large output is replaced by its claim-check reference.
         """
-        with self._store.transaction() as conn:
-            record = self._claim_checked(conn, record)
-            data = record.model_dump_json().encode()
+        record, payload = self._claim_checked(record)
+        data = record.model_dump_json().encode()
+        claims = self._claims
+
+        def write(conn: Connection) -> None:
+            if claims is not None and payload is not None:
+                claims.store(conn, payload, now=record.finished_at)
             self._store.effects.complete(conn, key, result=data, now=record.finished_at)
+
+        self._write(write)
         return record
 
-    def _claim_checked(self, conn: Connection, record: CallRecord) -> CallRecord:
+    def _claim_checked(self, record: CallRecord) -> tuple[CallRecord, bytes | None]:
         done = record.completion
-        if self._claims is None or done is None or not self._claims.needed(done.output_json):
-            return record
-        text = self._claims.check_in(conn, done.output_json, now=record.finished_at)
+        if self._claims is None or done is None:
+            return record, None
+        text, payload = self._claims.plan(done.output_json)
+        if payload is None:
+            return record, None
         claimed = done.model_copy(update={"output_json": text})
-        return record.model_copy(update={"completion": claimed})
+        return record.model_copy(update={"completion": claimed}), payload
 
     def fail(self, key: str, record: CallRecord) -> None:
         """The call definitely had no effect."""
-        with self._store.transaction() as conn:
-            self._store.effects.fail(
-                conn, key, error=record.model_dump_json(), now=record.finished_at
-            )
+        error = record.model_dump_json()
+        self._write(
+            lambda conn: self._store.effects.fail(conn, key, error=error, now=record.finished_at)
+        )
 
     def mark_unknown(self, key: str) -> None:
         """Flag a started call whose outcome nobody knows."""
-        with self._store.transaction() as conn:
-            self._store.effects.mark_unknown(conn, key)
+        self._write(lambda conn: self._store.effects.mark_unknown(conn, key))
 
     @staticmethod
     def record_of(entry: EffectEntry) -> CallRecord | None:
