@@ -40,6 +40,8 @@ def test_tiny_bench_measures_every_phase_and_loses_nothing(
     assert result["ratios"]["step_latency_over_floor"] > 0
     assert set(result["scaling"]) == {"1", "2"}
     assert result["scaling"]["2"]["runs"] == 4
+    replicas = set(result["scaling"]["2"]["cpu_s_by_process"])
+    assert {"planner", "planner.1", "tool-executor", "tool-executor.1"} <= replicas
     overload = ours["overload"]
     assert overload["submitted"] >= 1
     assert overload["completed"] == overload["submitted"]

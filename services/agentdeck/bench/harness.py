@@ -281,10 +281,16 @@ def measure_scaling(
     count = config.concurrent[0]
     with _phase(
         config, database_url, {"planner": replicas, "tool-executor": replicas}, tag, say
-    ) as (_stack, driver, _pid):
+    ) as (stack, driver, _pid):
         say(f"scaling: {count} runs at once, {replicas} planners and executors")
+        pids = {name: [pid] for name, pid in stack.processes.pids().items()}
+        before = _snapshot(pids)
         finished, wall = driver.run(count, config.run_timeout_s)
-    return _throughput(finished, wall)
+        used = _usage_delta(before, _snapshot(pids), count * STEPS)
+    result = _throughput(finished, wall)
+    # Every replica's share of the work: the consumer group spread the partitions over them.
+    result["cpu_s_by_process"] = {name: round(u["cpu_s"], 2) for name, u in used.items()}
+    return result
 
 
 def measure_peers(config: BenchConfig, say: Progress) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -18,13 +19,15 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
-def _peer_values(peers: dict[str, Any], path: tuple[str, ...]) -> list[str]:
+def _peer_values(
+    peers: dict[str, Any], path: tuple[str, ...], shown_as: Callable[[float | None], str]
+) -> list[str]:
     shown = []
     for result in peers.values():
         value: Any = result
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
-        shown.append(value if isinstance(value, str) else "-" if value is None else f"{value:,.2f}")
+        shown.append(shown_as(value if isinstance(value, int | float) else None))
     return shown
 
 
@@ -40,20 +43,21 @@ def _headline(result: dict[str, Any]) -> Table:
             _ms(ours["step_latency_ms"][key]),
             _ms(floor["step_latency_ms"][key]),
             f"{ours['step_latency_ms'][key] / floor['step_latency_ms'][key]:.2f}x",
-            *_peer_values(peers, ("step_latency_ms", key)),
+            *_peer_values(peers, ("step_latency_ms", key), _ms),
         )
     table.add_row(
         "run latency p50 (10 steps)",
         _ms(ours["run_latency_ms"]["p50"]),
         _ms(floor["step_latency_ms"]["p50"] * 10),
         "",
-        *_peer_values(peers, ("run_latency_ms", "p50")),
+        *_peer_values(peers, ("run_latency_ms", "p50"), _ms),
     )
     first = next(iter(ours["throughput"]))
     for count, measured in ours["throughput"].items():
         bare = floor["throughput"].get(count, {})
-        peer = _peer_values(peers, ("steps_per_s",)) if count == first else ["-"] * len(peers)
-        peer_runs = _peer_values(peers, ("runs_per_s",)) if count == first else ["-"] * len(peers)
+        none = ["-"] * len(peers)
+        peer = _peer_values(peers, ("steps_per_s",), _rate) if count == first else none
+        peer_runs = _peer_values(peers, ("runs_per_s",), _rate) if count == first else none
         table.add_row(
             f"runs/s, {count} at once",
             _rate(measured["runs_per_s"]),
@@ -104,6 +108,13 @@ def _scaling_and_overload(result: dict[str, Any]) -> Table:
             f"{replicas} replica(s): runs/s, steps/s",
             f"{measured['runs_per_s']:,.0f}, {measured['steps_per_s']:,.0f}",
         )
+        shares = measured.get("cpu_s_by_process", {})
+        if shares:
+            table.add_row(
+                f"{replicas} replicas: CPU s of each",
+                ", ".join(f"{n} {s:.1f}" for n, s in shares.items() if "." in n or n in
+                          ("planner", "tool-executor")),
+            )  # fmt: skip
     over = result["agentdeck"].get("overload")
     if over:
         drained = over["drained_after_s"]
