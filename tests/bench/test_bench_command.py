@@ -59,6 +59,10 @@ def test_tiny_bench_measures_every_phase_and_loses_nothing(
         (["bench", "--concurrent", "many"], "--concurrent takes comma-separated whole numbers"),
         (["bench", "--replicas", "8", "--partitions", "4"], "--replicas 8 needs --partitions 8"),
         (["bench", "--concurrent", "0"], "--concurrent needs at least one number"),
+        (
+            ["bench", "--postgres", "postgresql://postgres@127.0.0.1:1/none"],
+            "cannot reach PostgreSQL at postgresql://postgres@127.0.0.1:1/none",
+        ),
     ],
 )
 def test_bad_arguments_get_one_line(

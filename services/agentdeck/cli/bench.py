@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import create_engine, text
 
+from agentdeck.embedded import tansu_binary
 from agentdeck.errors import ConfigError
 
 __all__ = ["bench"]
@@ -35,21 +36,26 @@ def _ints(value: str, option: str) -> tuple[int, ...]:
     return numbers
 
 
-def _versions(postgres_url: str) -> dict[str, str]:
+def _versions(embedded: bool) -> dict[str, str]:
     found: dict[str, str] = {"python": platform.python_version()}
+    if embedded:
+        found["broker"] = Path(tansu_binary()).name
     for package in _PACKAGES:
         try:
             found[package] = version(package)
         except PackageNotFoundError:
             continue
     found["librdkafka"] = confluent_kafka.libversion()[0]
+    return found
+
+
+def _postgres_version(postgres_url: str) -> str:
     engine = create_engine(postgres_url)
     try:
         with engine.connect() as conn:
-            found["postgresql"] = str(conn.execute(text("SHOW server_version")).scalar())
+            return str(conn.execute(text("SHOW server_version")).scalar())
     finally:
         engine.dispose()
-    return found
 
 
 def bench(
@@ -97,10 +103,12 @@ def bench(
             partitions=partitions,
             peers=peers,
         )
+        versions = _versions(embedded=not kafka)
         try:
-            versions = _versions(postgres)
+            versions["postgresql"] = _postgres_version(postgres)
         except Exception as exc:  # noqa: BLE001 -- any connection failure is a config problem
-            raise ConfigError(f"cannot reach PostgreSQL at {postgres}: {exc}") from None
+            reason = (str(getattr(exc, "orig", None) or exc).splitlines() or ["?"])[0]
+            raise ConfigError(f"cannot reach PostgreSQL at {postgres}: {reason}") from None
         started = time.perf_counter()
         with fresh_database(postgres) as url:
             Store.open(url, data_dir=tmp).close()  # migrate once, before the services start
