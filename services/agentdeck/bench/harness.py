@@ -321,12 +321,22 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
     """Ours over the floor: per-step latency (lower is better) and steps/s (higher is better)."""
     ours, floor = result["agentdeck"], result["floor"]
     out: dict[str, Any] = {
+        "step_overhead_ms": ours["step_latency_ms"]["p50"] - floor["step_latency_ms"]["p50"],
         "step_latency_over_floor": ours["step_latency_ms"]["p50"] / floor["step_latency_ms"]["p50"],
         "steps_per_s_over_bare": {
             count: ours["throughput"][count]["steps_per_s"] / bare["steps_per_s"]
             for count, bare in floor["throughput"].items()
             if count in ours["throughput"]
         },
+    }
+    first = next(iter(ours["throughput"]))
+    out["over_peers"] = {
+        name: {
+            "step_latency": ours["step_latency_ms"]["p50"] / peer["step_latency_ms"]["p50"],
+            "steps_per_s": ours["throughput"][first]["steps_per_s"] / peer["steps_per_s"],
+        }
+        for name, peer in result.get("peers", {}).items()
+        if "steps_per_s" in peer
     }
     return out
 
@@ -337,7 +347,6 @@ def run_bench(config: BenchConfig, database_url: str, say: Progress) -> dict[str
     try:
         result: dict[str, Any] = {"floor": measure_floor(config, engine, say)}
         result["agentdeck"] = measure_platform(config, database_url, engine, say)
-        result["ratios"] = ratios(result)
         first = str(config.concurrent[0])
         scaling = {}
         for replicas in config.replicas:
@@ -348,6 +357,7 @@ def run_bench(config: BenchConfig, database_url: str, say: Progress) -> dict[str
         result["scaling"] = scaling
         if config.peers:
             result["peers"] = measure_peers(config, say)
+        result["ratios"] = ratios(result)
     finally:
         engine.dispose()
     return result

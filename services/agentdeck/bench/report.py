@@ -46,6 +46,13 @@ def _headline(result: dict[str, Any]) -> Table:
             *_peer_values(peers, ("step_latency_ms", key), _ms),
         )
     table.add_row(
+        "per-step overhead over the floor",
+        _ms(ratios["step_overhead_ms"]),
+        "",
+        "",
+        *[""] * len(peers),
+    )
+    table.add_row(
         "run latency p50 (10 steps)",
         _ms(ours["run_latency_ms"]["p50"]),
         _ms(floor["step_latency_ms"]["p50"] * 10),
@@ -149,3 +156,8 @@ def render(result: dict[str, Any], console: Console) -> None:
     for name, peer in result.get("peers", {}).items():
         if "version" not in peer:
             console.print(f"peer {name}: {peer.get('skipped') or peer.get('error')}")
+    for name, ratio in result["ratios"].get("over_peers", {}).items():
+        console.print(
+            f"against {name}: per-step latency {ratio['step_latency']:.2f}x, "
+            f"steps/s {ratio['steps_per_s']:.2f}x"
+        )
