@@ -96,8 +96,8 @@ def test_the_summary_derives_step_latency_and_throughput_from_the_runs() -> None
     result = summarize("somepeer", Workload(steps=10, sequential=5, concurrent=200), measurement)
 
     assert result["sequential_runs"] == 5
-    assert result["run_latency_ms"] == {"p50": 30.0, "p95": 48.0}
-    assert result["step_latency_ms"] == {"p50": 3.0, "p95": 4.8}
+    assert result["run_latency_ms"] == {"p50": 30.0, "p95": 50.0}  # nearest rank, as ours
+    assert result["step_latency_ms"] == {"p50": 3.0, "p95": 5.0}
     assert (result["runs_per_s"], result["steps_per_s"]) == (50.0, 500.0)
     assert (result["concurrent_runs"], result["recorded_steps"]) == (200, 2560)
     assert result["settings"] == {"durability": "sync"}
@@ -139,3 +139,11 @@ def test_a_peer_that_cannot_reach_its_database_fails_with_the_reason(peer: str) 
 def test_a_peer_that_outlives_its_timeout_is_stopped(peer: str) -> None:
     with pytest.raises(PeerFailed, match="did not finish within"):
         run_peer(peer, database_url=PG_ADMIN_URL, timeout_s=0.01, **TINY)
+
+
+def test_percentiles_are_the_median_and_the_nearest_rank_95th() -> None:
+    from agentdeck.bench.stats import percentiles
+
+    values = [float(v) for v in range(1, 21)]  # 1..20 seconds
+    assert percentiles(values) == {"p50": 10_500.0, "p95": 19_000.0}
+    assert percentiles([2.0], scale=1.0) == {"p50": 2.0, "p95": 2.0}

@@ -6,10 +6,9 @@ The result is one JSON-ready dict; :mod:`agentdeck.bench.report` prints it.
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from agentdeck.bench import checks
 from agentdeck.bench.floor import HOPS, BarePipeline, durable_insert
 from agentdeck.bench.lag import LagProbe
 from agentdeck.bench.stack import BenchStack, kafka_for_phase
+from agentdeck.bench.stats import percentiles
 from agentdeck.bench.usage import Usage, pids_named, usage_of
 from agentdeck.bench.workload import Driver, Finished
 from agentdeck.contracts import default_codec
@@ -51,13 +51,6 @@ class BenchConfig:
     partitions: int = 6
     peers: bool = True
     run_timeout_s: float = 300.0
-
-
-def percentiles(values: Sequence[float], scale: float = 1000.0) -> dict[str, float]:
-    """p50 and p95 of ``values`` (seconds), in milliseconds by default."""
-    ordered = sorted(values)
-    p95 = ordered[max(0, round(len(ordered) * 0.95) - 1)]
-    return {"p50": statistics.median(ordered) * scale, "p95": p95 * scale}
 
 
 def _snapshot(pids: dict[str, list[int]]) -> dict[str, dict[int, Usage]]:

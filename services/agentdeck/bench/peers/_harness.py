@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import statistics
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +21,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
+
+from agentdeck.bench.stats import percentiles
 
 __all__ = ["Measurement", "Workload", "main", "noop_tool"]
 
@@ -71,20 +72,15 @@ def _parser(peer: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _percentile(sorted_values: Sequence[float], pct: int) -> float:
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    return statistics.quantiles(sorted_values, n=100, method="inclusive")[pct - 1]
-
-
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
 def summarize(peer: str, workload: Workload, m: Measurement) -> dict[str, Any]:
     """The result both peers share (latencies in ms; step latency is run latency / steps)."""
-    runs = sorted(m.run_latencies_s)
-    p50, p95 = _percentile(runs, 50), _percentile(runs, 95)
+    runs = m.run_latencies_s
+    spread = percentiles(runs, scale=1.0)
+    p50, p95 = spread["p50"], spread["p95"]
     runs_per_s = workload.concurrent / m.concurrent_wall_s
     return {
         "peer": peer,
