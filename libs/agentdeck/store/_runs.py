@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -81,13 +81,13 @@ class RunsRepository:
             True if the row was written; False if the stored ``updated_at`` is
             later than ``run.updated_at`` (a stale update is ignored).
         """
-        values = asdict(run) | {"status": run.status.value}
+        values = _values(run)
         return conn.execute(_upsert(conn), values).rowcount == 1
 
     def upsert_many(self, conn: Connection, runs: Sequence[RunRecord]) -> None:
         """:meth:`upsert` each of ``runs`` in one round trip (stale updates are ignored)."""
         if runs:
-            conn.execute(_upsert(conn), [asdict(r) | {"status": r.status.value} for r in runs])
+            conn.execute(_upsert(conn), [_values(r) for r in runs])
 
     def get(self, conn: Connection, run_id: str) -> RunRecord | None:
         """The run ``run_id``, or None if unknown."""
@@ -117,6 +117,16 @@ class RunsRepository:
             stmt = stmt.where(_TABLE.c.tenant == tenant)
         stmt = stmt.order_by(_TABLE.c.started_at.desc(), _TABLE.c.run_id.desc()).limit(limit)
         return [_to_record(row) for row in conn.execute(stmt).mappings()]
+
+
+_FIELDS = tuple(f.name for f in fields(RunRecord))
+
+
+def _values(run: RunRecord) -> dict[str, Any]:
+    # Shallow on purpose: dataclasses.asdict deep-copies every field.
+    values = {name: getattr(run, name) for name in _FIELDS}
+    values["status"] = run.status.value
+    return values
 
 
 def _to_record(row: RowMapping) -> RunRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from decimal import Decimal
 
@@ -48,23 +49,46 @@ def _record(state: RunState, last_event_id: str | None) -> RunRecord:
 
 
 class RunStates:
-    """Loads and saves run states; saving also refreshes the runs projection."""
+    """Loads and saves run states; saving also refreshes the runs projection.
 
-    def __init__(self, store: Store) -> None:
+    The store is the truth. What was parsed or written last for a run is
+    remembered with its exact JSON, so a load whose stored text is unchanged
+    returns the same (immutable) state without parsing it again; any other
+    text, written by a replica say, is parsed as usual.
+    """
+
+    def __init__(self, store: Store, *, remembered: int = 10_000) -> None:
         self._store = store
+        self._remembered = remembered
+        self._known: OrderedDict[str, tuple[str, RunState]] = OrderedDict()
 
     def load(self, conn: Connection, run_ids: Collection[str]) -> dict[str, RunState]:
         """The states of the runs that exist."""
         entries = self._store.state.get_many(conn, SERVICE, run_ids)
-        return {k: RunState.model_validate_json(e.state) for k, e in entries.items()}
+        return {k: self._parsed(k, e.state) for k, e in entries.items()}
+
+    def _parsed(self, run_id: str, text: str) -> RunState:
+        known = self._known.get(run_id)
+        if known is not None and known[0] == text:
+            return known[1]
+        state = RunState.model_validate_json(text)
+        self._remember(run_id, text, state)
+        return state
+
+    def _remember(self, run_id: str, text: str, state: RunState) -> None:
+        self._known[run_id] = (text, state)
+        self._known.move_to_end(run_id)
+        while len(self._known) > self._remembered:
+            self._known.popitem(last=False)
 
     def save(
         self, conn: Connection, states: Mapping[str, RunState], last_events: Mapping[str, str]
     ) -> None:
         """Write ``states`` and their projection rows in the caller's transaction."""
-        self._store.state.upsert_many(
-            conn, SERVICE, {k: s.model_dump_json() for k, s in states.items()}
-        )
+        texts = {k: s.model_dump_json() for k, s in states.items()}
+        self._store.state.upsert_many(conn, SERVICE, texts)
+        for run_id, text in texts.items():
+            self._remember(run_id, text, states[run_id])
         self._store.runs.upsert_many(
             conn, [_record(state, last_events.get(run_id)) for run_id, state in states.items()]
         )
