@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from agentdeck.cli.submit import goal_event
 from agentdeck.contracts.models import GoalSubmitted, RunLimits
 from agentdeck.store import RunRecord, RunStatus, Store
@@ -85,32 +87,64 @@ def wait_for_outcomes(
     timeout_s: float,
     on_change: Callable[[dict[str, RunRecord]], None] | None = None,
 ) -> dict[str, RunRecord]:
-    """Poll the runs projection until every run settled (or waits for a human)."""
+    """Poll until every run settled (or waits for a human) and the archive shows it.
+
+    The runs projection is the planner's; the archive is written by telemetry a
+    moment later, so a run counts as settled once the event that settled it
+    (its terminal event, or the approval request it waits on) is archived too.
+    """
     deadline = time.monotonic() + timeout_s
     seen: dict[str, RunRecord] = {}
     while time.monotonic() < deadline:
         with store.transaction(read_only=True) as conn:
             current = {r: rec for r in run_ids if (rec := store.runs.get(conn, r)) is not None}
+            settled = len(current) == len(run_ids) and all(
+                rec.status in SETTLED and _archived(store, conn, rec) for rec in current.values()
+            )
         if on_change is not None and current != seen:
             on_change(current)
         seen = current
-        if len(seen) == len(run_ids) and all(r.status in SETTLED for r in seen.values()):
+        if settled:
             break
         time.sleep(0.2)
     return seen
 
 
-def output_of(store: Store, run_id: str) -> dict[str, object]:
-    """A finished run's output, from its RunCompleted event in the archive."""
+_SETTLING_EVENT = {
+    RunStatus.COMPLETED: "agentdeck.events.RunCompleted",
+    RunStatus.FAILED: "agentdeck.events.RunFailed",
+    RunStatus.CANCELLED: "agentdeck.events.RunCancelled",
+    RunStatus.WAITING_APPROVAL: "agentdeck.events.ApprovalRequested",
+}
+
+
+def _archived(store: Store, conn: Connection, record: RunRecord) -> bool:
+    wanted = _SETTLING_EVENT.get(record.status)
+    return wanted is None or any(
+        a.event_type == wanted for a in store.archive.read_run(conn, record.run_id)
+    )
+
+
+def output_of(store: Store, run_id: str, *, wait_s: float = 10.0) -> dict[str, object]:
+    """A completed run's output, from its RunCompleted event in the archive.
+
+    The archive follows the runs projection by a moment (telemetry archives
+    off the step path), so this waits up to ``wait_s`` for the event; empty if
+    it never arrives.
+    """
     from agentdeck.contracts import default_codec  # noqa: PLC0415
     from agentdeck.contracts.models import RunCompleted  # noqa: PLC0415
 
     codec = default_codec()
-    with store.transaction(read_only=True) as conn:
-        for archived in store.archive.read_run(conn, run_id):
-            if archived.event_type == RunCompleted.EVENT_TYPE:
-                event = codec.decode(archived.payload)
-                if isinstance(event, RunCompleted):
-                    loaded: dict[str, object] = json.loads(event.output_json)
-                    return loaded
-    return {}
+    deadline = time.monotonic() + wait_s
+    while True:
+        with store.transaction(read_only=True) as conn:
+            for archived in store.archive.read_run(conn, run_id):
+                if archived.event_type == RunCompleted.EVENT_TYPE:
+                    event = codec.decode(archived.payload)
+                    if isinstance(event, RunCompleted):
+                        loaded: dict[str, object] = json.loads(event.output_json)
+                        return loaded
+        if time.monotonic() >= deadline:
+            return {}
+        time.sleep(0.1)
