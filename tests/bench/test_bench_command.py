@@ -17,7 +17,7 @@ def test_tiny_bench_measures_every_phase_and_loses_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "bench.json"
-    argv = ["bench", "--sequential", "2", "--concurrent", "4", "--replicas", "1,2"]
+    argv = ["bench", "--sequential", "2", "--concurrent", "4,3", "--replicas", "1,2"]
     argv += ["--overload-seconds", "1", "--partitions", "2", "--no-peers", "--json", str(out)]
 
     assert main(argv) == 0
@@ -31,6 +31,7 @@ def test_tiny_bench_measures_every_phase_and_loses_nothing(
     assert ours["terminal_events"] == ours["ledger"]["runs"]
     assert ours["throughput"]["4"]["runs"] == 4
     assert ours["throughput"]["4"]["failed"] == 0
+    assert ours["throughput"]["3"]["runs"] == 3  # on a phase of its own
     assert set(ours["usage"]) >= SERVICES
     assert all(u["cpu_s"] > 0 and u["peak_rss_mb"] > 0 for n, u in ours["usage"].items()
                if n in SERVICES - {"approval"})  # fmt: skip

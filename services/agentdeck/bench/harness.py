@@ -224,26 +224,24 @@ def _service_pids(stack: BenchStack, broker_pid: int | None) -> dict[str, list[i
 def measure_platform(
     config: BenchConfig, database_url: str, engine: Engine, say: Progress
 ) -> dict[str, Any]:
-    """Latency, throughput, usage and overload with one replica of each service."""
+    """Latency, throughput, usage and overload with one replica of each service.
+
+    The first concurrency runs beside the latency runs; each further one gets a
+    phase (and a fresh broker) of its own, so none pays for the log before it.
+    """
     tag = "main"
+    first = config.concurrent[0]
     with _phase(config, database_url, {}, tag, say) as (stack, driver, broker_pid):
         say(f"latency: {config.sequential} sequential runs")
         sequential = [next(iter(driver.run(1, 60)[0].values())) for _ in range(config.sequential)]
-        throughput: dict[str, Any] = {}
-        usage: dict[str, Any] = {}
-        for count in config.concurrent:
-            say(f"throughput: {count} runs at once")
-            pids = _service_pids(stack, broker_pid)
-            before = _snapshot(pids)
-            finished, wall = driver.run(count, config.run_timeout_s)
-            after = _snapshot(pids)
-            throughput[str(count)] = _throughput(finished, wall)
-            if not usage:
-                usage = _usage_delta(before, after, count * STEPS)
-        archived_s = checks.wait_archived(
-            engine, tag, 3 + config.sequential + sum(config.concurrent), config.run_timeout_s
-        )
-        submitted = 3 + config.sequential + sum(config.concurrent)
+        say(f"throughput: {first} runs at once")
+        pids = _service_pids(stack, broker_pid)
+        before = _snapshot(pids)
+        finished, wall = driver.run(first, config.run_timeout_s)
+        usage = _usage_delta(before, _snapshot(pids), first * STEPS)
+        throughput: dict[str, Any] = {str(first): _throughput(finished, wall)}
+        submitted = 3 + config.sequential + first
+        archived_s = checks.wait_archived(engine, tag, submitted, config.run_timeout_s)
         ledger = checks.ledger_of(engine, tag)
         result: dict[str, Any] = {
             "run_latency_ms": percentiles([f.latency_s for f in sequential]),
@@ -263,7 +261,23 @@ def measure_platform(
                 config, stack.kafka, driver, engine, rate=rate, tag="over"
             )
             result["overload"]["dead_letters"] = checks.dead_letters(stack.kafka)
+    for count in config.concurrent[1:]:
+        more, problems = measure_concurrency(config, database_url, engine, count, say)
+        throughput[str(count)] = more
+        result["problems"] += [f"{count} at once: {p}" for p in problems]
     return result
+
+
+def measure_concurrency(
+    config: BenchConfig, database_url: str, engine: Engine, count: int, say: Progress
+) -> tuple[dict[str, Any], list[str]]:
+    """Throughput of ``count`` runs at once on a fresh phase, and what it lost or duplicated."""
+    tag = f"c{count}"
+    with _phase(config, database_url, {}, tag, say) as (_stack, driver, _pid):
+        say(f"throughput: {count} runs at once")
+        finished, wall = driver.run(count, config.run_timeout_s)
+        checks.wait_archived(engine, tag, 3 + count, config.run_timeout_s)
+    return _throughput(finished, wall), checks.ledger_of(engine, tag).problems(3 + count, STEPS)
 
 
 def measure_scaling(
