@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,26 +17,11 @@ from agentdeck.audit import (
 )
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchivedEvent
-
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+from testkit.archive import NOW, archived_event
 
 
 def event(seq: int, run_id: str) -> ArchivedEvent:
-    return ArchivedEvent(
-        seq=seq,
-        event_id=f"evt-{uuid.uuid4().hex}",
-        event_type="agentdeck.events.ToolCallCompleted",
-        schema_fingerprint="c0ffee00deadbeef",
-        run_id=run_id,
-        tenant="acme",
-        topic="agentdeck.tool-results",
-        partition=seq % 3,
-        offset=seq,
-        occurred_at=NOW + timedelta(seconds=seq),
-        archived_at=NOW + timedelta(seconds=seq, milliseconds=3),
-        payload=b"\xc3\x01" + f"payload {seq}".encode(),
-        headers=(("traceparent", b"00-abc-01"), ("empty", None)),
-    )
+    return archived_event(seq, run_id, headers=(("traceparent", b"00-abc-01"), ("empty", None)))
 
 
 @pytest.fixture

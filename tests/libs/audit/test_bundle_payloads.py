@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,26 +21,13 @@ from agentdeck.contracts.models import Provenance, ToolCallCompleted
 from agentdeck.hashing import sha256_hex
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchivedEvent, PayloadRef, StoredPayload
+from testkit.archive import NOW, archived_event
 
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 RUN = "run-a"
 
 
 def archived(seq: int, payload: bytes) -> ArchivedEvent:
-    return ArchivedEvent(
-        seq=seq,
-        event_id=f"evt-{uuid.uuid4().hex}",
-        event_type="agentdeck.events.ToolCallCompleted",
-        schema_fingerprint="c0ffee00deadbeef",
-        run_id=RUN,
-        tenant="acme",
-        topic="agentdeck.tool-results",
-        partition=0,
-        offset=seq,
-        occurred_at=NOW + timedelta(seconds=seq),
-        archived_at=NOW + timedelta(seconds=seq, milliseconds=3),
-        payload=payload,
-    )
+    return archived_event(seq, RUN, partition=0, payload=payload, headers=())
 
 
 def completed_by_reference(codec: Codec, data: bytes) -> bytes:

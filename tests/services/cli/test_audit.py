@@ -6,7 +6,6 @@ import base64
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,29 +17,14 @@ from agentdeck.cli.audit import audit_app
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchiveRecord, Store, migrate
 from agentdeck.telemetry.checkpoints import Checkpointer
+from testkit.archive import archive_records
 from testkit.sql import BACKENDS, databases_for
 
 runner = CliRunner()
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def records(n: int, run_id: str) -> list[ArchiveRecord]:
-    return [
-        ArchiveRecord(
-            event_id=f"evt-{uuid.uuid4().hex}",
-            event_type="agentdeck.events.ToolCallCompleted",
-            schema_fingerprint="c0ffee00deadbeef",
-            run_id=run_id,
-            tenant="acme",
-            topic="agentdeck.tool-results",
-            partition=0,
-            offset=i,
-            occurred_at=NOW + timedelta(seconds=i),
-            archived_at=NOW + timedelta(seconds=i, milliseconds=2),
-            payload=b"\xc3\x01" + f"{run_id} payload {i}".encode(),
-        )
-        for i in range(n)
-    ]
+    return archive_records(n, run_id, partition=0, headers=())
 
 
 def checkpointed(store: Store, run_id: str) -> Signer:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,29 +27,12 @@ from agentdeck.store import ArchiveRecord, Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 from agentdeck.telemetry.checkpoints import Checkpointer, checkpoint_tasks
 from agentdeck.telemetry.settings import TelemetrySettings
+from testkit.archive import NOW, archive_records
 from testkit.kafka import wait_until
-
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def records(n: int, run_id: str) -> list[ArchiveRecord]:
-    return [
-        ArchiveRecord(
-            event_id=f"evt-{uuid.uuid4().hex}",
-            event_type="agentdeck.events.ToolCallCompleted",
-            schema_fingerprint="c0ffee00deadbeef",
-            run_id=run_id,
-            tenant="acme",
-            topic="agentdeck.tool-results",
-            partition=i % 3,
-            offset=i,
-            occurred_at=NOW + timedelta(seconds=i),
-            archived_at=NOW + timedelta(seconds=i, milliseconds=2),
-            payload=b"\xc3\x01" + f"{run_id} payload {i}".encode(),
-            headers=(("traceparent", b"00-abc-01"),),
-        )
-        for i in range(n)
-    ]
+    return archive_records(n, run_id)
 
 
 class Audited:
