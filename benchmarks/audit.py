@@ -49,6 +49,7 @@ from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import ArchivedEvent, ArchiveRecord, Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 from agentdeck.telemetry.checkpoints import Checkpointer
+from agentdeck.telemetry.core.archive import archive_record
 from agentdeck.tool_executor.core.record import CallRecord, Completion, call_events
 
 STEPS = 10
@@ -212,18 +213,15 @@ def _record(codec: Codec, event: Event, offsets: dict[tuple[str, int], int]) -> 
     partition = zlib.crc32((env.run_id or "").encode()) % PARTITIONS
     offset = offsets[(topic, partition)]
     offsets[(topic, partition)] = offset + 1
-    return ArchiveRecord(
-        event_id=env.event_id,
-        event_type=env.event_type,
-        schema_fingerprint=codec.writer_of(type(event)).fingerprint_hex,
-        run_id=env.run_id,
-        tenant=env.tenant,
+    return archive_record(
+        event,
+        value=codec.encode(event),
+        fingerprint_hex=codec.writer_of(type(event)).fingerprint_hex,
         topic=topic,
         partition=partition,
         offset=offset,
-        occurred_at=env.occurred_at,
+        headers=(),
         archived_at=env.occurred_at + MS,
-        payload=codec.encode(event),
     )
 
 
