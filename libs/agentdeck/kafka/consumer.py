@@ -36,7 +36,7 @@ from agentdeck.kafka.headers import EVENT_TYPE, header_value, record_headers
 from agentdeck.kafka.producer import EventProducer
 from agentdeck.settings import KafkaSettings
 
-__all__ = ["BatchHandler", "ConsumerLoop", "Inbound", "LoopStats", "Outcome"]
+__all__ = ["BatchHandler", "ConsumerLoop", "Inbound", "LoopStats", "Outcome", "next_offsets"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,15 @@ class LoopStats:
     skipped: int = 0
     retries: int = 0
     dead_lettered: Counter[str] = field(default_factory=Counter)
+
+
+def next_offsets(records: Sequence[Message]) -> list[TopicPartition]:
+    """The offsets to commit once ``records`` are done: one past the last, per partition."""
+    nxt: dict[tuple[str, int], int] = {}
+    for message in records:
+        key = (message.topic() or "", message.partition() or 0)
+        nxt[key] = max(nxt.get(key, 0), (message.offset() or 0) + 1)
+    return [TopicPartition(t, p, o) for (t, p), o in nxt.items()]
 
 
 def _utc_now() -> datetime:
@@ -299,13 +308,8 @@ class ConsumerLoop:
         time.sleep(self._backoff_s)
 
     def _commit(self, records: list[Message]) -> None:
-        nxt: dict[tuple[str, int], int] = {}
-        for message in records:
-            key = (message.topic() or "", message.partition() or 0)
-            nxt[key] = max(nxt.get(key, 0), (message.offset() or 0) + 1)
-        offsets = [TopicPartition(t, p, o) for (t, p), o in nxt.items()]
         try:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
+            self._consumer.commit(offsets=next_offsets(records), asynchronous=False)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 # Partitions moved in a rebalance; their next owner redelivers and dedupes.

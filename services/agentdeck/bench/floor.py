@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from multiprocessing.synchronize import Event as StopFlag
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 from sqlalchemy import Engine, text
 
 from agentdeck.kafka import TopicSpec, consumer_config, ensure_topics, producer_config
+from agentdeck.kafka.consumer import next_offsets
 from agentdeck.settings import KafkaSettings
 
 __all__ = ["HOPS", "BarePipeline", "durable_insert"]
@@ -64,12 +65,7 @@ def _relay(settings: KafkaSettings, hop: _Hop, stop: StopFlag) -> None:
             else:
                 producer.produce(target, value, message.key())
         producer.flush()
-        nxt: dict[tuple[str, int], int] = {}
-        for message in batch:
-            key = (message.topic() or "", message.partition() or 0)
-            nxt[key] = max(nxt.get(key, 0), (message.offset() or 0) + 1)
-        consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in nxt.items()],
-                        asynchronous=False)  # fmt: skip
+        consumer.commit(offsets=next_offsets(batch), asynchronous=False)
     consumer.close()
 
 
