@@ -26,6 +26,7 @@ __all__ = [
     "Envelope",
     "ErrorInfo",
     "Event",
+    "GoalRejected",
     "GoalSubmitted",
     "Header",
     "KillSwitchScope",
@@ -357,6 +358,28 @@ class DeadLettered(Event):
     """Original record headers."""
     failure: ErrorInfo
     """Why it could not be processed."""
+
+
+class GoalRejected(Event):
+    """The planner refused a goal: its producer is not registered, its signature does not verify, or it asks for a tenant, agent, playbook or limits outside the producer's grant. Nothing was started."""
+
+    EVENT_TYPE: ClassVar[str] = "agentdeck.events.GoalRejected"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    envelope: Envelope
+    """Ids and time; run_id is null (no run was started), tenant is the tenant the goal claimed, causation_id the goal's event id."""
+    goal_event_id: str
+    """event_id of the refused GoalSubmitted (archived beside this event)."""
+    claimed_run_id: str | None = None
+    """Run id the goal asked for; no run of that id was started or touched."""
+    key_id: str | None = None
+    """Producer key id named by the record's agentdeck-key-id header, if any."""
+    producer_id: str | None = None
+    """Registered producer the key belongs to; null when the key is unknown or absent."""
+    registry_version: str
+    """Version and digest of the producer registry that refused the goal (version@digest)."""
+    failure: ErrorInfo
+    """Why the goal was refused (code such as producer_unknown, signature_invalid, tenant_not_granted) and what to do."""
 
 
 class GoalSubmitted(Event):

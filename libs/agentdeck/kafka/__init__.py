@@ -8,7 +8,7 @@ from agentdeck.kafka.consumer import BatchHandler, ConsumerLoop, Inbound, LoopSt
 from agentdeck.kafka.deadletter import dead_letter_for
 from agentdeck.kafka.dedupe import InMemoryProcessedLog, ProcessedLog
 from agentdeck.kafka.errors import BrokerUnavailable, DeliveryFailed
-from agentdeck.kafka.headers import child_traceparent, new_traceparent
+from agentdeck.kafka.headers import child_traceparent, new_traceparent, record_headers
 from agentdeck.kafka.producer import EventProducer, record_key
 from agentdeck.kafka.reader import TopicRead, read_topics
 from agentdeck.kafka.topics import ROUTES, Topic, TopicSpec, topic_for, topic_specs
@@ -35,6 +35,7 @@ __all__ = [
     "new_traceparent",
     "producer_config",
     "read_topics",
+    "record_headers",
     "record_key",
     "topic_for",
     "topic_specs",

@@ -13,6 +13,7 @@ from agentdeck.kafka._config import producer_config
 from agentdeck.kafka.errors import DeliveryFailed
 from agentdeck.kafka.topics import topic_for
 from agentdeck.settings import KafkaSettings
+from agentdeck.signing import Signer, sign_record
 
 __all__ = ["EventProducer", "record_key"]
 
@@ -41,12 +42,22 @@ class EventProducer:
     :meth:`send` only enqueues; :meth:`flush` waits until every enqueued
     event is acknowledged and raises :class:`DeliveryFailed` otherwise. The
     consumer loop calls :meth:`flush` once per batch before committing.
+    With a ``signer``, every event's record carries its signature (key id and
+    Ed25519 signature of the value, as headers).
     """
 
-    def __init__(self, settings: KafkaSettings, codec: Codec, *, client_id: str) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        codec: Codec,
+        *,
+        client_id: str,
+        signer: Signer | None = None,
+    ) -> None:
         self._settings = settings
         self._codec = codec
         self._client_id = client_id
+        self._signer = signer
         self._producer = Producer(producer_config(settings, client_id))
         self._errors: list[KafkaError] = []
         self.produced = 0
@@ -60,7 +71,10 @@ class EventProducer:
         name = topic or topic_for(event).full(self._settings.topic_prefix)
         fingerprint = self._codec.writer_of(type(event)).fingerprint_hex
         headers: Headers = list(h.event_headers(event.envelope, fingerprint).items())
-        self._produce(name, self._codec.encode(event), record_key(event), headers)
+        value = self._codec.encode(event)
+        if self._signer is not None:
+            headers += sign_record(self._signer, value)
+        self._produce(name, value, record_key(event), headers)
 
     def send_raw(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         """Enqueue bytes as they are (dead letters keep the original record)."""

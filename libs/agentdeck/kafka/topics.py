@@ -48,6 +48,7 @@ ROUTES: dict[type[Event], Topic] = {
     m.GoalSubmitted: Topic.GOALS,
     **dict.fromkeys(
         (
+            m.GoalRejected,
             m.RunStarted,
             m.RunCompleted,
             m.RunFailed,

@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from agentdeck.signing._keys import Signer, Verifier, generate_private_key, message
 from agentdeck.signing._messages import approval_message, decision_message
+from agentdeck.signing._records import (
+    KEY_ID_HEADER,
+    SIGNATURE_HEADER,
+    RecordSignature,
+    record_signature,
+    sign_record,
+)
 
 __all__ = [
+    "KEY_ID_HEADER",
+    "SIGNATURE_HEADER",
+    "RecordSignature",
     "Signer",
     "Verifier",
     "approval_message",
     "decision_message",
     "generate_private_key",
     "message",
+    "record_signature",
+    "sign_record",
 ]

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agentdeck.cli.keys import DemoKeys
+from agentdeck.cli.producer import embedded_registry
 
 __all__ = ["SERVICES", "ServiceProcesses", "process_name"]
 
@@ -65,8 +66,10 @@ class ServiceProcesses:
             "PYTHONUNBUFFERED": "1",
         }
         self._prefix = prefix
+        registry = logs / f"{prefix}-producers.json"
+        registry.write_text(embedded_registry(keys).model_dump_json(), encoding="utf-8")
         self._own: dict[str, dict[str, str]] = {
-            "planner": {"LLM_BASE_URL": llm_base_url},
+            "planner": {"LLM_BASE_URL": llm_base_url, "PRODUCER_REGISTRY": str(registry)},
             "policy-checker": {"SIGNING_KEY": keys.policy_private},
             "approval": {
                 "SIGNING_KEY": keys.approval_private,

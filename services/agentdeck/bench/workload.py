@@ -22,6 +22,7 @@ from agentdeck.contracts.models import RunLimits
 from agentdeck.kafka import EventProducer, Topic, consumer_config
 from agentdeck.kafka.headers import EVENT_TYPE, header_value, record_headers
 from agentdeck.settings import KafkaSettings
+from agentdeck.signing import Signer
 
 __all__ = ["PLAYBOOK", "Driver", "Finished"]
 
@@ -56,12 +57,16 @@ class _Watch:
 class Driver:
     """Submits runs to one stack and records when each finishes."""
 
-    def __init__(self, kafka: KafkaSettings, *, tag: str, tenant: str = "acme") -> None:
-        """Watch ``kafka``'s runs topic; run ids start ``bench-<tag>-``."""
+    def __init__(
+        self, kafka: KafkaSettings, *, tag: str, signer: Signer, tenant: str = "acme"
+    ) -> None:
+        """Watch ``kafka``'s runs topic; run ids ``bench-<tag>-...``; goals signed by ``signer``."""
         self._kafka = kafka
         self._tag = tag
         self._tenant = tenant
-        self._producer = EventProducer(kafka, default_codec(), client_id="bench-driver")
+        self._producer = EventProducer(
+            kafka, default_codec(), client_id="bench-driver", signer=signer
+        )
         group = f"{kafka.topic_prefix}-bench-watch-{uuid.uuid4().hex[:6]}"
         self._consumer = Consumer(consumer_config(kafka, "bench-watch", group))
         self._consumer.subscribe([Topic.RUNS.full(kafka.topic_prefix)])

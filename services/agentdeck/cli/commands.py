@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agentdeck.cli.producer import goal_signer
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.submit import goal_event, parse_inputs, publish_goal
@@ -49,7 +50,7 @@ def submit(
         requested_by="cli",
         limits=RunLimits(max_cost_micros=int(max_cost_usd * 1_000_000)),
     )
-    publish_goal(stack, event)
+    publish_goal(stack, event, goal_signer(settings, stack.data_dir))
     console.print(f"submitted {event.envelope.run_id}")
 
 

@@ -28,6 +28,8 @@ class DemoKeys(BaseModel):
     """Approver name -> bearer token."""
     checkpoint_private: str = ""
     """Telemetry's key for signing Merkle-log checkpoints (added to older key files on load)."""
+    producer_private: str = ""
+    """The CLI's producer key: signs the goals ``submit`` and the demo publish (added on load)."""
 
     def policy_public(self) -> str:
         """The policy-checker's public key."""
@@ -43,15 +45,21 @@ def load_or_create(data_dir: Path) -> DemoKeys:
     path = data_dir / "keys.json"
     if path.exists():
         keys = DemoKeys.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        if keys.checkpoint_private:
+        missing = {
+            name: generate_private_key()
+            for name in ("checkpoint_private", "producer_private")
+            if not getattr(keys, name)
+        }
+        if not missing:
             return keys
-        keys = keys.model_copy(update={"checkpoint_private": generate_private_key()})
+        keys = keys.model_copy(update=missing)
     else:
         keys = DemoKeys(
             policy_private=generate_private_key(),
             approval_private=generate_private_key(),
             approver_tokens={name: secrets.token_urlsafe(24) for name in ("alice", "bob", "crm")},
             checkpoint_private=generate_private_key(),
+            producer_private=generate_private_key(),
         )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from agentdeck.settings import ServiceSettings
@@ -17,3 +17,7 @@ class CliSettings(ServiceSettings):
     approval_url: str = Field(default="", description="Approval API; empty = the stack's.")
     approver_token: str = Field(default="", description="Bearer token for approve/deny.")
     tenant: str = "acme"
+    producer_key: SecretStr | None = Field(
+        default=None, description="Private Ed25519 key (base64) goals are signed with."
+    )
+    producer_key_id: str = Field(default="", description="Its key id in the producer registry.")

@@ -6,12 +6,14 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+from agentdeck.cli.producer import embedded_signer
 from agentdeck.cli.stackfile import StackInfo
 from agentdeck.contracts import Producer, default_codec, envelope_for
 from agentdeck.contracts.models import GoalSubmitted, RunLimits
 from agentdeck.errors import ConfigError
 from agentdeck.kafka import EventProducer, new_traceparent
 from agentdeck.settings import KafkaSettings
+from agentdeck.signing import Signer
 
 __all__ = ["goal_event", "parse_inputs", "publish_goal"]
 
@@ -71,11 +73,15 @@ def goal_event(
     )
 
 
-def publish_goal(stack: StackInfo, event: GoalSubmitted) -> None:
-    """Publish ``event`` to the stack's goals topic and wait for the acknowledgement."""
+def publish_goal(stack: StackInfo, event: GoalSubmitted, signer: Signer | None = None) -> None:
+    """Sign ``event``, publish it to the stack's goals topic and wait for the acknowledgement.
+
+    ``signer`` defaults to the embedded stack's producer key.
+    """
     kafka = KafkaSettings(
         bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
     )
-    producer = EventProducer(kafka, default_codec(), client_id="cli-submit")
+    signer = signer or embedded_signer(stack.data_dir)
+    producer = EventProducer(kafka, default_codec(), client_id="cli-submit", signer=signer)
     producer.send(event)
     producer.flush(15)

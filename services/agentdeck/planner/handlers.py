@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Event, Producer
 from agentdeck.contracts.models import GoalSubmitted
-from agentdeck.kafka import Inbound, Outcome
+from agentdeck.kafka import Inbound, Outcome, record_headers
+from agentdeck.planner.adapters.producers import GoalAuthenticator
 from agentdeck.planner.adapters.runs import RunStates
 from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, Templates, decide
+from agentdeck.planner.core.admission import Admitted, Refused
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.runtime import Clock
@@ -22,6 +25,9 @@ def _run_of(event: Event) -> str:
     return event.envelope.run_id or event.envelope.event_id
 
 
+Admission = Admitted | Refused | None
+
+
 class PlannerHandler:
     """Handles goals, decisions, approvals and tool results, a batch at a time."""
 
@@ -29,6 +35,7 @@ class PlannerHandler:
         self,
         *,
         store: Store,
+        producers: GoalAuthenticator,
         playbooks: PlaybookSource,
         tools: Mapping[str, ToolInfo],
         identity: Producer,
@@ -40,6 +47,7 @@ class PlannerHandler:
         self._store = store
         self._runs = RunStates(store)
         self._claims = ClaimCheck(store.payloads)
+        self._producers = producers
         self._playbooks = playbooks
         self._tools = tools
         self._identity = identity
@@ -51,9 +59,11 @@ class PlannerHandler:
 
     def __call__(self, batch: Sequence[Inbound]) -> Outcome:
         """Decide on the batch's events; the new states are saved after the outputs flush."""
-        events = [i.event for i in batch if isinstance(i.event, RELEVANT)]
-        if not events:
+        inbound = [i for i in batch if isinstance(i.event, RELEVANT)]
+        if not inbound:
             return Outcome()
+        events = [i.event for i in inbound]
+        admissions = [self._admission(i) for i in inbound]
         with self._store.transaction(read_only=True) as conn:
             fresh = self._store.processed.filter_new(
                 conn, self._consumer, [e.envelope.event_id for e in events]
@@ -68,7 +78,7 @@ class PlannerHandler:
             templates=self._templates,
             model_for=self._model_for,
         )
-        outputs, changed, last = self._fold(events, fresh, states, ctx)
+        outputs, changed, last = self._fold(events, admissions, fresh, states, ctx)
         if self._turns is not None:
             for run_id, state in list(changed.items()):
                 changed[run_id], more = self._turns.advance(state, ctx)
@@ -81,20 +91,41 @@ class PlannerHandler:
 
         return Outcome(outputs, commit)
 
+    def _admission(self, inbound: Inbound) -> Admission:
+        """How a goal record was signed (None for the other events)."""
+        if not isinstance(inbound.event, GoalSubmitted):
+            return None
+        value = inbound.message.value() or b""
+        return self._producers.authenticate(value, record_headers(inbound.message))
+
     @staticmethod
     def _fold(
-        events: list[Event], fresh: set[str], states: dict[str, RunState], ctx: Context
+        events: list[Event],
+        admissions: list[Admission],
+        fresh: set[str],
+        states: dict[str, RunState],
+        ctx: Context,
     ) -> tuple[list[Event], dict[str, RunState], dict[str, str]]:
         outputs: list[Event] = []
         changed: dict[str, RunState] = {}
         last: dict[str, str] = {}
-        for event in events:
-            if event.envelope.event_id not in fresh:
+        refused: set[str] = set()
+        for event, admission in zip(events, admissions, strict=True):
+            event_id = event.envelope.event_id
+            if event_id not in fresh:
                 continue
             run_id = _run_of(event)
-            state, out = decide(states.get(run_id), event, ctx)
+            own = ctx if admission is None else dataclasses.replace(ctx, admission=admission)
+            state, out = decide(states.get(run_id), event, own)
             outputs += out
+            if admission is not None and state is None:
+                refused.add(event_id)
+                continue
+            refused.discard(event_id)
             if state is not None and state is not states.get(run_id):
                 states[run_id] = changed[run_id] = state
                 last[run_id] = event.envelope.event_id
+        # A refused goal is not marked processed, so a forged record that copies
+        # a goal's id can never keep the genuine, signed goal from starting.
+        fresh.difference_update(refused)
         return outputs, changed, last

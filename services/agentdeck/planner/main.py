@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,11 +10,13 @@ from typing import Any
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.contracts.models import GoalSubmitted
+from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
 from agentdeck.planner.adapters.model import OpenAiCompatible
 from agentdeck.planner.adapters.model_calls import ModelCalls
 from agentdeck.planner.adapters.playbooks import YamlPlaybooks, bundled_playbooks
+from agentdeck.planner.adapters.producers import ProducerRegistry
 from agentdeck.planner.core import RELEVANT
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.handlers import PlannerHandler
@@ -23,7 +26,9 @@ from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry, load_catalog
 
-__all__ = ["build", "main"]
+__all__ = ["build", "main", "producer_registry"]
+
+_log = logging.getLogger(__name__)
 
 
 def tool_infos(registry: ToolRegistry) -> dict[str, ToolInfo]:
@@ -83,6 +88,18 @@ def _turns(
     )
 
 
+def producer_registry(settings: PlannerSettings) -> ProducerRegistry:
+    """The registry the settings name; without one the planner does not start."""
+    if not settings.producer_registry:
+        raise ConfigError(
+            "AGENTDECK_PLANNER_PRODUCER_REGISTRY is not set: the planner starts runs only for"
+            " goals signed by a registered producer (see docs/security.md)"
+        )
+    registry = ProducerRegistry.load(Path(settings.producer_registry))
+    _log.info("producer registry %s: %d producers", registry.label, len(registry.producers))
+    return registry
+
+
 def build(
     settings: PlannerSettings,
     *,
@@ -91,14 +108,20 @@ def build(
     hot: HotState,
     tools: ToolRegistry,
     clock: Clock = utc_now,
+    producers: ProducerRegistry | None = None,
 ) -> ServiceRunner:
-    """The planner: one loop over goals, decisions, approvals and tool results."""
+    """The planner: one loop over goals, decisions, approvals and tool results.
+
+    ``producers`` is the producer registry; None loads the one the settings name.
+    """
+    registry = producers if producers is not None else producer_registry(settings)
     playbooks = (
         YamlPlaybooks(Path(settings.playbook_dir)) if settings.playbook_dir else bundled_playbooks()
     )
     identity_service = settings.service_name
     handler = PlannerHandler(
         store=store,
+        producers=registry.authenticator(),
         playbooks=playbooks,
         tools=tool_infos(tools),
         identity=ServiceRunner.identity_of(settings),

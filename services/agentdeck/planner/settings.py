@@ -19,6 +19,10 @@ class PlannerSettings(ServiceSettings):
         default=(), description="Modules declaring the tool contracts; empty: the demo tools."
     )
     playbook_dir: str = Field(default="", description="Playbook YAML files; empty = bundled demo.")
+    producer_registry: str = Field(
+        default="",
+        description="Producer registry file (YAML or JSON): who may start which runs; required.",
+    )
     llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint; empty = none.")
     llm_api_key: SecretStr | None = None
     llm_model_small: str = "small"

@@ -9,7 +9,6 @@ from agentdeck.contracts import models as m
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.hashing import canonical_json
 from agentdeck.hotstate import InProcessHotState
-from agentdeck.kafka import Inbound
 from agentdeck.planner.adapters.model import OpenAiCompatible
 from agentdeck.planner.adapters.model_calls import ModelCalls
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
@@ -17,12 +16,13 @@ from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.main import tool_infos
 from agentdeck.store import Store
 from testkit.kafka import NOW, TEST_PRODUCER
+from testkit.producers import registry, signed_inbound
 
 from .test_service import _allow, _done, _goal, _registry
 
 
 def _handle(handler, *events):  # type: ignore[no-untyped-def]
-    outcome = handler([Inbound(e, None) for e in events])
+    outcome = handler([signed_inbound(e) for e in events])
     if outcome.commit is not None:
         outcome.commit()
     return list(outcome.events)
@@ -32,6 +32,7 @@ def test_a_tool_output_that_came_by_reference_is_read_in_full(engine):
     store = Store(engine)
     handler = PlannerHandler(
         store=store,
+        producers=registry().authenticator(),
         playbooks=bundled_playbooks(),
         tools=tool_infos(_registry()),
         identity=TEST_PRODUCER,

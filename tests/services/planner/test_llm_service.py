@@ -10,6 +10,7 @@ from agentdeck.kafka import EventProducer, Topic
 from agentdeck.planner.main import build
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.store import RunStatus, Store
+from testkit.producers import SIGNER, registry
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
 
 from .test_service import _allow, _done, _registry
@@ -36,14 +37,19 @@ def test_a_goal_without_playbook_is_planned_by_the_model_and_every_answer_record
     kafka, codec, engine
 ):
     store = Store(engine)
-    producer = EventProducer(kafka, codec, client_id="others")
+    producer = EventProducer(kafka, codec, client_id="others", signer=SIGNER)
     run_id = f"llm-{kafka.topic_prefix}"
     with ScriptedModel() as model:
         settings = PlannerSettings(
             kafka=kafka, consumer_group=f"{kafka.topic_prefix}-planner", llm_base_url=model.base_url
         )
         runner = build(
-            settings, codec=codec, store=store, hot=InProcessHotState(), tools=_registry()
+            settings,
+            codec=codec,
+            store=store,
+            hot=InProcessHotState(),
+            tools=_registry(),
+            producers=registry(),
         )
         runner.start()
         try:

@@ -12,6 +12,7 @@ from agentdeck.planner.main import build
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.store import RunStatus, Store
 from agentdeck.tools import SideEffect, ToolContext, ToolRegistry
+from testkit.producers import SIGNER, registry
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
 
 
@@ -98,8 +99,15 @@ OUTPUTS = {
 def test_the_planner_carries_a_goal_to_completion_through_the_broker(kafka, codec, engine):
     settings = PlannerSettings(kafka=kafka, consumer_group=f"{kafka.topic_prefix}-planner")
     store = Store(engine)
-    runner = build(settings, codec=codec, store=store, hot=InProcessHotState(), tools=_registry())
-    producer = EventProducer(kafka, codec, client_id="others")
+    runner = build(
+        settings,
+        codec=codec,
+        store=store,
+        hot=InProcessHotState(),
+        tools=_registry(),
+        producers=registry(),
+    )
+    producer = EventProducer(kafka, codec, client_id="others", signer=SIGNER)
     run_id = f"run-{kafka.topic_prefix}"
     runner.start()
     try:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from agentdeck.contracts import Producer
 from agentdeck.contracts.models import GoalSubmitted, SideEffect
+from agentdeck.planner.core.admission import Admitted, Refused
 from agentdeck.planner.core.playbook import Playbook
 from agentdeck.planner.core.templates import Templates
 
@@ -46,3 +47,8 @@ class Context:
     templates: Templates
     model_for: Callable[[GoalSubmitted], str] | None = None
     """Routes a goal without a playbook to a model; None: no LLM planner configured."""
+    admission: Admitted | Refused | None = None
+    """How the goal being decided was authenticated (set by the handler per goal).
+
+    None only in replay, where the recorded RunStarted shows the goal was admitted.
+    """

@@ -10,13 +10,23 @@ from agentdeck.contracts import models as m
 from agentdeck.errors import ErrorCategory, Failure
 from agentdeck.hashing import canonical_json
 from agentdeck.planner.core._emit import envelope
+from agentdeck.planner.core.admission import (
+    Admitted,
+    Refused,
+    check_agent,
+    check_grant,
+    goal_rejected,
+)
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.llm import SYSTEM_PROMPT
 from agentdeck.planner.core.playbook import Playbook, PlaybookStep
 from agentdeck.planner.core.schedule import advance, error_info, fail_run
 from agentdeck.planner.core.state import LlmConversation, RunState, StepState
 
-__all__ = ["planned_steps", "start_run"]
+__all__ = ["LLM_AGENT", "planned_steps", "start_run"]
+
+LLM_AGENT = "llm-agent"
+"""The agent every model-planned run acts as."""
 
 
 def planned_steps(steps: Sequence[PlaybookStep]) -> tuple[m.PlannedStep, ...]:
@@ -40,7 +50,8 @@ def _initial(
     return RunState(
         run_id=env.run_id or env.event_id,
         tenant=env.tenant,
-        agent=env.agent or playbook.agent,
+        agent=playbook.agent,
+        producer=ctx.admission.producer_id if isinstance(ctx.admission, Admitted) else "",
         goal=goal.goal,
         requested_by=goal.requested_by,
         inputs=inputs,
@@ -55,8 +66,30 @@ def _initial(
     )
 
 
+def _refused(goal: m.GoalSubmitted, ctx: Context, agent: str | None = None) -> list[Event] | None:
+    """The GoalRejected of a goal that may not start (as ``agent``); None if it may."""
+    admission = ctx.admission
+    refused: Refused | None = None
+    if isinstance(admission, Refused):
+        refused = admission
+    elif isinstance(admission, Admitted):
+        refused = (
+            check_grant(goal, admission) if agent is None else check_agent(goal, admission, agent)
+        )
+    if refused is None:
+        return None
+    return [goal_rejected(goal, refused, producer=ctx.producer, now=ctx.now)]
+
+
 def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, list[Event]]:
-    """The run a goal starts, or its failure if the goal cannot be planned."""
+    """The run a goal starts, its failure if it cannot be planned, or its refusal.
+
+    A refused goal (unauthenticated, or outside its producer's grant) gives no
+    state at all: it starts, fails and touches no run.
+    """
+    rejected = _refused(goal, ctx)
+    if rejected is not None:
+        return None, rejected
     try:
         inputs = json.loads(goal.inputs_json)
     except ValueError as exc:
@@ -71,11 +104,17 @@ def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, lis
                 "the goal names no playbook and no LLM planner is configured",
                 ctx,
             )
+        rejected = _refused(goal, ctx, LLM_AGENT)
+        if rejected is not None:
+            return None, rejected
         return _start_llm_run(goal, inputs, ctx.model_for(goal), ctx)
     try:
         playbook = ctx.playbooks.get(goal.playbook, goal.playbook_version)
     except Failure as exc:
         return _rejected_by(goal, exc, ctx)
+    rejected = _refused(goal, ctx, playbook.agent)
+    if rejected is not None:
+        return None, rejected
     state = _initial(goal, playbook, inputs, ctx)
     started = m.RunStarted(
         envelope=envelope(goal, m.RunStarted, state, ctx),
@@ -128,7 +167,7 @@ def _start_llm_run(
     goal: m.GoalSubmitted, inputs: dict[str, object], model: str, ctx: Context
 ) -> tuple[RunState | None, list[Event]]:
     """A run the model plans: the conversation starts with the goal and its inputs."""
-    llm_book = Playbook(name="llm", version=model, steps=(), agent="llm-agent")
+    llm_book = Playbook(name="llm", version=model, steps=(), agent=LLM_AGENT)
     state = _initial(goal, llm_book, inputs, ctx)
     user = f"Goal: {goal.goal}\nInputs: {canonical_json(inputs)}"
     conversation = LlmConversation(

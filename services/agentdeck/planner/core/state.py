@@ -81,6 +81,9 @@ class RunState(BaseModel):
     agent: str
     goal: str
     requested_by: str
+    """Who the producer says asked for the goal (may not approve the run's calls)."""
+    producer: str = ""
+    """Registered producer whose signed goal started the run ("" in runs recorded before)."""
     inputs: dict[str, Any]
     playbook: str
     playbook_version: str
