@@ -16,15 +16,17 @@ from agentdeck.approval.adapters.cases import CaseStore, Conflict, StoredCase
 from agentdeck.approval.adapters.publisher import Publisher
 from agentdeck.approval.adapters.webhook import Notifier
 from agentdeck.approval.core import (
-    Approver,
     Case,
     Closed,
     Escalate,
+    Principal,
     Rejection,
     SignerPort,
     Verdict,
     VoteResult,
+    acting_as,
     cast,
+    entitled,
     escalated_event,
     on_timer,
     outcome_event,
@@ -66,6 +68,10 @@ class DeskStats:
     conflicts: int = 0
 
 
+def _not_found(approval_id: str) -> Rejection:
+    return Rejection("not_found", f"no approval {approval_id}", ("list your approvals",))
+
+
 class ApprovalDesk:
     """Decides approvals for people and for the clock."""
 
@@ -89,33 +95,36 @@ class ApprovalDesk:
         self._sweep_lock = threading.Lock()
         self.stats = DeskStats()
 
-    def pending(self, *, limit: int = 100) -> list[Case]:
-        """Open cases, the most urgent first."""
-        return self._cases.open_cases(limit=limit)
+    def pending(self, principal: Principal, *, limit: int = 100) -> list[Case]:
+        """Open cases ``principal`` is entitled to, the most urgent first."""
+        return self._cases.open_cases(limit=limit, where=lambda case: entitled(principal, case))
 
-    def get(self, approval_id: str) -> Case | None:
-        """The case ``approval_id``, open or closed."""
+    def get(self, approval_id: str, principal: Principal) -> Case | None:
+        """The case ``approval_id``, open or closed; None if unknown or not ``principal``'s."""
         stored = self._cases.load(approval_id)
-        return None if stored is None else stored.case
+        if stored is None or not entitled(principal, stored.case):
+            return None
+        return stored.case
 
     def decide(
-        self, approval_id: str, approver: Approver, verdict: Verdict, comment: str | None
+        self, approval_id: str, principal: Principal, verdict: Verdict, comment: str | None
     ) -> Decided:
-        """Apply an approver's verdict; publish the outcome once it closes the case.
+        """Apply ``principal``'s verdict; publish the outcome once it closes the case.
 
         Returns:
-            The core's result (a :class:`Rejection` with code ``not_found`` for an
-            unknown id) and the event published.
+            The core's result and the event published. A case that does not exist
+            and one ``principal`` is not entitled to are the same :class:`Rejection`
+            (``not_found``), so nobody learns of another tenant's approvals.
 
         Raises:
             PublishPending: the verdict is recorded, its event not yet acknowledged.
         """
         for _ in range(_ATTEMPTS):
             stored = self._cases.load(approval_id)
-            if stored is None:
-                return Decided(
-                    Rejection("not_found", f"no approval {approval_id}", ("GET /approvals",))
-                )
+            # Checked on every attempt: an escalation in between changes who may decide.
+            approver = None if stored is None else acting_as(principal, stored.case)
+            if stored is None or approver is None:
+                return Decided(_not_found(approval_id))
             now = self._clock()
             result = cast(stored.case, approver, verdict, comment, now)
             if isinstance(result, Rejection):

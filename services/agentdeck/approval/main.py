@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from agentdeck.approval.adapters.auth import TokenAuthenticator
+from pydantic import ValidationError
+
+from agentdeck.approval.adapters.auth import Authenticator
+from agentdeck.approval.adapters.authenticators import authenticator_from
 from agentdeck.approval.adapters.cases import CaseStore
 from agentdeck.approval.adapters.http import create_app
 from agentdeck.approval.adapters.publisher import Publisher
@@ -68,6 +71,7 @@ def build(
     hot: HotState,
     clock: Clock = utc_now,
     signer: SignerPort | None = None,
+    authenticator: Authenticator | None = None,
 ) -> ServiceRunner:
     """The approval service: the decisions consumer, the HTTP API and the timer sweeper.
 
@@ -78,11 +82,15 @@ def build(
         hot: Unused: approvals are human-paced and durable in SQL.
         clock: Time of decisions and timers; tests pass their own.
         signer: Signs outcomes; defaults to the key in ``settings``.
+        authenticator: Who may call the API; defaults to what ``settings`` configure.
 
     Raises:
-        ConfigError: no signer given and no signing key configured.
+        ConfigError: no signer given and no signing key configured, or no usable
+            approver authentication.
     """
     del hot
+    sign = signer or _signer(settings)
+    auth = authenticator or authenticator_from(settings)
     identity = Producer(service=settings.service_name, version=settings.service_version)
     notifier: Notifier = NoNotifier()
     tasks: list[tuple[str, BackgroundTask]] = []
@@ -96,12 +104,12 @@ def build(
     desk = ApprovalDesk(
         cases,
         publisher,
-        signer or _signer(settings),
+        sign,
         identity=identity,
         clock=clock,
         notifier=notifier,
     )
-    app = create_app(desk, TokenAuthenticator(settings.approvers))
+    app = create_app(desk, auth, max_body_bytes=settings.max_body_bytes)
     server = HttpServer(app, settings.http_host, settings.http_port)
     sweeper = Sweeper(desk, interval_s=settings.sweep_interval_s)
     closing = _CloseAfterLast(publisher, users=2)
@@ -123,7 +131,15 @@ def build(
 def main() -> None:
     """Run the approval service until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = ApprovalSettings()
+    try:
+        settings = ApprovalSettings()
+        signer, auth = _signer(settings), authenticator_from(settings)
+    except ValidationError as exc:  # one line: which setting, what is wrong (never its value)
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SystemExit(f"approval: bad setting {where}: {first['msg']}") from None
+    except ConfigError as exc:
+        raise SystemExit(f"approval: {exc}") from None
     with (
         kafka_cluster(settings.kafka) as kafka,  # no bootstrap servers: an embedded broker
         Store.open(settings.store.database_url, data_dir=settings.store.data_dir) as store,
@@ -131,7 +147,15 @@ def main() -> None:
         settings = settings.model_copy(update={"kafka": kafka})
         hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
         try:
-            build(settings, codec=default_codec(), store=store, hot=hot).run_until_signalled()
+            runner = build(
+                settings,
+                codec=default_codec(),
+                store=store,
+                hot=hot,
+                signer=signer,
+                authenticator=auth,
+            )
+            runner.run_until_signalled()
         finally:
             hot.close()
 

@@ -21,7 +21,8 @@ def compose(
     stack: Stack, keys: DemoKeys, *, llm_base_url: str = "", approval_port: int = 0
 ) -> list[ServiceRunner]:
     """Build planner, policy-checker, approval, tool-executor and telemetry on ``stack``."""
-    from agentdeck.approval.core.model import Approver  # noqa: PLC0415
+    from agentdeck.approval.adapters.auth import token_hash  # noqa: PLC0415
+    from agentdeck.approval.core import ALL_TENANTS, Principal  # noqa: PLC0415
     from agentdeck.approval.main import build as approval  # noqa: PLC0415 -- heavy imports
     from agentdeck.approval.settings import ApprovalSettings  # noqa: PLC0415
     from agentdeck.planner.main import build as planner  # noqa: PLC0415
@@ -40,8 +41,12 @@ def compose(
     desk.seed()
     tools = demo_registry(desk)
     prefix = kafka.topic_prefix
+    # The service gets hashes only; the plaintext stays in keys.json for `--as`.
+    # One operator's machine: its approvers act for every tenant it submits as.
     approvers = {
-        token: Approver(name=name, role=DEMO_APPROVERS[name])
+        token_hash(token): Principal(
+            name=name, roles=frozenset({DEMO_APPROVERS[name]}), tenants=frozenset({ALL_TENANTS})
+        )
         for name, token in keys.approver_tokens.items()
     }
     return [
@@ -77,6 +82,7 @@ def compose(
                 http_port=approval_port,
                 signing_key=SecretStr(keys.approval_private),
                 approvers=approvers,
+                allow_static_tokens=True,
                 policy_verify_keys={"policy-1": keys.policy_public()},
             ),
             codec=codec,

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from agentdeck.approval.core import Approver, OutcomeEvent, Rules, signed_message
+from agentdeck.approval.adapters.auth import token_hash
+from agentdeck.approval.core import OutcomeEvent, Principal, Rules, signed_message
 from agentdeck.approval.main import build
 from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.contracts import Codec, deterministic_id, envelope_for
@@ -111,15 +112,26 @@ class FakeClock:
         self.now += delta
 
 
-def approvers() -> dict[str, Approver]:
-    """Two support leads, two finance approvers, and the requesting agent itself."""
+def principal(name: str, *roles: str, tenants: tuple[str, ...] = ("acme",)) -> Principal:
+    """An approver holding ``roles`` for ``tenants``."""
+    return Principal(name=name, roles=frozenset(roles), tenants=frozenset(tenants))
+
+
+def tokens() -> dict[str, Principal]:
+    """Acme's two support leads, two finance approvers and requesting agent; a globex lead."""
     return {
-        "tok-alice": Approver(name="alice", role="support-lead"),
-        "tok-carol": Approver(name="carol", role="support-lead"),
-        "tok-bob": Approver(name="bob", role="finance"),
-        "tok-dave": Approver(name="dave", role="finance"),
-        "tok-support-bot": Approver(name="support-bot", role="support-lead"),
+        "tok-alice": principal("alice", "support-lead"),
+        "tok-carol": principal("carol", "support-lead"),
+        "tok-bob": principal("bob", "finance"),
+        "tok-dave": principal("dave", "finance"),
+        "tok-support-bot": principal("support-bot", "support-lead"),
+        "tok-erin": principal("erin", "support-lead", tenants=("globex",)),
     }
+
+
+def approvers() -> dict[str, Principal]:
+    """:func:`tokens` as the service's settings hold them: by the hash of each token."""
+    return {token_hash(token): who for token, who in tokens().items()}
 
 
 @dataclass
@@ -147,6 +159,7 @@ def _start_service(
         consumer_group=f"{kafka.topic_prefix}-approval",
         http_port=port,
         approvers=approvers(),
+        allow_static_tokens=True,
         signing_key_id=signer.key_id,
         sweep_interval_s=0.2,
         **overrides,

@@ -1,4 +1,4 @@
-"""Small adapters: bearer tokens, the webhook notifier, settings from the environment."""
+"""Small adapters: the webhook notifier, settings from the environment."""
 
 import json
 import socket
@@ -8,9 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from agentdeck.approval.adapters.auth import TokenAuthenticator
 from agentdeck.approval.adapters.webhook import WebhookNotifier
-from agentdeck.approval.core import Approver, open_case
+from agentdeck.approval.core import open_case
 from agentdeck.approval.main import build
 from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.contracts import default_codec
@@ -19,31 +18,18 @@ from agentdeck.hotstate import InProcessHotState
 from agentdeck.store import Store
 from testkit.kafka import NOW, TEST_PRODUCER
 
-ALICE = Approver(name="alice", role="support-lead")
 
-
-def test_a_known_token_names_its_approver_and_others_name_nobody():
-    auth = TokenAuthenticator({"tok-a": ALICE, "": Approver(name="x", role="y")})
-    assert auth.identify("tok-a") == ALICE
-    assert auth.identify("tok-") is None
-    assert auth.identify("") is None
-
-
-def test_approvers_and_mappings_are_read_from_the_environment(monkeypatch):
-    monkeypatch.setenv(
-        "AGENTDECK_APPROVAL_APPROVERS",
-        json.dumps({"tok-a": {"name": "alice", "role": "support-lead"}}),
-    )
+def test_mappings_are_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("AGENTDECK_APPROVAL_QUORUM", '{"high": 3}')
+    monkeypatch.setenv("AGENTDECK_APPROVAL_BAND_ROLES", '{"high": "cfo"}')
     settings = ApprovalSettings()
-    assert settings.approvers == {"tok-a": ALICE}
     assert settings.rules().quorum == {"high": 3}
-    assert "tok-a" not in repr(settings)
+    assert settings.rules().band_roles == {"high": "cfo"}
 
 
 def test_the_service_refuses_to_start_without_a_signing_key(tmp_path, monkeypatch):
     monkeypatch.delenv("AGENTDECK_APPROVAL_SIGNING_KEY", raising=False)
-    with Store.open("", data_dir=str(tmp_path)) as store, pytest.raises(ConfigError):
+    with Store.open("", data_dir=str(tmp_path)) as store, pytest.raises(ConfigError, match="sign"):
         build(ApprovalSettings(), codec=default_codec(), store=store, hot=InProcessHotState())
 
 

@@ -8,14 +8,25 @@ import pytest
 from agentdeck.approval.adapters.cases import CaseStore, Conflict
 from agentdeck.approval.adapters.publisher import Publisher
 from agentdeck.approval.adapters.webhook import NoNotifier
-from agentdeck.approval.core import Approver, Closed, Rejection, Verdict, cast, open_case
+from agentdeck.approval.core import (
+    Approver,
+    Closed,
+    Principal,
+    Rejection,
+    Verdict,
+    cast,
+    open_case,
+)
 from agentdeck.approval.desk import ApprovalDesk, PublishPending
 from agentdeck.contracts import models as m
 from agentdeck.kafka import EventProducer
 from agentdeck.store import ApprovalStatus, Store
 from testkit.kafka import NOW, TEST_PRODUCER
 
-LEADS = [Approver(name=f"lead-{n}", role="support-lead") for n in range(8)]
+LEADS = [
+    Principal(name=f"lead-{n}", roles=frozenset({"support-lead"}), tenants=frozenset({"acme"}))
+    for n in range(8)
+]
 
 
 def _desk(harness, cases: CaseStore, clock, *, publisher: Publisher | None = None) -> ApprovalDesk:
@@ -80,9 +91,10 @@ def test_of_many_racing_approvers_exactly_one_decides(cases, harness, new_case, 
 def test_a_stale_write_is_refused(cases, new_case):
     case = new_case()
     stored = cases.load(case.approval_id)
-    first = cast(stored.case, LEADS[0], Verdict.APPROVE, None, NOW)
+    lead, other = (Approver(name=p.name, role="support-lead") for p in LEADS[:2])
+    first = cast(stored.case, lead, Verdict.APPROVE, None, NOW)
     cases.save(stored, first.case, [], NOW)
-    second = cast(stored.case, LEADS[1], Verdict.DENY, None, NOW)
+    second = cast(stored.case, other, Verdict.DENY, None, NOW)
     with pytest.raises(Conflict):
         cases.save(stored, second.case, [], NOW)
     assert cases.load(case.approval_id).case.status.value == "granted"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +36,8 @@ _CASE = "case:"
 _OUTBOX = "outbox:"
 _TIMER = "deadline"
 _TIMER_ROLE = "system"
+_SCAN = 10_000
+_CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,29 @@ class CaseStore:
             return None
         return StoredCase(Case.model_validate_json(entry.state), entry.version)
 
-    def open_cases(self, *, limit: int = 100) -> list[Case]:
-        """Open cases, next timer first."""
+    def open_cases(
+        self,
+        *,
+        limit: int = 100,
+        where: Callable[[Case], bool] = lambda _case: True,
+        scan: int = _SCAN,
+    ) -> list[Case]:
+        """The first ``limit`` open cases that satisfy ``where``, next timer first.
+
+        The approvals row names no tenant, so entitlement is decided on the
+        case itself: up to ``scan`` open rows are read, and their cases loaded a
+        chunk at a time until ``limit`` pass.
+        """
+        found: list[Case] = []
         with self._store.transaction(read_only=True) as conn:
-            rows = self._store.approvals.list_pending(conn, limit=limit)
-            return [s.case for s in self._cases(conn, [r.approval_id for r in rows])]
+            rows = self._store.approvals.list_pending(conn, limit=scan)
+            ids = [r.approval_id for r in rows]
+            for start in range(0, len(ids), _CHUNK):
+                chunk = self._cases(conn, ids[start : start + _CHUNK])
+                found += [s.case for s in chunk if where(s.case)]
+                if len(found) >= limit:
+                    break
+        return found[:limit]
 
     def due(self, now: datetime, *, limit: int = 100) -> list[StoredCase]:
         """Open cases whose next timer is at or before ``now``."""

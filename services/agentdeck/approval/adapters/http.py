@@ -2,15 +2,21 @@
 
 ``GET /approvals``, ``GET /approvals/{id}``, ``POST /approvals/{id}/approve``
 and ``POST /approvals/{id}/deny``; every call needs ``Authorization: Bearer
-<token>``. ``GET /`` is a small page for approvers over the same calls;
-``GET /healthz`` answers without a token.
+<token>``, checked before the body is read (:mod:`.boundary`). ``GET /`` is a
+small page for approvers over the same calls; ``GET /healthz`` answers
+without a token.
+
+An approver sees and decides only the approvals of the tenants it acts for,
+in the roles it holds; any other approval answers exactly like one that
+does not exist.
 
 Every error is JSON ``{"error": code, "message": ..., "options": [...]}``:
-401 unknown token; 403 wrong role or the requester's own request; 404 unknown
-approval; 409 already decided, already voted or past the deadline; 422 a bad
-body; 503 the store is unreachable, or the decision is recorded but its event
-not yet acknowledged (the service publishes it shortly).
-A 200 on a verdict means its signed event is on Kafka.
+400 a body that is not JSON; 401 no valid token; 403 the requester's own
+request; 404 unknown approval, or not the caller's; 409 already decided,
+already voted or past the deadline; 413 a body above the limit; 422 a bad
+body; 503 the store or the identity provider is unreachable, or the
+decision is recorded but its event not yet acknowledged (the service
+publishes it shortly). A 200 on a verdict means its signed event is on Kafka.
 """
 
 from __future__ import annotations
@@ -18,25 +24,22 @@ from __future__ import annotations
 from importlib import resources
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.exceptions import HTTPException
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
 
-from agentdeck.approval.adapters.auth import TokenAuthenticator
+from agentdeck.approval.adapters.auth import Authenticator
+from agentdeck.approval.adapters.boundary import PRINCIPAL, Boundary
+from agentdeck.approval.adapters.errors import ApiError, install_error_handlers
 from agentdeck.approval.adapters.views import approvals_of, detail_of, view_of
-from agentdeck.approval.api import (
-    ApprovalDetail,
-    ApprovalList,
-    DecisionBody,
-    DecisionResult,
-    ErrorBody,
-)
-from agentdeck.approval.core import Approver, Rejection, Verdict
+from agentdeck.approval.api import ApprovalDetail, ApprovalList, DecisionBody, DecisionResult
+from agentdeck.approval.core import Principal, Rejection, Verdict
 from agentdeck.approval.desk import ApprovalDesk, PublishPending
-from agentdeck.errors import Failure
 
-__all__ = ["ApiError", "create_app"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "PUBLIC_PATHS", "create_app"]
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+PUBLIC_PATHS = ("/", "/healthz")
+"""Paths served without a token: the page (it asks for one) and the health check."""
 
 _STATUS = {
     "not_found": 404,
@@ -49,73 +52,33 @@ _STATUS = {
 }
 
 
-class ApiError(Exception):
-    """An error answer: HTTP status plus the JSON error body."""
-
-    def __init__(self, status: int, code: str, message: str, options: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = ErrorBody(error=code, message=message, options=list(options))
-
-
-def _error_response(status: int, body: ErrorBody) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    async def api_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
-        return _error_response(exc.status, exc.body)
-
-    async def invalid(_request: Request, exc: Exception) -> JSONResponse:
-        body = ErrorBody(error="invalid_request", message=str(exc), options=["fix the body"])
-        return _error_response(422, body)
-
-    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
-        body = ErrorBody(error=f"http_{exc.status_code}", message=str(exc.detail), options=[])
-        return _error_response(exc.status_code, body)
-
-    async def failure(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Failure)  # noqa: S101 - registered for Failure only
-        body = ErrorBody(error=exc.code, message=exc.message, options=list(exc.remediation))
-        return _error_response(503 if exc.retryable else 500, body)
-
-    app.add_exception_handler(ApiError, api_error)
-    app.add_exception_handler(Failure, failure)
-    app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(HTTPException, http_error)
-
-
 def _rejected(rejection: Rejection) -> ApiError:
     status = _STATUS.get(rejection.code, 409)
     return ApiError(status, rejection.code, rejection.message, rejection.options)
 
 
-def _approver(request: Request, authorization: Annotated[str | None, Header()] = None) -> Approver:
-    auth: TokenAuthenticator = request.app.state.auth
-    scheme, _, token = (authorization or "").partition(" ")
-    who = auth.identify(token.strip()) if scheme.lower() == "bearer" else None
-    if who is None:
-        raise ApiError(
-            401,
-            "unauthenticated",
-            "missing or unknown bearer token",
-            ("send Authorization: Bearer <your approver token>",),
-        )
-    return who
+def _not_found(approval_id: str) -> ApiError:
+    return ApiError(404, "not_found", f"no approval {approval_id}", ("list your approvals",))
 
 
-Caller = Annotated[Approver, Depends(_approver)]
+def _caller(request: Request) -> Principal:
+    principal = request.scope.get("state", {}).get(PRINCIPAL)
+    if not isinstance(principal, Principal):  # only if the app is served without its boundary
+        raise ApiError(401, "unauthenticated", "no authenticated approver", ())
+    return principal
 
 
-def create_app(desk: ApprovalDesk, auth: TokenAuthenticator) -> FastAPI:
-    """The API over ``desk``, for approvers ``auth`` knows."""
-    app = FastAPI(title="agentdeck approvals", version="1", openapi_url="/openapi.json")
-    app.state.auth = auth
+Caller = Annotated[Principal, Depends(_caller)]
+
+
+def create_app(
+    desk: ApprovalDesk, auth: Authenticator, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> Boundary:
+    """The API over ``desk`` for the principals ``auth`` knows, behind its boundary."""
+    # No /docs or /redoc: they load scripts from a CDN. /openapi.json needs a token.
+    app = FastAPI(title="agentdeck approvals", version="1", docs_url=None, redoc_url=None)
     page_html = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
-    _install_error_handlers(app)
+    install_error_handlers(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
@@ -127,19 +90,19 @@ def create_app(desk: ApprovalDesk, auth: TokenAuthenticator) -> FastAPI:
 
     @app.get("/approvals", response_model=ApprovalList)
     def list_open(
-        _caller: Caller, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        caller: Caller, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> ApprovalList:
-        return ApprovalList(approvals=[view_of(c) for c in desk.pending(limit=limit)])
+        return ApprovalList(approvals=[view_of(c) for c in desk.pending(caller, limit=limit)])
 
     @app.get("/approvals/{approval_id}", response_model=ApprovalDetail)
-    def show(approval_id: str, _caller: Caller) -> ApprovalDetail:
-        case = desk.get(approval_id)
+    def show(approval_id: str, caller: Caller) -> ApprovalDetail:
+        case = desk.get(approval_id, caller)
         if case is None:
-            raise ApiError(404, "not_found", f"no approval {approval_id}", ("GET /approvals",))
+            raise _not_found(approval_id)
         return detail_of(case)
 
     def verdict(
-        approval_id: str, who: Approver, kind: Verdict, body: DecisionBody
+        approval_id: str, who: Principal, kind: Verdict, body: DecisionBody
     ) -> DecisionResult:
         try:
             decided = desk.decide(approval_id, who, kind, body.comment)
@@ -166,4 +129,4 @@ def create_app(desk: ApprovalDesk, auth: TokenAuthenticator) -> FastAPI:
     def deny(approval_id: str, caller: Caller, body: DecisionBody | None = None) -> DecisionResult:
         return verdict(approval_id, caller, Verdict.DENY, body or DecisionBody())
 
-    return app
+    return Boundary(app, auth, max_body_bytes=max_body_bytes, public=PUBLIC_PATHS)

@@ -6,7 +6,7 @@ import logging
 import threading
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 __all__ = ["HttpServer"]
 
@@ -16,9 +16,16 @@ log = logging.getLogger(__name__)
 class HttpServer:
     """Runs ``app`` on ``host:port`` until the runner's stop event is set."""
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
         self._config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+            app,
+            host=host,
+            port=port,
+            interface="asgi3",
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
         )
         self.host, self.port = host, port
 

@@ -5,6 +5,7 @@ Nothing here does I/O or reads the clock; time and the signer are passed in.
 
 from __future__ import annotations
 
+from agentdeck.approval.core.access import ALL_TENANTS, Principal, acting_as, entitled, tenant_of
 from agentdeck.approval.core.events import (
     OutcomeEvent,
     SignerPort,
@@ -34,6 +35,7 @@ from agentdeck.approval.core.timers import Escalate, Expire, TimerAction, on_tim
 from agentdeck.approval.core.voting import Closed, Recorded, Rejection, VoteResult, cast
 
 __all__ = [
+    "ALL_TENANTS",
     "DEFAULT_OUTCOME",
     "Approver",
     "Case",
@@ -43,6 +45,7 @@ __all__ = [
     "Expire",
     "InvalidDecision",
     "OutcomeEvent",
+    "Principal",
     "Recorded",
     "Rejection",
     "Rules",
@@ -51,9 +54,11 @@ __all__ = [
     "Verdict",
     "Vote",
     "VoteResult",
+    "acting_as",
     "approval_id_of",
     "approver_role",
     "cast",
+    "entitled",
     "escalated_event",
     "needs_case",
     "on_timer",
@@ -62,4 +67,5 @@ __all__ = [
     "requester",
     "risk_band",
     "signed_message",
+    "tenant_of",
 ]
