@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,8 @@ class ToolContract:
         scopes: Permissions the calling agent must hold.
         max_concurrency: Calls of this tool in flight at once per executor.
         sandboxed: Runs in a resource-limited subprocess without network.
+        credential_audience: The backend the tool calls, if it needs a per-call
+            credential for it (see :mod:`agentdeck.credentials`); None for none.
     """
 
     name: str
@@ -62,6 +64,7 @@ class ToolContract:
     scopes: tuple[str, ...] = ()
     max_concurrency: int = 8
     sandboxed: bool = False
+    credential_audience: str | None = None
 
     def json_schema(self) -> dict[str, Any]:
         """The arguments' JSON schema, as LLM tool calling wants it."""
@@ -70,7 +73,13 @@ class ToolContract:
 
 @dataclass(frozen=True)
 class ToolContext:
-    """What a tool function knows about the call it serves."""
+    """What a tool function knows about the call it serves.
+
+    ``credential`` is the call's short-lived credential for the backend named by
+    the contract's ``credential_audience`` (None if it names none): the tool
+    passes it to that backend and nowhere else. Kept out of ``repr`` so a logged
+    context never shows it.
+    """
 
     run_id: str
     step_id: str
@@ -79,6 +88,7 @@ class ToolContext:
     idempotency_key: str
     attempt: int
     deadline: datetime
+    credential: str | None = field(default=None, repr=False)
 
 
 ToolFunction = Callable[[Any, ToolContext], BaseModel]

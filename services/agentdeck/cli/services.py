@@ -10,6 +10,7 @@ from agentdeck.contracts import default_codec
 from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.demo.tools import demo_registry
 from agentdeck.runtime import ServiceRunner
+from agentdeck.signing import Signer, generate_private_key
 
 __all__ = ["DEMO_APPROVERS", "compose"]
 
@@ -39,7 +40,11 @@ def compose(
     store_settings = stack.store_settings.model_copy(update={"data_dir": str(stack.data_dir)})
     desk = SqlDesk(store)
     desk.seed()
-    tools = demo_registry(desk)
+    # The executor's per-call credential key lives in this process only (a credential
+    # outlives no call, so nothing needs it after a restart); the desk gets the public half.
+    credential_key = generate_private_key()
+    credential_public = {"executor-1": Signer("executor-1", credential_key).public_key_b64()}
+    tools = demo_registry(desk, credential_public_keys=credential_public)
     prefix = kafka.topic_prefix
     # The service gets hashes only; the plaintext stays in keys.json for `--as`.
     # One operator's machine: its approvers act for every tenant it submits as.
@@ -96,6 +101,7 @@ def compose(
                 consumer_group=f"{prefix}-executor",
                 policy_verify_key=SecretStr(keys.policy_public()),
                 approval_verify_key=SecretStr(keys.approval_public()),
+                credential_signing_key=SecretStr(credential_key),
             ),
             codec=codec,
             store=store,

@@ -16,8 +16,8 @@ from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import open_hot_state
 from agentdeck.settings import KafkaSettings, StoreSettings
+from agentdeck.signing import generate_private_key
 from agentdeck.store import Store
-from agentdeck.tools import load_registries
 
 __all__ = ["worker"]
 
@@ -44,7 +44,7 @@ def worker(
     name: Annotated[str, typer.Option(help="Consumer group suffix of this worker.")] = "worker",
 ) -> None:
     """Run an executor for the tools of PACKAGE only; calls to other tools are left alone."""
-    from agentdeck.tool_executor.main import build  # noqa: PLC0415
+    from agentdeck.tool_executor.main import build, configured_registry  # noqa: PLC0415
     from agentdeck.tool_executor.settings import ToolExecutorSettings  # noqa: PLC0415
 
     stack = locate(CliSettings())
@@ -66,11 +66,14 @@ def worker(
             "ignore_foreign_tools": True,
             "policy_verify_key": SecretStr(policy_key),
             "approval_verify_key": SecretStr(approval_key),
+            # on the embedded stack the worker's desk is in-process: a key of its own will do
+            "credential_signing_key": base.credential_signing_key
+            or SecretStr(generate_private_key()),
         }
     )
     store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
     hot = open_hot_state(settings.store.redis_url, prefix=stack.topic_prefix)
-    registry = load_registries(tools, store=store, http_allow_hosts=settings.http_allow_hosts)
+    registry = configured_registry(settings, store)
     runner = build(settings, codec=default_codec(), store=store, hot=hot, tools=registry)
     console.print(f"worker {name}: running {', '.join(registry.names())}; Ctrl-C stops it")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,7 +18,12 @@ from agentdeck.tool_executor.adapters.calls import CallRunner, Outputs
 from agentdeck.tool_executor.adapters.guards import ToolGuards
 from agentdeck.tool_executor.adapters.invoke import Invoker
 from agentdeck.tool_executor.adapters.ledger import CallLedger
-from agentdeck.tool_executor.adapters.sandbox import SandboxLimits, SubprocessSandbox, importable
+from agentdeck.tool_executor.adapters.sandbox import (
+    SandboxLimits,
+    SubprocessSandbox,
+    importable,
+    isolation_report,
+)
 from agentdeck.tool_executor.core.breaker import BreakerConfig
 from agentdeck.tool_executor.core.plan import Trust
 from agentdeck.tool_executor.core.screening import Rules
@@ -26,10 +32,13 @@ from agentdeck.tool_executor.handlers import RELEVANT, ExecutorHandler
 from agentdeck.tool_executor.settings import ToolExecutorSettings
 from agentdeck.tools import ToolRegistry, load_catalog, load_registry
 
+_log = logging.getLogger(__name__)
+
 __all__ = [
     "build",
     "build_handler",
     "configured_registry",
+    "isolation_report",
     "load_registry",
     "main",
     "sandbox_for",
@@ -70,7 +79,6 @@ def sandbox_for(settings: ToolExecutorSettings) -> SubprocessSandbox:
         cpu_s=settings.sandbox_cpu_s,
         memory_mb=settings.sandbox_memory_mb,
         max_output_bytes=settings.max_output_bytes,
-        network=settings.sandbox_network,
     )
     return SubprocessSandbox(limits)
 
@@ -85,9 +93,14 @@ def build_handler(
     pool: ThreadPoolExecutor,
 ) -> ExecutorHandler:
     """The batch handler, wired: verification keys, guards, sandbox, ledger."""
+    sandboxed = [tool.contract.name for tool in tools if tool.contract.sandboxed]
     for tool in tools:
         if tool.contract.sandboxed:
             importable(tool)
+    sandbox = sandbox_for(settings)
+    if sandboxed:  # said once at start, so an operator sees a refusing sandbox before a call
+        level = logging.INFO if sandbox.isolation.available else logging.ERROR
+        _log.log(level, "%s (tools: %s)", sandbox.isolation.describe(), ", ".join(sandboxed))
     outputs = Outputs(
         rules=Rules.of(settings.redact_pii, settings.injection_patterns),
         max_bytes=settings.max_output_bytes,
@@ -99,7 +112,7 @@ def build_handler(
     runner = CallRunner(
         ledger=CallLedger(store, ClaimCheck(store.payloads, above_bytes=claim_above)),
         guards=ToolGuards(hot, breakers),
-        invoker=Invoker(sandbox_for(settings)),
+        invoker=Invoker(sandbox),
         tools=tools,
         outputs=outputs,
         clock=clock,

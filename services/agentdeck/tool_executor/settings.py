@@ -53,11 +53,8 @@ class ToolExecutorSettings(ServiceSettings):
     )
     redact_pii: tuple[Literal["email", "phone", "card"], ...] = ("email", "phone", "card")
     injection_patterns: tuple[str, ...] = _INJECTION
-    sandbox_cpu_s: int = Field(default=5, gt=0)
-    sandbox_memory_mb: int = Field(default=256, gt=0)
-    sandbox_network: Literal["auto", "namespace", "audit-hook"] = Field(
-        default="auto",
-        description="namespace: unshare into an empty network namespace (needs root); "
-        "audit-hook: refuse sockets inside the interpreter; auto: namespace if possible.",
-    )
+    # No isolation setting on purpose: sandboxed tools run under Landlock and
+    # seccomp or not at all (sandbox_unavailable); there is nothing weaker to choose.
+    sandbox_cpu_s: int = Field(default=5, gt=0, description="CPU seconds of one sandboxed call.")
+    sandbox_memory_mb: int = Field(default=256, gt=0, description="Address space of one call.")
     max_output_bytes: int = Field(default=64_000, gt=0)

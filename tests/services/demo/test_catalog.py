@@ -1,11 +1,17 @@
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agentdeck.credentials import args_sha256, mint
 from agentdeck.demo.desk import DeskError
 from agentdeck.demo.tools import TOOL_NAMES, demo_registry
 from agentdeck.errors import ErrorCategory, TerminalError
+from agentdeck.signing import Signer, generate_private_key
 from agentdeck.tools import SideEffect, ToolContext
+
+EXECUTOR = Signer("executor-1", generate_private_key())
+KEYS = {EXECUTOR.key_id: EXECUTOR.public_key_b64()}
 
 
 def _ctx(key: str = "key-1") -> ToolContext:
@@ -16,13 +22,29 @@ def _ctx(key: str = "key-1") -> ToolContext:
         agent=None,
         idempotency_key=key,
         attempt=1,
-        deadline=datetime(2030, 1, 1, tzinfo=UTC),
+        deadline=datetime.now(UTC) + timedelta(minutes=1),
     )
 
 
 def _call(registry, name, ctx=None, **args):  # type: ignore[no-untyped-def]
+    """Call a tool as the executor would: with a credential for this very call if it needs one."""
     tool = registry.get(name)
-    return tool.function(tool.contract.input_model.model_validate(args), ctx or _ctx())
+    model = tool.contract.input_model.model_validate(args)
+    ctx = ctx or _ctx()
+    if tool.contract.credential_audience:
+        token = mint(
+            EXECUTOR,
+            issuer="tool-executor",
+            audience=tool.contract.credential_audience,
+            run_id=ctx.run_id,
+            call_id=ctx.idempotency_key,
+            tool=name,
+            args_sha256=args_sha256(model.model_dump(mode="json")),
+            not_before=datetime.now(UTC),
+            not_after=ctx.deadline,
+        )
+        ctx = replace(ctx, credential=token)
+    return tool.function(model, ctx)
 
 
 def test_the_catalog_declares_the_seven_tools_with_full_contracts():
@@ -39,10 +61,16 @@ def test_the_catalog_declares_the_seven_tools_with_full_contracts():
     assert registry.contract("send_email").side_effect is SideEffect.IRREVERSIBLE
     assert not registry.contract("send_email").idempotent
     assert registry.contract("run_python").sandboxed
+    assert {t.contract.name for t in registry if t.contract.credential_audience} == {
+        "lookup_order",
+        "create_refund",
+        "cancel_refund",
+        "send_email",
+    }
 
 
 def test_a_refund_reduces_what_is_refundable_and_its_cancellation_restores_it():
-    registry = demo_registry()
+    registry = demo_registry(credential_public_keys=KEYS)
     refund = _call(registry, "create_refund", order_id="1042", amount_cents=1200, reason="late")
     assert _call(registry, "lookup_order", order_id="1042").refundable_cents == 3000
     again = _call(registry, "create_refund", order_id="1042", amount_cents=1200, reason="late")
@@ -54,7 +82,7 @@ def test_a_refund_reduces_what_is_refundable_and_its_cancellation_restores_it():
 
 
 def test_a_refund_above_what_is_refundable_is_refused_as_invalid():
-    registry = demo_registry()
+    registry = demo_registry(credential_public_keys=KEYS)
     with pytest.raises(DeskError) as caught:
         _call(registry, "create_refund", order_id="1042", amount_cents=9000, reason="x")
     assert caught.value.code == "refund_exceeds_refundable"

@@ -47,6 +47,11 @@ class Authority:
     policy: Signer = field(default_factory=lambda: Signer("policy-1", generate_private_key()))
     approvals: Signer = field(default_factory=lambda: Signer("approval-1", generate_private_key()))
     tenant: str = "acme"
+    credential_key: str = field(default_factory=generate_private_key)
+    """The executor's per-call credential key (private; the desk gets only the public half)."""
+
+    def credential_public_keys(self) -> dict[str, str]:
+        return {"executor-1": Signer("executor-1", self.credential_key).public_key_b64()}
 
     def decision(
         self,
@@ -152,6 +157,7 @@ class Authority:
         values: dict[str, Any] = {
             "policy_verify_key": SecretStr(self.policy.public_key_b64()),
             "approval_verify_key": SecretStr(self.approvals.public_key_b64()),
+            "credential_signing_key": SecretStr(self.credential_key),
             "in_flight_grace_s": 0.0,
             "sandbox_cpu_s": 2,
             **overrides,
@@ -213,7 +219,8 @@ def make_executor(
         clock: Callable[[], datetime] = utc_now,
         **settings: Any,
     ) -> Executor:
-        registry = tools if tools is not None else demo_registry(desk)
+        keys = authority.credential_public_keys()
+        registry = tools if tools is not None else demo_registry(desk, credential_public_keys=keys)
         handler = build_handler(
             authority.settings(**settings),
             store=store,

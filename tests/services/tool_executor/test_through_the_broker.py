@@ -56,7 +56,8 @@ def test_the_executor_runs_what_is_signed_and_dead_letters_what_is_not(
     desk.seed()
     hot = open_hot_state("redis://127.0.0.1:6379/0", prefix=f"t-exec-{uuid.uuid4().hex[:8]}")
     settings = authority.settings(kafka=kafka, consumer_group=f"g-{uuid.uuid4().hex[:8]}")
-    runner = build(settings, codec=codec, store=pg_store, hot=hot, tools=demo_registry(desk))
+    tools = demo_registry(desk, credential_public_keys=authority.credential_public_keys())
+    runner = build(settings, codec=codec, store=pg_store, hot=hot, tools=tools)
 
     refund_args = {"order_id": "2077", "amount_cents": 7000, "reason": "arrived broken"}
     allowed = authority.decision("lookup_order", LOOKUP)

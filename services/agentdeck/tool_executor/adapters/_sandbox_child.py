@@ -1,8 +1,13 @@
-"""The sandbox process: limits itself, then runs one tool function and writes its result.
+"""The sandbox process: prepares the tool, locks itself down, runs it, writes its result.
 
 Run as ``python -I -S _sandbox_child.py`` with a JSON request on stdin; only
 the standard library is used until the request's import path is installed.
-Writes ``{"ok": <output JSON>}`` or ``{"error": {...}}`` to the result file.
+Everything the tool needs from outside the standard library (its module, its
+models, the call's arguments) is imported and built *before* the lockdown;
+after it the process reads only the standard library and its scratch
+directory (see ``_lockdown``). Writes ``{"ok": <output JSON>}`` or
+``{"error": {...}}`` to the result file, opened before the lockdown. A probe
+request (``"probe": true``) locks down and reports what is in force.
 """
 
 from __future__ import annotations
@@ -10,51 +15,15 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import resource
+import os
 import sys
 import typing
 from datetime import datetime
 from typing import Any
 
-_BLOCKED = frozenset(
-    {
-        "socket.__new__",
-        "socket.connect",
-        "socket.bind",
-        "socket.getaddrinfo",
-        "socket.sendto",
-        "subprocess.Popen",
-        "os.system",
-        "os.exec",
-        "os.posix_spawn",
-        "os.spawn",
-        "os.fork",
-        "os.forkpty",
-        "pty.spawn",
-        "ctypes.dlopen",
-    }
-)
-_BLOCKED_IMPORTS = frozenset({"_ctypes", "ctypes", "_socket", "socket", "ssl", "_ssl"})
-_RESULT: dict[str, str] = {}
-
-
-def _guard(event: str, args: tuple[Any, ...]) -> None:
-    if event in _BLOCKED or (event == "import" and args and args[0] in _BLOCKED_IMPORTS):
-        raise PermissionError(f"sandbox: {event} is not allowed")
-
-
-def _limit(limits: dict[str, int]) -> None:
-    cpu = limits["cpu_s"]
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"],) * 2)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"],) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-
-
-def _write(payload: dict[str, Any]) -> None:
-    with open(_RESULT["path"], "w", encoding="utf-8") as out:  # noqa: PTH123 - stdlib only
-        json.dump(payload, out)
+# Standard-library modules whose C parts link libraries outside the standard
+# library's directory: loaded now, they keep working after the lockdown.
+_PRELOAD = ("binascii", "zlib", "hashlib", "bz2", "lzma")
 
 
 def _error(kind: str, code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -76,7 +45,7 @@ def _failure(exc: BaseException) -> dict[str, Any]:
     return _error("crash", "tool_error", f"{type(exc).__name__}: {exc}")
 
 
-def _call(request: dict[str, Any]) -> dict[str, Any]:
+def _prepared(request: dict[str, Any]) -> typing.Callable[[], Any]:
     module = importlib.import_module(request["module"])
     function = getattr(module, request["name"])
     first = next(iter(inspect.signature(function).parameters))
@@ -87,24 +56,60 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
     ctx_data["deadline"] = datetime.fromisoformat(ctx_data["deadline"])
     ctx = ToolContext(**ctx_data)
     args = model.model_validate_json(request["args"])
-    if request["guard"]:
-        sys.addaudithook(_guard)
-    return {"ok": function(args, ctx).model_dump_json()}
+    return lambda: function(args, ctx).model_dump_json()
+
+
+def _lock_down(request: dict[str, Any], stdlib: list[str]) -> dict[str, Any]:
+    from agentdeck.tool_executor.adapters import _lockdown  # noqa: PLC0415 - injected path
+
+    for name in _PRELOAD:
+        importlib.import_module(name)
+    return _lockdown.lock_down(
+        scratch=request["scratch"],
+        readable=_lockdown.interpreter_paths(stdlib),
+        limits=request["limits"],
+    )
+
+
+def _probe(request: dict[str, Any], stdlib: list[str]) -> dict[str, Any]:
+    report = _lock_down(request, stdlib)
+    try:  # the proof: this very file is outside the scratch directory
+        with open(__file__, "rb"):  # noqa: PTH123 - stdlib only
+            return _error("unavailable", "sandbox_unavailable", "the lockdown did not hold")
+    except PermissionError:
+        return {"ok": json.dumps(report)}
+
+
+def _outcome(request: dict[str, Any], stdlib: list[str]) -> dict[str, Any]:
+    try:
+        call = None if request.get("probe") else _prepared(request)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        return _failure(exc)
+    try:
+        if call is None:
+            return _probe(request, stdlib)
+        _lock_down(request, stdlib)
+    except Exception as exc:  # noqa: BLE001 - fail closed: no lockdown, no tool
+        return _error("unavailable", "sandbox_unavailable", f"{type(exc).__name__}: {exc}")
+    try:
+        return {"ok": call()}
+    except MemoryError:
+        return _error("limit", "memory_limit_exceeded", "the sandbox ran out of memory")
+    except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+        return _failure(exc)
 
 
 def main() -> None:
-    """Read the request, limit this process, run the tool, write the result."""
+    """Read the request, prepare the call, lock down, run it, write the result."""
     request = json.loads(sys.stdin.read())
-    _RESULT["path"] = request["result_path"]
-    _limit(request["limits"])
+    stdlib = list(sys.path)
     sys.path[:0] = request["path"]
-    try:
-        payload = _call(request)
-    except MemoryError:
-        payload = _error("limit", "memory_limit_exceeded", "the sandbox ran out of memory")
-    except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
-        payload = _failure(exc)
-    _write(payload)
+    result = os.open(request["result_path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    payload = json.dumps(_outcome(request, stdlib)).encode()
+    if len(payload) > request["limits"]["file_bytes"]:
+        payload = json.dumps(_error("limit", "output_too_large", "too much output")).encode()
+    os.write(result, payload)
+    os.close(result)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from agentdeck.contracts.models import PolicyDecided
 from agentdeck.errors import RetryableError
 from agentdeck.runtime import Clock
 from agentdeck.store import EffectEntry
+from agentdeck.tool_executor.adapters.credentials import CallCredentials
 from agentdeck.tool_executor.adapters.guards import ToolGuards
 from agentdeck.tool_executor.adapters.invoke import UNKNOWN_WHY, Invoker
 from agentdeck.tool_executor.adapters.ledger import CallLedger
@@ -55,7 +56,9 @@ class CallRunner:
         outputs: Outputs,
         clock: Clock,
         in_flight_grace_s: float,
+        credentials: CallCredentials,
     ) -> None:
+        self._credentials = credentials
         self._ledger = ledger
         self._guards = guards
         self._invoker = invoker
@@ -152,7 +155,9 @@ class CallRunner:
                     started=False,
                 )
             start = self._clock()
-            invoked = self._invoker.invoke(tool, args, _context(decision, contract, start))
+            ctx = _context(decision, contract, start)
+            ctx = self._credentials.attach(ctx, contract, args, now=start)
+            invoked = self._invoker.invoke(tool, args, ctx)
         end = self._clock()
         self._guards.record(contract, end, ok=not invoked.tool_trouble)
         if invoked.unknown:

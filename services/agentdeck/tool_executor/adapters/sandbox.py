@@ -1,19 +1,24 @@
-"""Runs a sandboxed tool's function in a limited child process with no network.
+"""Runs a sandboxed tool's function in a child process that locks itself down.
 
-The child is ``python -I -S`` (no environment, no site, no user paths) in a
-fresh temporary directory, with CPU-time, address-space, file-size and
-open-file rlimits and a wall-clock timeout. Network: when the executor may
-(root or CAP_SYS_ADMIN) the child runs under ``unshare --net`` in an empty
-network namespace; in every case an audit hook in the child refuses socket
-creation, process spawning and ctypes before the tool's code runs.
+The child (``python -I -S``, empty environment, its own session) imports the
+tool, then confines itself for good before the tool's code runs: no
+capabilities, rlimits (CPU, memory, file size, open files, no new tasks),
+Landlock (read the standard library, write its scratch directory, nothing
+else; no TCP; no signals out) and a seccomp filter that kills it on any
+attempt at a new process, program, socket, namespace or tracing. None of this
+needs privilege, so it holds for a non-root executor with no capabilities.
+Where it cannot be set up, sandboxed calls are refused (``sandbox_unavailable``);
+there is no weaker fallback. After every call the child's process group is
+killed, so nothing outlives it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
-import shutil
+import select
 import signal
 import subprocess
 import sys
@@ -21,17 +26,31 @@ import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 
 from agentdeck.errors import ConfigError, ErrorCategory, RetryableError, TerminalError
+from agentdeck.tool_executor.adapters.isolation import (
+    CAPABILITY,
+    Isolation,
+    sandbox_unavailable,
+    sandbox_violation,
+)
 from agentdeck.tools import Tool, ToolContext
 
-__all__ = ["SandboxCrashed", "SandboxLimits", "SandboxTimeout", "SubprocessSandbox", "importable"]
+__all__ = [
+    "SandboxCrashed",
+    "SandboxLimits",
+    "SandboxTimeout",
+    "SubprocessSandbox",
+    "importable",
+    "isolation_report",
+]
 
 _CHILD = Path(__file__).with_name("_sandbox_child.py")
 _CPU_SIGNALS = {-signal.SIGXCPU, -signal.SIGKILL}
+_PROBE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -41,7 +60,6 @@ class SandboxLimits:
     cpu_s: int = 5
     memory_mb: int = 256
     max_output_bytes: int = 64_000
-    network: Literal["auto", "namespace", "audit-hook"] = "auto"
 
 
 class SandboxTimeout(Exception):
@@ -67,7 +85,7 @@ def importable(tool: Tool) -> tuple[str, str]:
 def _limit_failure(code: str, message: str) -> TerminalError:
     return TerminalError(
         message,
-        capability="tool-executor.sandbox",
+        capability=CAPABILITY,
         code=code,
         category=ErrorCategory.PERMANENT,
         remediation=("make the code do less work", "split the task into smaller steps"),
@@ -78,6 +96,8 @@ def _reported(error: dict[str, Any]) -> Exception:
     kind, code, message = error["kind"], error["code"], error["message"]
     if kind == "limit":
         return _limit_failure(code, message)
+    if kind == "unavailable":
+        return sandbox_unavailable(Isolation(available=False, reason=message))
     if kind == "crash":
         return SandboxCrashed(message)
     cls = RetryableError if kind == "retryable" else TerminalError
@@ -90,87 +110,113 @@ def _reported(error: dict[str, Any]) -> Exception:
     )
 
 
-class SubprocessSandbox:
-    """Runs sandboxed tools, one child process per call."""
+def _exited_within(pid: int, timeout_s: float) -> bool:
+    # Waits without reaping: until reaped, the child's process group id
+    # cannot be reused, so killing that group afterwards hits only ours.
+    pidfd = os.pidfd_open(pid)
+    try:
+        return bool(select.select([pidfd], [], [], timeout_s)[0])
+    finally:
+        os.close(pidfd)
 
-    def __init__(self, limits: SandboxLimits) -> None:
+
+class SubprocessSandbox:
+    """Runs sandboxed tools, one locked-down child process per call.
+
+    Args:
+        limits: What one call may use.
+        isolation: What isolation is in force; None probes it (once, on first use).
+    """
+
+    def __init__(self, limits: SandboxLimits, *, isolation: Isolation | None = None) -> None:
         self.limits = limits
+        if isolation is not None:
+            self.__dict__["isolation"] = isolation
 
     @cached_property
-    def _unshare(self) -> str | None:
-        if self.limits.network == "audit-hook":
-            return None
-        unshare = shutil.which("unshare")
-        works = unshare is not None and _probe(unshare)
-        if self.limits.network == "namespace" and not works:
-            raise ConfigError("sandbox_network=namespace, but unshare --net is not permitted")
-        return unshare if works else None
+    def isolation(self) -> Isolation:
+        """The isolation a locked-down probe child reports (probed once)."""
+        try:
+            return Isolation.probed(self._execute({"probe": True}, _PROBE_TIMEOUT_S))
+        except (TerminalError, SandboxCrashed, SandboxTimeout, OSError) as exc:
+            return Isolation(available=False, reason=str(exc) or type(exc).__name__)
 
-    @property
-    def isolates_network(self) -> bool:
-        """Whether children get an empty network namespace (else: the audit hook alone)."""
-        return self._unshare is not None
-
-    def _command(self) -> list[str]:
-        prefix = [self._unshare, "--net", "--"] if self._unshare else []
-        return [*prefix, sys.executable, "-I", "-S", str(_CHILD)]
-
-    def _request(self, tool: Tool, args: BaseModel, ctx: ToolContext, result: Path) -> str:
+    def _request(self, tool: Tool, args: BaseModel, ctx: ToolContext) -> dict[str, Any]:
         module, name = importable(tool)
+        return {
+            "module": module,
+            "name": name,
+            "args": args.model_dump_json(),
+            "ctx": {**ctx.__dict__, "deadline": ctx.deadline.isoformat()},
+        }
+
+    def run(self, tool: Tool, args: BaseModel, ctx: ToolContext, *, timeout_s: float) -> str:
+        """Run ``tool`` on ``args`` in a locked-down child; its output as JSON.
+
+        Raises:
+            SandboxTimeout: The wall-clock timeout passed; the child was killed.
+            SandboxCrashed: The child died without a result.
+            TerminalError: ``sandbox_unavailable`` (no isolation here: nothing ran),
+                ``sandbox_violation`` (the code tried a forbidden operation and was
+                killed), a limit (CPU, memory, output size), or the tool's own.
+            Failure: The tool raised one.
+        """
+        if not self.isolation.available:
+            raise sandbox_unavailable(self.isolation)
+        return self._execute(self._request(tool, args, ctx), timeout_s)
+
+    def _execute(self, request: dict[str, Any], timeout_s: float) -> str:
         out = self.limits.max_output_bytes
-        return json.dumps(
-            {
+        with tempfile.TemporaryDirectory(
+            prefix="agentdeck-sandbox-", ignore_cleanup_errors=True
+        ) as work:
+            scratch = Path(work) / "scratch"
+            scratch.mkdir(mode=0o700)
+            result = Path(work) / f".result-{secrets.token_hex(8)}"
+            request = {
+                **request,
                 "path": [p for p in sys.path if p],
-                "module": module,
-                "name": name,
-                "args": args.model_dump_json(),
-                "ctx": {**ctx.__dict__, "deadline": ctx.deadline.isoformat()},
+                "scratch": str(scratch),
                 "result_path": str(result),
-                "guard": True,
                 "limits": {
                     "cpu_s": self.limits.cpu_s,
                     "memory_bytes": self.limits.memory_mb << 20,
                     "file_bytes": max(out * 4, 1 << 20),
                 },
             }
-        )
-
-    def run(self, tool: Tool, args: BaseModel, ctx: ToolContext, *, timeout_s: float) -> str:
-        """Run ``tool`` on ``args`` in a child; its output as JSON.
-
-        Raises:
-            SandboxTimeout: The wall-clock timeout passed; the child was killed.
-            SandboxCrashed: The child died without a result.
-            Failure: The tool raised one, or a limit (CPU, memory, output size) was hit.
-        """
-        with tempfile.TemporaryDirectory(prefix="agentdeck-sandbox-") as work:
-            result = Path(work) / f".result-{secrets.token_hex(8)}"
-            code = self._spawn(self._request(tool, args, ctx, result), work, timeout_s)
+            code = self._spawn(json.dumps(request).encode(), scratch, timeout_s)
             return self._collect(result, code)
 
-    def _spawn(self, request: str, work: str, timeout_s: float) -> int:
-        env = {"HOME": work, "TMPDIR": work, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    def _spawn(self, request: bytes, scratch: Path, timeout_s: float) -> int:
         with subprocess.Popen(
-            self._command(),
-            cwd=work,
-            env=env,
+            [sys.executable, "-I", "-S", str(_CHILD)],
+            cwd=scratch,
+            env={},
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         ) as child:
             try:
-                child.communicate(request.encode(), timeout=timeout_s)
-            except subprocess.TimeoutExpired:
+                assert child.stdin is not None  # noqa: S101 - stdin=PIPE above
+                child.stdin.write(request)
+                child.stdin.close()
+            except BrokenPipeError:
+                pass  # it died already; its exit status tells why
+            exited = _exited_within(child.pid, timeout_s)
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
-                raise SandboxTimeout(f"no result within {timeout_s:.1f}s") from None
+            child.wait()
+            if not exited:
+                raise SandboxTimeout(f"no result within {timeout_s:.1f}s")
             return child.returncode
 
     def _collect(self, result: Path, code: int) -> str:
+        if code == -signal.SIGSYS:
+            raise sandbox_violation()
         if code in _CPU_SIGNALS:
             raise _limit_failure("cpu_limit_exceeded", f"CPU time limit of {self.limits.cpu_s}s")
-        if not result.exists():
+        if not result.exists() or not result.stat().st_size:
             raise SandboxCrashed(f"the sandbox exited with {code} and no result")
         if result.stat().st_size > self.limits.max_output_bytes * 2 + 1024:
             raise _limit_failure("output_too_large", "the sandboxed tool's output is too large")
@@ -180,14 +226,6 @@ class SubprocessSandbox:
         raise _reported(payload["error"])
 
 
-def _probe(unshare: str) -> bool:
-    try:
-        done = subprocess.run(
-            [unshare, "--net", "--", sys.executable, "-I", "-S", "-c", "pass"],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+def isolation_report(limits: SandboxLimits | None = None) -> str:
+    """One line saying what isolation sandboxed tools get on this machine (probes it)."""
+    return SubprocessSandbox(limits or SandboxLimits()).isolation.describe()
