@@ -159,7 +159,7 @@ def test_both_keys_of_a_producer_verify_during_rotation():
 
 def test_a_registry_file_with_a_key_id_used_twice_does_not_load(tmp_path):
     key = SIGNER.public_key_b64()
-    entry = "{keys: {k1: %s}, tenants: [acme], agents: ['*']}" % key
+    entry = f"{{keys: {{k1: {key}}}, tenants: [acme], agents: ['*']}}"
     path = tmp_path / "producers.yaml"
     path.write_text(f"version: 1\nproducers:\n  a: {entry}\n  b: {entry}\n")
     with pytest.raises(ConfigError, match="k1"):

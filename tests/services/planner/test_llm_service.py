@@ -10,8 +10,8 @@ from agentdeck.kafka import EventProducer, Topic
 from agentdeck.planner.main import build
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.store import RunStatus, Store
-from testkit.producers import SIGNER, registry
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
+from testkit.producers import SIGNER, registry
 
 from .test_service import _allow, _done, _registry
 

@@ -12,8 +12,8 @@ from agentdeck.planner.main import build
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.store import RunStatus, Store
 from agentdeck.tools import SideEffect, ToolContext, ToolRegistry
-from testkit.producers import SIGNER, registry
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
+from testkit.producers import SIGNER, registry
 
 
 class Anything(BaseModel):
