@@ -157,7 +157,7 @@ class CallRunner:
             start = self._clock()
             ctx = _context(decision, contract, start)
             ctx = self._credentials.attach(ctx, contract, args, now=start)
-            invoked = self._invoker.invoke(tool, args, ctx)
+            invoked = self._credentials.scrub(self._invoker.invoke(tool, args, ctx), ctx)
         end = self._clock()
         self._guards.record(contract, end, ok=not invoked.tool_trouble)
         if invoked.unknown:

@@ -11,9 +11,13 @@ from pydantic import BaseModel
 from agentdeck.credentials import args_sha256, mint
 from agentdeck.errors import ConfigError
 from agentdeck.signing import Signer
+from agentdeck.tool_executor.adapters.invoke import Invoked
 from agentdeck.tools import Tool, ToolContext, ToolContract
 
-__all__ = ["CallCredentials"]
+__all__ = ["REDACTED", "CallCredentials"]
+
+REDACTED = "[credential]"
+"""What replaces a credential a tool echoed into its output or error."""
 
 
 class CallCredentials:
@@ -60,3 +64,22 @@ class CallCredentials:
             not_after=ctx.deadline,
         )
         return replace(ctx, credential=token)
+
+    @staticmethod
+    def scrub(invoked: Invoked, ctx: ToolContext) -> Invoked:
+        """``invoked`` without the call's credential, should the tool have echoed it.
+
+        Output and errors go back to the model and onto the event log; a tool
+        that prints its credential there must not hand it to either.
+        """
+        token = ctx.credential
+        if not token:
+            return invoked
+        output, failure = invoked.output_json, invoked.failure
+        if output is not None and token in output:
+            output = output.replace(token, REDACTED)
+        if failure is not None and token in failure.message:
+            failure = failure.model_copy(
+                update={"message": failure.message.replace(token, REDACTED)}
+            )
+        return replace(invoked, output_json=output, failure=failure)
