@@ -7,13 +7,20 @@ way the executor hashed the tool's arguments, and verifies that the credential
 was minted for this operation, this call and these arguments, and is not past
 the call's deadline. A credential leaked from one call is useless for any
 other call and after its deadline.
+
+Sending an email is the one operation the desk does not deduplicate, so its
+credential is also single-use: replaying it for the same call, even within the
+deadline, is refused (``credential_replayed``). The spent ids are kept in
+memory until their credentials expire.
 """
 
 from __future__ import annotations
 
+import threading
+from datetime import datetime
 from typing import Any
 
-from agentdeck.credentials import CredentialKeys, CredentialRefused, args_sha256, verify
+from agentdeck.credentials import Claims, CredentialKeys, CredentialRefused, args_sha256, verify
 from agentdeck.demo.desk import Desk, Order, Refund, SentEmail
 from agentdeck.errors import ErrorCategory, TerminalError
 from agentdeck.runtime import Clock, utc_now
@@ -53,6 +60,9 @@ class DeskApi:
         self.desk = desk
         self._keys = keys
         self._clock = clock
+        self._lock = threading.Lock()
+        self._spent: dict[str, datetime] = {}
+        """Credential id -> its expiry, for single-use operations."""
 
     def order(self, order_id: str, *, key: str, credential: str | None) -> Order:
         """The order ``order_id``, for call ``key`` of ``lookup_order``."""
@@ -79,16 +89,30 @@ class DeskApi:
     ) -> SentEmail:
         """Send an email, for call ``key`` of ``send_email``."""
         request = {"to": to, "subject": subject, "body": body}
-        self._admit("send_email", request, key, credential)
-        return self.desk.send_email(to, subject, body, key=key)
+        claims = self._admit("send_email", request, key, credential)
+        with self._lock:  # one send at a time, so a replay cannot slip in beside the first use
+            self._refuse_spent(claims)
+            sent = self.desk.send_email(to, subject, body, key=key)
+            self._spent[claims.token_id] = claims.not_after
+        return sent
 
-    def _admit(self, tool: str, request: dict[str, Any], key: str, credential: str | None) -> None:
+    def _refuse_spent(self, claims: Claims) -> None:
+        now = self._clock()
+        self._spent = {jti: until for jti, until in self._spent.items() if until > now}
+        if claims.token_id in self._spent:
+            raise CredentialRejected(
+                "send_email: the credential was already used", code="credential_replayed"
+            )
+
+    def _admit(
+        self, tool: str, request: dict[str, Any], key: str, credential: str | None
+    ) -> Claims:
         if not credential:
             raise CredentialRejected(
                 f"{tool}: the request carries no credential", code="credential_missing"
             )
         try:
-            verify(
+            return verify(
                 credential,
                 self._keys,
                 audience=AUDIENCE,

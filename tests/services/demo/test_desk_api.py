@@ -152,3 +152,15 @@ def test_a_refusal_does_not_repeat_the_credential(api, clock):
         _refund(api, key, leaked)
     assert leaked not in str(caught.value)
     assert leaked.split(".")[2] not in str(caught.value)
+
+
+def test_an_email_credential_sends_once_and_its_replay_for_the_same_call_is_refused(api, clock):
+    key = uuid.uuid4().hex
+    email = {"to": "lee@example.com", "subject": "Refund", "body": "Done."}
+    leaked = _credential(key, "send_email", email)
+    sent = api.send_email(**email, key=key, credential=leaked)
+    replay = lambda: api.send_email(**email, key=key, credential=leaked)  # noqa: E731
+    assert _refused(replay) == "credential_replayed"
+    assert [e.deliveries for e in api.desk.sent_emails() if e.message_id == sent.message_id] == [1]
+    clock.now = START + timedelta(minutes=5)
+    assert _refused(replay) == "credential_expired"
