@@ -12,9 +12,10 @@ from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
-from agentdeck.signing import Verifier
+from agentdeck.signing import Signer, Verifier
 from agentdeck.store import Store
 from agentdeck.tool_executor.adapters.calls import CallRunner, Outputs
+from agentdeck.tool_executor.adapters.credentials import CallCredentials
 from agentdeck.tool_executor.adapters.guards import ToolGuards
 from agentdeck.tool_executor.adapters.invoke import Invoker
 from agentdeck.tool_executor.adapters.ledger import CallLedger
@@ -38,6 +39,7 @@ __all__ = [
     "build",
     "build_handler",
     "configured_registry",
+    "credentials_for",
     "isolation_report",
     "load_registry",
     "main",
@@ -66,10 +68,25 @@ def _trust(settings: ToolExecutorSettings, tools: ToolRegistry, clock: Clock) ->
     )
 
 
+def credentials_for(settings: ToolExecutorSettings) -> CallCredentials:
+    """What mints per-call credentials: the configured key, or none (tools needing one refuse)."""
+    key = settings.credential_signing_key
+    secret = key.get_secret_value() if key is not None else ""
+    signer = Signer(settings.credential_key_id, secret) if secret else None
+    return CallCredentials(signer, issuer=settings.service_name)
+
+
 def configured_registry(settings: ToolExecutorSettings, store: Store) -> ToolRegistry:
-    """The tools of ``settings.tool_packages`` (the demo catalog if none), over ``store``."""
+    """The tools of ``settings.tool_packages`` (the demo catalog if none), over ``store``.
+
+    Packages may ask for ``credential_public_keys``: the key ids and public keys
+    their in-process backends verify per-call credentials with.
+    """
     return load_catalog(
-        settings.tool_packages, store=store, http_allow_hosts=settings.http_allow_hosts
+        settings.tool_packages,
+        store=store,
+        http_allow_hosts=settings.http_allow_hosts,
+        credential_public_keys=credentials_for(settings).public_keys(),
     )
 
 
@@ -97,6 +114,9 @@ def build_handler(
     for tool in tools:
         if tool.contract.sandboxed:
             importable(tool)
+    trust = _trust(settings, tools, clock)
+    credentials = credentials_for(settings)
+    credentials.check(tools, "AGENTDECK_EXECUTOR_CREDENTIAL_SIGNING_KEY")
     sandbox = sandbox_for(settings)
     if sandboxed:  # said once at start, so an operator sees a refusing sandbox before a call
         level = logging.INFO if sandbox.isolation.available else logging.ERROR
@@ -117,11 +137,12 @@ def build_handler(
         outputs=outputs,
         clock=clock,
         in_flight_grace_s=settings.in_flight_grace_s,
+        credentials=credentials,
     )
     return ExecutorHandler(
         store=store,
         runner=runner,
-        trust=_trust(settings, tools, clock),
+        trust=trust,
         clock=clock,
         consumer=f"{settings.consumer_group}.calls",
         pool=pool,

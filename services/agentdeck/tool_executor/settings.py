@@ -42,6 +42,12 @@ class ToolExecutorSettings(ServiceSettings):
         default=None, description="Public key (base64) of the approval service's signing key."
     )
     approval_key_id: str = "approval-1"
+    credential_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Private key (base64) the executor signs per-call credentials with; "
+        "required when a tool's contract names a credential_audience.",
+    )
+    credential_key_id: str = "executor-1"
     max_parallel_calls: int = Field(default=16, gt=0, description="Calls in flight per batch.")
     breaker_failures: int = Field(default=5, gt=0, description="Consecutive failures to open.")
     breaker_cooldown_s: float = Field(default=30.0, gt=0, description="Open, then half-open.")
