@@ -36,6 +36,7 @@ __all__ = [
     "PlannedStep",
     "PlannerKind",
     "PolicyDecided",
+    "Principal",
     "Producer",
     "Provenance",
     "RunCancelled",
@@ -131,6 +132,15 @@ class PlannedStep(Record):
     """Steps that must complete first (join)."""
     condition: str | None = None
     """Expression that must hold for the step to run; null runs it unconditionally."""
+
+
+class Principal(Record):
+    """Who a run acts for, as verified when its goal was admitted."""
+
+    producer: str
+    """Registered producer whose signed goal started the run."""
+    requested_by: str
+    """Who the producer says asked for the goal (user or system); may not approve the run's calls."""
 
 
 class Provenance(Record):
@@ -488,10 +498,10 @@ class DecisionOutcome(StrEnum):
 
 
 class PolicyDecided(Event):
-    """The policy-checker decided a tool-call request; the executor acts only on a valid signed ALLOW for exactly that call. v2 carries the call itself, so the executor needs no second topic."""
+    """The policy-checker decided a tool-call request; the executor acts only on a valid signed ALLOW for exactly that call. v2 carries the call itself, so the executor needs no second topic. v3 carries the verified principal the run acts for."""
 
     EVENT_TYPE: ClassVar[str] = "agentdeck.events.PolicyDecided"
-    SCHEMA_VERSION: ClassVar[int] = 2
+    SCHEMA_VERSION: ClassVar[int] = 3
 
     envelope: Envelope
     """Ids, causation, tenant, producer, time and trace context."""
@@ -535,6 +545,8 @@ class PolicyDecided(Event):
     """After this instant the executor refuses the decision; covered by the signature."""
     approval_id: str | None = None
     """For REQUIRE_APPROVAL: the approval request that will carry the human decision."""
+    principal: Principal | None = None
+    """The verified producer and requester of the run, copied from the request; the signature covers it; null in decisions recorded before v3."""
 
 
 class RunCancelled(Event):
@@ -597,10 +609,10 @@ class PlannerKind(StrEnum):
 
 
 class RunStarted(Event):
-    """The planner accepted a goal and pinned the planner or playbook version the run will use."""
+    """The planner accepted a goal and pinned the planner or playbook version the run will use. v2 names the verified principal the run acts for."""
 
     EVENT_TYPE: ClassVar[str] = "agentdeck.events.RunStarted"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     envelope: Envelope
     """Ids, causation, tenant, producer, time and trace context."""
@@ -612,6 +624,8 @@ class RunStarted(Event):
     """Playbook version or model route the run is pinned to."""
     limits: RunLimits
     """Limits in force for the run."""
+    principal: Principal | None = None
+    """The producer whose signed goal was admitted, and who it says asked; null in runs recorded before v2."""
 
 
 class StepScheduled(Event):
@@ -675,10 +689,10 @@ class ToolCallFailed(Event):
 
 
 class ToolCallRequested(Event):
-    """The planner asks for a tool call; the policy-checker must decide it before anything runs."""
+    """The planner asks for a tool call; the policy-checker must decide it before anything runs. v2 names the verified principal the run acts for."""
 
     EVENT_TYPE: ClassVar[str] = "agentdeck.events.ToolCallRequested"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     envelope: Envelope
     """Ids, causation, tenant, producer, time and trace context."""
@@ -698,6 +712,8 @@ class ToolCallRequested(Event):
     """Most the call may cost, in micro-USD; reserved from the budget before it runs."""
     attempt: int = 1
     """1 for the first attempt, incremented on retries."""
+    principal: Principal | None = None
+    """The verified producer and requester of the run; null in requests recorded before v2."""
 
 
 class ToolCallStarted(Event):

@@ -16,10 +16,14 @@ def decision_message(decision: PolicyDecided) -> bytes:
 
     Covers the run, step, tool, arguments hash, idempotency key and attempt,
     so a decision cannot be moved to another call, and the expiry, so an old
-    decision cannot be replayed indefinitely.
+    decision cannot be replayed indefinitely. From v3 on it also covers the
+    verified principal (producer and requester), so neither can be swapped;
+    a decision without one (recorded before v3) signs the fields it had.
     """
     env = decision.envelope
     expires = decision.expires_at.isoformat() if decision.expires_at else ""
+    who = decision.principal
+    principal = [who.producer, who.requested_by] if who is not None else []
     return message(
         DECISION_DOMAIN,
         [
@@ -33,6 +37,7 @@ def decision_message(decision: PolicyDecided) -> bytes:
             str(decision.attempt),
             decision.bundle_digest,
             expires,
+            *principal,
         ],
     )
 

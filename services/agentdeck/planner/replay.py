@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from agentdeck.contracts import Event, Producer, deterministic_id
 from agentdeck.contracts import models as m
 from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, Templates, decide
+from agentdeck.planner.core.admission import recorded_admission
 from agentdeck.planner.core.context import ToolInfo
 
 __all__ = ["Divergence", "ReplayResult", "replay_run"]
@@ -64,6 +65,9 @@ def _comparable(event: Event) -> dict[str, object]:
     data = event.model_dump(mode="json")
     data["envelope"].pop("occurred_at", None)
     data["envelope"].pop("producer", None)
+    # Recorded under an earlier schema version, decided again under the current
+    # one: the fields are compared, the writer's version number is not.
+    data["envelope"].pop("schema_version", None)
     return data
 
 
@@ -118,6 +122,8 @@ class _Replayer:
 
     def _context(self, cause: Event, recorded: list[Event]) -> Context:
         first = recorded[0].envelope if recorded else cause.envelope
+        started = next((e for e in recorded if isinstance(e, m.RunStarted)), None)
+        principal = started.principal if started is not None else None
         return Context(
             now=first.occurred_at,
             producer=first.producer if recorded else Producer(service="planner", version="replay"),
@@ -125,6 +131,7 @@ class _Replayer:
             tools=self.tools,
             templates=self.templates,
             model_for=lambda _goal: self.model,
+            admission=recorded_admission(principal) if principal is not None else None,
         )
 
     def _model_turns(self, state: RunState | None) -> tuple[RunState | None, Divergence | None]:

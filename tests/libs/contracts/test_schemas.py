@@ -11,6 +11,7 @@ from agentdeck.contracts.compat import check_compatibility
 
 PIPELINE_EVENTS = {
     "GoalSubmitted",
+    "GoalRejected",
     "RunStarted",
     "RunCompleted",
     "RunFailed",

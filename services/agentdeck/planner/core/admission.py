@@ -26,6 +26,7 @@ __all__ = [
     "check_agent",
     "check_grant",
     "goal_rejected",
+    "recorded_admission",
 ]
 
 ANY = "*"
@@ -80,6 +81,16 @@ class Refused:
     registry_version: str
     key_id: str | None = None
     producer_id: str | None = None
+
+
+def recorded_admission(principal: m.Principal) -> Admitted:
+    """For replay: the admission a recorded RunStarted shows.
+
+    The signature was checked when the goal arrived (its headers are not in
+    the archive); the producer it named is an input recorded in the log.
+    """
+    anything = Grant(tenants=(ANY,), agents=(ANY,), playbooks=(ANY,), model_planned=True)
+    return Admitted(principal.producer, "recorded", anything, "recorded")
 
 
 def _granted(values: tuple[str, ...], value: str) -> bool:

@@ -112,6 +112,7 @@ def request_call(
         side_effect=info.side_effect,
         max_cost_micros=info.max_cost_micros,
         attempt=attempt,
+        principal=state.principal(),
     )
     counts = dict(state.call_counts)
     counts[call_key] = counts.get(call_key, 0) + 1

@@ -122,6 +122,7 @@ def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, lis
         playbook=playbook.name,
         pinned_version=playbook.version,
         limits=goal.limits,
+        principal=state.principal(),
     )
     active = [s for s in playbook.steps if not s.only_as_fallback]
     plan = m.PlanProposed(
@@ -181,5 +182,6 @@ def _start_llm_run(
         playbook=None,
         pinned_version=model,
         limits=goal.limits,
+        principal=state.principal(),
     )
     return state, [started]

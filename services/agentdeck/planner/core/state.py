@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agentdeck.contracts.models import ErrorInfo, RunLimits
+from agentdeck.contracts.models import ErrorInfo, Principal, RunLimits
 
 __all__ = ["IN_FLIGHT_STATES", "LlmConversation", "RunPhase", "RunState", "StepState", "StepStatus"]
 
@@ -104,6 +104,12 @@ class RunState(BaseModel):
     finished_at: datetime | None = None
     llm: LlmConversation | None = None
     """For runs the LLM planner plans: the conversation so far."""
+
+    def principal(self) -> Principal | None:
+        """Who the run acts for, as verified at admission; None for runs recorded before."""
+        if not self.producer:
+            return None
+        return Principal(producer=self.producer, requested_by=self.requested_by)
 
     def step(self, step_id: str) -> StepState:
         """The state of ``step_id``."""

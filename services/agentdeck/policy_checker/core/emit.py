@@ -61,6 +61,7 @@ def events_for(
         attempt=request.attempt,
         expires_at=record.expires_at,
         approval_id=record.approval_id,
+        principal=request.principal,
     )
     events: list[Event] = [signed(decision, key)]
     if record.hold is not None:
