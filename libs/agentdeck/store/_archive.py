@@ -137,6 +137,15 @@ class ArchiveRepository:
         stmt = select(*_COLUMNS).where(ArchiveRow.seq > after_seq)
         return _fetch(conn, stmt.order_by(ArchiveRow.seq).limit(limit))
 
+    def latest_of_type(
+        self, conn: Connection, event_type: str, *, since: datetime, limit: int
+    ) -> list[ArchivedEvent]:
+        """Up to ``limit`` events of ``event_type`` that occurred since ``since``, newest first."""
+        stmt = select(*_COLUMNS).where(
+            ArchiveRow.event_type == event_type, ArchiveRow.occurred_at >= since
+        )
+        return _fetch(conn, stmt.order_by(ArchiveRow.seq.desc()).limit(limit))
+
     def count(self, conn: Connection) -> int:
         """Number of archived events."""
         return conn.execute(select(func.count()).select_from(ArchiveRow)).scalar_one()

@@ -34,6 +34,7 @@ def _root() -> None:
 for _command in (
     commands.submit,
     commands.runs,
+    commands.rejected,
     commands.show,
     commands.kill,
     commands.metrics,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -12,14 +12,20 @@ from agentdeck.cli.producer import goal_signer
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.submit import goal_event, parse_inputs, publish_goal
-from agentdeck.cli.views import costs_table, metrics_table, run_tree, runs_table
+from agentdeck.cli.views import (
+    costs_table,
+    metrics_table,
+    rejections_table,
+    run_tree,
+    runs_table,
+)
 from agentdeck.contracts import DecodeError, Producer, default_codec, deterministic_id, envelope_for
-from agentdeck.contracts.models import KillSwitchScope, KillSwitchSet, RunLimits
+from agentdeck.contracts.models import GoalRejected, KillSwitchScope, KillSwitchSet, RunLimits
 from agentdeck.kafka import EventProducer
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import RunStatus, Store
 
-__all__ = ["kill", "metrics", "runs", "show", "submit"]
+__all__ = ["kill", "metrics", "rejected", "runs", "show", "submit"]
 
 console = Console()
 
@@ -66,6 +72,25 @@ def runs(
     finally:
         store.close()
     console.print(runs_table(found))
+
+
+def rejected(
+    hours: Annotated[float, typer.Option(min=0, help="Look back this many hours.")] = 24,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Goals the planner refused (unsigned, unknown producer, outside its grant), newest first."""
+    store = _store(locate(CliSettings()))
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    codec = default_codec()
+    try:
+        with store.transaction(read_only=True) as conn:
+            archived = store.archive.latest_of_type(
+                conn, GoalRejected.EVENT_TYPE, since=since, limit=limit
+            )
+    finally:
+        store.close()
+    found = [e for a in archived if isinstance(e := codec.decode(a.payload), GoalRejected)]
+    console.print(rejections_table(found))
 
 
 def show(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> None:
@@ -126,8 +151,6 @@ def metrics(
     days: Annotated[float, typer.Option(min=0, help="Look back this many days.")] = 7,
 ) -> None:
     """The weekly metrics and where the money went (tenant, agent, tool, model)."""
-    from datetime import timedelta  # noqa: PLC0415
-
     from agentdeck.telemetry.adapters.metrics import report_since  # noqa: PLC0415
 
     store = _store(locate(CliSettings()))

@@ -44,6 +44,24 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
     return table
 
 
+def rejections_table(rejections: Sequence[m.GoalRejected]) -> Table:
+    """Refused goals, newest first: who claimed what, and why they were refused."""
+    table = Table(title="rejected goals")
+    for column in ("at", "claimed run", "tenant", "producer (key)", "code", "reason"):
+        table.add_column(column, no_wrap=column in {"at", "code"})
+    for event in rejections:
+        who = event.producer_id or "unregistered"
+        table.add_row(
+            event.envelope.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.claimed_run_id or "-",
+            event.envelope.tenant,
+            f"{who} ({event.key_id or 'no key'})",
+            f"[red]{event.failure.code}[/]",
+            event.failure.message,
+        )
+    return table
+
+
 def _ms(start: datetime, end: datetime) -> str:
     return f"+{(end - start).total_seconds() * 1000:.0f} ms"
 
