@@ -1,5 +1,6 @@
 """The README's commands are the ones CI and the Makefile run, and they work."""
 
+import base64
 import os
 import re
 import signal
@@ -7,7 +8,9 @@ import socket
 import subprocess
 from pathlib import Path
 
-from agentdeck.kafka import Topic
+from agentdeck.kafka import Topic, record_headers
+from agentdeck.planner.adapters.producers import ProducerRegistry
+from agentdeck.planner.core.admission import Admitted, check_agent, check_grant
 from testkit.kafka import read_topic
 
 ROOT = Path(__file__).parents[1]
@@ -38,7 +41,9 @@ def test_the_make_targets_exist():
         assert dry.returncode == 0, dry.stderr
 
 
-def test_the_readme_python_example_publishes_a_goal_any_consumer_can_decode(kafka, codec):
+def test_the_readme_python_example_publishes_a_signed_goal_its_registry_entry_admits(
+    kafka, codec, tmp_path
+):
     code = re.search(r"```python\n(.*?)```", README, re.DOTALL)
     assert code
     goals = Topic.GOALS.full(kafka.topic_prefix)
@@ -49,6 +54,18 @@ def test_the_readme_python_example_publishes_a_goal_any_consumer_can_decode(kafk
     [message] = read_topic(kafka, goals, 1)
     assert message.key() == b"ticket-4711"
     assert codec.decode(message.value()) == namespace["goal"]
+
+    entry = re.search(r"```yaml\n(.*?)```", README, re.DOTALL)
+    assert entry
+    key = namespace["crm_key"].public_key().public_bytes_raw()  # type: ignore[attr-defined]
+    path = tmp_path / "producers.yaml"
+    path.write_text(entry[1].replace("<base64 public key>", base64.b64encode(key).decode()))
+    authenticator = ProducerRegistry.load(path).authenticator()
+    admitted = authenticator.authenticate(message.value(), record_headers(message))
+    assert isinstance(admitted, Admitted)
+    assert admitted.producer_id == "crm"
+    assert check_grant(namespace["goal"], admitted) is None  # type: ignore[arg-type]
+    assert check_agent(namespace["goal"], admitted, "support-agent") is None  # type: ignore[arg-type]
 
 
 def _agentdeck(args: list[str], env: dict[str, str]) -> str:
