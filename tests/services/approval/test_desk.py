@@ -1,5 +1,6 @@
 """The desk over the real store and broker, without consumer loops: races and the outbox."""
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -85,6 +86,25 @@ def test_of_many_racing_approvers_exactly_one_decides(cases, harness, new_case, 
     events = harness.approvals(1, of=[case.approval_id])
     assert len(harness.approvals(2, of=[case.approval_id], timeout_s=2)) == 1
     assert harness.verifies(events[0])
+
+
+@pytest.mark.integration
+def test_the_queue_finds_an_approvers_cases_behind_more_urgent_ones_of_other_tenants(
+    cases, harness, make_decision, rules, clock
+):
+    mine, theirs = f"acme-{uuid.uuid4().hex[:8]}", f"globex-{uuid.uuid4().hex[:8]}"
+    earlier = NOW - timedelta(minutes=10)  # their timers come first
+    urgent = [
+        open_case(make_decision(tenant=theirs), rules, now=earlier, producer=TEST_PRODUCER)
+        for _ in range(3)
+    ]
+    own = open_case(make_decision(tenant=mine), rules, now=NOW, producer=TEST_PRODUCER)
+    cases.create([*urgent, own], NOW)
+    lead = Principal(name="pat", roles=frozenset({"support-lead"}), tenants=frozenset({mine}))
+    desk = _desk(harness, cases, clock)
+    assert [c.approval_id for c in desk.pending(lead, limit=1)] == [own.approval_id]
+    assert desk.get(urgent[0].approval_id, lead) is None
+    assert desk.get(own.approval_id, lead) == own
 
 
 @pytest.mark.integration
