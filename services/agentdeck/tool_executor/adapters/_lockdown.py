@@ -25,9 +25,6 @@ __all__ = ["interpreter_paths", "lock_down"]
 _PR_SET_PDEATHSIG = 1
 _CAPABILITY_VERSION_3 = 0x20080522
 _PACKAGE_DIRS = frozenset({"site-packages", "dist-packages"})
-_CTYPES_EVENTS = frozenset(
-    {"ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.call_function"}
-)
 
 
 def interpreter_paths(path: Iterable[str]) -> list[str]:
@@ -91,12 +88,6 @@ def _limit(limits: dict[str, int]) -> None:
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # not even a thread
 
 
-def _refuse_ctypes(event: str, args: tuple[Any, ...]) -> None:
-    # Not the boundary (seccomp and Landlock are): an early, readable refusal.
-    if event in _CTYPES_EVENTS or (event == "import" and args and args[0] in {"ctypes", "_ctypes"}):
-        raise PermissionError(f"sandbox: {event} is not allowed")
-
-
 def lock_down(*, scratch: str, readable: list[str], limits: dict[str, int]) -> dict[str, Any]:
     """Confine this process to ``scratch`` (read-write) and ``readable`` (read-only), for good.
 
@@ -111,9 +102,6 @@ def lock_down(*, scratch: str, readable: list[str], limits: dict[str, int]) -> d
     _seccomp.no_new_privs()
     confinement = _landlock.confine(readable, [scratch])
     _seccomp.install(_seccomp.sandbox_program(os.getpid()))
-    for name in [m for m in sys.modules if m == "ctypes" or m.startswith(("ctypes.", "_ctypes"))]:
-        del sys.modules[name]
-    sys.addaudithook(_refuse_ctypes)
     sys.dont_write_bytecode = True
     return {
         "landlock_abi": confinement.abi,

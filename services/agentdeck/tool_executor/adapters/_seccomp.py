@@ -5,9 +5,9 @@ only (libseccomp's bindings would need the C library present and run
 ``ldconfig`` at import). Installing a filter needs no privilege once
 ``no_new_privs`` is set, and a filter can never be removed, only stacked.
 
-The filter is a deny-list of what an escape needs (new processes, programs,
-sockets, namespaces, tracing, raw kernel interfaces, raising rlimits) over the
-system calls CPython itself uses. A forbidden call kills the whole process
+The filter is a deny-list of what an escape needs (new processes and threads,
+programs, sockets, namespaces, tracing, raw kernel interfaces, raising
+rlimits) over the system calls CPython itself uses. A forbidden call kills the whole process
 (SIGSYS), so the parent sees the attempt instead of code that caught an error.
 Only x86-64 is known; elsewhere :func:`supported` is false and the sandbox
 refuses to run.
@@ -20,6 +20,7 @@ import errno
 import platform
 
 __all__ = [
+    "ERRNO",
     "KILL",
     "Insn",
     "deny",
@@ -36,12 +37,9 @@ Insn = tuple[int, int, int, int]
 _LD_W_ABS, _JEQ, _JSET, _JGE, _RET = 0x20, 0x15, 0x45, 0x35, 0x06
 _ARCH_X86_64, _X32_BIT = 0xC000003E, 0x40000000
 _NR, _ARCH, _ARG = 0, 4, 16  # offsets in struct seccomp_data; args are 8 bytes each
-KILL, ALLOW = 0x80000000, 0x7FFF0000
-_ERRNO = 0x00050000
+KILL, ALLOW, ERRNO = 0x80000000, 0x7FFF0000, 0x00050000
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 _CLONE_THREAD = 0x00010000
-_CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
-_CLONE_NAMESPACES |= 0x20000000 | 0x40000000
 
 _X86_64 = {
     "socket": 41, "clone": 56, "fork": 57, "vfork": 58, "execve": 59, "kill": 62,
@@ -94,19 +92,19 @@ def _load(offset: int) -> Insn:
     return (_LD_W_ABS, 0, 0, offset)
 
 
-def deny(name: str, action: int = KILL) -> list[Insn]:
-    """``action`` for every call of ``name`` (the accumulator holds the call number)."""
-    return [_jump(_JEQ, _X86_64[name], 0, 1), _ret(action)]
+def deny(number: int, action: int = KILL) -> list[Insn]:
+    """``action`` for every call of system call ``number`` (kill, or ``ERRNO | errno``)."""
+    return [_jump(_JEQ, number, 0, 1), _ret(action)]
 
 
-def _threads_only() -> list[Insn]:
-    # clone() is how threads are made; a clone that is not a thread is a process.
+def _no_new_tasks() -> list[Insn]:
+    # clone() makes threads and processes alike: a process is killed; a thread
+    # is refused (EAGAIN), as RLIMIT_NPROC refuses it where root is not exempt.
     return [
-        _jump(_JEQ, _X86_64["clone"], 0, 5),
+        _jump(_JEQ, _X86_64["clone"], 0, 4),
         _load(_ARG),  # the kernel reads only the low half of the flags
-        _jump(_JSET, _CLONE_THREAD, 0, 2),
-        _jump(_JSET, _CLONE_NAMESPACES, 1, 0),
-        _ret(ALLOW),
+        _jump(_JSET, _CLONE_THREAD, 0, 1),
+        _ret(ERRNO | errno.EAGAIN),
         _ret(KILL),
     ]
 
@@ -114,7 +112,7 @@ def _threads_only() -> list[Insn]:
 def _own_pid_only(name: str, pids: tuple[int, ...]) -> list[Insn]:
     # Signals may go to this process only; pid_t is the low half of the argument.
     checks = [_jump(_JEQ, pid & 0xFFFFFFFF, len(pids) - i, 0) for i, pid in enumerate(pids)]
-    tail = [_ret(_ERRNO | errno.EPERM), _ret(ALLOW)]
+    tail = [_ret(ERRNO | errno.EPERM), _ret(ALLOW)]
     return [_jump(_JEQ, _X86_64[name], 0, len(checks) + 3), _load(_ARG), *checks, *tail]
 
 
@@ -147,10 +145,10 @@ def sandbox_program(pid: int) -> list[Insn]:
         *_own_pid_only("rt_tgsigqueueinfo", (pid,)),
     ]
     # glibc falls back from clone3 to clone on ENOSYS, where the flags can be read.
-    clone3 = deny("clone3", _ERRNO | errno.ENOSYS)
-    killed = [insn for name in _KILLED for insn in deny(name)]
-    tkill = deny("tkill", _ERRNO | errno.EPERM)
-    return program(_threads_only(), clone3, _read_rlimits_only(), signals, tkill, killed)
+    clone3 = deny(_X86_64["clone3"], ERRNO | errno.ENOSYS)
+    killed = [insn for name in _KILLED for insn in deny(_X86_64[name])]
+    tkill = deny(_X86_64["tkill"], ERRNO | errno.EPERM)
+    return program(_no_new_tasks(), clone3, _read_rlimits_only(), signals, tkill, killed)
 
 
 class _Filter(ctypes.Structure):
