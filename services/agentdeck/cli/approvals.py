@@ -35,11 +35,19 @@ def _endpoint(stack: StackInfo, settings: CliSettings, who: str) -> tuple[str, s
     raise ConfigError(f"no token for {who!r}: set AGENTDECK_CLI_APPROVER_TOKEN")
 
 
+def _refused(exc: client.ApprovalApiError) -> ConfigError:
+    options = f" (options: {'; '.join(exc.options)})" if exc.options else ""
+    return ConfigError(f"{exc.error}: {exc.message}{options}")
+
+
 def approvals(who: As = "alice") -> None:
-    """Pending approvals, most urgent first."""
+    """Pending approvals you may decide (your tenants, your roles), most urgent first."""
     settings = CliSettings()
     url, token = _endpoint(locate(settings), settings, who)
-    pending = client.list_pending(url, token)
+    try:
+        pending = client.list_pending(url, token)
+    except client.ApprovalApiError as exc:
+        raise _refused(exc) from exc
     if not pending:
         console.print("no pending approvals")
     for item in pending:
@@ -59,8 +67,7 @@ def _verdict(kind: str, approval_id: str, comment: str | None, who: str) -> None
     try:
         decide(url, token, approval_id, comment)
     except client.ApprovalApiError as exc:
-        options = f" (options: {'; '.join(exc.options)})" if exc.options else ""
-        raise ConfigError(f"{exc.error}: {exc.message}{options}") from exc
+        raise _refused(exc) from exc
     console.print(f"{approval_id}: {'approved' if kind == 'approve' else 'denied'} by {who}")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
+from agentdeck.approval.adapters.auth import token_hash
+from agentdeck.approval.core import ALL_TENANTS, Principal
 from agentdeck.cli.keys import DemoKeys
 from agentdeck.cli.stack import Stack
 from agentdeck.contracts import default_codec
@@ -12,18 +14,30 @@ from agentdeck.demo.tools import demo_registry
 from agentdeck.runtime import ServiceRunner
 from agentdeck.signing import Signer, generate_private_key
 
-__all__ = ["DEMO_APPROVERS", "compose"]
+__all__ = ["DEMO_APPROVERS", "compose", "embedded_approvers"]
 
 DEMO_APPROVERS = {"alice": "support-lead", "bob": "finance", "crm": "requester"}
 """Demo identities: alice approves refunds, bob the high band, crm submits goals."""
+
+
+def embedded_approvers(keys: DemoKeys) -> dict[str, Principal]:
+    """The demo approvers as the approval service holds them: by the hash of each token.
+
+    The plaintext stays in ``keys.json`` (mode 600) for ``--as alice``. One
+    operator's machine: its approvers act for every tenant it submits as.
+    """
+    return {
+        token_hash(token): Principal(
+            name=name, roles=frozenset({DEMO_APPROVERS[name]}), tenants=frozenset({ALL_TENANTS})
+        )
+        for name, token in keys.approver_tokens.items()
+    }
 
 
 def compose(
     stack: Stack, keys: DemoKeys, *, llm_base_url: str = "", approval_port: int = 0
 ) -> list[ServiceRunner]:
     """Build planner, policy-checker, approval, tool-executor and telemetry on ``stack``."""
-    from agentdeck.approval.adapters.auth import token_hash  # noqa: PLC0415
-    from agentdeck.approval.core import ALL_TENANTS, Principal  # noqa: PLC0415
     from agentdeck.approval.main import build as approval  # noqa: PLC0415 -- heavy imports
     from agentdeck.approval.settings import ApprovalSettings  # noqa: PLC0415
     from agentdeck.planner.main import build as planner  # noqa: PLC0415
@@ -46,14 +60,6 @@ def compose(
     credential_public = {"executor-1": Signer("executor-1", credential_key).public_key_b64()}
     tools = demo_registry(desk, credential_public_keys=credential_public)
     prefix = kafka.topic_prefix
-    # The service gets hashes only; the plaintext stays in keys.json for `--as`.
-    # One operator's machine: its approvers act for every tenant it submits as.
-    approvers = {
-        token_hash(token): Principal(
-            name=name, roles=frozenset({DEMO_APPROVERS[name]}), tenants=frozenset({ALL_TENANTS})
-        )
-        for name, token in keys.approver_tokens.items()
-    }
     return [
         planner(
             PlannerSettings(
@@ -86,7 +92,7 @@ def compose(
                 consumer_group=f"{prefix}-approval",
                 http_port=approval_port,
                 signing_key=SecretStr(keys.approval_private),
-                approvers=approvers,
+                approvers=embedded_approvers(keys),
                 allow_static_tokens=True,
                 policy_verify_keys={"policy-1": keys.policy_public()},
             ),

@@ -1,0 +1,24 @@
+"""The embedded stack's wiring: what the approval service is given of the approvers' tokens."""
+
+import stat
+
+from agentdeck.approval.adapters.auth import token_hash
+from agentdeck.approval.adapters.authenticators import authenticator_from
+from agentdeck.approval.settings import ApprovalSettings
+from agentdeck.cli.keys import load_or_create
+from agentdeck.cli.services import embedded_approvers
+
+
+def test_the_approval_service_gets_token_hashes_and_only_the_cli_keeps_the_tokens(tmp_path):
+    keys = load_or_create(tmp_path)
+    tokens = keys.approver_tokens
+    given = ApprovalSettings(approvers=embedded_approvers(keys), allow_static_tokens=True)
+    assert set(given.approvers) == {token_hash(t) for t in tokens.values()}
+    everything = given.model_dump_json() + repr(given)
+    assert not [t for t in tokens.values() if t in everything]
+    who = authenticator_from(given).identify(tokens["alice"])
+    assert who is not None
+    assert (who.name, who.roles, who.tenants) == ("alice", {"support-lead"}, {"*"})
+    key_file = tmp_path / "keys.json"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert tokens["alice"] in key_file.read_text(encoding="utf-8")  # for `--as alice`
