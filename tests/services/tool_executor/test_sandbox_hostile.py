@@ -64,7 +64,10 @@ _seccomp.install(_seccomp.program(*no))
 userns = ctypes.CDLL(None, use_errno=True).unshare(0x10000000)
 with open("/proc/self/status") as status:
     caps = [line.split()[1] for line in status if line.startswith("CapEff")][0]
-sandbox = SubprocessSandbox(SandboxLimits(cpu_s=1, memory_mb=256))
+from agentdeck.tool_executor.adapters.isolation import Isolation
+# Trusting the isolation skips the probe: the call's own lockdown must refuse.
+trusted = Isolation(available=True) if request["trust_isolation"] else None
+sandbox = SubprocessSandbox(SandboxLimits(cpu_s=1, memory_mb=256), isolation=trusted)
 out = {"uid": os.getuid(), "caps": caps, "userns": userns,
        "isolation": dataclasses.asdict(sandbox.isolation)}
 if request["code"] is not None:
@@ -154,13 +157,18 @@ class Box:
         return Outcome(ok=report.get("ok"), error=report.get("error"))
 
     def harness(
-        self, code: str | None, timeout_s: float = 10.0, *, deny_landlock: bool = False
+        self,
+        code: str | None,
+        timeout_s: float = 10.0,
+        *,
+        deny_landlock: bool = False,
+        trust_isolation: bool = False,
     ) -> dict[str, Any]:
         assert self.python is not None
         base = sys.base_prefix
         path = [p for p in sys.path if p and not p.startswith(base)]
         request = {"path": path, "code": code, "timeout_s": timeout_s}
-        request["deny_landlock"] = deny_landlock
+        request |= {"deny_landlock": deny_landlock, "trust_isolation": trust_isolation}
         done = subprocess.run(
             [*_setpriv(self.python), "-c", HARNESS],
             input=json.dumps(request),
@@ -468,13 +476,16 @@ def test_the_sandbox_still_runs_code_after_all_that(box: Box):
     assert box.run("print(6 * 7)").stdout == "42\n"
 
 
+@pytest.mark.parametrize("probed", [True, False], ids=["probed at start", "found in the call"])
 def test_a_non_root_executor_without_landlock_refuses_sandboxed_calls(
-    nearby: Nearby, unprivileged_python: str | None
+    nearby: Nearby, unprivileged_python: str | None, probed: bool
 ):
     if unprivileged_python is None:
         pytest.skip("no interpreter uid 65534 can run (setpriv and root needed to drop)")
     box = Box("nonroot", {"PATH": "/usr/bin:/bin"}, unprivileged_python)
-    report = box.harness("print('ran')", deny_landlock=True)
-    assert report["isolation"]["available"] is False
-    assert "Landlock" in report["isolation"]["reason"]
+    code = f"print(open({str(nearby.keys)!r}).read())"
+    report = box.harness(code, deny_landlock=True, trust_isolation=not probed)
     assert (report.get("ok"), report["error"]) == (None, "sandbox_unavailable")
+    if probed:
+        assert report["isolation"]["available"] is False
+        assert "Landlock" in report["isolation"]["reason"]
