@@ -7,6 +7,7 @@ from pydantic import SecretStr
 from agentdeck.approval.adapters.auth import token_hash
 from agentdeck.approval.core import ALL_TENANTS, Principal
 from agentdeck.cli.keys import DemoKeys
+from agentdeck.cli.producer import embedded_registry
 from agentdeck.cli.stack import Stack
 from agentdeck.contracts import default_codec
 from agentdeck.demo.sql_desk import SqlDesk
@@ -72,6 +73,7 @@ def compose(
             store=store,
             hot=hot,
             tools=tools,
+            producers=embedded_registry(keys),
         ),
         policy(
             PolicyCheckerSettings(
