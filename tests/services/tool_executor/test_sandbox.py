@@ -114,3 +114,16 @@ def test_a_sandboxed_tool_must_be_a_module_level_function():
     tool = demo_registry().get("lookup_order")
     with pytest.raises(ConfigError, match="module-level"):
         importable(tool)
+
+
+def test_a_calls_credential_never_enters_the_sandbox(sandbox, run_python):
+    ctx = ToolContext(
+        "run-1", "s1", "acme", None, "key-1", 1, datetime(2030, 1, 1, tzinfo=UTC), "cred-secret"
+    )
+    code = (
+        "import gc\n"
+        "print([o.credential for o in gc.get_objects() if type(o).__name__ == 'ToolContext'])"
+    )
+    args = run_python.contract.input_model(code=code)
+    result = json.loads(sandbox.run(run_python, args, ctx, timeout_s=15.0))
+    assert result["stdout"] == "[None]\n"

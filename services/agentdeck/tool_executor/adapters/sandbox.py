@@ -147,7 +147,9 @@ class SubprocessSandbox:
             "module": module,
             "name": name,
             "args": args.model_dump_json(),
-            "ctx": {**ctx.__dict__, "deadline": ctx.deadline.isoformat()},
+            # No credential crosses: with no network it is useless inside, and
+            # the code could only hand it out through its output.
+            "ctx": {**ctx.__dict__, "deadline": ctx.deadline.isoformat(), "credential": None},
         }
 
     def run(self, tool: Tool, args: BaseModel, ctx: ToolContext, *, timeout_s: float) -> str:
