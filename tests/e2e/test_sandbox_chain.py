@@ -1,0 +1,164 @@
+"""A playbook's run_python step tries to approve a pending refund with the stack's secrets.
+
+The whole chain is real: a signed goal, the planner running a playbook that
+acts as analyst-agent (which may execute code), the policy-checker allowing
+run_python, the executor's sandbox. The code reads the stack's key file (where
+the approver tokens are), then, holding a real approver token as if it had
+leaked some other way, calls the approval API on 127.0.0.1 to approve a
+pending refund. The key file stays unread, the call is killed with
+sandbox_violation, and the refund still waits for a human.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from agentdeck.approval import client
+from agentdeck.cli.demo import wait_for_outcomes
+from agentdeck.cli.keys import load_or_create
+from agentdeck.cli.services import compose
+from agentdeck.cli.settings import CliSettings
+from agentdeck.cli.stack import embedded_stack
+from agentdeck.cli.stackfile import StackInfo
+from agentdeck.cli.submit import goal_event, publish_goal
+from agentdeck.contracts import default_codec
+from agentdeck.contracts import models as m
+from agentdeck.demo.scripted_llm import ScriptedModel
+from agentdeck.embedded import free_port
+from agentdeck.kafka import ensure_topics, topic_specs
+from agentdeck.settings import KafkaSettings, StoreSettings
+from agentdeck.store import RunStatus
+from testkit.sql import Databases
+
+BUNDLED = Path(__file__).parents[2] / "services" / "agentdeck" / "demo" / "playbooks"
+ANALYSIS = """\
+name: run-analysis
+version: "1"
+description: Run an analyst's Python snippet over the desk's numbers.
+agent: analyst-agent
+steps:
+  - id: analyse
+    tool: run_python
+    args:
+      code: "{{ inputs.code }}"
+"""
+
+HOSTILE = """\
+import json, urllib.request
+for path in {paths!r}:
+    try:
+        print('STOLEN', open(path).read())
+    except OSError as exc:
+        print('refused', type(exc).__name__)
+request = urllib.request.Request(
+    {url!r},
+    data=json.dumps({{'comment': 'looks fine'}}).encode(),
+    headers={{'Authorization': 'Bearer ' + {token!r}, 'Content-Type': 'application/json'}},
+    method='POST',
+)
+print(urllib.request.urlopen(request, timeout=5).read())
+"""
+
+
+@pytest.fixture(scope="module")
+def platform(  # type: ignore[no-untyped-def]
+    bootstrap_servers: str, pg_admin: Engine, tmp_path_factory: pytest.TempPathFactory
+):
+    """The e2e platform, its planner reading the demo playbooks plus ``run-analysis``."""
+    root = tmp_path_factory.mktemp("e2e-sandbox")
+    playbooks = root / "playbooks"
+    shutil.copytree(BUNDLED, playbooks)
+    (playbooks / "run-analysis.v1.yaml").write_text(ANALYSIS, encoding="utf-8")
+    databases = Databases("postgresql", root, pg_admin)
+    url = databases.new_engine().url.render_as_string(hide_password=False)
+    prefix = f"e2e{uuid.uuid4().hex[:10]}"
+    kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=prefix, partitions=3)
+    ensure_topics(kafka, topic_specs(prefix, 3))
+    store = StoreSettings(
+        database_url=url, redis_url="redis://127.0.0.1:6379/0", data_dir=str(root / "data")
+    )
+    port = free_port()
+    with (
+        embedded_stack(CliSettings(kafka=kafka, store=store)) as stack,
+        ScriptedModel() as model,
+        pytest.MonkeyPatch.context() as env,
+    ):
+        env.setenv("AGENTDECK_PLANNER_PLAYBOOK_DIR", str(playbooks))
+        keys = load_or_create(Path(stack.data_dir))
+        runners = compose(stack, keys, llm_base_url=model.base_url, approval_port=port)
+        for runner in runners:
+            runner.start()
+        info = StackInfo(
+            bootstrap_servers=bootstrap_servers,
+            topic_prefix=prefix,
+            database_url=url,
+            data_dir=str(stack.data_dir),
+            approval_url=f"http://127.0.0.1:{port}",
+        )
+        try:
+            yield stack, info, keys
+        finally:
+            for runner in runners:
+                runner.stop()
+    databases.close()
+
+
+def _submit(info: StackInfo, playbook: str, inputs: dict[str, object]) -> str:
+    run_id = f"{playbook}-{uuid.uuid4().hex[:8]}"
+    event = goal_event(
+        goal=playbook,
+        playbook=playbook,
+        inputs=inputs,
+        tenant="acme",
+        run_id=run_id,
+        requested_by="crm",
+        limits=m.RunLimits(),
+    )
+    publish_goal(info, event)
+    return run_id
+
+
+def _failures(stack, run_id: str) -> list[m.ToolCallFailed]:  # type: ignore[no-untyped-def]
+    codec = default_codec()
+    with stack.store.transaction(read_only=True) as conn:
+        events = [codec.decode(a.payload) for a in stack.store.archive.read_run(conn, run_id)]
+    return [e for e in events if isinstance(e, m.ToolCallFailed)]
+
+
+def test_sandboxed_code_cannot_approve_a_pending_refund(platform: tuple) -> None:  # type: ignore[type-arg]
+    stack, info, keys = platform
+    refund = _submit(
+        info, "refund-order", {"order_id": "2077", "amount_cents": 12_000, "reason": "damaged"}
+    )
+    assert wait_for_outcomes(stack.store, [refund], timeout_s=60)[refund].status is (
+        RunStatus.WAITING_APPROVAL
+    )
+    pending = client.list_pending(info.approval_url, keys.approver_tokens["alice"])
+    approval_id = next(p.approval_id for p in pending if p.run_id == refund)
+
+    key_file = Path(info.data_dir) / "keys.json"
+    assert keys.approver_tokens["alice"] in key_file.read_text(), "the tokens are right there"
+    code = HOSTILE.format(
+        paths=[str(key_file)],
+        url=f"{info.approval_url}/approvals/{approval_id}/approve",
+        token=keys.approver_tokens["alice"],
+    )
+    attack = _submit(info, "run-analysis", {"code": code})
+    outcome = wait_for_outcomes(stack.store, [attack], timeout_s=60)[attack]
+
+    still = client.list_pending(info.approval_url, keys.approver_tokens["alice"])
+    assert approval_id in {p.approval_id for p in still}, "the refund still waits for a human"
+    with stack.store.transaction(read_only=True) as conn:
+        record = stack.store.runs.get(conn, refund)
+    assert record is not None
+    assert record.status is RunStatus.WAITING_APPROVAL
+    failures = _failures(stack, attack)
+    assert [f.failure.code for f in failures] == ["sandbox_violation"]
+    assert outcome.status is RunStatus.FAILED
+    assert keys.approver_tokens["alice"] not in json.dumps([f.failure.message for f in failures])
