@@ -38,7 +38,7 @@ def test_the_four_demo_goals_reach_their_documented_outcomes(platform):
     try:
         client.approve(platform.info.approval_url, platform.token("crm"), pending[0].approval_id)
     except client.ApprovalApiError as exc:
-        assert exc.status == 403
+        assert exc.status == 404  # crm holds no approver role: the approval is not its to see
     else:
         raise AssertionError("the requester's side may not approve")
     client.approve(
