@@ -17,6 +17,7 @@ from pathlib import Path
 
 from agentdeck.cli.keys import DemoKeys
 from agentdeck.cli.producer import embedded_registry
+from agentdeck.cli.services import embedded_approvers
 
 __all__ = ["SERVICES", "ServiceProcesses", "process_name"]
 
@@ -75,11 +76,9 @@ class ServiceProcesses:
                 "SIGNING_KEY": keys.approval_private,
                 "HTTP_PORT": str(approval_port),
                 "APPROVERS": json.dumps(
-                    {
-                        t: {"name": n, "role": "support-lead"}
-                        for n, t in keys.approver_tokens.items()
-                    }
+                    {h: p.model_dump(mode="json") for h, p in embedded_approvers(keys).items()}
                 ),
+                "ALLOW_STATIC_TOKENS": "true",  # the bench is an embedded stack
                 "POLICY_VERIFY_KEYS": json.dumps({"policy-1": keys.policy_public()}),
             },
             "tool-executor": {
