@@ -127,3 +127,10 @@ def test_a_calls_credential_never_enters_the_sandbox(sandbox, run_python):
     args = run_python.contract.input_model(code=code)
     result = json.loads(sandbox.run(run_python, args, ctx, timeout_s=15.0))
     assert result["stdout"] == "[None]\n"
+
+
+def test_output_over_the_limit_fails_the_call(run_python):
+    small = SubprocessSandbox(SandboxLimits(max_output_bytes=1_000))
+    with pytest.raises(TerminalError) as caught:
+        _run(small, run_python, "print('x' * 10_000)")
+    assert caught.value.code == "output_too_large"

@@ -40,8 +40,15 @@ def interpreter_paths(path: Iterable[str]) -> list[str]:
         if _PACKAGE_DIRS.isdisjoint(e.name for e in entries):
             readable.append(str(directory))
             continue
-        readable += [str(e) for e in entries if e.name not in _PACKAGE_DIRS]
+        readable += [
+            str(e) for e in entries if e.name not in _PACKAGE_DIRS and _inside(e, directory)
+        ]
     return readable
+
+
+def _inside(entry: Path, directory: Path) -> bool:
+    # A link out of the library (Debian's sitecustomize.py into /etc) is not the library.
+    return entry.resolve().is_relative_to(directory.resolve())
 
 
 def _die_with_parent() -> None:

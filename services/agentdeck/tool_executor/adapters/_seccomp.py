@@ -6,8 +6,9 @@ only (libseccomp's bindings would need the C library present and run
 ``no_new_privs`` is set, and a filter can never be removed, only stacked.
 
 The filter is a deny-list of what an escape needs (new processes and threads,
-programs, sockets, namespaces, tracing, raw kernel interfaces, raising
-rlimits) over the system calls CPython itself uses. A forbidden call kills the whole process
+programs, sockets, System V and POSIX message IPC, namespaces and mounts,
+tracing, raw kernel interfaces, raising rlimits) over the system calls
+CPython itself uses. A forbidden call kills the whole process
 (SIGSYS), so the parent sees the attempt instead of code that caught an error.
 Only x86-64 is known; elsewhere :func:`supported` is false and the sandbox
 refuses to run.
@@ -42,25 +43,27 @@ _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 _CLONE_THREAD = 0x00010000
 
 _X86_64 = {
-    "socket": 41, "clone": 56, "fork": 57, "vfork": 58, "execve": 59, "kill": 62,
-    "ptrace": 101, "syslog": 103, "rt_sigqueueinfo": 129, "uselib": 134,
-    "personality": 135, "vhangup": 153, "pivot_root": 155, "adjtimex": 159,
-    "setrlimit": 160, "chroot": 161, "acct": 163, "settimeofday": 164, "mount": 165,
-    "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169, "sethostname": 170,
-    "setdomainname": 171, "iopl": 172, "ioperm": 173, "init_module": 175,
-    "delete_module": 176, "quotactl": 179, "tkill": 200, "lookup_dcookie": 212,
-    "clock_settime": 227, "tgkill": 234, "kexec_load": 246, "add_key": 248,
-    "request_key": 249, "keyctl": 250, "migrate_pages": 256, "unshare": 272,
-    "move_pages": 279, "rt_tgsigqueueinfo": 297, "perf_event_open": 298,
-    "fanotify_init": 300, "prlimit64": 302, "name_to_handle_at": 303,
-    "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308,
+    "shmget": 29, "shmat": 30, "shmctl": 31, "socket": 41, "clone": 56, "fork": 57, "vfork": 58,
+    "execve": 59, "kill": 62, "semget": 64, "semop": 65, "semctl": 66, "shmdt": 67,
+    "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "ptrace": 101, "syslog": 103,
+    "rt_sigqueueinfo": 129, "uselib": 134, "personality": 135, "vhangup": 153,
+    "pivot_root": 155, "adjtimex": 159, "setrlimit": 160, "chroot": 161, "acct": 163,
+    "settimeofday": 164, "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168,
+    "reboot": 169, "sethostname": 170, "setdomainname": 171, "iopl": 172, "ioperm": 173,
+    "init_module": 175, "delete_module": 176, "quotactl": 179, "tkill": 200,
+    "lookup_dcookie": 212, "semtimedop": 220, "clock_settime": 227, "tgkill": 234,
+    "mq_open": 240, "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243,
+    "mq_notify": 244, "mq_getsetattr": 245, "kexec_load": 246, "add_key": 248,
+    "request_key": 249, "keyctl": 250, "migrate_pages": 256, "unshare": 272, "move_pages": 279,
+    "rt_tgsigqueueinfo": 297, "perf_event_open": 298, "fanotify_init": 300, "prlimit64": 302,
+    "name_to_handle_at": 303, "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308,
     "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "finit_module": 313,
     "kexec_file_load": 320, "bpf": 321, "execveat": 322, "userfaultfd": 323,
     "pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426,
     "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
     "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_open": 434, "clone3": 435,
     "pidfd_getfd": 438, "process_madvise": 440, "mount_setattr": 442, "quotactl_fd": 443,
-    "open_tree_attr": 467,
+    "statmount": 457, "listmount": 458, "open_tree_attr": 467,
 }  # fmt: skip
 _KILLED = tuple(
     name
