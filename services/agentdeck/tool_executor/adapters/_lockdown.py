@@ -116,5 +116,4 @@ def lock_down(*, scratch: str, readable: list[str], limits: dict[str, int]) -> d
         "landlock_scopes": list(confinement.scopes),
         "seccomp": "kill-on-violation",
         "uid": os.getuid(),
-        "capabilities": "none",
     }

@@ -30,13 +30,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agentdeck.errors import ConfigError, ErrorCategory, RetryableError, TerminalError
-from agentdeck.tool_executor.adapters.isolation import (
-    CAPABILITY,
-    Isolation,
-    sandbox_unavailable,
-    sandbox_violation,
-)
+from agentdeck.errors import ConfigError, TerminalError
+from agentdeck.tool_executor.adapters._outcome import SandboxCrashed, collected
+from agentdeck.tool_executor.adapters.isolation import Isolation, sandbox_unavailable
 from agentdeck.tools import Tool, ToolContext
 
 __all__ = [
@@ -49,7 +45,6 @@ __all__ = [
 ]
 
 _CHILD = Path(__file__).with_name("_sandbox_child.py")
-_CPU_SIGNALS = {-signal.SIGXCPU, -signal.SIGKILL}
 _PROBE_TIMEOUT_S = 30.0
 
 
@@ -66,10 +61,6 @@ class SandboxTimeout(Exception):
     """The child did not finish within the wall-clock timeout and was killed."""
 
 
-class SandboxCrashed(Exception):
-    """The child died without reporting a result (killed by a limit, or worse)."""
-
-
 def importable(tool: Tool) -> tuple[str, str]:
     """(module, name) a sandboxed tool's function is imported by; ConfigError if none."""
     function = tool.function
@@ -80,34 +71,6 @@ def importable(tool: Tool) -> tuple[str, str]:
             " function (it is imported by name in the sandbox)"
         )
     return module, name
-
-
-def _limit_failure(code: str, message: str) -> TerminalError:
-    return TerminalError(
-        message,
-        capability=CAPABILITY,
-        code=code,
-        category=ErrorCategory.PERMANENT,
-        remediation=("make the code do less work", "split the task into smaller steps"),
-    )
-
-
-def _reported(error: dict[str, Any]) -> Exception:
-    kind, code, message = error["kind"], error["code"], error["message"]
-    if kind == "limit":
-        return _limit_failure(code, message)
-    if kind == "unavailable":
-        return sandbox_unavailable(Isolation(available=False, reason=message))
-    if kind == "crash":
-        return SandboxCrashed(message)
-    cls = RetryableError if kind == "retryable" else TerminalError
-    return cls(
-        message,
-        capability=error.get("capability", "tool"),
-        code=code,
-        category=ErrorCategory(error.get("category", "PERMANENT")),
-        remediation=tuple(error.get("remediation", ())),
-    )
 
 
 def _exited_within(pid: int, timeout_s: float) -> bool:
@@ -186,8 +149,8 @@ class SubprocessSandbox:
                     "file_bytes": max(out * 4, 1 << 20),
                 },
             }
-            code = self._spawn(json.dumps(request).encode(), scratch, timeout_s)
-            return self._collect(result, code)
+            status = self._spawn(json.dumps(request).encode(), scratch, timeout_s)
+            return collected(result, status, cpu_s=self.limits.cpu_s, max_output_bytes=out)
 
     def _spawn(self, request: bytes, scratch: Path, timeout_s: float) -> int:
         with subprocess.Popen(
@@ -212,20 +175,6 @@ class SubprocessSandbox:
             if not exited:
                 raise SandboxTimeout(f"no result within {timeout_s:.1f}s")
             return child.returncode
-
-    def _collect(self, result: Path, code: int) -> str:
-        if code == -signal.SIGSYS:
-            raise sandbox_violation()
-        if code in _CPU_SIGNALS:
-            raise _limit_failure("cpu_limit_exceeded", f"CPU time limit of {self.limits.cpu_s}s")
-        if not result.exists() or not result.stat().st_size:
-            raise SandboxCrashed(f"the sandbox exited with {code} and no result")
-        if result.stat().st_size > self.limits.max_output_bytes * 2 + 1024:
-            raise _limit_failure("output_too_large", "the sandboxed tool's output is too large")
-        payload = json.loads(result.read_text(encoding="utf-8"))
-        if "ok" in payload:
-            return str(payload["ok"])
-        raise _reported(payload["error"])
 
 
 def isolation_report(limits: SandboxLimits | None = None) -> str:
