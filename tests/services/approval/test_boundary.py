@@ -96,6 +96,14 @@ def test_an_authenticated_request_reaches_the_app_with_its_principal_and_body():
     assert (channel.status, app.principal, app.body) == (200, ALICE, b"{}")
 
 
+@pytest.mark.parametrize("token", ["", "tok-alice"])
+def test_every_answer_is_neither_cached_nor_sniffed_nor_framed(token):
+    _app, channel = _call(_scope(token=token, length=2), [b"{}"])
+    assert channel.headers[b"cache-control"] == b"no-store"
+    assert channel.headers[b"x-content-type-options"] == b"nosniff"
+    assert channel.headers[b"x-frame-options"] == b"DENY"
+
+
 def test_a_declared_length_above_the_limit_is_refused_without_reading():
     app, channel = _call(_scope(token="tok-alice", length=LIMIT + 1), [b"x" * (LIMIT + 1)])
     assert (channel.status, channel.reads, app.calls) == (413, 0, 0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -174,3 +177,17 @@ def test_malformed_json_is_401_without_a_token_and_a_short_400_with_one(url):
         assert "/" not in response.text
         assert ".py" not in response.text
         assert "Traceback" not in response.text
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_the_page_may_run_only_its_own_script_and_talk_only_to_this_service(url):
+    page = httpx.get(f"{url}/")
+    script = re.search(r"<script>(.*?)</script>", page.text, re.DOTALL)
+    assert script is not None
+    digest = base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode()
+    policy = page.headers["Content-Security-Policy"]
+    assert f"script-src 'sha256-{digest}';" in policy
+    assert "default-src 'none'" in policy
+    assert "connect-src 'self'" in policy
+    assert "unsafe" not in policy

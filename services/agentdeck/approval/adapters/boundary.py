@@ -12,7 +12,9 @@ anybody make the service buffer and parse any body. Here, in order:
    it streams) and handed to the app; one byte more is 413, and the rest is
    never read.
 
-The principal goes to the app in ``scope["state"]["principal"]``.
+The principal goes to the app in ``scope["state"]["principal"]``. Every
+answer, the app's and the door's, leaves with headers that keep browsers
+from caching it, sniffing its type or framing it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,23 @@ _UNAUTHENTICATED = ApiError(
 _UNAVAILABLE = ApiError(
     503, "auth_unavailable", "approver tokens cannot be checked right now", ("retry shortly",)
 )
+
+
+_HARDENING = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+def _hardened(send: Send) -> Send:
+    async def hardened(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *_HARDENING]}
+        await send(message)
+
+    return hardened
 
 
 def _too_large(limit: int) -> ApiError:
@@ -81,6 +100,7 @@ class Boundary:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        send = _hardened(send)
         if scope["path"] not in self._public:
             try:
                 principal = await self._principal(scope)

@@ -21,6 +21,9 @@ publishes it shortly). A 200 on a verdict means its signed event is on Kafka.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from importlib import resources
 from typing import Annotated
 
@@ -35,7 +38,7 @@ from agentdeck.approval.api import ApprovalDetail, ApprovalList, DecisionBody, D
 from agentdeck.approval.core import Principal, Rejection, Verdict
 from agentdeck.approval.desk import ApprovalDesk, PublishPending
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "PUBLIC_PATHS", "create_app"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "PUBLIC_PATHS", "create_app", "page_policy"]
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 PUBLIC_PATHS = ("/", "/healthz")
@@ -61,6 +64,25 @@ def _not_found(approval_id: str) -> ApiError:
     return ApiError(404, "not_found", f"no approval {approval_id}", ("list your approvals",))
 
 
+def _digest(kind: str, page_html: str) -> str:
+    found = re.search(rf"<{kind}>(.*?)</{kind}>", page_html, re.DOTALL)
+    body = found.group(1) if found else ""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+
+
+def page_policy(page_html: str) -> str:
+    """The page's Content-Security-Policy: its own inline script and style, its own API only.
+
+    The page holds an approver's token; nothing injected into it may run,
+    load from elsewhere, or send the token anywhere but this service.
+    """
+    return (
+        f"default-src 'none'; script-src {_digest('script', page_html)}; "
+        f"style-src {_digest('style', page_html)}; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
+
+
 def _caller(request: Request) -> Principal:
     principal = request.scope.get("state", {}).get(PRINCIPAL)
     if not isinstance(principal, Principal):  # only if the app is served without its boundary
@@ -80,9 +102,11 @@ def create_app(
     page_html = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
     install_error_handlers(app)
 
+    page_headers = {"Content-Security-Policy": page_policy(page_html)}
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page() -> str:
-        return page_html
+    def page() -> HTMLResponse:
+        return HTMLResponse(page_html, headers=page_headers)
 
     @app.get("/healthz")
     def health() -> dict[str, str]:
