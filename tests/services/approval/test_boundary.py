@@ -122,3 +122,16 @@ def test_a_public_path_needs_no_token_but_keeps_the_body_limit():
     assert (channel.status, app.principal) == (200, None)
     _app, channel = _call(_scope(path="/h", length=LIMIT * 2), [b""])
     assert channel.status == 413
+
+
+def test_a_websocket_is_closed_without_reaching_the_app():
+    app, channel = Echo(), Channel([])
+    door = Boundary(app, StaticTokens({}), max_body_bytes=LIMIT)
+    anyio.run(
+        door,
+        {"type": "websocket", "path": "/approvals", "headers": []},
+        channel.receive,
+        channel.send,
+    )
+    assert channel.sent == [{"type": "websocket.close", "code": 1008}]
+    assert app.calls == 0

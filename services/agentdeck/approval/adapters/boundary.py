@@ -97,6 +97,9 @@ class Boundary:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one connection event (HTTP requests are checked; the rest passes)."""
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # the API has none
+            return
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
