@@ -7,7 +7,7 @@ import json
 import anyio
 import pytest
 
-from agentdeck.approval.adapters.auth import StaticTokens, token_hash
+from agentdeck.approval.adapters.auth import AuthUnavailable, StaticTokens, token_hash
 from agentdeck.approval.adapters.boundary import PRINCIPAL, Boundary
 from agentdeck.approval.core import Principal
 
@@ -135,3 +135,22 @@ def test_a_websocket_is_closed_without_reaching_the_app():
     )
     assert channel.sent == [{"type": "websocket.close", "code": 1008}]
     assert app.calls == 0
+
+
+class Unreachable:
+    """An identity provider that cannot be asked right now."""
+
+    def identify(self, token: str) -> Principal | None:
+        raise AuthUnavailable(f"cannot check {len(token)} characters now")
+
+
+def test_when_tokens_cannot_be_checked_the_answer_is_503_and_the_body_stays_unread():
+    app, channel = Echo(), Channel([b"{}"])
+    door = Boundary(app, Unreachable(), max_body_bytes=LIMIT)
+    anyio.run(door, _scope(token="a.b.c", length=2), channel.receive, channel.send)
+    assert (channel.status, channel.body["error"], channel.reads, app.calls) == (
+        503,
+        "auth_unavailable",
+        0,
+        0,
+    )

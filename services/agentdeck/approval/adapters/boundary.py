@@ -33,15 +33,21 @@ __all__ = ["PRINCIPAL", "Boundary"]
 PRINCIPAL = "principal"
 """Key of the authenticated principal in the request's state."""
 
-_UNAUTHENTICATED = ApiError(
-    401,
-    "unauthenticated",
-    "missing, unknown, expired or invalid bearer token",
-    ("send Authorization: Bearer <your approver token>",),
-)
-_UNAVAILABLE = ApiError(
-    503, "auth_unavailable", "approver tokens cannot be checked right now", ("retry shortly",)
-)
+
+# Fresh errors per refusal: a raised instance collects tracebacks, so none is shared.
+def _unauthenticated() -> ApiError:
+    return ApiError(
+        401,
+        "unauthenticated",
+        "missing, unknown, expired or invalid bearer token",
+        ("send Authorization: Bearer <your approver token>",),
+    )
+
+
+def _unavailable() -> ApiError:
+    return ApiError(
+        503, "auth_unavailable", "approver tokens cannot be checked right now", ("retry shortly",)
+    )
 
 
 _HARDENING = (
@@ -123,14 +129,14 @@ class Boundary:
     async def _principal(self, scope: Scope) -> Principal:
         token = _bearer(scope)
         if not token:
-            raise _UNAUTHENTICATED
+            raise _unauthenticated()
         try:
             # A JWKS fetch blocks; keep it off the event loop.
             principal = await anyio.to_thread.run_sync(self._auth.identify, token)
         except AuthUnavailable:
-            raise _UNAVAILABLE from None
+            raise _unavailable() from None
         if principal is None:
-            raise _UNAUTHENTICATED
+            raise _unauthenticated()
         return principal
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
