@@ -17,7 +17,7 @@ HEADERS = (
 
 
 def test_every_jump_of_the_filter_lands_inside_it_and_it_ends_in_a_return():
-    program = _seccomp.sandbox_program(4242)
+    program = _seccomp.sandbox_program(4242, landlock_abi=1)
     assert len(program) < 4096  # the kernel's limit
     for index, (code, jt, jf, _k) in enumerate(program):
         if code & 0x07 == _JMP_CLASS:
@@ -33,3 +33,9 @@ def test_the_filter_numbers_match_the_kernel_headers():
     for name, number in _seccomp._X86_64.items():
         if name in known:  # newer than these headers otherwise
             assert int(known[name]) == number, name
+
+
+def test_truncate_by_path_is_killed_only_where_landlock_cannot_refuse_it():
+    kills_truncate = (0x15, 0, 1, 76)  # jump-if-equal to truncate(2), then return KILL
+    assert kills_truncate in _seccomp.sandbox_program(4242, landlock_abi=2)
+    assert kills_truncate not in _seccomp.sandbox_program(4242, landlock_abi=3)

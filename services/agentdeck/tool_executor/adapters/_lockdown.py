@@ -108,7 +108,7 @@ def lock_down(*, scratch: str, readable: list[str], limits: dict[str, int]) -> d
     os.environ.clear()
     _seccomp.no_new_privs()
     confinement = _landlock.confine(readable, [scratch])
-    _seccomp.install(_seccomp.sandbox_program(os.getpid()))
+    _seccomp.install(_seccomp.sandbox_program(os.getpid(), confinement.abi))
     sys.dont_write_bytecode = True
     return {
         "landlock_abi": confinement.abi,

@@ -41,6 +41,7 @@ _NR, _ARCH, _ARG = 0, 4, 16  # offsets in struct seccomp_data; args are 8 bytes 
 KILL, ALLOW, ERRNO = 0x80000000, 0x7FFF0000, 0x00050000
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 _CLONE_THREAD = 0x00010000
+_TRUNCATE = 76
 
 _X86_64 = {
     "shmget": 29, "shmat": 30, "shmctl": 31, "socket": 41, "clone": 56, "fork": 57, "vfork": 58,
@@ -139,8 +140,11 @@ def program(*rules: list[Insn]) -> list[Insn]:
     return [*head, *(insn for rule in rules for insn in rule), _ret(ALLOW)]
 
 
-def sandbox_program(pid: int) -> list[Insn]:
-    """The sandbox's filter for process ``pid`` (signals may target it alone)."""
+def sandbox_program(pid: int, landlock_abi: int) -> list[Insn]:
+    """The sandbox's filter for process ``pid`` (signals may target it alone).
+
+    Before Landlock ABI 3, truncate(2) by path escapes Landlock, so it is killed too.
+    """
     signals = [
         *_own_pid_only("kill", (0, pid, -pid)),
         *_own_pid_only("tgkill", (pid,)),
@@ -151,6 +155,8 @@ def sandbox_program(pid: int) -> list[Insn]:
     clone3 = deny(_X86_64["clone3"], ERRNO | errno.ENOSYS)
     killed = [insn for name in _KILLED for insn in deny(_X86_64[name])]
     tkill = deny(_X86_64["tkill"], ERRNO | errno.EPERM)
+    if landlock_abi < 3:
+        killed += deny(_TRUNCATE)
     return program(_no_new_tasks(), clone3, _read_rlimits_only(), signals, tkill, killed)
 
 
