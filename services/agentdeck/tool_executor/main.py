@@ -11,7 +11,7 @@ from agentdeck.contracts import Codec, default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
-from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.signing import Signer, Verifier
 from agentdeck.store import Store
 from agentdeck.tool_executor.adapters.calls import CallRunner, Outputs
@@ -36,6 +36,7 @@ from agentdeck.tools import ToolRegistry, load_catalog, load_registry
 _log = logging.getLogger(__name__)
 
 __all__ = [
+    "announce_isolation",
     "build",
     "build_handler",
     "configured_registry",
@@ -100,6 +101,24 @@ def sandbox_for(settings: ToolExecutorSettings) -> SubprocessSandbox:
     return SubprocessSandbox(limits)
 
 
+def announce_isolation(sandbox: SubprocessSandbox, tools: ToolRegistry) -> BackgroundTask:
+    """A start task: one log line saying what isolation ``tools``' sandboxed ones get.
+
+    A task rather than a line in ``build``: the runner sets up logging before it
+    starts its tasks. ERROR when there is none (those tools will refuse to run).
+    """
+    sandboxed = [tool.contract.name for tool in tools if tool.contract.sandboxed]
+
+    def announce(stop: threading.Event) -> None:
+        if sandboxed:
+            isolation = sandbox.isolation
+            level = logging.INFO if isolation.available else logging.ERROR
+            _log.log(level, "%s (tools: %s)", isolation.describe(), ", ".join(sandboxed))
+        stop.wait()  # a task that returns would count as a dead service
+
+    return announce
+
+
 def build_handler(
     settings: ToolExecutorSettings,
     *,
@@ -108,19 +127,22 @@ def build_handler(
     tools: ToolRegistry,
     clock: Clock,
     pool: ThreadPoolExecutor,
+    sandbox: SubprocessSandbox | None = None,
 ) -> ExecutorHandler:
-    """The batch handler, wired: verification keys, guards, sandbox, ledger."""
-    sandboxed = [tool.contract.name for tool in tools if tool.contract.sandboxed]
+    """The batch handler, wired: verification keys, guards, sandbox, ledger.
+
+    Args:
+        sandbox: Where sandboxed tools run; None: one limited as ``settings`` say.
+    """
     for tool in tools:
         if tool.contract.sandboxed:
             importable(tool)
     trust = _trust(settings, tools, clock)
     credentials = credentials_for(settings)
     credentials.check(tools, "AGENTDECK_EXECUTOR_CREDENTIAL_SIGNING_KEY")
-    sandbox = sandbox_for(settings)
-    if sandboxed:  # said once at start, so an operator sees a refusing sandbox before a call
-        level = logging.INFO if sandbox.isolation.available else logging.ERROR
-        _log.log(level, "%s (tools: %s)", sandbox.isolation.describe(), ", ".join(sandboxed))
+    sandbox = sandbox or sandbox_for(settings)
+    if any(tool.contract.sandboxed for tool in tools):
+        _ = sandbox.isolation  # probed now: a start, not a first call, finds it missing
     outputs = Outputs(
         rules=Rules.of(settings.redact_pii, settings.injection_patterns),
         max_bytes=settings.max_output_bytes,
@@ -165,7 +187,10 @@ def build(
     """
     registry = tools if tools is not None else configured_registry(settings, store)
     pool = ThreadPoolExecutor(settings.max_parallel_calls, thread_name_prefix="executor-run")
-    handler = build_handler(settings, store=store, hot=hot, tools=registry, clock=clock, pool=pool)
+    sandbox = sandbox_for(settings)
+    handler = build_handler(
+        settings, store=store, hot=hot, tools=registry, clock=clock, pool=pool, sandbox=sandbox
+    )
 
     def close_pool(stop: threading.Event) -> None:
         stop.wait()
@@ -174,9 +199,8 @@ def build(
     subscription = Subscription(
         "calls", (Topic.DECISIONS, Topic.APPROVALS), handler, events=RELEVANT
     )
-    return ServiceRunner(
-        settings, codec, [subscription], tasks=[("pool", close_pool)], checks={"store": store.ping}
-    )
+    tasks = [("pool", close_pool), ("sandbox", announce_isolation(sandbox, registry))]
+    return ServiceRunner(settings, codec, [subscription], tasks=tasks, checks={"store": store.ping})
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +17,7 @@ from agentdeck.tool_executor.adapters.sandbox import (
     SubprocessSandbox,
     isolation_report,
 )
+from agentdeck.tool_executor.main import announce_isolation
 from agentdeck.tools import ToolContext
 
 CTX = ToolContext("run-1", "s1", "acme", None, "key-1", 1, datetime(2030, 1, 1, tzinfo=UTC))
@@ -56,9 +58,28 @@ def test_an_unavailable_sandbox_is_reported_as_such():
     assert "no seccomp filter for this architecture" in line
 
 
-def test_the_executor_says_at_start_which_isolation_its_sandboxed_tools_get(make_executor, caplog):  # type: ignore[no-untyped-def]
+def test_the_executor_says_at_start_which_isolation_its_sandboxed_tools_get(
+    caplog: pytest.LogCaptureFixture,
+):
+    stopped = threading.Event()
+    stopped.set()
+    announce = announce_isolation(SubprocessSandbox(SandboxLimits()), demo_registry())
     with caplog.at_level(logging.INFO, logger="agentdeck.tool_executor.main"):
-        make_executor()
-    lines = [r.getMessage() for r in caplog.records if "run_python" in r.getMessage()]
-    assert len(lines) == 1
-    assert f"Landlock ABI {abi_version()}" in lines[0]
+        announce(stopped)
+    [line] = [r for r in caplog.records if "run_python" in r.getMessage()]
+    assert line.levelno == logging.INFO
+    assert f"Landlock ABI {abi_version()}" in line.getMessage()
+
+
+def test_an_executor_without_isolation_says_so_as_an_error_at_start(
+    caplog: pytest.LogCaptureFixture,
+):
+    stopped = threading.Event()
+    stopped.set()
+    missing = Isolation(available=False, reason="Landlock is not available in this kernel")
+    sandbox = SubprocessSandbox(SandboxLimits(), isolation=missing)
+    with caplog.at_level(logging.INFO, logger="agentdeck.tool_executor.main"):
+        announce_isolation(sandbox, demo_registry())(stopped)
+    [line] = [r for r in caplog.records if "run_python" in r.getMessage()]
+    assert line.levelno == logging.ERROR
+    assert "UNAVAILABLE" in line.getMessage()
