@@ -336,6 +336,25 @@ def test_nothing_can_be_written_outside_the_scratch_directory(box: Box, nearby: 
             planted.unlink(missing_ok=True)
 
 
+def test_the_key_file_cannot_be_linked_symlinked_or_moved_into_scratch(box: Box, nearby: Nearby):
+    code = (
+        "import os\n"
+        f"keys = {str(nearby.keys)!r}\n"
+        "for how in (os.link, os.symlink, os.rename):\n"
+        "    try:\n"
+        "        how(keys, 'stolen')\n"
+        "        print('LEAK', open('stolen').read())\n"
+        "    except OSError as exc:\n"
+        "        print(type(exc).__name__)\n"
+        "    if os.path.lexists('stolen'):\n"
+        "        os.unlink('stolen')\n"
+    )
+    outcome = box.run(code)
+    assert nearby.secret not in outcome.stdout
+    assert "LEAK" not in outcome.stdout
+    assert nearby.keys.exists()
+
+
 def test_a_tcp_connection_to_localhost_never_arrives(box: Box):
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
