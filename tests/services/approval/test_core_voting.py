@@ -15,6 +15,7 @@ from agentdeck.approval.core import (
     on_timer,
     open_case,
 )
+from agentdeck.contracts import models as m
 from testkit.kafka import NOW, TEST_PRODUCER
 
 ALICE = Approver(name="alice", role="support-lead")
@@ -105,3 +106,14 @@ def test_once_escalated_the_next_role_may_decide_too(case):
     escalated = on_timer(case, case.escalate_at).case
     assert isinstance(cast(escalated, BOB, Verdict.APPROVE, None, case.escalate_at), Closed)
     assert isinstance(cast(escalated, ALICE, Verdict.APPROVE, None, case.escalate_at), Closed)
+
+
+def test_the_person_who_asked_for_the_goal_cannot_approve_its_calls(make_decision, rules):
+    principal = m.Principal(producer="crm", requested_by="alice")
+    decision = make_decision().model_copy(update={"principal": principal})
+    asked = open_case(decision, rules, now=NOW, producer=TEST_PRODUCER)
+    assert asked.request.requested_by == "alice"
+    assert _code(cast(asked, ALICE, Verdict.APPROVE, None, SOON)) == "requester_cannot_decide"
+    agent = Approver(name="support-bot", role="support-lead")
+    assert _code(cast(asked, agent, Verdict.APPROVE, None, SOON)) == "requester_cannot_decide"
+    assert isinstance(cast(asked, CAROL, Verdict.APPROVE, None, SOON), Closed)

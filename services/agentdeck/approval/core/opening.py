@@ -2,8 +2,9 @@
 
 Conventions (the decision carries no structured approval fields):
 
-* **Requester**: the principal the call runs for is the decision envelope's
-  agent, or its tenant when no agent is named. That name may not decide.
+* **Requester**: who asked for the run's goal, as the decision's verified
+  principal names them; for decisions recorded without one, the envelope's
+  agent, or its tenant. Neither the requester nor the agent may decide.
 * **Risk band**: a matched policy id ``risk:<band>`` wins; else the tool's band
   from the rules; else the default band.
 * **Approver role**: a matched policy id ``approver:<role>`` wins; else the
@@ -56,7 +57,10 @@ def needs_case(decision: PolicyDecided) -> bool:
 
 
 def requester(decision: PolicyDecided) -> str:
-    """The principal the call runs for: the agent, else the tenant."""
+    """Who asked for the call: the verified requester of the run's goal, else the agent, else
+    the tenant (decisions recorded before they carried a principal)."""
+    if decision.principal is not None:
+        return decision.principal.requested_by
     return decision.envelope.agent or decision.envelope.tenant
 
 

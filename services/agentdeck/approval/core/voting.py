@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agentdeck.approval.core.model import Approver, Case, CaseStatus, Verdict, Vote
+from agentdeck.contracts.models import ApprovalRequested
 
 __all__ = ["Closed", "Recorded", "Rejection", "VoteResult", "cast"]
 
@@ -59,6 +60,11 @@ def _same_person(left: str, right: str) -> bool:
     return left.strip().casefold() == right.strip().casefold()
 
 
+def _requesters(request: ApprovalRequested) -> tuple[str, ...]:
+    """Everyone on whose behalf the call runs: the human (or system) that asked, and the agent."""
+    return tuple(who for who in (request.requested_by, request.envelope.agent) if who)
+
+
 def _refusal(case: Case, approver: Approver, now: datetime) -> Rejection | None:
     request = case.request
     if not case.is_open:
@@ -74,7 +80,7 @@ def _refusal(case: Case, approver: Approver, now: datetime) -> Rejection | None:
             f"({request.default_outcome}) applies",
             ("ask the requester to retry the call",),
         )
-    if _same_person(approver.name, request.requested_by):
+    if any(_same_person(approver.name, who) for who in _requesters(request)):
         return Rejection(
             "requester_cannot_decide",
             f"{approver.name} requested this call and may not decide on it (separation of duties)",
