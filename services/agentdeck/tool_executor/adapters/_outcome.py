@@ -10,8 +10,7 @@ from typing import Any
 from agentdeck.errors import ErrorCategory, RetryableError, TerminalError
 from agentdeck.tool_executor.adapters.isolation import (
     CAPABILITY,
-    Isolation,
-    sandbox_unavailable,
+    SandboxUnavailable,
     sandbox_violation,
 )
 
@@ -39,7 +38,7 @@ def _reported(error: dict[str, Any]) -> Exception:
     if kind == "limit":
         return _limit_failure(code, message)
     if kind == "unavailable":
-        return sandbox_unavailable(Isolation(available=False, reason=message))
+        return SandboxUnavailable(message)
     if kind == "crash":
         return SandboxCrashed(message)
     cls = RetryableError if kind == "retryable" else TerminalError

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from agentdeck.errors import ErrorCategory, TerminalError
 
-__all__ = ["Isolation", "sandbox_unavailable", "sandbox_violation"]
+__all__ = ["Isolation", "SandboxUnavailable", "sandbox_violation"]
 
 CAPABILITY = "tool-executor.sandbox"
 
@@ -70,15 +70,22 @@ class Isolation:
         )
 
 
-def sandbox_unavailable(isolation: Isolation) -> TerminalError:
-    """The refusal of a sandboxed call where the sandbox cannot hold."""
-    return TerminalError(
-        f"sandboxed tools cannot run here: {isolation.reason}",
-        capability=CAPABILITY,
-        code="sandbox_unavailable",
-        category=ErrorCategory.POLICY,
-        remediation=_REMEDIATION,
-    )
+class SandboxUnavailable(TerminalError):
+    """The refusal of a sandboxed call where the sandbox cannot hold (nothing ran).
+
+    Args:
+        reason: What is missing, as the probe or the call's own lockdown found it.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"sandboxed tools cannot run here: {reason}",
+            capability=CAPABILITY,
+            code="sandbox_unavailable",
+            category=ErrorCategory.POLICY,
+            remediation=_REMEDIATION,
+        )
+        self.reason = reason
 
 
 def sandbox_violation() -> TerminalError:

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from agentdeck.errors import ConfigError, TerminalError
 from agentdeck.tool_executor.adapters._outcome import SandboxCrashed, collected
-from agentdeck.tool_executor.adapters.isolation import Isolation, sandbox_unavailable
+from agentdeck.tool_executor.adapters.isolation import Isolation, SandboxUnavailable
 from agentdeck.tools import Tool, ToolContext
 
 __all__ = [
@@ -101,8 +101,10 @@ class SubprocessSandbox:
         """The isolation a locked-down probe child reports (probed once)."""
         try:
             return Isolation.probed(self._execute({"probe": True}, _PROBE_TIMEOUT_S))
+        except SandboxUnavailable as exc:
+            return Isolation(available=False, reason=exc.reason)
         except (TerminalError, SandboxCrashed, SandboxTimeout, OSError) as exc:
-            return Isolation(available=False, reason=str(exc) or type(exc).__name__)
+            return Isolation(available=False, reason=f"{type(exc).__name__}: {exc}")
 
     def _request(self, tool: Tool, args: BaseModel, ctx: ToolContext) -> dict[str, Any]:
         module, name = importable(tool)
@@ -127,7 +129,7 @@ class SubprocessSandbox:
             Failure: The tool raised one.
         """
         if not self.isolation.available:
-            raise sandbox_unavailable(self.isolation)
+            raise SandboxUnavailable(self.isolation.reason)
         return self._execute(self._request(tool, args, ctx), timeout_s)
 
     def _execute(self, request: dict[str, Any], timeout_s: float) -> str:
