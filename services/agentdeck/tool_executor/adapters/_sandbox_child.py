@@ -12,6 +12,7 @@ request (``"probe": true``) locks down and reports what is in force.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import inspect
 import json
@@ -24,6 +25,7 @@ from typing import Any
 # Standard-library modules whose C parts link libraries outside the standard
 # library's directory: loaded now, they keep working after the lockdown.
 _PRELOAD = ("binascii", "zlib", "hashlib", "bz2", "lzma")
+_PR_GET_SECCOMP, _PR_GET_NO_NEW_PRIVS = 21, 39
 
 
 def _error(kind: str, code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -73,9 +75,12 @@ def _lock_down(request: dict[str, Any], stdlib: list[str]) -> dict[str, Any]:
 
 def _probe(request: dict[str, Any], stdlib: list[str]) -> dict[str, Any]:
     report = _lock_down(request, stdlib)
+    prctl = ctypes.CDLL(None).prctl
+    if (prctl(_PR_GET_SECCOMP, 0, 0, 0, 0), prctl(_PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)) != (2, 1):
+        return _error("unavailable", "sandbox_unavailable", "no seccomp filter in force")
     try:  # the proof: this very file is outside the scratch directory
         with open(__file__, "rb"):  # noqa: PTH123 - stdlib only
-            return _error("unavailable", "sandbox_unavailable", "the lockdown did not hold")
+            return _error("unavailable", "sandbox_unavailable", "Landlock did not hold")
     except PermissionError:
         return {"ok": json.dumps(report)}
 
