@@ -119,23 +119,37 @@ def _setpriv(python: str) -> list[str]:
     ]
 
 
-_VERSION_OF_A_CHILD = (
-    "import subprocess, sys\n"
+_CAN_RUN_THE_SANDBOX = (
+    "import json, subprocess, sys\n"
+    "sys.path[:0] = json.loads(sys.stdin.read())\n"
+    "import agentdeck.tool_executor.adapters.sandbox\n"
     "code = 'import sys; print(*sys.version_info[:2], sep=\".\")'\n"
     "child = [sys.executable, '-I', '-S', '-c', code]\n"
     "print(subprocess.run(child, capture_output=True, text=True, check=True).stdout.strip())\n"
 )
 
 
+def _project_path() -> list[str]:
+    """The test's import path without its own interpreter's standard library."""
+    return [p for p in sys.path if p and not p.startswith(sys.base_prefix)]
+
+
 def _unprivileged_python() -> str | None:
     # The test interpreter may live where uid 65534 cannot reach (under /root);
     # the same CPython version elsewhere runs the same code and packages. It
-    # must start its own children too: setpriv execs it while still privileged.
+    # must start its own children too (setpriv execs it while still privileged)
+    # and read the project (a checkout under a private directory cannot).
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     for python in (sys.executable, f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"):
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            cmd = [*_setpriv(python), "-c", _VERSION_OF_A_CHILD]
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+            done = subprocess.run(
+                [*_setpriv(python), "-c", _CAN_RUN_THE_SANDBOX],
+                input=json.dumps(_project_path()),
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
             if done.returncode == 0 and done.stdout.strip() == version:
                 return python
     return None
@@ -165,9 +179,7 @@ class Box:
         trust_isolation: bool = False,
     ) -> dict[str, Any]:
         assert self.python is not None
-        base = sys.base_prefix
-        path = [p for p in sys.path if p and not p.startswith(base)]
-        request = {"path": path, "code": code, "timeout_s": timeout_s}
+        request = {"path": _project_path(), "code": code, "timeout_s": timeout_s}
         request |= {"deny_landlock": deny_landlock, "trust_isolation": trust_isolation}
         done = subprocess.run(
             [*_setpriv(self.python), "-c", HARNESS],
@@ -241,7 +253,7 @@ def box(
         monkeypatch.setenv("AGENTDECK_CANARY", nearby.secret)
         return Box("root", env)
     if unprivileged_python is None:
-        pytest.skip("no interpreter uid 65534 can run (setpriv and root needed to drop)")
+        pytest.skip("uid 65534 cannot run this Python and project (or no root/setpriv)")
     return Box("nonroot", env, unprivileged_python)
 
 
@@ -501,7 +513,7 @@ def test_a_non_root_executor_without_landlock_refuses_sandboxed_calls(
     nearby: Nearby, unprivileged_python: str | None, probed: bool
 ):
     if unprivileged_python is None:
-        pytest.skip("no interpreter uid 65534 can run (setpriv and root needed to drop)")
+        pytest.skip("uid 65534 cannot run this Python and project (or no root/setpriv)")
     box = Box("nonroot", {"PATH": "/usr/bin:/bin"}, unprivileged_python)
     code = f"print(open({str(nearby.keys)!r}).read())"
     report = box.harness(code, deny_landlock=True, trust_isolation=not probed)
