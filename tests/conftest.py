@@ -15,6 +15,7 @@ from agentdeck.embedded import EmbeddedBroker
 from agentdeck.kafka import ensure_topics, topic_specs, wait_for_broker
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import create_store_engine, migrate
+from testkit import authority
 from testkit.sql import BACKENDS, PG_ADMIN_URL, START_POSTGRES, databases_for
 
 
@@ -30,6 +31,13 @@ def _no_real_model_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(address, *args, **kwargs)
 
     monkeypatch.setattr(socket, "create_connection", guarded)
+
+
+@pytest.fixture(autouse=True)
+def _writer_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Services under test trust the test writers' keys, as a deployment's environment says."""
+    for name, value in authority.environment().items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="session")

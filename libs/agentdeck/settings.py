@@ -7,10 +7,10 @@ No other module reads the environment.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["KafkaSettings", "ServiceSettings", "StoreSettings"]
+__all__ = ["KafkaSettings", "ServiceSettings", "StoreSettings", "TrustSettings", "WriterKey"]
 
 
 class KafkaSettings(BaseSettings):
@@ -65,6 +65,29 @@ class StoreSettings(BaseSettings):
     )
 
 
+class WriterKey(BaseModel):
+    """One entry of the writer registry: whose key it is, and the key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: str
+    """Service name (``planner``, ``policy-checker``, ``approval``) or ``operator``."""
+    public_key: str
+    """Base64 of the raw Ed25519 public key."""
+
+
+class TrustSettings(BaseSettings):
+    """Whose signed records a service acts on: the writer registry, shared by every service."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTDECK_", extra="ignore", frozen=True)
+
+    writer_keys: dict[str, WriterKey] = Field(
+        default_factory=dict,
+        description="Key id -> {service, public_key}: the keys events carrying authority "
+        "(tool-call requests, decisions, approvals, run outcomes, kill switches) are signed with.",
+    )
+
+
 class ServiceSettings(BaseSettings):
     """Base of every service's settings class: identity plus the shared sections."""
 
@@ -82,3 +105,4 @@ class ServiceSettings(BaseSettings):
     )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    trust: TrustSettings = Field(default_factory=TrustSettings)

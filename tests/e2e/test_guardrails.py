@@ -10,6 +10,7 @@ from agentdeck.contracts import default_codec, deterministic_id, envelope_for
 from agentdeck.contracts import models as m
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.settings import KafkaSettings
+from agentdeck.signing import Signer
 from agentdeck.store import RunStatus
 from testkit.kafka import read_topic
 
@@ -72,7 +73,8 @@ def test_a_kill_switch_stops_new_calls_within_a_second(platform):
         set_by="ops",
         reason="incident 42",
     )
-    producer = EventProducer(kafka, default_codec(), client_id="ops")
+    operator = Signer("operator-1", platform.keys.operator_private)
+    producer = EventProducer(kafka, default_codec(), client_id="ops", signer=operator)
     producer.send(switch)
     producer.flush()
     time.sleep(1.0)

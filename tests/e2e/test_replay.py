@@ -312,6 +312,7 @@ def test_a_deny_that_rests_on_a_kill_switch_is_reported_unconfirmed_not_divergen
     from agentdeck.cli.submit import CLI, goal_event
     from agentdeck.contracts import deterministic_id, envelope_for
     from agentdeck.kafka import EventProducer
+    from agentdeck.signing import Signer
 
     kafka = KafkaSettings(
         bootstrap_servers=platform.info.bootstrap_servers, topic_prefix=platform.info.topic_prefix
@@ -331,7 +332,8 @@ def test_a_deny_that_rests_on_a_kill_switch_is_reported_unconfirmed_not_divergen
         set_by="ops",
         reason="incident 7",
     )
-    producer = EventProducer(kafka, default_codec(), client_id="ops-replay")
+    operator = Signer("operator-1", platform.keys.operator_private)
+    producer = EventProducer(kafka, default_codec(), client_id="ops-replay", signer=operator)
     producer.send(switch)
     producer.flush()
     time.sleep(1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agentdeck.kafka._config import consumer_config, producer_config
 from agentdeck.kafka.admin import ensure_topics, wait_for_broker
+from agentdeck.kafka.authority import ENTITLED, OPERATOR, EventAuthority, WriterKey
 from agentdeck.kafka.consumer import BatchHandler, ConsumerLoop, Inbound, LoopStats, Outcome
 from agentdeck.kafka.deadletter import dead_letter_for
 from agentdeck.kafka.dedupe import InMemoryProcessedLog, ProcessedLog
@@ -14,11 +15,14 @@ from agentdeck.kafka.reader import TopicRead, read_topics
 from agentdeck.kafka.topics import ROUTES, Topic, TopicSpec, topic_for, topic_specs
 
 __all__ = [
+    "ENTITLED",
+    "OPERATOR",
     "ROUTES",
     "BatchHandler",
     "BrokerUnavailable",
     "ConsumerLoop",
     "DeliveryFailed",
+    "EventAuthority",
     "EventProducer",
     "InMemoryProcessedLog",
     "Inbound",
@@ -28,6 +32,7 @@ __all__ = [
     "Topic",
     "TopicRead",
     "TopicSpec",
+    "WriterKey",
     "child_traceparent",
     "consumer_config",
     "dead_letter_for",

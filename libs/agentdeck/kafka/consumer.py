@@ -30,6 +30,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from agentdeck.contracts import Codec, DecodeError, Event, Producer
 from agentdeck.errors import Failure, RetryableError, TerminalError
 from agentdeck.kafka._config import consumer_config
+from agentdeck.kafka.authority import EventAuthority
 from agentdeck.kafka.deadletter import dead_letter_for
 from agentdeck.kafka.dedupe import ProcessedLog
 from agentdeck.kafka.headers import EVENT_TYPE, header_value, record_headers
@@ -121,6 +122,7 @@ class ConsumerLoop:
         clock: Callable[[], datetime] = _utc_now,
         on_flushed: Callable[[int], None] | None = None,
         wanted: Collection[str] | None = None,
+        authority: EventAuthority | None = None,
     ) -> None:
         """Subscribe; nothing is consumed before :meth:`run`.
 
@@ -128,6 +130,9 @@ class ConsumerLoop:
             wanted: Full names of the event types the handler acts on. A record
                 whose type header names another type is committed undecoded; a
                 record without the header is decoded as usual. None: every type.
+            authority: Checks that events carrying authority are signed by a writer
+                entitled to them; a refused event is dead-lettered, never handled.
+                The service runtime always passes one.
         """
         self._settings = settings
         self._wanted = None if wanted is None else frozenset(t.encode() for t in wanted)
@@ -139,6 +144,7 @@ class ConsumerLoop:
         self._processed = processed
         self._clock = clock
         self._on_flushed = on_flushed
+        self._authority = authority
         self._backoff_s = 0.0
         self.stats = LoopStats()
         self.joined = False
@@ -209,14 +215,25 @@ class ConsumerLoop:
                     self.stats.skipped += 1
                     continue
             try:
-                decoded.append(Inbound(self._codec.decode(message.value() or b""), message))
+                event = self._codec.decode(message.value() or b"")
             except DecodeError as exc:
                 self._dead_letter(message, exc)
+                continue
+            refused = self._refusal(event, message)
+            if refused is not None:
+                self._dead_letter(message, refused, event)
+                continue
+            decoded.append(Inbound(event, message))
         fresh = self._fresh(decoded)
         outcomes = self._handle(fresh)
         outputs = [event for outcome in outcomes for event in outcome.events]
         self._producer.send_all(outputs)
         return fresh, outputs, [o.commit for o in outcomes if o.commit is not None]
+
+    def _refusal(self, event: Event, message: Message) -> Failure | None:
+        if self._authority is None:
+            return None
+        return self._authority.refusal(event, message.value() or b"", record_headers(message))
 
     def _fresh(self, decoded: list[Inbound]) -> list[Inbound]:
         ids = [i.event.envelope.event_id for i in decoded]

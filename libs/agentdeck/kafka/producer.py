@@ -10,10 +10,11 @@ from confluent_kafka import KafkaError, Message, Producer
 from agentdeck.contracts import Codec, Event
 from agentdeck.kafka import headers as h
 from agentdeck.kafka._config import producer_config
+from agentdeck.kafka.authority import SIGNED
 from agentdeck.kafka.errors import DeliveryFailed
 from agentdeck.kafka.topics import topic_for
 from agentdeck.settings import KafkaSettings
-from agentdeck.signing import Signer, sign_record
+from agentdeck.signing import SigningKey, sign_record
 
 __all__ = ["EventProducer", "record_key"]
 
@@ -42,8 +43,10 @@ class EventProducer:
     :meth:`send` only enqueues; :meth:`flush` waits until every enqueued
     event is acknowledged and raises :class:`DeliveryFailed` otherwise. The
     consumer loop calls :meth:`flush` once per batch before committing.
-    With a ``signer``, every event's record carries its signature (key id and
-    Ed25519 signature of the value, as headers).
+    With a ``signer``, the record of every event that carries authority
+    (:data:`~agentdeck.kafka.authority.SIGNED`) carries its signature: key id
+    and Ed25519 signature of the value, as headers. Other events are not
+    signed; no consumer would check them.
     """
 
     def __init__(
@@ -52,7 +55,7 @@ class EventProducer:
         codec: Codec,
         *,
         client_id: str,
-        signer: Signer | None = None,
+        signer: SigningKey | None = None,
     ) -> None:
         self._settings = settings
         self._codec = codec
@@ -72,7 +75,7 @@ class EventProducer:
         fingerprint = self._codec.writer_of(type(event)).fingerprint_hex
         headers: Headers = list(h.event_headers(event.envelope, fingerprint).items())
         value = self._codec.encode(event)
-        if self._signer is not None:
+        if self._signer is not None and type(event) in SIGNED:
             headers += sign_record(self._signer, value)
         self._produce(name, value, record_key(event), headers)
 

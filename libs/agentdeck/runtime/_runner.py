@@ -10,10 +10,19 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from agentdeck.contracts import Codec, Event, Producer
-from agentdeck.kafka import BatchHandler, ConsumerLoop, EventProducer, LoopStats, ProcessedLog
+from agentdeck.errors import ConfigError
+from agentdeck.kafka import (
+    BatchHandler,
+    ConsumerLoop,
+    EventAuthority,
+    EventProducer,
+    LoopStats,
+    ProcessedLog,
+)
 from agentdeck.kafka.topics import Topic
 from agentdeck.runtime._health import HealthServer
 from agentdeck.settings import ServiceSettings
+from agentdeck.signing import SigningKey
 
 __all__ = ["BackgroundTask", "ServiceRunner", "Subscription"]
 
@@ -57,6 +66,11 @@ class ServiceRunner:
     A crash of a loop (a fatal client error, a bug outside the handler) is
     logged and the loop is rebuilt after a backoff; events are never lost
     because offsets are committed only after their outputs.
+
+    Every loop refuses events carrying authority unless they are signed by a
+    writer the settings' writer registry entitles (``AGENTDECK_WRITER_KEYS``);
+    a service whose loops act on such events does not start without one. With
+    a ``signer`` every record the service publishes is signed.
     """
 
     def __init__(
@@ -67,7 +81,17 @@ class ServiceRunner:
         *,
         tasks: Sequence[tuple[str, BackgroundTask]] = (),
         checks: Mapping[str, Callable[[], bool]] | None = None,
+        signer: SigningKey | None = None,
     ) -> None:
+        writers = settings.trust.writer_keys
+        if not writers and any(EventAuthority.needed_for(s.events) for s in subscriptions):
+            raise ConfigError(
+                f"AGENTDECK_WRITER_KEYS is not set: {settings.service_name} acts only on"
+                " tool-call requests, decisions, approvals, run outcomes and kill switches"
+                " signed by their writers' registered keys"
+            )
+        self._authority = EventAuthority(writers)
+        self._signer = signer
         self.settings = settings
         self.identity = self.identity_of(settings)
         self._codec = codec
@@ -124,10 +148,13 @@ class ServiceRunner:
             group=f"{self.settings.consumer_group}.{sub.name}",
             topics=[topic.full(kafka.topic_prefix) for topic in sub.topics],
             handler=sub.handler,
-            producer=EventProducer(kafka, self._codec, client_id=f"{self.name}-{sub.name}"),
+            producer=EventProducer(
+                kafka, self._codec, client_id=f"{self.name}-{sub.name}", signer=self._signer
+            ),
             identity=self.identity,
             processed=sub.processed,
             wanted=[self._codec.writer_of(t).full_name for t in sub.events] if sub.events else None,
+            authority=self._authority,
         )
 
     def _supervise(self, sub: Subscription, worker: _Worker) -> None:

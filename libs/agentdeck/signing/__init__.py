@@ -13,6 +13,7 @@ from agentdeck.signing._records import (
     KEY_ID_HEADER,
     SIGNATURE_HEADER,
     RecordSignature,
+    SigningKey,
     record_signature,
     sign_record,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "RecordSignature",
     "Signer",
+    "SigningKey",
     "Verifier",
     "approval_message",
     "decision_message",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from agentdeck.signing._keys import Signer
+from typing import Protocol
 
 __all__ = [
     "KEY_ID_HEADER",
     "SIGNATURE_HEADER",
     "RecordSignature",
+    "SigningKey",
     "record_signature",
     "sign_record",
 ]
@@ -27,6 +27,19 @@ SIGNATURE_HEADER = "agentdeck-signature"
 """Header holding the raw 64-byte Ed25519 signature of the record value."""
 
 
+class SigningKey(Protocol):
+    """A private key named by its key id (:class:`~agentdeck.signing.Signer` is one)."""
+
+    @property
+    def key_id(self) -> str:
+        """Id the verifiers know the key by."""
+        ...
+
+    def sign(self, data: bytes) -> bytes:
+        """The signature of ``data``."""
+        ...
+
+
 @dataclass(frozen=True)
 class RecordSignature:
     """The key id and signature a record carries (not yet verified)."""
@@ -35,7 +48,7 @@ class RecordSignature:
     signature: bytes
 
 
-def sign_record(signer: Signer, value: bytes) -> list[tuple[str, bytes]]:
+def sign_record(signer: SigningKey, value: bytes) -> list[tuple[str, bytes]]:
     """The headers that sign ``value`` with ``signer``'s key."""
     return [(KEY_ID_HEADER, signer.key_id.encode()), (SIGNATURE_HEADER, signer.sign(value))]
 

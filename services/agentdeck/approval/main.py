@@ -99,7 +99,9 @@ def build(
         notifier = webhook
         tasks.append(("webhook", webhook.run))
     cases = CaseStore(store, codec)
-    producer = EventProducer(settings.kafka, codec, client_id=f"{settings.service_name}-desk")
+    producer = EventProducer(
+        settings.kafka, codec, client_id=f"{settings.service_name}-desk", signer=sign
+    )
     publisher = Publisher(producer)
     desk = ApprovalDesk(
         cases,
@@ -125,7 +127,9 @@ def build(
     decisions = Subscription(
         "decisions", (Topic.DECISIONS,), handler, background=True, events=(PolicyDecided,)
     )
-    return ServiceRunner(settings, codec, [decisions], tasks=tasks, checks={"store": store.ping})
+    return ServiceRunner(
+        settings, codec, [decisions], tasks=tasks, checks={"store": store.ping}, signer=sign
+    )
 
 
 def main() -> None:

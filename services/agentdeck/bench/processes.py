@@ -17,6 +17,7 @@ from pathlib import Path
 
 from agentdeck.cli.keys import DemoKeys
 from agentdeck.cli.producer import embedded_registry
+from agentdeck.signing import generate_private_key
 from agentdeck.cli.services import embedded_approvers
 
 __all__ = ["SERVICES", "ServiceProcesses", "process_name"]
@@ -65,12 +66,19 @@ class ServiceProcesses:
             "AGENTDECK_DATABASE_URL": database_url,
             "AGENTDECK_REDIS_URL": redis_url,
             "PYTHONUNBUFFERED": "1",
+            "AGENTDECK_WRITER_KEYS": json.dumps(
+                {k: w.model_dump() for k, w in keys.writers().items()}
+            ),
         }
         self._prefix = prefix
         registry = logs / f"{prefix}-producers.json"
         registry.write_text(embedded_registry(keys).model_dump_json(), encoding="utf-8")
         self._own: dict[str, dict[str, str]] = {
-            "planner": {"LLM_BASE_URL": llm_base_url, "PRODUCER_REGISTRY": str(registry)},
+            "planner": {
+                "LLM_BASE_URL": llm_base_url,
+                "PRODUCER_REGISTRY": str(registry),
+                "SIGNING_KEY": keys.planner_private,
+            },
             "policy-checker": {"SIGNING_KEY": keys.policy_private},
             "approval": {
                 "SIGNING_KEY": keys.approval_private,
@@ -84,6 +92,8 @@ class ServiceProcesses:
             "tool-executor": {
                 "POLICY_VERIFY_KEY": keys.policy_public(),
                 "APPROVAL_VERIFY_KEY": keys.approval_public(),
+                # Per-call credentials outlive no call: a key for this set of processes only.
+                "CREDENTIAL_SIGNING_KEY": generate_private_key(),
             },
             "telemetry": {},
         }

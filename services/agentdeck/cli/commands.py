@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agentdeck.cli.producer import goal_signer
+from agentdeck.cli.producer import goal_signer, operator_signer
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.submit import goal_event, parse_inputs, publish_goal
@@ -122,6 +122,7 @@ def kill(
     """Engage (or release) a kill switch: new calls in its scope are denied within a second."""
     settings = CliSettings()
     stack = locate(settings)
+    signer = operator_signer(settings, stack.data_dir)
     now = datetime.now(UTC)
     envelope = envelope_for(
         KillSwitchSet,
@@ -135,13 +136,13 @@ def kill(
         scope=scope,
         target=target,
         engaged=not release,
-        set_by="cli",
+        set_by=signer.key_id,
         reason=reason,
     )
     kafka = KafkaSettings(
         bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
     )
-    producer = EventProducer(kafka, default_codec(), client_id="cli-kill")
+    producer = EventProducer(kafka, default_codec(), client_id="cli-kill", signer=signer)
     producer.send(event)
     producer.flush(15)
     console.print(f"kill switch {scope.value}:{target} {'released' if release else 'engaged'}")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from agentdeck.kafka import OPERATOR
+from agentdeck.settings import WriterKey
 from agentdeck.signing import Signer, generate_private_key
 
 __all__ = ["DemoKeys", "load_or_create"]
@@ -30,10 +32,27 @@ class DemoKeys(BaseModel):
     """Telemetry's key for signing Merkle-log checkpoints (added to older key files on load)."""
     producer_private: str = ""
     """The CLI's producer key: signs the goals ``submit`` and the demo publish (added on load)."""
+    planner_private: str = ""
+    """The planner's key: signs tool-call requests and run outcomes (added on load)."""
+    operator_private: str = ""
+    """The operator's key: signs the kill switches ``agentdeck kill`` sets (added on load)."""
 
     def policy_public(self) -> str:
         """The policy-checker's public key."""
         return Signer("policy-1", self.policy_private).public_key_b64()
+
+    def writers(self) -> dict[str, WriterKey]:
+        """The writer registry of the embedded stack: every signing service and the operator."""
+        owners = {
+            "planner-1": ("planner", self.planner_private),
+            "policy-1": ("policy-checker", self.policy_private),
+            "approval-1": ("approval", self.approval_private),
+            "operator-1": (OPERATOR, self.operator_private),
+        }
+        return {
+            key_id: WriterKey(service=service, public_key=Signer(key_id, key).public_key_b64())
+            for key_id, (service, key) in owners.items()
+        }
 
     def approval_public(self) -> str:
         """The approval service's public key."""
@@ -47,7 +66,12 @@ def load_or_create(data_dir: Path) -> DemoKeys:
         keys = DemoKeys.model_validate(json.loads(path.read_text(encoding="utf-8")))
         missing = {
             name: generate_private_key()
-            for name in ("checkpoint_private", "producer_private")
+            for name in (
+                "checkpoint_private",
+                "producer_private",
+                "planner_private",
+                "operator_private",
+            )
             if not getattr(keys, name)
         }
         if not missing:
@@ -60,6 +84,8 @@ def load_or_create(data_dir: Path) -> DemoKeys:
             approver_tokens={name: secrets.token_urlsafe(24) for name in ("alice", "bob", "crm")},
             checkpoint_private=generate_private_key(),
             producer_private=generate_private_key(),
+            planner_private=generate_private_key(),
+            operator_private=generate_private_key(),
         )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -1,4 +1,4 @@
-"""The CLI as a registered producer: the key it signs goals with, and the embedded registry.
+"""The CLI's keys: the producer key it signs goals with, the operator key for kill switches.
 
 Outside the embedded stack the key comes from the environment
 (``AGENTDECK_CLI_PRODUCER_KEY``, ``AGENTDECK_CLI_PRODUCER_KEY_ID``) and the
@@ -17,7 +17,15 @@ from agentdeck.planner.adapters.producers import ProducerRegistry, RegisteredPro
 from agentdeck.planner.core.admission import ANY
 from agentdeck.signing import Signer
 
-__all__ = ["EMBEDDED_KEY_ID", "EMBEDDED_PRODUCER", "embedded_registry", "goal_signer"]
+__all__ = [
+    "EMBEDDED_KEY_ID",
+    "EMBEDDED_PRODUCER",
+    "embedded_registry",
+    "goal_signer",
+    "operator_signer",
+]
+
+OPERATOR_KEY_ID = "operator-1"
 
 EMBEDDED_PRODUCER = "cli"
 EMBEDDED_KEY_ID = "cli-1"
@@ -36,15 +44,32 @@ def embedded_registry(keys: DemoKeys) -> ProducerRegistry:
     return ProducerRegistry(version=1, producers={EMBEDDED_PRODUCER: producer})
 
 
-def embedded_signer(data_dir: str | Path) -> Signer:
-    """The embedded stack's producer key, from its key file in ``data_dir``."""
+def _embedded_keys(data_dir: str | Path, what: str, setting: str) -> DemoKeys:
     path = Path(data_dir)
     if not (path / "keys.json").exists():
         raise ConfigError(
-            f"no producer key: {path} holds no embedded stack's keys; set"
-            " AGENTDECK_CLI_PRODUCER_KEY and AGENTDECK_CLI_PRODUCER_KEY_ID"
+            f"no {what} key: {path} holds no embedded stack's keys; set"
+            f" AGENTDECK_CLI_{setting} and AGENTDECK_CLI_{setting}_ID"
         )
-    return Signer(EMBEDDED_KEY_ID, load_or_create(path).producer_private)
+    return load_or_create(path)
+
+
+def embedded_signer(data_dir: str | Path) -> Signer:
+    """The embedded stack's producer key, from its key file in ``data_dir``."""
+    keys = _embedded_keys(data_dir, "producer", "PRODUCER_KEY")
+    return Signer(EMBEDDED_KEY_ID, keys.producer_private)
+
+
+def operator_signer(settings: CliSettings, data_dir: str | Path) -> Signer:
+    """The configured operator key, else the embedded stack's: signs kill switches."""
+    if settings.operator_key is not None:
+        if not settings.operator_key_id:
+            raise ConfigError(
+                "AGENTDECK_CLI_OPERATOR_KEY is set but AGENTDECK_CLI_OPERATOR_KEY_ID is not"
+            )
+        return Signer(settings.operator_key_id, settings.operator_key.get_secret_value())
+    keys = _embedded_keys(data_dir, "operator", "OPERATOR_KEY")
+    return Signer(OPERATOR_KEY_ID, keys.operator_private)
 
 
 def goal_signer(settings: CliSettings, data_dir: str | Path) -> Signer:

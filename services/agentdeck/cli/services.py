@@ -13,6 +13,7 @@ from agentdeck.contracts import default_codec
 from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.demo.tools import demo_registry
 from agentdeck.runtime import ServiceRunner
+from agentdeck.settings import TrustSettings
 from agentdeck.signing import Signer, generate_private_key
 
 __all__ = ["DEMO_APPROVERS", "compose", "embedded_approvers"]
@@ -61,13 +62,16 @@ def compose(
     credential_public = {"executor-1": Signer("executor-1", credential_key).public_key_b64()}
     tools = demo_registry(desk, credential_public_keys=credential_public)
     prefix = kafka.topic_prefix
+    trust = TrustSettings(writer_keys=keys.writers())
     return [
         planner(
             PlannerSettings(
                 kafka=kafka,
                 store=store_settings,
                 consumer_group=f"{prefix}-planner",
+                trust=trust,
                 llm_base_url=llm_base_url,
+                signing_key=SecretStr(keys.planner_private),
             ),
             codec=codec,
             store=store,
@@ -80,6 +84,7 @@ def compose(
                 kafka=kafka,
                 store=store_settings,
                 consumer_group=f"{prefix}-policy",
+                trust=trust,
                 signing_key=SecretStr(keys.policy_private),
             ),
             codec=codec,
@@ -92,6 +97,7 @@ def compose(
                 kafka=kafka,
                 store=store_settings,
                 consumer_group=f"{prefix}-approval",
+                trust=trust,
                 http_port=approval_port,
                 signing_key=SecretStr(keys.approval_private),
                 approvers=embedded_approvers(keys),
@@ -107,6 +113,7 @@ def compose(
                 kafka=kafka,
                 store=store_settings,
                 consumer_group=f"{prefix}-executor",
+                trust=trust,
                 policy_verify_key=SecretStr(keys.policy_public()),
                 approval_verify_key=SecretStr(keys.approval_public()),
                 credential_signing_key=SecretStr(credential_key),
@@ -121,6 +128,7 @@ def compose(
                 kafka=kafka,
                 store=store_settings,
                 consumer_group=f"{prefix}-telemetry",
+                trust=trust,
                 checkpoint_signing_key=SecretStr(keys.checkpoint_private),
             ),
             codec=codec,

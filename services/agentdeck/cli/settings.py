@@ -21,3 +21,7 @@ class CliSettings(ServiceSettings):
         default=None, description="Private Ed25519 key (base64) goals are signed with."
     )
     producer_key_id: str = Field(default="", description="Its key id in the producer registry.")
+    operator_key: SecretStr | None = Field(
+        default=None, description="Private Ed25519 key (base64) kill switches are signed with."
+    )
+    operator_key_id: str = Field(default="", description="Its key id in AGENTDECK_WRITER_KEYS.")

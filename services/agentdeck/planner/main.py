@@ -23,10 +23,11 @@ from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.signing import Signer
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry, load_catalog
 
-__all__ = ["build", "main", "producer_registry"]
+__all__ = ["build", "main", "producer_registry", "signer_of"]
 
 _log = logging.getLogger(__name__)
 
@@ -89,15 +90,32 @@ def _turns(
 
 
 def producer_registry(settings: PlannerSettings) -> ProducerRegistry:
-    """The registry the settings name; without one the planner does not start."""
-    if not settings.producer_registry:
+    """The registry the settings give (a file, or inline); without one the planner won't start."""
+    if settings.producers and settings.producer_registry:
+        raise ConfigError(
+            "set AGENTDECK_PLANNER_PRODUCERS or AGENTDECK_PLANNER_PRODUCER_REGISTRY, not both"
+        )
+    if settings.producers:
+        registry = ProducerRegistry.parse(settings.producers, "AGENTDECK_PLANNER_PRODUCERS")
+    elif settings.producer_registry:
+        registry = ProducerRegistry.load(Path(settings.producer_registry))
+    else:
         raise ConfigError(
             "AGENTDECK_PLANNER_PRODUCER_REGISTRY is not set: the planner starts runs only for"
             " goals signed by a registered producer (see docs/security.md)"
         )
-    registry = ProducerRegistry.load(Path(settings.producer_registry))
     _log.info("producer registry %s: %d producers", registry.label, len(registry.producers))
     return registry
+
+
+def signer_of(settings: PlannerSettings) -> Signer:
+    """The key the planner signs its requests and run outcomes with; required."""
+    if settings.signing_key is None:
+        raise ConfigError(
+            "AGENTDECK_PLANNER_SIGNING_KEY is required: an Ed25519 private key, base64 "
+            "(python -c 'from agentdeck.signing import generate_private_key as g; print(g())')"
+        )
+    return Signer(settings.signing_key_id, settings.signing_key.get_secret_value())
 
 
 def build(
@@ -136,6 +154,7 @@ def build(
         codec,
         [Subscription("runs", topics, handler, events=RELEVANT)],
         checks={"store": store.ping},
+        signer=signer_of(settings),
     )
 
 

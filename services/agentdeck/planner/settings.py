@@ -21,8 +21,18 @@ class PlannerSettings(ServiceSettings):
     playbook_dir: str = Field(default="", description="Playbook YAML files; empty = bundled demo.")
     producer_registry: str = Field(
         default="",
-        description="Producer registry file (YAML or JSON): who may start which runs; required.",
+        description="Producer registry file (YAML or JSON): who may start which runs. This"
+        " or `producers` is required.",
     )
+    producers: str = Field(
+        default="", description="The producer registry itself, as a JSON document (no file)."
+    )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 private key (base64) the planner signs tool-call requests and run"
+        " outcomes with; its public half is in AGENTDECK_WRITER_KEYS.",
+    )
+    signing_key_id: str = "planner-1"
     llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint; empty = none.")
     llm_api_key: SecretStr | None = None
     llm_model_small: str = "small"

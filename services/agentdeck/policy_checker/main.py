@@ -105,6 +105,7 @@ def build(
             Subscription("control", (Topic.CONTROL,), control, background=True),
         ],
         checks={"store": store.ping},
+        signer=key,
     )
 
 

@@ -23,11 +23,12 @@ from agentdeck.embedded import free_port
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.ids import approval_id_for, decision_id_for
-from agentdeck.kafka import EventProducer, Topic
+from agentdeck.kafka import Topic
 from agentdeck.runtime import Clock, ServiceRunner, utc_now
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import Store
+from testkit.authority import WriterProducer
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
 
 MakeDecision = Callable[..., m.PolicyDecided]
@@ -211,7 +212,7 @@ def _approval_events(
 
 def _publish(kafka: KafkaSettings, codec: Codec, events: list[m.Event]) -> None:
     """Publish ``events`` to their topics and wait for the broker."""
-    producer = EventProducer(kafka, codec, client_id="test-source")
+    producer = WriterProducer(kafka, codec, client_id="test-source")
     producer.send_all(events)
     producer.flush()
 

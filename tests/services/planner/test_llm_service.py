@@ -6,12 +6,13 @@ from agentdeck.contracts import deterministic_id, envelope_for
 from agentdeck.contracts import models as m
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.hotstate import InProcessHotState
-from agentdeck.kafka import EventProducer, Topic
+from agentdeck.kafka import Topic
 from agentdeck.planner.main import build
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.store import RunStatus, Store
+from testkit.authority import WriterProducer
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
-from testkit.producers import SIGNER, registry
+from testkit.producers import registry
 
 from .test_service import _allow, _done, _registry
 
@@ -37,7 +38,7 @@ def test_a_goal_without_playbook_is_planned_by_the_model_and_every_answer_record
     kafka, codec, engine
 ):
     store = Store(engine)
-    producer = EventProducer(kafka, codec, client_id="others", signer=SIGNER)
+    producer = WriterProducer(kafka, codec, client_id="others")
     run_id = f"llm-{kafka.topic_prefix}"
     with ScriptedModel() as model:
         settings = PlannerSettings(

@@ -7,13 +7,14 @@ from pydantic import BaseModel
 from agentdeck.contracts import deterministic_id, envelope_for, follow_up
 from agentdeck.contracts import models as m
 from agentdeck.hotstate import InProcessHotState
-from agentdeck.kafka import EventProducer, Topic
+from agentdeck.kafka import Topic
 from agentdeck.planner.main import build
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.store import RunStatus, Store
 from agentdeck.tools import SideEffect, ToolContext, ToolRegistry
+from testkit.authority import WriterProducer
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
-from testkit.producers import SIGNER, registry
+from testkit.producers import registry
 
 
 class Anything(BaseModel):
@@ -107,7 +108,7 @@ def test_the_planner_carries_a_goal_to_completion_through_the_broker(kafka, code
         tools=_registry(),
         producers=registry(),
     )
-    producer = EventProducer(kafka, codec, client_id="others", signer=SIGNER)
+    producer = WriterProducer(kafka, codec, client_id="others")
     run_id = f"run-{kafka.topic_prefix}"
     runner.start()
     try:

@@ -27,6 +27,7 @@ from agentdeck.runtime import ServiceRunner
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer, Verifier, decision_message, generate_private_key
 from agentdeck.store import Store
+from testkit.authority import WriterProducer
 from testkit.kafka import read_topic
 
 from ._support import completed, kill_switch, refund, requested, unique
@@ -112,7 +113,7 @@ def test_requests_are_decided_signed_reserved_settled_and_stopped_by_a_kill_swit
         budgets={tenant: 1_000_000},
         shadow=str(candidate),
     )
-    producer = EventProducer(kafka, codec, client_id="test")
+    producer = WriterProducer(kafka, codec, client_id="test")
     first = refund(2000, tenant=tenant)
     with _running(runner):
         producer.send(first)
@@ -189,7 +190,7 @@ def test_two_replicas_racing_for_the_last_budget_never_hold_more_than_it(
     replicas = [
         _runner(kafka, codec, pg_store, redis_hot, group=group, budgets=budgets) for _ in range(2)
     ]
-    producer = EventProducer(kafka, codec, client_id="test")
+    producer = WriterProducer(kafka, codec, client_id="test")
     with _running(*replicas):
         warm = _warm_up(replicas, producer, warmup)
         handled = [r.stats()["decide"].handled for r in replicas]

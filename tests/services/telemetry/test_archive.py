@@ -3,21 +3,24 @@
 from agentdeck.contracts import default_codec
 from agentdeck.contracts.examples import example_message
 from agentdeck.hotstate import InProcessHotState
-from agentdeck.kafka import EventProducer, Topic
+from agentdeck.kafka import Topic
+from agentdeck.signing import sign_record
 from agentdeck.store import ArchivedEvent, Store
 from agentdeck.telemetry.main import build
 from agentdeck.telemetry.settings import TelemetrySettings
+from testkit.authority import OPERATOR, WriterProducer
 from testkit.kafka import goal, started, wait_until
 
 
 def test_every_event_is_archived_once_with_its_exact_bytes(kafka, codec, engine):
-    producer = EventProducer(kafka, codec, client_id="everyone")
+    producer = WriterProducer(kafka, codec, client_id="everyone")
     goals = [goal(n) for n in range(3)]
     producer.send_all(goals)
     producer.send_all(started(g) for g in goals)
     producer.send_all(goals)  # duplicates: archived once
     raw = example_message(codec.registry.latest("agentdeck.events.KillSwitchSet"))
-    producer.send_raw(Topic.CONTROL.full(kafka.topic_prefix), raw, b"tool:x", [])
+    signed = sign_record(OPERATOR, raw)  # a kill switch is archived only as its operator's
+    producer.send_raw(Topic.CONTROL.full(kafka.topic_prefix), raw, b"tool:x", signed)
     producer.flush()
     settings = TelemetrySettings(kafka=kafka, consumer_group=f"{kafka.topic_prefix}-telemetry")
     store = Store(engine)

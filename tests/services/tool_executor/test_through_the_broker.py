@@ -15,10 +15,11 @@ from agentdeck.contracts.models import (
 from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.demo.tools import demo_registry
 from agentdeck.hotstate import open_hot_state
-from agentdeck.kafka import EventProducer, Topic
+from agentdeck.kafka import Topic
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import Store, migrate
 from agentdeck.tool_executor.main import build
+from testkit.authority import WriterProducer
 from testkit.kafka import read_topic
 from testkit.sql import Databases
 
@@ -77,7 +78,7 @@ def test_the_executor_runs_what_is_signed_and_dead_letters_what_is_not(
     forged_grant = authority.grant(parked, signer=forger, approver="mallory")
     last = authority.decision("lookup_order", {"order_id": "3001"})
 
-    producer = EventProducer(kafka, codec, client_id="test-executor")
+    producer = WriterProducer(kafka, codec, client_id="test-executor")
     producer.send_all([allowed, allowed, replay, forged, unsigned, expired, swapped, parked])
     producer.send_all([forged_grant, authority.grant(parked), last])
     producer.flush()

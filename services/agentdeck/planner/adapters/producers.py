@@ -76,14 +76,22 @@ class ProducerRegistry(BaseModel):
     def load(cls, path: Path) -> ProducerRegistry:
         """The registry in ``path``; ConfigError (one line) if it is missing or invalid."""
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            registry = cls.model_validate(data)
-        except (OSError, yaml.YAMLError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
             raise ConfigError(f"producer registry {path}: {exc}") from exc
+        return cls.parse(text, f"producer registry {path}")
+
+    @classmethod
+    def parse(cls, text: str, source: str) -> ProducerRegistry:
+        """The registry in ``text`` (YAML or JSON); ConfigError naming ``source`` if invalid."""
+        try:
+            registry = cls.model_validate(yaml.safe_load(text))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source}: {exc}") from exc
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"producer registry {path}: {where}: {first['msg']}") from exc
+            raise ConfigError(f"{source}: {where}: {first['msg']}") from exc
         Verifier(registry.public_keys())  # every key must parse, at start
         return registry
 
