@@ -120,7 +120,8 @@ def test_compose_environment_runs_the_readme_refund(local: dict[str, str], tmp_p
             )
     try:
         assert _wait_ready(ports) == set()
-        cli = {**os.environ, **local, "COLUMNS": "200"}
+        signing = {k: v for k, v in secrets.items() if k.startswith("AGENTDECK_CLI_")}
+        cli = {**os.environ, **local, **signing, "COLUMNS": "200"}
         inputs = ["-i", 'order_id="1042"', "-i", "amount_cents=1500", "-i", "reason=late"]
         submitted = subprocess.run(
             [*CLI, "submit", "Refund order 1042", "--playbook", "refund-order", *inputs],

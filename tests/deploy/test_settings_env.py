@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings
 from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
-from agentdeck.settings import KafkaSettings, ServiceSettings, StoreSettings
+from agentdeck.settings import KafkaSettings, ServiceSettings, StoreSettings, TrustSettings
 from agentdeck.telemetry.settings import TelemetrySettings
 from agentdeck.tool_executor.settings import ToolExecutorSettings
 from deploy._compose import interpolate, variables
@@ -39,6 +39,7 @@ def known(service: str) -> set[str]:
         names(SETTINGS[service])
         | names(KafkaSettings)
         | names(StoreSettings)
+        | names(TrustSettings)
         | {"AGENTDECK_HEALTH_PORT"}
         | OUTSIDE
     )

@@ -32,8 +32,13 @@ class ApprovalSettings(ServiceSettings):
     """
 
     # hide_input_in_errors: a mistaken setting must not print a secret in the start-up error.
+    # env_ignore_empty: compose passes unset optional settings as empty strings.
     model_config = SettingsConfigDict(
-        env_prefix="AGENTDECK_APPROVAL_", extra="ignore", frozen=True, hide_input_in_errors=True
+        env_prefix="AGENTDECK_APPROVAL_",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
+        env_ignore_empty=True,
     )
 
     service_name: str = "approval"
