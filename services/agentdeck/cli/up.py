@@ -79,7 +79,20 @@ def _report_health(console: Console, stack: Stack, info: StackInfo, services: li
         table.add_row(*row)
     table.add_row("services", "ok", ", ".join(services))
     table.add_row("approval API", "ok", info.approval_url)
+    table.add_row(*_sandbox_row())
     console.print(table)
+
+
+def _sandbox_row() -> tuple[str, str, str]:
+    """The isolation sandboxed tools get here (they refuse to run without it)."""
+    from agentdeck.tool_executor.adapters.sandbox import (  # noqa: PLC0415 -- it probes
+        SandboxLimits,
+        SubprocessSandbox,
+    )
+
+    isolation = SubprocessSandbox(SandboxLimits()).isolation
+    status = "ok" if isolation.available else "refusing"
+    return ("sandbox", status, isolation.describe().removeprefix("sandbox: "))
 
 
 def _run_demo(
