@@ -7,7 +7,13 @@ decision but never forge one.
 
 from __future__ import annotations
 
-from agentdeck.signing._keys import Signer, Verifier, generate_private_key, message
+from agentdeck.signing._keys import (
+    Signer,
+    Verifier,
+    generate_private_key,
+    message,
+    required_signer,
+)
 from agentdeck.signing._messages import approval_message, decision_message
 from agentdeck.signing._records import (
     KEY_ID_HEADER,
@@ -30,5 +36,6 @@ __all__ = [
     "generate_private_key",
     "message",
     "record_signature",
+    "required_signer",
     "sign_record",
 ]

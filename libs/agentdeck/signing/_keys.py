@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from agentdeck.errors import ConfigError
 
-__all__ = ["Signer", "Verifier", "generate_private_key", "message"]
+__all__ = ["Signer", "Verifier", "generate_private_key", "message", "required_signer"]
 
 _SEPARATOR = b"\x1f"
 
@@ -59,6 +59,22 @@ class Signer:
         """The matching public key, base64, for verifiers' settings."""
         raw = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return base64.b64encode(raw).decode()
+
+
+def required_signer(key_id: str, private_key_b64: str | None, *, setting: str) -> Signer:
+    """The signer a service cannot run without; ConfigError naming ``setting`` if it has no key.
+
+    Args:
+        key_id: Id the verifiers know the key by.
+        private_key_b64: The private key (base64 of its 32 raw bytes), or None if unset.
+        setting: The environment variable that holds it, for the error.
+    """
+    if private_key_b64 is None:
+        raise ConfigError(
+            f"{setting} is required: an Ed25519 private key, base64 "
+            "(python -c 'from agentdeck.signing import generate_private_key as g; print(g())')"
+        )
+    return Signer(key_id, private_key_b64)
 
 
 class Verifier:

@@ -26,19 +26,15 @@ from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, utc_now
-from agentdeck.signing import Signer
+from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 
 __all__ = ["build", "main"]
 
 
 def _signer(settings: ApprovalSettings) -> Signer:
-    if settings.signing_key is None:
-        raise ConfigError(
-            "the approval service needs a signing key: set AGENTDECK_APPROVAL_SIGNING_KEY "
-            "(python -c 'from agentdeck.signing import generate_private_key as g; print(g())')"
-        )
-    return Signer(settings.signing_key_id, settings.signing_key.get_secret_value())
+    key = settings.signing_key.get_secret_value() if settings.signing_key else None
+    return required_signer(settings.signing_key_id, key, setting="AGENTDECK_APPROVAL_SIGNING_KEY")
 
 
 class _CloseAfterLast:

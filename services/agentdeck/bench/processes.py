@@ -17,8 +17,8 @@ from pathlib import Path
 
 from agentdeck.cli.keys import DemoKeys
 from agentdeck.cli.producer import embedded_registry
-from agentdeck.signing import generate_private_key
 from agentdeck.cli.services import embedded_approvers
+from agentdeck.signing import generate_private_key
 
 __all__ = ["SERVICES", "ServiceProcesses", "process_name"]
 

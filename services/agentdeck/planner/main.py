@@ -23,7 +23,7 @@ from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
-from agentdeck.signing import Signer
+from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry, load_catalog
 
@@ -110,12 +110,8 @@ def producer_registry(settings: PlannerSettings) -> ProducerRegistry:
 
 def signer_of(settings: PlannerSettings) -> Signer:
     """The key the planner signs its requests and run outcomes with; required."""
-    if settings.signing_key is None:
-        raise ConfigError(
-            "AGENTDECK_PLANNER_SIGNING_KEY is required: an Ed25519 private key, base64 "
-            "(python -c 'from agentdeck.signing import generate_private_key as g; print(g())')"
-        )
-    return Signer(settings.signing_key_id, settings.signing_key.get_secret_value())
+    key = settings.signing_key.get_secret_value() if settings.signing_key else None
+    return required_signer(settings.signing_key_id, key, setting="AGENTDECK_PLANNER_SIGNING_KEY")
 
 
 def build(

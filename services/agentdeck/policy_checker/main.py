@@ -7,7 +7,6 @@ from pathlib import Path
 
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.contracts.models import ToolCallRequested
-from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
 from agentdeck.policy_checker.adapters.catalog import ToolCatalog
@@ -20,7 +19,7 @@ from agentdeck.policy_checker.core.budget import SETTLING
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
-from agentdeck.signing import Signer
+from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry, load_catalog
 
@@ -32,12 +31,8 @@ DEMO_BUNDLE = Path(__file__).resolve().parents[1] / "demo" / "policy"
 
 def signer_of(settings: PolicyCheckerSettings) -> Signer:
     """The decision signing key; a missing key is a configuration error."""
-    if settings.signing_key is None:
-        raise ConfigError(
-            "AGENTDECK_POLICY_SIGNING_KEY is required: an Ed25519 private key, base64 "
-            "(python -c 'from agentdeck.signing import generate_private_key as g; print(g())')"
-        )
-    return Signer(settings.signing_key_id, settings.signing_key.get_secret_value())
+    key = settings.signing_key.get_secret_value() if settings.signing_key else None
+    return required_signer(settings.signing_key_id, key, setting="AGENTDECK_POLICY_SIGNING_KEY")
 
 
 def ensure_budgets(store: Store, budgets_micros: dict[str, int], *, now: datetime) -> None:
