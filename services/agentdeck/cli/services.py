@@ -36,6 +36,15 @@ def embedded_approvers(keys: DemoKeys) -> dict[str, Principal]:
     }
 
 
+def embedded_trust(keys: DemoKeys) -> TrustSettings:
+    """Exactly the stack's own writers.
+
+    Built without reading the environment: pydantic-settings would merge the keys of
+    an ``AGENTDECK_WRITER_KEYS`` there into the ones given, and trust them too.
+    """
+    return TrustSettings.model_construct(writer_keys=keys.writers())
+
+
 def compose(
     stack: Stack, keys: DemoKeys, *, llm_base_url: str = "", approval_port: int = 0
 ) -> list[ServiceRunner]:
@@ -62,7 +71,7 @@ def compose(
     credential_public = {"executor-1": Signer("executor-1", credential_key).public_key_b64()}
     tools = demo_registry(desk, credential_public_keys=credential_public)
     prefix = kafka.topic_prefix
-    trust = TrustSettings(writer_keys=keys.writers())
+    trust = embedded_trust(keys)
     return [
         planner(
             PlannerSettings(
