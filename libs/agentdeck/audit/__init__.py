@@ -43,7 +43,7 @@ from agentdeck.audit._merkle import (
     verify_inclusion,
 )
 from agentdeck.audit._payloads import ReferenceCollector, payload_failures
-from agentdeck.audit._verify import AuditReport, verify_log
+from agentdeck.audit._verify import AuditReport, Completeness, verify_log
 from agentdeck.audit.errors import AuditError, BundleUnreadable, VerificationFailed
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "BundlePayload",
     "BundleUnreadable",
     "Checkpoint",
+    "Completeness",
     "Frontier",
     "LoggedLeaf",
     "MerkleTree",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from agentdeck.audit._checkpoint import Checkpoint
 from agentdeck.audit._leaf import LoggedLeaf, event_leaf
@@ -11,7 +12,7 @@ from agentdeck.audit._merkle import Frontier
 from agentdeck.signing import Verifier
 from agentdeck.store import ArchivedEvent
 
-__all__ = ["AuditReport", "verify_log"]
+__all__ = ["AuditReport", "Completeness", "verify_log"]
 
 
 @dataclass
@@ -30,30 +31,96 @@ class AuditReport:
         return not self.failures
 
 
+@dataclass(frozen=True)
+class Completeness:
+    """How far the archive's end may run ahead of its latest valid signed checkpoint.
+
+    Events archived after the latest checkpoint are proven by nothing yet; a
+    few seconds' worth is the checkpoint interval at work, more means the log
+    stopped being checkpointed or its newest checkpoints were removed.
+
+    Attributes:
+        max_lag_events: Archived events the latest checkpoint may leave uncovered.
+        max_lag_s: Seconds the newest uncovered event may be archived after the
+            latest checkpoint was signed.
+    """
+
+    max_lag_events: int = 10_000
+    max_lag_s: float = 120.0
+
+
 def verify_log(
     checkpoints: Sequence[Checkpoint],
     leaves: Sequence[LoggedLeaf],
     archive: Iterable[ArchivedEvent],
     verifier: Verifier,
+    *,
+    completeness: Completeness | None = None,
 ) -> AuditReport:
-    """Check signatures, tree heads, and every archived event against its logged leaf.
+    """Check signatures, tree heads, every archived event, and that checkpoints reach the end.
 
     Args:
         checkpoints: The signed checkpoints, any order.
         leaves: The logged leaves, in index order.
         archive: The archived events in ``seq`` order (streamed; payloads not kept).
-        verifier: The trusted public keys.
+        verifier: The trusted public keys (from the verifier, never from the evidence).
+        completeness: How far the archive may run ahead of the latest valid
+            checkpoint (default: :class:`Completeness`'s defaults).
     """
     report = AuditReport(checkpoints=len(checkpoints))
     report.failures += _leaf_gaps(leaves)
-    report.failures += _checkpoint_failures(checkpoints, leaves, verifier)
-    if leaves and not checkpoints:
-        report.failures.append("no signed checkpoint covers the log")
-    signed = max((cp.tree_size for cp in checkpoints), default=0)
+    failures, latest = _checkpoint_failures(checkpoints, leaves, verifier)
+    report.failures += failures
+    signed = latest.tree_size if latest is not None else 0
     if len(leaves) > signed:
         report.notes.append(f"{len(leaves) - signed} logged events await the next checkpoint")
-    _check_archive(report, leaves, archive)
+    tail = _check_archive(report, leaves, archive, signed)
+    report.failures += _completeness_failures(tail, latest, completeness or Completeness())
     return report
+
+
+@dataclass
+class _Tail:
+    """The archived events no valid checkpoint covers."""
+
+    count: int = 0
+    first_seq: int | None = None
+    newest: datetime | None = None
+
+    def add(self, event: ArchivedEvent) -> None:
+        self.count += 1
+        if self.first_seq is None:
+            self.first_seq = event.seq
+        if self.newest is None or event.archived_at > self.newest:
+            self.newest = event.archived_at
+
+
+def _completeness_failures(
+    tail: _Tail, latest: Checkpoint | None, allowed: Completeness
+) -> list[str]:
+    if not tail.count:
+        return []
+    if latest is None:
+        unproven = (
+            f"no valid signed checkpoint covers the archive: its {tail.count} events are "
+            "unproven (the Merkle log or its checkpoints are gone, or telemetry signs none)"
+        )
+        return [unproven]
+    uncovered = (
+        f"{tail.count} archived events (seq {tail.first_seq} on) are not covered by the latest "
+        f"valid checkpoint (tree size {latest.tree_size}, {latest.timestamp.isoformat()})"
+    )
+    cause = "checkpointing stopped, or the checkpoints after it were removed"
+    failures = []
+    if tail.count > allowed.max_lag_events:
+        failures.append(f"{uncovered}: more than the allowed {allowed.max_lag_events}; {cause}")
+    lag_s = (tail.newest - latest.timestamp).total_seconds() if tail.newest else 0.0
+    if lag_s > allowed.max_lag_s:
+        failures.append(
+            f"{uncovered}: the newest was archived {lag_s:.0f} s after it, more than the "
+            f"allowed {allowed.max_lag_s:.0f} s; {cause}"
+        )
+    return failures
 
 
 def _leaf_gaps(leaves: Sequence[LoggedLeaf]) -> list[str]:
@@ -65,12 +132,15 @@ def _leaf_gaps(leaves: Sequence[LoggedLeaf]) -> list[str]:
 
 def _checkpoint_failures(
     checkpoints: Sequence[Checkpoint], leaves: Sequence[LoggedLeaf], verifier: Verifier
-) -> list[str]:
-    failures = []
+) -> tuple[list[str], Checkpoint | None]:
+    """Every checkpoint's failures, and the largest one that is valid (signed and matching)."""
+    failures: list[str] = []
+    latest: Checkpoint | None = None
     frontier = Frontier()
     for cp in sorted(checkpoints, key=lambda c: c.tree_size):
         name = f"checkpoint at tree size {cp.tree_size} ({cp.timestamp.isoformat()})"
-        if not cp.verify(verifier):
+        signed = cp.verify(verifier)
+        if not signed:
             failures.append(
                 f"{name}: signature does not verify under key {cp.key_id!r} "
                 "(forged, altered or swapped in)"
@@ -89,18 +159,24 @@ def _checkpoint_failures(
                 f"{cp.tree_size} leaves ({frontier.root().hex()[:16]}...): "
                 "the checkpoint was swapped or the log rewritten"
             )
-    return failures
+        elif signed:
+            latest = cp
+    return failures, latest
 
 
 def _check_archive(
-    report: AuditReport, leaves: Sequence[LoggedLeaf], archive: Iterable[ArchivedEvent]
-) -> None:
+    report: AuditReport, leaves: Sequence[LoggedLeaf], archive: Iterable[ArchivedEvent], signed: int
+) -> _Tail:
+    """Check each archived event against its leaf; the events no valid checkpoint covers."""
     last_logged_seq = leaves[-1].seq if leaves else 0
     logged = {leaf.event_id: leaf for leaf in leaves}
     found: dict[str, tuple[int, int, bytes]] = {}
+    tail = _Tail()
     for position, event in enumerate(archive):
         report.events += 1
         leaf = logged.get(event.event_id)
+        if leaf is None or leaf.index >= signed:
+            tail.add(event)
         rehashed = event_leaf(event, leaf.run_prev) if leaf is not None else b""
         found[event.event_id] = (position, event.seq, rehashed)
         if event.seq <= last_logged_seq and leaf is None:
@@ -111,6 +187,7 @@ def _check_archive(
     report.failures += _altered(leaves, found)
     report.failures += _missing(leaves, found)
     report.failures += _reordered(leaves, found)
+    return tail
 
 
 def _altered(leaves: Sequence[LoggedLeaf], found: dict[str, tuple[int, int, bytes]]) -> list[str]:

@@ -95,7 +95,7 @@ class ServiceProcesses:
                 # Per-call credentials outlive no call: a key for this set of processes only.
                 "CREDENTIAL_SIGNING_KEY": generate_private_key(),
             },
-            "telemetry": {},
+            "telemetry": {"CHECKPOINT_SIGNING_KEY": keys.checkpoint_private},
         }
         for service, values in (overrides or {}).items():
             self._own[service].update(values)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from agentdeck.audit import (
     AuditReport,
+    Completeness,
     ProofBundle,
     ReferenceCollector,
     VerificationFailed,
@@ -41,6 +42,18 @@ DatabaseUrl = Annotated[
 PublicKeys = Annotated[
     list[str] | None,
     typer.Option("--public-key", help="Trusted checkpoint key as KEY_ID=BASE64 (repeatable)."),
+]
+
+MaxLagEvents = Annotated[
+    int,
+    typer.Option(min=0, help="Archived events the latest signed checkpoint may leave uncovered."),
+]
+MaxLagSeconds = Annotated[
+    float,
+    typer.Option(
+        min=0,
+        help="Seconds the newest archived event may follow the latest signed checkpoint.",
+    ),
 ]
 
 
@@ -90,8 +103,18 @@ def _payload_check(
 
 
 @audit_app.command()
-def verify(database_url: DatabaseUrl = None, public_key: PublicKeys = None) -> None:
-    """Check every archived event and checkpoint against the Merkle log, offline."""
+def verify(
+    database_url: DatabaseUrl = None,
+    public_key: PublicKeys = None,
+    max_lag_events: MaxLagEvents = Completeness.max_lag_events,
+    max_lag_seconds: MaxLagSeconds = Completeness.max_lag_s,
+) -> None:
+    """Check every archived event and checkpoint against the Merkle log, offline.
+
+    Fails unless a valid signed checkpoint covers the archive up to its end,
+    within the allowed lag.
+    """
+    allowed = Completeness(max_lag_events=max_lag_events, max_lag_s=max_lag_seconds)
     store = _open(database_url)
     log = MerkleLogStore(store.state)
     try:
@@ -102,7 +125,13 @@ def verify(database_url: DatabaseUrl = None, public_key: PublicKeys = None) -> N
                 console.print("note: trusting the keys published in the store (--public-key)")
             refs = ReferenceCollector(default_codec())
             archive = refs.watch(_archive(store, conn))
-            report = verify_log(log.checkpoints(conn), log.leaves(conn), archive, Verifier(trusted))
+            report = verify_log(
+                log.checkpoints(conn),
+                log.leaves(conn),
+                archive,
+                Verifier(trusted),
+                completeness=allowed,
+            )
             _payload_check(store, conn, report, refs)
     finally:
         store.close()

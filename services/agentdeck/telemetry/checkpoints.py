@@ -8,7 +8,7 @@ import threading
 from agentdeck.audit import Checkpoint, sign_checkpoint
 from agentdeck.errors import RetryableError
 from agentdeck.runtime import BackgroundTask, Clock, utc_now
-from agentdeck.signing import Signer
+from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 from agentdeck.telemetry.settings import TelemetrySettings
@@ -100,10 +100,17 @@ def checkpoint_task(
 def checkpoint_tasks(
     settings: TelemetrySettings, store: Store, *, clock: Clock = utc_now
 ) -> list[tuple[str, BackgroundTask]]:
-    """The checkpoint task for ``ServiceRunner(tasks=...)``; none without a signing key."""
+    """The checkpoint task for ``ServiceRunner(tasks=...)``.
+
+    Raises:
+        ConfigError: no checkpoint signing key is set. An archive without signed
+            checkpoints proves nothing, so telemetry does not run without one.
+    """
     key = settings.checkpoint_signing_key
-    if key is None:
-        return []
-    signer = Signer(settings.checkpoint_key_id, key.get_secret_value())
+    signer = required_signer(
+        settings.checkpoint_key_id,
+        None if key is None else key.get_secret_value(),
+        setting="AGENTDECK_TELEMETRY_CHECKPOINT_SIGNING_KEY",
+    )
     task = checkpoint_task(store, signer, interval_s=settings.checkpoint_interval_s, clock=clock)
     return [("checkpoints", task)]

@@ -25,7 +25,7 @@ class TelemetrySettings(ServiceSettings):
     checkpoint_signing_key: SecretStr | None = Field(
         default=None,
         description="Ed25519 private key (base64 of 32 bytes) signing checkpoints; "
-        "unset = no checkpoint task.",
+        "required: telemetry refuses to start without it.",
     )
     checkpoint_key_id: str = Field(
         default="telemetry-1", description="Key id checkpoints name, for verifiers' key rings."

@@ -1,10 +1,12 @@
 """Telemetry archives every event of every topic, byte for byte, exactly once."""
 
+from pydantic import SecretStr
+
 from agentdeck.contracts import default_codec
 from agentdeck.contracts.examples import example_message
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.kafka import Topic
-from agentdeck.signing import sign_record
+from agentdeck.signing import generate_private_key, sign_record
 from agentdeck.store import ArchivedEvent, Store
 from agentdeck.telemetry.main import build
 from agentdeck.telemetry.settings import TelemetrySettings
@@ -22,7 +24,11 @@ def test_every_event_is_archived_once_with_its_exact_bytes(kafka, codec, engine)
     signed = sign_record(OPERATOR, raw)  # a kill switch is archived only as its operator's
     producer.send_raw(Topic.CONTROL.full(kafka.topic_prefix), raw, b"tool:x", signed)
     producer.flush()
-    settings = TelemetrySettings(kafka=kafka, consumer_group=f"{kafka.topic_prefix}-telemetry")
+    settings = TelemetrySettings(
+        kafka=kafka,
+        consumer_group=f"{kafka.topic_prefix}-telemetry",
+        checkpoint_signing_key=SecretStr(generate_private_key()),
+    )
     store = Store(engine)
     runner = build(settings, codec=codec, store=store, hot=InProcessHotState())
     archived: list[ArchivedEvent] = []

@@ -6,8 +6,10 @@ are dropped first (the real archive refuses UPDATE and DELETE).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,12 +18,14 @@ from sqlalchemy import text
 
 from agentdeck.audit import (
     AuditReport,
+    Completeness,
     MerkleTree,
     root_hash,
     sign_checkpoint,
     verify_consistency,
     verify_log,
 )
+from agentdeck.errors import ConfigError
 from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import ArchiveRecord, Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
@@ -48,7 +52,7 @@ class Audited:
         with self.store.transaction() as conn:
             self.store.archive.append_many(conn, batch)
 
-    def verify(self) -> AuditReport:
+    def verify(self, completeness: Completeness | None = None) -> AuditReport:
         with self.store.transaction(read_only=True) as conn:
             rows = self.store.archive.iter_from(conn, 0, 1_000_000)
             return verify_log(
@@ -56,6 +60,7 @@ class Audited:
                 self.log.leaves(conn),
                 rows,
                 Verifier({"telemetry-1": self.key.public_key_b64()}),
+                completeness=completeness,
             )
 
     def sql(self, statement: str, **params: object) -> None:
@@ -122,10 +127,15 @@ def test_a_backlog_is_logged_in_bounded_ticks_that_chain_up(tmp_path):
     store.close()
 
 
-def test_without_a_signing_key_there_is_no_checkpoint_task(tmp_path):
+def test_telemetry_refuses_to_start_without_a_checkpoint_signing_key(tmp_path):
     store = Store.open("", data_dir=str(tmp_path / "store"))
-    assert checkpoint_tasks(TelemetrySettings(checkpoint_signing_key=None), store) == []
-    store.close()
+    try:
+        with pytest.raises(
+            ConfigError, match="AGENTDECK_TELEMETRY_CHECKPOINT_SIGNING_KEY is required"
+        ):
+            checkpoint_tasks(TelemetrySettings(checkpoint_signing_key=None), store)
+    finally:
+        store.close()
 
 
 def test_the_background_task_checkpoints_until_stopped(tmp_path):
@@ -207,9 +217,10 @@ def test_a_checkpoint_swapped_for_another_logs_is_reported(tamperable):
     other = sign_checkpoint(tamperable.key, 12, root_hash([b"\x00" * 32] * 12), NOW)
     with tamperable.store.transaction() as conn:
         tamperable.log.add_checkpoint(conn, other, tamperable.key.public_key_b64())
-    [failure] = tamperable.verify().failures
+    failure, unproven = tamperable.verify().failures
     assert failure.startswith(f"checkpoint at tree size 12 ({NOW.isoformat()}): root hash ")
     assert failure.endswith("the checkpoint was swapped or the log rewritten")
+    assert unproven.startswith("no valid signed checkpoint covers the archive: its 12 events")
 
 
 def test_a_checkpoint_signed_by_another_key_is_reported(tamperable):
@@ -219,12 +230,12 @@ def test_a_checkpoint_signed_by_another_key_is_reported(tamperable):
     forged = sign_checkpoint(intruder, genuine.tree_size, genuine.root(), NOW)
     with tamperable.store.transaction() as conn:
         tamperable.log.add_checkpoint(conn, forged, intruder.public_key_b64())
-    assert tamperable.verify().failures == [
-        (
-            f"checkpoint at tree size 12 ({NOW.isoformat()}): signature does not verify under "
-            "key 'telemetry-1' (forged, altered or swapped in)"
-        )
-    ]
+    failures = tamperable.verify().failures
+    assert failures[0] == (
+        f"checkpoint at tree size 12 ({NOW.isoformat()}): signature does not verify under "
+        "key 'telemetry-1' (forged, altered or swapped in)"
+    )
+    assert failures[1].startswith("no valid signed checkpoint covers the archive")
 
 
 def test_an_event_slipped_in_behind_the_log_is_reported(tamperable):
@@ -239,3 +250,70 @@ def test_an_event_slipped_in_behind_the_log_is_reported(tamperable):
         "is in the archive but not in the log: it was inserted after the log passed that point"
     )
     assert failures[1].startswith("the archive was truncated: the last 1 logged events")
+
+
+def later(batch: list[ArchiveRecord], by: timedelta) -> list[ArchiveRecord]:
+    return [dataclasses.replace(r, archived_at=r.archived_at + by) for r in batch]
+
+
+def test_an_archive_whose_merkle_log_was_deleted_is_unproven(tamperable):
+    tamperable.sql("DELETE FROM service_state WHERE service = :s", s=tamperable.log.service)
+    tamperable.sql("UPDATE event_archive SET payload = :p WHERE seq = 1", p=b"rewritten")
+    assert tamperable.verify().failures == [
+        (
+            "no valid signed checkpoint covers the archive: its 12 events are unproven "
+            "(the Merkle log or its checkpoints are gone, or telemetry signs none)"
+        )
+    ]
+
+
+def test_a_log_with_only_forged_checkpoints_leaves_the_archive_unproven(tamperable):
+    tamperable.sql("DELETE FROM service_state WHERE service = :s", s=tamperable.log.service)
+    intruder = Signer("telemetry-1", generate_private_key())
+    forged = sign_checkpoint(intruder, 0, root_hash([]), NOW)
+    with tamperable.store.transaction() as conn:
+        tamperable.log.add_checkpoint(conn, forged, intruder.public_key_b64())
+    failures = tamperable.verify().failures
+    assert failures[-1].startswith("no valid signed checkpoint covers the archive")
+
+
+def test_events_archived_long_after_the_latest_checkpoint_fail_as_uncovered(tamperable):
+    seq, _ = leaf_at(tamperable, 11)
+    tamperable.archive(later(records(3, "run-c"), timedelta(hours=1)))
+    [failure] = tamperable.verify().failures
+    assert failure.startswith(
+        f"3 archived events (seq {seq + 1} on) are not covered by the latest valid checkpoint "
+        f"(tree size 12, {NOW.isoformat()}): the newest was archived 3602 s after it, "
+        "more than the allowed 120 s"
+    )
+
+
+def test_too_many_uncovered_events_fail_even_when_recent(tamperable):
+    tamperable.archive(records(3, "run-c"))
+    assert tamperable.verify(Completeness(max_lag_events=3)).ok
+    [failure] = tamperable.verify(Completeness(max_lag_events=2)).failures
+    assert "3 archived events" in failure
+    assert failure.endswith(
+        "more than the allowed 2; checkpointing stopped, or the checkpoints after it were removed"
+    )
+
+
+def test_removing_the_newest_checkpoint_and_its_leaves_leaves_the_tail_uncovered(tamperable):
+    tamperable.archive(later(records(4, "run-c"), timedelta(hours=1)))
+    newest = Checkpointer(
+        tamperable.store,
+        tamperable.key,
+        log_store=tamperable.log,
+        clock=lambda: NOW + timedelta(hours=1, seconds=9),
+    ).tick()
+    assert newest is not None
+    assert tamperable.verify().ok
+    tamperable.sql(
+        "DELETE FROM service_state WHERE service = :s AND key IN (:cp, :leaves)",
+        s=tamperable.log.service,
+        cp=f"checkpoint/{newest.tree_size:015d}",
+        leaves=f"leaves/{12:015d}",
+    )
+    [failure] = tamperable.verify().failures
+    assert failure.startswith("4 archived events")
+    assert "not covered by the latest valid checkpoint (tree size 12" in failure

@@ -48,6 +48,11 @@ class MerkleLogStore:
         self._state = state or StateRepository()
         self._service = service
 
+    @property
+    def service(self) -> str:
+        """The ``service_state`` service the log is kept under."""
+        return self._service
+
     def head(self, conn: Connection) -> LogHead:
         """The current head (an empty log if nothing was logged yet)."""
         entry = self._state.get(conn, self._service, _HEAD)
