@@ -225,9 +225,9 @@ def _record(codec: Codec, event: Event, offsets: dict[tuple[str, int], int]) -> 
     )
 
 
-def log_archive(store: Store) -> int:
+def log_archive(store: Store, signer: Signer) -> int:
     """Log the whole archive into the Merkle log with signed checkpoints; checkpoints made."""
-    checkpointer = Checkpointer(store, Signer("telemetry-1", generate_private_key()))
+    checkpointer = Checkpointer(store, signer)
     made = 0
     while checkpointer.tick() is not None:
         made += 1
@@ -265,13 +265,13 @@ def _replayed(events: list[Event]) -> int:
     return 0 if result.divergence is None else 1
 
 
-def verify_all(store: Store) -> tuple[int, bool]:
-    """``agentdeck audit verify`` over the archive: (events, ok)."""
+def verify_all(store: Store, trusted: Signer) -> tuple[int, bool]:
+    """``agentdeck audit verify`` over the archive, trusting the signer's key: (events, ok)."""
     log = MerkleLogStore(store.state)
     with store.transaction(read_only=True) as conn:
         checkpoints, leaves = log.checkpoints(conn), log.leaves(conn)
-        keys = log.published_keys(conn)
-    report = verify_log(checkpoints, leaves, _archive(store), Verifier(keys))
+    verifier = Verifier({trusted.key_id: trusted.public_key_b64()})
+    report = verify_log(checkpoints, leaves, _archive(store), verifier)
     return report.events, report.ok
 
 
@@ -294,9 +294,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         store = Store.open(args.database_url, data_dir=tmp)
         try:
             (events, runs), gen_s = _timed(generate, store, codec, args.events, args.in_flight)
-            checkpoints, log_s = _timed(log_archive, store)
+            signer = Signer("telemetry-1", generate_private_key())
+            checkpoints, log_s = _timed(log_archive, store, signer)
             (replayed, folded, diverged), replay_s = _timed(replay_all, store, codec)
-            (verified, ok), verify_s = _timed(verify_all, store)
+            (verified, ok), verify_s = _timed(verify_all, store, signer)
             backend = store.engine.dialect.name
         finally:
             store.close()

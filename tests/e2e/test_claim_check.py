@@ -23,10 +23,17 @@ from agentdeck.demo.tools import demo_registry
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.main import tool_infos
 from agentdeck.planner.replay import replay_run
+from agentdeck.signing import Signer
 from agentdeck.store import PayloadCorruptError, RunStatus
 from agentdeck.store._models import PayloadRow
 
 runner = CliRunner()
+
+
+def _trusting(platform) -> list[str]:  # type: ignore[no-untyped-def]
+    """The stack's checkpoint key, as the operator hands it to an auditor."""
+    key = Signer("telemetry-1", platform.keys.checkpoint_private)
+    return ["--public-key", f"telemetry-1={key.public_key_b64()}"]
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +120,7 @@ def test_the_bundle_carries_the_payloads_and_verifies_then_fails_when_one_is_alt
     bundle = _export(platform, run_id, path)
     # The model's answer holding the draft's arguments, the draft, the request carrying it.
     assert len(bundle["payloads"]) == 3
-    checked = runner.invoke(audit_app, ["verify-bundle", str(path)])
+    checked = runner.invoke(audit_app, ["verify-bundle", str(path), *_trusting(platform)])
     assert checked.exit_code == 0, checked.output
     assert "3 payload(s)" in checked.output
 
@@ -122,7 +129,7 @@ def test_the_bundle_carries_the_payloads_and_verifies_then_fails_when_one_is_alt
     data[100] ^= 0x01
     victim["data_b64"] = base64.b64encode(data).decode()
     path.write_text(json.dumps(bundle))
-    tampered = runner.invoke(audit_app, ["verify-bundle", str(path)])
+    tampered = runner.invoke(audit_app, ["verify-bundle", str(path), *_trusting(platform)])
     assert tampered.exit_code == 1
     assert isinstance(tampered.exception, VerificationFailed)
     assert f"payload {victim['claim']} referenced by event" in tampered.output
@@ -132,7 +139,7 @@ def test_the_bundle_carries_the_payloads_and_verifies_then_fails_when_one_is_alt
 def test_a_stored_payload_altered_by_one_byte_fails_audit_verify_and_replay(platform, run_id):
     store = platform.stack.store
     url = platform.info.database_url
-    before = runner.invoke(audit_app, ["verify", "--database-url", url])
+    before = runner.invoke(audit_app, ["verify", "--database-url", url, *_trusting(platform)])
     assert before.exit_code == 0, before.output
     [completed] = [e for e in _archived(platform, run_id) if isinstance(e, ToolCallCompleted)]
     ref = parse_reference(completed.output_json)
@@ -142,7 +149,7 @@ def test_a_stored_payload_altered_by_one_byte_fails_audit_verify_and_replay(plat
         altered = original.replace(b"on time", b"on tame", 1)
         conn.execute(update(PayloadRow).where(PayloadRow.digest == ref.digest).values(data=altered))
     try:
-        after = runner.invoke(audit_app, ["verify", "--database-url", url])
+        after = runner.invoke(audit_app, ["verify", "--database-url", url, *_trusting(platform)])
         assert after.exit_code == 1
         assert f"payload {ref.claim} referenced by event {completed.envelope.event_id}" in (
             after.output

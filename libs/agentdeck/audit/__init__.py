@@ -8,12 +8,13 @@ altered, deleted, reordered or inserted event, a truncated tail, or a forged or
 swapped checkpoint, or a claim-checked payload that is missing or no longer
 hashes to the reference its (proven) event carries. A :class:`ProofBundle`
 carries one run's events with their inclusion proofs, the payloads they
-reference, the checkpoint and the public key, and checks on its own::
+reference and the checkpoint, and checks with nothing else but the key the
+auditor trusts (never a key found in the evidence itself)::
 
     leaves = log_events(archived_events, 0, {})
     cp = sign_checkpoint(signer, len(leaves), root_hash([x.leaf_hash for x in leaves]), now)
     bundle = build_bundle(run_id, the_runs_events, leaves, cp, signer.public_key_b64())
-    assert verify_bundle(bundle).ok
+    assert verify_bundle(bundle, trusted_keys={signer.key_id: trusted_public_key}).ok
 """
 
 from agentdeck.audit._bundle import (

@@ -1,10 +1,11 @@
 """Self-contained proof bundles: one run's events, their inclusion proofs, a checkpoint, a key.
 
-An auditor verifies a bundle with nothing else: each event's bytes hash to a
-leaf, the leaf's audit path leads to the checkpoint's root, and the checkpoint's
-signature verifies under the bundled public key (compare its fingerprint with
-the key you trust, or pass that key). Payloads the events reference by claim
-check travel in the bundle too, and must hash to the (proven) references.
+An auditor verifies a bundle with nothing else but the checkpoint key they
+trust: each event's bytes hash to a leaf, the leaf's audit path leads to the
+checkpoint's root, and the checkpoint's signature verifies under the trusted
+key (the bundled public key is carried for its fingerprint only). Payloads the
+events reference by claim check travel in the bundle too, and must hash to the
+(proven) references.
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ class ProofBundle(BaseModel):
     run_id: str
     checkpoint: Checkpoint
     public_key: str
-    """The checkpoint signer's Ed25519 public key, base64."""
+    """The checkpoint signer's Ed25519 public key, base64, as the store published it.
+
+    Informative only: verification uses the verifier's trusted keys."""
     events: list[BundleEvent]
     payloads: list[BundlePayload] = []
     """The payloads the events reference by claim check."""
@@ -182,33 +185,55 @@ def key_fingerprint(public_key_b64: str) -> str:
 def verify_bundle(
     bundle: ProofBundle,
     *,
-    trusted_keys: Mapping[str, str] | None = None,
+    trusted_keys: Mapping[str, str],
     codec: Codec | None = None,
 ) -> AuditReport:
-    """Check a bundle on its own (and against ``trusted_keys`` if given: key id -> base64).
+    """Check a bundle against the checkpoint keys the verifier trusts.
 
-    ``codec`` reads the events for their claim-check references (default: every
-    event type this version knows).
+    The key inside the bundle is never trusted: it is part of the evidence,
+    and a forger would rebuild and sign the bundle with a key of their own.
+
+    Args:
+        bundle: The bundle, as read.
+        trusted_keys: Key id -> base64 public key, from the verifier; empty
+            means nothing can be verified ("unverified: no trusted key").
+        codec: Reads the events for their claim-check references (default:
+            every event type this version knows).
     """
     report = AuditReport(checkpoints=1, events=len(bundle.events))
-    cp = bundle.checkpoint
-    if trusted_keys is not None and trusted_keys.get(cp.key_id) != bundle.public_key:
-        report.failures.append(f"the bundled public key is not the trusted key {cp.key_id!r}")
-    try:
-        verifier = Verifier({cp.key_id: bundle.public_key})
-    except ConfigError as exc:
-        report.failures.append(f"the bundled public key is unusable: {exc}")
+    if not trusted_keys:
+        report.failures.append("unverified: no trusted key")
         return report
-    if not cp.verify(verifier):
-        report.failures.append(
-            f"the checkpoint (tree size {cp.tree_size}) does not verify under the bundled "
-            f"key {cp.key_id!r}: it was altered or swapped"
-        )
+    report.failures += _signature_failures(bundle, trusted_keys)
     if not bundle.events:
         report.failures.append(f"the bundle holds no events of run {bundle.run_id}")
     report.failures += _event_failures(bundle)
     report.failures += _bundle_payload_failures(bundle, codec or default_codec(), report)
     return report
+
+
+def _signature_failures(bundle: ProofBundle, trusted_keys: Mapping[str, str]) -> list[str]:
+    cp = bundle.checkpoint
+    trusted = trusted_keys.get(cp.key_id)
+    if trusted is None:
+        untrusted = (
+            f"the checkpoint is signed under key {cp.key_id!r}, which is not among the "
+            f"trusted keys ({', '.join(sorted(trusted_keys))})"
+        )
+        return [untrusted]
+    failures = []
+    if trusted != bundle.public_key:
+        failures.append(f"the bundled public key is not the trusted key {cp.key_id!r}")
+    try:
+        verifier = Verifier({cp.key_id: trusted})
+    except ConfigError as exc:
+        return [*failures, f"the trusted key {cp.key_id!r} is unusable: {exc}"]
+    if not cp.verify(verifier):
+        failures.append(
+            f"the checkpoint (tree size {cp.tree_size}) does not verify under the trusted "
+            f"key {cp.key_id!r}: it was altered, swapped or signed by another key"
+        )
+    return failures
 
 
 def _bundle_payload_failures(bundle: ProofBundle, codec: Codec, report: AuditReport) -> list[str]:

@@ -22,6 +22,7 @@ from agentdeck.audit import (
     verify_bundle,
     verify_log,
 )
+from agentdeck.cli.audit_keys import NoTrustedKey, trusted_keys
 from agentdeck.cli.settings import CliSettings
 from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
@@ -43,6 +44,14 @@ PublicKeys = Annotated[
     list[str] | None,
     typer.Option("--public-key", help="Trusted checkpoint key as KEY_ID=BASE64 (repeatable)."),
 ]
+TrustedKeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--trusted-keys",
+        help="JSON file of trusted checkpoint keys, KEY_ID -> BASE64. Default, when neither "
+        "this nor --public-key is given: the embedded stack's key file in the data dir.",
+    ),
+]
 
 MaxLagEvents = Annotated[
     int,
@@ -63,13 +72,19 @@ def _open(database_url: str | None) -> Store:
     return Store.open(url, data_dir=settings.store.data_dir, upgrade=False)
 
 
-def _keys(values: list[str] | None) -> dict[str, str] | None:
-    if not values:
-        return None
-    pairs = [value.partition("=") for value in values]
-    if any(not sep or not key for key, sep, _ in pairs):
-        raise ConfigError("--public-key takes KEY_ID=BASE64")
-    return {key: b64 for key, _, b64 in pairs}
+def _trusted(public_key: list[str] | None, key_file: Path | None) -> dict[str, str]:
+    """The verifier's trusted keys, said aloud; "unverified: no trusted key" without any."""
+    try:
+        trust = trusted_keys(public_key, key_file, Path(CliSettings().store.data_dir))
+    except NoTrustedKey as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise
+    for key_id, b64 in sorted(trust.keys.items()):
+        console.print(
+            f"trusting checkpoint key {key_id!r} (fingerprint {key_fingerprint(b64)}) "
+            f"from {trust.source}"
+        )
+    return trust.keys
 
 
 def _archive(store: Store, conn: Connection, page: int = 5000) -> Iterator[ArchivedEvent]:
@@ -106,6 +121,7 @@ def _payload_check(
 def verify(
     database_url: DatabaseUrl = None,
     public_key: PublicKeys = None,
+    trusted_keys_file: TrustedKeyFile = None,
     max_lag_events: MaxLagEvents = Completeness.max_lag_events,
     max_lag_seconds: MaxLagSeconds = Completeness.max_lag_s,
 ) -> None:
@@ -115,14 +131,11 @@ def verify(
     within the allowed lag.
     """
     allowed = Completeness(max_lag_events=max_lag_events, max_lag_s=max_lag_seconds)
+    trusted = _trusted(public_key, trusted_keys_file)
     store = _open(database_url)
     log = MerkleLogStore(store.state)
     try:
         with store.transaction(read_only=True) as conn:
-            trusted = _keys(public_key)
-            if trusted is None:
-                trusted = log.published_keys(conn)
-                console.print("note: trusting the keys published in the store (--public-key)")
             refs = ReferenceCollector(default_codec())
             archive = refs.watch(_archive(store, conn))
             report = verify_log(
@@ -175,11 +188,13 @@ def export(
 def verify_bundle_command(
     path: Annotated[Path, typer.Argument(help="A bundle written by `audit export`.")],
     public_key: PublicKeys = None,
+    trusted_keys_file: TrustedKeyFile = None,
 ) -> None:
-    """Check a proof bundle with nothing but the bundle (and, optionally, the trusted key)."""
+    """Check a proof bundle with nothing but the bundle and the checkpoint key you trust."""
+    trusted = _trusted(public_key, trusted_keys_file)
     bundle = ProofBundle.parse(path.read_text(encoding="utf-8"))
     console.print(
-        f"run {bundle.run_id}: checkpoint key {bundle.checkpoint.key_id!r}, "
+        f"run {bundle.run_id}: checkpoint key {bundle.checkpoint.key_id!r}, bundled key's "
         f"fingerprint {key_fingerprint(bundle.public_key)}"
     )
-    _print(verify_bundle(bundle, trusted_keys=_keys(public_key)), f"bundle of {bundle.run_id}")
+    _print(verify_bundle(bundle, trusted_keys=trusted), f"bundle of {bundle.run_id}")

@@ -26,6 +26,7 @@ def event(seq: int, run_id: str) -> ArchivedEvent:
 
 @pytest.fixture
 def key() -> Signer:
+    """The genuine checkpoint key; the auditor trusts its public half."""
     return Signer("telemetry-1", generate_private_key())
 
 
@@ -42,15 +43,16 @@ def bundle_of(archive: list[ArchivedEvent], key: Signer, size: int | None = None
     return build_bundle("run-a", run, leaves, cp, key.public_key_b64())
 
 
-def failures_of(bundle: ProofBundle) -> list[str]:
-    return verify_bundle(ProofBundle.parse(bundle.model_dump_json())).failures
+def failures_of(bundle: ProofBundle, trusted: Signer) -> list[str]:
+    """The failures an auditor trusting ``trusted`` sees in the bundle as written to a file."""
+    as_read = ProofBundle.parse(bundle.model_dump_json())
+    return verify_bundle(as_read, trusted_keys={trusted.key_id: trusted.public_key_b64()}).failures
 
 
 def test_an_untouched_bundle_verifies_on_its_own(archive, key):
     bundle = bundle_of(archive, key)
     assert len(bundle.events) == 6
-    assert failures_of(bundle) == []
-    assert verify_bundle(bundle, trusted_keys={"telemetry-1": key.public_key_b64()}).ok
+    assert failures_of(bundle, key) == []
 
 
 def test_flipping_one_payload_byte_names_the_altered_event(archive, key):
@@ -60,7 +62,7 @@ def test_flipping_one_payload_byte_names_the_altered_event(archive, key):
     payload[-1] ^= 0x01
     flipped = victim.model_copy(update={"payload_b64": base64.b64encode(payload).decode()})
     events = [*bundle.events[:2], flipped, *bundle.events[3:]]
-    failures = failures_of(bundle.model_copy(update={"events": events}))
+    failures = failures_of(bundle.model_copy(update={"events": events}), key)
     assert failures == [
         (
             f"event {victim.event_id} (leaf {victim.leaf_index}) was altered or is not at that "
@@ -73,7 +75,7 @@ def test_reordering_two_events_is_reported_as_a_reorder(archive, key):
     bundle = bundle_of(archive, key)
     events = list(bundle.events)
     events[1], events[2] = events[2], events[1]
-    failures = failures_of(bundle.model_copy(update={"events": events}))
+    failures = failures_of(bundle.model_copy(update={"events": events}), key)
     assert (
         f"events reordered: event {events[2].event_id} (leaf {events[2].leaf_index}) is "
         f"listed after event {events[1].event_id} (leaf {events[1].leaf_index})"
@@ -85,7 +87,7 @@ def test_deleting_an_event_of_the_run_shows_the_gap_in_its_chain(archive, key):
     bundle = bundle_of(archive, key)
     gone, after = bundle.events[2], bundle.events[3]
     events = [e for e in bundle.events if e is not gone]
-    failures = failures_of(bundle.model_copy(update={"events": events}))
+    failures = failures_of(bundle.model_copy(update={"events": events}), key)
     assert failures == [
         (
             f"event {after.event_id} (leaf {after.leaf_index}) follows leaf {gone.leaf_index} of "
@@ -98,7 +100,7 @@ def test_deleting_an_event_of_the_run_shows_the_gap_in_its_chain(archive, key):
 def test_deleting_the_runs_first_event_is_reported(archive, key):
     bundle = bundle_of(archive, key)
     first, second = bundle.events[0], bundle.events[1]
-    failures = failures_of(bundle.model_copy(update={"events": bundle.events[1:]}))
+    failures = failures_of(bundle.model_copy(update={"events": bundle.events[1:]}), key)
     assert failures == [
         (
             f"event {second.event_id} (leaf {second.leaf_index}) follows leaf {first.leaf_index} "
@@ -110,7 +112,7 @@ def test_deleting_the_runs_first_event_is_reported(archive, key):
 def test_a_checkpoint_swapped_for_another_genuine_one_is_reported(archive, key):
     bundle = bundle_of(archive, key)
     older = bundle_of(archive, key, size=17).checkpoint
-    failures = failures_of(bundle.model_copy(update={"checkpoint": older}))
+    failures = failures_of(bundle.model_copy(update={"checkpoint": older}), key)
     assert failures[-1] == (
         "no event's inclusion proof leads to the checkpoint's root: "
         "the checkpoint was swapped for one these proofs were not made against"
@@ -120,22 +122,45 @@ def test_a_checkpoint_swapped_for_another_genuine_one_is_reported(archive, key):
 def test_an_altered_checkpoint_fails_its_signature(archive, key):
     bundle = bundle_of(archive, key)
     forged = bundle.checkpoint.model_copy(update={"tree_size": 18})
-    failures = failures_of(bundle.model_copy(update={"checkpoint": forged}))
+    failures = failures_of(bundle.model_copy(update={"checkpoint": forged}), key)
     assert failures[0] == (
-        "the checkpoint (tree size 18) does not verify under the bundled key 'telemetry-1': "
-        "it was altered or swapped"
+        "the checkpoint (tree size 18) does not verify under the trusted key 'telemetry-1': "
+        "it was altered, swapped or signed by another key"
     )
 
 
-def test_a_bundle_signed_by_an_untrusted_key_is_refused(archive, key):
-    bundle = bundle_of(archive, Signer("telemetry-1", generate_private_key()))
-    report = verify_bundle(bundle, trusted_keys={"telemetry-1": key.public_key_b64()})
-    assert report.failures == ["the bundled public key is not the trusted key 'telemetry-1'"]
+def test_a_bundle_rebuilt_and_signed_with_a_key_of_its_own_is_refused(archive, key):
+    forger = Signer("telemetry-1", generate_private_key())
+    forged = bundle_of(archive, forger)  # genuine events, re-proven, the forger's key inside
+    assert verify_bundle(forged, trusted_keys={forger.key_id: forger.public_key_b64()}).ok
+    assert failures_of(forged, key) == [
+        "the bundled public key is not the trusted key 'telemetry-1'",
+        (
+            "the checkpoint (tree size 19) does not verify under the trusted key 'telemetry-1': "
+            "it was altered, swapped or signed by another key"
+        ),
+    ]
+
+
+def test_a_bundle_checks_nothing_without_a_trusted_key(archive, key):
+    report = verify_bundle(bundle_of(archive, key), trusted_keys={})
+    assert report.failures == ["unverified: no trusted key"]
+
+
+def test_a_checkpoint_under_a_key_id_the_auditor_does_not_know_is_refused(archive, key):
+    other = Signer("telemetry-9", generate_private_key())
+    failures = failures_of(bundle_of(archive, other), key)
+    assert failures == [
+        (
+            "the checkpoint is signed under key 'telemetry-9', which is not among the trusted "
+            "keys (telemetry-1)"
+        )
+    ]
 
 
 def test_a_bundle_whose_events_were_all_removed_fails(archive, key):
     bundle = bundle_of(archive, key).model_copy(update={"events": []})
-    assert failures_of(bundle) == ["the bundle holds no events of run run-a"]
+    assert failures_of(bundle, key) == ["the bundle holds no events of run run-a"]
 
 
 def test_a_truncated_bundle_file_is_not_readable(archive, key):
@@ -149,7 +174,7 @@ def test_patching_the_chain_to_hide_a_deletion_breaks_the_proof(archive, key):
     gone, after = bundle.events[2], bundle.events[3]
     patched = after.model_copy(update={"run_prev": bundle.events[1].leaf_index})
     events = [*bundle.events[:2], patched, *bundle.events[4:]]
-    failures = failures_of(bundle.model_copy(update={"events": events}))
+    failures = failures_of(bundle.model_copy(update={"events": events}), key)
     assert gone.event_id not in " ".join(failures)
     assert failures == [
         (

@@ -56,9 +56,13 @@ def document() -> bytes:
     return ('{"body":"' + "a long document " * 2_000 + '"}').encode()
 
 
+KEY = Signer("telemetry-1", generate_private_key())
+TRUSTED = {KEY.key_id: KEY.public_key_b64()}
+
+
 @pytest.fixture
 def bundle(codec: Codec, document: bytes) -> ProofBundle:
-    key = Signer("telemetry-1", generate_private_key())
+    key = KEY
     events = [
         archived(1, b"\xc3\x01 an event without references"),
         archived(2, completed_by_reference(codec, document)),
@@ -72,7 +76,7 @@ def bundle(codec: Codec, document: bytes) -> ProofBundle:
 
 def test_a_bundle_carries_and_proves_the_payloads_its_events_reference(bundle, document):
     assert [p.data() for p in bundle.payloads] == [document]
-    report = verify_bundle(bundle)
+    report = verify_bundle(bundle, trusted_keys=TRUSTED)
     assert report.failures == []
     assert report.payloads == 1
 
@@ -82,7 +86,9 @@ def test_a_payload_altered_by_one_byte_fails_with_its_reference_named(bundle, do
     flipped = bytearray(payload.data())
     flipped[10] ^= 0x01
     altered = payload.model_copy(update={"data_b64": base64.b64encode(flipped).decode()})
-    failures = verify_bundle(bundle.model_copy(update={"payloads": [altered]})).failures
+    failures = verify_bundle(
+        bundle.model_copy(update={"payloads": [altered]}), trusted_keys=TRUSTED
+    ).failures
     event = bundle.events[1].event_id
     assert failures == [
         (
@@ -93,7 +99,9 @@ def test_a_payload_altered_by_one_byte_fails_with_its_reference_named(bundle, do
 
 
 def test_a_payload_removed_from_the_bundle_is_reported_missing(bundle, document):
-    failures = verify_bundle(bundle.model_copy(update={"payloads": []})).failures
+    failures = verify_bundle(
+        bundle.model_copy(update={"payloads": []}), trusted_keys=TRUSTED
+    ).failures
     event = bundle.events[1].event_id
     digest = sha256_hex(document)
     assert failures == [
@@ -106,7 +114,8 @@ def test_pointing_the_event_at_another_payload_breaks_the_events_proof(bundle, c
     forged = bundle.events[1].model_copy(
         update={"payload_b64": base64.b64encode(completed_by_reference(codec, other)).decode()}
     )
-    failures = verify_bundle(bundle.model_copy(update={"events": [bundle.events[0], forged]}))
+    forged_bundle = bundle.model_copy(update={"events": [bundle.events[0], forged]})
+    failures = verify_bundle(forged_bundle, trusted_keys=TRUSTED)
     assert any(
         f"event {forged.event_id} (leaf 1) was altered" in failure for failure in failures.failures
     )

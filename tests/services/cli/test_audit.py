@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from agentdeck.audit import VerificationFailed
+from agentdeck.audit import VerificationFailed, key_fingerprint
 from agentdeck.cli.audit import audit_app
+from agentdeck.cli.audit_keys import NoTrustedKey
+from agentdeck.cli.keys import load_or_create
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchiveRecord, Store, migrate
 from agentdeck.telemetry.checkpoints import Checkpointer
@@ -23,13 +25,22 @@ from testkit.sql import BACKENDS, databases_for
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def verifier_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The verifier's own data dir: empty, so no embedded key file is trusted by accident."""
+    data_dir = tmp_path / "verifier"
+    data_dir.mkdir()
+    monkeypatch.setenv("AGENTDECK_DATA_DIR", str(data_dir))
+    return data_dir
+
+
 def records(n: int, run_id: str) -> list[ArchiveRecord]:
     return archive_records(n, run_id, partition=0, headers=())
 
 
-def checkpointed(store: Store, run_id: str) -> Signer:
+def checkpointed(store: Store, run_id: str, key: Signer | None = None) -> Signer:
     """Archive a run among others' events and checkpoint the log; the checkpoint key."""
-    key = Signer("telemetry-1", generate_private_key())
+    key = key or Signer("telemetry-1", generate_private_key())
     with store.transaction() as conn:
         store.archive.append_many(conn, records(3, f"other-{uuid.uuid4().hex}"))
         store.archive.append_many(conn, records(4, run_id))
@@ -40,6 +51,18 @@ def checkpointed(store: Store, run_id: str) -> Signer:
 
 def url_of(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
+
+
+def trusting(key: Signer) -> list[str]:
+    return ["--public-key", f"{key.key_id}={key.public_key_b64()}"]
+
+
+def export(store: Store, run_id: str, out: Path) -> dict:
+    result = runner.invoke(
+        audit_app, ["export", run_id, "--out", str(out), "--database-url", url_of(store.engine)]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text())
 
 
 @pytest.fixture(params=BACKENDS)
@@ -75,10 +98,10 @@ def test_verify_export_and_verify_bundle_on_every_backend(own_engine, tmp_path):
     assert f"verified: bundle of {run_id}: 4 events, 1 checkpoint(s)" in checked.output
 
 
-def test_a_bundle_verifies_alone_and_a_flipped_byte_in_it_fails(tmp_path):
+def test_a_bundle_verifies_alone_with_the_trusted_key_and_a_flipped_byte_in_it_fails(tmp_path):
     run_id = f"run-{uuid.uuid4().hex}"
     store = Store.open("", data_dir=str(tmp_path / "store"))
-    checkpointed(store, run_id)
+    key = checkpointed(store, run_id)
     url = url_of(store.engine)
     store.close()
     bundle = tmp_path / "bundle.json"
@@ -90,7 +113,7 @@ def test_a_bundle_verifies_alone_and_a_flipped_byte_in_it_fails(tmp_path):
     )
     (tmp_path / "store" / "agentdeck.db").unlink()  # nothing but the bundle is left
 
-    alone = runner.invoke(audit_app, ["verify-bundle", str(bundle)])
+    alone = runner.invoke(audit_app, ["verify-bundle", str(bundle), *trusting(key)])
     assert alone.exit_code == 0, alone.output
     assert "fingerprint" in alone.output
 
@@ -100,7 +123,7 @@ def test_a_bundle_verifies_alone_and_a_flipped_byte_in_it_fails(tmp_path):
     payload[5] ^= 0x20
     victim["payload_b64"] = base64.b64encode(payload).decode()
     bundle.write_text(json.dumps(data))
-    tampered = runner.invoke(audit_app, ["verify-bundle", str(bundle)])
+    tampered = runner.invoke(audit_app, ["verify-bundle", str(bundle), *trusting(key)])
     assert tampered.exit_code == 1
     assert isinstance(tampered.exception, VerificationFailed)
     assert (
@@ -111,7 +134,7 @@ def test_a_bundle_verifies_alone_and_a_flipped_byte_in_it_fails(tmp_path):
 def test_verify_fails_with_the_deleted_event_named(tmp_path):
     run_id = f"run-{uuid.uuid4().hex}"
     store = Store.open("", data_dir=str(tmp_path / "store"))
-    checkpointed(store, run_id)
+    key = checkpointed(store, run_id)
     with store.transaction() as conn:
         conn.execute(text("DROP TRIGGER event_archive_no_delete"))
         victim = store.archive.read_run(conn, run_id)[1]
@@ -119,10 +142,9 @@ def test_verify_fails_with_the_deleted_event_named(tmp_path):
     url = url_of(store.engine)
     store.close()
 
-    result = runner.invoke(audit_app, ["verify", "--database-url", url])
+    result = runner.invoke(audit_app, ["verify", "--database-url", url, *trusting(key)])
     assert result.exit_code == 1
     assert f"event {victim.event_id} (leaf 4, seq {victim.seq}) was deleted" in result.output
-    assert "trusting the keys published in the store" in result.output
 
 
 def test_export_of_a_run_not_yet_checkpointed_says_so(tmp_path):
@@ -138,3 +160,149 @@ def test_export_of_a_run_not_yet_checkpointed_says_so(tmp_path):
     assert "no events of run run-unknown are covered by the latest checkpoint" in str(
         result.exception
     )
+
+
+def tamperable(tmp_path: Path) -> Store:
+    """A throwaway SQLite store whose archive accepts UPDATE and DELETE, as an intruder's would."""
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    with store.transaction() as conn:
+        conn.execute(text("DROP TRIGGER event_archive_no_update"))
+        conn.execute(text("DROP TRIGGER event_archive_no_delete"))
+    return store
+
+
+def test_verify_without_a_trusted_key_says_unverified_and_fails(tmp_path):
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    checkpointed(store, f"run-{uuid.uuid4().hex}")
+    result = runner.invoke(audit_app, ["verify", "--database-url", url_of(store.engine)])
+    store.close()
+    assert result.exit_code == 1
+    assert isinstance(result.exception, NoTrustedKey)
+    assert "unverified: no trusted key" in result.output
+    assert "verified: archive" not in result.output
+
+
+def test_a_log_rewritten_and_re_signed_in_the_store_fails_under_the_trusted_key(tmp_path):
+    store = tamperable(tmp_path)
+    run_id = f"run-{uuid.uuid4().hex}"
+    genuine = checkpointed(store, run_id)
+    with store.transaction() as conn:
+        conn.execute(text("UPDATE event_archive SET payload = :p WHERE seq = 2"), {"p": b"forged"})
+        conn.execute(text("DELETE FROM service_state WHERE service = 'telemetry-checkpoints'"))
+    intruder = Signer("telemetry-1", generate_private_key())
+    assert Checkpointer(store, intruder).tick() is not None  # publishes the intruder's key
+    url = url_of(store.engine)
+
+    unpinned = runner.invoke(audit_app, ["verify", "--database-url", url])
+    pinned = runner.invoke(audit_app, ["verify", "--database-url", url, *trusting(genuine)])
+    store.close()
+
+    assert unpinned.exit_code == 1
+    assert "unverified: no trusted key" in unpinned.output
+    assert pinned.exit_code == 1
+    assert "signature does not verify under key 'telemetry-1'" in pinned.output
+    assert "no valid signed checkpoint covers the archive: its 9 events are unproven" in (
+        pinned.output
+    )
+
+
+def test_verify_fails_when_the_merkle_log_is_gone_and_a_payload_rewritten(tmp_path):
+    store = tamperable(tmp_path)
+    key = checkpointed(store, f"run-{uuid.uuid4().hex}")
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM service_state WHERE service = 'telemetry-checkpoints'"))
+        conn.execute(text("UPDATE event_archive SET payload = :p WHERE seq = 2"), {"p": b"forged"})
+    result = runner.invoke(
+        audit_app, ["verify", "--database-url", url_of(store.engine), *trusting(key)]
+    )
+    store.close()
+    assert result.exit_code == 1
+    assert "no valid signed checkpoint covers the archive: its 9 events are unproven" in (
+        result.output
+    )
+    assert "verified: archive" not in result.output
+
+
+def test_events_archived_after_the_last_checkpoint_beyond_the_lag_fail_verify(tmp_path):
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    key = checkpointed(store, f"run-{uuid.uuid4().hex}")
+    with store.transaction() as conn:
+        store.archive.append_many(conn, records(3, f"run-{uuid.uuid4().hex}"))
+    url = url_of(store.engine)
+    lax = runner.invoke(audit_app, ["verify", "--database-url", url, *trusting(key)])
+    strict = runner.invoke(
+        audit_app,
+        ["verify", "--database-url", url, *trusting(key), "--max-lag-events", "2"],
+    )
+    store.close()
+    assert lax.exit_code == 0, lax.output
+    assert "3 logged events" not in lax.output
+    assert strict.exit_code == 1
+    assert "3 archived events" in strict.output
+    assert "more than the allowed 2" in strict.output
+
+
+def test_verify_bundle_without_a_trusted_key_says_unverified(tmp_path):
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    run_id = f"run-{uuid.uuid4().hex}"
+    checkpointed(store, run_id)
+    export(store, run_id, tmp_path / "bundle.json")
+    store.close()
+    result = runner.invoke(audit_app, ["verify-bundle", str(tmp_path / "bundle.json")])
+    assert result.exit_code == 1
+    assert "unverified: no trusted key" in result.output
+    assert "verified: bundle" not in result.output
+
+
+def test_a_bundle_rebuilt_and_signed_with_the_forgers_own_key_fails(tmp_path):
+    store = tamperable(tmp_path)
+    run_id = f"run-{uuid.uuid4().hex}"
+    genuine = checkpointed(store, run_id)
+    forger = Signer("telemetry-1", generate_private_key())
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM service_state WHERE service = 'telemetry-checkpoints'"))
+        victim = store.archive.read_run(conn, run_id)[-1]
+        conn.execute(text("DELETE FROM event_archive WHERE seq = :s"), {"s": victim.seq})
+    assert Checkpointer(store, forger).tick() is not None
+    bundle = tmp_path / "forged.json"
+    export(store, run_id, bundle)
+    store.close()
+
+    result = runner.invoke(audit_app, ["verify-bundle", str(bundle), *trusting(genuine)])
+    assert result.exit_code == 1
+    assert "the bundled public key is not the trusted key 'telemetry-1'" in result.output
+    assert "does not verify under the trusted key 'telemetry-1'" in result.output
+
+
+def test_the_embedded_stacks_key_file_is_the_default_trust_root(tmp_path, verifier_data_dir):
+    keys = load_or_create(verifier_data_dir)
+    telemetry = Signer("telemetry-1", keys.checkpoint_private)
+    store = Store.open("", data_dir=str(verifier_data_dir))
+    run_id = f"run-{uuid.uuid4().hex}"
+    checkpointed(store, run_id, telemetry)
+    export(store, run_id, tmp_path / "run.json")
+    store.close()
+
+    verified = runner.invoke(audit_app, ["verify"])  # the README's command, as is
+    checked = runner.invoke(audit_app, ["verify-bundle", str(tmp_path / "run.json")])
+
+    assert verified.exit_code == 0, verified.output
+    assert checked.exit_code == 0, checked.output
+    for output in (verified.output, checked.output):
+        assert "from the embedded stack's key file" in output
+        assert key_fingerprint(telemetry.public_key_b64()) in output
+
+
+def test_trusted_keys_come_from_a_key_file(tmp_path):
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    run_id = f"run-{uuid.uuid4().hex}"
+    key = checkpointed(store, run_id)
+    export(store, run_id, tmp_path / "run.json")
+    store.close()
+    ring = tmp_path / "trusted.json"
+    ring.write_text(json.dumps({key.key_id: key.public_key_b64()}))
+    result = runner.invoke(
+        audit_app, ["verify-bundle", str(tmp_path / "run.json"), "--trusted-keys", str(ring)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"verified: bundle of {run_id}" in result.output
