@@ -44,6 +44,12 @@ from agentdeck.audit._merkle import (
     verify_inclusion,
 )
 from agentdeck.audit._payloads import ReferenceCollector, payload_failures
+from agentdeck.audit._runhead import (
+    RUN_HEAD_DOMAIN,
+    TERMINAL_EVENT_TYPES,
+    RunHead,
+    sign_run_head,
+)
 from agentdeck.audit._verify import AuditReport, Completeness, verify_log
 from agentdeck.audit.errors import AuditError, BundleUnreadable, VerificationFailed
 
@@ -52,6 +58,8 @@ __all__ = [
     "CHECKPOINT_DOMAIN",
     "EMPTY_ROOT",
     "LEAF_DOMAIN",
+    "RUN_HEAD_DOMAIN",
+    "TERMINAL_EVENT_TYPES",
     "AuditError",
     "AuditReport",
     "BundleEvent",
@@ -64,6 +72,7 @@ __all__ = [
     "MerkleTree",
     "ProofBundle",
     "ReferenceCollector",
+    "RunHead",
     "VerificationFailed",
     "build_bundle",
     "checkpoint_message",
@@ -76,6 +85,7 @@ __all__ = [
     "payload_failures",
     "root_hash",
     "sign_checkpoint",
+    "sign_run_head",
     "verify_bundle",
     "verify_consistency",
     "verify_inclusion",

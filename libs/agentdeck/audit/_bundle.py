@@ -18,9 +18,11 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agentdeck.audit._checkpoint import Checkpoint
+from agentdeck.audit._completeness import completeness
 from agentdeck.audit._leaf import LoggedLeaf, event_leaf
 from agentdeck.audit._merkle import MerkleTree, verify_inclusion
 from agentdeck.audit._payloads import BundlePayload, ReferenceCollector, payload_failures
+from agentdeck.audit._runhead import RunHead
 from agentdeck.audit._verify import AuditReport
 from agentdeck.audit.errors import BundleUnreadable, VerificationFailed
 from agentdeck.contracts import Codec, default_codec
@@ -100,6 +102,8 @@ class ProofBundle(BaseModel):
     events: list[BundleEvent]
     payloads: list[BundlePayload] = []
     """The payloads the events reference by claim check."""
+    run_head: RunHead | None = None
+    """The run's signed head: how many events it has and where they end (None: proves nothing)."""
 
     @classmethod
     def parse(cls, text: str) -> ProofBundle:
@@ -120,6 +124,7 @@ def build_bundle(
     checkpoint: Checkpoint,
     public_key_b64: str,
     *,
+    run_head: RunHead | None = None,
     payloads: Iterable[StoredPayload] = (),
 ) -> ProofBundle:
     """A bundle of the run's ``events`` that the checkpoint covers, with their proofs.
@@ -130,6 +135,8 @@ def build_bundle(
         leaves: The log's leaves, in index order (at least the checkpoint's).
         checkpoint: The checkpoint to prove against.
         public_key_b64: Its signer's public key.
+        run_head: The run's latest signed head (within the checkpoint), which
+            proves the bundle holds all of the run's events.
         payloads: The stored payloads the events reference (copied as stored).
 
     Raises:
@@ -151,6 +158,7 @@ def build_bundle(
         public_key=public_key_b64,
         events=[_entry(leaf, event, tree) for leaf, event in logged],
         payloads=[BundlePayload.of(p) for p in sorted(payloads, key=lambda p: p.digest)],
+        run_head=run_head,
     )
 
 
@@ -208,6 +216,9 @@ def verify_bundle(
     if not bundle.events:
         report.failures.append(f"the bundle holds no events of run {bundle.run_id}")
     report.failures += _event_failures(bundle)
+    failures, status = completeness(bundle, Verifier(trusted_keys))
+    report.failures += failures
+    report.notes += status
     report.failures += _bundle_payload_failures(bundle, codec or default_codec(), report)
     return report
 

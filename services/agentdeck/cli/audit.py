@@ -157,7 +157,11 @@ def export(
     out: Annotated[Path, typer.Option(help="Where to write the bundle (JSON).")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Write a self-contained proof bundle of one run against the latest checkpoint."""
+    """Write a self-contained proof bundle of one run against the latest checkpoint.
+
+    It carries the run's signed run head, which proves it holds every event
+    of the run (to its terminal event, or says the run is open).
+    """
     store = _open(database_url)
     log = MerkleLogStore(store.state)
     try:
@@ -168,6 +172,7 @@ def export(
             cp = max(checkpoints, key=lambda c: c.tree_size)
             leaves = log.leaves(conn)
             run_events = store.archive.read_run(conn, run_id)
+            head = log.run_heads(conn, [run_id]).get(run_id)
             key = log.published_keys(conn).get(cp.key_id)
             refs = ReferenceCollector(default_codec())
             for event in run_events:
@@ -177,9 +182,16 @@ def export(
         store.close()
     if key is None:
         raise ConfigError(f"the public key {cp.key_id!r} was never published")
-    bundle = build_bundle(run_id, run_events, leaves, cp, key, payloads=payloads)
+    bundle = build_bundle(run_id, run_events, leaves, cp, key, run_head=head, payloads=payloads)
     if not bundle.events:
         raise ConfigError(f"no events of run {run_id} are covered by the latest checkpoint")
+    if head is None:
+        console.print(
+            f"note: run {run_id} has no signed run head (logged before run heads were signed): "
+            "the bundle cannot prove it holds the run's last events"
+        )
+    else:
+        console.print(f"note: {head.describe()}")
     out.write_text(bundle.model_dump_json(indent=1), encoding="utf-8")
     console.print(f"wrote {out}: {len(bundle.events)} events of {run_id}, tree size {cp.tree_size}")
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from agentdeck.audit import Checkpoint, sign_checkpoint
+from agentdeck.audit import (
+    TERMINAL_EVENT_TYPES,
+    Checkpoint,
+    RunHead,
+    sign_checkpoint,
+    sign_run_head,
+)
 from agentdeck.errors import RetryableError
 from agentdeck.runtime import BackgroundTask, Clock, utc_now
 from agentdeck.signing import Signer, required_signer
-from agentdeck.store import Store
+from agentdeck.store import ArchivedEvent, Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 from agentdeck.telemetry.settings import TelemetrySettings
 
@@ -18,12 +27,34 @@ __all__ = ["Checkpointer", "checkpoint_task", "checkpoint_tasks"]
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _RunTally:
+    """What one tick logged of one run."""
+
+    events: int = 0
+    last_leaf: int = 0
+    terminal_leaf: int | None = None
+
+
+def _tally(tallies: dict[str, _RunTally], rows: Sequence[ArchivedEvent], first: int) -> None:
+    """Count ``rows`` (logged from leaf ``first``) into their runs' tallies."""
+    for index, row in enumerate(rows, start=first):
+        if row.run_id is None:
+            continue
+        tally = tallies.setdefault(row.run_id, _RunTally())
+        tally.events += 1
+        tally.last_leaf = index
+        if row.event_type in TERMINAL_EVENT_TYPES and tally.terminal_leaf is None:
+            tally.terminal_leaf = index
+
+
 class Checkpointer:
     """Appends the archive rows after the log's head to the log, then signs the new head.
 
-    One transaction per tick: the new leaves, the head and the checkpoint are
-    stored together or not at all, and a concurrent replica loses the
-    optimistic head write instead of forking the log.
+    One transaction per tick: the new leaves, the head, the checkpoint and the
+    signed run heads of the runs it touched are stored together or not at
+    all, and a concurrent replica loses the optimistic head write instead of
+    forking the log.
     """
 
     def __init__(
@@ -49,21 +80,46 @@ class Checkpointer:
         """Log what was archived since the last tick; the new checkpoint, if anything was."""
         with self._store.transaction() as conn:
             head = start = self._log.head(conn)
+            tallies: dict[str, _RunTally] = {}
             self.behind = True
             for _ in range(self._max_pages):
                 rows = self._store.archive.iter_from(conn, head.last_seq, self._page)
                 if rows:
+                    _tally(tallies, rows, head.frontier.size)
                     head = self._log.append(conn, head, rows)
                 if len(rows) < self._page:
                     self.behind = False
                     break
             if head.frontier.size == start.frontier.size:
                 return None
-            cp = sign_checkpoint(
-                self._signer, head.frontier.size, head.frontier.root(), self._clock()
-            )
+            now = self._clock()
+            cp = sign_checkpoint(self._signer, head.frontier.size, head.frontier.root(), now)
             self._log.add_checkpoint(conn, cp, self._signer.public_key_b64())
+            previous = self._log.run_heads(conn, tallies)
+            self._log.put_run_heads(conn, self._run_heads(tallies, previous, cp.tree_size, now))
         return cp
+
+    def _run_heads(
+        self,
+        tallies: dict[str, _RunTally],
+        previous: dict[str, RunHead],
+        tree_size: int,
+        now: datetime,
+    ) -> Iterable[RunHead]:
+        for run_id, tally in tallies.items():
+            before = previous.get(run_id)
+            terminal = tally.terminal_leaf
+            if before is not None and before.terminal_leaf is not None:
+                terminal = before.terminal_leaf
+            yield sign_run_head(
+                self._signer,
+                run_id,
+                tree_size=tree_size,
+                events=tally.events + (before.events if before is not None else 0),
+                last_leaf=tally.last_leaf,
+                terminal_leaf=terminal,
+                now=now,
+            )
 
     def run(self, stop: threading.Event, interval_s: float) -> None:
         """Tick every ``interval_s`` seconds until ``stop`` is set (and once more at the end).

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 import pytest
 
 from agentdeck.audit import (
+    TERMINAL_EVENT_TYPES,
     BundleUnreadable,
     ProofBundle,
+    RunHead,
     build_bundle,
     log_events,
     root_hash,
     sign_checkpoint,
+    sign_run_head,
     verify_bundle,
 )
+from agentdeck.contracts import models as m
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchivedEvent
 from testkit.archive import NOW, archived_event
@@ -35,12 +40,35 @@ def archive() -> list[ArchivedEvent]:
     return [event(seq, "run-a" if seq % 3 == 0 else "run-b") for seq in range(1, 20)]
 
 
+def head_of(archive: list[ArchivedEvent], key: Signer, size: int) -> RunHead:
+    """Run a's head as the checkpointer signs it at tree size ``size``."""
+    mine = [i for i, e in enumerate(archive[:size]) if e.run_id == "run-a"]
+    terminal = [i for i in mine if archive[i].event_type in TERMINAL_EVENT_TYPES]
+    return sign_run_head(
+        key,
+        "run-a",
+        tree_size=size,
+        events=len(mine),
+        last_leaf=mine[-1],
+        terminal_leaf=terminal[0] if terminal else None,
+        now=NOW,
+    )
+
+
 def bundle_of(archive: list[ArchivedEvent], key: Signer, size: int | None = None) -> ProofBundle:
     size = len(archive) if size is None else size
     leaves = log_events(archive, 0, {})
     cp = sign_checkpoint(key, size, root_hash([x.leaf_hash for x in leaves[:size]]), NOW)
     run = [e for e in archive if e.run_id == "run-a"]
-    return build_bundle("run-a", run, leaves, cp, key.public_key_b64())
+    head = head_of(archive, key, size)
+    return build_bundle("run-a", run, leaves, cp, key.public_key_b64(), run_head=head)
+
+
+def completed(archive: list[ArchivedEvent]) -> list[ArchivedEvent]:
+    """The archive with run a's last event turned into its RunCompleted."""
+    last = max(i for i, e in enumerate(archive) if e.run_id == "run-a")
+    ended = dataclasses.replace(archive[last], event_type=m.RunCompleted.EVENT_TYPE)
+    return [*archive[:last], ended, *archive[last + 1 :]]
 
 
 def failures_of(bundle: ProofBundle, trusted: Signer) -> list[str]:
@@ -93,7 +121,8 @@ def test_deleting_an_event_of_the_run_shows_the_gap_in_its_chain(archive, key):
             f"event {after.event_id} (leaf {after.leaf_index}) follows leaf {gone.leaf_index} of "
             f"its run, not leaf {bundle.events[1].leaf_index}: an event of the run was removed "
             "or reordered"
-        )
+        ),
+        "the bundle holds 5 events of run run-a; its signed run head counts 6",
     ]
 
 
@@ -105,7 +134,8 @@ def test_deleting_the_runs_first_event_is_reported(archive, key):
         (
             f"event {second.event_id} (leaf {second.leaf_index}) follows leaf {first.leaf_index} "
             "of its run, which the bundle lacks: the run's earlier events were removed"
-        )
+        ),
+        "the bundle holds 5 events of run run-a; its signed run head counts 6",
     ]
 
 
@@ -113,9 +143,13 @@ def test_a_checkpoint_swapped_for_another_genuine_one_is_reported(archive, key):
     bundle = bundle_of(archive, key)
     older = bundle_of(archive, key, size=17).checkpoint
     failures = failures_of(bundle.model_copy(update={"checkpoint": older}), key)
-    assert failures[-1] == (
+    assert (
         "no event's inclusion proof leads to the checkpoint's root: "
         "the checkpoint was swapped for one these proofs were not made against"
+    ) in failures
+    assert failures[-1] == (
+        "the run head (tree size 19) is newer than the checkpoint (tree size 17): "
+        "the bundle proves its events against an older log"
     )
 
 
@@ -139,6 +173,10 @@ def test_a_bundle_rebuilt_and_signed_with_a_key_of_its_own_is_refused(archive, k
             "the checkpoint (tree size 19) does not verify under the trusted key 'telemetry-1': "
             "it was altered, swapped or signed by another key"
         ),
+        (
+            "the run head of run-a does not verify under a trusted key ('telemetry-1'): "
+            "it was altered or forged"
+        ),
     ]
 
 
@@ -154,13 +192,24 @@ def test_a_checkpoint_under_a_key_id_the_auditor_does_not_know_is_refused(archiv
         (
             "the checkpoint is signed under key 'telemetry-9', which is not among the trusted "
             "keys (telemetry-1)"
-        )
+        ),
+        (
+            "the run head of run-a does not verify under a trusted key ('telemetry-9'): "
+            "it was altered or forged"
+        ),
     ]
 
 
 def test_a_bundle_whose_events_were_all_removed_fails(archive, key):
     bundle = bundle_of(archive, key).model_copy(update={"events": []})
-    assert failures_of(bundle, key) == ["the bundle holds no events of run run-a"]
+    assert failures_of(bundle, key) == [
+        "the bundle holds no events of run run-a",
+        (
+            "the run's last event (leaf 17, per its signed run head) is missing: the bundle "
+            "holds none; events were cut off the end of run run-a"
+        ),
+        "the bundle holds 0 events of run run-a; its signed run head counts 6",
+    ]
 
 
 def test_a_truncated_bundle_file_is_not_readable(archive, key):
@@ -180,5 +229,89 @@ def test_patching_the_chain_to_hide_a_deletion_breaks_the_proof(archive, key):
         (
             f"event {after.event_id} (leaf {after.leaf_index}) was altered or is not at that "
             "leaf: its inclusion proof does not lead to the checkpoint's root"
+        ),
+        "the bundle holds 5 events of run run-a; its signed run head counts 6",
+    ]
+
+
+def test_a_complete_run_says_so_and_names_its_terminal_event(archive, key):
+    bundle = bundle_of(completed(archive), key)
+    report = verify_bundle(bundle, trusted_keys={key.key_id: key.public_key_b64()})
+    assert report.failures == []
+    assert report.notes == [
+        (
+            f"complete: run run-a as of tree size 19 ({NOW.isoformat()}): 6 events, the last "
+            "at leaf 17, ended at leaf 17 (RunCompleted)"
         )
     ]
+
+
+def test_cutting_the_last_events_off_a_complete_run_names_what_is_missing(archive, key):
+    bundle = bundle_of(completed(archive), key)
+    cut = bundle.model_copy(update={"events": bundle.events[:-2]})
+    assert failures_of(cut, key) == [
+        (
+            "the run's last event (leaf 17, per its signed run head) is missing: the bundle "
+            "ends at leaf 11; events were cut off the end of run run-a"
+        ),
+        "the run's terminal event (leaf 17, per its signed run head) is missing",
+        "the bundle holds 4 events of run run-a; its signed run head counts 6",
+    ]
+
+
+def test_cutting_the_last_event_off_an_open_run_names_it(archive, key):
+    bundle = bundle_of(archive, key)
+    cut = bundle.model_copy(update={"events": bundle.events[:-1]})
+    assert failures_of(cut, key) == [
+        (
+            "the run's last event (leaf 17, per its signed run head) is missing: the bundle "
+            "ends at leaf 14; events were cut off the end of run run-a"
+        ),
+        "the bundle holds 5 events of run run-a; its signed run head counts 6",
+    ]
+
+
+def test_an_open_run_verifies_as_open(archive, key):
+    report = verify_bundle(bundle_of(archive, key), trusted_keys={key.key_id: key.public_key_b64()})
+    assert report.ok, report.failures
+    [status] = report.notes
+    assert status.startswith("complete as of tree size 19, but the run was still OPEN")
+
+
+def test_a_bundle_without_a_run_head_does_not_prove_its_end(archive, key):
+    bundle = bundle_of(archive, key).model_copy(update={"run_head": None})
+    assert failures_of(bundle, key) == [
+        (
+            "the bundle carries no signed run head: nothing proves it holds every event of "
+            "run run-a (events may have been cut off its end)"
+        )
+    ]
+
+
+def test_a_run_head_rewritten_to_match_a_cut_bundle_fails_its_signature(archive, key):
+    bundle = bundle_of(completed(archive), key)
+    kept = bundle.events[:-1]
+    head = bundle.run_head
+    assert head is not None
+    forged = head.model_copy(
+        update={"events": 5, "last_leaf": kept[-1].leaf_index, "terminal_leaf": None}
+    )
+    cut = bundle.model_copy(update={"events": kept, "run_head": forged})
+    assert failures_of(cut, key) == [
+        (
+            "the run head of run-a does not verify under a trusted key ('telemetry-1'): "
+            "it was altered or forged"
+        )
+    ]
+
+
+def test_a_run_head_signed_by_an_untrusted_key_is_refused(archive, key):
+    bundle = bundle_of(archive, key)
+    forger = Signer("telemetry-1", generate_private_key())
+    kept = bundle.events[:-1]
+    forged = head_of(archive[: kept[-1].leaf_index + 1], forger, 19)
+    cut = bundle.model_copy(update={"events": kept, "run_head": forged})
+    assert failures_of(cut, key)[0] == (
+        "the run head of run-a does not verify under a trusted key ('telemetry-1'): "
+        "it was altered or forged"
+    )

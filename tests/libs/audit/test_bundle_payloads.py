@@ -13,6 +13,7 @@ from agentdeck.audit import (
     log_events,
     root_hash,
     sign_checkpoint,
+    sign_run_head,
     verify_bundle,
 )
 from agentdeck.claimcheck import reference_json
@@ -70,7 +71,10 @@ def bundle(codec: Codec, document: bytes) -> ProofBundle:
     leaves = log_events(events, 0, {})
     cp = sign_checkpoint(key, 2, root_hash([x.leaf_hash for x in leaves]), NOW)
     stored = StoredPayload(sha256_hex(document), "application/json", document)
-    built = build_bundle(RUN, events, leaves, cp, key.public_key_b64(), payloads=[stored])
+    head = sign_run_head(key, RUN, tree_size=2, events=2, last_leaf=1, terminal_leaf=None, now=NOW)
+    built = build_bundle(
+        RUN, events, leaves, cp, key.public_key_b64(), run_head=head, payloads=[stored]
+    )
     return ProofBundle.parse(built.model_dump_json())  # as an auditor reads it
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from agentdeck.audit import VerificationFailed, key_fingerprint
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.audit_keys import NoTrustedKey
 from agentdeck.cli.keys import load_or_create
+from agentdeck.contracts import models as m
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchiveRecord, Store, migrate
 from agentdeck.telemetry.checkpoints import Checkpointer
@@ -306,3 +308,40 @@ def test_trusted_keys_come_from_a_key_file(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert f"verified: bundle of {run_id}" in result.output
+
+
+def test_a_bundle_with_its_last_events_cut_off_fails_even_under_the_trusted_key(tmp_path):
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    run_id = f"run-{uuid.uuid4().hex}"
+    run = records(6, run_id)
+    run[-1] = dataclasses.replace(run[-1], event_type=m.RunCompleted.EVENT_TYPE)
+    key = Signer("telemetry-1", generate_private_key())
+    with store.transaction() as conn:
+        store.archive.append_many(conn, run)
+    assert Checkpointer(store, key).tick() is not None
+    path = tmp_path / "run.json"
+    exported = runner.invoke(
+        audit_app, ["export", run_id, "--out", str(path), "--database-url", url_of(store.engine)]
+    )
+    store.close()
+    assert exported.exit_code == 0, exported.output
+    assert "6 events, the last at leaf 5, ended at leaf 5" in exported.output
+
+    whole = runner.invoke(audit_app, ["verify-bundle", str(path), *trusting(key)])
+    assert whole.exit_code == 0, whole.output
+    assert f"complete: run {run_id}" in whole.output
+    assert "(RunCompleted)" in whole.output
+
+    data = json.loads(path.read_text())
+    data["events"] = data["events"][:-3]  # RunCompleted and the two before it
+    path.write_text(json.dumps(data))
+    cut = runner.invoke(audit_app, ["verify-bundle", str(path), *trusting(key)])
+    assert cut.exit_code == 1
+    assert (
+        "the run's last event (leaf 5, per its signed run head) is missing: the bundle ends "
+        f"at leaf 2; events were cut off the end of run {run_id}"
+    ) in cut.output
+    assert "the run's terminal event (leaf 5, per its signed run head) is missing" in cut.output
+    assert f"the bundle holds 3 events of run {run_id}; its signed run head counts 6" in (
+        cut.output
+    )

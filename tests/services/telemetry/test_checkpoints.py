@@ -20,11 +20,13 @@ from agentdeck.audit import (
     AuditReport,
     Completeness,
     MerkleTree,
+    RunHead,
     root_hash,
     sign_checkpoint,
     verify_consistency,
     verify_log,
 )
+from agentdeck.contracts import models as m
 from agentdeck.errors import ConfigError
 from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import ArchiveRecord, Store
@@ -317,3 +319,31 @@ def test_removing_the_newest_checkpoint_and_its_leaves_leaves_the_tail_uncovered
     [failure] = tamperable.verify().failures
     assert failure.startswith("4 archived events")
     assert "not covered by the latest valid checkpoint (tree size 12" in failure
+
+
+def run_head(audited: Audited, run_id: str) -> RunHead:
+    with audited.store.transaction(read_only=True) as conn:
+        return audited.log.run_heads(conn, [run_id])[run_id]
+
+
+def test_each_checkpoint_signs_the_heads_of_the_runs_it_touched(tamperable):
+    trusted = Verifier({"telemetry-1": tamperable.key.public_key_b64()})
+    before = run_head(tamperable, "run-a")
+    assert (before.tree_size, before.events, before.last_leaf) == (12, 7, 6)
+    assert before.terminal_leaf is None
+    assert before.verify(trusted)
+
+    ended = records(2, "run-a")
+    ended[-1] = dataclasses.replace(ended[-1], event_type=m.RunCompleted.EVENT_TYPE)
+    tamperable.archive(ended)
+    assert tamperable.checkpointer.tick() is not None
+
+    after = run_head(tamperable, "run-a")
+    assert (after.tree_size, after.events, after.last_leaf, after.terminal_leaf) == (
+        14,
+        9,
+        13,
+        13,
+    )
+    assert after.verify(trusted)
+    assert run_head(tamperable, "run-b").tree_size == 12, "untouched runs keep their head"

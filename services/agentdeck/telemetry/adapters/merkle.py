@@ -5,6 +5,7 @@ Keys:
         so two telemetry replicas never both extend the log);
     ``leaves/<first leaf index>``: one chunk of logged leaves ``[seq, event_id, hash, run_prev]``;
     ``run/<run id>``: the leaf index of the run's latest logged event (its chain's end);
+    ``runhead/<run id>``: the run's latest signed :class:`~agentdeck.audit.RunHead`;
     ``checkpoint/<tree size>``: a signed :class:`~agentdeck.audit.Checkpoint`;
     ``key/<key id>``: the public key of a checkpoint signer, as published.
 """
@@ -12,12 +13,12 @@ Keys:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from agentdeck.audit import Checkpoint, Frontier, LoggedLeaf, log_events
+from agentdeck.audit import Checkpoint, Frontier, LoggedLeaf, RunHead, log_events
 from agentdeck.errors import RetryableError
 from agentdeck.store import ArchivedEvent, StateRepository
 
@@ -25,6 +26,7 @@ __all__ = ["SERVICE", "LogContention", "LogHead", "MerkleLogStore"]
 
 SERVICE = "telemetry-checkpoints"
 _HEAD, _LEAVES, _CHECKPOINTS, _KEYS, _RUNS = "head", "leaves/", "checkpoint/", "key/", "run/"
+_RUN_HEADS = "runhead/"
 _ALL = 1 << 62
 
 
@@ -108,6 +110,21 @@ class MerkleLogStore:
                 f"{_KEYS}{cp.key_id}": public_key_b64,
             },
         )
+
+    def put_run_heads(self, conn: Connection, heads: Iterable[RunHead]) -> None:
+        """Store signed run heads, each replacing its run's previous one."""
+        values = {f"{_RUN_HEADS}{h.run_id}": h.model_dump_json() for h in heads}
+        if values:
+            self._state.upsert_many(conn, self._service, values)
+
+    def run_heads(self, conn: Connection, run_ids: Iterable[str]) -> dict[str, RunHead]:
+        """The latest signed run heads of ``run_ids`` (runs without one are left out)."""
+        keys = {f"{_RUN_HEADS}{run_id}" for run_id in run_ids}
+        found = self._state.get_many(conn, self._service, keys)
+        return {
+            key.removeprefix(_RUN_HEADS): RunHead.model_validate_json(entry.state)
+            for key, entry in found.items()
+        }
 
     def leaves(self, conn: Connection) -> list[LoggedLeaf]:
         """Every logged leaf, in index order."""
