@@ -270,8 +270,9 @@ def verify_all(store: Store, trusted: Signer) -> tuple[int, bool]:
     log = MerkleLogStore(store.state)
     with store.transaction(read_only=True) as conn:
         checkpoints, leaves = log.checkpoints(conn), log.leaves(conn)
+        heads = log.all_run_heads(conn)
     verifier = Verifier({trusted.key_id: trusted.public_key_b64()})
-    report = verify_log(checkpoints, leaves, _archive(store), verifier)
+    report = verify_log(checkpoints, leaves, _archive(store), verifier, run_heads=heads)
     return report.events, report.ok
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agentdeck.audit._checkpoint import Checkpoint
+from agentdeck.audit._heads import run_head_failures
 from agentdeck.audit._leaf import LoggedLeaf, event_leaf
 from agentdeck.audit._merkle import Frontier
+from agentdeck.audit._runhead import RunHead
 from agentdeck.signing import Verifier
 from agentdeck.store import ArchivedEvent
 
@@ -56,6 +58,7 @@ def verify_log(
     verifier: Verifier,
     *,
     completeness: Completeness | None = None,
+    run_heads: Sequence[RunHead] = (),
 ) -> AuditReport:
     """Check signatures, tree heads, every archived event, and that checkpoints reach the end.
 
@@ -66,6 +69,8 @@ def verify_log(
         verifier: The trusted public keys (from the verifier, never from the evidence).
         completeness: How far the archive may run ahead of the latest valid
             checkpoint (default: :class:`Completeness`'s defaults).
+        run_heads: The stored signed run heads; a head beyond the latest valid
+            checkpoint, or one the run's chain contradicts, shows a log cut back.
     """
     report = AuditReport(checkpoints=len(checkpoints))
     report.failures += _leaf_gaps(leaves)
@@ -76,6 +81,7 @@ def verify_log(
         report.notes.append(f"{len(leaves) - signed} logged events await the next checkpoint")
     tail = _check_archive(report, leaves, archive, signed)
     report.failures += _completeness_failures(tail, latest, completeness or Completeness())
+    report.failures += run_head_failures(run_heads, leaves, tail.last_of_run, latest, verifier)
     return report
 
 
@@ -86,6 +92,8 @@ class _Tail:
     count: int = 0
     first_seq: int | None = None
     newest: datetime | None = None
+    last_of_run: dict[str, int] = field(default_factory=dict)
+    """Each run's latest leaf among the covered events (for its run head)."""
 
     def add(self, event: ArchivedEvent) -> None:
         self.count += 1
@@ -177,6 +185,8 @@ def _check_archive(
         leaf = logged.get(event.event_id)
         if leaf is None or leaf.index >= signed:
             tail.add(event)
+        elif event.run_id is not None:
+            tail.last_of_run[event.run_id] = max(leaf.index, tail.last_of_run.get(event.run_id, 0))
         rehashed = event_leaf(event, leaf.run_prev) if leaf is not None else b""
         found[event.event_id] = (position, event.seq, rehashed)
         if event.seq <= last_logged_seq and leaf is None:

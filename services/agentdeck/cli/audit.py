@@ -144,6 +144,7 @@ def verify(
                 archive,
                 Verifier(trusted),
                 completeness=allowed,
+                run_heads=log.all_run_heads(conn),
             )
             _payload_check(store, conn, report, refs)
     finally:

@@ -345,3 +345,29 @@ def test_a_bundle_with_its_last_events_cut_off_fails_even_under_the_trusted_key(
     assert f"the bundle holds 3 events of run {run_id}; its signed run head counts 6" in (
         cut.output
     )
+
+
+def test_verify_catches_a_store_cut_back_to_its_previous_checkpoint(tmp_path):
+    store = tamperable(tmp_path)
+    run_id = f"run-{uuid.uuid4().hex}"
+    key = checkpointed(store, run_id)  # 9 events, checkpoint at tree size 9
+    with store.transaction() as conn:
+        store.archive.append_many(conn, records(3, run_id))
+    assert Checkpointer(store, key).tick() is not None  # tree size 12
+    with store.transaction() as conn:
+        conn.execute(
+            text(
+                "DELETE FROM service_state WHERE service = 'telemetry-checkpoints' "
+                "AND key IN ('checkpoint/000000000000012', 'leaves/000000000000009')"
+            )
+        )
+        conn.execute(text("DELETE FROM event_archive WHERE seq > 9"))
+    result = runner.invoke(
+        audit_app, ["verify", "--database-url", url_of(store.engine), *trusting(key)]
+    )
+    store.close()
+    assert result.exit_code == 1
+    assert (
+        f"the run head of {run_id} (tree size 12) was signed beyond the latest valid checkpoint "
+        "(tree size 9): the log was cut back"
+    ) in result.output

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from agentdeck.audit import (
     AuditReport,
+    Checkpoint,
     Completeness,
     MerkleTree,
     RunHead,
@@ -63,6 +64,7 @@ class Audited:
                 rows,
                 Verifier({"telemetry-1": self.key.public_key_b64()}),
                 completeness=completeness,
+                run_heads=self.log.all_run_heads(conn),
             )
 
     def sql(self, statement: str, **params: object) -> None:
@@ -316,9 +318,54 @@ def test_removing_the_newest_checkpoint_and_its_leaves_leaves_the_tail_uncovered
         cp=f"checkpoint/{newest.tree_size:015d}",
         leaves=f"leaves/{12:015d}",
     )
-    [failure] = tamperable.verify().failures
-    assert failure.startswith("4 archived events")
-    assert "not covered by the latest valid checkpoint (tree size 12" in failure
+    uncovered, head_beyond = tamperable.verify().failures
+    assert uncovered.startswith("4 archived events")
+    assert "not covered by the latest valid checkpoint (tree size 12" in uncovered
+    assert head_beyond.startswith("the run head of run-c (tree size 16) was signed beyond")
+
+
+def cut_back(audited: Audited, newest: Checkpoint) -> None:
+    """Remove the newest checkpoint, the leaves it added and their archive rows, together."""
+    audited.sql(
+        "DELETE FROM service_state WHERE service = :s AND key IN (:cp, :leaves)",
+        s=audited.log.service,
+        cp=f"checkpoint/{newest.tree_size:015d}",
+        leaves=f"leaves/{12:015d}",
+    )
+    first_seq, _ = leaf_at(audited, 11)
+    audited.sql("DELETE FROM event_archive WHERE seq > :s", s=first_seq)
+
+
+def test_a_log_cut_back_to_its_previous_checkpoint_is_caught_by_the_run_heads_it_signed(
+    tamperable,
+):
+    tamperable.archive(records(2, "run-a") + records(2, "run-c"))
+    newest = tamperable.checkpointer.tick()
+    assert newest is not None
+    assert tamperable.verify().ok
+    cut_back(tamperable, newest)
+    assert tamperable.verify().failures == [
+        (
+            f"the run head of {run} (tree size 16) was signed beyond the latest valid "
+            "checkpoint (tree size 12): the log was cut back, its newest checkpoints, "
+            "leaves and events removed"
+        )
+        for run in ("run-a", "run-c")
+    ]
+
+
+def test_a_run_head_rolled_back_to_an_older_copy_is_caught(tamperable):
+    older = run_head(tamperable, "run-a")
+    tamperable.archive(records(2, "run-a"))
+    assert tamperable.checkpointer.tick() is not None
+    with tamperable.store.transaction() as conn:
+        tamperable.log.put_run_heads(conn, [older])
+    assert tamperable.verify().failures == [
+        (
+            "the run head of run-a (tree size 12) ends at leaf 6, but the run has an event at "
+            "leaf 13: the head was rolled back to an older one"
+        )
+    ]
 
 
 def run_head(audited: Audited, run_id: str) -> RunHead:

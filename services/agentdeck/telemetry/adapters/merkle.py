@@ -126,6 +126,11 @@ class MerkleLogStore:
             for key, entry in found.items()
         }
 
+    def all_run_heads(self, conn: Connection) -> list[RunHead]:
+        """Every stored run head (one per run: its latest)."""
+        entries = self._state.scan(conn, self._service, prefix=_RUN_HEADS, limit=_ALL)
+        return [RunHead.model_validate_json(e.state) for e in entries]
+
     def leaves(self, conn: Connection) -> list[LoggedLeaf]:
         """Every logged leaf, in index order."""
         out: list[LoggedLeaf] = []

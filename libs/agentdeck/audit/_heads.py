@@ -1,0 +1,72 @@
+"""The store's signed run heads against its log: a log cut back leaves heads beyond its end.
+
+Each checkpoint signs the heads of the runs it touched, and a head is only
+ever replaced by a newer one. So when the newest checkpoints, their leaves
+and their archive rows are removed together (a log that still looks whole),
+the heads they signed point past the log's end; heads rolled back to older
+copies count fewer events than the run's chain holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from agentdeck.audit._checkpoint import Checkpoint
+from agentdeck.audit._leaf import LoggedLeaf
+from agentdeck.audit._runhead import RunHead
+from agentdeck.signing import Verifier
+
+__all__ = ["run_head_failures"]
+
+
+def run_head_failures(
+    heads: Sequence[RunHead],
+    leaves: Sequence[LoggedLeaf],
+    last_of_run: Mapping[str, int],
+    latest: Checkpoint | None,
+    verifier: Verifier,
+) -> list[str]:
+    """One sentence per run head that the log contradicts.
+
+    Args:
+        heads: The stored run heads.
+        leaves: The logged leaves, in index order.
+        last_of_run: Each run's latest archived event's leaf under the latest checkpoint.
+        latest: The latest valid checkpoint (None: heads are not checked).
+        verifier: The trusted keys.
+    """
+    if latest is None:
+        return []  # nothing is proven at all, which verification already says
+    size = latest.tree_size
+    failures = []
+    for head in heads:
+        name = f"the run head of {head.run_id} (tree size {head.tree_size})"
+        if not head.verify(verifier):
+            failures.append(f"{name} does not verify under a trusted key: forged or altered")
+        elif head.tree_size > size:
+            failures.append(
+                f"{name} was signed beyond the latest valid checkpoint (tree size {size}): "
+                "the log was cut back, its newest checkpoints, leaves and events removed"
+            )
+        else:
+            failures += _chain_failures(name, head, leaves, last_of_run.get(head.run_id))
+    return failures
+
+
+def _chain_failures(
+    name: str, head: RunHead, leaves: Sequence[LoggedLeaf], archived_last: int | None
+) -> list[str]:
+    if archived_last is not None and archived_last > head.last_leaf:
+        rolled_back = (
+            f"{name} ends at leaf {head.last_leaf}, but the run has an event at leaf "
+            f"{archived_last}: the head was rolled back to an older one"
+        )
+        return [rolled_back]
+    count = 0
+    index: int | None = head.last_leaf
+    while index is not None and 0 <= index < len(leaves) and count <= head.events:
+        count += 1
+        index = leaves[index].run_prev
+    if count != head.events:
+        return [f"{name} counts {head.events} events, but the run's chain in the log holds {count}"]
+    return []
