@@ -270,6 +270,9 @@ def test_a_bundle_rebuilt_and_signed_with_the_forgers_own_key_fails(tmp_path):
     export(store, run_id, bundle)
     store.close()
 
+    unpinned = runner.invoke(audit_app, ["verify-bundle", str(bundle)])
+    assert unpinned.exit_code == 1
+    assert "unverified: no trusted key" in unpinned.output
     result = runner.invoke(audit_app, ["verify-bundle", str(bundle), *trusting(genuine)])
     assert result.exit_code == 1
     assert "the bundled public key is not the trusted key 'telemetry-1'" in result.output
