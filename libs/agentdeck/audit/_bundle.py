@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agentdeck.audit._checkpoint import Checkpoint
 from agentdeck.audit._completeness import completeness
+from agentdeck.audit._history import history
 from agentdeck.audit._leaf import LoggedLeaf, event_leaf
 from agentdeck.audit._merkle import MerkleTree, verify_inclusion
 from agentdeck.audit._payloads import BundlePayload, ReferenceCollector, payload_failures
@@ -104,6 +105,10 @@ class ProofBundle(BaseModel):
     """The payloads the events reference by claim check."""
     run_head: RunHead | None = None
     """The run's signed head: how many events it has and where they end (None: proves nothing)."""
+    first_checkpoint: Checkpoint | None = None
+    """The checkpoint that first covered the run's first event."""
+    consistency: list[str] = []
+    """Consistency proof (hex) from ``first_checkpoint`` to ``checkpoint``."""
 
     @classmethod
     def parse(cls, text: str) -> ProofBundle:
@@ -125,6 +130,7 @@ def build_bundle(
     public_key_b64: str,
     *,
     run_head: RunHead | None = None,
+    first_checkpoint: Checkpoint | None = None,
     payloads: Iterable[StoredPayload] = (),
 ) -> ProofBundle:
     """A bundle of the run's ``events`` that the checkpoint covers, with their proofs.
@@ -137,6 +143,8 @@ def build_bundle(
         public_key_b64: Its signer's public key.
         run_head: The run's latest signed head (within the checkpoint), which
             proves the bundle holds all of the run's events.
+        first_checkpoint: The checkpoint that first covered the run's first
+            event; the bundle proves the checkpoint's log extends it.
         payloads: The stored payloads the events reference (copied as stored).
 
     Raises:
@@ -159,7 +167,15 @@ def build_bundle(
         events=[_entry(leaf, event, tree) for leaf, event in logged],
         payloads=[BundlePayload.of(p) for p in sorted(payloads, key=lambda p: p.digest)],
         run_head=run_head,
+        first_checkpoint=first_checkpoint,
+        consistency=_consistency(tree, first_checkpoint),
     )
+
+
+def _consistency(tree: MerkleTree, first: Checkpoint | None) -> list[str]:
+    if first is None or first.tree_size > tree.size:
+        return []
+    return [p.hex() for p in tree.consistency_proof(first.tree_size)]
 
 
 def _entry(leaf: LoggedLeaf, event: ArchivedEvent, tree: MerkleTree) -> BundleEvent:
@@ -219,6 +235,9 @@ def verify_bundle(
     failures, status = completeness(bundle, Verifier(trusted_keys))
     report.failures += failures
     report.notes += status
+    failures, notes = history(bundle, Verifier(trusted_keys))
+    report.failures += failures
+    report.notes += notes
     report.failures += _bundle_payload_failures(bundle, codec or default_codec(), report)
     return report
 

@@ -12,7 +12,9 @@ from sqlalchemy import Connection
 
 from agentdeck.audit import (
     AuditReport,
+    Checkpoint,
     Completeness,
+    LoggedLeaf,
     ProofBundle,
     ReferenceCollector,
     VerificationFailed,
@@ -183,7 +185,17 @@ def export(
         store.close()
     if key is None:
         raise ConfigError(f"the public key {cp.key_id!r} was never published")
-    bundle = build_bundle(run_id, run_events, leaves, cp, key, run_head=head, payloads=payloads)
+    first = _first_checkpoint(checkpoints, leaves, {e.event_id for e in run_events})
+    bundle = build_bundle(
+        run_id,
+        run_events,
+        leaves,
+        cp,
+        key,
+        run_head=head,
+        first_checkpoint=first,
+        payloads=payloads,
+    )
     if not bundle.events:
         raise ConfigError(f"no events of run {run_id} are covered by the latest checkpoint")
     if head is None:
@@ -195,6 +207,17 @@ def export(
         console.print(f"note: {head.describe()}")
     out.write_text(bundle.model_dump_json(indent=1), encoding="utf-8")
     console.print(f"wrote {out}: {len(bundle.events)} events of {run_id}, tree size {cp.tree_size}")
+
+
+def _first_checkpoint(
+    checkpoints: list[Checkpoint], leaves: list[LoggedLeaf], run_event_ids: set[str]
+) -> Checkpoint | None:
+    """The checkpoint that first covered the run's first logged event."""
+    first_leaf = next((leaf.index for leaf in leaves if leaf.event_id in run_event_ids), None)
+    if first_leaf is None:
+        return None
+    covering = [cp for cp in checkpoints if cp.tree_size > first_leaf]
+    return min(covering, key=lambda cp: cp.tree_size, default=None)
 
 
 @audit_app.command("verify-bundle")

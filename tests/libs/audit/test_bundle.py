@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from datetime import timedelta
 
 import pytest
 
@@ -40,6 +41,9 @@ def archive() -> list[ArchivedEvent]:
     return [event(seq, "run-a" if seq % 3 == 0 else "run-b") for seq in range(1, 20)]
 
 
+EARLIER = NOW - timedelta(minutes=5)
+
+
 def head_of(archive: list[ArchivedEvent], key: Signer, size: int) -> RunHead:
     """Run a's head as the checkpointer signs it at tree size ``size``."""
     mine = [i for i, e in enumerate(archive[:size]) if e.run_id == "run-a"]
@@ -58,10 +62,15 @@ def head_of(archive: list[ArchivedEvent], key: Signer, size: int) -> RunHead:
 def bundle_of(archive: list[ArchivedEvent], key: Signer, size: int | None = None) -> ProofBundle:
     size = len(archive) if size is None else size
     leaves = log_events(archive, 0, {})
-    cp = sign_checkpoint(key, size, root_hash([x.leaf_hash for x in leaves[:size]]), NOW)
+    hashes = [x.leaf_hash for x in leaves]
+    cp = sign_checkpoint(key, size, root_hash(hashes[:size]), NOW)
     run = [e for e in archive if e.run_id == "run-a"]
     head = head_of(archive, key, size)
-    return build_bundle("run-a", run, leaves, cp, key.public_key_b64(), run_head=head)
+    first_leaf = next(i for i, e in enumerate(archive) if e.run_id == "run-a")
+    first = sign_checkpoint(key, first_leaf + 1, root_hash(hashes[: first_leaf + 1]), EARLIER)
+    return build_bundle(
+        "run-a", run, leaves, cp, key.public_key_b64(), run_head=head, first_checkpoint=first
+    )
 
 
 def completed(archive: list[ArchivedEvent]) -> list[ArchivedEvent]:
@@ -136,6 +145,11 @@ def test_deleting_the_runs_first_event_is_reported(archive, key):
             "of its run, which the bundle lacks: the run's earlier events were removed"
         ),
         "the bundle holds 5 events of run run-a; its signed run head counts 6",
+        (
+            f"the checkpoint that first covered the run (tree size 3) precedes the bundle's "
+            f"first event (leaf {second.leaf_index}): it covered an earlier event of the run, "
+            "which the bundle lacks"
+        ),
     ]
 
 
@@ -147,10 +161,10 @@ def test_a_checkpoint_swapped_for_another_genuine_one_is_reported(archive, key):
         "no event's inclusion proof leads to the checkpoint's root: "
         "the checkpoint was swapped for one these proofs were not made against"
     ) in failures
-    assert failures[-1] == (
+    assert (
         "the run head (tree size 19) is newer than the checkpoint (tree size 17): "
         "the bundle proves its events against an older log"
-    )
+    ) in failures
 
 
 def test_an_altered_checkpoint_fails_its_signature(archive, key):
@@ -177,6 +191,10 @@ def test_a_bundle_rebuilt_and_signed_with_a_key_of_its_own_is_refused(archive, k
             "the run head of run-a does not verify under a trusted key ('telemetry-1'): "
             "it was altered or forged"
         ),
+        (
+            "the checkpoint that first covered the run (tree size 3) does not verify under a "
+            "trusted key: forged or altered"
+        ),
     ]
 
 
@@ -196,6 +214,10 @@ def test_a_checkpoint_under_a_key_id_the_auditor_does_not_know_is_refused(archiv
         (
             "the run head of run-a does not verify under a trusted key ('telemetry-9'): "
             "it was altered or forged"
+        ),
+        (
+            "the checkpoint that first covered the run (tree size 3) does not verify under a "
+            "trusted key: forged or altered"
         ),
     ]
 
@@ -242,7 +264,11 @@ def test_a_complete_run_says_so_and_names_its_terminal_event(archive, key):
         (
             f"complete: run run-a as of tree size 19 ({NOW.isoformat()}): 6 events, the last "
             "at leaf 17, ended at leaf 17 (RunCompleted)"
-        )
+        ),
+        (
+            "the log at tree size 19 extends, unchanged, the one that first covered the run "
+            f"(tree size 3, {EARLIER.isoformat()})"
+        ),
     ]
 
 
@@ -274,7 +300,7 @@ def test_cutting_the_last_event_off_an_open_run_names_it(archive, key):
 def test_an_open_run_verifies_as_open(archive, key):
     report = verify_bundle(bundle_of(archive, key), trusted_keys={key.key_id: key.public_key_b64()})
     assert report.ok, report.failures
-    [status] = report.notes
+    status, _history = report.notes
     assert status.startswith("complete as of tree size 19, but the run was still OPEN")
 
 
@@ -314,4 +340,27 @@ def test_a_run_head_signed_by_an_untrusted_key_is_refused(archive, key):
     assert failures_of(cut, key)[0] == (
         "the run head of run-a does not verify under a trusted key ('telemetry-1'): "
         "it was altered or forged"
+    )
+
+
+def test_a_first_checkpoint_the_bundles_log_does_not_extend_is_reported(archive, key):
+    bundle = bundle_of(archive, key)
+    rewritten = [*archive[:1], event(99, "run-b"), *archive[2:]]
+    other = bundle_of(rewritten, key).first_checkpoint  # a log whose history differs
+    failures = failures_of(bundle.model_copy(update={"first_checkpoint": other}), key)
+    assert failures == [
+        (
+            "the checkpoint that first covered the run (tree size 3) is not a prefix of the "
+            "bundle's checkpoint (tree size 19): the log was rewritten in between, or the proof "
+            "was altered"
+        )
+    ]
+
+
+def test_a_bundle_without_a_consistency_proof_says_so(archive, key):
+    bundle = bundle_of(archive, key).model_copy(update={"first_checkpoint": None})
+    report = verify_bundle(bundle, trusted_keys={key.key_id: key.public_key_b64()})
+    assert report.ok
+    assert report.notes[-1] == (
+        "the bundle carries no consistency proof from the run's first checkpoint"
     )

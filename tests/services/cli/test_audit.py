@@ -374,3 +374,29 @@ def test_verify_catches_a_store_cut_back_to_its_previous_checkpoint(tmp_path):
         f"the run head of {run_id} (tree size 12) was signed beyond the latest valid checkpoint "
         "(tree size 9): the log was cut back"
     ) in result.output
+
+
+def test_a_bundle_proves_the_log_extends_the_checkpoint_that_first_covered_its_run(tmp_path):
+    store = Store.open("", data_dir=str(tmp_path / "store"))
+    run_id = f"run-{uuid.uuid4().hex}"
+    key = checkpointed(store, run_id)  # tree size 9
+    with store.transaction() as conn:
+        store.archive.append_many(conn, records(2, run_id))
+    assert Checkpointer(store, key).tick() is not None  # tree size 11
+    path = tmp_path / "run.json"
+    export(store, run_id, path)
+    store.close()
+    data = json.loads(path.read_text())
+    assert (data["first_checkpoint"]["tree_size"], data["checkpoint"]["tree_size"]) == (9, 11)
+
+    checked = runner.invoke(audit_app, ["verify-bundle", str(path), *trusting(key)])
+    assert checked.exit_code == 0, checked.output
+    assert "the log at tree size 11 extends, unchanged, the one that first covered the run " in (
+        checked.output
+    )
+
+    data["consistency"] = data["consistency"][::-1]
+    path.write_text(json.dumps(data))
+    altered = runner.invoke(audit_app, ["verify-bundle", str(path), *trusting(key)])
+    assert altered.exit_code == 1
+    assert "is not a prefix of the bundle's checkpoint (tree size 11)" in altered.output
