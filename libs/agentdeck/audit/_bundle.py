@@ -228,21 +228,28 @@ def verify_bundle(
     if not trusted_keys:
         report.failures.append("unverified: no trusted key")
         return report
-    report.failures += _signature_failures(bundle, trusted_keys)
+    try:
+        verifier = Verifier(trusted_keys)
+    except ConfigError as exc:
+        report.failures.append(f"unverified: a trusted key is unusable: {exc}")
+        return report
+    report.failures += _signature_failures(bundle, trusted_keys, verifier)
     if not bundle.events:
         report.failures.append(f"the bundle holds no events of run {bundle.run_id}")
     report.failures += _event_failures(bundle)
-    failures, status = completeness(bundle, Verifier(trusted_keys))
+    failures, status = completeness(bundle, verifier)
     report.failures += failures
     report.notes += status
-    failures, notes = history(bundle, Verifier(trusted_keys))
+    failures, notes = history(bundle, verifier)
     report.failures += failures
     report.notes += notes
     report.failures += _bundle_payload_failures(bundle, codec or default_codec(), report)
     return report
 
 
-def _signature_failures(bundle: ProofBundle, trusted_keys: Mapping[str, str]) -> list[str]:
+def _signature_failures(
+    bundle: ProofBundle, trusted_keys: Mapping[str, str], verifier: Verifier
+) -> list[str]:
     cp = bundle.checkpoint
     trusted = trusted_keys.get(cp.key_id)
     if trusted is None:
@@ -254,10 +261,6 @@ def _signature_failures(bundle: ProofBundle, trusted_keys: Mapping[str, str]) ->
     failures = []
     if trusted != bundle.public_key:
         failures.append(f"the bundled public key is not the trusted key {cp.key_id!r}")
-    try:
-        verifier = Verifier({cp.key_id: trusted})
-    except ConfigError as exc:
-        return [*failures, f"the trusted key {cp.key_id!r} is unusable: {exc}"]
     if not cp.verify(verifier):
         failures.append(
             f"the checkpoint (tree size {cp.tree_size}) does not verify under the trusted "

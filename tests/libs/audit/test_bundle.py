@@ -364,3 +364,9 @@ def test_a_bundle_without_a_consistency_proof_says_so(archive, key):
     assert report.notes[-1] == (
         "the bundle carries no consistency proof from the run's first checkpoint"
     )
+
+
+def test_an_unusable_trusted_key_leaves_the_bundle_unverified(archive, key):
+    report = verify_bundle(bundle_of(archive, key), trusted_keys={"telemetry-1": "bm90IGEga2V5"})
+    [failure] = report.failures
+    assert failure.startswith("unverified: a trusted key is unusable: ")
