@@ -123,6 +123,8 @@ def test_the_bundle_carries_the_payloads_and_verifies_then_fails_when_one_is_alt
     checked = runner.invoke(audit_app, ["verify-bundle", str(path), *_trusting(platform)])
     assert checked.exit_code == 0, checked.output
     assert "3 payload(s)" in checked.output
+    assert f"complete: run {run_id} as of tree size" in checked.output
+    assert "(RunCompleted)" in checked.output
 
     victim = bundle["payloads"][0]
     data = bytearray(base64.b64decode(victim["data_b64"]))
