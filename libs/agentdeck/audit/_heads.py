@@ -39,17 +39,26 @@ def run_head_failures(
         return []  # nothing is proven at all, which verification already says
     size = latest.tree_size
     failures = []
+    counted, beyond = 0, False
     for head in heads:
         name = f"the run head of {head.run_id} (tree size {head.tree_size})"
         if not head.verify(verifier):
             failures.append(f"{name} does not verify under a trusted key: forged or altered")
-        elif head.tree_size > size:
+            continue
+        counted += head.tree_size <= size
+        beyond |= head.tree_size > size
+        if head.tree_size > size:
             failures.append(
                 f"{name} was signed beyond the latest valid checkpoint (tree size {size}): "
                 "the log was cut back, its newest checkpoints, leaves and events removed"
             )
         else:
             failures += _chain_failures(name, head, leaves, last_of_run.get(head.run_id))
+    if latest.run_heads is not None and not beyond and counted != latest.run_heads:
+        failures.append(
+            f"the latest valid checkpoint (tree size {size}) counts {latest.run_heads} runs with "
+            f"a signed run head, the store holds {counted}: run heads were deleted"
+        )
     return failures
 
 

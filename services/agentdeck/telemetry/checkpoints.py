@@ -93,10 +93,15 @@ class Checkpointer:
             if head.frontier.size == start.frontier.size:
                 return None
             now = self._clock()
-            cp = sign_checkpoint(self._signer, head.frontier.size, head.frontier.root(), now)
-            self._log.add_checkpoint(conn, cp, self._signer.public_key_b64())
             previous = self._log.run_heads(conn, tallies)
-            self._log.put_run_heads(conn, self._run_heads(tallies, previous, cp.tree_size, now))
+            # The checkpoint counts the runs with a head, so deleting heads shows.
+            count = self._log.run_head_count(conn) + len(tallies.keys() - previous.keys())
+            cp = sign_checkpoint(
+                self._signer, head.frontier.size, head.frontier.root(), now, run_heads=count
+            )
+            self._log.add_checkpoint(conn, cp, self._signer.public_key_b64())
+            heads = self._run_heads(tallies, previous, cp.tree_size, now)
+            self._log.put_run_heads(conn, heads, count)
         return cp
 
     def _run_heads(

@@ -359,7 +359,7 @@ def test_a_run_head_rolled_back_to_an_older_copy_is_caught(tamperable):
     tamperable.archive(records(2, "run-a"))
     assert tamperable.checkpointer.tick() is not None
     with tamperable.store.transaction() as conn:
-        tamperable.log.put_run_heads(conn, [older])
+        tamperable.log.put_run_heads(conn, [older], tamperable.log.run_head_count(conn))
     assert tamperable.verify().failures == [
         (
             "the run head of run-a (tree size 12) ends at leaf 6, but the run has an event at "
@@ -394,3 +394,23 @@ def test_each_checkpoint_signs_the_heads_of_the_runs_it_touched(tamperable):
     )
     assert after.verify(trusted)
     assert run_head(tamperable, "run-b").tree_size == 12, "untouched runs keep their head"
+
+
+def test_a_log_cut_back_with_the_run_heads_it_signed_deleted_is_caught_by_the_count(tamperable):
+    tamperable.archive(records(2, "run-a") + records(2, "run-c"))
+    newest = tamperable.checkpointer.tick()
+    assert newest is not None
+    assert newest.run_heads == 3
+    cut_back(tamperable, newest)
+    tamperable.sql(
+        "DELETE FROM service_state WHERE service = :s AND key IN (:a, :c)",
+        s=tamperable.log.service,
+        a="runhead/run-a",
+        c="runhead/run-c",
+    )
+    assert tamperable.verify().failures == [
+        (
+            "the latest valid checkpoint (tree size 12) counts 2 runs with a signed run head, "
+            "the store holds 1: run heads were deleted"
+        )
+    ]

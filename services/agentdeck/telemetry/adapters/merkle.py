@@ -6,6 +6,7 @@ Keys:
     ``leaves/<first leaf index>``: one chunk of logged leaves ``[seq, event_id, hash, run_prev]``;
     ``run/<run id>``: the leaf index of the run's latest logged event (its chain's end);
     ``runhead/<run id>``: the run's latest signed :class:`~agentdeck.audit.RunHead`;
+    ``runheads``: how many runs have one (what the next checkpoint signs as ``run_heads``);
     ``checkpoint/<tree size>``: a signed :class:`~agentdeck.audit.Checkpoint`;
     ``key/<key id>``: the public key of a checkpoint signer, as published.
 """
@@ -26,7 +27,7 @@ __all__ = ["SERVICE", "LogContention", "LogHead", "MerkleLogStore"]
 
 SERVICE = "telemetry-checkpoints"
 _HEAD, _LEAVES, _CHECKPOINTS, _KEYS, _RUNS = "head", "leaves/", "checkpoint/", "key/", "run/"
-_RUN_HEADS = "runhead/"
+_RUN_HEADS, _RUN_HEAD_COUNT = "runhead/", "runheads"
 _ALL = 1 << 62
 
 
@@ -111,11 +112,15 @@ class MerkleLogStore:
             },
         )
 
-    def put_run_heads(self, conn: Connection, heads: Iterable[RunHead]) -> None:
-        """Store signed run heads, each replacing its run's previous one."""
+    def run_head_count(self, conn: Connection) -> int:
+        """How many runs have a signed run head."""
+        entry = self._state.get(conn, self._service, _RUN_HEAD_COUNT)
+        return 0 if entry is None else int(entry.state)
+
+    def put_run_heads(self, conn: Connection, heads: Iterable[RunHead], count: int) -> None:
+        """Store signed run heads, each replacing its run's previous one, and the new count."""
         values = {f"{_RUN_HEADS}{h.run_id}": h.model_dump_json() for h in heads}
-        if values:
-            self._state.upsert_many(conn, self._service, values)
+        self._state.upsert_many(conn, self._service, {**values, _RUN_HEAD_COUNT: str(count)})
 
     def run_heads(self, conn: Connection, run_ids: Iterable[str]) -> dict[str, RunHead]:
         """The latest signed run heads of ``run_ids`` (runs without one are left out)."""
