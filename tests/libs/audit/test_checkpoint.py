@@ -31,8 +31,18 @@ def test_changing_any_signed_field_breaks_the_signature():
         {"timestamp": NOW + timedelta(seconds=1)},
         {"signature": "bm90IGEgc2lnbmF0dXJl"},
         {"signature": "***"},
+        {"run_heads": 0},
     ):
         assert not cp.model_copy(update=change).verify(verifier), change
+
+
+def test_a_checkpoint_counting_run_heads_signs_the_count():
+    key = signer()
+    verifier = Verifier({"telemetry-1": key.public_key_b64()})
+    cp = sign_checkpoint(key, 7, leaf_hash(b"root"), NOW, run_heads=3)
+    assert cp.verify(verifier)
+    assert not cp.model_copy(update={"run_heads": 2}).verify(verifier)
+    assert not cp.model_copy(update={"run_heads": None}).verify(verifier)
 
 
 def test_a_checkpoint_from_another_key_does_not_verify():
