@@ -15,6 +15,11 @@ auditor trusts (never a key found in the evidence itself)::
     cp = sign_checkpoint(signer, len(leaves), root_hash([x.leaf_hash for x in leaves]), now)
     bundle = build_bundle(run_id, the_runs_events, leaves, cp, signer.public_key_b64())
     assert verify_bundle(bundle, trusted_keys={signer.key_id: trusted_public_key}).ok
+
+Each checkpoint is also a C2SP tlog-checkpoint signed note (:class:`SignedNote`
+of a :class:`TreeHead`) that standard note tooling verifies, and that a
+:func:`witness` compares with the last one it recorded, so a log cut back to
+an earlier state or forked is caught.
 """
 
 from agentdeck.audit._bundle import (
@@ -43,6 +48,13 @@ from agentdeck.audit._merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from agentdeck.audit._note import (
+    NoteMalformed,
+    NoteSignature,
+    SignedNote,
+    note_key_id,
+    note_verifier_key,
+)
 from agentdeck.audit._payloads import ReferenceCollector, payload_failures
 from agentdeck.audit._runhead import (
     RUN_HEAD_DOMAIN,
@@ -50,7 +62,9 @@ from agentdeck.audit._runhead import (
     RunHead,
     sign_run_head,
 )
+from agentdeck.audit._treehead import TreeHead, audit_origin, sign_tree_head
 from agentdeck.audit._verify import AuditReport, Completeness, verify_log
+from agentdeck.audit._witness import RollbackDetected, WitnessRefused, open_checkpoint, witness
 from agentdeck.audit.errors import AuditError, BundleUnreadable, VerificationFailed
 
 __all__ = [
@@ -70,10 +84,17 @@ __all__ = [
     "Frontier",
     "LoggedLeaf",
     "MerkleTree",
+    "NoteMalformed",
+    "NoteSignature",
     "ProofBundle",
     "ReferenceCollector",
+    "RollbackDetected",
     "RunHead",
+    "SignedNote",
+    "TreeHead",
     "VerificationFailed",
+    "WitnessRefused",
+    "audit_origin",
     "build_bundle",
     "checkpoint_message",
     "event_leaf",
@@ -82,12 +103,17 @@ __all__ = [
     "leaf_hash",
     "log_events",
     "node_hash",
+    "note_key_id",
+    "note_verifier_key",
+    "open_checkpoint",
     "payload_failures",
     "root_hash",
     "sign_checkpoint",
     "sign_run_head",
+    "sign_tree_head",
     "verify_bundle",
     "verify_consistency",
     "verify_inclusion",
     "verify_log",
+    "witness",
 ]
