@@ -12,8 +12,11 @@ from agentdeck.audit import (
     TERMINAL_EVENT_TYPES,
     Checkpoint,
     RunHead,
+    TreeHead,
+    audit_origin,
     sign_checkpoint,
     sign_run_head,
+    sign_tree_head,
 )
 from agentdeck.errors import RetryableError
 from agentdeck.runtime import BackgroundTask, Clock, utc_now
@@ -51,7 +54,9 @@ def _tally(tallies: dict[str, _RunTally], rows: Sequence[ArchivedEvent], first: 
 class Checkpointer:
     """Appends the archive rows after the log's head to the log, then signs the new head.
 
-    One transaction per tick: the new leaves, the head, the checkpoint and the
+    The head is signed twice: as agentdeck's checkpoint, and as a C2SP
+    checkpoint note of ``origin`` that standard note tooling and witnesses read.
+    One transaction per tick: the new leaves, the head, the checkpoint, its note and the
     signed run heads of the runs it touched are stored together or not at
     all, and a concurrent replica loses the optimistic head write instead of
     forking the log.
@@ -63,6 +68,7 @@ class Checkpointer:
         signer: Signer,
         *,
         log_store: MerkleLogStore | None = None,
+        origin: str = audit_origin("agentdeck"),
         clock: Clock = utc_now,
         page: int = 1000,
         max_pages: int = 50,
@@ -70,6 +76,7 @@ class Checkpointer:
         self._store = store
         self._signer = signer
         self._log = log_store or MerkleLogStore(store.state)
+        self._origin = origin
         self._clock = clock
         self._page = page
         self._max_pages = max_pages
@@ -100,6 +107,8 @@ class Checkpointer:
                 self._signer, head.frontier.size, head.frontier.root(), now, run_heads=count
             )
             self._log.add_checkpoint(conn, cp, self._signer.public_key_b64())
+            note = sign_tree_head(self._signer, TreeHead(self._origin, cp.tree_size, cp.root()))
+            self._log.add_note(conn, cp.tree_size, note.render())
             heads = self._run_heads(tallies, previous, cp.tree_size, now)
             self._log.put_run_heads(conn, heads, count)
         return cp
@@ -147,10 +156,15 @@ class Checkpointer:
 
 
 def checkpoint_task(
-    store: Store, signer: Signer, *, interval_s: float, clock: Clock = utc_now
+    store: Store,
+    signer: Signer,
+    *,
+    interval_s: float,
+    origin: str = audit_origin("agentdeck"),
+    clock: Clock = utc_now,
 ) -> BackgroundTask:
     """A :class:`~agentdeck.runtime.ServiceRunner` task running a :class:`Checkpointer`."""
-    checkpointer = Checkpointer(store, signer, clock=clock)
+    checkpointer = Checkpointer(store, signer, origin=origin, clock=clock)
 
     def run(stop: threading.Event) -> None:
         checkpointer.run(stop, interval_s)
@@ -173,5 +187,11 @@ def checkpoint_tasks(
         None if key is None else key.get_secret_value(),
         setting="AGENTDECK_TELEMETRY_CHECKPOINT_SIGNING_KEY",
     )
-    task = checkpoint_task(store, signer, interval_s=settings.checkpoint_interval_s, clock=clock)
+    task = checkpoint_task(
+        store,
+        signer,
+        interval_s=settings.checkpoint_interval_s,
+        origin=audit_origin(settings.kafka.topic_prefix),
+        clock=clock,
+    )
     return [("checkpoints", task)]

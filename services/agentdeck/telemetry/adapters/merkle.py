@@ -8,6 +8,7 @@ Keys:
     ``runhead/<run id>``: the run's latest signed :class:`~agentdeck.audit.RunHead`;
     ``runheads``: how many runs have one (what the next checkpoint signs as ``run_heads``);
     ``checkpoint/<tree size>``: a signed :class:`~agentdeck.audit.Checkpoint`;
+    ``note/<tree size>``: the same checkpoint as a signed C2SP checkpoint note (text);
     ``key/<key id>``: the public key of a checkpoint signer, as published.
 """
 
@@ -27,7 +28,7 @@ __all__ = ["SERVICE", "LogContention", "LogHead", "MerkleLogStore"]
 
 SERVICE = "telemetry-checkpoints"
 _HEAD, _LEAVES, _CHECKPOINTS, _KEYS, _RUNS = "head", "leaves/", "checkpoint/", "key/", "run/"
-_RUN_HEADS, _RUN_HEAD_COUNT = "runhead/", "runheads"
+_RUN_HEADS, _RUN_HEAD_COUNT, _NOTES = "runhead/", "runheads", "note/"
 _ALL = 1 << 62
 
 
@@ -111,6 +112,15 @@ class MerkleLogStore:
                 f"{_KEYS}{cp.key_id}": public_key_b64,
             },
         )
+
+    def add_note(self, conn: Connection, tree_size: int, note: str) -> None:
+        """Store the signed checkpoint note of tree size ``tree_size``."""
+        self._state.upsert_many(conn, self._service, {f"{_NOTES}{tree_size:015d}": note})
+
+    def latest_note(self, conn: Connection) -> str | None:
+        """The signed checkpoint note of the largest tree, if any checkpoint has one."""
+        entries = self._state.scan(conn, self._service, prefix=_NOTES, limit=_ALL)
+        return entries[-1].state if entries else None
 
     def run_head_count(self, conn: Connection) -> int:
         """How many runs have a signed run head."""
