@@ -17,18 +17,24 @@ from agentdeck.audit import (
     LoggedLeaf,
     ProofBundle,
     ReferenceCollector,
+    SignedNote,
     VerificationFailed,
     build_bundle,
     key_fingerprint,
+    note_verifier_key,
+    open_checkpoint,
     payload_failures,
     verify_bundle,
     verify_log,
+    witness,
 )
 from agentdeck.cli.audit_keys import NoTrustedKey, trusted_keys
+from agentdeck.cli.audit_witness import StoreLog, append_state, last_recorded
 from agentdeck.cli.settings import CliSettings
 from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
-from agentdeck.signing import Verifier
+from agentdeck.runtime import utc_now
+from agentdeck.signing import Signer, Verifier
 from agentdeck.store import ArchivedEvent, Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 
@@ -234,3 +240,45 @@ def verify_bundle_command(
         f"fingerprint {key_fingerprint(bundle.public_key)}"
     )
     _print(verify_bundle(bundle, trusted_keys=trusted), f"bundle of {bundle.run_id}")
+
+
+@audit_app.command()
+def checkpoint(database_url: DatabaseUrl = None) -> None:
+    """Print the latest checkpoint as a signed C2SP checkpoint note (for witnesses, note tools)."""
+    typer.echo(StoreLog(lambda: _open(database_url)).latest_note(), nl=False)
+
+
+@audit_app.command("witness")
+def witness_command(
+    *,
+    state: Annotated[Path, typer.Option(help="The witness's own record of checkpoints seen.")],
+    note: Annotated[
+        Path | None, typer.Option(help="A checkpoint note file; default: the store's latest.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    public_key: PublicKeys = None,
+    trusted_keys_file: TrustedKeyFile = None,
+    cosign_key: Annotated[
+        Path | None, typer.Option(help="File holding the witness's Ed25519 private key, base64.")
+    ] = None,
+    cosign_name: Annotated[
+        str, typer.Option(help="Key name of the witness's signature line.")
+    ] = "witness.agentdeck/1",
+) -> None:
+    """Check the latest checkpoint extends the last one this witness saw, then record it.
+
+    Fails on a rollback (a smaller tree), a fork (same size, other root) or a
+    rewritten history (no consistency proof from the recorded tree).
+    """
+    trusted = _trusted(public_key, trusted_keys_file)
+    log = StoreLog(lambda: _open(database_url))
+    signed = SignedNote.parse(note.read_text(encoding="utf-8") if note else log.latest_note())
+    head = open_checkpoint(signed, trusted)
+    for key_id, b64 in sorted(trusted.items()):
+        console.print(f"note verifier key of {key_id!r}: {note_verifier_key(head.origin, b64)}")
+    said = witness(last_recorded(state), head, log.consistency_proof)
+    if cosign_key is not None:
+        private = cosign_key.read_text(encoding="utf-8").strip()
+        signed = signed.signed(cosign_name, Signer(cosign_name, private))
+    append_state(state, signed, utc_now())
+    console.print(f"witnessed {head.origin}: {said}; recorded in {state}")
