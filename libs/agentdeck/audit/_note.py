@@ -87,8 +87,8 @@ class SignedNote:
 
     def verified_by(self, name: str, public_key_b64: str) -> bool | None:
         """Whether the key's signature verifies: None if the note carries no line of that key."""
+        verifier = Verifier({name: public_key_b64})  # ConfigError if it is no Ed25519 key
         key_id = note_key_id(name, public_key_b64)
-        verifier = Verifier({name: public_key_b64})
         lines = [s for s in self.signatures if s.name == name and s.key_id == key_id]
         if not lines:
             return None
@@ -106,7 +106,9 @@ class SignedNote:
         cut = note.rfind("\n\n")
         if cut < 0:
             raise NoteMalformed("a note's signatures follow a blank line")
-        text, lines = note[: cut + 1], note[cut + 2 :].splitlines()
+        # Split on newlines only: str.splitlines would also split on U+2028 and
+        # the like, which note tooling reads as part of a line.
+        text, lines = note[: cut + 1], note[cut + 2 : -1].split("\n")
         if not lines or len(lines) > _MAX_SIGNATURES:
             raise NoteMalformed(f"a note carries 1 to {_MAX_SIGNATURES} signature lines")
         return cls(text, tuple(_signature(line) for line in lines))

@@ -253,13 +253,21 @@ def witness_command(
     *,
     state: Annotated[Path, typer.Option(help="The witness's own record of checkpoints seen.")],
     note: Annotated[
-        Path | None, typer.Option(help="A checkpoint note file; default: the store's latest.")
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="A checkpoint note file; default: the store's latest."
+        ),
     ] = None,
     database_url: DatabaseUrl = None,
     public_key: PublicKeys = None,
     trusted_keys_file: TrustedKeyFile = None,
     cosign_key: Annotated[
-        Path | None, typer.Option(help="File holding the witness's Ed25519 private key, base64.")
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="File holding the witness's Ed25519 private key, base64.",
+        ),
     ] = None,
     cosign_name: Annotated[
         str, typer.Option(help="Key name of the witness's signature line.")

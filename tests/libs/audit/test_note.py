@@ -78,6 +78,8 @@ def test_a_signature_of_a_known_key_over_another_text_fails():
         TEXT + "\n" + PETER_SIG + "Unexpected line.\n",
         TEXT + "\n" + PETER_SIG.replace("PeterNeumann", "Peter+Neumann"),
         TEXT + "\n" + "\u2014 PeterNeumann AAAA\n",
+        TEXT + "\n" + PETER_SIG[:-1] + "\u2028" + ENOCH_SIG,
+        TEXT + "\n\n",
     ],
 )
 def test_malformed_notes_are_refused(bad):
