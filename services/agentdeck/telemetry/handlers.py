@@ -60,6 +60,6 @@ class Archiver:
             with self._store.transaction() as conn:
                 self.archived += self._store.archive.append_many(conn, records)
             if self._traces is not None and finished:
-                self._traces.export_runs(finished)
+                self._traces.finished(finished)
 
         return Outcome((), commit)

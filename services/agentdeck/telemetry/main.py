@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from agentdeck.contracts import Codec, default_codec
@@ -36,15 +35,11 @@ def build(
     traces = RunTraces(store, codec, sink, group=f"{settings.consumer_group}.archive")
     archiver = Archiver(store=store, clock=clock, traces=traces)
 
-    def close_sink(stop: threading.Event) -> None:
-        stop.wait()
-        sink.close()
-
     return ServiceRunner(
         settings,
         codec,
         [Subscription("archive", tuple(Topic), archiver, background=True)],
-        tasks=[("traces", close_sink), *checkpoint_tasks(settings, store, clock=clock)],
+        tasks=[("traces", traces.run), *checkpoint_tasks(settings, store, clock=clock)],
         checks={"store": store.ping},
     )
 
