@@ -1,16 +1,13 @@
 """Admission through the broker: forged goals start nothing, and cannot block the genuine one."""
 
 from agentdeck.contracts import models as m
-from agentdeck.hotstate import InProcessHotState
 from agentdeck.kafka import EventProducer, Topic
-from agentdeck.planner.main import build
-from agentdeck.planner.settings import PlannerSettings
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import Store
 from testkit.kafka import read_topic
-from testkit.producers import SIGNER, registry
+from testkit.producers import SIGNER
 
-from .test_service import _goal, _registry
+from .test_service import _goal, planner
 
 
 def _with(goal: m.GoalSubmitted, **envelope: object) -> m.GoalSubmitted:
@@ -20,16 +17,8 @@ def _with(goal: m.GoalSubmitted, **envelope: object) -> m.GoalSubmitted:
 def test_forged_goals_are_rejected_and_the_genuine_goal_with_the_same_id_still_starts(
     kafka, codec, engine
 ):
-    settings = PlannerSettings(kafka=kafka, consumer_group=f"{kafka.topic_prefix}-planner")
     store = Store(engine)
-    runner = build(
-        settings,
-        codec=codec,
-        store=store,
-        hot=InProcessHotState(),
-        tools=_registry(),
-        producers=registry(),
-    )
+    runner = planner(kafka, codec, store)
     run_id = f"run-{kafka.topic_prefix}"
     genuine = _goal(run_id)
     unsigned = EventProducer(kafka, codec, client_id="forger")

@@ -5,16 +5,12 @@ import json
 from agentdeck.contracts import deterministic_id, envelope_for
 from agentdeck.contracts import models as m
 from agentdeck.demo.scripted_llm import ScriptedModel
-from agentdeck.hotstate import InProcessHotState
 from agentdeck.kafka import Topic
-from agentdeck.planner.main import build
-from agentdeck.planner.settings import PlannerSettings
 from agentdeck.store import RunStatus, Store
 from testkit.authority import WriterProducer
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
-from testkit.producers import registry
 
-from .test_service import _allow, _done, _registry
+from .test_service import _allow, _done, planner
 
 
 def _goal(run_id: str) -> m.GoalSubmitted:
@@ -41,17 +37,7 @@ def test_a_goal_without_playbook_is_planned_by_the_model_and_every_answer_record
     producer = WriterProducer(kafka, codec, client_id="others")
     run_id = f"llm-{kafka.topic_prefix}"
     with ScriptedModel() as model:
-        settings = PlannerSettings(
-            kafka=kafka, consumer_group=f"{kafka.topic_prefix}-planner", llm_base_url=model.base_url
-        )
-        runner = build(
-            settings,
-            codec=codec,
-            store=store,
-            hot=InProcessHotState(),
-            tools=_registry(),
-            producers=registry(),
-        )
+        runner = planner(kafka, codec, store, llm_base_url=model.base_url)
         runner.start()
         try:
             producer.send(_goal(run_id))

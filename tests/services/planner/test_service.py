@@ -10,6 +10,7 @@ from agentdeck.hotstate import InProcessHotState
 from agentdeck.kafka import Topic
 from agentdeck.planner.main import build
 from agentdeck.planner.settings import PlannerSettings
+from agentdeck.runtime import ServiceRunner
 from agentdeck.store import RunStatus, Store
 from agentdeck.tools import SideEffect, ToolContext, ToolRegistry
 from testkit.authority import WriterProducer
@@ -97,17 +98,22 @@ OUTPUTS = {
 }
 
 
-def test_the_planner_carries_a_goal_to_completion_through_the_broker(kafka, codec, engine):
-    settings = PlannerSettings(kafka=kafka, consumer_group=f"{kafka.topic_prefix}-planner")
-    store = Store(engine)
-    runner = build(
-        settings,
+def planner(kafka, codec, store: Store, **settings: str) -> ServiceRunner:
+    """The planner on the test's topics and store, admitting the test producer's goals."""
+    group = f"{kafka.topic_prefix}-planner"
+    return build(
+        PlannerSettings(kafka=kafka, consumer_group=group, **settings),
         codec=codec,
         store=store,
         hot=InProcessHotState(),
         tools=_registry(),
         producers=registry(),
     )
+
+
+def test_the_planner_carries_a_goal_to_completion_through_the_broker(kafka, codec, engine):
+    store = Store(engine)
+    runner = planner(kafka, codec, store)
     producer = WriterProducer(kafka, codec, client_id="others")
     run_id = f"run-{kafka.topic_prefix}"
     runner.start()
