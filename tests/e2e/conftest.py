@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,12 +38,11 @@ class Platform:
         return self.keys.approver_tokens[who]
 
 
-@pytest.fixture(scope="module")
-def platform(
-    bootstrap_servers: str, pg_admin: Engine, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def running_platform(
+    bootstrap_servers: str, pg_admin: Engine, root: Path, env: dict[str, str] | None = None
 ) -> Iterator[Platform]:
-    """Everything up on PostgreSQL and Redis; stopped after the module."""
-    root = tmp_path_factory.mktemp("e2e")
+    """Everything up on PostgreSQL and Redis under ``root``, with ``env`` set while it runs."""
     databases = Databases("postgresql", root, pg_admin)
     url = databases.new_engine().url.render_as_string(hide_password=False)
     prefix = f"e2e{uuid.uuid4().hex[:10]}"
@@ -55,7 +55,13 @@ def platform(
         ),
     )
     port = free_port()
-    with embedded_stack(settings) as stack, ScriptedModel() as model:
+    with (
+        embedded_stack(settings) as stack,
+        ScriptedModel() as model,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
         keys = load_or_create(Path(stack.data_dir))
         runners = compose(stack, keys, llm_base_url=model.base_url, approval_port=port)
         for runner in runners:
@@ -73,3 +79,12 @@ def platform(
             for runner in runners:
                 runner.stop()
     databases.close()
+
+
+@pytest.fixture(scope="module")
+def platform(
+    bootstrap_servers: str, pg_admin: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """Everything up on PostgreSQL and Redis; stopped after the module."""
+    with running_platform(bootstrap_servers, pg_admin, tmp_path_factory.mktemp("e2e")) as up:
+        yield up

@@ -21,20 +21,13 @@ from sqlalchemy import Engine
 
 from agentdeck.approval import client
 from agentdeck.cli.demo import wait_for_outcomes
-from agentdeck.cli.keys import load_or_create
-from agentdeck.cli.services import compose
-from agentdeck.cli.settings import CliSettings
-from agentdeck.cli.stack import embedded_stack
 from agentdeck.cli.stackfile import StackInfo
 from agentdeck.cli.submit import goal_event, publish_goal
 from agentdeck.contracts import default_codec
 from agentdeck.contracts import models as m
-from agentdeck.demo.scripted_llm import ScriptedModel
-from agentdeck.embedded import free_port
-from agentdeck.kafka import ensure_topics, topic_specs
-from agentdeck.settings import KafkaSettings, StoreSettings
 from agentdeck.store import RunStatus
-from testkit.sql import Databases
+
+from .conftest import running_platform
 
 BUNDLED = Path(__file__).parents[2] / "services" / "agentdeck" / "demo" / "playbooks"
 ANALYSIS = """\
@@ -75,38 +68,9 @@ def platform(  # type: ignore[no-untyped-def]
     playbooks = root / "playbooks"
     shutil.copytree(BUNDLED, playbooks)
     (playbooks / "run-analysis.v1.yaml").write_text(ANALYSIS, encoding="utf-8")
-    databases = Databases("postgresql", root, pg_admin)
-    url = databases.new_engine().url.render_as_string(hide_password=False)
-    prefix = f"e2e{uuid.uuid4().hex[:10]}"
-    kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=prefix, partitions=3)
-    ensure_topics(kafka, topic_specs(prefix, 3))
-    store = StoreSettings(
-        database_url=url, redis_url="redis://127.0.0.1:6379/0", data_dir=str(root / "data")
-    )
-    port = free_port()
-    with (
-        embedded_stack(CliSettings(kafka=kafka, store=store)) as stack,
-        ScriptedModel() as model,
-        pytest.MonkeyPatch.context() as env,
-    ):
-        env.setenv("AGENTDECK_PLANNER_PLAYBOOK_DIR", str(playbooks))
-        keys = load_or_create(Path(stack.data_dir))
-        runners = compose(stack, keys, llm_base_url=model.base_url, approval_port=port)
-        for runner in runners:
-            runner.start()
-        info = StackInfo(
-            bootstrap_servers=bootstrap_servers,
-            topic_prefix=prefix,
-            database_url=url,
-            data_dir=str(stack.data_dir),
-            approval_url=f"http://127.0.0.1:{port}",
-        )
-        try:
-            yield stack, info, keys
-        finally:
-            for runner in runners:
-                runner.stop()
-    databases.close()
+    env = {"AGENTDECK_PLANNER_PLAYBOOK_DIR": str(playbooks)}
+    with running_platform(bootstrap_servers, pg_admin, root, env) as up:
+        yield up.stack, up.info, up.keys
 
 
 def _submit(info: StackInfo, playbook: str, inputs: dict[str, object]) -> str:
