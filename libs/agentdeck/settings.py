@@ -10,7 +10,14 @@ from __future__ import annotations
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["KafkaSettings", "ServiceSettings", "StoreSettings", "TrustSettings", "WriterKey"]
+__all__ = [
+    "KafkaSettings",
+    "PrivacySettings",
+    "ServiceSettings",
+    "StoreSettings",
+    "TrustSettings",
+    "WriterKey",
+]
 
 
 class KafkaSettings(BaseSettings):
@@ -88,6 +95,25 @@ class TrustSettings(BaseSettings):
     )
 
 
+class PrivacySettings(BaseSettings):
+    """How personal data is sealed: the master key of the subject keys, shared by every service."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTDECK_", extra="ignore", frozen=True)
+
+    pii_master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 random bytes: wraps every data subject's key. Without it "
+        "services do not start.",
+    )
+    pii_key_cache_s: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("pii_key_cache_s", "AGENTDECK_PII_KEY_CACHE_SECONDS"),
+        description="How long a service keeps a subject key in memory: an erasure takes "
+        "effect everywhere within this time.",
+    )
+
+
 class ServiceSettings(BaseSettings):
     """Base of every service's settings class: identity plus the shared sections."""
 
@@ -106,3 +132,4 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     trust: TrustSettings = Field(default_factory=TrustSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)

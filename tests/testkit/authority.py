@@ -8,7 +8,9 @@ signs it as its writer would.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 
 from agentdeck.contracts import Event
 from agentdeck.contracts.models import GoalSubmitted
@@ -21,6 +23,8 @@ PLANNER_KEY = generate_private_key()
 POLICY_KEY = generate_private_key()
 APPROVAL_KEY = generate_private_key()
 OPERATOR_KEY = generate_private_key()
+PII_MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
+"""The master key of the subject keys every service under test seals personal data with."""
 
 PLANNER = Signer("planner-1", PLANNER_KEY)
 POLICY = Signer("policy-1", POLICY_KEY)
@@ -44,6 +48,7 @@ def environment() -> dict[str, str]:
     return {
         "AGENTDECK_WRITER_KEYS": json.dumps({k: w.model_dump() for k, w in WRITERS.items()}),
         "AGENTDECK_PLANNER_SIGNING_KEY": PLANNER_KEY,
+        "AGENTDECK_PII_MASTER_KEY": PII_MASTER_KEY,
     }
 
 

@@ -11,6 +11,7 @@ from agentdeck.contracts._codec import MARKER, Codec
 from agentdeck.contracts._envelope import NAMESPACE, deterministic_id, envelope_for, follow_up
 from agentdeck.contracts._files import schema_dir
 from agentdeck.contracts._registry import SchemaRegistry, SchemaVersion
+from agentdeck.contracts._sensitive import FieldCipher, SensitiveFields
 from agentdeck.contracts.errors import DecodeError, SchemaError
 from agentdeck.contracts.models import Envelope, ErrorInfo, Event, Producer
 
@@ -23,10 +24,12 @@ __all__ = [
     "Envelope",
     "ErrorInfo",
     "Event",
+    "FieldCipher",
     "Producer",
     "SchemaError",
     "SchemaRegistry",
     "SchemaVersion",
+    "SensitiveFields",
     "default_codec",
     "deterministic_id",
     "envelope_for",
@@ -43,6 +46,10 @@ ALL_EVENTS: tuple[type[Event], ...] = tuple(
 )
 
 
-def default_codec(*, max_bytes: int = 1_000_000) -> Codec:
-    """A codec over the project's schemas that knows every event type."""
-    return Codec(SchemaRegistry.load(), list(ALL_EVENTS), max_bytes=max_bytes)
+def default_codec(*, max_bytes: int = 1_000_000, cipher: FieldCipher | None = None) -> Codec:
+    """A codec over the project's schemas that knows every event type.
+
+    With ``cipher``, it seals the schemas' personal-data fields on write and
+    opens them on read (see :mod:`agentdeck.privacy`).
+    """
+    return Codec(SchemaRegistry.load(), list(ALL_EVENTS), max_bytes=max_bytes, cipher=cipher)

@@ -15,6 +15,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
 from agentdeck.contracts._registry import SchemaRegistry, SchemaVersion
+from agentdeck.contracts._sensitive import FieldCipher, SensitiveFields
 from agentdeck.contracts.errors import DecodeError, SchemaError
 from agentdeck.contracts.models import Event
 
@@ -31,13 +32,23 @@ class Codec:
         registry: Known schemas (writer and reader versions).
         models: Event classes to decode into (their newest versions are the readers).
         max_bytes: Larger messages are refused before any parsing.
+        cipher: Seals the fields the schemas mark as personal data when encoding
+            and opens them when decoding (see :mod:`agentdeck.contracts._sensitive`);
+            without one, values pass as they are.
     """
 
     def __init__(
-        self, registry: SchemaRegistry, models: list[type[Event]], *, max_bytes: int = 1_000_000
+        self,
+        registry: SchemaRegistry,
+        models: list[type[Event]],
+        *,
+        max_bytes: int = 1_000_000,
+        cipher: FieldCipher | None = None,
     ) -> None:
         self.registry = registry
         self.max_bytes = max_bytes
+        self.cipher = cipher
+        self.sensitive = SensitiveFields(registry)
         self._writers: dict[type[Event], SchemaVersion] = {}
         self._models: dict[str, type[Event]] = {}
         for model in models:
@@ -49,6 +60,10 @@ class Codec:
                 )
             self._writers[model] = version
             self._models[model.EVENT_TYPE] = model
+
+    def with_cipher(self, cipher: FieldCipher | None) -> Codec:
+        """The same codec, sealing and opening personal data with ``cipher``."""
+        return Codec(self.registry, list(self._writers), max_bytes=self.max_bytes, cipher=cipher)
 
     def writer_of(self, event_type: type[Event]) -> SchemaVersion:
         """The schema version an event class is written with."""
@@ -62,10 +77,33 @@ class Codec:
             # state the version these bytes are written with.
             stamped = event.envelope.model_copy(update={"schema_version": version.version})
             event = event.model_copy(update={"envelope": stamped})
+        record = event.model_dump()
+        if self.cipher is not None:
+            self.sensitive.seal(version.full_name, record, self.cipher)
+        return self._write(version, record)
+
+    def seal(self, data: bytes) -> bytes:
+        """``data`` with any personal data its writer left in the clear sealed (same schema).
+
+        For bytes written outside the platform (a producer's goal) before they are
+        archived; bytes with nothing to seal come back as they are.
+
+        Raises:
+            DecodeError: ``data`` is not a valid message.
+        """
+        writer = self.identify(data)
+        if self.cipher is None or not self.sensitive.has(writer.full_name):
+            return data
+        record = self._read_body(data, writer, writer)
+        self.sensitive.seal(writer.full_name, record, self.cipher)
+        return self._write(writer, record)
+
+    @staticmethod
+    def _write(version: SchemaVersion, record: dict[str, Any]) -> bytes:
         buf = BytesIO()
         buf.write(MARKER)
         buf.write(version.fingerprint)
-        schemaless_writer(buf, version.parsed, event.model_dump())
+        schemaless_writer(buf, version.parsed, record)
         return buf.getvalue()
 
     def identify(self, data: bytes) -> SchemaVersion:
@@ -96,6 +134,8 @@ class Codec:
         if model is None:
             raise DecodeError("unknown_fingerprint", f"{writer.full_name} is not decoded here")
         record = self._read_body(data, writer, self._writers[model])
+        if self.cipher is not None:
+            self.sensitive.open(writer.full_name, record, self.cipher)
         try:
             event = model.model_validate(record)
         except ValidationError as exc:

@@ -396,7 +396,7 @@ class GoalSubmitted(Event):
     """A producer system asked for a goal to be achieved; starts a run."""
 
     EVENT_TYPE: ClassVar[str] = "agentdeck.events.GoalSubmitted"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     envelope: Envelope
     """Ids, causation, tenant, producer, time and trace context."""
@@ -412,6 +412,8 @@ class GoalSubmitted(Event):
     """Principal (user or system) that submitted the goal."""
     limits: RunLimits
     """Hard limits for the run."""
+    data_subject: str | None = None
+    """Whose personal data the goal carries (a customer id, say): the run's personal data is sealed under this subject's key and erased with it; null makes the run its own subject."""
 
 
 class KillSwitchScope(StrEnum):

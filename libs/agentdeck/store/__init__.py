@@ -62,6 +62,7 @@ from agentdeck.store._processed_log import SqlProcessedLog
 from agentdeck.store._runs import RunRecord, RunsRepository
 from agentdeck.store._state import StateEntry, StateRepository
 from agentdeck.store._store import Store
+from agentdeck.store._subject_keys import SubjectKey, SubjectKeysRepository
 from agentdeck.store._tx import transaction, translate_errors
 from agentdeck.store._types import MONEY_SCALE, Headers
 from agentdeck.store.errors import (
@@ -115,6 +116,8 @@ __all__ = [
     "StoreSchemaError",
     "StoreUnavailableError",
     "StoredPayload",
+    "SubjectKey",
+    "SubjectKeysRepository",
     "create_store_engine",
     "current_revision",
     "head_revision",

@@ -38,7 +38,9 @@ __all__ = [
     "PayloadRow",
     "ProcessedEventRow",
     "RunRow",
+    "RunSubjectRow",
     "ServiceStateRow",
+    "SubjectKeyRow",
 ]
 
 NAMING_CONVENTION = {
@@ -239,3 +241,33 @@ class PayloadRow(Base):
     media_type: Mapped[str] = mapped_column(_NAME)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     stored_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SubjectKeyRow(Base):
+    """A data subject's data key, wrapped by the platform's master key (crypto-shredding).
+
+    ``kid`` is a keyed hash of (tenant, subject), so the table never names the
+    subject. Erasure sets ``wrapped_key`` to NULL and records when and why: the
+    row stays as a tombstone so the key can never be created again.
+    """
+
+    __tablename__ = "subject_keys"
+    __table_args__ = (Index("ix_subject_keys_tenant_last_bound_at", "tenant", "last_bound_at"),)
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(_NAME)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_bound_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    erased_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RunSubjectRow(Base):
+    """Which subject key a run's personal data is sealed under (bound at admission)."""
+
+    __tablename__ = "run_subjects"
+
+    run_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64))
+    bound_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -18,6 +18,7 @@ from agentdeck.store._payloads import PayloadsRepository
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._runs import RunsRepository
 from agentdeck.store._state import StateRepository
+from agentdeck.store._subject_keys import SubjectKeysRepository
 from agentdeck.store._tx import transaction
 
 __all__ = ["Store"]
@@ -40,6 +41,7 @@ class Store:
     budgets: BudgetsRepository = field(default_factory=BudgetsRepository)
     state: StateRepository = field(default_factory=StateRepository)
     payloads: PayloadsRepository = field(default_factory=PayloadsRepository)
+    subject_keys: SubjectKeysRepository = field(default_factory=SubjectKeysRepository)
 
     @classmethod
     def open(cls, url: str = "", *, data_dir: str = ".agentdeck", upgrade: bool = True) -> Store:

@@ -25,6 +25,7 @@ from agentdeck.embedded import kafka_cluster
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import EventProducer, Topic
+from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
@@ -84,6 +85,7 @@ def build(
         ConfigError: no signer given and no signing key configured, or no usable
             approver authentication.
     """
+    codec = sealing_codec(codec, settings.privacy, store)
     del hot
     sign = signer or _signer(settings)
     auth = authenticator or authenticator_from(settings)

@@ -69,6 +69,7 @@ class ServiceProcesses:
             "AGENTDECK_WRITER_KEYS": json.dumps(
                 {k: w.model_dump() for k, w in keys.writers().items()}
             ),
+            "AGENTDECK_PII_MASTER_KEY": keys.pii_master,
         }
         self._prefix = prefix
         registry = logs / f"{prefix}-producers.json"

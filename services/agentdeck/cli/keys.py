@@ -7,6 +7,7 @@ decisions signed before a restart still verify after it.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -36,6 +37,8 @@ class DemoKeys(BaseModel):
     """The planner's key: signs tool-call requests and run outcomes (added on load)."""
     operator_private: str = ""
     """The operator's key: signs the kill switches ``agentdeck kill`` sets (added on load)."""
+    pii_master: str = ""
+    """The master key that wraps every data subject's key (added on load)."""
 
     def policy_public(self) -> str:
         """The policy-checker's public key."""
@@ -59,18 +62,24 @@ class DemoKeys(BaseModel):
         return Signer("approval-1", self.approval_private).public_key_b64()
 
 
+def _new_secret() -> str:
+    """32 random bytes, base64: the PII master key."""
+    return base64.b64encode(os.urandom(32)).decode()
+
+
 def load_or_create(data_dir: Path) -> DemoKeys:
     """The keys kept in ``data_dir``, made on first use."""
     path = data_dir / "keys.json"
     if path.exists():
         keys = DemoKeys.model_validate(json.loads(path.read_text(encoding="utf-8")))
         missing = {
-            name: generate_private_key()
+            name: _new_secret() if name == "pii_master" else generate_private_key()
             for name in (
                 "checkpoint_private",
                 "producer_private",
                 "planner_private",
                 "operator_private",
+                "pii_master",
             )
             if not getattr(keys, name)
         }
@@ -86,6 +95,7 @@ def load_or_create(data_dir: Path) -> DemoKeys:
             producer_private=generate_private_key(),
             planner_private=generate_private_key(),
             operator_private=generate_private_key(),
+            pii_master=_new_secret(),
         )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

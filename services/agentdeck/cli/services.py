@@ -9,14 +9,16 @@ from agentdeck.approval.core import ALL_TENANTS, Principal
 from agentdeck.cli.keys import DemoKeys
 from agentdeck.cli.producer import embedded_registry
 from agentdeck.cli.stack import Stack
-from agentdeck.contracts import default_codec
+from agentdeck.contracts import Codec, default_codec
 from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.demo.tools import demo_registry
+from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import ServiceRunner
-from agentdeck.settings import TrustSettings
+from agentdeck.settings import PrivacySettings, TrustSettings
 from agentdeck.signing import Signer, generate_private_key
+from agentdeck.store import Store
 
-__all__ = ["DEMO_APPROVERS", "compose", "embedded_approvers"]
+__all__ = ["DEMO_APPROVERS", "compose", "embedded_approvers", "embedded_codec"]
 
 DEMO_APPROVERS = {"alice": "support-lead", "bob": "finance", "crm": "requester"}
 """Demo identities: alice approves refunds, bob the high band, crm submits goals."""
@@ -45,6 +47,14 @@ def embedded_trust(keys: DemoKeys) -> TrustSettings:
     return TrustSettings.model_construct(writer_keys=keys.writers())
 
 
+def embedded_codec(keys: DemoKeys, store: Store) -> Codec:
+    """The codec every service of the stack shares: it seals personal data under the stack's key."""
+    privacy = PrivacySettings.model_construct(
+        pii_master_key=SecretStr(keys.pii_master), pii_key_cache_s=30.0
+    )
+    return sealing_codec(default_codec(), privacy, store)
+
+
 def compose(
     stack: Stack, keys: DemoKeys, *, llm_base_url: str = "", approval_port: int = 0
 ) -> list[ServiceRunner]:
@@ -60,8 +70,8 @@ def compose(
     from agentdeck.tool_executor.main import build as executor  # noqa: PLC0415
     from agentdeck.tool_executor.settings import ToolExecutorSettings  # noqa: PLC0415
 
-    codec = default_codec()
     store, hot, kafka = stack.store, stack.hot, stack.kafka
+    codec = embedded_codec(keys, store)
     store_settings = stack.store_settings.model_copy(update={"data_dir": str(stack.data_dir)})
     desk = SqlDesk(store)
     desk.seed()

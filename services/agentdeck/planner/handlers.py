@@ -26,6 +26,8 @@ def _run_of(event: Event) -> str:
 
 
 Admission = Admitted | Refused | None
+BindSubject = Callable[[str, str, str | None], str]
+"""(run id, tenant, data subject) -> key id: binds a run to its subject's key."""
 
 
 class PlannerHandler:
@@ -43,8 +45,10 @@ class PlannerHandler:
         consumer: str,
         model_for: Callable[[GoalSubmitted], str] | None = None,
         turns: ModelTurns | None = None,
+        bind_subject: BindSubject | None = None,
     ) -> None:
         self._store = store
+        self._bind_subject = bind_subject
         self._runs = RunStates(store)
         self._claims = ClaimCheck(store.payloads)
         self._producers = producers
@@ -79,6 +83,13 @@ class PlannerHandler:
             model_for=self._model_for,
         )
         outputs, changed, last = self._fold(events, admissions, fresh, states, ctx)
+        if self._bind_subject is not None:
+            # Before any output of a new run is encoded: its personal data is sealed
+            # under the key of the subject its admitted goal names.
+            for event in events:
+                run_id = _run_of(event)
+                if isinstance(event, GoalSubmitted) and run_id in changed:
+                    self._bind_subject(run_id, event.envelope.tenant, event.data_subject)
         if self._turns is not None:
             for run_id, state in list(changed.items()):
                 changed[run_id], more = self._turns.advance(state, ctx)

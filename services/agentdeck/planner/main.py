@@ -22,6 +22,7 @@ from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.planner.turns import ModelTurns
+from agentdeck.privacy import Sealer, sealing_codec
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
@@ -128,6 +129,7 @@ def build(
 
     ``producers`` is the producer registry; None loads the one the settings name.
     """
+    codec = sealing_codec(codec, settings.privacy, store)
     registry = producers if producers is not None else producer_registry(settings)
     playbooks = (
         YamlPlaybooks(Path(settings.playbook_dir)) if settings.playbook_dir else bundled_playbooks()
@@ -143,6 +145,7 @@ def build(
         consumer=f"{identity_service}.runs",
         model_for=model_router(settings) if settings.llm_base_url else None,
         turns=_turns(settings, store, hot, tools),
+        bind_subject=codec.cipher.keys.bind if isinstance(codec.cipher, Sealer) else None,
     )
     topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS)
     return ServiceRunner(

@@ -18,6 +18,7 @@ from agentdeck.policy_checker.core import Ttls, tenant_scope
 from agentdeck.policy_checker.core.budget import SETTLING
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
+from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
@@ -58,6 +59,7 @@ def build(
     Raises:
         ConfigError: The bundle (or the shadow bundle) is invalid, or no signing key is set.
     """
+    codec = sealing_codec(codec, settings.privacy, store)
     engine = load_bundle(settings.bundle_dir or DEMO_BUNDLE)
     shadow = None
     if settings.shadow_bundle_dir:

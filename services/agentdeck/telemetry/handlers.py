@@ -1,8 +1,8 @@
-"""Telemetry's batch handler: archive every event exactly as it was received."""
+"""Telemetry's batch handler: archive every event as it was received, personal data sealed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agentdeck.contracts import models as m
 from agentdeck.kafka import Inbound, Outcome
@@ -21,11 +21,21 @@ class Archiver:
     """Writes each batch to the archive in one statement once the loop has flushed.
 
     The archive skips event ids it already holds, so a redelivered batch is
-    harmless and no processed-event log is needed.
+    harmless and no processed-event log is needed. ``seal`` seals what a
+    writer outside the platform (a producer's goal) left in the clear; bytes the
+    services wrote are sealed already and kept byte for byte.
     """
 
-    def __init__(self, *, store: Store, clock: Clock, traces: RunTraces | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        traces: RunTraces | None = None,
+        seal: Callable[[bytes], bytes] | None = None,
+    ) -> None:
         self._store = store
+        self._seal = seal
         self._clock = clock
         self._traces = traces
         self.archived = 0
@@ -37,6 +47,8 @@ class Archiver:
         for item in batch:
             message = item.message
             value = message.value() or b""
+            if self._seal is not None:
+                value = self._seal(value)
             records.append(
                 archive_record(
                     item.event,

@@ -7,6 +7,7 @@ from pathlib import Path
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
+from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.store import Store
 from agentdeck.telemetry.adapters.traces import RunTraces
@@ -27,13 +28,14 @@ def build(
     clock: Clock = utc_now,
 ) -> ServiceRunner:
     """Telemetry: one loop archiving every topic."""
+    codec = sealing_codec(codec, settings.privacy, store)
     del hot  # metrics counters will use it
     sink = open_sink(
         otlp_endpoint=settings.otlp_endpoint,
         trace_file=Path(settings.store.data_dir) / settings.trace_file,
     )
     traces = RunTraces(store, codec, sink, group=f"{settings.consumer_group}.archive")
-    archiver = Archiver(store=store, clock=clock, traces=traces)
+    archiver = Archiver(store=store, clock=clock, traces=traces, seal=codec.seal)
 
     return ServiceRunner(
         settings,

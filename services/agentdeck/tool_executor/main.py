@@ -11,6 +11,7 @@ from agentdeck.contracts import Codec, default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
+from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.signing import Signer, Verifier
 from agentdeck.store import Store
@@ -185,6 +186,7 @@ def build(
     Args:
         tools: The tools to run; None loads ``settings.tool_packages`` (or the demo).
     """
+    codec = sealing_codec(codec, settings.privacy, store)
     registry = tools if tools is not None else configured_registry(settings, store)
     pool = ThreadPoolExecutor(settings.max_parallel_calls, thread_name_prefix="executor-run")
     sandbox = sandbox_for(settings)

@@ -30,6 +30,7 @@ from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import Store
 from testkit.authority import WriterProducer
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
+from testkit.privacy import opening
 
 MakeDecision = Callable[..., m.PolicyDecided]
 
@@ -234,6 +235,7 @@ class Harness:
 
     def start(self, store: Store, *, clock: Clock = utc_now, **overrides: Any) -> Running:
         """Build and start the service; it is stopped when the test ends."""
+        self.codec = opening(self.codec, store)  # reads what the service sealed in ``store``
         running = _start_service(
             self.kafka, self.codec, store, self.signer, clock=clock, **overrides
         )

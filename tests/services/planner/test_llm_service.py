@@ -9,6 +9,7 @@ from agentdeck.kafka import Topic
 from agentdeck.store import RunStatus, Store
 from testkit.authority import WriterProducer
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
+from testkit.privacy import opening
 
 from .test_service import _allow, _done, planner
 
@@ -34,6 +35,7 @@ def test_a_goal_without_playbook_is_planned_by_the_model_and_every_answer_record
     kafka, codec, engine
 ):
     store = Store(engine)
+    codec = opening(codec, store)
     producer = WriterProducer(kafka, codec, client_id="others")
     run_id = f"llm-{kafka.topic_prefix}"
     with ScriptedModel() as model:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.planner.main import build, producer_registry
@@ -16,7 +17,7 @@ from .test_service import _registry
 def _build(engine, **settings):  # type: ignore[no-untyped-def]
     return build(
         PlannerSettings(**settings),
-        codec=None,  # type: ignore[arg-type]  -- never reached
+        codec=default_codec(),
         store=Store(engine),
         hot=InProcessHotState(),
         tools=_registry(),
@@ -54,4 +55,16 @@ def test_without_a_writer_registry_no_service_acting_on_authority_starts(engine,
     assert ServiceSettings().trust.writer_keys, "the tests' environment names the writers"
     monkeypatch.delenv("AGENTDECK_WRITER_KEYS")
     with pytest.raises(ConfigError, match="AGENTDECK_WRITER_KEYS"):
+        _build(engine)
+
+
+def test_without_the_pii_master_key_no_service_starts(engine, monkeypatch):
+    monkeypatch.delenv("AGENTDECK_PII_MASTER_KEY")
+    with pytest.raises(ConfigError, match="AGENTDECK_PII_MASTER_KEY is not set"):
+        _build(engine)
+
+
+def test_a_malformed_pii_master_key_is_a_config_error(engine, monkeypatch):
+    monkeypatch.setenv("AGENTDECK_PII_MASTER_KEY", "c2hvcnQ=")
+    with pytest.raises(ConfigError, match="not base64 of 32 bytes"):
         _build(engine)

@@ -1,4 +1,4 @@
-"""Telemetry archives every event of every topic, byte for byte, exactly once."""
+"""Telemetry archives every event of every topic once: byte for byte, personal data sealed."""
 
 from pydantic import SecretStr
 
@@ -12,6 +12,7 @@ from agentdeck.telemetry.main import build
 from agentdeck.telemetry.settings import TelemetrySettings
 from testkit.authority import OPERATOR, WriterProducer
 from testkit.kafka import goal, started, wait_until
+from testkit.privacy import opening
 
 
 def test_every_event_is_archived_once_with_its_exact_bytes(kafka, codec, engine):
@@ -49,11 +50,19 @@ def test_every_event_is_archived_once_with_its_exact_bytes(kafka, codec, engine)
         runner.stop()
     assert len(archived) == 7, "3 goals + 3 starts + 1 switch; duplicates skipped"
     by_id = {a.event_id: a for a in archived}
+    sealing = opening(codec, store)
     for event in goals:
         stored = by_id[event.envelope.event_id]
-        assert stored.payload == codec.encode(event)
+        # A producer's goal arrives with its personal data in the clear: it is
+        # archived sealed, and opens to exactly the goal that was sent.
+        assert event.goal.encode() in codec.encode(event)
+        assert event.goal.encode() not in stored.payload
+        assert stored.payload == sealing.encode(event)
+        assert sealing.decode(stored.payload) == event
         assert stored.run_id == event.envelope.run_id
         assert stored.topic == Topic.GOALS.full(kafka.topic_prefix)
     switch = next(a for a in archived if a.topic.endswith(".control"))
     assert switch.payload == raw
+    for start in (a for a in archived if a.event_type.endswith("RunStarted")):
+        assert start.payload == codec.encode(codec.decode(start.payload)), "kept byte for byte"
     assert default_codec().decode(switch.payload).envelope.event_type.endswith("KillSwitchSet")

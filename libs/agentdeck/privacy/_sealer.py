@@ -1,0 +1,44 @@
+"""The codec's field cipher: seals personal data under its subject's key, opens what it can."""
+
+from __future__ import annotations
+
+from agentdeck.privacy._keyring import KeyRing
+from agentdeck.privacy._token import erased_token, is_sealed, kid_of, open_token, seal_token
+
+__all__ = ["Sealer"]
+
+
+class Sealer:
+    """Implements :class:`agentdeck.contracts.FieldCipher` over a :class:`KeyRing`.
+
+    A value is sealed under the key of the subject its record names (a goal's
+    ``data_subject``) or else under its run's key (the subject the run was
+    bound to at admission, or the run itself). A value whose subject was
+    erased is written as the erased token: nothing of it leaves the process.
+    """
+
+    def __init__(self, keys: KeyRing) -> None:
+        self.keys = keys
+
+    def seal(
+        self, value: str, *, tenant: str, run_id: str, subject: str | None, event_id: str, path: str
+    ) -> str:
+        """``value`` sealed for one field of one event (sealed values pass unchanged)."""
+        if is_sealed(value):
+            return value
+        kid = self.keys.kid(tenant, subject) if subject else self.keys.run_kid(run_id, tenant)
+        key = self.keys.key(kid, create_for=tenant)
+        if key is None:
+            return erased_token(kid)
+        return seal_token(key, kid, value, event_id=event_id, path=path)
+
+    def open(self, value: str, *, event_id: str, path: str) -> str:
+        """The clear form of ``value``; a value that cannot be opened stays sealed."""
+        kid = kid_of(value)
+        if kid is None:
+            return value
+        key = self.keys.key(kid)
+        if key is None:
+            return value
+        opened = open_token(key, value, event_id=event_id, path=path)
+        return value if opened is None else opened
