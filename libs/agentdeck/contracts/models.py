@@ -46,6 +46,7 @@ __all__ = [
     "RunStarted",
     "SideEffect",
     "StepScheduled",
+    "SubjectErased",
     "ToolCallCompleted",
     "ToolCallFailed",
     "ToolCallRequested",
@@ -642,6 +643,26 @@ class StepScheduled(Event):
     """Tool the step calls."""
     attempt: int = 1
     """1 for the first attempt, incremented on retries."""
+
+
+class SubjectErased(Event):
+    """A data subject's key was destroyed: their sealed personal data is unreadable everywhere (crypto-shredding)."""
+
+    EVENT_TYPE: ClassVar[str] = "agentdeck.events.SubjectErased"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    envelope: Envelope
+    """Ids, causation, tenant, producer, time and trace context."""
+    subject_key: str
+    """Key id of the subject (a keyed hash of tenant and subject; never the subject itself)."""
+    reason: str
+    """request (a deletion request) or retention (the tenant's retention policy)."""
+    policy_days: int | None = None
+    """For retention: the policy's age limit in days."""
+    destroyed: bool
+    """True if a live key was destroyed; false if none existed (a tombstone now bars it)."""
+    erased_by: str
+    """Key id of the operator who erased."""
 
 
 class ToolCallCompleted(Event):

@@ -41,6 +41,7 @@ ENTITLED: Mapping[type[Event], frozenset[str]] = {
     m.ApprovalExpired: _APPROVAL,
     m.ApprovalEscalated: _APPROVAL,
     m.KillSwitchSet: frozenset({OPERATOR}),
+    m.SubjectErased: frozenset({OPERATOR}),
 }
 """Event type -> the writers (service names) that may publish it."""
 

@@ -73,6 +73,7 @@ ROUTES: dict[type[Event], Topic] = {
     ),
     **dict.fromkeys((m.ToolCallStarted, m.ToolCallCompleted, m.ToolCallFailed), Topic.TOOL_RESULTS),
     m.KillSwitchSet: Topic.CONTROL,
+    m.SubjectErased: Topic.CONTROL,
     m.DeadLettered: Topic.DEAD_LETTERS,
 }
 

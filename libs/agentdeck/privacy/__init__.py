@@ -12,7 +12,9 @@ sealed bytes, and so every leaf hash, checkpoint and bundle, stay as they were.
 
 from __future__ import annotations
 
-from agentdeck.contracts import Codec
+from collections.abc import Iterable
+
+from agentdeck.contracts import Codec, Event, SensitiveFields
 from agentdeck.errors import ConfigError
 from agentdeck.privacy._keyring import KeyRing, MasterKey, run_subject
 from agentdeck.privacy._sealer import Sealer
@@ -25,6 +27,7 @@ __all__ = [
     "KeyRing",
     "MasterKey",
     "Sealer",
+    "erased_fields",
     "is_sealed",
     "kid_of",
     "run_subject",
@@ -50,3 +53,18 @@ def sealing_codec(codec: Codec, settings: PrivacySettings, store: Store) -> Code
     master = MasterKey.from_b64(settings.pii_master_key.get_secret_value())
     keys = KeyRing(store, master, cache_s=settings.pii_key_cache_s)
     return codec.with_cipher(Sealer(keys))
+
+
+def erased_fields(events: Iterable[Event], sensitive: SensitiveFields) -> list[str]:
+    """Every personal-data field of ``events`` still sealed after decoding: ``Type id path``.
+
+    Decoded with a codec that opens what it can, a field stays sealed only when
+    its subject's key is gone (erased) or was never at hand (no master key).
+    """
+    found = []
+    for event in events:
+        record = event.model_dump()
+        for path, value in sensitive.values(event.EVENT_TYPE, record):
+            if is_sealed(value):
+                found.append(f"{type(event).__name__} {event.envelope.event_id} {path}")
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentdeck.claimcheck import parse_reference
 from agentdeck.privacy._keyring import KeyRing
 from agentdeck.privacy._token import erased_token, is_sealed, kid_of, open_token, seal_token
 
@@ -24,7 +25,9 @@ class Sealer:
         self, value: str, *, tenant: str, run_id: str, subject: str | None, event_id: str, path: str
     ) -> str:
         """``value`` sealed for one field of one event (sealed values pass unchanged)."""
-        if is_sealed(value):
+        if is_sealed(value) or parse_reference(value) is not None:
+            # A claim-check reference names a stored payload by its hash; it stays
+            # readable so bundles and audits can follow it.
             return value
         kid = self.keys.kid(tenant, subject) if subject else self.keys.run_kid(run_id, tenant)
         key = self.keys.key(kid, create_for=tenant)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agentdeck.cli import approvals, bench, commands, replay, worker
+from agentdeck.cli import approvals, bench, commands, privacy, replay, worker
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.up import run_up
@@ -37,6 +37,8 @@ for _command in (
     commands.rejected,
     commands.show,
     commands.kill,
+    privacy.erase,
+    privacy.retention,
     commands.metrics,
     approvals.approvals,
     approvals.approve,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agentdeck.cli.privacy import reading_codec
 from agentdeck.cli.producer import goal_signer, operator_signer
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
@@ -43,6 +44,10 @@ def submit(
     run_id: Annotated[str | None, typer.Option(help="Run id (default: a new one).")] = None,
     tenant: Annotated[str | None, typer.Option(help="Tenant (default: settings).")] = None,
     max_cost_usd: Annotated[float, typer.Option(min=0)] = 5.0,
+    subject: Annotated[
+        str | None,
+        typer.Option(help="Data subject (a customer id): `agentdeck erase` erases their data."),
+    ] = None,
 ) -> None:
     """Publish a goal; prints the run id."""
     settings = CliSettings()
@@ -55,6 +60,7 @@ def submit(
         run_id=run_id,
         requested_by="cli",
         limits=RunLimits(max_cost_micros=int(max_cost_usd * 1_000_000)),
+        data_subject=subject,
     )
     publish_goal(stack, event, goal_signer(settings, stack.data_dir))
     console.print(f"submitted {event.envelope.run_id}")
@@ -95,19 +101,21 @@ def rejected(
 
 def show(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> None:
     """One run's step tree: timings, decisions and reasons, approvals, results, cost."""
-    store = _store(locate(CliSettings()))
-    codec = default_codec()
+    settings = CliSettings()
+    stack = locate(settings)
+    store = _store(stack)
+    events = []
     try:
+        codec = reading_codec(settings, stack, store)  # opens personal data with the master key
         with store.transaction(read_only=True) as conn:
             archived = store.archive.read_run(conn, run_id)
+        for item in archived:
+            try:
+                events.append(codec.decode(item.payload))
+            except DecodeError:
+                continue
     finally:
         store.close()
-    events = []
-    for item in archived:
-        try:
-            events.append(codec.decode(item.payload))
-        except DecodeError:
-            continue
     events.sort(key=lambda e: e.envelope.occurred_at)
     console.print(run_tree(run_id, events))
 

@@ -10,12 +10,14 @@ import typer
 from rich.console import Console
 
 from agentdeck.claimcheck import ClaimCheck, references
+from agentdeck.cli.privacy import reading_codec
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.views import run_tree
-from agentdeck.contracts import DecodeError, Event, default_codec
+from agentdeck.contracts import Codec, DecodeError, Event, default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.kafka import TopicRead, read_topics
+from agentdeck.privacy import erased_fields
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import Store
 
@@ -50,9 +52,13 @@ def log_order(events: Sequence[Event]) -> list[Event]:
     return sorted(events, key=lambda e: (e.envelope.occurred_at, depth_of(e), e.envelope.event_id))
 
 
-def load_run(store: Store, run_id: str) -> list[Event]:
-    """The run's archived events, decoded, references followed, in the order they happened."""
-    codec = default_codec()
+def load_run(store: Store, run_id: str, codec: Codec | None = None) -> list[Event]:
+    """The run's archived events, decoded, references followed, in the order they happened.
+
+    ``codec`` opens personal data (see :func:`agentdeck.cli.privacy.reading_codec`);
+    without one, it stays sealed.
+    """
+    codec = codec or default_codec()
     with store.transaction(read_only=True) as conn:
         archived = store.archive.read_run(conn, run_id)
     events = []
@@ -73,7 +79,7 @@ def _resolved(store: Store, events: list[Event]) -> list[Event]:
 
 
 def read_run_from_kafka(
-    kafka: KafkaSettings, run_id: str, *, timeout_s: float = 60.0
+    kafka: KafkaSettings, run_id: str, *, timeout_s: float = 60.0, codec: Codec | None = None
 ) -> tuple[list[Event], TopicRead]:
     """The run's events read straight from every topic of the stack, in the order they happened.
 
@@ -81,28 +87,31 @@ def read_run_from_kafka(
     at the start; messages that do not decode are counted in the read, not fatal.
     """
     read = read_topics(
-        kafka, default_codec(), lambda e: e.envelope.run_id == run_id, timeout_s=timeout_s
+        kafka, codec or default_codec(), lambda e: e.envelope.run_id == run_id, timeout_s=timeout_s
     )
     unique = {e.envelope.event_id: e for e in read.events}  # redelivered duplicates
     return log_order(list(unique.values())), read
 
 
-def _events(stack: StackInfo, run_id: str, *, from_kafka: bool) -> list[Event]:
-    if from_kafka:
-        kafka = KafkaSettings(
-            bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
-        )
-        events, read = read_run_from_kafka(kafka, run_id)
-        console.print(
-            f"read {read.messages} messages from {len(read.topics)} topics of "
-            f"{stack.topic_prefix}; {len(events)} of run {run_id}"
-            + (f"; skipped {read.skipped} that did not decode" if read.skipped else "")
-        )
-        if not any(references(e) for e in events):
-            return events
+def _events(stack: StackInfo, run_id: str, *, from_kafka: bool) -> tuple[list[Event], list[str]]:
+    """The run's events, personal data opened where its key exists, and the fields erased."""
     store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
-    try:  # the topics carry references; large payloads are in the payload store
-        return _resolved(store, events) if from_kafka else load_run(store, run_id)
+    try:
+        codec = reading_codec(CliSettings(), stack, store)
+        if from_kafka:
+            kafka = KafkaSettings(
+                bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
+            )
+            events, read = read_run_from_kafka(kafka, run_id, codec=codec)
+            console.print(
+                f"read {read.messages} messages from {len(read.topics)} topics of "
+                f"{stack.topic_prefix}; {len(events)} of run {run_id}"
+                + (f"; skipped {read.skipped} that did not decode" if read.skipped else "")
+            )
+            events = _resolved(store, events)  # the topics carry references to large payloads
+        else:
+            events = load_run(store, run_id, codec)
+        return events, erased_fields(events, codec.sensitive)
     finally:
         store.close()
 
@@ -144,10 +153,20 @@ def replay(
         return
     if run_id is None:
         raise ConfigError("name a run (or use --policy BUNDLE for a time range)")
-    events = _events(stack, run_id, from_kafka=from_kafka)
+    events, erased = _events(stack, run_id, from_kafka=from_kafka)
     if not events:
         where = f"the topics of {stack.topic_prefix}" if from_kafka else "the archive"
         raise ConfigError(f"no events of run {run_id} in {where}")
     console.print(run_tree(run_id, events))
+    if erased:
+        console.print(f"erased: {len(erased)} personal-data field(s) of run {run_id}")
+        for field in erased:
+            console.print(f"  {field}")
+        if verify:
+            console.print(
+                "not re-checked: the run's decisions depend on erased data; "
+                "`agentdeck audit verify` still proves its events are the ones logged"
+            )
+        return
     if verify:
         verify_run(events, stack, bundles=bundle or [], keys=policy_key or [], console=console)

@@ -51,8 +51,9 @@ def goal_event(
     run_id: str | None,
     requested_by: str,
     limits: RunLimits,
+    data_subject: str | None = None,
 ) -> GoalSubmitted:
-    """The GoalSubmitted event for a new run."""
+    """The GoalSubmitted event for a new run (``data_subject``: whose personal data it carries)."""
     run = run_id or f"run-{uuid.uuid4().hex[:12]}"
     envelope = envelope_for(
         GoalSubmitted,
@@ -70,6 +71,7 @@ def goal_event(
         playbook=playbook,
         requested_by=requested_by,
         limits=limits,
+        data_subject=data_subject,
     )
 
 

@@ -1,0 +1,226 @@
+"""Personal data never leaves in the clear, and erasing a subject keeps every proof valid.
+
+One run carries a canary (an email address and a phrase no other test uses) in
+its goal and inputs; the playbook copies it into tool arguments and outputs.
+The canary must not appear in the archive, the payload store, the traces, the
+logs, or any Kafka record the platform wrote, yet open again from the archive
+with the subject's key. Then `agentdeck erase` destroys the key: the data is
+unreadable, replay reports the fields as erased, and the log and bundles verify.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from agentdeck.cli.app import app
+from agentdeck.cli.audit import audit_app
+from agentdeck.cli.demo import wait_for_outcomes
+from agentdeck.cli.submit import goal_event, publish_goal
+from agentdeck.contracts import default_codec
+from agentdeck.contracts import models as m
+from agentdeck.kafka import Topic
+from agentdeck.privacy import KeyRing, MasterKey, Sealer, erased_fields, is_sealed
+from agentdeck.signing import Signer
+from agentdeck.store import RunStatus
+from agentdeck.store._models import PayloadRow
+
+runner = CliRunner()
+CANARY = f"canary{uuid.uuid4().hex[:12]}"
+EMAIL = f"{CANARY}@example.com"
+SUBJECT = f"customer:{uuid.uuid4().hex[:8]}"
+
+
+def _opening(platform):  # type: ignore[no-untyped-def]
+    """A codec holding the stack's master key, reading the store afresh (no cached keys)."""
+    keys = KeyRing(
+        platform.stack.store, MasterKey.from_b64(platform.keys.pii_master), cache_s=0.001
+    )
+    return default_codec().with_cipher(Sealer(keys))
+
+
+def _trusting(platform) -> list[str]:  # type: ignore[no-untyped-def]
+    key = Signer("telemetry-1", platform.keys.checkpoint_private)
+    return ["--public-key", f"telemetry-1={key.public_key_b64()}"]
+
+
+def _cli_env(platform, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", platform.info.bootstrap_servers)
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", platform.info.topic_prefix)
+    monkeypatch.setenv("AGENTDECK_DATABASE_URL", platform.info.database_url)
+    monkeypatch.setenv("AGENTDECK_DATA_DIR", platform.info.data_dir)
+    monkeypatch.setenv("COLUMNS", "300")
+    # The CLI takes the stack's master key from its key file, as an operator next to it does.
+    monkeypatch.delenv("AGENTDECK_PII_MASTER_KEY")
+
+
+@pytest.fixture(scope="module")
+def canary(platform):  # type: ignore[no-untyped-def]
+    """The canary run, finished and its trace exported; and everything logged meanwhile."""
+    logs = io.StringIO()
+    handler = logging.StreamHandler(logs)
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    run = f"canary-{uuid.uuid4().hex[:10]}"
+    try:
+        goal = goal_event(
+            goal=f"Refund $30.00 on order 1042 and tell {EMAIL}",
+            playbook="refund-order",
+            inputs={"order_id": "1042", "amount_cents": 3000, "reason": f"late, ask {EMAIL}"},
+            tenant="acme",
+            run_id=run,
+            requested_by="crm",
+            limits=m.RunLimits(),
+            data_subject=SUBJECT,
+        )
+        publish_goal(platform.info, goal)
+        outcome = wait_for_outcomes(platform.stack.store, [run], timeout_s=90)
+        assert outcome[run].status is RunStatus.COMPLETED, outcome
+        traces = Path(platform.info.data_dir) / "traces.jsonl"
+        deadline = time.monotonic() + 30
+        while not (traces.exists() and run in traces.read_text(encoding="utf-8")):
+            assert time.monotonic() < deadline, "the run's trace was never exported"
+            time.sleep(0.2)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+    return run, logs.getvalue(), traces.read_text(encoding="utf-8")
+
+
+def _records(platform):  # type: ignore[no-untyped-def]
+    """Every record on every topic of the stack: (topic, value, headers)."""
+    servers = platform.info.bootstrap_servers
+    topics = [t.full(platform.info.topic_prefix) for t in Topic]
+    listed = AdminClient({"bootstrap.servers": servers}).list_topics(timeout=10).topics
+    consumer = Consumer({"bootstrap.servers": servers, "group.id": "canary-reader"})
+    found = []
+    try:
+        for topic in topics:
+            for partition in listed[topic].partitions:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
+                if high <= low:
+                    continue
+                consumer.assign([TopicPartition(topic, partition, low)])
+                read = 0
+                while read < high - low:
+                    for msg in consumer.consume(500, 1.0):
+                        if msg.error() is None:
+                            read += 1
+                            found.append((topic, msg.value() or b"", msg.headers() or []))
+    finally:
+        consumer.close()
+    return found
+
+
+def test_the_canary_is_sealed_in_the_archive_and_opens_with_the_subjects_key(platform, canary):
+    run, _, _ = canary
+    store = platform.stack.store
+    with store.transaction(read_only=True) as conn:
+        archived = store.archive.read_run(conn, run)
+        payloads = [bytes(d) for d in conn.execute(select(PayloadRow.data)).scalars()]
+    assert len(archived) >= 8
+    for row in archived:
+        assert CANARY.encode() not in row.payload, row.event_type
+        assert all(CANARY.encode() not in (v or b"") for _, v in row.headers)
+    assert all(CANARY.encode() not in data for data in payloads)
+    opened = [_opening(platform).decode(row.payload) for row in archived]
+    goal = next(e for e in opened if isinstance(e, m.GoalSubmitted))
+    assert EMAIL in goal.goal
+    assert EMAIL in json.loads(goal.inputs_json)["reason"]
+    calls = [e for e in opened if isinstance(e, m.ToolCallRequested)]
+    assert any(EMAIL in c.arguments_json for c in calls), "the canary reached a tool call"
+    plain = [default_codec().decode(row.payload) for row in archived]
+    assert not erased_fields(opened, default_codec().sensitive)
+    assert len(erased_fields(plain, default_codec().sensitive)) >= len(calls), "sealed, not gone"
+
+
+def test_no_kafka_record_the_platform_wrote_carries_the_canary(platform, canary):
+    records = _records(platform)
+    goals = Topic.GOALS.full(platform.info.topic_prefix)
+    written = [r for r in records if r[0] != goals]
+    assert len(written) >= 8
+    for topic, value, headers in written:
+        assert CANARY.encode() not in value, topic
+        assert all(CANARY.encode() not in (v or b"") for _, v in headers), topic
+    # The producer's own goal record carries it: the reader above does see plain text.
+    assert any(CANARY.encode() in value for topic, value, _ in records if topic == goals)
+
+
+def test_traces_and_logs_never_carry_the_canary(canary):
+    run, logs, traces = canary
+    assert run in traces, "the run's trace was exported"
+    assert logs, "the platform's logging was captured"
+    assert CANARY not in traces
+    assert CANARY not in logs
+
+
+def test_erasing_the_subject_makes_its_data_unreadable_and_keeps_every_proof(
+    platform, canary, monkeypatch, tmp_path
+):
+    run, _, _ = canary
+    url = platform.info.database_url
+    _cli_env(platform, monkeypatch)
+    before = tmp_path / "before.json"
+    deadline = time.monotonic() + 60
+    while runner.invoke(
+        audit_app, ["export", run, "--out", str(before), "--database-url", url]
+    ).exit_code:
+        assert time.monotonic() < deadline, "no checkpoint covered the run"
+        time.sleep(1)
+
+    erased = runner.invoke(app, ["erase", "--subject", SUBJECT, "--tenant", "acme"])
+    assert erased.exit_code == 0, erased.output
+    assert "destroyed" in erased.output
+
+    store = platform.stack.store
+    with store.transaction(read_only=True) as conn:
+        archived = store.archive.read_run(conn, run)
+    opened = [_opening(platform).decode(row.payload) for row in archived]
+    goal = next(e for e in opened if isinstance(e, m.GoalSubmitted))
+    assert is_sealed(goal.inputs_json)
+    assert is_sealed(goal.goal)
+    assert all(EMAIL not in repr(e.model_dump()) for e in opened)
+    assert len(erased_fields(opened, default_codec().sensitive)) >= 4
+
+    replayed = runner.invoke(app, ["replay", run, "--verify"])
+    assert replayed.exit_code == 0, replayed.output
+    assert "erased:" in replayed.output
+    assert "inputs_json" in replayed.output
+    assert "not re-checked" in replayed.output
+
+    kid = KeyRing(store, MasterKey.from_b64(platform.keys.pii_master)).kid("acme", SUBJECT)
+    deadline = time.monotonic() + 30
+    while True:
+        with store.transaction(read_only=True) as conn:
+            recorded = store.archive.latest_of_type(
+                conn, m.SubjectErased.EVENT_TYPE, since=goal.envelope.occurred_at, limit=10
+            )
+        events = [default_codec().decode(r.payload) for r in recorded]
+        if any(isinstance(e, m.SubjectErased) and e.subject_key == kid for e in events):
+            break
+        assert time.monotonic() < deadline, "the erasure was never recorded"
+        time.sleep(0.2)
+
+    verified = runner.invoke(audit_app, ["verify", "--database-url", url, *_trusting(platform)])
+    assert verified.exit_code == 0, verified.output
+    checked = runner.invoke(audit_app, ["verify-bundle", str(before), *_trusting(platform)])
+    assert checked.exit_code == 0, checked.output
+    after = tmp_path / "after.json"
+    exported = runner.invoke(audit_app, ["export", run, "--out", str(after), "--database-url", url])
+    assert exported.exit_code == 0, exported.output
+    assert CANARY not in after.read_text(encoding="utf-8")
+    checked = runner.invoke(audit_app, ["verify-bundle", str(after), *_trusting(platform)])
+    assert checked.exit_code == 0, checked.output
