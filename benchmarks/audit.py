@@ -34,7 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agentdeck.audit import verify_log
+from agentdeck.audit import Completeness
+from agentdeck.cli.audit import verify_archive
 from agentdeck.cli.replay import log_order
 from agentdeck.contracts import Codec, Event, Producer, default_codec, envelope_for, follow_up
 from agentdeck.contracts import models as m
@@ -47,7 +48,6 @@ from agentdeck.planner.replay import replay_run
 from agentdeck.policy_checker.core import DecisionRecord, HeldBudget, events_for
 from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import ArchivedEvent, ArchiveRecord, Store
-from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 from agentdeck.telemetry.checkpoints import Checkpointer
 from agentdeck.telemetry.core.archive import archive_record
 from agentdeck.tool_executor.core.record import CallRecord, Completion, call_events
@@ -267,12 +267,8 @@ def _replayed(events: list[Event]) -> int:
 
 def verify_all(store: Store, trusted: Signer) -> tuple[int, bool]:
     """``agentdeck audit verify`` over the archive, trusting the signer's key: (events, ok)."""
-    log = MerkleLogStore(store.state)
-    with store.transaction(read_only=True) as conn:
-        checkpoints, leaves = log.checkpoints(conn), log.leaves(conn)
-        heads = log.all_run_heads(conn)
     verifier = Verifier({trusted.key_id: trusted.public_key_b64()})
-    report = verify_log(checkpoints, leaves, _archive(store), verifier, run_heads=heads)
+    report = verify_archive(store, verifier, Completeness())
     return report.events, report.ok
 
 

@@ -37,7 +37,15 @@ from agentdeck.audit._checkpoint import (
     checkpoint_message,
     sign_checkpoint,
 )
-from agentdeck.audit._leaf import LEAF_DOMAIN, LoggedLeaf, event_leaf, leaf_bytes, log_events
+from agentdeck.audit._leaf import (
+    LEAF_DOMAIN,
+    LoggedLeaf,
+    audit_record,
+    event_leaf,
+    leaf_bytes,
+    log_events,
+    record_leaf,
+)
 from agentdeck.audit._merkle import (
     EMPTY_ROOT,
     Frontier,
@@ -95,6 +103,7 @@ __all__ = [
     "VerificationFailed",
     "WitnessRefused",
     "audit_origin",
+    "audit_record",
     "build_bundle",
     "checkpoint_message",
     "event_leaf",
@@ -107,6 +116,7 @@ __all__ = [
     "note_verifier_key",
     "open_checkpoint",
     "payload_failures",
+    "record_leaf",
     "root_hash",
     "sign_checkpoint",
     "sign_run_head",

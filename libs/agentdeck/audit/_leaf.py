@@ -9,23 +9,72 @@ the gap.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
 from agentdeck.audit._merkle import leaf_hash
 from agentdeck.store import ArchivedEvent, ArchiveRecord
+from agentdeck.store._archive import AuditRecord
 
-__all__ = ["LEAF_DOMAIN", "LoggedLeaf", "event_leaf", "leaf_bytes", "log_events"]
+__all__ = [
+    "LEAF_DOMAIN",
+    "LoggedLeaf",
+    "audit_record",
+    "event_leaf",
+    "leaf_bytes",
+    "log_events",
+    "record_leaf",
+]
 
 LEAF_DOMAIN = b"agentdeck.archive.leaf.v1"
+_ABSENT = b"\x00"
+
+
+class _Prefixes(dict[int, bytes]):
+    """``0x01`` and the 8-byte big-endian length a present field starts with, by length."""
+
+    def __missing__(self, length: int) -> bytes:
+        prefix = b"\x01" + length.to_bytes(8, "big")
+        if length < 1 << 16:  # a bounded cache: the common lengths
+            self[length] = prefix
+        return prefix
+
+
+_PREFIX = _Prefixes()
 
 
 def _field(value: bytes | None) -> bytes:
-    if value is None:
-        return b"\x00"
-    return b"\x01" + struct.pack(">Q", len(value)) + value
+    return _ABSENT if value is None else _PREFIX[len(value)] + value
+
+
+def _encode(row: AuditRecord, run_prev: int | None) -> bytes:
+    """The leaf bytes of ``row``: each field length-prefixed (``_field``), written out flat."""
+    p = _PREFIX
+    eid, etype, fp = row.event_id.encode(), row.event_type.encode(), row.schema_fingerprint.encode()
+    tenant, topic = row.tenant.encode(), row.topic.encode()
+    partition, offset = str(row.partition).encode(), str(row.offset).encode()
+    occurred, archived, payload = row.occurred_at.encode(), row.archived_at.encode(), row.payload
+    headers = row.headers
+    parts = [
+        LEAF_DOMAIN,
+        p[len(eid)], eid,
+        p[len(etype)], etype,
+        p[len(fp)], fp,
+        _ABSENT if row.run_id is None else _field(row.run_id.encode()),
+        p[len(tenant)], tenant,
+        p[len(topic)], topic,
+        p[len(partition)], partition,
+        p[len(offset)], offset,
+        p[len(occurred)], occurred,
+        p[len(archived)], archived,
+        p[len(payload)], payload,
+        p[8], len(headers).to_bytes(8, "big"),
+    ]  # fmt: skip
+    for key, value in headers:
+        parts += (_field(key.encode()), _field(value))
+    parts.append(_ABSENT if run_prev is None else _field(str(run_prev).encode()))
+    return b"".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,31 +96,38 @@ class LoggedLeaf:
     run_prev: int | None = None
 
 
+def audit_record(event: ArchiveRecord) -> AuditRecord:
+    """``event`` as the archive's lean audit read returns it (instants as UTC ISO text)."""
+    return AuditRecord(
+        event.seq if isinstance(event, ArchivedEvent) else 0,
+        event.event_id,
+        event.event_type,
+        event.schema_fingerprint,
+        event.run_id,
+        event.tenant,
+        event.topic,
+        event.partition,
+        event.offset,
+        event.occurred_at.astimezone(UTC).isoformat(),
+        event.archived_at.astimezone(UTC).isoformat(),
+        event.payload,
+        event.headers,
+    )
+
+
 def leaf_bytes(event: ArchiveRecord, run_prev: int | None = None) -> bytes:
     """The unambiguous byte encoding of ``event`` (length-prefixed fields, domain first)."""
-    fields = [
-        event.event_id.encode(),
-        event.event_type.encode(),
-        event.schema_fingerprint.encode(),
-        None if event.run_id is None else event.run_id.encode(),
-        event.tenant.encode(),
-        event.topic.encode(),
-        str(event.partition).encode(),
-        str(event.offset).encode(),
-        event.occurred_at.astimezone(UTC).isoformat().encode(),
-        event.archived_at.astimezone(UTC).isoformat().encode(),
-        event.payload,
-        struct.pack(">Q", len(event.headers)),
-    ]
-    for key, value in event.headers:
-        fields += [key.encode(), value]
-    fields.append(None if run_prev is None else str(run_prev).encode())
-    return LEAF_DOMAIN + b"".join(_field(f) for f in fields)
+    return _encode(audit_record(event), run_prev)
 
 
 def event_leaf(event: ArchiveRecord, run_prev: int | None = None) -> bytes:
     """The RFC 6962 leaf hash of ``event`` (chained to leaf ``run_prev`` of its run)."""
     return leaf_hash(leaf_bytes(event, run_prev))
+
+
+def record_leaf(row: AuditRecord, run_prev: int | None = None) -> bytes:
+    """:func:`event_leaf` of an event read by the archive's lean audit read."""
+    return leaf_hash(_encode(row, run_prev))
 
 
 def log_events(

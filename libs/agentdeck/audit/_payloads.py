@@ -9,14 +9,18 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from agentdeck.claimcheck import encoded_references
 from agentdeck.contracts import Codec
 from agentdeck.store import ArchivedEvent, StoredPayload
+from agentdeck.store._archive import AuditRecord
 
 __all__ = ["BundlePayload", "ReferenceCollector", "payload_failures"]
+
+_Archived = TypeVar("_Archived", ArchivedEvent, AuditRecord)
 
 
 class BundlePayload(BaseModel):
@@ -59,7 +63,7 @@ class ReferenceCollector:
         for ref in encoded_references(payload, self._codec):
             self.referenced.setdefault(ref.digest, event_id)
 
-    def watch(self, events: Iterable[ArchivedEvent]) -> Iterator[ArchivedEvent]:
+    def watch(self, events: Iterable[_Archived]) -> Iterator[_Archived]:
         """Yield ``events`` unchanged, noting their references on the way."""
         for event in events:
             self.add(event.event_id, event.payload)

@@ -8,11 +8,12 @@ from datetime import datetime
 
 from agentdeck.audit._checkpoint import Checkpoint
 from agentdeck.audit._heads import run_head_failures
-from agentdeck.audit._leaf import LoggedLeaf, event_leaf
+from agentdeck.audit._leaf import LoggedLeaf, audit_record, record_leaf
 from agentdeck.audit._merkle import Frontier
 from agentdeck.audit._runhead import RunHead
 from agentdeck.signing import Verifier
 from agentdeck.store import ArchivedEvent
+from agentdeck.store._archive import AuditRecord
 
 __all__ = ["AuditReport", "Completeness", "verify_log"]
 
@@ -54,7 +55,7 @@ class Completeness:
 def verify_log(
     checkpoints: Sequence[Checkpoint],
     leaves: Sequence[LoggedLeaf],
-    archive: Iterable[ArchivedEvent],
+    archive: Iterable[ArchivedEvent | AuditRecord],
     verifier: Verifier,
     *,
     completeness: Completeness | None = None,
@@ -65,7 +66,9 @@ def verify_log(
     Args:
         checkpoints: The signed checkpoints, any order.
         leaves: The logged leaves, in index order.
-        archive: The archived events in ``seq`` order (streamed; payloads not kept).
+        archive: The archived events in ``seq`` order (streamed; payloads not kept), as
+            read in full or by the archive's lean audit read
+            (:meth:`~agentdeck.store.ArchiveRepository.audit_pages`).
         verifier: The trusted public keys (from the verifier, never from the evidence).
         completeness: How far the archive may run ahead of the latest valid
             checkpoint (default: :class:`Completeness`'s defaults).
@@ -95,12 +98,13 @@ class _Tail:
     last_of_run: dict[str, int] = field(default_factory=dict)
     """Each run's latest leaf among the covered events (for its run head)."""
 
-    def add(self, event: ArchivedEvent) -> None:
+    def add(self, event: AuditRecord) -> None:
         self.count += 1
         if self.first_seq is None:
             self.first_seq = event.seq
-        if self.newest is None or event.archived_at > self.newest:
-            self.newest = event.archived_at
+        archived_at = datetime.fromisoformat(event.archived_at)
+        if self.newest is None or archived_at > self.newest:
+            self.newest = archived_at
 
 
 def _completeness_failures(
@@ -173,71 +177,86 @@ def _checkpoint_failures(
 
 
 def _check_archive(
-    report: AuditReport, leaves: Sequence[LoggedLeaf], archive: Iterable[ArchivedEvent], signed: int
+    report: AuditReport,
+    leaves: Sequence[LoggedLeaf],
+    archive: Iterable[ArchivedEvent | AuditRecord],
+    signed: int,
 ) -> _Tail:
     """Check each archived event against its leaf; the events no valid checkpoint covers."""
     last_logged_seq = leaves[-1].seq if leaves else 0
     logged = {leaf.event_id: leaf for leaf in leaves}
     found: dict[str, tuple[int, int, bytes]] = {}
     tail = _Tail()
-    for position, event in enumerate(archive):
-        report.events += 1
-        leaf = logged.get(event.event_id)
-        if leaf is None or leaf.index >= signed:
+    last_of_run = tail.last_of_run
+    position = -1
+    for position, item in enumerate(archive):
+        event = audit_record(item) if isinstance(item, ArchivedEvent) else item
+        event_id, seq, run_id = event.event_id, event.seq, event.run_id
+        leaf = logged.get(event_id)
+        if leaf is None:
             tail.add(event)
-        elif event.run_id is not None:
-            tail.last_of_run[event.run_id] = max(leaf.index, tail.last_of_run.get(event.run_id, 0))
-        rehashed = event_leaf(event, leaf.run_prev) if leaf is not None else b""
-        found[event.event_id] = (position, event.seq, rehashed)
-        if event.seq <= last_logged_seq and leaf is None:
-            report.failures.append(
-                f"event {event.event_id} at seq {event.seq} is in the archive but not in the "
-                "log: it was inserted after the log passed that point"
-            )
-    report.failures += _altered(leaves, found)
-    report.failures += _missing(leaves, found)
-    report.failures += _reordered(leaves, found)
+            found[event_id] = (position, seq, b"")
+            if seq <= last_logged_seq:
+                report.failures.append(
+                    f"event {event_id} at seq {seq} is in the archive but not in the "
+                    "log: it was inserted after the log passed that point"
+                )
+            continue
+        if leaf.index >= signed:
+            tail.add(event)
+        elif run_id is not None:
+            last_of_run[run_id] = max(leaf.index, last_of_run.get(run_id, 0))
+        found[event_id] = (position, seq, record_leaf(event, leaf.run_prev))
+    report.events += position + 1
+    report.failures += _leaf_failures(leaves, found)
     return tail
 
 
-def _altered(leaves: Sequence[LoggedLeaf], found: dict[str, tuple[int, int, bytes]]) -> list[str]:
-    return [
-        f"event {leaf.event_id} (leaf {leaf.index}, seq {leaf.seq}) was altered: "
-        "its archived bytes no longer hash to the logged leaf"
-        for leaf in leaves
-        if leaf.event_id in found and found[leaf.event_id][2] != leaf.leaf_hash
-    ]
+def _leaf_failures(
+    leaves: Sequence[LoggedLeaf], found: dict[str, tuple[int, int, bytes]]
+) -> list[str]:
+    """Every logged leaf against the archive: altered, deleted, truncated, reordered."""
+    altered: list[str] = []
+    deleted: list[LoggedLeaf] = []
+    reordered: list[str] = []
+    latest: LoggedLeaf | None = None  # the present leaf furthest along the archive so far
+    latest_at: tuple[int, int, bytes] = (-1, 0, b"")
+    for leaf in leaves:
+        at = found.get(leaf.event_id)
+        if at is None:
+            deleted.append(leaf)
+            continue
+        if at[2] != leaf.leaf_hash:
+            altered.append(
+                f"event {leaf.event_id} (leaf {leaf.index}, seq {leaf.seq}) was altered: "
+                "its archived bytes no longer hash to the logged leaf"
+            )
+        if reordered:
+            continue
+        if latest is not None and at[0] < latest_at[0]:
+            reordered.append(
+                f"events reordered: {leaf.event_id} (leaf {leaf.index}) now comes before "
+                f"{latest.event_id} (leaf {latest.index}) in the archive "
+                f"(seq {at[1]} < {latest_at[1]})"
+            )
+            continue
+        latest, latest_at = leaf, at
+    return altered + _missing(leaves, deleted) + reordered
 
 
-def _missing(leaves: Sequence[LoggedLeaf], found: dict[str, tuple[int, int, bytes]]) -> list[str]:
-    tail = len(leaves)
-    while tail > 0 and leaves[tail - 1].event_id not in found:
-        tail -= 1
+def _missing(leaves: Sequence[LoggedLeaf], deleted: list[LoggedLeaf]) -> list[str]:
+    """Deleted events, one by one, and the archive's end cut off, as one."""
+    gone: list[LoggedLeaf] = []
+    while deleted and leaves and deleted[-1] is leaves[len(leaves) - 1 - len(gone)]:
+        gone.append(deleted.pop())
     failures = [
         f"event {leaf.event_id} (leaf {leaf.index}, seq {leaf.seq}) was deleted from the archive"
-        for leaf in leaves[:tail]
-        if leaf.event_id not in found
+        for leaf in deleted
     ]
-    if tail < len(leaves):
-        gone = leaves[tail:]
+    if gone:
+        gone.reverse()
         failures.append(
             f"the archive was truncated: the last {len(gone)} logged events "
             f"(leaves {gone[0].index}..{gone[-1].index}, seq {gone[0].seq} on) are gone"
         )
     return failures
-
-
-def _reordered(leaves: Sequence[LoggedLeaf], found: dict[str, tuple[int, int, bytes]]) -> list[str]:
-    latest: LoggedLeaf | None = None  # the present leaf furthest along the archive so far
-    for leaf in leaves:
-        if leaf.event_id not in found:
-            continue
-        if latest is not None and found[leaf.event_id][0] < found[latest.event_id][0]:
-            message = (
-                f"events reordered: {leaf.event_id} (leaf {leaf.index}) now comes before "
-                f"{latest.event_id} (leaf {latest.index}) in the archive "
-                f"(seq {found[leaf.event_id][1]} < {found[latest.event_id][1]})"
-            )
-            return [message]
-        latest = leaf
-    return []

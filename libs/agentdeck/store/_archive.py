@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import ColumnElement, Connection, Dialect, String, func, select, text, type_coerce
 
 from agentdeck.store._dialect import bulk_insert_ignore, is_postgres
 from agentdeck.store._models import ArchiveRow
@@ -16,7 +16,7 @@ from agentdeck.store._types import Headers
 if TYPE_CHECKING:
     from agentdeck.store._dialect import AnySelect
 
-__all__ = ["ArchiveRecord", "ArchiveRepository", "ArchivedEvent"]
+__all__ = ["ArchiveRecord", "ArchiveRepository", "ArchivedEvent", "AuditRecord"]
 
 # Key of the PostgreSQL advisory lock that orders archive writers (see append_many).
 ARCHIVE_WRITE_LOCK = 0x61726368_69766531
@@ -64,6 +64,43 @@ class ArchivedEvent(ArchiveRecord):
     """
 
     seq: int
+
+
+class AuditRecord(NamedTuple):
+    """An archived event as the audit hashes it: every field, instants as UTC ISO text.
+
+    What :meth:`ArchiveRepository.audit_pages` yields: a plain tuple, read with no
+    per-row objects or timezone arithmetic, so a month of archive streams fast.
+
+    Attributes:
+        seq: Position in the archive.
+        event_id: The envelope's event id.
+        event_type: Fully qualified event type name.
+        schema_fingerprint: Hex CRC-64-AVRO fingerprint of the writer schema.
+        run_id: The run the event belongs to, if any.
+        tenant: Tenant named in the envelope.
+        topic: Kafka topic it was read from.
+        partition: Kafka partition it was read from.
+        offset: Kafka offset it was read at.
+        occurred_at: ``occurred_at.astimezone(UTC).isoformat()`` of the archived event.
+        archived_at: ``archived_at.astimezone(UTC).isoformat()`` of the archived event.
+        payload: The exact encoded message value.
+        headers: The Kafka headers, in order.
+    """
+
+    seq: int
+    event_id: str
+    event_type: str
+    schema_fingerprint: str
+    run_id: str | None
+    tenant: str
+    topic: str
+    partition: int
+    offset: int
+    occurred_at: str
+    archived_at: str
+    payload: bytes
+    headers: Headers
 
 
 _COLUMNS = (
@@ -137,6 +174,25 @@ class ArchiveRepository:
         stmt = select(*_COLUMNS).where(ArchiveRow.seq > after_seq)
         return _fetch(conn, stmt.order_by(ArchiveRow.seq).limit(limit))
 
+    def audit_pages(
+        self, conn: Connection, *, after_seq: int = 0, page: int = 20_000
+    ) -> Iterator[list[AuditRecord]]:
+        """The whole archive after ``after_seq``, in ``seq`` order, ``page`` events at a time.
+
+        One streamed query (a server-side cursor on PostgreSQL), so the reader
+        sees one snapshot however long it takes; rows come as
+        :class:`AuditRecord` tuples, converted without the ORM type machinery.
+        """
+        convert = _audit_converter(conn.dialect)
+        stmt = (
+            select(*_AUDIT_COLUMNS)
+            .where(ArchiveRow.seq > after_seq)
+            .order_by(ArchiveRow.seq)
+            .execution_options(yield_per=page)
+        )
+        for rows in conn.execute(stmt).partitions():
+            yield [convert(row) for row in rows]
+
     def latest_of_type(
         self, conn: Connection, event_type: str, *, since: datetime, limit: int
     ) -> list[ArchivedEvent]:
@@ -170,3 +226,43 @@ def _to_row(record: ArchiveRecord) -> dict[str, Any]:
 
 def _fetch(conn: Connection, stmt: AnySelect) -> list[ArchivedEvent]:
     return [ArchivedEvent(**row) for row in conn.execute(stmt).mappings()]
+
+
+# The instants and headers come raw from the driver (no result processing);
+# _audit_converter turns them into AuditRecord's text, falling back to the
+# columns' own processors for anything but the common stored forms.
+_AUDIT_COLUMNS = (
+    *_COLUMNS[:9],
+    type_coerce(ArchiveRow.occurred_at, String),
+    type_coerce(ArchiveRow.archived_at, String),
+    ArchiveRow.payload,
+    type_coerce(ArchiveRow.headers, String),
+)
+
+
+def _processor(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    return process if process is not None else (lambda value: value)
+
+
+def _audit_converter(dialect: Dialect) -> Callable[[Any], AuditRecord]:
+    table = ArchiveRow.__table__.c
+    exact_instant = _processor(table.occurred_at, dialect)
+    exact_headers = _processor(table.headers, dialect)
+    make = AuditRecord._make
+
+    def iso(value: Any) -> str:
+        if isinstance(value, str) and len(value) == 26 and value[10] == " " and value[19] == ".":
+            # SQLite's stored form: the UTC wall time, microseconds always written.
+            fraction = "" if value.endswith(".000000") else value[19:]
+            return f"{value[:10]}T{value[11:19]}{fraction}+00:00"
+        instant: datetime = exact_instant(value)
+        return instant.astimezone(UTC).isoformat()
+
+    def convert(row: Any) -> AuditRecord:
+        headers = row[12]
+        pairs = () if headers in ("[]", []) else exact_headers(headers)
+        instants = iso(row[9]), iso(row[10])
+        return make((*row[:9], *instants, bytes(row[11]), pairs))
+
+    return convert

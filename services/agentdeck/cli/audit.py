@@ -35,10 +35,11 @@ from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.runtime import utc_now
 from agentdeck.signing import Signer, Verifier
-from agentdeck.store import ArchivedEvent, Store
+from agentdeck.store import Store
+from agentdeck.store._archive import AuditRecord
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 
-__all__ = ["audit_app"]
+__all__ = ["audit_app", "verify_archive"]
 
 audit_app = typer.Typer(
     name="audit", help="Tamper evidence: verify the archive, export and check proof bundles."
@@ -95,11 +96,26 @@ def _trusted(public_key: list[str] | None, key_file: Path | None) -> dict[str, s
     return trust.keys
 
 
-def _archive(store: Store, conn: Connection, page: int = 5000) -> Iterator[ArchivedEvent]:
-    after = 0
-    while rows := store.archive.iter_from(conn, after, page):
-        yield from rows
-        after = rows[-1].seq
+def _archive(store: Store, conn: Connection) -> Iterator[AuditRecord]:
+    for page in store.archive.audit_pages(conn):
+        yield from page
+
+
+def verify_archive(store: Store, verifier: Verifier, completeness: Completeness) -> AuditReport:
+    """``audit verify`` on ``store``: the archive against its log, and the payloads it names."""
+    log = MerkleLogStore(store.state)
+    with store.transaction(read_only=True) as conn:
+        refs = ReferenceCollector(default_codec())
+        report = verify_log(
+            log.checkpoints(conn),
+            log.leaves(conn),
+            refs.watch(_archive(store, conn)),
+            verifier,
+            completeness=completeness,
+            run_heads=log.all_run_heads(conn),
+        )
+        _payload_check(store, conn, report, refs)
+    return report
 
 
 def _print(report: AuditReport, what: str) -> None:
@@ -141,20 +157,8 @@ def verify(
     allowed = Completeness(max_lag_events=max_lag_events, max_lag_s=max_lag_seconds)
     trusted = _trusted(public_key, trusted_keys_file)
     store = _open(database_url)
-    log = MerkleLogStore(store.state)
     try:
-        with store.transaction(read_only=True) as conn:
-            refs = ReferenceCollector(default_codec())
-            archive = refs.watch(_archive(store, conn))
-            report = verify_log(
-                log.checkpoints(conn),
-                log.leaves(conn),
-                archive,
-                Verifier(trusted),
-                completeness=allowed,
-                run_heads=log.all_run_heads(conn),
-            )
-            _payload_check(store, conn, report, refs)
+        report = verify_archive(store, Verifier(trusted), allowed)
     finally:
         store.close()
     _print(report, "archive")
