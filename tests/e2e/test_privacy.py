@@ -15,12 +15,13 @@ import json
 import logging
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from agentdeck.cli.app import app
@@ -33,7 +34,7 @@ from agentdeck.kafka import Topic
 from agentdeck.privacy import KeyRing, MasterKey, Sealer, erased_fields, is_sealed
 from agentdeck.signing import Signer
 from agentdeck.store import RunStatus
-from agentdeck.store._models import PayloadRow
+from agentdeck.store._models import PayloadRow, SubjectKeyRow
 
 runner = CliRunner()
 CANARY = f"canary{uuid.uuid4().hex[:12]}"
@@ -224,3 +225,53 @@ def test_erasing_the_subject_makes_its_data_unreadable_and_keeps_every_proof(
     assert CANARY not in after.read_text(encoding="utf-8")
     checked = runner.invoke(audit_app, ["verify-bundle", str(after), *_trusting(platform)])
     assert checked.exit_code == 0, checked.output
+
+
+def test_retention_erases_the_subjects_idle_past_their_tenants_limit_and_records_it(
+    platform, monkeypatch
+):
+    _cli_env(platform, monkeypatch)
+    store = platform.stack.store
+    keys = KeyRing(store, MasterKey.from_b64(platform.keys.pii_master))
+    tenant = f"ret{uuid.uuid4().hex[:6]}"
+    old = keys.bind(f"old-{tenant}", tenant, "customer:old")
+    recent = keys.bind(f"new-{tenant}", tenant, "customer:recent")
+    with store.transaction() as conn:
+        conn.execute(
+            update(SubjectKeyRow)
+            .where(SubjectKeyRow.kid == old)
+            .values(last_bound_at=datetime.now(UTC) - timedelta(days=40))
+        )
+    policy = json.dumps({tenant: 30})
+    dry = runner.invoke(app, ["retention", "--policy", policy, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert old in dry.output
+    assert recent not in dry.output
+    assert keys.key(old) is not None, "a dry run erases nothing"
+
+    done = runner.invoke(app, ["retention", "--policy", policy])
+    assert done.exit_code == 0, done.output
+    assert "1 subject key(s) erased" in done.output
+    fresh = KeyRing(store, MasterKey.from_b64(platform.keys.pii_master))
+    assert fresh.key(old) is None
+    assert fresh.key(recent) is not None
+    deadline = time.monotonic() + 30
+    while True:
+        with store.transaction(read_only=True) as conn:
+            rows = store.archive.latest_of_type(
+                conn,
+                m.SubjectErased.EVENT_TYPE,
+                since=datetime.now(UTC) - timedelta(hours=1),
+                limit=50,
+            )
+        recorded = [default_codec().decode(r.payload) for r in rows]
+        mine = [e for e in recorded if isinstance(e, m.SubjectErased) and e.subject_key == old]
+        if mine:
+            break
+        assert time.monotonic() < deadline, "the retention erasure was never recorded"
+        time.sleep(0.2)
+    assert (mine[0].reason, mine[0].policy_days, mine[0].destroyed) == ("retention", 30, True)
+
+    bad = runner.invoke(app, ["retention", "--policy", '{"acme": "thirty"}'])
+    assert bad.exit_code != 0
+    assert "whole days" in str(bad.exception)  # `agentdeck` prints it as one line
