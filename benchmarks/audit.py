@@ -12,8 +12,9 @@ SQLite file in a temporary directory; ``--database-url`` for PostgreSQL), then
 telemetry's ``Checkpointer`` logs the archive into the Merkle log with signed
 checkpoints. Then it measures:
 
-- replay: archive pages read, every payload decoded, grouped by run and folded
-  through the planner (``replay_run``: the run state rebuilt and every planner
+- replay: ``replay_archive`` (the archive read in run ranges, one process per
+  CPU; the payloads the planner's replay reads decoded, grouped by run and
+  folded through ``replay_run``: the run state rebuilt and every planner
   decision re-checked against the record), events per second;
 - verify: ``verify_log`` over the whole archive, checkpoints and signatures,
   as ``agentdeck audit verify`` runs it, events per second.
@@ -36,7 +37,7 @@ from typing import Any
 
 from agentdeck.audit import Completeness
 from agentdeck.cli.audit import verify_archive
-from agentdeck.cli.replay import log_order
+from agentdeck.cli.replay_archive import replay_archive
 from agentdeck.contracts import Codec, Event, Producer, default_codec, envelope_for, follow_up
 from agentdeck.contracts import models as m
 from agentdeck.hashing import sha256_hex
@@ -44,10 +45,9 @@ from agentdeck.ids import decision_id_for, reservation_id_for
 from agentdeck.kafka import topic_for
 from agentdeck.planner.core import Context, Playbook, Templates, decide
 from agentdeck.planner.core.context import ToolInfo
-from agentdeck.planner.replay import replay_run
 from agentdeck.policy_checker.core import DecisionRecord, HeldBudget, events_for
 from agentdeck.signing import Signer, Verifier, generate_private_key
-from agentdeck.store import ArchivedEvent, ArchiveRecord, Store
+from agentdeck.store import ArchiveRecord, Store
 from agentdeck.telemetry.checkpoints import Checkpointer
 from agentdeck.telemetry.core.archive import archive_record
 from agentdeck.tool_executor.core.record import CallRecord, Completion, call_events
@@ -234,35 +234,10 @@ def log_archive(store: Store, signer: Signer) -> int:
     return made
 
 
-def _archive(store: Store) -> Iterator[ArchivedEvent]:
-    with store.transaction(read_only=True) as conn:
-        after = 0
-        while page := store.archive.iter_from(conn, after, 5_000):
-            yield from page
-            after = page[-1].seq
-
-
-def replay_all(store: Store, codec: Codec) -> tuple[int, int, int]:
-    """Decode every archived event and fold each run through the planner; (events, runs, bad)."""
-    open_runs: dict[str, list[Event]] = defaultdict(list)
-    events = runs = diverged = 0
-    for item in _archive(store):
-        event = codec.decode(item.payload)
-        events += 1
-        run_id = event.envelope.run_id or ""
-        open_runs[run_id].append(event)
-        if isinstance(event, m.RunCompleted | m.RunFailed | m.RunCancelled):
-            diverged += _replayed(open_runs.pop(run_id))
-            runs += 1
-    for leftover in open_runs.values():
-        diverged += _replayed(leftover)
-        runs += 1
-    return events, runs, diverged
-
-
-def _replayed(events: list[Event]) -> int:
-    result = replay_run(log_order(events), playbooks=PLAYBOOKS, tools=TOOLS)
-    return 0 if result.divergence is None else 1
+def replay_all(store: Store) -> tuple[int, int, int]:
+    """Fold every run of the archive through the planner; (events, runs, diverged)."""
+    replayed = replay_archive(store, playbooks=PLAYBOOKS, tools=TOOLS)
+    return replayed.events, replayed.runs, len(replayed.divergences)
 
 
 def verify_all(store: Store, trusted: Signer) -> tuple[int, bool]:
@@ -293,7 +268,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             (events, runs), gen_s = _timed(generate, store, codec, args.events, args.in_flight)
             signer = Signer("telemetry-1", generate_private_key())
             checkpoints, log_s = _timed(log_archive, store, signer)
-            (replayed, folded, diverged), replay_s = _timed(replay_all, store, codec)
+            (replayed, folded, diverged), replay_s = _timed(replay_all, store)
             (verified, ok), verify_s = _timed(verify_all, store, signer)
             backend = store.engine.dialect.name
         finally:

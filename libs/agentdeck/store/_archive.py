@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Dialect, String, func, select, text, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Row,
+    String,
+    func,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
 
 from agentdeck.store._dialect import bulk_insert_ignore, is_postgres
 from agentdeck.store._models import ArchiveRow
@@ -192,6 +203,52 @@ class ArchiveRepository:
         )
         for rows in conn.execute(stmt).partitions():
             yield [convert(row) for row in rows]
+
+    def payload_pages(
+        self,
+        conn: Connection,
+        *,
+        runs_from: str | None = None,
+        runs_before: str | None = None,
+        page: int = 20_000,
+    ) -> Iterator[Sequence[Row[int, str, str, str | None, bytes]]]:
+        """``(seq, event_id, event_type, run_id, payload)`` of archived events, in ``seq`` order.
+
+        What replay needs and nothing else, streamed ``page`` rows at a time.
+        With bounds, only the events of runs whose ids sort in ``[runs_from,
+        runs_before)``; events of no run sort before every run id.
+        """
+        stmt = select(
+            ArchiveRow.seq,
+            ArchiveRow.event_id,
+            ArchiveRow.event_type,
+            ArchiveRow.run_id,
+            ArchiveRow.payload,
+        )
+        if runs_from is not None:
+            stmt = stmt.where(ArchiveRow.run_id >= runs_from)
+        if runs_before is not None:
+            stmt = stmt.where(or_(ArchiveRow.run_id.is_(None), ArchiveRow.run_id < runs_before))
+        stmt = stmt.order_by(ArchiveRow.seq).execution_options(yield_per=page)
+        yield from conn.execute(stmt).partitions()
+
+    def run_splits(self, conn: Connection, parts: int) -> list[str]:
+        """Run ids that split the archive into ``parts`` run ranges of about equal events.
+
+        Sorted, at most ``parts - 1`` of them, for :meth:`payload_pages` bounds.
+        """
+        with_run = (
+            select(func.count()).select_from(ArchiveRow).where(ArchiveRow.run_id.is_not(None))
+        )
+        total = conn.execute(with_run).scalar_one()
+        splits: list[str] = []
+        for part in range(1, parts):
+            at = select(ArchiveRow.run_id).where(ArchiveRow.run_id.is_not(None))
+            at = at.order_by(ArchiveRow.run_id).offset(total * part // parts).limit(1)
+            run_id = conn.execute(at).scalar_one_or_none()
+            if run_id is not None and (not splits or run_id > splits[-1]):
+                splits.append(run_id)
+        return splits
 
     def latest_of_type(
         self, conn: Connection, event_type: str, *, since: datetime, limit: int

@@ -19,7 +19,7 @@ from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, 
 from agentdeck.planner.core.admission import recorded_admission
 from agentdeck.planner.core.context import ToolInfo
 
-__all__ = ["Divergence", "ReplayResult", "replay_run"]
+__all__ = ["READS", "Divergence", "ReplayResult", "replay_run"]
 
 _OUTPUTS = (
     m.RunStarted,
@@ -30,6 +30,9 @@ _OUTPUTS = (
     m.RunFailed,
     m.RunCancelled,
 )
+
+READS: frozenset[type[Event]] = frozenset({*_OUTPUTS, *RELEVANT, m.LlmCallRecorded})
+"""The event types :func:`replay_run` reads; it ignores every other (no need to decode them)."""
 
 
 @dataclass(frozen=True)

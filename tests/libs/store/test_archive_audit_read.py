@@ -70,3 +70,38 @@ def test_the_audit_read_starts_after_the_given_seq(engine: Engine, new_id: NewId
         rows = [row for page in archive.audit_pages(conn, after_seq=full[-2].seq) for row in page]
 
     assert [row.seq for row in rows] == [full[-1].seq]
+
+
+def test_the_replay_read_splits_the_archive_by_run_and_keeps_seq_order(
+    engine: Engine, new_id: NewId
+) -> None:
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    prefix = new_id("split")
+    runs = [f"{prefix}-{i}" for i in range(4)]
+    records = [_record(new_id("evt"), run, at) for _ in range(3) for run in runs]
+    no_run = _record(new_id("evt"), None, at)
+    with transaction(engine) as conn:
+        archive.append_many(conn, [*records, no_run])
+        everything = [row for page in archive.payload_pages(conn, page=5) for row in page]
+        below = [
+            row
+            for page in archive.payload_pages(conn, runs_from=runs[0], runs_before=runs[2])
+            for row in page
+        ]
+        unbounded_below = [
+            row for page in archive.payload_pages(conn, runs_before=runs[0]) for row in page
+        ]
+        splits = archive.run_splits(conn, 3)
+
+    ours = {r.event_id: r for r in [*records, no_run]}
+    read = [row for row in everything if row.event_id in ours]
+    assert [row.seq for row in everything] == sorted(row.seq for row in everything)
+    assert [(row.event_id, row.event_type, row.run_id, row.payload) for row in read] == [
+        (r.event_id, r.event_type, r.run_id, r.payload) for r in ours.values()
+    ]
+    assert [row.event_id for row in below] == [
+        r.event_id for r in records if r.run_id in {runs[0], runs[1]}
+    ]
+    assert no_run.event_id in {row.event_id for row in unbounded_below}
+    assert splits == sorted(set(splits))
+    assert len(splits) <= 2

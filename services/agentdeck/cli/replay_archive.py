@@ -1,0 +1,212 @@
+"""Replaying every run of the archive through the planner, as ``replay --verify`` does one run.
+
+Only the events the planner's replay reads are decoded (``READS``), plus the
+events on their causation chains, so each run's folded events come in exactly
+the order :func:`~agentdeck.cli.replay.log_order` gives the whole run. Runs are
+independent: the archive is split into run ranges of about equal size, each
+read and replayed by a process of its own (forked, one per CPU), each reading
+only its own runs' rows.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection as Pipe
+from typing import TYPE_CHECKING, Any
+
+from agentdeck.claimcheck import ClaimCheck, references
+from agentdeck.cli.replay import log_order
+from agentdeck.contracts import Codec, DecodeError, Event, default_codec
+from agentdeck.contracts import models as m
+from agentdeck.store import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from agentdeck.planner.core import PlaybookSource, ToolInfo
+
+__all__ = ["ArchiveReplay", "replay_archive"]
+
+_TERMINAL = frozenset(t.EVENT_TYPE for t in (m.RunCompleted, m.RunFailed, m.RunCancelled))
+
+
+@dataclass
+class ArchiveReplay:
+    """What replaying the archive found.
+
+    Attributes:
+        events: Archived events read.
+        runs: Runs folded (a run's events archived after its terminal event fold on their own).
+        decisions: Planner decisions re-made.
+        divergences: ``(run id, where replay and record part ways)`` of each diverging run.
+    """
+
+    events: int = 0
+    runs: int = 0
+    decisions: int = 0
+    divergences: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, other: ArchiveReplay) -> None:
+        """Count ``other`` in too."""
+        self.events += other.events
+        self.runs += other.runs
+        self.decisions += other.decisions
+        self.divergences += other.divergences
+
+
+def replay_archive(
+    store: Store,
+    *,
+    playbooks: PlaybookSource,
+    tools: Mapping[str, ToolInfo],
+    codec: Codec | None = None,
+    processes: int | None = None,
+) -> ArchiveReplay:
+    """Fold every run of the archive through the planner and compare its decisions.
+
+    Args:
+        store: The store whose archive is replayed.
+        playbooks: The playbooks the runs name.
+        tools: The tools the planner knows.
+        codec: Decodes the archive (default: :func:`default_codec`, personal data sealed).
+        processes: How many processes share the runs (default: one per CPU; forked, so
+            only where this process runs no other thread; 1: this process alone).
+    """
+    parts = max(1, processes or _cpus()) if _can_fork() else 1
+    if parts > 1:
+        with store.transaction(read_only=True) as conn:
+            splits: list[str | None] = [*store.archive.run_splits(conn, parts)]
+    else:
+        splits = []
+    bounds = list(zip([None, *splits], [*splits, None], strict=True))
+    job = _RangeReplay(playbooks, tools, codec or default_codec())
+    children = [_forked(store, job, *bound) for bound in bounds[1:]]
+    total = job(store, *bounds[0])
+    for child in children:
+        total.add(child())
+    return total
+
+
+@dataclass
+class _Run:
+    payloads: list[bytes] = field(default_factory=list)
+    """The encoded events replay reads."""
+    others: dict[str, bytes] = field(default_factory=dict)
+    """The rest, by event id: decoded only if a read event's causation chain passes them."""
+
+
+@dataclass(frozen=True)
+class _RangeReplay:
+    playbooks: PlaybookSource
+    tools: Mapping[str, ToolInfo]
+    codec: Codec
+
+    def __call__(
+        self, store: Store, runs_from: str | None, runs_before: str | None
+    ) -> ArchiveReplay:
+        from agentdeck.planner.replay import READS  # noqa: PLC0415 -- heavy imports
+
+        wanted = frozenset(t.EVENT_TYPE for t in READS)
+        result = ArchiveReplay()
+        open_runs: dict[str, _Run] = {}
+        with store.transaction(read_only=True) as conn:
+            pages = store.archive.payload_pages(conn, runs_from=runs_from, runs_before=runs_before)
+            for page in pages:
+                result.events += len(page)
+                for _seq, event_id, event_type, run_id, payload in page:
+                    key = run_id or ""
+                    run = open_runs.get(key) or open_runs.setdefault(key, _Run())
+                    if event_type in wanted:
+                        run.payloads.append(payload)
+                    else:
+                        run.others[event_id] = payload
+                    if event_type in _TERMINAL:
+                        self._fold(conn, store, key, open_runs.pop(key), result)
+            for key, run in open_runs.items():
+                self._fold(conn, store, key, run, result)
+        return result
+
+    def _fold(
+        self, conn: Connection, store: Store, run_id: str, run: _Run, result: ArchiveReplay
+    ) -> None:
+        from agentdeck.planner.replay import replay_run  # noqa: PLC0415 -- heavy imports
+
+        events = self._decoded(run.payloads)
+        chained = list(events)
+        while chained:  # the skipped events each read event descends from, for log_order
+            cause = chained.pop().envelope.causation_id
+            if cause and cause in run.others:
+                found = self._decoded([run.others.pop(cause)])
+                events += found
+                chained += found
+        if any(references(e) for e in events):
+            events = ClaimCheck(store.payloads).resolve(conn, events)
+        replayed = replay_run(log_order(events), playbooks=self.playbooks, tools=self.tools)
+        result.runs += 1
+        result.decisions += replayed.decisions
+        if replayed.divergence is not None:
+            result.divergences.append((run_id, replayed.divergence.describe()))
+
+    def _decoded(self, payloads: list[bytes]) -> list[Event]:
+        events = []
+        for payload in payloads:
+            try:
+                events.append(self.codec.decode(payload))
+            except DecodeError:
+                continue  # as load_run: what does not decode is not part of the run
+        return events
+
+
+def _cpus() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _forked(
+    store: Store, job: _RangeReplay, runs_from: str | None, runs_before: str | None
+) -> Callable[[], ArchiveReplay]:
+    """Run ``job`` over a run range in a forked process, on an engine of its own."""
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    url = store.engine.url.render_as_string(hide_password=False)
+    child = context.Process(target=_child, args=(writer, store, url, job, runs_from, runs_before))
+    child.start()
+    writer.close()
+
+    def result() -> ArchiveReplay:
+        try:
+            outcome = reader.recv()
+        except EOFError:
+            outcome = RuntimeError(f"the replay of runs from {runs_from!r} died")
+        finally:
+            reader.close()
+            child.join()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        replayed: ArchiveReplay = outcome
+        return replayed
+
+    return result
+
+
+def _child(writer: Pipe, parent: Store, url: str, job: _RangeReplay, *bounds: Any) -> None:
+    parent.engine.dispose(close=False)  # the parent's connections stay the parent's
+    try:
+        with Store.open(url, upgrade=False) as store:
+            outcome: object = job(store, *bounds)
+    except Exception as exc:  # noqa: BLE001 -- handed to the parent, which raises it
+        outcome = exc
+    try:
+        writer.send(outcome)
+    except Exception as exc:  # noqa: BLE001 -- an exception that does not pickle
+        writer.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    finally:
+        writer.close()
