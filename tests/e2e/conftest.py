@@ -16,11 +16,14 @@ from agentdeck.cli.services import compose
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stack import Stack, embedded_stack
 from agentdeck.cli.stackfile import StackInfo
+from agentdeck.contracts import Codec, default_codec
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.embedded import free_port
 from agentdeck.kafka import ensure_topics, topic_specs
 from agentdeck.runtime import ServiceRunner
 from agentdeck.settings import KafkaSettings, StoreSettings
+from testkit import authority
+from testkit.privacy import opening
 from testkit.sql import Databases
 
 
@@ -32,6 +35,10 @@ class Platform:
     info: StackInfo
     keys: DemoKeys
     runners: list[ServiceRunner]
+
+    def codec(self) -> Codec:
+        """A codec that opens the stack's personal data (with its master key)."""
+        return opening(default_codec(), self.stack.store)
 
     def token(self, who: str) -> str:
         """The demo bearer token of ``who``."""
@@ -62,7 +69,11 @@ def running_platform(
     ):
         for name, value in (env or {}).items():
             patch.setenv(name, value)
-        keys = load_or_create(Path(stack.data_dir))
+        keys = load_or_create(Path(stack.data_dir)).model_copy(
+            # One master key for the stack, the CLI and the tests (AGENTDECK_PII_MASTER_KEY).
+            update={"pii_master": authority.PII_MASTER_KEY}
+        )
+        (Path(stack.data_dir) / "keys.json").write_text(keys.model_dump_json(), encoding="utf-8")
         runners = compose(stack, keys, llm_base_url=model.base_url, approval_port=port)
         for runner in runners:
             runner.start()

@@ -2,6 +2,7 @@
 it are stored once by hash; the run completes, replays, exports and verifies; tampering fails."""
 
 import base64
+import hashlib
 import json
 import time
 import uuid
@@ -17,7 +18,6 @@ from agentdeck.cli.audit import audit_app
 from agentdeck.cli.demo import wait_for_outcomes
 from agentdeck.cli.replay import load_run
 from agentdeck.cli.submit import goal_event, publish_goal
-from agentdeck.contracts import default_codec
 from agentdeck.contracts.models import LlmCallRecorded, RunLimits, ToolCallCompleted
 from agentdeck.demo.tools import demo_registry
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
@@ -55,7 +55,7 @@ def run_id(platform):
 
 
 def _archived(platform, run):  # type: ignore[no-untyped-def]
-    codec = default_codec()
+    codec = platform.codec()
     store = platform.stack.store
     with store.transaction(read_only=True) as conn:
         return [codec.decode(e.payload) for e in store.archive.read_run(conn, run)]
@@ -79,8 +79,18 @@ def test_the_large_output_and_model_request_travel_by_reference(platform, run_id
     [completed] = [e for e in events if isinstance(e, ToolCallCompleted)]
     ref = parse_reference(completed.output_json)
     assert ref is not None, completed.output_json[:200]
-    assert ref.digest == completed.output_hash
     assert ref.size > 16_384
+    # The payload rests sealed under the run's subject key: its reference names the
+    # sealed bytes, and what they open to is the output the event's hash names.
+    with platform.stack.store.transaction(read_only=True) as conn:
+        stored = platform.stack.store.payloads.get(conn, ref)
+    assert hashlib.sha256(stored).hexdigest() == ref.digest != completed.output_hash
+    [opened] = [
+        e
+        for e in load_run(platform.stack.store, run_id, platform.codec())
+        if isinstance(e, ToolCallCompleted)
+    ]
+    assert hashlib.sha256(opened.output_json.encode()).hexdigest() == completed.output_hash
     asked = [e for e in events if isinstance(e, LlmCallRecorded)]
     assert len(asked) == 2
     assert parse_reference(asked[0].request_json) is None  # the first request is small
@@ -89,7 +99,7 @@ def test_the_large_output_and_model_request_travel_by_reference(platform, run_id
 
 
 def test_replay_follows_the_references_and_reproduces_the_run(platform, run_id):
-    events = load_run(platform.stack.store, run_id)
+    events = load_run(platform.stack.store, run_id, platform.codec())
     assert not any(references(e) for e in events)
     [completed] = [e for e in events if isinstance(e, ToolCallCompleted)]
     assert json.loads(completed.output_json)["subject"] == "The quarterly report"
@@ -148,7 +158,7 @@ def test_a_stored_payload_altered_by_one_byte_fails_audit_verify_and_replay(plat
     assert ref is not None
     with store.transaction() as conn:
         original = store.payloads.get(conn, ref)
-        altered = original.replace(b"on time", b"on tame", 1)
+        altered = original[:-1] + bytes([original[-1] ^ 1])  # one bit of the sealed payload
         conn.execute(update(PayloadRow).where(PayloadRow.digest == ref.digest).values(data=altered))
     try:
         after = runner.invoke(audit_app, ["verify", "--database-url", url, *_trusting(platform)])

@@ -34,7 +34,13 @@ from agentdeck.kafka import Topic
 from agentdeck.privacy import KeyRing, MasterKey, Sealer, erased_fields, is_sealed
 from agentdeck.signing import Signer
 from agentdeck.store import RunStatus
-from agentdeck.store._models import PayloadRow, SubjectKeyRow
+from agentdeck.store._models import (
+    EffectRow,
+    PayloadRow,
+    RunRow,
+    ServiceStateRow,
+    SubjectKeyRow,
+)
 
 runner = CliRunner()
 CANARY = f"canary{uuid.uuid4().hex[:12]}"
@@ -137,6 +143,22 @@ def test_the_canary_is_sealed_in_the_archive_and_opens_with_the_subjects_key(pla
         assert CANARY.encode() not in row.payload, row.event_type
         assert all(CANARY.encode() not in (v or b"") for _, v in row.headers)
     assert all(CANARY.encode() not in data for data in payloads)
+    with store.transaction(read_only=True) as conn:
+        kept = [
+            *conn.execute(select(RunRow.goal).where(RunRow.run_id == run)).scalars(),
+            *(
+                f"{svc}/{key}: {state}"
+                for svc, key, state in conn.execute(
+                    select(ServiceStateRow.service, ServiceStateRow.key, ServiceStateRow.state)
+                )
+                # The demo desk stands in for the customer's own refund system: what
+                # a tool writes there is that system's to protect, not the platform's.
+                if svc != "demo-desk"
+            ),
+            *(bytes(r).decode() for r in conn.execute(select(EffectRow.result)).scalars() if r),
+        ]
+    assert len(kept) >= 3
+    assert [t[:120] for t in kept if CANARY in t] == [], "the services' own tables keep it sealed"
     opened = [_opening(platform).decode(row.payload) for row in archived]
     goal = next(e for e in opened if isinstance(e, m.GoalSubmitted))
     assert EMAIL in goal.goal

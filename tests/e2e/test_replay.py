@@ -36,7 +36,7 @@ def recorded(platform):
         publish_goal(platform.info, event)
     ids = {goal.key: event.envelope.run_id for goal, event in events}
     wait_for_outcomes(platform.stack.store, list(ids.values()), timeout_s=90)
-    return {key: load_run(platform.stack.store, run) for key, run in ids.items()}
+    return {key: load_run(platform.stack.store, run, platform.codec()) for key, run in ids.items()}
 
 
 def _replay(events):
@@ -146,7 +146,7 @@ def test_replay_from_kafka_gives_the_archive_s_events_and_tree_and_skips_bad_mes
     )
     for key, archived in recorded.items():
         run_id = archived[0].envelope.run_id
-        events, read = read_run_from_kafka(kafka, run_id)
+        events, read = read_run_from_kafka(kafka, run_id, codec=platform.codec())
         assert read.skipped == 2, key
         assert [e.envelope.event_id for e in events] == [e.envelope.event_id for e in archived]
         assert events == archived
@@ -348,7 +348,7 @@ def test_a_deny_that_rests_on_a_kill_switch_is_reported_unconfirmed_not_divergen
     )
     publish_goal(platform.info, goal)
     wait_for_outcomes(platform.stack.store, ["replay-killed"], timeout_s=60)
-    events = load_run(platform.stack.store, "replay-killed")
+    events = load_run(platform.stack.store, "replay-killed", platform.codec())
     denied = next(e for e in events if isinstance(e, m.PolicyDecided))
     assert denied.outcome is m.DecisionOutcome.DENY
     assert any("kill-switch" in p for p in denied.matched_policies), denied.matched_policies

@@ -27,7 +27,7 @@ hash to a proven digest is proven with it. Readers check the hash on every read
         events = claims.resolve(conn, events)        # before folding
 """
 
-from agentdeck.claimcheck._check import DEFAULT_ABOVE_BYTES, ClaimCheck
+from agentdeck.claimcheck._check import DEFAULT_ABOVE_BYTES, ClaimCheck, Owner, PayloadCipher
 from agentdeck.claimcheck._events import (
     CLAIMABLE,
     encoded_references,
@@ -41,6 +41,8 @@ __all__ = [
     "DEFAULT_ABOVE_BYTES",
     "REFERENCE_PREFIX",
     "ClaimCheck",
+    "Owner",
+    "PayloadCipher",
     "encoded_references",
     "parse_reference",
     "reference_json",

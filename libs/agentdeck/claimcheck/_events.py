@@ -9,6 +9,7 @@ from typing import Final, TypeVar
 from agentdeck.claimcheck._reference import REFERENCE_PREFIX, parse_reference
 from agentdeck.contracts import Codec, DecodeError, Event
 from agentdeck.contracts import models as m
+from agentdeck.privacy._token import erased_token, payload_kid
 from agentdeck.store import PayloadMissingError, PayloadRef
 
 __all__ = ["CLAIMABLE", "encoded_references", "references", "resolve_event"]
@@ -36,8 +37,11 @@ def references(event: Event) -> list[PayloadRef]:
     return [ref for ref in found if ref is not None]
 
 
-def resolve_event(event: E, payloads: Mapping[str, bytes]) -> E:
+def resolve_event(event: E, payloads: Mapping[str, bytes | str]) -> E:
     """``event`` with every reference replaced by its payload (``payloads``: digest -> bytes).
+
+    A payload given as text is put in as it is (the sealed form of a payload
+    whose key was erased); a sealed payload nobody opened stays sealed.
 
     Raises:
         PayloadMissingError: a reference's payload is not in ``payloads``.
@@ -55,7 +59,7 @@ def resolve_event(event: E, payloads: Mapping[str, bytes]) -> E:
                 capability="claimcheck.resolve",
                 code="payload_missing",
             )
-        update[name] = data.decode()
+        update[name] = data if isinstance(data, str) else _text(data)
     return event.model_copy(update=update) if update else event
 
 
@@ -71,3 +75,8 @@ def encoded_references(data: bytes, codec: Codec) -> list[PayloadRef]:
         return references(codec.decode(data))
     except DecodeError:
         return []
+
+
+def _text(data: bytes) -> str:
+    kid = payload_kid(data)
+    return data.decode() if kid is None else erased_token(kid)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from agentdeck.claimcheck import parse_reference
 from agentdeck.privacy._keyring import KeyRing
-from agentdeck.privacy._token import erased_token, is_sealed, kid_of, open_token, seal_token
+from agentdeck.privacy._token import (
+    erased_token,
+    is_sealed,
+    kid_of,
+    open_payload,
+    open_token,
+    payload_kid,
+    seal_payload,
+    seal_token,
+)
 
 __all__ = ["Sealer"]
 
@@ -25,6 +33,8 @@ class Sealer:
         self, value: str, *, tenant: str, run_id: str, subject: str | None, event_id: str, path: str
     ) -> str:
         """``value`` sealed for one field of one event (sealed values pass unchanged)."""
+        from agentdeck.claimcheck import parse_reference  # noqa: PLC0415 -- claimcheck imports us
+
         if is_sealed(value) or parse_reference(value) is not None:
             # A claim-check reference names a stored payload by its hash; it stays
             # readable so bundles and audits can follow it.
@@ -45,3 +55,26 @@ class Sealer:
             return value
         opened = open_token(key, value, event_id=event_id, path=path)
         return value if opened is None else opened
+
+    def seal_payload(self, data: bytes, *, tenant: str, run_id: str) -> bytes:
+        """A claim-checked payload of a run, sealed under the run's subject key.
+
+        Payloads are sealed per key, not per event (the event's id is not known
+        when the payload is stored): equal payloads of one subject share bytes.
+        """
+        if payload_kid(data) is not None:
+            return data
+        kid = self.keys.run_kid(run_id, tenant)
+        key = self.keys.key(kid, create_for=tenant)
+        if key is None:
+            return erased_token(kid).encode()
+        return seal_payload(key, kid, data)
+
+    def open_payload(self, data: bytes) -> bytes | str:
+        """The clear bytes of a stored payload, or the erased token (text) if its key is gone."""
+        kid = payload_kid(data)
+        if kid is None:
+            return data
+        key = self.keys.key(kid)
+        opened = None if key is None else open_payload(key, data)
+        return erased_token(kid) if opened is None else opened

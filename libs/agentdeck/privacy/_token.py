@@ -14,7 +14,17 @@ import base64
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
-__all__ = ["PREFIX", "erased_token", "is_sealed", "kid_of", "open_token", "seal_token"]
+__all__ = [
+    "PREFIX",
+    "erased_token",
+    "is_sealed",
+    "kid_of",
+    "open_payload",
+    "open_token",
+    "payload_kid",
+    "seal_payload",
+    "seal_token",
+]
 
 PREFIX = "sealed:v1:"
 _DOMAIN = b"agentdeck.pii.v1"
@@ -61,3 +71,30 @@ def open_token(key: AESSIV, token: str, *, event_id: str, path: str) -> str | No
 
 def _context(kid: str, event_id: str, path: str) -> list[bytes]:
     return [_DOMAIN, kid.encode(), event_id.encode(), path.encode()]
+
+
+_PAYLOAD = b"payload"
+
+
+def seal_payload(key: AESSIV, kid: str, data: bytes) -> bytes:
+    """A claim-checked payload sealed under ``key``: ``sealed:v1:<kid>:`` then the ciphertext."""
+    return f"{PREFIX}{kid}:".encode() + key.encrypt(data, [_DOMAIN, kid.encode(), _PAYLOAD])
+
+
+def payload_kid(data: bytes) -> str | None:
+    """The key id a sealed payload names, or None if ``data`` is not a sealed payload."""
+    if not data.startswith(PREFIX.encode()):
+        return None
+    kid, sep, _ = data[len(PREFIX) :].partition(b":")
+    return kid.decode("ascii", "replace") if sep and kid else None
+
+
+def open_payload(key: AESSIV, data: bytes) -> bytes | None:
+    """The clear bytes of a sealed payload, or None if it does not open under ``key``."""
+    kid = payload_kid(data)
+    if kid is None:
+        return None
+    try:
+        return key.decrypt(data[len(PREFIX) + len(kid) + 1 :], [_DOMAIN, kid.encode(), _PAYLOAD])
+    except (InvalidTag, ValueError):
+        return None

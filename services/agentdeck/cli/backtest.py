@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agentdeck.cli.replay import load_run
-from agentdeck.contracts import DecodeError, Event, default_codec
+from agentdeck.contracts import Codec, DecodeError, Event, default_codec
 from agentdeck.store import Store
 
 __all__ = ["run_backtest"]
@@ -18,8 +18,7 @@ __all__ = ["run_backtest"]
 console = Console()
 
 
-def _events_since(store: Store, since: datetime) -> list[Event]:
-    codec = default_codec()
+def _events_since(store: Store, since: datetime, codec: Codec) -> list[Event]:
     events: list[Event] = []
     after = 0
     with store.transaction(read_only=True) as conn:
@@ -36,18 +35,28 @@ def _events_since(store: Store, since: datetime) -> list[Event]:
 
 
 def run_backtest(
-    store: Store, bundle: Path, *, run_id: str | None, since_hours: float, json_out: Path | None
+    store: Store,
+    bundle: Path,
+    *,
+    run_id: str | None,
+    since_hours: float,
+    json_out: Path | None,
+    codec: Codec | None = None,
 ) -> None:
-    """Backtest ``bundle`` over one run or the runs of the last ``since_hours``; print a report."""
+    """Backtest ``bundle`` over one run or the runs of the last ``since_hours``; print a report.
+
+    ``codec`` opens the recorded arguments (personal data is sealed in the archive).
+    """
+    codec = codec or default_codec()
     from agentdeck.demo.tools import demo_registry  # noqa: PLC0415
     from agentdeck.policy_checker.adapters.catalog import ToolCatalog  # noqa: PLC0415
     from agentdeck.policy_checker.adapters.cedar import load_bundle  # noqa: PLC0415
     from agentdeck.policy_checker.backtest import backtest  # noqa: PLC0415
 
     events = (
-        load_run(store, run_id)
+        load_run(store, run_id, codec)
         if run_id
-        else _events_since(store, datetime.now(UTC) - timedelta(hours=since_hours))
+        else _events_since(store, datetime.now(UTC) - timedelta(hours=since_hours), codec)
     )
     report = backtest(events, load_bundle(bundle), ToolCatalog(demo_registry()))
     table = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from agentdeck.cli.views import (
 from agentdeck.contracts import DecodeError, Producer, default_codec, deterministic_id, envelope_for
 from agentdeck.contracts.models import GoalRejected, KillSwitchScope, KillSwitchSet, RunLimits
 from agentdeck.kafka import EventProducer
+from agentdeck.planner.adapters.runs import GOAL_PATH
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import RunStatus, Store
 
@@ -71,10 +73,18 @@ def runs(
     limit: Annotated[int, typer.Option(min=1)] = 20,
 ) -> None:
     """List runs, newest first."""
-    store = _store(locate(CliSettings()))
+    settings = CliSettings()
+    stack = locate(settings)
+    store = _store(stack)
     try:
         with store.transaction(read_only=True) as conn:
             found = store.runs.list_runs(conn, status=status, limit=limit)
+        cipher = reading_codec(settings, stack, store).cipher
+        if cipher is not None:  # goals are sealed in the projection, as in the events
+            found = [
+                dataclasses.replace(r, goal=cipher.open(r.goal, event_id=r.run_id, path=GOAL_PATH))
+                for r in found
+            ]
     finally:
         store.close()
     console.print(runs_table(found))

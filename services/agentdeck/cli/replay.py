@@ -17,7 +17,7 @@ from agentdeck.cli.views import run_tree
 from agentdeck.contracts import Codec, DecodeError, Event, default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.kafka import TopicRead, read_topics
-from agentdeck.privacy import erased_fields
+from agentdeck.privacy import Sealer, erased_fields
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import Store
 
@@ -67,15 +67,20 @@ def load_run(store: Store, run_id: str, codec: Codec | None = None) -> list[Even
             events.append(codec.decode(item.payload))
         except DecodeError:
             continue
-    return log_order(_resolved(store, events))
+    return log_order(_resolved(store, events, codec))
 
 
-def _resolved(store: Store, events: list[Event]) -> list[Event]:
-    """``events`` with claim-check references followed (large payloads, hash checked)."""
+def _resolved(store: Store, events: list[Event], codec: Codec | None = None) -> list[Event]:
+    """``events`` with claim-check references followed (large payloads, hash checked).
+
+    Payloads are sealed like the fields they stand for: ``codec``'s cipher opens them.
+    """
     if not any(references(e) for e in events):
         return events
+    cipher = codec.cipher if codec is not None else None
+    sealer = cipher if isinstance(cipher, Sealer) else None
     with store.transaction(read_only=True) as conn:
-        return ClaimCheck(store.payloads).resolve(conn, events)
+        return ClaimCheck(store.payloads, cipher=sealer).resolve(conn, events)
 
 
 def read_run_from_kafka(
@@ -108,7 +113,7 @@ def _events(stack: StackInfo, run_id: str, *, from_kafka: bool) -> tuple[list[Ev
                 f"{stack.topic_prefix}; {len(events)} of run {run_id}"
                 + (f"; skipped {read.skipped} that did not decode" if read.skipped else "")
             )
-            events = _resolved(store, events)  # the topics carry references to large payloads
+            events = _resolved(store, events, codec)  # topics carry references to large payloads
         else:
             events = load_run(store, run_id, codec)
         return events, erased_fields(events, codec.sensitive)
@@ -147,7 +152,14 @@ def replay(
     if policy is not None:
         store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
         try:
-            run_backtest(store, policy, run_id=run_id, since_hours=since_hours, json_out=json_out)
+            run_backtest(
+                store,
+                policy,
+                run_id=run_id,
+                since_hours=since_hours,
+                json_out=json_out,
+                codec=reading_codec(CliSettings(), stack, store),
+            )
         finally:
             store.close()
         return

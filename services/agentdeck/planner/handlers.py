@@ -15,6 +15,7 @@ from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, 
 from agentdeck.planner.core.admission import Admitted, Refused
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.turns import ModelTurns
+from agentdeck.privacy import Sealer
 from agentdeck.runtime import Clock
 from agentdeck.store import Store
 
@@ -46,11 +47,12 @@ class PlannerHandler:
         model_for: Callable[[GoalSubmitted], str] | None = None,
         turns: ModelTurns | None = None,
         bind_subject: BindSubject | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self._store = store
         self._bind_subject = bind_subject
-        self._runs = RunStates(store)
-        self._claims = ClaimCheck(store.payloads)
+        self._runs = RunStates(store, cipher=sealer)
+        self._claims = ClaimCheck(store.payloads, cipher=sealer)
         self._producers = producers
         self._playbooks = playbooks
         self._tools = tools

@@ -74,13 +74,19 @@ def model_router(settings: PlannerSettings) -> Callable[[GoalSubmitted], str]:
 
 
 def _turns(
-    settings: PlannerSettings, store: Store, hot: HotState, registry: ToolRegistry
+    settings: PlannerSettings,
+    store: Store,
+    hot: HotState,
+    registry: ToolRegistry,
+    sealer: Sealer | None,
 ) -> ModelTurns | None:
     if not settings.llm_base_url:
         return None
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
     port = OpenAiCompatible(settings.llm_base_url, api_key=key, timeout_s=settings.llm_timeout_s)
-    claims = ClaimCheck(store.payloads, above_bytes=settings.store.claim_check_above_bytes)
+    claims = ClaimCheck(
+        store.payloads, above_bytes=settings.store.claim_check_above_bytes, cipher=sealer
+    )
     calls = ModelCalls(store, hot, port, cache_ttl_s=settings.llm_cache_ttl_s, claims=claims)
     return ModelTurns(
         calls,
@@ -130,6 +136,7 @@ def build(
     ``producers`` is the producer registry; None loads the one the settings name.
     """
     codec = sealing_codec(codec, settings.privacy, store)
+    sealer = codec.cipher if isinstance(codec.cipher, Sealer) else None
     registry = producers if producers is not None else producer_registry(settings)
     playbooks = (
         YamlPlaybooks(Path(settings.playbook_dir)) if settings.playbook_dir else bundled_playbooks()
@@ -144,8 +151,9 @@ def build(
         clock=clock,
         consumer=f"{identity_service}.runs",
         model_for=model_router(settings) if settings.llm_base_url else None,
-        turns=_turns(settings, store, hot, tools),
-        bind_subject=codec.cipher.keys.bind if isinstance(codec.cipher, Sealer) else None,
+        turns=_turns(settings, store, hot, tools, sealer),
+        bind_subject=sealer.keys.bind if sealer is not None else None,
+        sealer=sealer,
     )
     topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS)
     return ServiceRunner(

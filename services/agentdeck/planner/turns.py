@@ -40,7 +40,8 @@ class ModelTurns:
             conv = state.llm
             if conv is None or not conv.awaiting_model or state.phase is not RunPhase.RUNNING:
                 break
-            answer = self._calls.answer(state.run_id, conv.turn, model_request(state, self._tools))
+            request = model_request(state, self._tools)
+            answer = self._calls.answer(state.run_id, conv.turn, request, tenant=state.tenant)
             recorded = self._recorded(state, conv.turn, answer, ctx)
             next_state, out = decide(state, recorded, ctx)
             published = recorded.model_copy(

@@ -11,7 +11,7 @@ from agentdeck.contracts import Codec, default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.kafka import Topic
-from agentdeck.privacy import sealing_codec
+from agentdeck.privacy import Sealer, sealing_codec
 from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, utc_now
 from agentdeck.signing import Signer, Verifier
 from agentdeck.store import Store
@@ -129,11 +129,13 @@ def build_handler(
     clock: Clock,
     pool: ThreadPoolExecutor,
     sandbox: SubprocessSandbox | None = None,
+    sealer: Sealer | None = None,
 ) -> ExecutorHandler:
     """The batch handler, wired: verification keys, guards, sandbox, ledger.
 
     Args:
         sandbox: Where sandboxed tools run; None: one limited as ``settings`` say.
+        sealer: Seals the outputs the ledger and the payload store keep.
     """
     for tool in tools:
         if tool.contract.sandboxed:
@@ -153,7 +155,9 @@ def build_handler(
     claim_above = settings.store.claim_check_above_bytes
     breakers = BreakerConfig(settings.breaker_failures, settings.breaker_cooldown_s)
     runner = CallRunner(
-        ledger=CallLedger(store, ClaimCheck(store.payloads, above_bytes=claim_above)),
+        ledger=CallLedger(
+            store, ClaimCheck(store.payloads, above_bytes=claim_above, cipher=sealer), sealer
+        ),
         guards=ToolGuards(hot, breakers),
         invoker=Invoker(sandbox),
         tools=tools,
@@ -191,7 +195,14 @@ def build(
     pool = ThreadPoolExecutor(settings.max_parallel_calls, thread_name_prefix="executor-run")
     sandbox = sandbox_for(settings)
     handler = build_handler(
-        settings, store=store, hot=hot, tools=registry, clock=clock, pool=pool, sandbox=sandbox
+        settings,
+        store=store,
+        hot=hot,
+        tools=registry,
+        clock=clock,
+        pool=pool,
+        sandbox=sandbox,
+        sealer=codec.cipher if isinstance(codec.cipher, Sealer) else None,
     )
 
     def close_pool(stop: threading.Event) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from agentdeck.claimcheck import ClaimCheck
+from agentdeck.claimcheck import ClaimCheck, Owner
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.hotstate import HotState
 from agentdeck.planner.adapters.model import ModelPort
@@ -65,15 +65,18 @@ class ModelCalls:
         self._ttl = cache_ttl_s
         self._claims = claims
 
-    def answer(self, run_id: str, turn: int, request: dict[str, Any]) -> ModelAnswer:
-        """The answer to the run's ``turn``-th model request."""
+    def answer(
+        self, run_id: str, turn: int, request: dict[str, Any], *, tenant: str = ""
+    ) -> ModelAnswer:
+        """The answer to the run's ``turn``-th model request (large texts sealed as the run's)."""
+        owner = (tenant, run_id)
         request_json = canonical_json(request)
         digest = sha256_hex(request_json)
         key = f"{run_id}:{turn}"
         with self._store.transaction(read_only=True) as conn:
             kept = self._store.state.get(conn, LEDGER, key)
         if kept is not None:
-            texts = self._recorded_texts(request_json, kept.state)
+            texts = self._recorded_texts(request_json, kept.state, owner)
             return ModelAnswer(request_json, digest, json.loads(kept.state), True, 0, *texts)
         started = time.monotonic()
         cached = self._hot.cache_get(f"llm:{digest}")
@@ -90,10 +93,12 @@ class ModelCalls:
             ):
                 winner = self._store.state.get(conn, LEDGER, key)  # a replica answered first
                 response = json.loads(winner.state) if winner else response
-            texts = self._check_in(conn, request_json, canonical_json(response))
+            texts = self._check_in(conn, request_json, canonical_json(response), owner)
         return ModelAnswer(request_json, digest, response, cached is not None, latency, *texts)
 
-    def _recorded_texts(self, request_json: str, response_json: str) -> tuple[str, str]:
+    def _recorded_texts(
+        self, request_json: str, response_json: str, owner: Owner
+    ) -> tuple[str, str]:
         """The event's texts of an answer already in the ledger.
 
         Large payloads are checked in again (insert-if-absent), so an answer the
@@ -102,7 +107,13 @@ class ModelCalls:
         if not (self._claims.needed(request_json) or self._claims.needed(response_json)):
             return request_json, response_json
         with self._store.transaction() as conn:
-            return self._check_in(conn, request_json, response_json)
+            return self._check_in(conn, request_json, response_json, owner)
 
-    def _check_in(self, conn: Connection, request_json: str, response_json: str) -> tuple[str, str]:
-        return self._claims.check_in(conn, request_json), self._claims.check_in(conn, response_json)
+    def _check_in(
+        self, conn: Connection, request_json: str, response_json: str, owner: Owner
+    ) -> tuple[str, str]:
+        claims = self._claims
+        return (
+            claims.check_in(conn, request_json, owner=owner),
+            claims.check_in(conn, response_json, owner=owner),
+        )

@@ -8,12 +8,17 @@ from decimal import Decimal
 
 from sqlalchemy import Connection
 
+from agentdeck.contracts import FieldCipher
 from agentdeck.planner.core import RunPhase, RunState, StepStatus
+from agentdeck.privacy import is_sealed
 from agentdeck.store import RunRecord, RunStatus, Store
 
-__all__ = ["SERVICE", "RunStates"]
+__all__ = ["GOAL_PATH", "SERVICE", "RunStates"]
 
 SERVICE = "planner"
+GOAL_PATH = "runs.goal"
+"""Where a run's goal is sealed in the runs projection (its run id stands for the event id)."""
+_STATE_PATH = "planner.state"
 
 _STATUS = {
     RunPhase.COMPLETED: RunStatus.COMPLETED,
@@ -29,13 +34,13 @@ def _status(state: RunState) -> RunStatus:
     return RunStatus.WAITING_APPROVAL if waiting else RunStatus.RUNNING
 
 
-def _record(state: RunState, last_event_id: str | None) -> RunRecord:
+def _record(state: RunState, last_event_id: str | None, goal: str) -> RunRecord:
     return RunRecord(
         run_id=state.run_id,
         tenant=state.tenant,
         agent=state.agent,
         status=_status(state),
-        goal=state.goal,
+        goal=goal,
         started_at=state.started_at,
         updated_at=state.updated_at,
         playbook_version=f"{state.playbook}@{state.playbook_version}",
@@ -57,21 +62,32 @@ class RunStates:
     text, written by a replica say, is parsed as usual.
     """
 
-    def __init__(self, store: Store, *, remembered: int = 10_000) -> None:
+    def __init__(
+        self, store: Store, *, remembered: int = 10_000, cipher: FieldCipher | None = None
+    ) -> None:
         self._store = store
+        self._cipher = cipher
         self._remembered = remembered
         self._known: OrderedDict[str, tuple[str, RunState]] = OrderedDict()
 
     def load(self, conn: Connection, run_ids: Collection[str]) -> dict[str, RunState]:
         """The states of the runs that exist."""
         entries = self._store.state.get_many(conn, SERVICE, run_ids)
-        return {k: self._parsed(k, e.state) for k, e in entries.items()}
+        parsed = {k: self._parsed(k, e.state) for k, e in entries.items()}
+        return {k: state for k, state in parsed.items() if state is not None}
 
-    def _parsed(self, run_id: str, text: str) -> RunState:
+    def _parsed(self, run_id: str, text: str) -> RunState | None:
         known = self._known.get(run_id)
         if known is not None and known[0] == text:
             return known[1]
-        state = RunState.model_validate_json(text)
+        clear = (
+            text
+            if self._cipher is None
+            else self._cipher.open(text, event_id=run_id, path=_STATE_PATH)
+        )
+        if is_sealed(clear):
+            return None  # its subject was erased: the run's state is gone with its data
+        state = RunState.model_validate_json(clear)
         self._remember(run_id, text, state)
         return state
 
@@ -85,10 +101,25 @@ class RunStates:
         self, conn: Connection, states: Mapping[str, RunState], last_events: Mapping[str, str]
     ) -> None:
         """Write ``states`` and their projection rows in the caller's transaction."""
-        texts = {k: s.model_dump_json() for k, s in states.items()}
+        texts = {k: self._sealed(s, s.model_dump_json(), _STATE_PATH) for k, s in states.items()}
         self._store.state.upsert_many(conn, SERVICE, texts)
         for run_id, text in texts.items():
             self._remember(run_id, text, states[run_id])
-        self._store.runs.upsert_many(
-            conn, [_record(state, last_events.get(run_id)) for run_id, state in states.items()]
+        records = [
+            _record(state, last_events.get(run_id), self._sealed(state, state.goal, GOAL_PATH))
+            for run_id, state in states.items()
+        ]
+        self._store.runs.upsert_many(conn, records)
+
+    def _sealed(self, state: RunState, text: str, path: str) -> str:
+        """``text`` sealed under the run's subject key (the run's id stands in for an event's)."""
+        if self._cipher is None:
+            return text
+        return self._cipher.seal(
+            text,
+            tenant=state.tenant,
+            run_id=state.run_id,
+            subject=None,
+            event_id=state.run_id,
+            path=path,
         )

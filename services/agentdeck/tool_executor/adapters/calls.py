@@ -181,7 +181,8 @@ class CallRunner:
         )
         key = "failure" if isinstance(done, ErrorInfo) else "completion"
         record = record.model_copy(update={key: done})
-        record = self._ledger.complete(entry.idempotency_key, record)  # it ran, even if bad
+        owner = (decision.envelope.tenant, decision.envelope.run_id or "")
+        record = self._ledger.complete(entry.idempotency_key, record, owner)  # it ran, even if bad
         return self._events(decision, record)
 
     def _unknown(

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from agentdeck.claimcheck import ClaimCheck
+from agentdeck.claimcheck import ClaimCheck, Owner
+from agentdeck.contracts import FieldCipher
 from agentdeck.contracts.models import PolicyDecided
 from agentdeck.store import BeginStatus, EffectEntry, Store
 from agentdeck.tool_executor.core.parking import ApprovalSlot
@@ -29,6 +30,9 @@ _FOUND = {
     BeginStatus.FAILED: Ledger.FAILED,
     BeginStatus.IN_PROGRESS_OR_UNKNOWN: Ledger.OPEN,
 }
+
+
+_OUTPUT_PATH = "effects.output_json"
 
 
 def _claim_key(idempotency_key: str) -> str:
@@ -50,11 +54,17 @@ class CallLedger:
       batch's processed event ids;
     * large outputs (``store.payloads``), stored by content hash in the same
       transaction as the call's completion, when ``claims`` is given.
+
+    With ``cipher``, a completed call's output is kept sealed under its run's
+    subject key (as it travels on the wire), so erasing the subject erases it here too.
     """
 
-    def __init__(self, store: Store, claims: ClaimCheck | None = None) -> None:
+    def __init__(
+        self, store: Store, claims: ClaimCheck | None = None, cipher: FieldCipher | None = None
+    ) -> None:
         self._store = store
         self._claims = claims
+        self._cipher = cipher
         self._lock = threading.Lock()
         self._queued: list[Callable[[Connection], object]] | None = None
 
@@ -164,14 +174,20 @@ class CallLedger:
         with self._store.transaction() as conn:
             return self._begin(conn, decision, key, dict(self.claims(conn, [key])), now)
 
-    def complete(self, key: str, record: CallRecord) -> CallRecord:
+    def complete(self, key: str, record: CallRecord, owner: Owner | None = None) -> CallRecord:
         """The tool ran to the end (its output may still have been rejected).
 
+        Args:
+            key: The call's idempotency key.
+            record: Its outcome.
+            owner: (tenant, run id): whose subject key seals the stored output.
+
         Returns:
-            The record as stored: a large output is replaced by its claim-check reference.
+            The record as stored (output unsealed): a large output is replaced by
+            its claim-check reference.
         """
-        record, payload = self._claim_checked(record)
-        data = record.model_dump_json().encode()
+        record, payload = self._claim_checked(record, owner)
+        data = self._sealed(record, key, owner).model_dump_json().encode()
         claims = self._claims
 
         def write(conn: Connection) -> None:
@@ -182,11 +198,30 @@ class CallLedger:
         self._write(write)
         return record
 
-    def _claim_checked(self, record: CallRecord) -> tuple[CallRecord, bytes | None]:
+    def _sealed(self, record: CallRecord, key: str, owner: Owner | None) -> CallRecord:
+        done = record.completion
+        if self._cipher is None or owner is None or done is None:
+            return record
+        tenant, run_id = owner
+        output = self._cipher.seal(
+            done.output_json,
+            tenant=tenant,
+            run_id=run_id,
+            subject=None,
+            event_id=key,
+            path=_OUTPUT_PATH,
+        )
+        return record.model_copy(
+            update={"completion": done.model_copy(update={"output_json": output})}
+        )
+
+    def _claim_checked(
+        self, record: CallRecord, owner: Owner | None
+    ) -> tuple[CallRecord, bytes | None]:
         done = record.completion
         if self._claims is None or done is None:
             return record, None
-        text, payload = self._claims.plan(done.output_json)
+        text, payload = self._claims.plan(done.output_json, owner)
         if payload is None:
             return record, None
         claimed = done.model_copy(update={"output_json": text})
@@ -203,8 +238,26 @@ class CallLedger:
         """Flag a started call whose outcome nobody knows."""
         self._write(lambda conn: self._store.effects.mark_unknown(conn, key))
 
-    @staticmethod
-    def record_of(entry: EffectEntry) -> CallRecord | None:
-        """The stored outcome of a finished entry."""
+    def record_of(self, entry: EffectEntry) -> CallRecord | None:
+        """The stored outcome of a finished entry (an erased subject's output stays sealed)."""
         stored = entry.result.decode() if entry.result is not None else entry.error
-        return None if stored is None else CallRecord.model_validate_json(stored)
+        if stored is None:
+            return None
+        record = CallRecord.model_validate_json(stored)
+        done = record.completion
+        if self._cipher is None or done is None:
+            return record
+        output = self._cipher.open(
+            done.output_json, event_id=entry.idempotency_key, path=_OUTPUT_PATH
+        )
+        return record.model_copy(
+            update={"completion": done.model_copy(update={"output_json": output})}
+        )
+
+
+def _with_output(record: CallRecord, output_json: str) -> CallRecord:
+    done = record.completion
+    assert done is not None  # noqa: S101 - callers checked
+    return record.model_copy(
+        update={"completion": done.model_copy(update={"output_json": output_json})}
+    )
