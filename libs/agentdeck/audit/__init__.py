@@ -71,7 +71,7 @@ from agentdeck.audit._runhead import (
     sign_run_head,
 )
 from agentdeck.audit._treehead import TreeHead, audit_origin, sign_tree_head
-from agentdeck.audit._verify import AuditReport, Completeness, verify_log
+from agentdeck.audit._verify import ArchiveSource, AuditReport, Completeness, verify_log
 from agentdeck.audit._witness import RollbackDetected, WitnessRefused, open_checkpoint, witness
 from agentdeck.audit.errors import AuditError, BundleUnreadable, VerificationFailed
 
@@ -82,6 +82,7 @@ __all__ = [
     "LEAF_DOMAIN",
     "RUN_HEAD_DOMAIN",
     "TERMINAL_EVENT_TYPES",
+    "ArchiveSource",
     "AuditError",
     "AuditReport",
     "BundleEvent",

@@ -51,16 +51,17 @@ class ReferenceCollector:
     """Notes the payload references of events streaming past (decoding only likely holders).
 
     Attributes:
+        codec: Decodes the events that may hold a reference.
         referenced: Digest -> the first event that references it.
     """
 
     def __init__(self, codec: Codec) -> None:
-        self._codec = codec
+        self.codec = codec
         self.referenced: dict[str, str] = {}
 
     def add(self, event_id: str, payload: bytes) -> None:
         """Note the references of one encoded event."""
-        for ref in encoded_references(payload, self._codec):
+        for ref in encoded_references(payload, self.codec):
             self.referenced.setdefault(ref.digest, event_id)
 
     def watch(self, events: Iterable[_Archived]) -> Iterator[_Archived]:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from agentdeck.audit._checkpoint import Checkpoint
 from agentdeck.audit._heads import run_head_failures
-from agentdeck.audit._leaf import LoggedLeaf, audit_record, record_leaf
+from agentdeck.audit._leaf import LoggedLeaf
 from agentdeck.audit._merkle import Frontier
+from agentdeck.audit._payloads import ReferenceCollector
 from agentdeck.audit._runhead import RunHead
+from agentdeck.audit._scan import ArchiveSource, Found, Log, Tail, merged, scan, scan_source
 from agentdeck.signing import Verifier
 from agentdeck.store import ArchivedEvent
 from agentdeck.store._archive import AuditRecord
 
-__all__ = ["AuditReport", "Completeness", "verify_log"]
+__all__ = ["ArchiveSource", "AuditReport", "Completeness", "verify_log"]
 
 
 @dataclass
@@ -55,11 +56,13 @@ class Completeness:
 def verify_log(
     checkpoints: Sequence[Checkpoint],
     leaves: Sequence[LoggedLeaf],
-    archive: Iterable[ArchivedEvent | AuditRecord],
+    archive: Iterable[ArchivedEvent | AuditRecord] | ArchiveSource,
     verifier: Verifier,
     *,
     completeness: Completeness | None = None,
     run_heads: Sequence[RunHead] = (),
+    references: ReferenceCollector | None = None,
+    processes: int | None = None,
 ) -> AuditReport:
     """Check signatures, tree heads, every archived event, and that checkpoints reach the end.
 
@@ -68,12 +71,16 @@ def verify_log(
         leaves: The logged leaves, in index order.
         archive: The archived events in ``seq`` order (streamed; payloads not kept), as
             read in full or by the archive's lean audit read
-            (:meth:`~agentdeck.store.ArchiveRepository.audit_pages`).
+            (:meth:`~agentdeck.store.ArchiveRepository.audit_pages`); or an
+            :class:`ArchiveSource`, read in ``seq`` ranges by one process per CPU.
         verifier: The trusted public keys (from the verifier, never from the evidence).
         completeness: How far the archive may run ahead of the latest valid
             checkpoint (default: :class:`Completeness`'s defaults).
         run_heads: The stored signed run heads; a head beyond the latest valid
             checkpoint, or one the run's chain contradicts, shows a log cut back.
+        references: Notes the payload references of the archived events, if given.
+        processes: With an :class:`ArchiveSource`: how many processes read it
+            (default: one per CPU, forked where this process runs no other thread).
     """
     report = AuditReport(checkpoints=len(checkpoints))
     report.failures += _leaf_gaps(leaves)
@@ -82,33 +89,14 @@ def verify_log(
     signed = latest.tree_size if latest is not None else 0
     if len(leaves) > signed:
         report.notes.append(f"{len(leaves) - signed} logged events await the next checkpoint")
-    tail = _check_archive(report, leaves, archive, signed)
+    tail = _check_archive(report, leaves, archive, signed, refs=references, processes=processes)
     report.failures += _completeness_failures(tail, latest, completeness or Completeness())
     report.failures += run_head_failures(run_heads, leaves, tail.last_of_run, latest, verifier)
     return report
 
 
-@dataclass
-class _Tail:
-    """The archived events no valid checkpoint covers."""
-
-    count: int = 0
-    first_seq: int | None = None
-    newest: datetime | None = None
-    last_of_run: dict[str, int] = field(default_factory=dict)
-    """Each run's latest leaf among the covered events (for its run head)."""
-
-    def add(self, event: AuditRecord) -> None:
-        self.count += 1
-        if self.first_seq is None:
-            self.first_seq = event.seq
-        archived_at = datetime.fromisoformat(event.archived_at)
-        if self.newest is None or archived_at > self.newest:
-            self.newest = archived_at
-
-
 def _completeness_failures(
-    tail: _Tail, latest: Checkpoint | None, allowed: Completeness
+    tail: Tail, latest: Checkpoint | None, allowed: Completeness
 ) -> list[str]:
     if not tail.count:
         return []
@@ -179,42 +167,31 @@ def _checkpoint_failures(
 def _check_archive(
     report: AuditReport,
     leaves: Sequence[LoggedLeaf],
-    archive: Iterable[ArchivedEvent | AuditRecord],
+    archive: Iterable[ArchivedEvent | AuditRecord] | ArchiveSource,
     signed: int,
-) -> _Tail:
+    *,
+    refs: ReferenceCollector | None,
+    processes: int | None,
+) -> Tail:
     """Check each archived event against its leaf; the events no valid checkpoint covers."""
-    last_logged_seq = leaves[-1].seq if leaves else 0
     logged = {leaf.event_id: leaf for leaf in leaves}
-    found: dict[str, tuple[int, int, bytes]] = {}
-    tail = _Tail()
-    last_of_run = tail.last_of_run
-    position = -1
-    for position, item in enumerate(archive):
-        event = audit_record(item) if isinstance(item, ArchivedEvent) else item
-        event_id, seq, run_id = event.event_id, event.seq, event.run_id
-        leaf = logged.get(event_id)
-        if leaf is None:
-            tail.add(event)
-            found[event_id] = (position, seq, b"")
-            if seq <= last_logged_seq:
-                report.failures.append(
-                    f"event {event_id} at seq {seq} is in the archive but not in the "
-                    "log: it was inserted after the log passed that point"
-                )
-            continue
-        if leaf.index >= signed:
-            tail.add(event)
-        elif run_id is not None:
-            last_of_run[run_id] = max(leaf.index, last_of_run.get(run_id, 0))
-        found[event_id] = (position, seq, record_leaf(event, leaf.run_prev))
-    report.events += position + 1
+    log = Log(logged, signed, leaves[-1].seq if leaves else 0)
+    if isinstance(archive, ArchiveSource):
+        scans = scan_source(archive, log, refs, processes)
+    else:
+        scans = [scan(archive, log, refs)]
+    whole, found = merged(scans, refs)
+    report.events += whole.events
+    report.failures += [
+        f"event {event_id} at seq {seq} is in the archive but not in the "
+        "log: it was inserted after the log passed that point"
+        for event_id, seq in whole.inserted
+    ]
     report.failures += _leaf_failures(leaves, found)
-    return tail
+    return whole.tail
 
 
-def _leaf_failures(
-    leaves: Sequence[LoggedLeaf], found: dict[str, tuple[int, int, bytes]]
-) -> list[str]:
+def _leaf_failures(leaves: Sequence[LoggedLeaf], found: Found) -> list[str]:
     """Every logged leaf against the archive: altered, deleted, truncated, reordered."""
     altered: list[str] = []
     deleted: list[LoggedLeaf] = []

@@ -186,21 +186,24 @@ class ArchiveRepository:
         return _fetch(conn, stmt.order_by(ArchiveRow.seq).limit(limit))
 
     def audit_pages(
-        self, conn: Connection, *, after_seq: int = 0, page: int = 20_000
+        self,
+        conn: Connection,
+        *,
+        after_seq: int = 0,
+        through_seq: int | None = None,
+        page: int = 20_000,
     ) -> Iterator[list[AuditRecord]]:
-        """The whole archive after ``after_seq``, in ``seq`` order, ``page`` events at a time.
+        """The archive after ``after_seq`` (up to ``through_seq``, or on), ``page`` rows at a time.
 
         One streamed query (a server-side cursor on PostgreSQL), so the reader
         sees one snapshot however long it takes; rows come as
         :class:`AuditRecord` tuples, converted without the ORM type machinery.
         """
         convert = _audit_converter(conn.dialect)
-        stmt = (
-            select(*_AUDIT_COLUMNS)
-            .where(ArchiveRow.seq > after_seq)
-            .order_by(ArchiveRow.seq)
-            .execution_options(yield_per=page)
-        )
+        stmt = select(*_AUDIT_COLUMNS).where(ArchiveRow.seq > after_seq)
+        if through_seq is not None:
+            stmt = stmt.where(ArchiveRow.seq <= through_seq)
+        stmt = stmt.order_by(ArchiveRow.seq).execution_options(yield_per=page)
         for rows in conn.execute(stmt).partitions():
             yield [convert(row) for row in rows]
 
@@ -231,6 +234,21 @@ class ArchiveRepository:
             stmt = stmt.where(or_(ArchiveRow.run_id.is_(None), ArchiveRow.run_id < runs_before))
         stmt = stmt.order_by(ArchiveRow.seq).execution_options(yield_per=page)
         yield from conn.execute(stmt).partitions()
+
+    def seq_splits(self, conn: Connection, parts: int) -> list[int]:
+        """Seqs that split the archive into ``parts`` ranges of about equal events.
+
+        Increasing, at most ``parts - 1`` of them: range ``i`` is ``(splits[i - 1],
+        splits[i]]``, the first starts at the beginning and the last runs to the end.
+        """
+        total = self.count(conn)
+        splits: list[int] = []
+        for part in range(1, parts):
+            at = select(ArchiveRow.seq).order_by(ArchiveRow.seq)
+            seq = conn.execute(at.offset(total * part // parts).limit(1)).scalar_one_or_none()
+            if seq is not None and (not splits or seq > splits[-1]):
+                splits.append(seq)
+        return splits
 
     def run_splits(self, conn: Connection, parts: int) -> list[str]:
         """Run ids that split the archive into ``parts`` run ranges of about equal events.

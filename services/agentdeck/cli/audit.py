@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -96,24 +98,55 @@ def _trusted(public_key: list[str] | None, key_file: Path | None) -> dict[str, s
     return trust.keys
 
 
-def _archive(store: Store, conn: Connection) -> Iterator[AuditRecord]:
-    for page in store.archive.audit_pages(conn):
-        yield from page
+class _StoreArchive:
+    """The store's archive as an :class:`ArchiveSource`: ranges read from forked processes too."""
+
+    def __init__(self, store: Store) -> None:
+        self._store, self._pid = store, os.getpid()
+
+    def seq_splits(self, parts: int) -> list[int]:
+        with self._store.transaction(read_only=True) as conn:
+            return self._store.archive.seq_splits(conn, parts)
+
+    @contextmanager
+    def records(self, after_seq: int, through_seq: int | None) -> Iterator[Iterator[AuditRecord]]:
+        store = self._store
+        if os.getpid() != self._pid:  # a forked reader: an engine of its own
+            store.engine.dispose(close=False)  # the parent's connections stay the parent's
+            store = Store.open(
+                store.engine.url.render_as_string(hide_password=False), upgrade=False
+            )
+        try:
+            with store.transaction(read_only=True) as conn:
+                pages = store.archive.audit_pages(
+                    conn, after_seq=after_seq, through_seq=through_seq
+                )
+                yield (row for page in pages for row in page)
+        finally:
+            if store is not self._store:
+                store.close()
 
 
 def verify_archive(store: Store, verifier: Verifier, completeness: Completeness) -> AuditReport:
-    """``audit verify`` on ``store``: the archive against its log, and the payloads it names."""
+    """``audit verify`` on ``store``: the archive against its log, and the payloads it names.
+
+    The archive is read and rehashed in ``seq`` ranges, one process per CPU.
+    """
     log = MerkleLogStore(store.state)
     with store.transaction(read_only=True) as conn:
-        refs = ReferenceCollector(default_codec())
-        report = verify_log(
-            log.checkpoints(conn),
-            log.leaves(conn),
-            refs.watch(_archive(store, conn)),
-            verifier,
-            completeness=completeness,
-            run_heads=log.all_run_heads(conn),
-        )
+        checkpoints, leaves = log.checkpoints(conn), log.leaves(conn)
+        run_heads = log.all_run_heads(conn)
+    refs = ReferenceCollector(default_codec())
+    report = verify_log(
+        checkpoints,
+        leaves,
+        _StoreArchive(store),
+        verifier,
+        completeness=completeness,
+        run_heads=run_heads,
+        references=refs,
+    )
+    with store.transaction(read_only=True) as conn:
         _payload_check(store, conn, report, refs)
     return report
 
