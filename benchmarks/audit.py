@@ -16,8 +16,13 @@ checkpoints. Then it measures:
   CPU; the payloads the planner's replay reads decoded, grouped by run and
   folded through ``replay_run``: the run state rebuilt and every planner
   decision re-checked against the record), events per second;
-- verify: ``verify_log`` over the whole archive, checkpoints and signatures,
-  as ``agentdeck audit verify`` runs it, events per second.
+- verify: ``verify_archive``, exactly what ``agentdeck audit verify`` runs (the
+  archive read and rehashed in seq ranges, one process per CPU, against the
+  Merkle log, its checkpoints, run heads and signatures, payload references
+  checked), events per second.
+
+Both are printed against the previous figures (``PREVIOUS_*``, with the commit
+they were measured at) and against what a month of archive needs.
 """
 
 from __future__ import annotations
@@ -51,6 +56,16 @@ from agentdeck.store import ArchiveRecord, Store
 from agentdeck.telemetry.checkpoints import Checkpointer
 from agentdeck.telemetry.core.archive import archive_record
 from agentdeck.tool_executor.core.record import CallRecord, Completion, call_events
+
+# The previous figures: `make bench-audit` (1,000,000 events, SQLite, 2 cores) at
+# commit c28d61b (2026-12-03), before batched lean reads, parallel rehashing and
+# decoding only what replay reads. The ratios printed are against these.
+PREVIOUS_REPLAY_EVENTS_PER_S = 9_700
+PREVIOUS_VERIFY_EVENTS_PER_S = 28_000
+PREVIOUS_FROM = "c28d61b, 2026-12-03"
+# What a month of archive needs on the 2-core machine.
+REQUIRED_REPLAY_EVENTS_PER_S = 50_000
+REQUIRED_VERIFY_EVENTS_PER_S = 200_000
 
 STEPS = 10
 PREFIX = "bench"
@@ -253,6 +268,14 @@ def _timed(fn: Callable[..., Any], *args: object) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
+def _compare(name: str, rate: float, previous: int, required: int) -> None:
+    met = "met" if rate >= required else "not met"
+    print(
+        f"  {name:<20} {rate / previous:>11.2f}x  the previous {previous:,} events/s; "
+        f"required {required:,}: {met}"
+    )
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Generate, log, replay, verify; print the numbers (and write them with ``--json``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -288,12 +311,23 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "replay_events_per_s": replayed / replay_s,
         "replay_runs_per_s": folded / replay_s,
         "verify_events_per_s": verified / verify_s,
+        "previous": {
+            "from": PREVIOUS_FROM,
+            "replay_events_per_s": PREVIOUS_REPLAY_EVENTS_PER_S,
+            "verify_events_per_s": PREVIOUS_VERIFY_EVENTS_PER_S,
+        },
+        "replay_vs_previous": replayed / replay_s / PREVIOUS_REPLAY_EVENTS_PER_S,
+        "verify_vs_previous": verified / verify_s / PREVIOUS_VERIFY_EVENTS_PER_S,
     }
+    replay_rate, verify_rate = replayed / replay_s, verified / verify_s
     print(f"archive: {events:,} events of {runs:,} runs ({STEPS} steps) on {backend}")
     print(f"  generate + archive   {events / gen_s:>12,.0f} events/s  ({gen_s:.1f} s)")
     print(f"  Merkle log + sign    {events / log_s:>12,.0f} events/s  ({checkpoints} checkpoints)")
-    print(f"  replay (decode+fold) {replayed / replay_s:>12,.0f} events/s  ({replay_s:.1f} s)")
-    print(f"  verify (audit)       {verified / verify_s:>12,.0f} events/s  ({verify_s:.1f} s)")
+    print(f"  replay (decode+fold) {replay_rate:>12,.0f} events/s  ({replay_s:.1f} s)")
+    print(f"  verify (audit)       {verify_rate:>12,.0f} events/s  ({verify_s:.1f} s)")
+    print(f"against the previous figures ({PREVIOUS_FROM}) and what a month needs:")
+    _compare("replay", replay_rate, PREVIOUS_REPLAY_EVENTS_PER_S, REQUIRED_REPLAY_EVENTS_PER_S)
+    _compare("verify", verify_rate, PREVIOUS_VERIFY_EVENTS_PER_S, REQUIRED_VERIFY_EVENTS_PER_S)
     if args.json is not None:
         args.json.write_text(json.dumps(numbers, indent=2), encoding="utf-8")
     return numbers
