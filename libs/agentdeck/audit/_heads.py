@@ -25,6 +25,8 @@ def run_head_failures(
     last_of_run: Mapping[str, int],
     latest: Checkpoint | None,
     verifier: Verifier,
+    *,
+    verified: Sequence[bool] | None = None,
 ) -> list[str]:
     """One sentence per run head that the log contradicts.
 
@@ -34,15 +36,19 @@ def run_head_failures(
         last_of_run: Each run's latest archived event's leaf under the latest checkpoint.
         latest: The latest valid checkpoint (None: heads are not checked).
         verifier: The trusted keys.
+        verified: Whether each head's signature verifies under ``verifier``, if
+            already checked (in ``heads`` order).
     """
     if latest is None:
         return []  # nothing is proven at all, which verification already says
     size = latest.tree_size
     failures = []
     counted, beyond = 0, False
-    for head in heads:
+    if verified is None:
+        verified = [head.verify(verifier) for head in heads]
+    for head, valid in zip(heads, verified, strict=True):
         name = f"the run head of {head.run_id} (tree size {head.tree_size})"
-        if not head.verify(verifier):
+        if not valid:
             failures.append(f"{name} does not verify under a trusted key: forged or altered")
             continue
         counted += head.tree_size <= size

@@ -167,8 +167,12 @@ def merged(scans: Iterable[Scan], refs: ReferenceCollector | None) -> tuple[Scan
 
 def scan_source(
     source: ArchiveSource, log: Log, refs: ReferenceCollector | None, processes: int | None
-) -> list[Scan]:
-    """Scan ``source`` in ranges, one per process (forked; this process takes the first)."""
+) -> Callable[[], list[Scan]]:
+    """Start scanning ``source`` in ranges, one forked process each; call the result to wait.
+
+    Where this process may not fork, or one process is asked for, the scan runs
+    in this process when the result is called.
+    """
     parts = max(1, processes or _cpus()) if _can_fork() else 1
     bounds = [0, *source.seq_splits(parts)] if parts > 1 else [0]
     ranges = list(zip(bounds, [*bounds[1:], None], strict=True))
@@ -178,8 +182,10 @@ def scan_source(
         with source.records(after, through) as records:
             return scan(records, log, collector)
 
-    children = [_forked(job, after, through) for after, through in ranges[1:]]
-    return [job(*ranges[0]), *(child() for child in children)]
+    if parts == 1:
+        return lambda: [job(0, None)]
+    children = [_forked(job, after, through) for after, through in ranges]
+    return lambda: [child() for child in children]
 
 
 def _cpus() -> int:

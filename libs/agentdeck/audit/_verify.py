@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agentdeck.audit._checkpoint import Checkpoint
@@ -11,7 +11,16 @@ from agentdeck.audit._leaf import LoggedLeaf
 from agentdeck.audit._merkle import Frontier
 from agentdeck.audit._payloads import ReferenceCollector
 from agentdeck.audit._runhead import RunHead
-from agentdeck.audit._scan import ArchiveSource, Found, Log, Tail, merged, scan, scan_source
+from agentdeck.audit._scan import (
+    ArchiveSource,
+    Found,
+    Log,
+    Scan,
+    Tail,
+    merged,
+    scan,
+    scan_source,
+)
 from agentdeck.signing import Verifier
 from agentdeck.store import ArchivedEvent
 from agentdeck.store._archive import AuditRecord
@@ -89,9 +98,14 @@ def verify_log(
     signed = latest.tree_size if latest is not None else 0
     if len(leaves) > signed:
         report.notes.append(f"{len(leaves) - signed} logged events await the next checkpoint")
-    tail = _check_archive(report, leaves, archive, signed, refs=references, processes=processes)
+    scanned = _scanning(leaves, archive, signed, refs=references, processes=processes)
+    # The run heads' signatures are checked while forked readers scan the archive.
+    verified = [head.verify(verifier) for head in run_heads] if latest is not None else []
+    tail = _check_archive(report, leaves, scanned(), references)
     report.failures += _completeness_failures(tail, latest, completeness or Completeness())
-    report.failures += run_head_failures(run_heads, leaves, tail.last_of_run, latest, verifier)
+    report.failures += run_head_failures(
+        run_heads, leaves, tail.last_of_run, latest, verifier, verified=verified
+    )
     return report
 
 
@@ -164,22 +178,29 @@ def _checkpoint_failures(
     return failures, latest
 
 
-def _check_archive(
-    report: AuditReport,
+def _scanning(
     leaves: Sequence[LoggedLeaf],
     archive: Iterable[ArchivedEvent | AuditRecord] | ArchiveSource,
     signed: int,
     *,
     refs: ReferenceCollector | None,
     processes: int | None,
-) -> Tail:
-    """Check each archived event against its leaf; the events no valid checkpoint covers."""
+) -> Callable[[], list[Scan]]:
+    """Start the pass over the archive (in forked readers, for a source); call it for the scans."""
     logged = {leaf.event_id: leaf for leaf in leaves}
     log = Log(logged, signed, leaves[-1].seq if leaves else 0)
     if isinstance(archive, ArchiveSource):
-        scans = scan_source(archive, log, refs, processes)
-    else:
-        scans = [scan(archive, log, refs)]
+        return scan_source(archive, log, refs, processes)
+    return lambda: [scan(archive, log, refs)]
+
+
+def _check_archive(
+    report: AuditReport,
+    leaves: Sequence[LoggedLeaf],
+    scans: list[Scan],
+    refs: ReferenceCollector | None,
+) -> Tail:
+    """Check each archived event against its leaf; the events no valid checkpoint covers."""
     whole, found = merged(scans, refs)
     report.events += whole.events
     report.failures += [
