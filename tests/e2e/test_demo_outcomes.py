@@ -18,16 +18,16 @@ def test_the_four_demo_goals_reach_their_documented_outcomes(platform):
     outcomes = wait_for_outcomes(store, list(ids.values()), timeout_s=90)
 
     assert outcomes[ids["auto"]].status is RunStatus.COMPLETED
-    assert output_of(store, ids["auto"])["refund_id"]
+    assert output_of(store, codec=platform.codec(), run_id=ids["auto"])["refund_id"]
     assert outcomes[ids["approval"]].status is RunStatus.WAITING_APPROVAL
     assert outcomes[ids["denied"]].status is RunStatus.COMPLETED
-    assert output_of(store, ids["denied"]) == {
+    assert output_of(store, codec=platform.codec(), run_id=ids["denied"]) == {
         "order_id": "3001",
         "refund_id": None,
         "handed_over": True,
     }
     assert outcomes[ids["llm"]].status is RunStatus.COMPLETED
-    assert "answer" in output_of(store, ids["llm"])
+    assert "answer" in output_of(store, codec=platform.codec(), run_id=ids["llm"])
 
     pending = [
         p
@@ -54,7 +54,7 @@ def test_the_four_demo_goals_reach_their_documented_outcomes(platform):
         return record is not None and record.status is RunStatus.COMPLETED
 
     wait_until(approved_run_completed, timeout_s=60, what="the approved run")
-    assert output_of(store, ids["approval"])["refund_id"]
+    assert output_of(store, codec=platform.codec(), run_id=ids["approval"])["refund_id"]
     _each_side_effect_exactly_once(store, [ids["auto"], ids["approval"]])
 
 

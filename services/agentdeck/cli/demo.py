@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from agentdeck.cli.submit import goal_event
+from agentdeck.contracts import Codec
 from agentdeck.contracts.models import GoalSubmitted, RunLimits
 from agentdeck.store import RunRecord, RunStatus, Store
 
@@ -125,17 +126,19 @@ def _archived(store: Store, conn: Connection, record: RunRecord) -> bool:
     )
 
 
-def output_of(store: Store, run_id: str, *, wait_s: float = 10.0) -> dict[str, object]:
+def output_of(
+    store: Store, run_id: str, *, wait_s: float = 10.0, codec: Codec | None = None
+) -> dict[str, object]:
     """A completed run's output, from its RunCompleted event in the archive.
 
     The archive follows the runs projection by a moment (telemetry archives
     off the step path), so this waits up to ``wait_s`` for the event; empty if
-    it never arrives.
+    it never arrives. The output is personal data: ``codec`` opens it.
     """
     from agentdeck.contracts import default_codec  # noqa: PLC0415
     from agentdeck.contracts.models import RunCompleted  # noqa: PLC0415
 
-    codec = default_codec()
+    codec = codec or default_codec()
     deadline = time.monotonic() + wait_s
     while True:
         with store.transaction(read_only=True) as conn:

@@ -13,11 +13,12 @@ from rich.table import Table
 
 from agentdeck.cli.demo import demo_events, output_of, wait_for_outcomes
 from agentdeck.cli.keys import load_or_create
-from agentdeck.cli.services import compose
+from agentdeck.cli.services import compose, embedded_codec
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stack import Stack, embedded_stack
 from agentdeck.cli.stackfile import StackInfo, forget, remember
 from agentdeck.cli.submit import publish_goal
+from agentdeck.contracts import Codec
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.embedded import free_port
 from agentdeck.store import RunRecord, RunStatus
@@ -64,6 +65,7 @@ def run_up(
                 tenant=settings.tenant,
                 timeout_s=demo_timeout_s,
                 started=started,
+                codec=embedded_codec(keys, stack.store),
             )
         console.print("press Ctrl-C to stop")
         while not stop.wait(0.5):
@@ -103,6 +105,7 @@ def _run_demo(
     tenant: str,
     timeout_s: float,
     started: float,
+    codec: Codec,
 ) -> None:
     events = demo_events(tenant, uuid.uuid4().hex[:6])
     for _goal, event in events:
@@ -115,7 +118,9 @@ def _run_demo(
         table.add_column(column)
     for (goal, _event), run_id in zip(events, run_ids, strict=True):
         record = outcomes.get(run_id)
-        table.add_row(run_id, goal.goal, _outcome(stack, record), _cost(record), goal.expected)
+        table.add_row(
+            run_id, goal.goal, _outcome(stack, record, codec), _cost(record), goal.expected
+        )
     console.print(table)
     waiting = [
         r for r in run_ids if (rec := outcomes.get(r)) and rec.status is RunStatus.WAITING_APPROVAL
@@ -129,11 +134,11 @@ def _run_demo(
     console.print(f"  approval API {info.approval_url}/approvals; data in {stack.data_dir}")
 
 
-def _outcome(stack: Stack, record: RunRecord | None) -> str:
+def _outcome(stack: Stack, record: RunRecord | None, codec: Codec) -> str:
     if record is None:
         return "not started"
     if record.status is RunStatus.COMPLETED:
-        output = output_of(stack.store, record.run_id)
+        output = output_of(stack.store, record.run_id, codec=codec)
         if output.get("handed_over") is True:
             return "completed: refund refused, handed over to a human"
         return "completed"

@@ -87,7 +87,9 @@ def _turns(
     claims = ClaimCheck(
         store.payloads, above_bytes=settings.store.claim_check_above_bytes, cipher=sealer
     )
-    calls = ModelCalls(store, hot, port, cache_ttl_s=settings.llm_cache_ttl_s, claims=claims)
+    calls = ModelCalls(
+        store, hot, port, cache_ttl_s=settings.llm_cache_ttl_s, claims=claims, cipher=sealer
+    )
     return ModelTurns(
         calls,
         tool_schemas(registry),

@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from agentdeck.approval.core import Case, CaseStatus, Verdict
 from agentdeck.contracts import Codec, Event
+from agentdeck.privacy import is_sealed
 from agentdeck.store import ApprovalRequest, ApprovalStatus, Store
 
 __all__ = ["SERVICE", "CaseStore", "Conflict", "StoredCase"]
@@ -36,6 +37,8 @@ _CASE = "case:"
 _OUTBOX = "outbox:"
 _TIMER = "deadline"
 _TIMER_ROLE = "system"
+_CASE_PATH = "approval.case"
+_COMMENT_PATH = "approvals.comment"
 _SCAN = 10_000
 _CHUNK = 200
 
@@ -84,6 +87,30 @@ class CaseStore:
     def __init__(self, store: Store, codec: Codec) -> None:
         self._store = store
         self._codec = codec
+        self._cipher = codec.cipher
+
+    def _dump(self, case: Case) -> str:
+        """The case's JSON, sealed under its run's subject key (it holds arguments and comments)."""
+        return self._sealed(case, case.model_dump_json(), _CASE_PATH)
+
+    def _sealed(self, case: Case, text: str, path: str) -> str:
+        if self._cipher is None:
+            return text
+        env = case.request.envelope
+        return self._cipher.seal(
+            text,
+            tenant=env.tenant,
+            run_id=env.run_id or case.approval_id,
+            subject=None,
+            event_id=case.approval_id,
+            path=path,
+        )
+
+    def _parse(self, approval_id: str, text: str) -> Case | None:
+        """The stored case; None if its subject was erased (the case is gone with its data)."""
+        if self._cipher is not None:
+            text = self._cipher.open(text, event_id=approval_id, path=_CASE_PATH)
+        return None if is_sealed(text) else Case.model_validate_json(text)
 
     def known(self, approval_ids: Collection[str]) -> set[str]:
         """Which of ``approval_ids`` already have a case."""
@@ -99,16 +126,15 @@ class CaseStore:
             for case in cases:
                 if self._store.approvals.create(conn, _row(case, now)):
                     key = _CASE + case.approval_id
-                    state = case.model_dump_json()
+                    state = self._dump(case)
                     self._store.state.put(conn, SERVICE, key, state, expected_version=None, now=now)
 
     def load(self, approval_id: str) -> StoredCase | None:
         """The case ``approval_id``, or None."""
         with self._store.transaction(read_only=True) as conn:
             entry = self._store.state.get(conn, SERVICE, _CASE + approval_id)
-        if entry is None:
-            return None
-        return StoredCase(Case.model_validate_json(entry.state), entry.version)
+        case = None if entry is None else self._parse(approval_id, entry.state)
+        return None if case is None or entry is None else StoredCase(case, entry.version)
 
     def open_cases(
         self,
@@ -142,14 +168,19 @@ class CaseStore:
 
     def _cases(self, conn: Connection, approval_ids: list[str]) -> list[StoredCase]:
         found = self._store.state.get_many(conn, SERVICE, [_CASE + i for i in approval_ids])
-        entries = (found.get(_CASE + i) for i in approval_ids)
-        return [StoredCase(Case.model_validate_json(e.state), e.version) for e in entries if e]
+        cases = []
+        for approval_id in approval_ids:
+            entry = found.get(_CASE + approval_id)
+            case = None if entry is None else self._parse(approval_id, entry.state)
+            if case is not None and entry is not None:
+                cases.append(StoredCase(case, entry.version))
+        return cases
 
     def save(self, before: StoredCase, after: Case, events: Sequence[Event], now: datetime) -> None:
         """Replace ``before`` by ``after`` and queue ``events``, or raise :class:`Conflict`."""
         with self._store.transaction() as conn:
             key = _CASE + after.approval_id
-            state = after.model_dump_json()
+            state = self._dump(after)
             put = self._store.state.put(
                 conn, SERVICE, key, state, expected_version=before.version, now=now
             )
@@ -169,7 +200,7 @@ class CaseStore:
                 decided_by=decided_by,
                 decider_role=role,
                 decided_at=after.decided_at or after.deadline,
-                comment=comment,
+                comment=comment if comment is None else self._sealed(after, comment, _COMMENT_PATH),
             )
         if after.level > before.level:
             return approvals.escalate(

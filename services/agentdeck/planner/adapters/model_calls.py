@@ -18,14 +18,18 @@ from typing import Any
 from sqlalchemy import Connection
 
 from agentdeck.claimcheck import ClaimCheck, Owner
+from agentdeck.contracts import FieldCipher
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.hotstate import HotState
 from agentdeck.planner.adapters.model import ModelPort
+from agentdeck.privacy import is_sealed
 from agentdeck.store import Store
 
 __all__ = ["ModelAnswer", "ModelCalls"]
 
 LEDGER = "planner-llm"
+_LEDGER_PATH = "model.ledger"
+_CACHE_PATH = "model.cache"
 
 
 @dataclass(frozen=True)
@@ -58,12 +62,14 @@ class ModelCalls:
         *,
         cache_ttl_s: float,
         claims: ClaimCheck,
+        cipher: FieldCipher | None = None,
     ) -> None:
         self._store = store
         self._hot = hot
         self._port = port
         self._ttl = cache_ttl_s
         self._claims = claims
+        self._cipher = cipher
 
     def answer(
         self, run_id: str, turn: int, request: dict[str, Any], *, tenant: str = ""
@@ -75,26 +81,45 @@ class ModelCalls:
         key = f"{run_id}:{turn}"
         with self._store.transaction(read_only=True) as conn:
             kept = self._store.state.get(conn, LEDGER, key)
-        if kept is not None:
-            texts = self._recorded_texts(request_json, kept.state, owner)
-            return ModelAnswer(request_json, digest, json.loads(kept.state), True, 0, *texts)
+        recorded = None if kept is None else self._open(kept.state, key, _LEDGER_PATH)
+        if recorded is not None:
+            texts = self._recorded_texts(request_json, recorded, owner)
+            return ModelAnswer(request_json, digest, json.loads(recorded), True, 0, *texts)
         started = time.monotonic()
-        cached = self._hot.cache_get(f"llm:{digest}")
+        cached_bytes = self._hot.cache_get(f"llm:{digest}")
+        cached = None
+        if cached_bytes is not None:
+            cached = self._open(cached_bytes.decode(), digest, _CACHE_PATH)
         response = json.loads(cached) if cached else self._port.complete(request)
         latency = int((time.monotonic() - started) * 1000)
+        answer = canonical_json(response)
         if not cached:
-            self._hot.cache_set(f"llm:{digest}", canonical_json(response).encode(), ttl_s=self._ttl)
+            sealed = self._seal(answer, owner, digest, _CACHE_PATH)
+            self._hot.cache_set(f"llm:{digest}", sealed.encode(), ttl_s=self._ttl)
         with self._store.transaction() as conn:
-            if (
-                self._store.state.put(
-                    conn, LEDGER, key, canonical_json(response), expected_version=None
-                )
-                is None
-            ):
+            state = self._seal(answer, owner, key, _LEDGER_PATH)
+            if self._store.state.put(conn, LEDGER, key, state, expected_version=None) is None:
                 winner = self._store.state.get(conn, LEDGER, key)  # a replica answered first
-                response = json.loads(winner.state) if winner else response
+                opened = None if winner is None else self._open(winner.state, key, _LEDGER_PATH)
+                response = json.loads(opened) if opened else response
             texts = self._check_in(conn, request_json, canonical_json(response), owner)
         return ModelAnswer(request_json, digest, response, cached is not None, latency, *texts)
+
+    def _seal(self, text: str, owner: Owner, record_id: str, path: str) -> str:
+        """``text`` sealed under the run's subject key (answers quote what the prompt held)."""
+        if self._cipher is None:
+            return text
+        tenant, run_id = owner
+        return self._cipher.seal(
+            text, tenant=tenant, run_id=run_id, subject=None, event_id=record_id, path=path
+        )
+
+    def _open(self, text: str, record_id: str, path: str) -> str | None:
+        """The clear text, or None if its subject was erased (then it is asked again)."""
+        if self._cipher is None:
+            return text
+        opened = self._cipher.open(text, event_id=record_id, path=path)
+        return None if is_sealed(opened) else opened
 
     def _recorded_texts(
         self, request_json: str, response_json: str, owner: Owner
