@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from agentdeck.audit import audit_record
 from agentdeck.store import ArchiveRecord, ArchiveRepository, transaction
@@ -105,3 +105,33 @@ def test_the_replay_read_splits_the_archive_by_run_and_keeps_seq_order(
     assert no_run.event_id in {row.event_id for row in unbounded_below}
     assert splits == sorted(set(splits))
     assert len(splits) <= 2
+
+
+def test_instants_stored_in_another_form_read_as_the_full_read_reads_them(
+    engine: Engine, new_id: NewId
+) -> None:
+    event_id = new_id("evt")
+    insert = text(
+        "INSERT INTO event_archive (event_id, event_type, schema_fingerprint, run_id, tenant, "
+        "topic, kafka_partition, kafka_offset, occurred_at, archived_at, payload, headers) "
+        "VALUES (:id, 'agentdeck.events.RunStarted', 'c0ffee00deadbeef', NULL, 'acme', "
+        "'agentdeck.runs', 0, 1, :occurred, :archived, :payload, :headers)"
+    )
+    with transaction(engine) as conn:
+        conn.execute(
+            insert,
+            {
+                "id": event_id,
+                "occurred": "2026-03-01 12:00:00",
+                "archived": "2026-03-01 12:00:00.5",
+                "payload": b"\xc3\x01",
+                "headers": '[["k", null]]',
+            },
+        )
+        full = [e for e in archive.iter_from(conn, 0, 1_000_000) if e.event_id == event_id]
+        lean = [
+            row for page in archive.audit_pages(conn) for row in page if row.event_id == event_id
+        ]
+
+    assert lean == [audit_record(e) for e in full]
+    assert lean[0].headers == (("k", None),)
