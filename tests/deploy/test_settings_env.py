@@ -12,7 +12,13 @@ from pydantic_settings import BaseSettings
 from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
-from agentdeck.settings import KafkaSettings, ServiceSettings, StoreSettings, TrustSettings
+from agentdeck.settings import (
+    KafkaSettings,
+    PrivacySettings,
+    ServiceSettings,
+    StoreSettings,
+    TrustSettings,
+)
 from agentdeck.telemetry.settings import TelemetrySettings
 from agentdeck.tool_executor.settings import ToolExecutorSettings
 from deploy._compose import interpolate, variables
@@ -40,6 +46,7 @@ def known(service: str) -> set[str]:
         | names(KafkaSettings)
         | names(StoreSettings)
         | names(TrustSettings)
+        | names(PrivacySettings)
         | {"AGENTDECK_HEALTH_PORT"}
         | OUTSIDE
     )

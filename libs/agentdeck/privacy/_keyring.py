@@ -120,10 +120,13 @@ class KeyRing:
         cached = self._keys.get(kid)
         if cached is not None and cached[1] > self._clock():
             return cached[0]
-        with self._lock, self._store.transaction() as conn:
+        # Read first, write only to make a missing key: a caller may hold a write
+        # transaction of its own, and SQLite admits one writer at a time.
+        with self._store.transaction(read_only=True) as conn:
             row = self._store.subject_keys.get(conn, kid)
-            if row is None and create_for is not None:
-                wrapped = aes_key_wrap(self._master.kek, AESSIV.generate_key(512))
+        if row is None and create_for is not None:
+            wrapped = aes_key_wrap(self._master.kek, AESSIV.generate_key(512))
+            with self._lock, self._store.transaction() as conn:
                 row = self._store.subject_keys.create(
                     conn, kid=kid, tenant=create_for, wrapped_key=wrapped, now=datetime.now(UTC)
                 )

@@ -98,8 +98,9 @@ class PlannerHandler:
                 outputs += more
 
         def commit() -> None:
+            prepared = self._runs.prepare(changed, last)
             with self._store.transaction() as conn:
-                self._runs.save(conn, changed, last)
+                self._runs.save(conn, prepared)
                 self._store.processed.mark(conn, self._consumer, fresh)
 
         return Outcome(outputs, commit)

@@ -31,6 +31,7 @@ PIPELINE_EVENTS = {
     "BudgetReserved",
     "BudgetSettled",
     "KillSwitchSet",
+    "SubjectErased",
     "DeadLettered",
     "LlmCallRecorded",
 }

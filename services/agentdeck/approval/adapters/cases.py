@@ -122,11 +122,12 @@ class CaseStore:
         """Store new cases; a case that exists already is left as it is."""
         if not cases:
             return
+        states = {case.approval_id: self._dump(case) for case in cases}  # sealed before writing
         with self._store.transaction() as conn:
             for case in cases:
                 if self._store.approvals.create(conn, _row(case, now)):
                     key = _CASE + case.approval_id
-                    state = self._dump(case)
+                    state = states[case.approval_id]
                     self._store.state.put(conn, SERVICE, key, state, expected_version=None, now=now)
 
     def load(self, approval_id: str) -> StoredCase | None:
@@ -178,21 +179,31 @@ class CaseStore:
 
     def save(self, before: StoredCase, after: Case, events: Sequence[Event], now: datetime) -> None:
         """Replace ``before`` by ``after`` and queue ``events``, or raise :class:`Conflict`."""
+        # Sealed and encoded before the transaction: sealing may read the key store,
+        # and SQLite admits one writer at a time.
+        state = self._dump(after)
+        comment = self._comment(after)
+        outbox = {_OUTBOX + e.envelope.event_id: self._entry(e) for e in events}
         with self._store.transaction() as conn:
             key = _CASE + after.approval_id
-            state = self._dump(after)
             put = self._store.state.put(
                 conn, SERVICE, key, state, expected_version=before.version, now=now
             )
-            if put is None or not self._move_row(conn, before.case, after):
+            if put is None or not self._move_row(conn, before.case, after, comment):
                 raise Conflict(after.approval_id)
-            outbox = {_OUTBOX + e.envelope.event_id: self._entry(e) for e in events}
             self._store.state.upsert_many(conn, SERVICE, outbox, now=now)
 
-    def _move_row(self, conn: Connection, before: Case, after: Case) -> bool:
+    def _comment(self, case: Case) -> str | None:
+        """The deciders' comments for the approvals row, sealed; None while the case is open."""
+        if case.is_open:
+            return None
+        comment = _decider(case)[2]
+        return comment if comment is None else self._sealed(case, comment, _COMMENT_PATH)
+
+    def _move_row(self, conn: Connection, before: Case, after: Case, comment: str | None) -> bool:
         approvals = self._store.approvals
         if not after.is_open:
-            decided_by, role, comment = _decider(after)
+            decided_by, role, _ = _decider(after)
             return approvals.decide(
                 conn,
                 after.approval_id,
@@ -200,7 +211,7 @@ class CaseStore:
                 decided_by=decided_by,
                 decider_role=role,
                 decided_at=after.decided_at or after.deadline,
-                comment=comment if comment is None else self._sealed(after, comment, _COMMENT_PATH),
+                comment=comment,
             )
         if after.level > before.level:
             return approvals.escalate(

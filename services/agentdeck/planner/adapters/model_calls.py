@@ -96,8 +96,8 @@ class ModelCalls:
         if not cached:
             sealed = self._seal(answer, owner, digest, _CACHE_PATH)
             self._hot.cache_set(f"llm:{digest}", sealed.encode(), ttl_s=self._ttl)
+        state = self._seal(answer, owner, key, _LEDGER_PATH)  # before the write transaction
         with self._store.transaction() as conn:
-            state = self._seal(answer, owner, key, _LEDGER_PATH)
             if self._store.state.put(conn, LEDGER, key, state, expected_version=None) is None:
                 winner = self._store.state.get(conn, LEDGER, key)  # a replica answered first
                 opened = None if winner is None else self._open(winner.state, key, _LEDGER_PATH)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Connection
@@ -13,7 +14,7 @@ from agentdeck.planner.core import RunPhase, RunState, StepStatus
 from agentdeck.privacy import is_sealed
 from agentdeck.store import RunRecord, RunStatus, Store
 
-__all__ = ["GOAL_PATH", "SERVICE", "RunStates"]
+__all__ = ["GOAL_PATH", "SERVICE", "PreparedRuns", "RunStates"]
 
 SERVICE = "planner"
 GOAL_PATH = "runs.goal"
@@ -51,6 +52,15 @@ def _record(state: RunState, last_event_id: str | None, goal: str) -> RunRecord:
         cost=Decimal(state.cost_micros) / 1_000_000,
         last_event_id=last_event_id,
     )
+
+
+@dataclass(frozen=True)
+class PreparedRuns:
+    """Run states ready to save: their stored (sealed) texts and projection rows."""
+
+    states: dict[str, RunState]
+    texts: dict[str, str]
+    records: list[RunRecord]
 
 
 class RunStates:
@@ -97,19 +107,26 @@ class RunStates:
         while len(self._known) > self._remembered:
             self._known.popitem(last=False)
 
-    def save(
-        self, conn: Connection, states: Mapping[str, RunState], last_events: Mapping[str, str]
-    ) -> None:
-        """Write ``states`` and their projection rows in the caller's transaction."""
+    def prepare(
+        self, states: Mapping[str, RunState], last_events: Mapping[str, str]
+    ) -> PreparedRuns:
+        """What :meth:`save` writes, sealed: call it before opening the write transaction.
+
+        Sealing may read the key store, and SQLite admits one writer at a time.
+        """
         texts = {k: self._sealed(s, s.model_dump_json(), _STATE_PATH) for k, s in states.items()}
-        self._store.state.upsert_many(conn, SERVICE, texts)
-        for run_id, text in texts.items():
-            self._remember(run_id, text, states[run_id])
         records = [
             _record(state, last_events.get(run_id), self._sealed(state, state.goal, GOAL_PATH))
             for run_id, state in states.items()
         ]
-        self._store.runs.upsert_many(conn, records)
+        return PreparedRuns(dict(states), texts, records)
+
+    def save(self, conn: Connection, prepared: PreparedRuns) -> None:
+        """Write the prepared states and their projection rows in the caller's transaction."""
+        self._store.state.upsert_many(conn, SERVICE, prepared.texts)
+        for run_id, text in prepared.texts.items():
+            self._remember(run_id, text, prepared.states[run_id])
+        self._store.runs.upsert_many(conn, prepared.records)
 
     def _sealed(self, state: RunState, text: str, path: str) -> str:
         """``text`` sealed under the run's subject key (the run's id stands in for an event's)."""
