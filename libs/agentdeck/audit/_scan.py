@@ -185,7 +185,21 @@ def scan_source(
     if parts == 1:
         return lambda: [job(0, None)]
     children = [_forked(job, after, through) for after, through in ranges]
-    return lambda: [child() for child in children]
+    return lambda: _collected(children)
+
+
+def _collected(children: list[Callable[[], Scan]]) -> list[Scan]:
+    """Every child's scan, in order; each child is waited for before any failure is raised."""
+    scans: list[Scan] = []
+    failure: BaseException | None = None
+    for child in children:
+        try:
+            scans.append(child())
+        except Exception as exc:  # noqa: BLE001 -- raised once every child has ended
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return scans
 
 
 def _cpus() -> int:

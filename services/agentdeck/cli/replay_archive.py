@@ -85,10 +85,22 @@ def replay_archive(
     bounds = list(zip([None, *splits], [*splits, None], strict=True))
     job = _RangeReplay(playbooks, tools, codec or default_codec())
     children = [_forked(store, job, *bound) for bound in bounds[1:]]
-    total = job(store, *bounds[0])
-    for child in children:
-        total.add(child())
+    try:
+        total = job(store, *bounds[0])
+    finally:  # every child is waited for, whatever happens here
+        outcomes = [_outcome(child) for child in children]
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        total.add(outcome)
     return total
+
+
+def _outcome(child: Callable[[], ArchiveReplay]) -> ArchiveReplay | BaseException:
+    try:
+        return child()
+    except Exception as exc:  # noqa: BLE001 -- raised by the caller once all have ended
+        return exc
 
 
 @dataclass

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -171,3 +173,44 @@ def test_events_archived_after_the_checkpoint_form_the_tail() -> None:
             "allowed 120 s; checkpointing stopped, or the checkpoints after it were removed"
         )
     ]
+
+
+class _ListSource:
+    """An archive in memory, readable in seq ranges (by forked readers too)."""
+
+    def __init__(self, events: list[ArchivedEvent], *, broken: bool = False) -> None:
+        self.events, self.broken = events, broken
+
+    def seq_splits(self, parts: int) -> list[int]:
+        seqs = sorted(e.seq for e in self.events)
+        return sorted({seqs[len(seqs) * i // parts] for i in range(1, parts)})
+
+    @contextmanager
+    def records(self, after_seq: int, through_seq: int | None) -> Iterator[list[AuditRecord]]:
+        if self.broken and after_seq > 0:
+            raise ValueError("the archive went away")
+        end = through_seq if through_seq is not None else 1 << 62
+        yield [audit_record(e) for e in self.events if after_seq < e.seq <= end]
+
+
+def test_an_archive_read_in_ranges_by_forked_readers_finds_what_one_pass_finds() -> None:
+    logged = _archive(2 * CHUNK + 50)
+    archive = sorted(_tampered(logged), key=lambda e: e.seq)
+
+    one_pass = _verify(archive, logged)
+    for processes in (1, 3):
+        leaves = log_events(logged, 0, {})
+        root = root_hash([leaf.leaf_hash for leaf in leaves])
+        cp = sign_checkpoint(KEY, len(leaves), root, NOW)
+        ranged = verify_log([cp], leaves, _ListSource(archive), VERIFIER, processes=processes)
+        assert ranged.failures == one_pass.failures
+        assert ranged.events == one_pass.events
+
+
+def test_a_range_that_fails_to_read_fails_the_verification() -> None:
+    logged = _archive(CHUNK)
+    leaves = log_events(logged, 0, {})
+    cp = sign_checkpoint(KEY, len(leaves), root_hash([leaf.leaf_hash for leaf in leaves]), NOW)
+
+    with pytest.raises(ValueError, match="the archive went away"):
+        verify_log([cp], leaves, _ListSource(logged, broken=True), VERIFIER, processes=2)
