@@ -93,12 +93,25 @@ def canary(platform):  # type: ignore[no-untyped-def]
             limits=m.RunLimits(),
             data_subject=SUBJECT,
         )
+        # The same subject again, planned by the model: the canary is in its prompts.
+        planned = goal_event(
+            goal=f"Tell {EMAIL} where order 1042 is",
+            playbook=None,
+            inputs={"order_id": "1042"},
+            tenant="acme",
+            run_id=f"{run}-llm",
+            requested_by="crm",
+            limits=m.RunLimits(),
+            data_subject=SUBJECT,
+        )
         publish_goal(platform.info, goal)
-        outcome = wait_for_outcomes(platform.stack.store, [run], timeout_s=90)
-        assert outcome[run].status is RunStatus.COMPLETED, outcome
+        publish_goal(platform.info, planned)
+        both = [run, f"{run}-llm"]
+        outcome = wait_for_outcomes(platform.stack.store, both, timeout_s=90)
+        assert all(outcome[r].status is RunStatus.COMPLETED for r in both), outcome
         traces = Path(platform.info.data_dir) / "traces.jsonl"
         deadline = time.monotonic() + 30
-        while not (traces.exists() and run in traces.read_text(encoding="utf-8")):
+        while not (traces.exists() and all(r in traces.read_text(encoding="utf-8") for r in both)):
             assert time.monotonic() < deadline, "the run's trace was never exported"
             time.sleep(0.2)
     finally:
@@ -137,8 +150,15 @@ def test_the_canary_is_sealed_in_the_archive_and_opens_with_the_subjects_key(pla
     store = platform.stack.store
     with store.transaction(read_only=True) as conn:
         archived = store.archive.read_run(conn, run)
+        planned = store.archive.read_run(conn, f"{run}-llm")
         payloads = [bytes(d) for d in conn.execute(select(PayloadRow.data)).scalars()]
     assert len(archived) >= 8
+    asked = [_opening(platform).decode(r.payload) for r in planned]
+    prompts = [e.request_json for e in asked if isinstance(e, m.LlmCallRecorded)]
+    assert prompts, "the model was asked"
+    assert any(EMAIL in p for p in prompts), "the canary reached the model's prompt"
+    for row in planned:
+        assert CANARY.encode() not in row.payload, row.event_type
     for row in archived:
         assert CANARY.encode() not in row.payload, row.event_type
         assert all(CANARY.encode() not in (v or b"") for _, v in row.headers)

@@ -149,13 +149,15 @@ def _apply(node: Any, path: Path, fn: Callable[[str, str], str]) -> None:
     head, rest = path[0], path[1:]
     value = node.get(head)
     if rest:
+        if isinstance(value, tuple):  # a model's dump keeps tuples: made a list to change it
+            value = node[head] = list(value)
         _apply(value, rest, fn)
     elif isinstance(value, str):
         node[head] = fn(value, ".".join(path))
 
 
 def _values(node: Any, path: Path, name: str) -> Iterator[tuple[str, str]]:
-    if isinstance(node, list):
+    if isinstance(node, (list, tuple)):
         for item in node:
             yield from _values(item, path, name)
         return

@@ -192,3 +192,24 @@ def test_retention_finds_the_subjects_no_run_used_for_longer_than_allowed(keys, 
 def test_a_malformed_master_key_is_a_config_error():
     with pytest.raises(ConfigError, match="not base64 of 32 bytes"):
         MasterKey.from_b64("c2hvcnQ=")
+
+
+def test_values_inside_arrays_of_records_are_sealed_too(codec):
+    env = envelope_for(
+        m.PlanProposed,
+        event_id="plan-1",
+        tenant="acme",
+        producer=TEST_PRODUCER,
+        occurred_at=NOW,
+        run_id="planned-run",
+    )
+    step = m.PlannedStep(step_id="s1", tool="draft_email", arguments_json=f'{{"to": "{SECRET}"}}')
+    plan = m.PlanProposed(
+        envelope=env, plan_version=1, source="llm", steps=(step, step), rationale="why"
+    )
+    data = codec.encode(plan)
+    assert SECRET.encode() not in data
+    sealed = default_codec().decode(data)
+    assert all(is_sealed(s.arguments_json) for s in sealed.steps)
+    assert len(erased_fields([sealed], codec.sensitive)) == 3
+    assert codec.decode(data) == plan
