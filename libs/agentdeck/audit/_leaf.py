@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from agentdeck.audit._merkle import leaf_hash
-from agentdeck.store import ArchivedEvent, ArchiveRecord
-from agentdeck.store._archive import AuditRecord
+from agentdeck.store import ArchivedEvent, ArchiveRecord, AuditRecord
 
 __all__ = [
     "LEAF_DOMAIN",

@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agentdeck.claimcheck import encoded_references
 from agentdeck.contracts import Codec
-from agentdeck.store import ArchivedEvent, StoredPayload
-from agentdeck.store._archive import AuditRecord
+from agentdeck.store import ArchivedEvent, AuditRecord, StoredPayload
 
 __all__ = ["BundlePayload", "ReferenceCollector", "payload_failures"]
 

@@ -23,8 +23,7 @@ from typing import Protocol, runtime_checkable
 
 from agentdeck.audit._leaf import LoggedLeaf, audit_record, record_leaf
 from agentdeck.audit._payloads import ReferenceCollector
-from agentdeck.store import ArchivedEvent
-from agentdeck.store._archive import AuditRecord
+from agentdeck.store import ArchivedEvent, AuditRecord
 
 __all__ = ["ArchiveSource", "Found", "Log", "Scan", "Tail", "merged", "scan", "scan_source"]
 

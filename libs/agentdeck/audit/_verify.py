@@ -22,8 +22,7 @@ from agentdeck.audit._scan import (
     scan_source,
 )
 from agentdeck.signing import Verifier
-from agentdeck.store import ArchivedEvent
-from agentdeck.store._archive import AuditRecord
+from agentdeck.store import ArchivedEvent, AuditRecord
 
 __all__ = ["ArchiveSource", "AuditReport", "Completeness", "verify_log"]
 

@@ -38,7 +38,12 @@ take the database write lock when they begin.
 """
 
 from agentdeck.store._approvals import Approval, ApprovalRequest, ApprovalsRepository
-from agentdeck.store._archive import ArchivedEvent, ArchiveRecord, ArchiveRepository
+from agentdeck.store._archive import (
+    ArchivedEvent,
+    ArchiveRecord,
+    ArchiveRepository,
+    AuditRecord,
+)
 from agentdeck.store._budgets import Budget, BudgetsRepository, Reservation
 from agentdeck.store._effects import BeginOutcome, EffectEntry, EffectLedger
 from agentdeck.store._engine import create_store_engine
@@ -86,6 +91,7 @@ __all__ = [
     "ArchiveRecord",
     "ArchiveRepository",
     "ArchivedEvent",
+    "AuditRecord",
     "Base",
     "BeginOutcome",
     "BeginStatus",

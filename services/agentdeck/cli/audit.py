@@ -37,8 +37,7 @@ from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.runtime import utc_now
 from agentdeck.signing import Signer, Verifier
-from agentdeck.store import Store
-from agentdeck.store._archive import AuditRecord
+from agentdeck.store import AuditRecord, Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 
 __all__ = ["audit_app", "verify_archive"]

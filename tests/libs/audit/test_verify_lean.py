@@ -29,8 +29,7 @@ from agentdeck.audit import (
     verify_log,
 )
 from agentdeck.signing import Signer, Verifier, generate_private_key
-from agentdeck.store import ArchivedEvent, ArchiveRecord
-from agentdeck.store._archive import AuditRecord
+from agentdeck.store import ArchivedEvent, ArchiveRecord, AuditRecord
 from testkit.archive import NOW, archived_event
 
 CHUNK = 40
