@@ -18,7 +18,7 @@ REFUND = {"order_id": "1042", "amount_cents": 1000, "reason": "late"}
 
 
 def _failure(platform, run_id):
-    codec = default_codec()
+    codec = platform.codec()  # failure messages are sealed like other free text
     with platform.stack.store.transaction(read_only=True) as conn:
         for archived in platform.stack.store.archive.read_run(conn, run_id):
             event = codec.decode(archived.payload)

@@ -26,6 +26,7 @@ from agentdeck.cli.submit import goal_event, publish_goal
 from agentdeck.contracts import default_codec
 from agentdeck.contracts import models as m
 from agentdeck.store import RunStatus
+from testkit.privacy import opening
 
 from .conftest import running_platform
 
@@ -89,7 +90,7 @@ def _submit(info: StackInfo, playbook: str, inputs: dict[str, object]) -> str:
 
 
 def _failures(stack, run_id: str) -> list[m.ToolCallFailed]:  # type: ignore[no-untyped-def]
-    codec = default_codec()
+    codec = opening(default_codec(), stack.store)  # failure messages are sealed
     with stack.store.transaction(read_only=True) as conn:
         events = [codec.decode(a.payload) for a in stack.store.archive.read_run(conn, run_id)]
     return [e for e in events if isinstance(e, m.ToolCallFailed)]

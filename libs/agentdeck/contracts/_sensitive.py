@@ -1,7 +1,9 @@
 """Personal data fields, as the schemas mark them, sealed on the wire and opened on read.
 
 A field annotated ``"agentdeck.sensitive": true`` in a schema (at any depth:
-inside nested records and arrays of records too) holds personal data: a codec
+inside nested records and arrays of records too) holds personal data; on a
+field of a shared record type, ``"agentdeck.sensitive": ["message"]`` marks
+just those of its fields, in this place only: a codec
 with a :class:`FieldCipher` seals its value before the bytes leave the
 process, and opens it when it reads them. A field annotated
 ``"agentdeck.subject": true`` names the data subject whose key seals the
@@ -128,7 +130,10 @@ def _walk(schema: Any, named: Mapping[str, Any], at: Path) -> Iterator[Path]:
     if kind == "record":
         for field in schema["fields"]:
             path = (*at, field["name"])
-            if field.get(SENSITIVE):
+            marked = field.get(SENSITIVE)
+            if isinstance(marked, list):  # a shared record: only these of its fields, here
+                yield from ((*path, name) for name in marked)
+            elif marked:
                 yield path
             else:
                 yield from _walk(field["type"], named, path)
