@@ -1,4 +1,4 @@
-"""Foundation benchmark: codec throughput and the bare broker round trip.
+"""Foundation benchmark: codec throughput (plain, and sealing personal data) and the bare broker.
 
 ``python benchmarks/foundation.py [--events N] [--round-trips N] [--json PATH]``
 
@@ -10,10 +10,12 @@ Prints a table and, with ``--json``, writes the same numbers as JSON.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +29,8 @@ from agentdeck.contracts import Codec, Event, default_codec
 from agentdeck.contracts.examples import example_message
 from agentdeck.contracts.models import ToolCallRequested
 from agentdeck.embedded import EmbeddedBroker
+from agentdeck.privacy import KeyRing, MasterKey, Sealer
+from agentdeck.store import Store
 
 
 def _rate(fn: Callable[[], object], n: int) -> float:
@@ -101,6 +105,22 @@ def round_trips(bootstrap: str, n: int, payload: bytes) -> dict[str, float]:
     }
 
 
+def sealing_codec_rates(n: int) -> dict[str, float]:
+    """The same rates with personal data sealed per subject, as every service runs its codec.
+
+    The subject keys live in a throw-away SQLite store; after the first event
+    they come from the key ring's memory, as they do in a running service.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open("", data_dir=tmp)
+        try:
+            master = MasterKey.from_b64(base64.b64encode(os.urandom(32)).decode())
+            sealing = default_codec().with_cipher(Sealer(KeyRing(store, master)))
+            return {f"sealed_{k}": v for k, v in codec_rates(sealing, n).items()}
+        finally:
+            store.close()
+
+
 def main() -> None:
     """Run both measurements and print them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -117,6 +137,7 @@ def main() -> None:
         "round_trips": args.round_trips,
     }
     results |= codec_rates(codec, args.events)
+    results |= sealing_codec_rates(args.events)
     payload = codec.encode(
         codec.decode(example_message(codec.registry.latest(ToolCallRequested.EVENT_TYPE)))
     )

@@ -128,20 +128,24 @@ def _records(platform):  # type: ignore[no-untyped-def]
     consumer = Consumer({"bootstrap.servers": servers, "group.id": "canary-reader"})
     found = []
     try:
+        assigned, expected = [], 0
         for topic in topics:
             for partition in listed[topic].partitions:
                 low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
-                if high <= low:
-                    continue
-                consumer.assign([TopicPartition(topic, partition, low)])
-                read = 0
-                while read < high - low:
-                    for msg in consumer.consume(500, 1.0):
-                        if msg.error() is None:
-                            read += 1
-                            found.append((topic, msg.value() or b"", msg.headers() or []))
+                if high > low:
+                    assigned.append(TopicPartition(topic, partition, low))
+                    expected += high - low
+        consumer.assign(assigned)
+        deadline = time.monotonic() + 30
+        while len(found) < expected and time.monotonic() < deadline:
+            found.extend(
+                (msg.topic(), msg.value() or b"", msg.headers() or [])
+                for msg in consumer.consume(1000, 0.2)
+                if msg.error() is None
+            )
     finally:
         consumer.close()
+    assert len(found) >= expected, "every record up to the end offsets was read"
     return found
 
 
