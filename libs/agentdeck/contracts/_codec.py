@@ -35,6 +35,8 @@ class Codec:
         cipher: Seals the fields the schemas mark as personal data when encoding
             and opens them when decoding (see :mod:`agentdeck.contracts._sensitive`);
             without one, values pass as they are.
+        opens: False leaves sealed values sealed when decoding (a reader that
+            never looks at personal data, such as the archiver, skips the work).
     """
 
     def __init__(
@@ -44,10 +46,12 @@ class Codec:
         *,
         max_bytes: int = 1_000_000,
         cipher: FieldCipher | None = None,
+        opens: bool = True,
     ) -> None:
         self.registry = registry
         self.max_bytes = max_bytes
         self.cipher = cipher
+        self.opens = opens
         self.sensitive = SensitiveFields(registry)
         self._writers: dict[type[Event], SchemaVersion] = {}
         self._models: dict[str, type[Event]] = {}
@@ -61,9 +65,11 @@ class Codec:
             self._writers[model] = version
             self._models[model.EVENT_TYPE] = model
 
-    def with_cipher(self, cipher: FieldCipher | None) -> Codec:
-        """The same codec, sealing and opening personal data with ``cipher``."""
-        return Codec(self.registry, list(self._writers), max_bytes=self.max_bytes, cipher=cipher)
+    def with_cipher(self, cipher: FieldCipher | None, *, opens: bool = True) -> Codec:
+        """The same codec, sealing (and, if ``opens``, opening) personal data with ``cipher``."""
+        return Codec(
+            self.registry, list(self._writers), max_bytes=self.max_bytes, cipher=cipher, opens=opens
+        )
 
     def writer_of(self, event_type: type[Event]) -> SchemaVersion:
         """The schema version an event class is written with."""
@@ -134,7 +140,7 @@ class Codec:
         if model is None:
             raise DecodeError("unknown_fingerprint", f"{writer.full_name} is not decoded here")
         record = self._read_body(data, writer, self._writers[model])
-        if self.cipher is not None:
+        if self.cipher is not None and self.opens:
             self.sensitive.open(writer.full_name, record, self.cipher)
         try:
             event = model.model_validate(record)

@@ -28,7 +28,10 @@ def build(
     clock: Clock = utc_now,
 ) -> ServiceRunner:
     """Telemetry: one loop archiving every topic."""
-    codec = sealing_codec(codec, settings.privacy, store)
+    # Telemetry seals what producers left in the clear and never reads personal data:
+    # its spans and the archive need none, so sealed values stay sealed when it decodes.
+    sealing = sealing_codec(codec, settings.privacy, store)
+    codec = sealing.with_cipher(sealing.cipher, opens=False)
     del hot  # metrics counters will use it
     sink = open_sink(
         otlp_endpoint=settings.otlp_endpoint,
