@@ -10,19 +10,17 @@ holds the GIL, so only processes share it out. The ranges' results, merged in
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.connection import Connection as Pipe
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 from agentdeck.audit._leaf import LoggedLeaf, audit_record, record_leaf
 from agentdeck.audit._payloads import ReferenceCollector
+from agentdeck.forking import can_fork, cpus, forked, results
 from agentdeck.store import ArchivedEvent, AuditRecord
 
 __all__ = ["ArchiveSource", "Found", "Log", "Scan", "Tail", "merged", "scan", "scan_source"]
@@ -172,7 +170,7 @@ def scan_source(
     Where this process may not fork, or one process is asked for, the scan runs
     in this process when the result is called.
     """
-    parts = max(1, processes or _cpus()) if _can_fork() else 1
+    parts = max(1, processes or cpus()) if can_fork() else 1
     bounds = [0, *source.seq_splits(parts)] if parts > 1 else [0]
     ranges = list(zip(bounds, [*bounds[1:], None], strict=True))
 
@@ -183,67 +181,8 @@ def scan_source(
 
     if parts == 1:
         return lambda: [job(0, None)]
-    children = [_forked(job, after, through) for after, through in ranges]
-    return lambda: _collected(children)
-
-
-def _collected(children: list[Callable[[], Scan]]) -> list[Scan]:
-    """Every child's scan, in order; each child is waited for before any failure is raised."""
-    scans: list[Scan] = []
-    failure: BaseException | None = None
-    for child in children:
-        try:
-            scans.append(child())
-        except Exception as exc:  # noqa: BLE001 -- raised once every child has ended
-            failure = failure or exc
-    if failure is not None:
-        raise failure
-    return scans
-
-
-def _cpus() -> int:
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
-def _forked(
-    job: Callable[[int, int | None], Scan], after: int, through: int | None
-) -> Callable[[], Scan]:
-    """Start ``job`` on a range in a forked process; call the result to wait for its scan."""
-    context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(writer, job, after, through))
-    child.start()
-    writer.close()
-
-    def result() -> Scan:
-        try:
-            outcome = reader.recv()
-        except EOFError:
-            outcome = RuntimeError(f"the scan of the archive after seq {after} died")
-        finally:
-            reader.close()
-            child.join()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        done: Scan = outcome
-        return done
-
-    return result
-
-
-def _child(writer: Pipe, job: Callable[[int, int | None], Scan], *bounds: int | None) -> None:
-    try:
-        outcome: object = job(*bounds)  # type: ignore[arg-type]
-    except Exception as exc:  # noqa: BLE001 -- handed to the parent, which raises it
-        outcome = exc
-    try:
-        writer.send(outcome)
-    except Exception as exc:  # noqa: BLE001 -- an exception that does not pickle
-        writer.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
-    finally:
-        writer.close()
+    children = [
+        forked(partial(job, after, through), f"the scan of the archive after seq {after}")
+        for after, through in ranges
+    ]
+    return lambda: results(children)

@@ -13,7 +13,7 @@ from agentdeck.cli.privacy import reading_codec
 from agentdeck.cli.producer import goal_signer, operator_signer
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
-from agentdeck.cli.submit import goal_event, parse_inputs, publish_goal
+from agentdeck.cli.submit import goal_event, parse_inputs, publish, publish_goal
 from agentdeck.cli.views import (
     costs_table,
     metrics_table,
@@ -23,9 +23,7 @@ from agentdeck.cli.views import (
 )
 from agentdeck.contracts import DecodeError, Producer, default_codec, deterministic_id, envelope_for
 from agentdeck.contracts.models import GoalRejected, KillSwitchScope, KillSwitchSet, RunLimits
-from agentdeck.kafka import EventProducer
 from agentdeck.planner.adapters.runs import GOAL_PATH
-from agentdeck.settings import KafkaSettings
 from agentdeck.store import RunStatus, Store
 
 __all__ = ["kill", "metrics", "rejected", "runs", "show", "submit"]
@@ -157,12 +155,7 @@ def kill(
         set_by=signer.key_id,
         reason=reason,
     )
-    kafka = KafkaSettings(
-        bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
-    )
-    producer = EventProducer(kafka, default_codec(), client_id="cli-kill", signer=signer)
-    producer.send(event)
-    producer.flush(15)
+    publish(stack, event, signer, client_id="cli-kill")
     console.print(f"kill switch {scope.value}:{target} {'released' if release else 'engaged'}")
 
 

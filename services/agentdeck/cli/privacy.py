@@ -20,12 +20,11 @@ from agentdeck.cli.keys import load_or_create
 from agentdeck.cli.producer import operator_signer
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
+from agentdeck.cli.submit import publish
 from agentdeck.contracts import Codec, Producer, default_codec, deterministic_id, envelope_for
 from agentdeck.contracts.models import SubjectErased
 from agentdeck.errors import ConfigError
-from agentdeck.kafka import EventProducer
 from agentdeck.privacy import KeyRing, MasterKey, Sealer
-from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer
 from agentdeck.store import Store
 
@@ -89,12 +88,7 @@ def _record(
         reason=reason,
         policy_days=policy_days,
     )
-    kafka = KafkaSettings(
-        bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
-    )
-    producer = EventProducer(kafka, default_codec(), client_id="cli-erase", signer=signer)
-    producer.send(event)
-    producer.flush(15)
+    publish(stack, event, signer, client_id="cli-erase")
 
 
 def erase(

@@ -10,18 +10,15 @@ only its own runs' rows.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection as Pipe
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentdeck.claimcheck import ClaimCheck, references
 from agentdeck.cli.replay import log_order
 from agentdeck.contracts import Codec, DecodeError, Event, default_codec
 from agentdeck.contracts import models as m
+from agentdeck.forking import can_fork, cpus, forked
 from agentdeck.store import Store
 
 if TYPE_CHECKING:
@@ -76,7 +73,7 @@ def replay_archive(
         processes: How many processes share the runs (default: one per CPU; forked, so
             only where this process runs no other thread; 1: this process alone).
     """
-    parts = max(1, processes or _cpus()) if _can_fork() else 1
+    parts = max(1, processes or cpus()) if can_fork() else 1
     if parts > 1:
         with store.transaction(read_only=True) as conn:
             splits: list[str | None] = [*store.archive.run_splits(conn, parts)]
@@ -173,52 +170,15 @@ class _RangeReplay:
         return events
 
 
-def _cpus() -> int:
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
 def _forked(
     store: Store, job: _RangeReplay, runs_from: str | None, runs_before: str | None
 ) -> Callable[[], ArchiveReplay]:
     """Run ``job`` over a run range in a forked process, on an engine of its own."""
-    context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
     url = store.engine.url.render_as_string(hide_password=False)
-    child = context.Process(target=_child, args=(writer, store, url, job, runs_from, runs_before))
-    child.start()
-    writer.close()
 
-    def result() -> ArchiveReplay:
-        try:
-            outcome = reader.recv()
-        except EOFError:
-            outcome = RuntimeError(f"the replay of runs from {runs_from!r} died")
-        finally:
-            reader.close()
-            child.join()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        replayed: ArchiveReplay = outcome
-        return replayed
+    def in_child() -> ArchiveReplay:
+        store.engine.dispose(close=False)  # the parent's connections stay the parent's
+        with Store.open(url, upgrade=False) as own:
+            return job(own, runs_from, runs_before)
 
-    return result
-
-
-def _child(writer: Pipe, parent: Store, url: str, job: _RangeReplay, *bounds: Any) -> None:
-    parent.engine.dispose(close=False)  # the parent's connections stay the parent's
-    try:
-        with Store.open(url, upgrade=False) as store:
-            outcome: object = job(store, *bounds)
-    except Exception as exc:  # noqa: BLE001 -- handed to the parent, which raises it
-        outcome = exc
-    try:
-        writer.send(outcome)
-    except Exception as exc:  # noqa: BLE001 -- an exception that does not pickle
-        writer.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
-    finally:
-        writer.close()
+    return forked(in_child, f"the replay of runs from {runs_from!r}")

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 
 from agentdeck.cli.producer import embedded_signer
 from agentdeck.cli.stackfile import StackInfo
-from agentdeck.contracts import Producer, default_codec, envelope_for
+from agentdeck.contracts import Event, Producer, default_codec, envelope_for
 from agentdeck.contracts.models import GoalSubmitted, RunLimits
 from agentdeck.errors import ConfigError
 from agentdeck.kafka import EventProducer, new_traceparent
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer
 
-__all__ = ["goal_event", "parse_inputs", "publish_goal"]
+__all__ = ["goal_event", "parse_inputs", "publish", "publish_goal"]
 
 CLI = Producer(service="cli", version="0.1.0")
 
@@ -75,15 +75,19 @@ def goal_event(
     )
 
 
+def publish(stack: StackInfo, event: Event, signer: Signer, *, client_id: str) -> None:
+    """Publish ``event`` to its topic on the stack, signed, and wait for the acknowledgement."""
+    kafka = KafkaSettings(
+        bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
+    )
+    producer = EventProducer(kafka, default_codec(), client_id=client_id, signer=signer)
+    producer.send(event)
+    producer.flush(15)
+
+
 def publish_goal(stack: StackInfo, event: GoalSubmitted, signer: Signer | None = None) -> None:
     """Sign ``event``, publish it to the stack's goals topic and wait for the acknowledgement.
 
     ``signer`` defaults to the embedded stack's producer key.
     """
-    kafka = KafkaSettings(
-        bootstrap_servers=stack.bootstrap_servers, topic_prefix=stack.topic_prefix
-    )
-    signer = signer or embedded_signer(stack.data_dir)
-    producer = EventProducer(kafka, default_codec(), client_id="cli-submit", signer=signer)
-    producer.send(event)
-    producer.flush(15)
+    publish(stack, event, signer or embedded_signer(stack.data_dir), client_id="cli-submit")
