@@ -57,12 +57,14 @@ from agentdeck.telemetry.checkpoints import Checkpointer
 from agentdeck.telemetry.core.archive import archive_record
 from agentdeck.tool_executor.core.record import CallRecord, Completion, call_events
 
-# The previous figures: `make bench-audit` (1,000,000 events, SQLite, 2 cores) at
-# commit c28d61b (2026-12-03), before batched lean reads, parallel rehashing and
-# decoding only what replay reads. The ratios printed are against these.
+# The previous figures: the first release's `make bench-audit` (1,000,000 events,
+# SQLite, 2 cores), as reported when its audit work was planned, before batched lean
+# reads, parallel rehashing and decoding only what replay reads (the code as of
+# c28d61b). The ratios printed are against these; that code rerun on a slower, busy
+# machine gave 6,449 and 18,432 (docs/performance.md).
 PREVIOUS_REPLAY_EVENTS_PER_S = 9_700
 PREVIOUS_VERIFY_EVENTS_PER_S = 28_000
-PREVIOUS_FROM = "c28d61b, 2026-12-03"
+PREVIOUS_FROM = "first release (code as of c28d61b)"
 # What a month of archive needs on the 2-core machine.
 REQUIRED_REPLAY_EVENTS_PER_S = 50_000
 REQUIRED_VERIFY_EVENTS_PER_S = 200_000
