@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from agentdeck.contracts import Codec, Event, SensitiveFields
 from agentdeck.errors import ConfigError
+from agentdeck.privacy._at_rest import AtRest
 from agentdeck.privacy._keyring import KeyRing, MasterKey, run_subject
 from agentdeck.privacy._sealer import Sealer
 from agentdeck.privacy._token import PREFIX, is_sealed, kid_of
@@ -24,6 +25,7 @@ from agentdeck.store import Store
 
 __all__ = [
     "PREFIX",
+    "AtRest",
     "KeyRing",
     "MasterKey",
     "Sealer",

@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 
 from agentdeck.approval.core import Case, CaseStatus, Verdict
 from agentdeck.contracts import Codec, Event
-from agentdeck.privacy import is_sealed
+from agentdeck.privacy import AtRest
 from agentdeck.store import ApprovalRequest, ApprovalStatus, Store
 
 __all__ = ["SERVICE", "CaseStore", "Conflict", "StoredCase"]
@@ -87,30 +87,23 @@ class CaseStore:
     def __init__(self, store: Store, codec: Codec) -> None:
         self._store = store
         self._codec = codec
-        self._cipher = codec.cipher
+        self._at_rest = AtRest(codec.cipher)
 
     def _dump(self, case: Case) -> str:
         """The case's JSON, sealed under its run's subject key (it holds arguments and comments)."""
         return self._sealed(case, case.model_dump_json(), _CASE_PATH)
 
     def _sealed(self, case: Case, text: str, path: str) -> str:
-        if self._cipher is None:
-            return text
         env = case.request.envelope
-        return self._cipher.seal(
-            text,
-            tenant=env.tenant,
-            run_id=env.run_id or case.approval_id,
-            subject=None,
-            event_id=case.approval_id,
-            path=path,
+        run_id = env.run_id or case.approval_id
+        return self._at_rest.seal(
+            text, tenant=env.tenant, run_id=run_id, record_id=case.approval_id, path=path
         )
 
     def _parse(self, approval_id: str, text: str) -> Case | None:
         """The stored case; None if its subject was erased (the case is gone with its data)."""
-        if self._cipher is not None:
-            text = self._cipher.open(text, event_id=approval_id, path=_CASE_PATH)
-        return None if is_sealed(text) else Case.model_validate_json(text)
+        clear = self._at_rest.open(text, record_id=approval_id, path=_CASE_PATH)
+        return None if clear is None else Case.model_validate_json(clear)
 
     def known(self, approval_ids: Collection[str]) -> set[str]:
         """Which of ``approval_ids`` already have a case."""

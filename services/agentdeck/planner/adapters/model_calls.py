@@ -22,7 +22,7 @@ from agentdeck.contracts import FieldCipher
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.hotstate import HotState
 from agentdeck.planner.adapters.model import ModelPort
-from agentdeck.privacy import is_sealed
+from agentdeck.privacy import AtRest
 from agentdeck.store import Store
 
 __all__ = ["ModelAnswer", "ModelCalls"]
@@ -69,7 +69,7 @@ class ModelCalls:
         self._port = port
         self._ttl = cache_ttl_s
         self._claims = claims
-        self._cipher = cipher
+        self._at_rest = AtRest(cipher)
 
     def answer(
         self, run_id: str, turn: int, request: dict[str, Any], *, tenant: str = ""
@@ -107,19 +107,14 @@ class ModelCalls:
 
     def _seal(self, text: str, owner: Owner, record_id: str, path: str) -> str:
         """``text`` sealed under the run's subject key (answers quote what the prompt held)."""
-        if self._cipher is None:
-            return text
         tenant, run_id = owner
-        return self._cipher.seal(
-            text, tenant=tenant, run_id=run_id, subject=None, event_id=record_id, path=path
+        return self._at_rest.seal(
+            text, tenant=tenant, run_id=run_id, record_id=record_id, path=path
         )
 
     def _open(self, text: str, record_id: str, path: str) -> str | None:
         """The clear text, or None if its subject was erased (then it is asked again)."""
-        if self._cipher is None:
-            return text
-        opened = self._cipher.open(text, event_id=record_id, path=path)
-        return None if is_sealed(opened) else opened
+        return self._at_rest.open(text, record_id=record_id, path=path)
 
     def _recorded_texts(
         self, request_json: str, response_json: str, owner: Owner

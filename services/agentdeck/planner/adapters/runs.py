@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from agentdeck.contracts import FieldCipher
 from agentdeck.planner.core import RunPhase, RunState, StepStatus
-from agentdeck.privacy import is_sealed
+from agentdeck.privacy import AtRest
 from agentdeck.store import RunRecord, RunStatus, Store
 
 __all__ = ["GOAL_PATH", "SERVICE", "PreparedRuns", "RunStates"]
@@ -76,7 +76,7 @@ class RunStates:
         self, store: Store, *, remembered: int = 10_000, cipher: FieldCipher | None = None
     ) -> None:
         self._store = store
-        self._cipher = cipher
+        self._at_rest = AtRest(cipher)
         self._remembered = remembered
         self._known: OrderedDict[str, tuple[str, RunState]] = OrderedDict()
 
@@ -90,12 +90,8 @@ class RunStates:
         known = self._known.get(run_id)
         if known is not None and known[0] == text:
             return known[1]
-        clear = (
-            text
-            if self._cipher is None
-            else self._cipher.open(text, event_id=run_id, path=_STATE_PATH)
-        )
-        if is_sealed(clear):
+        clear = self._at_rest.open(text, record_id=run_id, path=_STATE_PATH)
+        if clear is None:
             return None  # its subject was erased: the run's state is gone with its data
         state = RunState.model_validate_json(clear)
         self._remember(run_id, text, state)
@@ -130,13 +126,6 @@ class RunStates:
 
     def _sealed(self, state: RunState, text: str, path: str) -> str:
         """``text`` sealed under the run's subject key (the run's id stands in for an event's)."""
-        if self._cipher is None:
-            return text
-        return self._cipher.seal(
-            text,
-            tenant=state.tenant,
-            run_id=state.run_id,
-            subject=None,
-            event_id=state.run_id,
-            path=path,
+        return self._at_rest.seal(
+            text, tenant=state.tenant, run_id=state.run_id, record_id=state.run_id, path=path
         )

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from agentdeck.claimcheck import ClaimCheck, Owner
 from agentdeck.contracts import FieldCipher
 from agentdeck.contracts.models import PolicyDecided
+from agentdeck.privacy import AtRest
 from agentdeck.store import BeginStatus, EffectEntry, Store
 from agentdeck.tool_executor.core.parking import ApprovalSlot
 from agentdeck.tool_executor.core.plan import Claim, check_claim
@@ -64,7 +65,7 @@ class CallLedger:
     ) -> None:
         self._store = store
         self._claims = claims
-        self._cipher = cipher
+        self._at_rest = AtRest(cipher)
         self._lock = threading.Lock()
         self._queued: list[Callable[[Connection], object]] | None = None
 
@@ -200,20 +201,13 @@ class CallLedger:
 
     def _sealed(self, record: CallRecord, key: str, owner: Owner | None) -> CallRecord:
         done = record.completion
-        if self._cipher is None or owner is None or done is None:
+        if owner is None or done is None:
             return record
         tenant, run_id = owner
-        output = self._cipher.seal(
-            done.output_json,
-            tenant=tenant,
-            run_id=run_id,
-            subject=None,
-            event_id=key,
-            path=_OUTPUT_PATH,
+        output = self._at_rest.seal(
+            done.output_json, tenant=tenant, run_id=run_id, record_id=key, path=_OUTPUT_PATH
         )
-        return record.model_copy(
-            update={"completion": done.model_copy(update={"output_json": output})}
-        )
+        return _with_output(record, output)
 
     def _claim_checked(
         self, record: CallRecord, owner: Owner | None
@@ -245,14 +239,12 @@ class CallLedger:
             return None
         record = CallRecord.model_validate_json(stored)
         done = record.completion
-        if self._cipher is None or done is None:
+        if done is None:
             return record
-        output = self._cipher.open(
-            done.output_json, event_id=entry.idempotency_key, path=_OUTPUT_PATH
+        opened = self._at_rest.open(
+            done.output_json, record_id=entry.idempotency_key, path=_OUTPUT_PATH
         )
-        return record.model_copy(
-            update={"completion": done.model_copy(update={"output_json": output})}
-        )
+        return record if opened is None else _with_output(record, opened)
 
 
 def _with_output(record: CallRecord, output_json: str) -> CallRecord:
