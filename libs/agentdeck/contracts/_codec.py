@@ -101,7 +101,8 @@ class Codec:
         if self.cipher is None or not self.sensitive.has(writer.full_name):
             return data
         record = self._read_body(data, writer, writer)
-        self.sensitive.seal(writer.full_name, record, self.cipher)
+        if not self.sensitive.seal(writer.full_name, record, self.cipher):
+            return data  # the services' own records arrive sealed: kept as they are, not rewritten
         return self._write(writer, record)
 
     @staticmethod

@@ -77,18 +77,20 @@ class SensitiveFields:
         """Whether ``event_type`` has any sensitive field."""
         return event_type in self._marks
 
-    def seal(self, event_type: str, record: dict[str, Any], cipher: FieldCipher) -> None:
-        """Seal ``record``'s sensitive values in place (a decoded record, as Avro sees it)."""
+    def seal(self, event_type: str, record: dict[str, Any], cipher: FieldCipher) -> int:
+        """Seal ``record``'s sensitive values in place; how many were in the clear."""
         marks = self._marks.get(event_type)
         if marks is None:
-            return
+            return 0
+        changed = 0
         envelope = record["envelope"]
         event_id = envelope["event_id"]
         run_id = envelope.get("run_id") or event_id
         subject = record.get(marks.subject) if marks.subject else None
 
         def seal(value: str, path: str) -> str:
-            return cipher.seal(
+            nonlocal changed
+            sealed = cipher.seal(
                 value,
                 tenant=envelope["tenant"],
                 run_id=run_id,
@@ -96,9 +98,12 @@ class SensitiveFields:
                 event_id=event_id,
                 path=path,
             )
+            changed += sealed != value
+            return sealed
 
         for path in marks.paths:
             _apply(record, path, seal)
+        return changed
 
     def open(self, event_type: str, record: dict[str, Any], cipher: FieldCipher) -> None:
         """Open ``record``'s sealed values in place; values that cannot be opened stay sealed."""
