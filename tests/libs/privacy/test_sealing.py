@@ -213,3 +213,30 @@ def test_values_inside_arrays_of_records_are_sealed_too(codec):
     assert all(is_sealed(s.arguments_json) for s in sealed.steps)
     assert len(erased_fields([sealed], codec.sensitive)) == 3
     assert codec.decode(data) == plan
+
+
+def test_a_failure_message_is_sealed_and_its_code_stays_readable(codec):
+    env = envelope_for(
+        m.ToolCallFailed,
+        event_id="failed-1",
+        tenant="acme",
+        producer=TEST_PRODUCER,
+        occurred_at=NOW,
+        run_id="failing-run",
+    )
+    failure = m.ErrorInfo(
+        capability="tool.draft_email",
+        code="recipient_unknown",
+        category=m.ErrorCategory.VALIDATION,
+        retryable=False,
+        message=f"no mailbox {SECRET}",
+    )
+    failed = m.ToolCallFailed(
+        envelope=env, tool="draft_email", idempotency_key="k", failure=failure
+    )
+    data = codec.encode(failed)
+    assert SECRET.encode() not in data
+    sealed = default_codec().decode(data)
+    assert is_sealed(sealed.failure.message)
+    assert sealed.failure.code == "recipient_unknown"
+    assert codec.decode(data) == failed
