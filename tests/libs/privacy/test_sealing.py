@@ -240,3 +240,19 @@ def test_a_failure_message_is_sealed_and_its_code_stays_readable(codec):
     assert is_sealed(sealed.failure.message)
     assert sealed.failure.code == "recipient_unknown"
     assert codec.decode(data) == failed
+
+
+def test_a_key_is_read_while_the_caller_holds_the_write_transaction(tmp_path):
+    # SQLite admits one writer: a service seals while its own write transaction is
+    # open (an approval's outbox), so reading an existing key must not need another.
+    store = Store.open("", data_dir=str(tmp_path))
+    try:
+        kid = KeyRing(store, MASTER).bind("held-run", "acme", "customer:held")
+        fresh = KeyRing(store, MASTER)  # nothing cached: the key comes from the store
+        with store.transaction() as conn:
+            conn.execute(
+                update(SubjectKeyRow).where(SubjectKeyRow.kid == kid).values(erased_reason=None)
+            )
+            assert fresh.key(kid, create_for="acme") is not None
+    finally:
+        store.close()
