@@ -12,6 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
 
 from agentdeck.contracts import Event, Producer, deterministic_id
 from agentdeck.contracts import models as m
@@ -85,6 +89,54 @@ def _key(event: Event) -> str:
     return json.dumps(_comparable(event), sort_keys=True)
 
 
+_UNCOMPARED = frozenset({"occurred_at", "producer", "schema_version"})
+"""Envelope fields :func:`_comparable` leaves out."""
+
+
+def _agree(produced: list[Event], recorded: list[Event]) -> bool:
+    """Whether replay decided what was recorded: the same events, in any order.
+
+    Pairs the events by id and compares them field by field, strictly (same
+    types, same values), which implies equal :func:`_key` s; anything that
+    does not pair up so is settled by comparing the keys themselves.
+    """
+    if len(produced) == len(recorded):
+        by_id = {e.envelope.event_id: e for e in recorded}
+        if all(_same_event(e, by_id.pop(e.envelope.event_id, None)) for e in produced):
+            return True
+    return sorted(map(_key, produced)) == sorted(map(_key, recorded))
+
+
+def _same_event(event: Event, other: Event | None) -> bool:
+    if type(event) is not type(other):
+        return False
+    env, other_env = event.envelope.__dict__, other.envelope.__dict__
+    return all(
+        name in _UNCOMPARED or _same(value, other_env[name]) for name, value in env.items()
+    ) and all(
+        name == "envelope" or _same(value, other.__dict__[name])
+        for name, value in event.__dict__.items()
+    )
+
+
+def _same(value: Any, other: Any) -> bool:
+    """Equal and of the same type all the way down, so their JSON forms are equal too."""
+    kind = type(value)
+    if kind is not type(other):
+        return False
+    if isinstance(value, BaseModel):
+        return all(_same(v, other.__dict__[k]) for k, v in value.__dict__.items())
+    if kind is tuple or kind is list:
+        return len(value) == len(other) and all(map(_same, value, other))
+    if kind is dict:
+        return value.keys() == other.keys() and all(_same(v, other[k]) for k, v in value.items())
+    if isinstance(value, datetime):  # the same instant in another zone has another ISO form
+        return bool(value == other) and value.utcoffset() == other.utcoffset()
+    if kind is float:  # 0.0 == -0.0
+        return repr(value) == repr(other)
+    return bool(value == other)
+
+
 class _Replayer:
     def __init__(
         self, events: Sequence[Event], playbooks: PlaybookSource, tools: Mapping[str, ToolInfo]
@@ -119,7 +171,7 @@ class _Replayer:
     ) -> tuple[RunState | None, Divergence | None]:
         recorded = self.caused.get(event.envelope.event_id, [])
         state, produced = decide(state, event, self._context(event, recorded))
-        if sorted(map(_key, produced)) != sorted(map(_key, recorded)):
+        if not _agree(produced, recorded):
             return state, Divergence(event, recorded, produced)
         return state, None
 
