@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentdeck.contracts import Envelope, Event, follow_up
+from agentdeck.contracts import Envelope, Event, deterministic_id
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.state import RunState
 
@@ -18,22 +18,27 @@ def envelope(
     step_id: str | None = None,
     discriminator: str = "",
 ) -> Envelope:
-    """The envelope of a planner event caused by ``cause`` in the run of ``state``."""
-    env = follow_up(
-        cause,
-        event_type,
+    """The envelope of a planner event caused by ``cause`` in the run of ``state``.
+
+    Its id is derived from the cause's id, the new type, the step and
+    ``discriminator`` (as :func:`~agentdeck.contracts.follow_up` derives it), so
+    reprocessing the cause reproduces the same id; the run's fields come from ``state``.
+    """
+    cause_env = cause.envelope
+    return Envelope(
+        event_id=deterministic_id(
+            cause_env.event_id, event_type.EVENT_TYPE, step_id or "", discriminator
+        ),
+        event_type=event_type.EVENT_TYPE,
+        schema_version=event_type.SCHEMA_VERSION,
+        run_id=state.run_id,
+        step_id=step_id,
+        causation_id=cause_env.event_id,
+        correlation_id=state.correlation_id,
+        tenant=state.tenant,
+        agent=state.agent,
         producer=ctx.producer,
         occurred_at=ctx.now,
-        step_id=step_id or "",
-        discriminator=discriminator,
-    )
-    return env.model_copy(
-        update={
-            "run_id": state.run_id,
-            "agent": state.agent,
-            "tenant": state.tenant,
-            "correlation_id": state.correlation_id,
-            "step_id": step_id,
-            "traceparent": env.traceparent or state.traceparent,
-        }
+        traceparent=cause_env.traceparent or state.traceparent,
+        tracestate=cause_env.tracestate,
     )
