@@ -37,6 +37,7 @@ from agentdeck.audit._checkpoint import (
     checkpoint_message,
     sign_checkpoint,
 )
+from agentdeck.audit._fast import LeafRow, LogSource
 from agentdeck.audit._leaf import (
     LEAF_DOMAIN,
     LoggedLeaf,
@@ -52,6 +53,7 @@ from agentdeck.audit._merkle import (
     MerkleTree,
     leaf_hash,
     node_hash,
+    perfect_root,
     root_hash,
     verify_consistency,
     verify_inclusion,
@@ -71,7 +73,13 @@ from agentdeck.audit._runhead import (
     sign_run_head,
 )
 from agentdeck.audit._treehead import TreeHead, audit_origin, sign_tree_head
-from agentdeck.audit._verify import ArchiveSource, AuditReport, Completeness, verify_log
+from agentdeck.audit._verify import (
+    ArchiveSource,
+    AuditReport,
+    Completeness,
+    verify_log,
+    verify_sources,
+)
 from agentdeck.audit._witness import RollbackDetected, WitnessRefused, open_checkpoint, witness
 from agentdeck.audit.errors import AuditError, BundleUnreadable, VerificationFailed
 
@@ -91,6 +99,8 @@ __all__ = [
     "Checkpoint",
     "Completeness",
     "Frontier",
+    "LeafRow",
+    "LogSource",
     "LoggedLeaf",
     "MerkleTree",
     "NoteMalformed",
@@ -117,6 +127,7 @@ __all__ = [
     "note_verifier_key",
     "open_checkpoint",
     "payload_failures",
+    "perfect_root",
     "record_leaf",
     "root_hash",
     "sign_checkpoint",
@@ -126,5 +137,6 @@ __all__ = [
     "verify_consistency",
     "verify_inclusion",
     "verify_log",
+    "verify_sources",
     "witness",
 ]

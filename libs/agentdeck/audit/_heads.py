@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from agentdeck.audit._checkpoint import Checkpoint
-from agentdeck.audit._leaf import LoggedLeaf
 from agentdeck.audit._runhead import RunHead
 from agentdeck.signing import Verifier
 
@@ -21,7 +20,7 @@ __all__ = ["run_head_failures"]
 
 def run_head_failures(
     heads: Sequence[RunHead],
-    leaves: Sequence[LoggedLeaf],
+    run_prev: Sequence[int | None],
     last_of_run: Mapping[str, int],
     latest: Checkpoint | None,
     verifier: Verifier,
@@ -32,7 +31,7 @@ def run_head_failures(
 
     Args:
         heads: The stored run heads.
-        leaves: The logged leaves, in index order.
+        run_prev: Each logged leaf's ``run_prev``, in index order (the runs' chains).
         last_of_run: Each run's latest archived event's leaf under the latest checkpoint.
         latest: The latest valid checkpoint (None: heads are not checked).
         verifier: The trusted keys.
@@ -59,7 +58,7 @@ def run_head_failures(
                 "the log was cut back, its newest checkpoints, leaves and events removed"
             )
         else:
-            failures += _chain_failures(name, head, leaves, last_of_run.get(head.run_id))
+            failures += _chain_failures(name, head, run_prev, last_of_run.get(head.run_id))
     if latest.run_heads is not None and not beyond and counted != latest.run_heads:
         failures.append(
             f"the latest valid checkpoint (tree size {size}) counts {latest.run_heads} runs with "
@@ -69,7 +68,7 @@ def run_head_failures(
 
 
 def _chain_failures(
-    name: str, head: RunHead, leaves: Sequence[LoggedLeaf], archived_last: int | None
+    name: str, head: RunHead, run_prev: Sequence[int | None], archived_last: int | None
 ) -> list[str]:
     if archived_last is not None and archived_last > head.last_leaf:
         rolled_back = (
@@ -79,9 +78,9 @@ def _chain_failures(
         return [rolled_back]
     count = 0
     index: int | None = head.last_leaf
-    while index is not None and 0 <= index < len(leaves) and count <= head.events:
+    while index is not None and 0 <= index < len(run_prev) and count <= head.events:
         count += 1
-        index = leaves[index].run_prev
+        index = run_prev[index]
     if count != head.events:
         return [f"{name} counts {head.events} events, but the run's chain in the log holds {count}"]
     return []

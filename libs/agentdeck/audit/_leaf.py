@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
+from hashlib import sha256
 
 from agentdeck.audit._merkle import leaf_hash
-from agentdeck.store import ArchivedEvent, ArchiveRecord, AuditRecord
+from agentdeck.store import ArchivedEvent, ArchiveRecord, AuditBytes, AuditRecord
 
 __all__ = [
     "LEAF_DOMAIN",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 LEAF_DOMAIN = b"agentdeck.archive.leaf.v1"
+_HASHED_HEAD = b"\x00" + LEAF_DOMAIN  # a leaf hash's 0x00 (RFC 6962), then the domain
 _ABSENT = b"\x00"
 
 
@@ -47,20 +49,22 @@ def _field(value: bytes | None) -> bytes:
     return _ABSENT if value is None else _PREFIX[len(value)] + value
 
 
-def _encode(row: AuditRecord, run_prev: int | None) -> bytes:
-    """The leaf bytes of ``row``: each field length-prefixed (``_field``), written out flat."""
+def _encode(row: AuditBytes, run_prev: int | None, head: bytes = LEAF_DOMAIN) -> bytes:
+    """The leaf bytes of ``row``: each field length-prefixed (``_field``), written out flat.
+
+    ``head`` leads; :func:`record_leaf` puts the leaf hash's ``0x00`` before the
+    domain there, so the bytes are hashed without another copy.
+    """
     p = _PREFIX
-    eid, etype, fp = row.event_id.encode(), row.event_type.encode(), row.schema_fingerprint.encode()
-    tenant, topic = row.tenant.encode(), row.topic.encode()
-    partition, offset = str(row.partition).encode(), str(row.offset).encode()
-    occurred, archived, payload = row.occurred_at.encode(), row.archived_at.encode(), row.payload
-    headers = row.headers
+    eid, etype, fp, tenant, topic = row[1], row[2], row[3], row[5], row[6]
+    partition, offset, occurred, archived, payload = row[7], row[8], row[9], row[10], row[11]
+    headers = row[12]
     parts = [
-        LEAF_DOMAIN,
+        head,
         p[len(eid)], eid,
         p[len(etype)], etype,
         p[len(fp)], fp,
-        _ABSENT if row.run_id is None else _field(row.run_id.encode()),
+        _field(row[4]),
         p[len(tenant)], tenant,
         p[len(topic)], topic,
         p[len(partition)], partition,
@@ -71,8 +75,8 @@ def _encode(row: AuditRecord, run_prev: int | None) -> bytes:
         p[8], len(headers).to_bytes(8, "big"),
     ]  # fmt: skip
     for key, value in headers:
-        parts += (_field(key.encode()), _field(value))
-    parts.append(_ABSENT if run_prev is None else _field(str(run_prev).encode()))
+        parts += (_field(key), _field(value))
+    parts.append(_ABSENT if run_prev is None else _field(b"%d" % run_prev))
     return b"".join(parts)
 
 
@@ -116,7 +120,7 @@ def audit_record(event: ArchiveRecord) -> AuditRecord:
 
 def leaf_bytes(event: ArchiveRecord, run_prev: int | None = None) -> bytes:
     """The unambiguous byte encoding of ``event`` (length-prefixed fields, domain first)."""
-    return _encode(audit_record(event), run_prev)
+    return _encode(audit_record(event).as_bytes(), run_prev)
 
 
 def event_leaf(event: ArchiveRecord, run_prev: int | None = None) -> bytes:
@@ -124,9 +128,10 @@ def event_leaf(event: ArchiveRecord, run_prev: int | None = None) -> bytes:
     return leaf_hash(leaf_bytes(event, run_prev))
 
 
-def record_leaf(row: AuditRecord, run_prev: int | None = None) -> bytes:
-    """:func:`event_leaf` of an event read by the archive's lean audit read."""
-    return leaf_hash(_encode(row, run_prev))
+def record_leaf(row: AuditRecord | AuditBytes, run_prev: int | None = None) -> bytes:
+    """:func:`event_leaf` of an event read by the archive's lean audit read (either form)."""
+    fields = row.as_bytes() if isinstance(row, AuditRecord) else row
+    return sha256(_encode(fields, run_prev, _HASHED_HEAD)).digest()  # = leaf_hash(leaf bytes)
 
 
 def log_events(

@@ -16,6 +16,7 @@ __all__ = [
     "MerkleTree",
     "leaf_hash",
     "node_hash",
+    "perfect_root",
     "root_hash",
     "verify_consistency",
     "verify_inclusion",
@@ -81,6 +82,19 @@ class MerkleTree:
         if old_size in (0, self.size):
             return []
         return _subproof(old_size, self._leaves, complete=True)
+
+
+def perfect_root(leaves: Sequence[bytes]) -> bytes:
+    """The root of a perfect subtree: ``leaves`` (leaf hashes) must number a power of two."""
+    if len(leaves) & (len(leaves) - 1) or not leaves:
+        raise ValueError(f"{len(leaves)} leaves do not form a perfect subtree")
+    level = list(leaves)
+    sha = hashlib.sha256
+    while len(level) > 1:
+        level = [
+            sha(b"\x01" + a + b).digest() for a, b in zip(level[::2], level[1::2], strict=True)
+        ]
+    return level[0]
 
 
 def root_hash(leaves: Sequence[bytes]) -> bytes:
@@ -167,12 +181,24 @@ class Frontier:
 
     def append(self, leaf: bytes) -> None:
         """Add one leaf hash."""
-        node, size = leaf, self.size
+        self.append_subtree(leaf, 0)
+
+    def append_subtree(self, root: bytes, height: int) -> None:
+        """Add the ``2**height`` leaves whose perfect subtree hashes to ``root``.
+
+        Raises:
+            ValueError: the tree's size is not a multiple of ``2**height``, so
+                those leaves would not form one subtree of it.
+        """
+        width = 1 << height
+        if self.size % width:
+            raise ValueError(f"a subtree of {width} leaves cannot follow {self.size} leaves")
+        node, size = root, self.size >> height
         while size & 1:
             node = node_hash(self.nodes.pop(), node)
             size >>= 1
         self.nodes.append(node)
-        self.size += 1
+        self.size += width
 
     def root(self) -> bytes:
         """The tree head of every leaf appended so far."""

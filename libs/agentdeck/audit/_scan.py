@@ -21,9 +21,22 @@ from typing import Protocol, runtime_checkable
 from agentdeck.audit._leaf import LoggedLeaf, audit_record, record_leaf
 from agentdeck.audit._payloads import ReferenceCollector
 from agentdeck.forking import can_fork, cpus, forked, results
-from agentdeck.store import ArchivedEvent, AuditRecord
+from agentdeck.store import ArchivedEvent, AuditBytes, AuditRecord
 
-__all__ = ["ArchiveSource", "Found", "Log", "Scan", "Tail", "merged", "scan", "scan_source"]
+__all__ = [
+    "BEFORE_ALL",
+    "ArchiveSource",
+    "Found",
+    "Log",
+    "Scan",
+    "Tail",
+    "merged",
+    "scan",
+    "scan_source",
+]
+
+BEFORE_ALL = -(1 << 63)
+"""A ``seq`` below any an archive holds: ranges start after it, so no row escapes a reader."""
 
 Found = dict[str, tuple[int, int, bytes]]
 """Event id -> (position in the archive, seq, its rehash; ``b""`` if not logged)."""
@@ -69,11 +82,12 @@ class Tail:
     last_of_run: dict[str, int] = field(default_factory=dict)
     """Each run's latest leaf among the covered events (for its run head)."""
 
-    def add(self, event: AuditRecord) -> None:
+    def add(self, event: AuditRecord | AuditBytes) -> None:
         self.count += 1
         if self.first_seq is None:
-            self.first_seq = event.seq
-        archived_at = datetime.fromisoformat(event.archived_at)
+            self.first_seq = event[0]
+        at = event[10]  # archived_at
+        archived_at = datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at)
         if self.newest is None or archived_at > self.newest:
             self.newest = archived_at
 
@@ -171,7 +185,7 @@ def scan_source(
     in this process when the result is called.
     """
     parts = max(1, processes or cpus()) if can_fork() else 1
-    bounds = [0, *source.seq_splits(parts)] if parts > 1 else [0]
+    bounds = [BEFORE_ALL, *source.seq_splits(parts)] if parts > 1 else [BEFORE_ALL]
     ranges = list(zip(bounds, [*bounds[1:], None], strict=True))
 
     def job(after: int, through: int | None) -> Scan:
@@ -180,7 +194,7 @@ def scan_source(
             return scan(records, log, collector)
 
     if parts == 1:
-        return lambda: [job(0, None)]
+        return lambda: [job(BEFORE_ALL, None)]
     children = [
         forked(partial(job, after, through), f"the scan of the archive after seq {after}")
         for after, through in ranges

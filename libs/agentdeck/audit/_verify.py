@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agentdeck.audit._checkpoint import Checkpoint
+from agentdeck.audit._fast import ByteArchiveSource, LogSource, Proven, prove_intact
 from agentdeck.audit._heads import run_head_failures
 from agentdeck.audit._leaf import LoggedLeaf
 from agentdeck.audit._merkle import Frontier
@@ -24,7 +25,7 @@ from agentdeck.audit._scan import (
 from agentdeck.signing import Verifier
 from agentdeck.store import ArchivedEvent, AuditRecord
 
-__all__ = ["ArchiveSource", "AuditReport", "Completeness", "verify_log"]
+__all__ = ["ArchiveSource", "AuditReport", "Completeness", "verify_log", "verify_sources"]
 
 
 @dataclass
@@ -103,8 +104,79 @@ def verify_log(
     tail = _check_archive(report, leaves, scanned(), references)
     report.failures += _completeness_failures(tail, latest, completeness or Completeness())
     report.failures += run_head_failures(
-        run_heads, leaves, tail.last_of_run, latest, verifier, verified=verified
+        run_heads,
+        [leaf.run_prev for leaf in leaves],
+        tail.last_of_run,
+        latest,
+        verifier,
+        verified=verified,
     )
+    return report
+
+
+def verify_sources(
+    checkpoints: Sequence[Checkpoint],
+    log: LogSource,
+    archive: ByteArchiveSource,
+    verifier: Verifier,
+    *,
+    completeness: Completeness | None = None,
+    run_heads: Sequence[RunHead] = (),
+    references: ReferenceCollector | None = None,
+    processes: int | None = None,
+) -> AuditReport:
+    """:func:`verify_log` of a stored log and archive, each read in ranges by forked readers.
+
+    An intact archive is proven by the fast pass (:func:`prove_intact`: every
+    reader checks its own stretch of log and archive); where it declines, the
+    exact pass runs and names every failure. Arguments as :func:`verify_log`.
+    """
+    verified: list[bool] = []
+
+    def check_heads() -> None:  # while the readers read
+        verified.extend(head.verify(verifier) for head in run_heads)
+
+    proven = prove_intact(
+        checkpoints,
+        log,
+        archive,
+        verifier,
+        refs=references,
+        processes=processes,
+        meanwhile=check_heads,
+    )
+    if proven is None:
+        with log.leaf_rows(0, None) as rows:
+            leaves = [LoggedLeaf(*row) for row in rows]
+        return verify_log(
+            checkpoints,
+            leaves,
+            archive,
+            verifier,
+            completeness=completeness,
+            run_heads=run_heads,
+            references=references,
+            processes=processes,
+        )
+    report = _proven_report(proven, len(checkpoints), completeness or Completeness())
+    report.failures += run_head_failures(
+        run_heads,
+        proven.run_prev,
+        proven.tail.last_of_run,
+        proven.latest,
+        verifier,
+        verified=verified,
+    )
+    return report
+
+
+def _proven_report(proven: Proven, checkpoints: int, completeness: Completeness) -> AuditReport:
+    """The report of an archive the fast pass proved intact, but for its run heads."""
+    report = AuditReport(events=proven.events, checkpoints=checkpoints)
+    signed = proven.latest.tree_size
+    if proven.leaves > signed:
+        report.notes.append(f"{proven.leaves - signed} logged events await the next checkpoint")
+    report.failures += _completeness_failures(proven.tail, proven.latest, completeness)
     return report
 
 

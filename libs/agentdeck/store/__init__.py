@@ -42,6 +42,7 @@ from agentdeck.store._archive import (
     ArchivedEvent,
     ArchiveRecord,
     ArchiveRepository,
+    AuditBytes,
     AuditRecord,
 )
 from agentdeck.store._budgets import Budget, BudgetsRepository, Reservation
@@ -91,6 +92,7 @@ __all__ = [
     "ArchiveRecord",
     "ArchiveRepository",
     "ArchivedEvent",
+    "AuditBytes",
     "AuditRecord",
     "Base",
     "BeginOutcome",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -77,6 +77,29 @@ class StateRepository:
             .limit(limit)
         )
         return [_entry(row) for row in conn.execute(stmt).all()]  # type: ignore[arg-type]
+
+    def keys(self, conn: Connection, service: str, *, prefix: str = "") -> list[str]:
+        """Every key of ``service`` starting with ``prefix``, in key order (no states read)."""
+        stmt = (
+            select(ServiceStateRow.key)
+            .where(ServiceStateRow.service == service, ServiceStateRow.key.startswith(prefix))
+            .order_by(ServiceStateRow.key)
+        )
+        return list(conn.execute(stmt).scalars())
+
+    def scan_range(
+        self, conn: Connection, service: str, start: str, stop: str | None
+    ) -> Iterator[StateEntry]:
+        """The entries of ``service`` with ``start <= key < stop`` (no stop: every later key), in
+        key order, streamed."""
+        stmt = select(ServiceStateRow).where(
+            ServiceStateRow.service == service, ServiceStateRow.key >= start
+        )
+        if stop is not None:
+            stmt = stmt.where(ServiceStateRow.key < stop)
+        rows = conn.execute(stmt.order_by(ServiceStateRow.key).execution_options(yield_per=8))
+        for row in rows:
+            yield _entry(row)  # type: ignore[arg-type]
 
     def put(
         self,

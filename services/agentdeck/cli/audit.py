@@ -16,6 +16,7 @@ from agentdeck.audit import (
     AuditReport,
     Checkpoint,
     Completeness,
+    LeafRow,
     LoggedLeaf,
     ProofBundle,
     ReferenceCollector,
@@ -27,7 +28,7 @@ from agentdeck.audit import (
     open_checkpoint,
     payload_failures,
     verify_bundle,
-    verify_log,
+    verify_sources,
     witness,
 )
 from agentdeck.cli.audit_keys import NoTrustedKey, trusted_keys
@@ -37,7 +38,7 @@ from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.runtime import utc_now
 from agentdeck.signing import Signer, Verifier
-from agentdeck.store import AuditRecord, Store
+from agentdeck.store import AuditBytes, AuditRecord, Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 
 __all__ = ["audit_app", "verify_archive"]
@@ -97,6 +98,20 @@ def _trusted(public_key: list[str] | None, key_file: Path | None) -> dict[str, s
     return trust.keys
 
 
+@contextmanager
+def _own_store(store: Store, pid: int) -> Iterator[Store]:
+    """``store``, or in a forked reader (``pid`` is not this process) an engine of its own."""
+    if os.getpid() == pid:
+        yield store
+        return
+    store.engine.dispose(close=False)  # the parent's connections stay the parent's
+    own = Store.open(store.engine.url.render_as_string(hide_password=False), upgrade=False)
+    try:
+        yield own
+    finally:
+        own.close()
+
+
 class _StoreArchive:
     """The store's archive as an :class:`ArchiveSource`: ranges read from forked processes too."""
 
@@ -109,36 +124,53 @@ class _StoreArchive:
 
     @contextmanager
     def records(self, after_seq: int, through_seq: int | None) -> Iterator[Iterator[AuditRecord]]:
-        store = self._store
-        if os.getpid() != self._pid:  # a forked reader: an engine of its own
-            store.engine.dispose(close=False)  # the parent's connections stay the parent's
-            store = Store.open(
-                store.engine.url.render_as_string(hide_password=False), upgrade=False
-            )
-        try:
-            with store.transaction(read_only=True) as conn:
-                pages = store.archive.audit_pages(
-                    conn, after_seq=after_seq, through_seq=through_seq
-                )
-                yield (row for page in pages for row in page)
-        finally:
-            if store is not self._store:
-                store.close()
+        with _own_store(self._store, self._pid) as store, store.transaction(read_only=True) as conn:
+            pages = store.archive.audit_pages(conn, after_seq=after_seq, through_seq=through_seq)
+            yield (row for page in pages for row in page)
+
+    @contextmanager
+    def byte_records(
+        self, after_seq: int, through_seq: int | None
+    ) -> Iterator[Iterator[AuditBytes]]:
+        with _own_store(self._store, self._pid) as store, store.transaction(read_only=True) as conn:
+            archive = store.archive
+            pages = archive.audit_byte_pages(conn, after_seq=after_seq, through_seq=through_seq)
+            yield (row for page in pages for row in page)
+
+
+class _StoreLog:
+    """Telemetry's Merkle log in the store as a :class:`LogSource` (forked readers too)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store, self._pid = store, os.getpid()
+        self._log = MerkleLogStore(store.state)
+
+    def chunk_starts(self) -> list[int]:
+        with self._store.transaction(read_only=True) as conn:
+            return self._log.chunk_starts(conn)
+
+    def leaf_seq(self, index: int) -> int | None:
+        with self._store.transaction(read_only=True) as conn:
+            return self._log.leaf_seq(conn, index)
+
+    @contextmanager
+    def leaf_rows(self, first: int, end: int | None) -> Iterator[Iterator[LeafRow]]:
+        with _own_store(self._store, self._pid) as store, store.transaction(read_only=True) as conn:
+            yield self._log.leaf_rows(conn, first, end)
 
 
 def verify_archive(store: Store, verifier: Verifier, completeness: Completeness) -> AuditReport:
     """``audit verify`` on ``store``: the archive against its log, and the payloads it names.
 
-    The archive is read and rehashed in ``seq`` ranges, one process per CPU.
+    The log and the archive are read in ranges, one process per CPU.
     """
     log = MerkleLogStore(store.state)
     with store.transaction(read_only=True) as conn:
-        checkpoints, leaves = log.checkpoints(conn), log.leaves(conn)
-        run_heads = log.all_run_heads(conn)
+        checkpoints, run_heads = log.checkpoints(conn), log.all_run_heads(conn)
     refs = ReferenceCollector(default_codec())
-    report = verify_log(
+    report = verify_sources(
         checkpoints,
-        leaves,
+        _StoreLog(store),
         _StoreArchive(store),
         verifier,
         completeness=completeness,

@@ -15,12 +15,12 @@ Keys:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from agentdeck.audit import Checkpoint, Frontier, LoggedLeaf, RunHead, log_events
+from agentdeck.audit import Checkpoint, Frontier, LeafRow, LoggedLeaf, RunHead, log_events
 from agentdeck.errors import RetryableError
 from agentdeck.store import ArchivedEvent, StateRepository
 
@@ -30,6 +30,11 @@ SERVICE = "telemetry-checkpoints"
 _HEAD, _LEAVES, _CHECKPOINTS, _KEYS, _RUNS = "head", "leaves/", "checkpoint/", "key/", "run/"
 _RUN_HEADS, _RUN_HEAD_COUNT, _NOTES = "runhead/", "runheads", "note/"
 _ALL = 1 << 62
+_AFTER_LEAVES = "leaves0"  # sorts right after every "leaves/..." key ("0" follows "/")
+
+
+def _chunk_key(first: int) -> str:
+    return f"{_LEAVES}{first:015d}"
 
 
 class LogContention(RetryableError):
@@ -97,7 +102,7 @@ class MerkleLogStore:
                 remediation=("nothing: the other writer logged these events",),
             )
         chunk = {"first": head.frontier.size, "leaves": rows}
-        key = f"{_LEAVES}{head.frontier.size:015d}"
+        key = _chunk_key(head.frontier.size)
         runs = {f"{_RUNS}{run}": str(index) for run, index in last_of_run.items()}
         self._state.upsert_many(conn, self._service, {key: json.dumps(chunk), **runs})
         return LogHead(frontier, new.last_seq, version)
@@ -148,14 +153,38 @@ class MerkleLogStore:
 
     def leaves(self, conn: Connection) -> list[LoggedLeaf]:
         """Every logged leaf, in index order."""
-        out: list[LoggedLeaf] = []
-        for entry in self._state.scan(conn, self._service, prefix=_LEAVES, limit=_ALL):
+        return [LoggedLeaf(*row) for row in self.leaf_rows(conn, 0, None)]
+
+    def chunk_starts(self, conn: Connection) -> list[int]:
+        """The first leaf index of each stored chunk of leaves, ascending."""
+        return [
+            int(key.removeprefix(_LEAVES))
+            for key in self._state.keys(conn, self._service, prefix=_LEAVES)
+        ]
+
+    def leaf_rows(self, conn: Connection, first: int, end: int | None) -> Iterator[LeafRow]:
+        """The leaves of the chunks whose first leaf is in ``[first, end)`` (no end: all after).
+
+        As ``(index, seq, event_id, leaf hash, run_prev)``, in stored order, streamed.
+        """
+        stop = _AFTER_LEAVES if end is None else _chunk_key(end)
+        for entry in self._state.scan_range(conn, self._service, _chunk_key(first), stop):
             chunk = json.loads(entry.state)
-            out += [
-                LoggedLeaf(chunk["first"] + i, seq, event_id, bytes.fromhex(h), prev)
-                for i, (seq, event_id, h, prev) in enumerate(chunk["leaves"])
-            ]
-        return out
+            fromhex = bytes.fromhex
+            yield from (
+                (i, seq, event_id, fromhex(h), prev)
+                for i, (seq, event_id, h, prev) in enumerate(chunk["leaves"], start=chunk["first"])
+            )
+
+    def leaf_seq(self, conn: Connection, index: int) -> int | None:
+        """The archive ``seq`` logged for leaf ``index``, if the log holds it."""
+        starts = [start for start in self.chunk_starts(conn) if start <= index]
+        if not starts:
+            return None
+        end = starts[-1] + 1
+        return next(
+            (row[1] for row in self.leaf_rows(conn, starts[-1], end) if row[0] == index), None
+        )
 
     def checkpoints(self, conn: Connection) -> list[Checkpoint]:
         """Every stored checkpoint, by tree size."""

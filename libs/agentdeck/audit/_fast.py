@@ -1,0 +1,323 @@
+"""The fast pass: an intact archive proven stretch by stretch, log and archive read side by side.
+
+The exact pass (:func:`~agentdeck.audit.verify_log`) loads every leaf into one
+process, gives each reader the whole log and brings every event's place back
+to compare: it names precisely what broke, but that serial work bounds it.
+Here the log is cut into stretches too, at its stored chunks: reader ``k``
+reads the leaves of its stretch and the archived events between the stretch's
+first and last leaf, and checks what an intact archive shows: its events are
+its leaves, one for one, in leaf order, each rehashing to its leaf. It hands
+back only what the whole needs: the stretch's leaf hashes and the roots of
+its whole blocks (for the checkpoints), its runs' chains (for the run heads),
+the events no checkpoint covers, the payload references.
+
+Anything else (an event that is not its leaf, a leaf without its event, a
+rehash that differs, a gap, a checkpoint that fails) and the pass declines:
+it returns None and the exact pass runs, so every failure is still named
+exactly as before. The fast pass only ever says "intact", and only where the
+exact pass would find no fault in the log or the archive.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol, runtime_checkable
+
+from agentdeck.audit._checkpoint import Checkpoint
+from agentdeck.audit._leaf import record_leaf
+from agentdeck.audit._merkle import Frontier, perfect_root
+from agentdeck.audit._payloads import ReferenceCollector
+from agentdeck.audit._scan import BEFORE_ALL, ArchiveSource, Tail
+from agentdeck.forking import can_fork, cpus, forked, results
+from agentdeck.signing import Verifier
+from agentdeck.store import AuditBytes
+
+__all__ = [
+    "BLOCK_HEIGHT",
+    "ByteArchiveSource",
+    "LeafRow",
+    "LogSource",
+    "Proven",
+    "Stretch",
+    "prove_intact",
+]
+
+LeafRow = tuple[int, int, str, bytes, int | None]
+"""One logged leaf: ``(index, seq, event_id, leaf hash, run_prev)``."""
+
+BLOCK_HEIGHT = 10
+"""Readers hash the log's aligned blocks of ``2**BLOCK_HEIGHT`` leaves into subtree roots."""
+_BLOCK = 1 << BLOCK_HEIGHT
+_HASH = 32
+
+
+@runtime_checkable
+class ByteArchiveSource(ArchiveSource, Protocol):
+    """An :class:`ArchiveSource` that also reads its ranges as :class:`AuditBytes`."""
+
+    def byte_records(
+        self, after_seq: int, through_seq: int | None
+    ) -> AbstractContextManager[Iterable[AuditBytes]]:
+        """The events with ``after_seq < seq <= through_seq`` (no bound: to the end), in order."""
+        ...
+
+
+@runtime_checkable
+class LogSource(Protocol):
+    """A Merkle log stored in chunks of leaves, readable chunk range by range, from any process."""
+
+    def chunk_starts(self) -> list[int]:
+        """The first leaf index of each stored chunk, ascending."""
+        ...
+
+    def leaf_rows(self, first: int, end: int | None) -> AbstractContextManager[Iterable[LeafRow]]:
+        """The leaves of the chunks whose first leaf is in ``[first, end)`` (no end: all after)."""
+        ...
+
+    def leaf_seq(self, index: int) -> int | None:
+        """The archive ``seq`` logged with leaf ``index``, if the log holds it."""
+        ...
+
+
+@dataclass
+class Stretch:
+    """What one reader proved of its stretch of log and archive."""
+
+    first: int
+    count: int = 0
+    events: int = 0
+    hashes: bytes = b""
+    """The stretch's leaf hashes, 32 bytes each, in index order."""
+    blocks: dict[int, bytes] = field(default_factory=dict)
+    """Block number -> root, for every aligned block wholly in the stretch."""
+    run_prev: array[int] = field(default_factory=lambda: array("q"))
+    """Each leaf's ``run_prev`` (-1: none)."""
+    tail: Tail = field(default_factory=Tail)
+    referenced: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A reader's bounds: leaves of chunks ``[first, end)``, events ``(after_seq, through_seq]``."""
+
+    first: int
+    end: int | None
+    after_seq: int
+    through_seq: int | None
+    signed: int
+
+
+def read_stretch(
+    log: LogSource, archive: ByteArchiveSource, reading: _Reading, refs: ReferenceCollector | None
+) -> Stretch | None:
+    """Prove one stretch intact, or None where it is not exactly its leaves in order."""
+    with log.leaf_rows(reading.first, reading.end) as rows:
+        leaves = list(rows)
+    if (
+        not leaves
+        or leaves[0][0] != reading.first
+        or leaves[-1][0] != reading.first + len(leaves) - 1
+    ):
+        return None  # a gap, or an empty stretch: the exact pass says where
+    if reading.end is not None and len(leaves) != reading.end - reading.first:
+        return None
+    where = {row[2].encode(): i for i, row in enumerate(leaves)}  # an id logged twice: its
+    # first leaf never meets its event in order, so the walk declines
+    out = Stretch(first=reading.first, count=len(leaves))
+    if not _scan(out, leaves, where, archive, reading=reading, refs=refs):
+        return None
+    hashes = [row[3] for row in leaves]
+    out.hashes = b"".join(hashes)
+    if len(out.hashes) != _HASH * len(leaves):
+        return None
+    out.run_prev = array("q", (-1 if row[4] is None else row[4] for row in leaves))
+    start = -(-reading.first // _BLOCK)  # the first block starting in the stretch
+    for block in range(start, (reading.first + len(leaves)) // _BLOCK):
+        at = block * _BLOCK - reading.first
+        out.blocks[block] = perfect_root(hashes[at : at + _BLOCK])
+    return out
+
+
+def _scan(
+    out: Stretch,
+    leaves: list[LeafRow],
+    where: dict[bytes, int],
+    archive: ByteArchiveSource,
+    *,
+    reading: _Reading,
+    refs: ReferenceCollector | None,
+) -> bool:
+    """Walk the stretch's archive against its leaves; whether it is exactly them, in order."""
+    first, signed = reading.first, reading.signed
+    last_seq, is_last = leaves[-1][1], reading.end is None
+    tail, last_of_run = out.tail, dict[bytes, int]()
+    expect = events = 0
+    with archive.byte_records(reading.after_seq, reading.through_seq) as records:
+        for event in records:
+            events += 1
+            event_id = event[1]
+            if refs is not None:
+                refs.add(event_id.decode(), event[11])
+            i = where.get(event_id)
+            if i != expect:
+                if i is None and is_last and event[0] > last_seq:
+                    tail.add(event)  # archived after the log's last leaf
+                    continue
+                return False  # out of place, twice, or not logged
+            row = leaves[i]
+            expect += 1
+            if record_leaf(event, row[4]) != row[3]:
+                return False
+            index = first + i
+            if index >= signed:
+                tail.add(event)
+            elif (run_id := event[4]) is not None:
+                last_of_run[run_id] = index
+    out.events = events
+    tail.last_of_run.update((run.decode(), index) for run, index in last_of_run.items())
+    if refs is not None:
+        out.referenced = refs.referenced
+    return expect == len(leaves)
+
+
+@dataclass(frozen=True)
+class Proven:
+    """The whole archive proven intact against a log whose checkpoints all hold.
+
+    Attributes:
+        events: Archived events read.
+        leaves: The log's size.
+        latest: The largest checkpoint (every checkpoint is valid).
+        tail: The events no checkpoint covers, and each run's last covered leaf.
+        run_prev: Each leaf's ``run_prev``, in index order.
+    """
+
+    events: int
+    leaves: int
+    latest: Checkpoint
+    tail: Tail
+    run_prev: list[int | None]
+
+
+def prove_intact(
+    checkpoints: Sequence[Checkpoint],
+    log: LogSource,
+    archive: ByteArchiveSource,
+    verifier: Verifier,
+    *,
+    refs: ReferenceCollector | None,
+    processes: int | None,
+    meanwhile: Callable[[], object] = lambda: None,
+) -> Proven | None:
+    """The archive and its log proven intact, read in stretches by forked readers; else None.
+
+    ``meanwhile`` runs in this process while the readers read.
+    """
+    signed = [cp for cp in checkpoints if cp.verify(verifier)]
+    starts = log.chunk_starts()
+    if len(signed) != len(checkpoints) or not signed or not starts or starts[0] != 0:
+        meanwhile()
+        return None
+    latest = max(signed, key=lambda cp: cp.tree_size)
+    readings = _readings(log, starts, max(1, processes or cpus()), latest.tree_size)
+    if readings is None:
+        meanwhile()
+        return None
+    stretches = _read_all(log, archive, readings, refs, meanwhile)
+    if stretches is None:
+        return None
+    return _whole(stretches, checkpoints, latest, refs)
+
+
+def _readings(log: LogSource, starts: list[int], parts: int, signed: int) -> list[_Reading] | None:
+    """Cut the log at chunk starts into ``parts`` stretches of about equal leaves."""
+    parts = parts if can_fork() else 1
+    cuts: list[int] = []
+    for k in range(1, parts):
+        at = next((s for s in starts if s >= starts[-1] * k // parts), None)
+        if at is not None and at > (cuts[-1] if cuts else 0):
+            cuts.append(at)
+    seqs = [BEFORE_ALL]
+    for cut in cuts:
+        seq = log.leaf_seq(cut - 1)
+        if seq is None or seq <= seqs[-1]:
+            return None
+        seqs.append(seq)
+    firsts, ends = [0, *cuts], [*cuts, None]
+    throughs: list[int | None] = [*seqs[1:], None]
+    return [
+        _Reading(first, end, after, through, signed)
+        for first, end, after, through in zip(firsts, ends, seqs, throughs, strict=True)
+    ]
+
+
+def _read_all(
+    log: LogSource,
+    archive: ByteArchiveSource,
+    readings: list[_Reading],
+    refs: ReferenceCollector | None,
+    meanwhile: Callable[[], object],
+) -> list[Stretch] | None:
+    def job(reading: _Reading) -> Stretch | None:
+        collector = None if refs is None else ReferenceCollector(refs.codec)
+        return read_stretch(log, archive, reading, collector)
+
+    if len(readings) == 1:
+        meanwhile()
+        stretch = job(readings[0])
+        return None if stretch is None else [stretch]
+    children = [
+        forked(partial(job, reading), f"the reader of the log from leaf {reading.first}")
+        for reading in readings
+    ]
+    meanwhile()
+    stretches = results(children)
+    return None if any(s is None for s in stretches) else [s for s in stretches if s is not None]
+
+
+def _whole(
+    stretches: list[Stretch],
+    checkpoints: Sequence[Checkpoint],
+    latest: Checkpoint,
+    refs: ReferenceCollector | None,
+) -> Proven | None:
+    """The stretches as one log, checked against every checkpoint; None if anything is off."""
+    size = 0
+    for stretch in stretches:
+        if stretch.first != size:
+            return None
+        size += stretch.count
+    hashes = b"".join(s.hashes for s in stretches)
+    blocks = {n: root for s in stretches for n, root in s.blocks.items()}
+    frontier = Frontier()
+    for cp in sorted(checkpoints, key=lambda c: c.tree_size):
+        if cp.tree_size > size:
+            return None
+        while frontier.size < cp.tree_size:
+            block = frontier.size >> BLOCK_HEIGHT
+            if (
+                frontier.size % _BLOCK == 0
+                and frontier.size + _BLOCK <= cp.tree_size
+                and block in blocks
+            ):
+                frontier.append_subtree(blocks[block], BLOCK_HEIGHT)
+            else:
+                at = frontier.size * _HASH
+                frontier.append(hashes[at : at + _HASH])
+        if frontier.root() != cp.root():
+            return None
+    tail = Tail()
+    for stretch in stretches:
+        tail.extend(stretch.tail)
+        if refs is not None:
+            for digest, event_id in stretch.referenced.items():
+                refs.referenced.setdefault(digest, event_id)
+    run_prev: list[int | None] = [
+        None if prev < 0 else prev for s in stretches for prev in s.run_prev
+    ]
+    events = sum(s.events for s in stretches)
+    return Proven(events, size, latest, tail, run_prev)
