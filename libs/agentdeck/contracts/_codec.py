@@ -14,6 +14,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
+from agentdeck.contracts._reader import Reader, Unreadable, compile_reader
 from agentdeck.contracts._registry import SchemaRegistry, SchemaVersion
 from agentdeck.contracts._sensitive import FieldCipher, SensitiveFields
 from agentdeck.contracts.errors import DecodeError, SchemaError
@@ -55,6 +56,7 @@ class Codec:
         self.sensitive = SensitiveFields(registry)
         self._writers: dict[type[Event], SchemaVersion] = {}
         self._models: dict[str, type[Event]] = {}
+        self._readers: dict[bytes, Reader | None] = {}
         for model in models:
             version = registry.latest(model.EVENT_TYPE)
             if version.version != model.SCHEMA_VERSION:
@@ -156,8 +158,13 @@ class Codec:
             )
         return event
 
-    @staticmethod
-    def _read_body(data: bytes, writer: SchemaVersion, reader: SchemaVersion) -> dict[str, Any]:
+    def _read_body(
+        self, data: bytes, writer: SchemaVersion, reader: SchemaVersion
+    ) -> dict[str, Any]:
+        if reader is writer:
+            compiled = self._read_compiled(data, writer)
+            if compiled is not None:
+                return compiled
         body = BytesIO(data)
         body.seek(_PREFIX)
         try:
@@ -175,3 +182,17 @@ class Codec:
         if not isinstance(record, dict):
             raise DecodeError("corrupt_body", f"{writer.full_name}: body is not a record")
         return record
+
+    def _read_compiled(self, data: bytes, writer: SchemaVersion) -> dict[str, Any] | None:
+        """The body read by the schema's compiled reader; None: fastavro reads it."""
+        try:
+            read = self._readers[writer.fingerprint]
+        except KeyError:
+            read = self._readers[writer.fingerprint] = compile_reader(writer.parsed)
+        if read is None:
+            return None
+        try:
+            record, end = read(data, _PREFIX)
+        except Unreadable:
+            return None
+        return record if end == len(data) else None

@@ -1,0 +1,151 @@
+"""The compiled readers read exactly what fastavro reads, and give up on anything else.
+
+Every version of every schema is written by fastavro with several data (all
+optional fields null or set, empty and longer arrays, long and non-ASCII
+text, extreme numbers) and read back by both; what a compiled reader cannot
+read as fastavro would (corrupt bytes, types it does not handle) it refuses,
+and the codec reads those with fastavro as before.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
+
+import pytest
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+
+from agentdeck.contracts import MARKER, DecodeError, SchemaRegistry, SchemaVersion, default_codec
+from agentdeck.contracts import models as m
+from agentdeck.contracts._reader import Unreadable, compile_reader
+
+VERSIONS = SchemaRegistry.load().versions()
+_TEXT = {"short": "x", "long": "ü€𝄞" * 40 + "y" * 200, "empty": ""}
+
+
+def _datum(node: Any, named: dict[str, Any], variant: str) -> Any:
+    """A value of ``node``; ``variant`` picks nulls, extremes, lengths."""
+    if isinstance(node, list):
+        branch = node[0] if variant == "nulls" else next(n for n in node if n != "null")
+        return _datum(branch, named, variant)
+    if isinstance(node, str):
+        if node in named:
+            return _datum(named[node], named, variant)
+        return {
+            "null": None,
+            "boolean": variant != "nulls",
+            "int": {"extreme": -(2**31), "nulls": 0}.get(variant, 63),
+            "long": {"extreme": -(2**63), "nulls": 0}.get(variant, 2**40 + 1),
+            "bytes": {"extreme": bytes(range(256)), "nulls": b""}.get(variant, b"\x00\xff"),
+            "string": _TEXT["long" if variant == "extreme" else "short"],
+        }[node]
+    kind = node["type"]
+    if node.get("logicalType") == "timestamp-micros":
+        return (
+            datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC)
+            if variant == "extreme"
+            else (datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
+        )
+    if kind == "record":
+        named[node["name"]] = node
+        return {f["name"]: _datum(f["type"], named, variant) for f in node["fields"]}
+    if kind == "enum":
+        named[node["name"]] = node
+        return node["symbols"][0 if variant == "nulls" else -1]
+    if kind == "array":
+        size = {"nulls": 0, "extreme": 70}.get(variant, 3)
+        return [_datum(node["items"], named, variant) for _ in range(size)]
+    return _datum(kind, named, variant)
+
+
+def _body(version: SchemaVersion, datum: dict[str, Any]) -> bytes:
+    buf = BytesIO()
+    schemaless_writer(buf, version.parsed, datum)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("variant", ["plain", "nulls", "extreme"])
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"{v.full_name}.v{v.version}")
+def test_a_compiled_reader_reads_what_fastavro_reads(version: SchemaVersion, variant: str):
+    read = compile_reader(version.parsed)
+    assert read is not None
+    body = _body(version, _datum(version.parsed, {}, variant))
+    expected = schemaless_reader(BytesIO(body), version.parsed, None)
+
+    record, end = read(b"head" + body, 4)
+
+    assert end == 4 + len(body)
+    assert record == expected
+    assert repr(record) == repr(expected)  # same types too: str, not bytes; lists, not tuples
+
+
+SIMPLE = parse_schema(
+    {
+        "type": "record",
+        "name": "Simple",
+        "fields": [
+            {"name": "flag", "type": "boolean"},
+            {"name": "kind", "type": {"type": "enum", "name": "Kind", "symbols": ["A", "B"]}},
+            {"name": "maybe", "type": ["null", "string"]},
+            {"name": "names", "type": {"type": "array", "items": "string"}},
+        ],
+    }
+)
+
+
+def test_an_array_written_in_blocks_with_sizes_reads_as_one_list():
+    read = compile_reader(SIMPLE)
+    assert read is not None
+    # flag, kind B, maybe null, then a block of -2 items (4 bytes) and a block of 1 item
+    body = b"\x01\x02\x00" + b"\x03\x08\x02a\x02b" + b"\x02\x02c" + b"\x00"
+
+    assert read(body, 0) == (
+        {"flag": True, "kind": "B", "maybe": None, "names": list("abc")},
+        len(body),
+    )
+    assert schemaless_reader(BytesIO(body), SIMPLE, None) == read(body, 0)[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\x02\x02\x00\x00",  # a boolean that is neither 0 nor 1
+        b"\x01\x04\x00\x00",  # an enum index out of range
+        b"\x01\x02\x04\x00",  # a union index out of range
+        b"\x01\x02\x02\x08ab",  # a string longer than what is left
+        b"\x01\x02\x02\x04\xff\xfe\x00",  # a string that is not UTF-8
+        b"\x01\x02\x02\x03\x00",  # a negative length
+        b"\x01\x02\x00\x02" + b"\xff" * 11,  # a varint of more than 64 bits
+        b"\x01\x02",  # the end of the data in the middle of the record
+    ],
+)
+def test_a_compiled_reader_refuses_what_it_cannot_read_exactly(body: bytes):
+    read = compile_reader(SIMPLE)
+    assert read is not None
+    with pytest.raises(Unreadable):
+        read(body, 0)
+
+
+def test_a_schema_with_a_type_the_readers_do_not_handle_has_none():
+    mapped = {
+        "type": "record",
+        "name": "M",
+        "fields": [{"name": "m", "type": {"type": "map", "values": "long"}}],
+    }
+    assert compile_reader(parse_schema(mapped)) is None
+
+
+def test_the_codec_reports_corrupt_bytes_as_before():
+    codec = default_codec()
+    writer = codec.registry.latest(m.StepScheduled.EVENT_TYPE)
+    body = _body(writer, _datum(writer.parsed, {}, "plain"))
+    message = MARKER + writer.fingerprint + body
+
+    with pytest.raises(DecodeError) as truncated:
+        codec.decode(message[:-3])
+    with pytest.raises(DecodeError) as trailing:
+        codec.decode(message + b"\x00")
+
+    assert truncated.value.code == "corrupt_body"
+    assert trailing.value.code == "trailing_bytes"
