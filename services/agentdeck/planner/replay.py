@@ -110,13 +110,18 @@ def _agree(produced: list[Event], recorded: list[Event]) -> bool:
 def _same_event(event: Event, other: Event | None) -> bool:
     if type(event) is not type(other):
         return False
-    env, other_env = event.envelope.__dict__, other.envelope.__dict__
-    return all(
-        name in _UNCOMPARED or _same(value, other_env[name]) for name, value in env.items()
-    ) and all(
-        name == "envelope" or _same(value, other.__dict__[name])
-        for name, value in event.__dict__.items()
-    )
+    theirs = other.envelope.__dict__
+    for name, value in event.envelope.__dict__.items():
+        if name not in _UNCOMPARED and not _same(value, theirs[name]):
+            return False
+    theirs = other.__dict__
+    for name, value in event.__dict__.items():
+        if name != "envelope" and not _same(value, theirs[name]):
+            return False
+    return True
+
+
+_SCALARS = frozenset({str, int, bool, bytes, type(None)})
 
 
 def _same(value: Any, other: Any) -> bool:
@@ -124,8 +129,11 @@ def _same(value: Any, other: Any) -> bool:
     kind = type(value)
     if kind is not type(other):
         return False
+    if kind in _SCALARS:
+        return bool(value == other)
     if isinstance(value, BaseModel):
-        return all(_same(v, other.__dict__[k]) for k, v in value.__dict__.items())
+        theirs = other.__dict__
+        return all(_same(v, theirs[k]) for k, v in value.__dict__.items())
     if kind is tuple or kind is list:
         return len(value) == len(other) and all(map(_same, value, other))
     if kind is dict:

@@ -132,10 +132,14 @@ def request_call(
 
 def _ready(state: RunState, step: PlaybookStep) -> bool | None:
     """True: may run; False: can never run (a dependency failed); None: not yet."""
-    deps = [state.step(d).status for d in step.depends_on]
-    if any(s is StepStatus.FAILED for s in deps):
-        return False
-    return True if all(s in _DONE for s in deps) else None
+    ready: bool | None = True
+    for dependency in step.depends_on:
+        status = state.steps[dependency].status
+        if status is StepStatus.FAILED:
+            return False
+        if status not in _DONE:
+            ready = None
+    return ready
 
 
 def advance(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -> Result:
