@@ -7,7 +7,9 @@ held, started, completed, settled) with the services' own pure code: the
 planner's ``decide``, the policy-checker's ``events_for`` (Ed25519-signed
 decisions), the executor's ``call_events``; ``K`` runs are in flight at once,
 so the archive interleaves them as a live one does. Every event is encoded
-with the real codec and archived through the real ``Store`` (default: a fresh
+with the real codec and archived, with the headers its writer's record carries
+(event type, writer fingerprint, the record signature of authority events),
+through the real ``Store`` (default: a fresh
 SQLite file in a temporary directory; ``--database-url`` for PostgreSQL), then
 telemetry's ``Checkpointer`` logs the archive into the Merkle log with signed
 checkpoints. Then it measures:
@@ -48,10 +50,12 @@ from agentdeck.contracts import models as m
 from agentdeck.hashing import sha256_hex
 from agentdeck.ids import decision_id_for, reservation_id_for
 from agentdeck.kafka import topic_for
+from agentdeck.kafka.authority import SIGNED
+from agentdeck.kafka.headers import event_headers
 from agentdeck.planner.core import Context, Playbook, Templates, decide
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.policy_checker.core import DecisionRecord, HeldBudget, events_for
-from agentdeck.signing import Signer, Verifier, generate_private_key
+from agentdeck.signing import Signer, Verifier, generate_private_key, sign_record
 from agentdeck.store import ArchiveRecord, Store
 from agentdeck.telemetry.checkpoints import Checkpointer
 from agentdeck.telemetry.core.archive import archive_record
@@ -215,7 +219,7 @@ def generate(store: Store, codec: Codec, total: int, in_flight: int) -> tuple[in
             if batch is None:
                 active.remove(run)
                 continue
-            pending += [_record(codec, event, offsets) for event in batch]
+            pending += [_record(codec, event, offsets, signer) for event in batch]
         if len(pending) >= 5_000 or not active:
             with store.transaction() as conn:
                 store.archive.append_many(conn, pending)
@@ -224,20 +228,30 @@ def generate(store: Store, codec: Codec, total: int, in_flight: int) -> tuple[in
     return written, runs
 
 
-def _record(codec: Codec, event: Event, offsets: dict[tuple[str, int], int]) -> ArchiveRecord:
+def _record(
+    codec: Codec, event: Event, offsets: dict[tuple[str, int], int], signer: Signer
+) -> ArchiveRecord:
+    """``event`` as telemetry archives it, with the headers its writer's record carries."""
     env = event.envelope
     topic = topic_for(event).full(PREFIX)
     partition = zlib.crc32((env.run_id or "").encode()) % PARTITIONS
     offset = offsets[(topic, partition)]
     offsets[(topic, partition)] = offset + 1
+    value = codec.encode(event)
+    fingerprint = codec.writer_of(type(event)).fingerprint_hex
+    headers: list[tuple[str, bytes | None]] = [
+        (name, text.encode()) for name, text in event_headers(env, fingerprint).items()
+    ]
+    if type(event) in SIGNED:
+        headers += sign_record(signer, value)
     return archive_record(
         event,
-        value=codec.encode(event),
-        fingerprint_hex=codec.writer_of(type(event)).fingerprint_hex,
+        value=value,
+        fingerprint_hex=fingerprint,
         topic=topic,
         partition=partition,
         offset=offset,
-        headers=(),
+        headers=tuple(headers),
         archived_at=env.occurred_at + MS,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from binascii import a2b_base64
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from sqlalchemy import (
 
 from agentdeck.store._dialect import bulk_insert_ignore, is_postgres
 from agentdeck.store._models import ArchiveRow
-from agentdeck.store._types import Headers, KafkaHeaders
+from agentdeck.store._types import Headers, stored_headers
 
 if TYPE_CHECKING:
     from agentdeck.store._dialect import AnySelect
@@ -470,5 +471,7 @@ def _sqlite_bytes(row: Any) -> AuditBytes | None:
 
 def _header_bytes(stored: bytes) -> tuple[tuple[bytes, bytes | None], ...]:
     """Stored headers (``[[key, base64 value or null], ...]``) with keys as UTF-8."""
-    headers = KafkaHeaders().process_result_value(json.loads(stored), None)  # type: ignore[arg-type]
-    return tuple((key.encode(), value) for key, value in headers or ())
+    pairs = json.loads(stored)
+    if all(type(key) is str and type(raw) is str for key, raw in pairs):  # the usual: one pass
+        return tuple((key.encode(), a2b_base64(raw)) for key, raw in pairs)
+    return tuple((key.encode(), value) for key, value in stored_headers(pairs))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from base64 import b64decode
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Numeric
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["MONEY_SCALE", "Headers", "KafkaHeaders", "Money", "UtcDateTime"]
+__all__ = ["MONEY_SCALE", "Headers", "KafkaHeaders", "Money", "UtcDateTime", "stored_headers"]
 
 MONEY_SCALE = 9
 """Decimal places kept for money amounts (nano-units)."""
@@ -99,9 +100,9 @@ class KafkaHeaders(TypeDecorator[Headers]):
         ]
 
     def process_result_value(self, value: Any, _dialect: Dialect) -> Headers | None:
-        if value is None:
-            return None
-        pairs: Sequence[Sequence[Any]] = value
-        return tuple(
-            (str(key), None if raw is None else base64.b64decode(raw)) for key, raw in pairs
-        )
+        return None if value is None else stored_headers(value)
+
+
+def stored_headers(pairs: Sequence[Sequence[Any]]) -> Headers:
+    """Headers as :class:`KafkaHeaders` stores them (parsed JSON), as (key, bytes) pairs."""
+    return tuple((str(key), None if raw is None else b64decode(raw)) for key, raw in pairs)
