@@ -24,7 +24,7 @@ from agentdeck.store import Store
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from agentdeck.planner.core import PlaybookSource, ToolInfo
+    from agentdeck.planner.core import PlaybookSource, Templates, ToolInfo
 
 __all__ = ["ArchiveReplay", "replay_archive"]
 
@@ -108,11 +108,18 @@ class _Run:
     """The rest, by event id: decoded only if a read event's causation chain passes them."""
 
 
+def _templates() -> Templates:
+    from agentdeck.planner.core import Templates  # noqa: PLC0415 -- heavy imports
+
+    return Templates()
+
+
 @dataclass(frozen=True)
 class _RangeReplay:
     playbooks: PlaybookSource
     tools: Mapping[str, ToolInfo]
     codec: Codec
+    templates: Templates = field(default_factory=_templates)
 
     def __call__(
         self, store: Store, runs_from: str | None, runs_before: str | None
@@ -154,7 +161,9 @@ class _RangeReplay:
                 chained += found
         if any(references(e) for e in events):
             events = ClaimCheck(store.payloads).resolve(conn, events)
-        replayed = replay_run(log_order(events), playbooks=self.playbooks, tools=self.tools)
+        replayed = replay_run(
+            log_order(events), playbooks=self.playbooks, tools=self.tools, templates=self.templates
+        )
         result.runs += 1
         result.decisions += replayed.decisions
         if replayed.divergence is not None:

@@ -79,10 +79,17 @@ def _comparable(event: Event) -> dict[str, object]:
 
 
 def replay_run(
-    events: Sequence[Event], *, playbooks: PlaybookSource, tools: Mapping[str, ToolInfo]
+    events: Sequence[Event],
+    *,
+    playbooks: PlaybookSource,
+    tools: Mapping[str, ToolInfo],
+    templates: Templates | None = None,
 ) -> ReplayResult:
-    """Fold ``events`` (one run, in log order) through the planner and compare its outputs."""
-    return _Replayer(events, playbooks, tools).run()
+    """Fold ``events`` (one run, in log order) through the planner and compare its outputs.
+
+    ``templates`` may be shared by the replays of many runs (default: a new one).
+    """
+    return _Replayer(events, playbooks, tools, templates or Templates()).run()
 
 
 def _key(event: Event) -> str:
@@ -147,10 +154,14 @@ def _same(value: Any, other: Any) -> bool:
 
 class _Replayer:
     def __init__(
-        self, events: Sequence[Event], playbooks: PlaybookSource, tools: Mapping[str, ToolInfo]
+        self,
+        events: Sequence[Event],
+        playbooks: PlaybookSource,
+        tools: Mapping[str, ToolInfo],
+        templates: Templates,
     ) -> None:
         self.events = events
-        self.playbooks, self.tools, self.templates = playbooks, tools, Templates()
+        self.playbooks, self.tools, self.templates = playbooks, tools, templates
         self.caused: dict[str, list[Event]] = {}
         for out in (e for e in events if isinstance(e, _OUTPUTS)):
             self.caused.setdefault(out.envelope.causation_id or "", []).append(out)

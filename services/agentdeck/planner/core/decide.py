@@ -94,10 +94,8 @@ def _completed(
     if step.status not in IN_FLIGHT or not _current(state, step_id, event.idempotency_key):
         return state, []
     output = _output(event.output_json)
-    state = state.with_step(step_id, status=StepStatus.COMPLETED, output=output)
-    state = state.model_copy(
-        update={"cost_micros": state.cost_micros + event.cost_micros, "updated_at": ctx.now}
-    )
+    run = {"cost_micros": state.cost_micros + event.cost_micros, "updated_at": ctx.now}
+    state = state.with_step(step_id, run, status=StepStatus.COMPLETED, output=output)
     return advance(state, playbook, event, ctx)
 
 

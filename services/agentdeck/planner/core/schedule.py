@@ -79,7 +79,11 @@ def request_call(
             ctx,
         )
     try:
-        args = ctx.templates.resolve(step.args, state.scope(), f"step {step.id} arguments")
+        args = (
+            ctx.templates.resolve(step.args, state.scope(), f"step {step.id} arguments")
+            if ctx.templates.templated(step.args)
+            else step.args
+        )
         arguments = canonical_json(args)
     except Failure as exc:
         return fail_run(state, cause, error_info(exc), ctx)
@@ -116,16 +120,18 @@ def request_call(
     )
     counts = dict(state.call_counts)
     counts[call_key] = counts.get(call_key, 0) + 1
+    run = {
+        "steps_run": state.steps_run + (attempt == 1),
+        "tool_calls": state.tool_calls + 1,
+        "call_counts": counts,
+        "updated_at": ctx.now,
+    }
     state = state.with_step(
-        step.id, status=StepStatus.REQUESTED, attempt=attempt, request_id=request.envelope.event_id
-    )
-    state = state.model_copy(
-        update={
-            "steps_run": state.steps_run + (attempt == 1),
-            "tool_calls": state.tool_calls + 1,
-            "call_counts": counts,
-            "updated_at": ctx.now,
-        }
+        step.id,
+        run,
+        status=StepStatus.REQUESTED,
+        attempt=attempt,
+        request_id=request.envelope.event_id,
     )
     return state, [scheduled, request]
 

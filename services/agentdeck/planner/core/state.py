@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -115,11 +116,13 @@ class RunState(BaseModel):
         """The state of ``step_id``."""
         return self.steps[step_id]
 
-    def with_step(self, step_id: str, **changes: Any) -> RunState:
-        """A copy with ``step_id`` changed."""
+    def with_step(
+        self, step_id: str, run: Mapping[str, Any] | None = None, **changes: Any
+    ) -> RunState:
+        """A copy with ``step_id`` changed (and the run's fields in ``run``, in the same copy)."""
         steps = dict(self.steps)
         steps[step_id] = steps[step_id].model_copy(update=changes)
-        return self.model_copy(update={"steps": steps})
+        return self.model_copy(update={**(run or {}), "steps": steps})
 
     def scope(self) -> dict[str, Any]:
         """What templates see."""

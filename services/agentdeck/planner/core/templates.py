@@ -51,6 +51,14 @@ class Templates:
         except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
             raise TemplateFailed(where, exc) from exc
 
+    def templated(self, value: Any) -> bool:
+        """Whether :meth:`resolve` would evaluate anything in ``value`` (else it is ``value``)."""
+        if isinstance(value, dict):
+            return any(self.templated(v) for v in value.values())
+        if isinstance(value, list):
+            return any(self.templated(v) for v in value)
+        return isinstance(value, str) and "{{" in value
+
     def holds(self, condition: str, scope: dict[str, Any], where: str) -> bool:
         """Whether the expression ``condition`` is true in ``scope``."""
         try:
