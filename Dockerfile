@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY schemas ./schemas
 COPY libs ./libs
 COPY services ./services
+COPY apps ./apps
 # A wheel, not an editable install: the runtime stage gets no source tree.
 RUN /opt/agentdeck/bin/pip install --no-cache-dir . \
     && find /opt/agentdeck -name '__pycache__' -prune -exec rm -rf {} +

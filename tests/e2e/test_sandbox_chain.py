@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from agentdeck import demo
 from agentdeck.approval import client
 from agentdeck.cli.demo import wait_for_outcomes
 from agentdeck.cli.stackfile import StackInfo
@@ -30,7 +31,6 @@ from testkit.privacy import opening
 
 from .conftest import running_platform
 
-BUNDLED = Path(__file__).parents[2] / "services" / "agentdeck" / "demo" / "playbooks"
 ANALYSIS = """\
 name: run-analysis
 version: "1"
@@ -67,7 +67,7 @@ def platform(  # type: ignore[no-untyped-def]
     """The e2e platform, its planner reading the demo playbooks plus ``run-analysis``."""
     root = tmp_path_factory.mktemp("e2e-sandbox")
     playbooks = root / "playbooks"
-    shutil.copytree(BUNDLED, playbooks)
+    shutil.copytree(demo.PLAYBOOKS, playbooks)
     (playbooks / "run-analysis.v1.yaml").write_text(ANALYSIS, encoding="utf-8")
     env = {"AGENTDECK_PLANNER_PLAYBOOK_DIR": str(playbooks)}
     with running_platform(bootstrap_servers, pg_admin, root, env) as up:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
+from agentdeck import demo
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.contracts.models import ToolCallRequested
 from agentdeck.hotstate import HotState, open_hot_state
@@ -26,7 +26,7 @@ from agentdeck.tools import ToolRegistry, load_catalog
 
 __all__ = ["DEMO_BUNDLE", "build", "ensure_budgets", "main", "signer_of"]
 
-DEMO_BUNDLE = Path(__file__).resolve().parents[1] / "demo" / "policy"
+DEMO_BUNDLE = demo.POLICY
 """The support-desk demo bundle, decided by when no bundle is configured."""
 
 

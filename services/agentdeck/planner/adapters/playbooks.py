@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from agentdeck import demo
 from agentdeck.errors import ConfigError, ErrorCategory, TerminalError
 from agentdeck.planner.core import Playbook
 
@@ -71,4 +72,4 @@ class YamlPlaybooks:
 
 def bundled_playbooks() -> YamlPlaybooks:
     """The demo playbooks shipped with agentdeck."""
-    return YamlPlaybooks(Path(__file__).parents[2] / "demo" / "playbooks")
+    return YamlPlaybooks(demo.PLAYBOOKS)
