@@ -23,6 +23,7 @@ from agentdeck.contracts.models import SideEffect
 from agentdeck.tools._contract import RetryPolicy, Tool, ToolContext, ToolContract, ToolFunction
 from agentdeck.tools._loading import DEMO_TOOLS, load_catalog, load_registries, load_registry
 from agentdeck.tools._registry import ToolRegistry, UnknownTool
+from agentdeck.tools._versions import version_compatible
 
 __all__ = [
     "DEMO_TOOLS",
@@ -37,4 +38,5 @@ __all__ = [
     "load_catalog",
     "load_registries",
     "load_registry",
+    "version_compatible",
 ]

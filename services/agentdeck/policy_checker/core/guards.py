@@ -12,6 +12,7 @@ from __future__ import annotations
 from agentdeck.contracts.models import DecisionOutcome
 from agentdeck.policy_checker.core.evaluate import Verdict
 from agentdeck.policy_checker.core.facts import CallFacts
+from agentdeck.tools import version_compatible
 
 __all__ = [
     "ARGUMENTS",
@@ -19,33 +20,12 @@ __all__ = [
     "TOOL_VERSION",
     "UNKNOWN_TOOL",
     "guarded",
-    "version_compatible",
 ]
 
 ARGUMENTS = "platform.arguments"
 UNKNOWN_TOOL = "platform.unknown-tool"
 TOOL_VERSION = "platform.tool-version"
 KILL_SWITCH = "platform.kill-switch"
-
-
-def _major_minor(version: str) -> tuple[int, int] | None:
-    head = version.strip().split(".")
-    try:
-        return int(head[0]), int(head[1]) if len(head) > 1 else 0
-    except ValueError:
-        return None
-
-
-def version_compatible(requested: str | None, registered: str) -> bool:
-    """The executors' rule: same major version, registered minor at least the requested one.
-
-    No requested version takes the registered one; versions that are not
-    ``MAJOR[.MINOR[...]]`` numbers must match exactly.
-    """
-    if requested is None or requested == registered:
-        return True
-    want, have = _major_minor(requested), _major_minor(registered)
-    return want is not None and have is not None and want[0] == have[0] and have[1] >= want[1]
 
 
 def _deny(policy: str, reason: str) -> Verdict:

@@ -16,8 +16,7 @@ from agentdeck.hashing import sha256_hex
 from agentdeck.ids import approval_id_for
 from agentdeck.signing import Verifier, approval_message, decision_message
 from agentdeck.tool_executor.core.errors import ApprovalRefused, DecisionRefused
-from agentdeck.tool_executor.core.versions import compatible
-from agentdeck.tools import ToolContract, ToolRegistry
+from agentdeck.tools import ToolContract, ToolRegistry, version_compatible
 
 __all__ = ["ApprovalOutcome", "KeyRing", "check_approval_signature", "check_decision"]
 
@@ -87,7 +86,7 @@ def _check_tool(decision: PolicyDecided, tools: ToolRegistry) -> ToolContract:
             "run an executor that registers the tool",
         )
     contract = tools.contract(decision.tool)
-    if not compatible(decision.tool_version, contract.version):
+    if not version_compatible(decision.tool_version, contract.version):
         raise DecisionRefused(
             "tool_version_incompatible",
             f"decision is for {decision.tool} {decision.tool_version},"

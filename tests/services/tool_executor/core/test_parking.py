@@ -9,7 +9,6 @@ from agentdeck.tool_executor.core.parking import (
     on_decision,
     on_grant,
 )
-from agentdeck.tool_executor.core.versions import compatible
 
 ARGS = {"order_id": "2077", "amount_cents": 9000, "reason": "late"}
 
@@ -44,19 +43,3 @@ def test_a_denied_approval_closes_the_slot_unless_the_call_already_ran(authority
     assert on_closed(waiting, decision.approval_id).state == "closed"
     ran, _ = on_grant(waiting, authority.grant(decision))
     assert on_closed(ran, decision.approval_id) == ran
-
-
-@pytest.mark.parametrize(
-    ("decided", "registered", "ok"),
-    [
-        (None, "1.0", True),
-        ("1.0", "1.0", True),
-        ("1.0", "1.3", True),
-        ("1.4", "1.3", False),
-        ("2.0", "1.9", False),
-        ("1", "1.0", True),
-        ("beta", "1.0", False),
-    ],
-)
-def test_a_decided_version_runs_on_the_same_major_with_at_least_its_minor(decided, registered, ok):
-    assert compatible(decided, registered) is ok
