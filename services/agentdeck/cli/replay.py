@@ -143,12 +143,27 @@ def replay(
     policy: Annotated[Path | None, typer.Option(help="Backtest this policy bundle.")] = None,
     since_hours: Annotated[float, typer.Option(min=0, help="With --policy and no run.")] = 24,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+    all_runs: Annotated[
+        bool,
+        typer.Option("--all", help="Re-check the planner's decisions in every run of the archive."),
+    ] = False,
 ) -> None:
-    """Rebuild a run from the archive (or the topics); --verify re-checks it; --policy backtests."""
+    """Rebuild a run from the archive (or the topics); --verify re-checks it; --policy backtests.
+
+    --all replays every run of the archive through the planner instead and
+    re-checks each of its decisions (no network, no model, no tools).
+    """
     from agentdeck.cli.backtest import run_backtest  # noqa: PLC0415
     from agentdeck.cli.verify import verify_run  # noqa: PLC0415
 
     stack = locate(CliSettings())
+    if all_runs:
+        if run_id is not None or policy is not None or from_kafka:
+            raise ConfigError(
+                "--all replays every archived run: name no run, policy or --from-kafka"
+            )
+        _replay_all(stack)
+        return
     if policy is not None:
         store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
         try:
@@ -182,3 +197,46 @@ def replay(
         return
     if verify:
         verify_run(events, stack, bundles=bundle or [], keys=policy_key or [], console=console)
+
+
+def _replay_all(stack: StackInfo) -> None:
+    """Every archived run through the planner; raise if a recorded decision is not reproduced.
+
+    Raises:
+        VerificationFailed: A run's recorded decision is not what the planner
+            decides on its recorded inputs (every such run is named).
+    """
+    from agentdeck.audit import VerificationFailed  # noqa: PLC0415
+    from agentdeck.cli.replay_archive import replay_archive  # noqa: PLC0415 -- heavy imports
+    from agentdeck.demo.tools import demo_registry  # noqa: PLC0415
+    from agentdeck.planner.adapters.playbooks import bundled_playbooks  # noqa: PLC0415
+    from agentdeck.planner.main import tool_infos  # noqa: PLC0415
+
+    store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
+    try:
+        replayed = replay_archive(
+            store,
+            playbooks=bundled_playbooks(),
+            tools=tool_infos(demo_registry()),
+            codec=reading_codec(CliSettings(), stack, store),
+        )
+    finally:
+        store.close()
+    console.print(f"replayed {replayed.events} archived events of {replayed.runs} runs")
+    for run_id, erased in replayed.unchecked:
+        console.print(f"erased: {erased} personal-data field(s) of run {run_id}")
+    if replayed.unchecked:
+        console.print(
+            f"not re-checked: {len(replayed.unchecked)} run(s) whose decisions depend on erased "
+            "data; `agentdeck audit verify` still proves their events are the ones logged"
+        )
+    if replayed.divergences:
+        raise VerificationFailed(
+            f"planner replay diverged in {len(replayed.divergences)} run(s): "
+            + "; ".join(f"run {run_id}: {where}" for run_id, where in replayed.divergences)
+        )
+    checked = replayed.runs - len(replayed.unchecked)
+    console.print(
+        f"verified: {replayed.decisions} planner decisions of {checked} runs "
+        "reproduce the recorded runs"
+    )

@@ -6,6 +6,11 @@ the order :func:`~agentdeck.cli.replay.log_order` gives the whole run. Runs are
 independent: the archive is split into run ranges of about equal size, each
 read and replayed by a process of its own (forked, one per CPU), each reading
 only its own runs' rows.
+
+Personal data is read as ``agentdeck replay RUN --verify`` reads it: opened
+by the codec where its subject's key exists. A run with a field still sealed
+after decoding (its subject erased, or no master key at hand) is not
+re-checked, as there: its decisions depend on data that is gone.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from agentdeck.cli.replay import log_order
 from agentdeck.contracts import Codec, DecodeError, Event, default_codec
 from agentdeck.contracts import models as m
 from agentdeck.forking import can_fork, cpus, forked
+from agentdeck.privacy import PREFIX, Sealer, erased_fields
 from agentdeck.store import Store
 
 if TYPE_CHECKING:
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["ArchiveReplay", "replay_archive"]
 
 _TERMINAL = frozenset(t.EVENT_TYPE for t in (m.RunCompleted, m.RunFailed, m.RunCancelled))
+_SEALED = PREFIX.encode()
 
 
 @dataclass
@@ -40,12 +47,15 @@ class ArchiveReplay:
         runs: Runs folded (a run's events archived after its terminal event fold on their own).
         decisions: Planner decisions re-made.
         divergences: ``(run id, where replay and record part ways)`` of each diverging run.
+        unchecked: ``(run id, personal-data fields erased)`` of each run not re-checked
+            (counted in ``runs``; its decisions are not).
     """
 
     events: int = 0
     runs: int = 0
     decisions: int = 0
     divergences: list[tuple[str, str]] = field(default_factory=list)
+    unchecked: list[tuple[str, int]] = field(default_factory=list)
 
     def add(self, other: ArchiveReplay) -> None:
         """Count ``other`` in too."""
@@ -53,6 +63,7 @@ class ArchiveReplay:
         self.runs += other.runs
         self.decisions += other.decisions
         self.divergences += other.divergences
+        self.unchecked += other.unchecked
 
 
 def replay_archive(
@@ -69,7 +80,8 @@ def replay_archive(
         store: The store whose archive is replayed.
         playbooks: The playbooks the runs name.
         tools: The tools the planner knows.
-        codec: Decodes the archive (default: :func:`default_codec`, personal data sealed).
+        codec: Decodes the archive and opens personal data, as for ``replay RUN``
+            (default: :func:`default_codec`, which leaves it sealed).
         processes: How many processes share the runs (default: one per CPU; forked, so
             only where this process runs no other thread; 1: this process alone).
     """
@@ -152,15 +164,26 @@ class _RangeReplay:
         from agentdeck.planner.replay import replay_run  # noqa: PLC0415 -- heavy imports
 
         events = self._decoded(run.payloads)
+        sealed = any(_SEALED in payload for payload in run.payloads)
         chained = list(events)
         while chained:  # the skipped events each read event descends from, for log_order
             cause = chained.pop().envelope.causation_id
             if cause and cause in run.others:
-                found = self._decoded([run.others.pop(cause)])
+                payload = run.others.pop(cause)
+                found = self._decoded([payload])
+                sealed = sealed or _SEALED in payload
                 events += found
                 chained += found
         if any(references(e) for e in events):
-            events = ClaimCheck(store.payloads).resolve(conn, events)
+            cipher = self.codec.cipher  # payloads are sealed like the fields they stand for
+            sealer = cipher if isinstance(cipher, Sealer) else None
+            events = ClaimCheck(store.payloads, cipher=sealer).resolve(conn, events)
+        if sealed:  # else nothing can be erased
+            erased = erased_fields(events, self.codec.sensitive)
+            if erased:
+                result.runs += 1
+                result.unchecked.append((run_id, len(erased)))
+                return
         replayed = replay_run(
             log_order(events), playbooks=self.playbooks, tools=self.tools, templates=self.templates
         )
