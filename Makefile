@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test lint bench bench-foundation bench-audit
+.PHONY: install up test lint bench bench-foundation bench-audit mutate
 
 $(BIN)/agentdeck: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,8 @@ bench-foundation: install
 # Replay and audit-verification throughput over a generated archive of 1,000,000 events.
 bench-audit: install
 	$(BIN)/python benchmarks/audit.py
+
+# Each named mutation (tests/mutations/catalog.py) breaks one invariant of the consumer
+# loop on purpose; its tests must catch it. Prints the kill rate.
+mutate: install
+	$(BIN)/python tests/mutations/run.py

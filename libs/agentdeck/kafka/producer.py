@@ -100,6 +100,11 @@ class EventProducer:
         for event in events:
             self.send(event)
 
+    @property
+    def in_flight(self) -> int:
+        """Events enqueued and not yet acknowledged by the broker (or failed)."""
+        return len(self._producer)
+
     def flush(self, timeout_s: float = 30.0) -> None:
         """Wait for every enqueued event to be acknowledged, or raise DeliveryFailed."""
         remaining = self._producer.flush(timeout_s)

@@ -1,0 +1,108 @@
+"""Named mutations: each breaks one invariant on purpose, and names the tests that must catch it.
+
+A mutation replaces one snippet of source (which must occur exactly once) with
+its broken form. ``run.py`` applies each to a copy of the tree and runs its
+tests there; a mutation the tests do not catch "survives", and the invariant
+it breaks is unguarded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MUTATIONS", "Mutation"]
+
+_LOOP = "libs/agentdeck/kafka/consumer.py"
+_LOOP_TESTS = ("tests/libs/kafka/test_loop_invariants.py",)
+_COMMIT_TESTS = ("tests/libs/kafka/test_outcome_commit.py",)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One way of breaking one invariant.
+
+    Attributes:
+        name: Short, stable name (``run.py --only NAME``).
+        invariant: The promise it breaks, in one sentence.
+        path: The file changed, from the repository root.
+        original: The exact snippet replaced (must occur once).
+        mutant: What replaces it.
+        tests: The test files that must fail with it in place.
+    """
+
+    name: str
+    invariant: str
+    path: str
+    original: str
+    mutant: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS: tuple[Mutation, ...] = (
+    Mutation(
+        name="state-before-outputs-acknowledged",
+        invariant="a batch's state commits only after the broker acknowledged its outputs",
+        path=_LOOP,
+        original=(
+            "            self._producer.flush()\n"
+            "            if self._on_flushed is not None:\n"
+            "                self._on_flushed(len(outputs))\n"
+            "            for commit in commits:\n"
+            "                commit()\n"
+        ),
+        mutant=(
+            "            for commit in commits:\n"
+            "                commit()\n"
+            "            self._producer.flush()\n"
+            "            if self._on_flushed is not None:\n"
+            "                self._on_flushed(len(outputs))\n"
+        ),
+        tests=_LOOP_TESTS,
+    ),
+    Mutation(
+        name="offsets-before-state",
+        invariant="a batch's offsets are committed only after its state",
+        path=_LOOP,
+        original="            for commit in commits:\n                commit()\n        except",
+        mutant=(
+            "            self._commit(records)\n"
+            "            for commit in commits:\n                commit()\n        except"
+        ),
+        tests=_LOOP_TESTS,
+    ),
+    Mutation(
+        name="authority-unchecked",
+        invariant="an event carrying authority reaches a handler only if its entitled writer "
+        "signed the record",
+        path=_LOOP,
+        original="        if self._authority is None:\n            return None\n",
+        mutant="        return None\n",
+        tests=_LOOP_TESTS,
+    ),
+    Mutation(
+        name="duplicates-handed-over",
+        invariant="an event id already processed is not handed to the handler again",
+        path=_LOOP,
+        original="            if event_id not in new or kept.get(event_id) == value:\n",
+        mutant="            if False:\n",
+        tests=("tests/libs/kafka/test_crash_safety.py", "tests/libs/kafka/test_consumer_loop.py"),
+    ),
+    Mutation(
+        name="retry-without-redelivery",
+        invariant="a batch that hits a retryable failure is read again, nothing skipped",
+        path=_LOOP,
+        original="            self._consumer.seek(TopicPartition(topic, partition, offset))\n",
+        mutant="            pass\n",
+        tests=_COMMIT_TESTS,
+    ),
+    Mutation(
+        name="isolated-events-commit-together",
+        invariant="when a batch fails and its events are handled one by one, each commits "
+        "before the next is handled",
+        path=_LOOP,
+        original="        for item in fresh:\n            self._settle(self._handle_one(item))\n"
+        "        return []\n",
+        mutant="        return [o for item in fresh for o in self._handle_one(item)]\n",
+        tests=_COMMIT_TESTS,
+    ),
+)
