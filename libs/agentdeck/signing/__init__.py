@@ -14,7 +14,12 @@ from agentdeck.signing._keys import (
     message,
     required_signer,
 )
-from agentdeck.signing._messages import approval_message, decision_message
+from agentdeck.signing._messages import (
+    ApprovalOutcome,
+    approval_message,
+    approval_outcome_message,
+    decision_message,
+)
 from agentdeck.signing._records import (
     KEY_ID_HEADER,
     SIGNATURE_HEADER,
@@ -27,11 +32,13 @@ from agentdeck.signing._records import (
 __all__ = [
     "KEY_ID_HEADER",
     "SIGNATURE_HEADER",
+    "ApprovalOutcome",
     "RecordSignature",
     "Signer",
     "SigningKey",
     "Verifier",
     "approval_message",
+    "approval_outcome_message",
     "decision_message",
     "generate_private_key",
     "message",

@@ -4,13 +4,20 @@ import pytest
 
 from agentdeck.contracts import default_codec
 from agentdeck.contracts.examples import example_message
-from agentdeck.contracts.models import PolicyDecided
+from agentdeck.contracts.models import (
+    ApprovalDenied,
+    ApprovalExpired,
+    ApprovalGranted,
+    PolicyDecided,
+)
 from agentdeck.errors import ConfigError
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.signing import (
+    ApprovalOutcome,
     Signer,
     Verifier,
     approval_message,
+    approval_outcome_message,
     decision_message,
     generate_private_key,
     message,
@@ -22,10 +29,15 @@ def signer() -> Signer:
     return Signer("policy-1", generate_private_key())
 
 
-def _decision() -> PolicyDecided:
+def _example(kind):  # type: ignore[no-untyped-def]
     codec = default_codec()
-    event = codec.decode(example_message(codec.registry.latest(PolicyDecided.EVENT_TYPE)))
-    assert isinstance(event, PolicyDecided)
+    event = codec.decode(example_message(codec.registry.latest(kind.EVENT_TYPE)))
+    assert isinstance(event, kind)
+    return event
+
+
+def _decision() -> PolicyDecided:
+    event: PolicyDecided = _example(PolicyDecided)
     return event
 
 
@@ -98,3 +110,21 @@ def test_canonical_json_ignores_key_order_and_whitespace():
     assert canonical_json({"a": "é"}) == '{"a":"é"}'
     assert sha256_hex(canonical_json({"x": 1})) == sha256_hex(b'{"x":1}')
     assert len(sha256_hex("")) == 64
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome", "signs_approver"),
+    [
+        (ApprovalGranted, "granted", True),
+        (ApprovalDenied, "denied", True),
+        (ApprovalExpired, "expired", False),
+    ],
+)
+def test_an_approval_outcome_signs_its_id_payload_outcome_and_approver(
+    kind, outcome, signs_approver
+):
+    event: ApprovalOutcome = _example(kind)
+    approver = event.approver if signs_approver else ""
+    assert approval_outcome_message(event) == approval_message(
+        event.approval_id, event.payload_hash, outcome, approver
+    )

@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from agentdeck.approval.adapters.auth import token_hash
-from agentdeck.approval.core import OutcomeEvent, Principal, Rules, signed_message
+from agentdeck.approval.core import OutcomeEvent, Principal, Rules
 from agentdeck.approval.main import build
 from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.contracts import Codec, deterministic_id, envelope_for
@@ -26,7 +26,7 @@ from agentdeck.ids import approval_id_for, decision_id_for
 from agentdeck.kafka import Topic
 from agentdeck.runtime import Clock, ServiceRunner, utc_now
 from agentdeck.settings import KafkaSettings
-from agentdeck.signing import Signer, Verifier, generate_private_key
+from agentdeck.signing import Signer, Verifier, approval_outcome_message, generate_private_key
 from agentdeck.store import Store
 from testkit.authority import WriterProducer
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
@@ -260,7 +260,7 @@ class Harness:
     def verifies(self, event: OutcomeEvent) -> bool:
         """Whether ``event`` carries a valid signature of the service's key."""
         verifier = Verifier({self.signer.key_id: self.signer.public_key_b64()})
-        return verifier.verify(event.key_id, signed_message(event), event.signature)
+        return verifier.verify(event.key_id, approval_outcome_message(event), event.signature)
 
 
 @pytest.fixture

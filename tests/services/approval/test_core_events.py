@@ -12,10 +12,15 @@ from agentdeck.approval.core import (
     on_timer,
     open_case,
     outcome_event,
-    signed_message,
 )
 from agentdeck.contracts import models as m
-from agentdeck.signing import Signer, Verifier, approval_message, generate_private_key
+from agentdeck.signing import (
+    Signer,
+    Verifier,
+    approval_message,
+    approval_outcome_message,
+    generate_private_key,
+)
 from testkit.kafka import NOW, TEST_PRODUCER
 
 BOB = Approver(name="bob", role="finance")
@@ -53,7 +58,7 @@ def test_a_quorum_grant_names_every_approver(make_decision, rules, signer, verif
     event = outcome_event(twice, signer, TEST_PRODUCER)
     assert (event.approver, event.approver_role) == ("bob+dave", "finance+finance")
     assert event.comment == "bob: fine; dave: agreed"
-    assert verifier.verify(event.key_id, signed_message(event), event.signature)
+    assert verifier.verify(event.key_id, approval_outcome_message(event), event.signature)
 
 
 def test_a_denial_names_the_denier(make_decision, rules, signer, verifier):
@@ -78,7 +83,7 @@ def test_a_signature_moved_to_another_payload_fails(make_decision, rules, signer
     case = open_case(make_decision(), rules, now=NOW, producer=TEST_PRODUCER)
     event = outcome_event(cast(case, ALICE, Verdict.APPROVE, None, NOW).case, signer, TEST_PRODUCER)
     moved = event.model_copy(update={"payload_hash": "0" * 64})
-    assert not verifier.verify(moved.key_id, signed_message(moved), moved.signature)
+    assert not verifier.verify(moved.key_id, approval_outcome_message(moved), moved.signature)
 
 
 def test_rebuilding_an_outcome_reproduces_the_same_event(make_decision, rules, signer):
@@ -101,3 +106,17 @@ def test_an_escalation_names_the_next_role_and_keeps_the_deadline(make_decision,
     event = escalated_event(escalated, TEST_PRODUCER)
     assert (event.level, event.escalated_to, event.new_deadline) == (1, "finance", case.deadline)
     assert event.envelope.event_id == escalated_event(escalated, TEST_PRODUCER).envelope.event_id
+
+
+def test_the_executor_accepts_every_outcome_the_service_signs(make_decision, rules, signer):
+    from agentdeck.tool_executor.core.verify import KeyRing, check_approval_signature
+
+    keys = KeyRing(Verifier({signer.key_id: signer.public_key_b64()}), frozenset({signer.key_id}))
+    case = open_case(make_decision(matched=("risk:high",)), rules, now=NOW, producer=TEST_PRODUCER)
+    granted = cast(
+        cast(case, BOB, Verdict.APPROVE, None, NOW).case, DAVE, Verdict.APPROVE, None, NOW
+    )
+    denied = cast(case, BOB, Verdict.DENY, None, NOW)
+    expired = on_timer(case, case.deadline)
+    for closed in (granted.case, denied.case, expired.case):
+        check_approval_signature(outcome_event(closed, signer, TEST_PRODUCER), keys)

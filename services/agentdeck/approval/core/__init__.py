@@ -11,7 +11,6 @@ from agentdeck.approval.core.events import (
     SignerPort,
     escalated_event,
     outcome_event,
-    signed_message,
 )
 from agentdeck.approval.core.model import (
     DEFAULT_OUTCOME,
@@ -66,6 +65,5 @@ __all__ = [
     "outcome_event",
     "requester",
     "risk_band",
-    "signed_message",
     "tenant_of",
 ]

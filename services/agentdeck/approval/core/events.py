@@ -1,12 +1,11 @@
 """The events a case's outcome publishes, signed by the approval service.
 
-Each signature covers :func:`agentdeck.signing.approval_message` of the
-approval id, the payload hash, the outcome (``granted``, ``denied`` or
-``expired``) and the approver. A quorum grant names every approver, in the
-order they approved, joined by ``+``; an expiry has no approver (the empty
-string). :func:`signed_message` rebuilds the message from an event, for
-verifiers. Ed25519 signatures are deterministic, so rebuilding an event
-reproduces it bit for bit.
+Each signature covers :func:`agentdeck.signing.approval_outcome_message` of
+the event: the approval id, the payload hash, the outcome (``granted``,
+``denied`` or ``expired``) and the approver. A quorum grant names every
+approver, in the order they approved, joined by ``+``; an expiry has no
+approver (the empty string). The executor checks the same bytes. Ed25519
+signatures are deterministic, so rebuilding an event reproduces it bit for bit.
 """
 
 from __future__ import annotations
@@ -22,17 +21,16 @@ from agentdeck.contracts.models import (
     ApprovalExpired,
     ApprovalGranted,
 )
-from agentdeck.signing import approval_message
+from agentdeck.signing import ApprovalOutcome, approval_outcome_message
 
 __all__ = [
     "OutcomeEvent",
     "SignerPort",
     "escalated_event",
     "outcome_event",
-    "signed_message",
 ]
 
-OutcomeEvent = ApprovalGranted | ApprovalDenied | ApprovalExpired
+OutcomeEvent = ApprovalOutcome
 
 _JOIN = "+"
 
@@ -48,15 +46,6 @@ class SignerPort(Protocol):
     def sign(self, data: bytes) -> bytes:
         """The signature of ``data``."""
         ...
-
-
-def signed_message(event: OutcomeEvent) -> bytes:
-    """The bytes an outcome event's signature covers."""
-    if isinstance(event, ApprovalGranted):
-        return approval_message(event.approval_id, event.payload_hash, "granted", event.approver)
-    if isinstance(event, ApprovalDenied):
-        return approval_message(event.approval_id, event.payload_hash, "denied", event.approver)
-    return approval_message(event.approval_id, event.payload_hash, "expired", "")
 
 
 def _comment(case: Case, verdict: Verdict) -> str | None:
@@ -120,7 +109,9 @@ def outcome_event(case: Case, signer: SignerPort, producer: Producer) -> Outcome
     if build is None or case.decided_at is None:
         raise ValueError(f"case {case.approval_id} is not closed")
     unsigned = build(case, signer, producer, case.decided_at)
-    return unsigned.model_copy(update={"signature": signer.sign(signed_message(unsigned))})
+    return unsigned.model_copy(
+        update={"signature": signer.sign(approval_outcome_message(unsigned))}
+    )
 
 
 def escalated_event(case: Case, producer: Producer) -> ApprovalEscalated:

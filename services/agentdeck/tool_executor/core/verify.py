@@ -5,22 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from agentdeck.contracts.models import (
-    ApprovalDenied,
-    ApprovalExpired,
-    ApprovalGranted,
-    DecisionOutcome,
-    PolicyDecided,
-)
+from agentdeck.contracts.models import DecisionOutcome, PolicyDecided
 from agentdeck.hashing import sha256_hex
 from agentdeck.ids import approval_id_for
-from agentdeck.signing import Verifier, approval_message, decision_message
+from agentdeck.signing import (
+    ApprovalOutcome,
+    Verifier,
+    approval_outcome_message,
+    decision_message,
+)
 from agentdeck.tool_executor.core.errors import ApprovalRefused, DecisionRefused
 from agentdeck.tools import ToolContract, ToolRegistry, version_compatible
 
-__all__ = ["ApprovalOutcome", "KeyRing", "check_approval_signature", "check_decision"]
-
-ApprovalOutcome = ApprovalGranted | ApprovalDenied | ApprovalExpired
+__all__ = ["KeyRing", "check_approval_signature", "check_decision"]
 
 
 @dataclass(frozen=True)
@@ -109,17 +106,9 @@ def check_decision(
     return _check_tool(decision, tools)
 
 
-def _approval_message(event: ApprovalOutcome) -> bytes:
-    if isinstance(event, ApprovalGranted):
-        return approval_message(event.approval_id, event.payload_hash, "granted", event.approver)
-    if isinstance(event, ApprovalDenied):
-        return approval_message(event.approval_id, event.payload_hash, "denied", event.approver)
-    return approval_message(event.approval_id, event.payload_hash, "expired", "")
-
-
 def check_approval_signature(event: ApprovalOutcome, keys: KeyRing) -> None:
     """Raise :class:`ApprovalRefused` unless the approval service signed ``event``."""
-    problem = keys.problem(event.key_id, _approval_message(event), event.signature)
+    problem = keys.problem(event.key_id, approval_outcome_message(event), event.signature)
     if problem is not None:
         raise ApprovalRefused(
             problem,
