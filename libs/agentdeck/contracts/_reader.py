@@ -46,14 +46,6 @@ def _long(data: bytes, pos: int) -> tuple[int, int]:
     return (value >> 1) ^ -(value & 1), pos
 
 
-def _timestamp_micros(data: bytes, pos: int) -> tuple[datetime, int]:
-    value, pos = _long(data, pos)
-    return _EPOCH + timedelta(microseconds=value), pos
-
-
-_LOGICAL = {("long", "timestamp-micros"): "_timestamp_micros"}
-
-
 class _Generator:
     """Writes the body of one reader function, a statement per line.
 
@@ -104,11 +96,17 @@ class _Generator:
             raise Unreadable
 
     def _long(self, target: str, indent: int) -> None:
+        """Reads a varint into ``target``: one or two bytes inline, longer ones by a call."""
         self.emit(
             indent,
             "b = data[pos]",
             f"if b < 128: {target} = (b >> 1) ^ -(b & 1); pos += 1",
-            f"else: {target}, pos = _long(data, pos)",
+            "else:",
+            "    c = data[pos + 1]",
+            "    if c < 128:",
+            f"        {target} = (b & 127) | (c << 7); pos += 2",
+            f"        {target} = ({target} >> 1) ^ -({target} & 1)",
+            f"    else: {target}, pos = _long(data, pos)",
         )
 
     def _index(self, count: int, indent: int) -> None:
@@ -122,10 +120,10 @@ class _Generator:
     def _complex(self, schema: dict[str, Any], target: str, indent: int) -> None:
         kind = schema["type"]
         if "logicalType" in schema:
-            reader = _LOGICAL.get((kind, schema["logicalType"]))
-            if reader is None:
+            if (kind, schema["logicalType"]) != ("long", "timestamp-micros"):
                 raise Unreadable
-            self.emit(indent, f"{target}, pos = {reader}(data, pos)")
+            self._long(target, indent)
+            self.emit(indent, f"{target} = _EPOCH + _timedelta(microseconds={target})")
         elif kind == "record":
             self._record(schema, target, indent)
         elif kind == "enum":
@@ -187,7 +185,8 @@ def compile_reader(parsed: dict[str, Any]) -> Reader | None:
     )
     namespace: dict[str, Any] = {
         "_long": _long,
-        "_timestamp_micros": _timestamp_micros,
+        "_EPOCH": _EPOCH,
+        "_timedelta": timedelta,
         "Unreadable": Unreadable,
         **generator.constants,
     }

@@ -9,7 +9,7 @@ and the codec reads those with fastavro as before.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -78,6 +78,34 @@ def test_a_compiled_reader_reads_what_fastavro_reads(version: SchemaVersion, var
     assert end == 4 + len(body)
     assert record == expected
     assert repr(record) == repr(expected)  # same types too: str, not bytes; lists, not tuples
+
+
+NUMBERS = parse_schema(
+    {
+        "type": "record",
+        "name": "Numbers",
+        "fields": [
+            {"name": "n", "type": "long"},
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+        ],
+    }
+)
+EDGES = [2**k + d for k in (6, 7, 13, 14, 20, 31, 32, 62, 63) for d in (-1, 0, 1)]
+
+
+@pytest.mark.parametrize("values", [range(-20_000, 20_000), [*EDGES, *(-v for v in EDGES)]])
+def test_numbers_of_every_length_read_as_fastavro_reads_them(values: range | list[int]):
+    read = compile_reader(NUMBERS)
+    assert read is not None
+    for value in values:
+        if not -(2**63) <= value < 2**63:
+            continue
+        instant = value if abs(value) < 2**55 else -value % 2**55  # datetimes end in year 9999
+        at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=instant)
+        buf = BytesIO()
+        schemaless_writer(buf, NUMBERS, {"n": value, "at": at})
+        body = buf.getvalue()
+        assert read(body, 0) == (schemaless_reader(BytesIO(body), NUMBERS, None), len(body))
 
 
 SIMPLE = parse_schema(
