@@ -39,7 +39,7 @@ bench-foundation: install
 bench-audit: install
 	$(BIN)/python benchmarks/audit.py
 
-# Each named mutation (tests/mutations/catalog.py) breaks one invariant of the consumer
-# loop on purpose; its tests must catch it. Prints the kill rate.
+# Each named mutation (tests/mutations/catalog.py) breaks one invariant of the consumer loop
+# or the runtime's transaction on purpose; its tests must catch it. Prints the kill rate.
 mutate: install
 	$(BIN)/python tests/mutations/run.py

@@ -15,6 +15,8 @@ __all__ = ["MUTATIONS", "Mutation"]
 _LOOP = "libs/agentdeck/kafka/consumer.py"
 _LOOP_TESTS = ("tests/libs/kafka/test_loop_invariants.py",)
 _COMMIT_TESTS = ("tests/libs/kafka/test_outcome_commit.py",)
+_RUNTIME = "libs/agentdeck/runtime/_stateful.py"
+_RUNTIME_TESTS = ("tests/libs/runtime/test_stateful.py",)
 
 
 @dataclass(frozen=True)
@@ -104,5 +106,52 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        return []\n",
         mutant="        return [o for item in fresh for o in self._handle_one(item)]\n",
         tests=_COMMIT_TESTS,
+    ),
+    Mutation(
+        name="processed-ids-outside-state-transaction",
+        invariant="a batch's processed ids are written in the same transaction as its state",
+        path=_RUNTIME,
+        original=(
+            "            with store.transaction() as conn:\n"
+            "                handler.save(conn, decision)\n"
+            "                store.processed.mark(conn, self.consumer, done)\n"
+        ),
+        mutant=(
+            "            with store.transaction() as conn:\n"
+            "                store.processed.mark(conn, self.consumer, done)\n"
+            "            with store.transaction() as conn:\n"
+            "                handler.save(conn, decision)\n"
+        ),
+        tests=_RUNTIME_TESTS,
+    ),
+    Mutation(
+        name="processed-events-decided-again",
+        invariant="an event a service already processed is never decided again (dedupe by id)",
+        path=_RUNTIME,
+        original="            new = store.processed.filter_new(conn, self.consumer, ids)\n",
+        mutant="            new = set(ids)\n",
+        tests=_RUNTIME_TESTS,
+    ),
+    Mutation(
+        name="journal-after-publish",
+        invariant="a journaled handler's state is durable before its events are published",
+        path=_RUNTIME,
+        original=(
+            "            commit()  # durable first: what is published next is already promised\n"
+            "            return Outcome([*again, *decision.events])\n"
+        ),
+        mutant="            return Outcome([*again, *decision.events], commit)\n",
+        tests=_RUNTIME_TESTS,
+    ),
+    Mutation(
+        name="redelivery-not-republished",
+        invariant="a journaled handler republishes a redelivered event's outputs from its journal",
+        path=_RUNTIME,
+        original=(
+            "            again = list(journal.replay(conn, seen)) if journal is not None and seen "
+            "else []\n"
+        ),
+        mutant="            again = []\n",
+        tests=_RUNTIME_TESTS,
     ),
 )

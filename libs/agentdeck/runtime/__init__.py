@@ -4,5 +4,23 @@ from __future__ import annotations
 
 from agentdeck.runtime._clock import Clock, utc_now
 from agentdeck.runtime._runner import BackgroundTask, ServiceRunner, Subscription
+from agentdeck.runtime._stateful import (
+    Decision,
+    Journaled,
+    StatefulHandler,
+    journaled,
+    transactional,
+)
 
-__all__ = ["BackgroundTask", "Clock", "ServiceRunner", "Subscription", "utc_now"]
+__all__ = [
+    "BackgroundTask",
+    "Clock",
+    "Decision",
+    "Journaled",
+    "ServiceRunner",
+    "StatefulHandler",
+    "Subscription",
+    "journaled",
+    "transactional",
+    "utc_now",
+]

@@ -1,0 +1,127 @@
+"""The one handler shape: load the batch's state, decide (pure), save; the runtime owns the rest.
+
+A service writes three methods (:class:`StatefulHandler`); :func:`transactional`
+turns them into the consumer loop's :class:`~agentdeck.kafka.BatchHandler`
+and owns what every service used to write by hand:
+
+- the events this consumer already processed are filtered out, by event id,
+  in the same read transaction that loads the state for the rest;
+- the new state and the processed ids are written in one transaction, one
+  per batch, so a batch is either wholly done or not at all;
+- the order against the broker: by default the state commits after the
+  batch's outputs are acknowledged (the loop's ``Outcome.commit``), so a crash
+  before it recomputes the same outputs with the same ids. A **journaled**
+  handler's state is the promise itself (a budget held, a call begun), so it
+  commits before anything is published, and a redelivered event's outputs are
+  re-emitted from what was saved (``replay``) rather than decided again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from sqlalchemy import Connection
+
+from agentdeck.contracts import Event
+from agentdeck.kafka import BatchHandler, Inbound, Outcome
+from agentdeck.store import Store
+
+__all__ = ["Decision", "Journaled", "StatefulHandler", "journaled", "transactional"]
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Decision(Generic[S]):
+    """What a batch decided: the state to keep and the events to publish.
+
+    Attributes:
+        state: What :meth:`StatefulHandler.save` writes.
+        events: The events the batch causes.
+        done: The event ids to record as processed; None: every event of the batch.
+            (An event left out is handed over again when it is redelivered.)
+    """
+
+    state: S
+    events: Sequence[Event] = ()
+    done: Collection[str] | None = None
+
+
+class StatefulHandler(Protocol[S]):
+    """A service's handling of a batch of events it has not processed before."""
+
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> S:
+        """The state ``batch`` needs, read in the runtime's read transaction."""
+        ...
+
+    def decide(self, state: S, batch: Sequence[Inbound]) -> Decision[S]:
+        """Pure: the new state and the events. May raise ``Failure`` for a bad event."""
+        ...
+
+    def save(self, conn: Connection, decision: Decision[S]) -> None:
+        """Write ``decision.state`` in the runtime's write transaction (nothing else)."""
+        ...
+
+
+class Journaled(StatefulHandler[S], Protocol[S]):
+    """A handler whose state must be durable before its events are published."""
+
+    def replay(self, conn: Connection, seen: Sequence[Inbound]) -> Sequence[Event]:
+        """The events already-processed ``seen`` caused, rebuilt from what was saved."""
+        ...
+
+
+def transactional(handler: StatefulHandler[S], *, store: Store, consumer: str) -> BatchHandler:
+    """``handler`` as a loop handler; its state commits once the batch's outputs are acknowledged.
+
+    Args:
+        handler: The service's load, decide and save.
+        store: Where the state and the processed ids live.
+        consumer: The name processed ids are kept under (the loop's group).
+    """
+    return _Transactional(handler, store, consumer, None)
+
+
+def journaled(handler: Journaled[S], *, store: Store, consumer: str) -> BatchHandler:
+    """``handler`` as a loop handler; its state commits before the batch's outputs are published.
+
+    A redelivered event this consumer already processed is not decided again:
+    its outputs are rebuilt by ``handler.replay`` and published again (same ids).
+    """
+    return _Transactional(handler, store, consumer, handler)
+
+
+@dataclass(frozen=True)
+class _Transactional(Generic[S]):
+    handler: StatefulHandler[S]
+    store: Store
+    consumer: str
+    journal: Journaled[S] | None
+
+    def __call__(self, batch: Sequence[Inbound]) -> Outcome:
+        handler, store, journal = self.handler, self.store, self.journal
+        ids = [item.event.envelope.event_id for item in batch]
+        with store.transaction(read_only=True) as conn:
+            new = store.processed.filter_new(conn, self.consumer, ids)
+            fresh = [item for item in batch if item.event.envelope.event_id in new]
+            seen = [item for item in batch if item.event.envelope.event_id not in new]
+            again = list(journal.replay(conn, seen)) if journal is not None and seen else []
+            if not fresh:
+                return Outcome(again)
+            state = handler.load(conn, fresh)
+        decision = handler.decide(state, fresh)
+        done = (
+            [i.event.envelope.event_id for i in fresh] if decision.done is None else decision.done
+        )
+
+        def commit() -> None:
+            with store.transaction() as conn:
+                handler.save(conn, decision)
+                store.processed.mark(conn, self.consumer, done)
+
+        if journal is not None:
+            commit()  # durable first: what is published next is already promised
+            return Outcome([*again, *decision.events])
+        return Outcome(decision.events, commit)
