@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from agentdeck.cli.keys import DemoKeys, load_or_create
 from agentdeck.cli.services import compose
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stack import Stack, embedded_stack
@@ -19,6 +18,7 @@ from agentdeck.cli.stackfile import StackInfo
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.embedded import free_port
+from agentdeck.embedded_stack.keys import DemoKeys, load_or_create
 from agentdeck.kafka import ensure_topics, topic_specs
 from agentdeck.runtime import ServiceRunner
 from agentdeck.settings import KafkaSettings, StoreSettings

@@ -17,9 +17,10 @@ from agentdeck.cli.app import main
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.demo import wait_for_outcomes
 from agentdeck.cli.replay import load_run
-from agentdeck.cli.submit import goal_event, publish_goal
+from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts.models import LlmCallRecorded, RunLimits, ToolCallCompleted
 from agentdeck.demo.tools import demo_registry
+from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.main import tool_infos
 from agentdeck.planner.replay import replay_run

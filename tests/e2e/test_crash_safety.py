@@ -8,13 +8,14 @@ import uuid
 import pytest
 
 from agentdeck.cli.demo import wait_for_outcomes
-from agentdeck.cli.keys import load_or_create
 from agentdeck.cli.stackfile import StackInfo
-from agentdeck.cli.submit import goal_event, publish_goal
+from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts.models import RunLimits
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.embedded import free_port
+from agentdeck.embedded_stack.goals import goal_event
+from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.kafka import ensure_topics, topic_specs
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import RunStatus, Store, migrate

@@ -5,9 +5,10 @@ import time
 from datetime import UTC, datetime
 
 from agentdeck.cli.demo import wait_for_outcomes
-from agentdeck.cli.submit import CLI, goal_event, publish_goal
+from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts import default_codec, deterministic_id, envelope_for
 from agentdeck.contracts import models as m
+from agentdeck.embedded_stack.goals import CLI, goal_event
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer

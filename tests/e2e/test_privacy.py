@@ -27,9 +27,10 @@ from typer.testing import CliRunner
 from agentdeck.cli.app import app
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.demo import wait_for_outcomes
-from agentdeck.cli.submit import goal_event, publish_goal
+from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts import default_codec
 from agentdeck.contracts import models as m
+from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.kafka import Topic
 from agentdeck.privacy import KeyRing, MasterKey, Sealer, erased_fields, is_sealed
 from agentdeck.signing import Signer

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from agentdeck.cli.app import app
 from agentdeck.cli.producer import embedded_signer
-from agentdeck.cli.submit import goal_event
 from agentdeck.contracts import default_codec
 from agentdeck.contracts import models as m
+from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.kafka import EventProducer, Topic, record_key
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer, generate_private_key, sign_record

@@ -309,8 +309,8 @@ def test_without_a_public_key_decisions_are_re_decided_but_signatures_not_checke
 def test_a_deny_that_rests_on_a_kill_switch_is_reported_unconfirmed_not_divergent(platform):
     from datetime import UTC, datetime
 
-    from agentdeck.cli.submit import CLI, goal_event
     from agentdeck.contracts import deterministic_id, envelope_for
+    from agentdeck.embedded_stack.goals import CLI, goal_event
     from agentdeck.kafka import EventProducer
     from agentdeck.signing import Signer
 

@@ -23,9 +23,10 @@ from agentdeck import demo
 from agentdeck.approval import client
 from agentdeck.cli.demo import wait_for_outcomes
 from agentdeck.cli.stackfile import StackInfo
-from agentdeck.cli.submit import goal_event, publish_goal
+from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts import default_codec
 from agentdeck.contracts import models as m
+from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.store import RunStatus
 from testkit.privacy import opening
 

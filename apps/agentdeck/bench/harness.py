@@ -23,10 +23,11 @@ from agentdeck.bench.stack import BenchStack, kafka_for_phase
 from agentdeck.bench.stats import percentiles
 from agentdeck.bench.usage import Usage, pids_named, usage_of
 from agentdeck.bench.workload import Driver, Finished
-from agentdeck.cli.producer import embedded_signer
 from agentdeck.contracts import default_codec
 from agentdeck.contracts.examples import example_message
 from agentdeck.contracts.models import ToolCallRequested
+from agentdeck.embedded_stack.identities import producer_signer
+from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.settings import KafkaSettings
 
 __all__ = ["STEPS", "BenchConfig", "run_bench"]
@@ -123,7 +124,7 @@ def _phase(
 ) -> Iterator[tuple[BenchStack, Driver, int | None]]:
     with kafka_for_phase(config.bootstrap, config.partitions, config.data_dir) as (kafka, pid):
         stack = BenchStack(kafka, database_url, config.redis_url, config.data_dir, replicas)
-        driver = Driver(kafka, tag=tag, signer=embedded_signer(config.data_dir))
+        driver = Driver(kafka, tag=tag, signer=producer_signer(load_or_create(config.data_dir)))
         try:
             say(f"{tag}: services starting ({_replica_text(replicas)})")
             _warm_up(stack, driver)

@@ -15,9 +15,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from agentdeck.cli.keys import DemoKeys
-from agentdeck.cli.producer import embedded_registry
-from agentdeck.cli.services import embedded_approvers
+from agentdeck.embedded_stack.identities import embedded_approvers, embedded_registry
+from agentdeck.embedded_stack.keys import DemoKeys
 from agentdeck.signing import generate_private_key
 
 __all__ = ["SERVICES", "ServiceProcesses", "process_name"]

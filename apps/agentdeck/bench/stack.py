@@ -18,8 +18,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from agentdeck.bench.processes import ServiceProcesses
-from agentdeck.cli.keys import load_or_create
 from agentdeck.embedded import EmbeddedBroker
+from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.kafka import ensure_topics, topic_specs
 from agentdeck.settings import KafkaSettings
 

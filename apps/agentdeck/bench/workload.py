@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer
 
-from agentdeck.cli.submit import goal_event
 from agentdeck.contracts import default_codec
 from agentdeck.contracts.models import RunLimits
+from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.kafka import EventProducer, Topic, consumer_config
 from agentdeck.kafka.headers import EVENT_TYPE, header_value, record_headers
 from agentdeck.settings import KafkaSettings

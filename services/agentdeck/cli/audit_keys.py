@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentdeck.audit import VerificationFailed
-from agentdeck.cli.keys import DemoKeys
+from agentdeck.embedded_stack.keys import DemoKeys
 from agentdeck.errors import ConfigError
 from agentdeck.signing import Signer
 from agentdeck.telemetry.settings import TelemetrySettings

@@ -13,7 +13,7 @@ from agentdeck.cli.privacy import reading_codec
 from agentdeck.cli.producer import goal_signer, operator_signer
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
-from agentdeck.cli.submit import goal_event, parse_inputs, publish, publish_goal
+from agentdeck.cli.submit import parse_inputs, publish, publish_goal
 from agentdeck.cli.views import (
     costs_table,
     metrics_table,
@@ -23,6 +23,7 @@ from agentdeck.cli.views import (
 )
 from agentdeck.contracts import DecodeError, Producer, default_codec, deterministic_id, envelope_for
 from agentdeck.contracts.models import GoalRejected, KillSwitchScope, KillSwitchSet, RunLimits
+from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.planner.adapters.runs import GOAL_PATH
 from agentdeck.store import RunStatus, Store
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from agentdeck.cli.submit import goal_event
 from agentdeck.contracts import Codec
 from agentdeck.contracts.models import GoalSubmitted, RunLimits
+from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.store import RunRecord, RunStatus, Store
 
 __all__ = ["DEMO_GOALS", "DemoGoal", "demo_events", "wait_for_outcomes"]

@@ -16,13 +16,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agentdeck.cli.keys import load_or_create
 from agentdeck.cli.producer import operator_signer
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.submit import publish
 from agentdeck.contracts import Codec, Producer, default_codec, deterministic_id, envelope_for
 from agentdeck.contracts.models import SubjectErased
+from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.errors import ConfigError
 from agentdeck.privacy import KeyRing, MasterKey, Sealer
 from agentdeck.signing import Signer

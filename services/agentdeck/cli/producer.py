@@ -10,38 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentdeck.cli.keys import DemoKeys, load_or_create
 from agentdeck.cli.settings import CliSettings
+from agentdeck.embedded_stack.identities import producer_signer
+from agentdeck.embedded_stack.keys import DemoKeys, load_or_create
 from agentdeck.errors import ConfigError
-from agentdeck.planner.adapters.producers import ProducerRegistry, RegisteredProducer
-from agentdeck.planner.core.admission import ANY
 from agentdeck.signing import Signer
 
-__all__ = [
-    "EMBEDDED_KEY_ID",
-    "EMBEDDED_PRODUCER",
-    "embedded_registry",
-    "goal_signer",
-    "operator_signer",
-]
+__all__ = ["embedded_signer", "goal_signer", "operator_signer"]
 
 OPERATOR_KEY_ID = "operator-1"
-
-EMBEDDED_PRODUCER = "cli"
-EMBEDDED_KEY_ID = "cli-1"
-
-
-def embedded_registry(keys: DemoKeys) -> ProducerRegistry:
-    """The embedded stack's registry: its own CLI, which may start anything."""
-    public = Signer(EMBEDDED_KEY_ID, keys.producer_private).public_key_b64()
-    producer = RegisteredProducer(
-        keys={EMBEDDED_KEY_ID: public},
-        tenants=(ANY,),
-        agents=(ANY,),
-        playbooks=(ANY,),
-        model_planned=True,
-    )
-    return ProducerRegistry(version=1, producers={EMBEDDED_PRODUCER: producer})
 
 
 def _embedded_keys(data_dir: str | Path, what: str, setting: str) -> DemoKeys:
@@ -56,8 +33,7 @@ def _embedded_keys(data_dir: str | Path, what: str, setting: str) -> DemoKeys:
 
 def embedded_signer(data_dir: str | Path) -> Signer:
     """The embedded stack's producer key, from its key file in ``data_dir``."""
-    keys = _embedded_keys(data_dir, "producer", "PRODUCER_KEY")
-    return Signer(EMBEDDED_KEY_ID, keys.producer_private)
+    return producer_signer(_embedded_keys(data_dir, "producer", "PRODUCER_KEY"))
 
 
 def operator_signer(settings: CliSettings, data_dir: str | Path) -> Signer:

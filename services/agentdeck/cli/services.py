@@ -4,38 +4,19 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from agentdeck.approval.adapters.auth import token_hash
-from agentdeck.approval.core import ALL_TENANTS, Principal
-from agentdeck.cli.keys import DemoKeys
-from agentdeck.cli.producer import embedded_registry
 from agentdeck.cli.stack import Stack
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.demo.tools import demo_registry
+from agentdeck.embedded_stack.identities import embedded_approvers, embedded_registry
+from agentdeck.embedded_stack.keys import DemoKeys
 from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import ServiceRunner
 from agentdeck.settings import PrivacySettings, TrustSettings
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import Store
 
-__all__ = ["DEMO_APPROVERS", "compose", "embedded_approvers", "embedded_codec"]
-
-DEMO_APPROVERS = {"alice": "support-lead", "bob": "finance", "crm": "requester"}
-"""Demo identities: alice approves refunds, bob the high band, crm submits goals."""
-
-
-def embedded_approvers(keys: DemoKeys) -> dict[str, Principal]:
-    """The demo approvers as the approval service holds them: by the hash of each token.
-
-    The plaintext stays in ``keys.json`` (mode 600) for ``--as alice``. One
-    operator's machine: its approvers act for every tenant it submits as.
-    """
-    return {
-        token_hash(token): Principal(
-            name=name, roles=frozenset({DEMO_APPROVERS[name]}), tenants=frozenset({ALL_TENANTS})
-        )
-        for name, token in keys.approver_tokens.items()
-    }
+__all__ = ["compose", "embedded_codec"]
 
 
 def embedded_trust(keys: DemoKeys) -> TrustSettings:

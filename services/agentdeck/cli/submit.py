@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, datetime
 
 from agentdeck.cli.producer import embedded_signer
 from agentdeck.cli.stackfile import StackInfo
-from agentdeck.contracts import Event, Producer, default_codec, envelope_for
-from agentdeck.contracts.models import GoalSubmitted, RunLimits
+from agentdeck.contracts import Event, default_codec
+from agentdeck.contracts.models import GoalSubmitted
 from agentdeck.errors import ConfigError
-from agentdeck.kafka import EventProducer, new_traceparent
+from agentdeck.kafka import EventProducer
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer
 
-__all__ = ["goal_event", "parse_inputs", "publish", "publish_goal"]
-
-CLI = Producer(service="cli", version="0.1.0")
+__all__ = ["parse_inputs", "publish", "publish_goal"]
 
 
 def parse_inputs(pairs: list[str], raw_json: str | None) -> dict[str, object]:
@@ -40,39 +36,6 @@ def parse_inputs(pairs: list[str], raw_json: str | None) -> dict[str, object]:
         except ValueError:
             inputs[key] = value
     return inputs
-
-
-def goal_event(
-    *,
-    goal: str,
-    playbook: str | None,
-    inputs: dict[str, object],
-    tenant: str,
-    run_id: str | None,
-    requested_by: str,
-    limits: RunLimits,
-    data_subject: str | None = None,
-) -> GoalSubmitted:
-    """The GoalSubmitted event for a new run (``data_subject``: whose personal data it carries)."""
-    run = run_id or f"run-{uuid.uuid4().hex[:12]}"
-    envelope = envelope_for(
-        GoalSubmitted,
-        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, run)),
-        tenant=tenant,
-        producer=CLI,
-        occurred_at=datetime.now(UTC),
-        run_id=run,
-        traceparent=new_traceparent(),
-    )
-    return GoalSubmitted(
-        envelope=envelope,
-        goal=goal,
-        inputs_json=json.dumps(inputs),
-        playbook=playbook,
-        requested_by=requested_by,
-        limits=limits,
-        data_subject=data_subject,
-    )
 
 
 def publish(stack: StackInfo, event: Event, signer: Signer, *, client_id: str) -> None:

@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from agentdeck.cli.demo import demo_events, output_of, wait_for_outcomes
-from agentdeck.cli.keys import load_or_create
 from agentdeck.cli.services import compose, embedded_codec
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stack import Stack, embedded_stack
@@ -21,6 +20,7 @@ from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts import Codec
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.embedded import free_port
+from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.store import RunRecord, RunStatus
 
 __all__ = ["run_up"]

@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.console import Console
 
 from agentdeck.audit import VerificationFailed
-from agentdeck.cli.keys import DemoKeys
 from agentdeck.cli.stackfile import StackInfo
 from agentdeck.contracts import Event, default_codec
+from agentdeck.embedded_stack.keys import DemoKeys
 from agentdeck.errors import ConfigError
 from agentdeck.signing import Verifier
 

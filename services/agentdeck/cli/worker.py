@@ -26,7 +26,7 @@ console = Console()
 
 def _public_keys(data_dir: str) -> tuple[str, str]:
     """The embedded stack's verification keys (production passes them as settings)."""
-    from agentdeck.cli.keys import DemoKeys  # noqa: PLC0415
+    from agentdeck.embedded_stack.keys import DemoKeys  # noqa: PLC0415
 
     path = Path(data_dir) / "keys.json"
     if not path.exists():

@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).parents[2]))  # tests/, for testkit
 
 from agentdeck.approval import client
 from agentdeck.cli.demo import demo_events, wait_for_outcomes
-from agentdeck.cli.keys import load_or_create
 from agentdeck.cli.services import compose
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stack import embedded_stack
@@ -34,6 +33,7 @@ from agentdeck.contracts import default_codec
 from agentdeck.contracts import models as m
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.embedded import free_port
+from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.policy_checker.adapters.cedar import load_bundle
 from agentdeck.policy_checker.main import DEMO_BUNDLE
 from agentdeck.settings import KafkaSettings, StoreSettings

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from agentdeck.audit import VerificationFailed, key_fingerprint
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.audit_keys import NoTrustedKey
-from agentdeck.cli.keys import load_or_create
 from agentdeck.contracts import models as m
+from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchiveRecord, Store, migrate
 from agentdeck.telemetry.checkpoints import Checkpointer

@@ -7,8 +7,9 @@ import stat
 from agentdeck.approval.adapters.auth import token_hash
 from agentdeck.approval.adapters.authenticators import authenticator_from
 from agentdeck.approval.settings import ApprovalSettings
-from agentdeck.cli.keys import load_or_create
-from agentdeck.cli.services import embedded_approvers, embedded_trust
+from agentdeck.cli.services import embedded_trust
+from agentdeck.embedded_stack.identities import embedded_approvers
+from agentdeck.embedded_stack.keys import load_or_create
 
 
 def test_the_approval_service_gets_token_hashes_and_only_the_cli_keeps_the_tokens(tmp_path):
