@@ -7,6 +7,7 @@ decision but never forge one.
 
 from __future__ import annotations
 
+from agentdeck.signing._checks import approval_id_problem, bound_approval_id
 from agentdeck.signing._keys import (
     Signer,
     Verifier,
@@ -37,8 +38,10 @@ __all__ = [
     "Signer",
     "SigningKey",
     "Verifier",
+    "approval_id_problem",
     "approval_message",
     "approval_outcome_message",
+    "bound_approval_id",
     "decision_message",
     "generate_private_key",
     "message",

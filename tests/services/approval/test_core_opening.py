@@ -78,8 +78,13 @@ def test_no_escalation_when_its_point_is_not_before_the_deadline(make_decision, 
     assert case.escalate_at is None
 
 
-def test_a_decision_naming_another_approval_id_is_refused(make_decision, rules):
-    decision = make_decision().model_copy(update={"approval_id": "someone-else"})
+@pytest.mark.parametrize("approval_id", [None, "someone-else", approval_id_for("another-decision")])
+def test_a_decision_naming_another_approval_id_or_none_is_refused(
+    make_decision, rules, approval_id
+):
+    # The executor refuses the same decisions (tests/services/tool_executor/test_refusals.py):
+    # a case opened for one would be a human's time spent on a call that can never run.
+    decision = make_decision().model_copy(update={"approval_id": approval_id})
     with pytest.raises(InvalidDecision) as caught:
         open_case(decision, rules, now=NOW, producer=TEST_PRODUCER)
     assert caught.value.code == "approval_id_mismatch"

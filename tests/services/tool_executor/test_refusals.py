@@ -6,6 +6,7 @@ import pytest
 
 from agentdeck.contracts.models import DecisionOutcome, ToolCallCompleted, ToolCallStarted
 from agentdeck.hashing import sha256_hex
+from agentdeck.ids import approval_id_for
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.tool_executor.core.errors import ApprovalRefused, DecisionRefused
 
@@ -141,15 +142,25 @@ def test_a_grant_after_a_denial_is_refused(authority, make_executor):
     assert _refused(executor, grant, error=ApprovalRefused) == "approval_closed"
 
 
-def test_a_decision_pointing_at_another_approval_is_refused(authority, make_executor):
+@pytest.mark.parametrize("approval_id", [None, "someone-else", approval_id_for("another-decision")])
+def test_a_decision_pointing_at_another_approval_or_none_is_refused(
+    authority, make_executor, approval_id
+):
+    # The approval service refuses the same ones (tests/services/approval/test_core_opening.py).
     from agentdeck.signing import decision_message
 
     decision = _refund(authority)
-    moved = decision.model_copy(update={"approval_id": "someone-elses-approval"})
+    moved = decision.model_copy(update={"approval_id": approval_id})
     resigned = moved.model_copy(
         update={"signature": authority.policy.sign(decision_message(moved))}
     )
     assert _refused(make_executor(), resigned) == "approval_mismatch"
+
+
+def test_an_allowed_decision_naming_an_approval_is_refused(authority, make_executor):
+    decision = authority.decision("lookup_order", LOOKUP)
+    stray = decision.model_copy(update={"approval_id": approval_id_for(decision.decision_id)})
+    assert _refused(make_executor(), stray) == "approval_mismatch"
 
 
 def test_a_deny_decision_does_nothing(authority, make_executor):

@@ -23,7 +23,7 @@ from agentdeck.contracts import Producer, follow_up
 from agentdeck.contracts.models import ApprovalRequested, DecisionOutcome, PolicyDecided
 from agentdeck.errors import TerminalError
 from agentdeck.hashing import sha256_hex
-from agentdeck.ids import approval_id_for
+from agentdeck.signing import approval_id_problem
 
 __all__ = [
     "InvalidDecision",
@@ -89,15 +89,17 @@ def _next_role(chain: tuple[str, ...], role: str) -> str | None:
 
 
 def approval_id_of(decision: PolicyDecided) -> str:
-    """The approval id the decision opens; it must be the one every service derives."""
-    expected = approval_id_for(decision.decision_id)
-    if decision.approval_id is not None and decision.approval_id != expected:
-        raise InvalidDecision(
-            f"decision {decision.decision_id} names approval {decision.approval_id}, "
-            f"expected {expected}",
-            code="approval_id_mismatch",
-        )
-    return expected
+    """The approval id the decision opens: exactly the one bound to it, as the executor demands.
+
+    Raises:
+        InvalidDecision: ``approval_id_mismatch``, the decision names another
+            approval id or none.
+    """
+    problem = approval_id_problem(decision)
+    if problem is None and decision.approval_id is not None:
+        return decision.approval_id
+    why = problem or f"decision {decision.decision_id} asks for no approval"
+    raise InvalidDecision(why, code="approval_id_mismatch")
 
 
 def _check_arguments(decision: PolicyDecided) -> None:

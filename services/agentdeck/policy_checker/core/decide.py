@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from agentdeck.contracts.models import DecisionOutcome, SideEffect, ToolCallRequested
-from agentdeck.ids import approval_id_for, decision_id_for, reservation_id_for
+from agentdeck.ids import decision_id_for, reservation_id_for
 from agentdeck.policy_checker.core.bundle import Bundle
 from agentdeck.policy_checker.core.evaluate import Verdict
 from agentdeck.policy_checker.core.facts import CallFacts
 from agentdeck.policy_checker.core.reasons import micro_dollars
+from agentdeck.signing import bound_approval_id
 
 __all__ = [
     "BUDGET",
@@ -147,7 +148,7 @@ def record_for(
         tool_version=facts.tool.version if facts.tool.registered else draft.request.tool_version,
         max_cost_micros=facts.max_cost_micros,
         hold=held,
-        approval_id=_approval_id(verdict.outcome, draft.decision_id),
+        approval_id=bound_approval_id(draft.decision_id, verdict.outcome),
     )
 
 
@@ -161,10 +162,6 @@ def _approval_tags(verdict: Verdict) -> tuple[str, ...]:
     if verdict.approver_role:
         tags.append(f"approver:{verdict.approver_role}")
     return tuple(tags)
-
-
-def _approval_id(outcome: DecisionOutcome, decision_id: str) -> str | None:
-    return approval_id_for(decision_id) if outcome is DecisionOutcome.REQUIRE_APPROVAL else None
 
 
 def _expiry(outcome: DecisionOutcome, decided_at: datetime, ttls: Ttls) -> datetime | None:

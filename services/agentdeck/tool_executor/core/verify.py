@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from agentdeck.contracts.models import DecisionOutcome, PolicyDecided
+from agentdeck.contracts.models import PolicyDecided
 from agentdeck.hashing import sha256_hex
-from agentdeck.ids import approval_id_for
 from agentdeck.signing import (
     ApprovalOutcome,
     Verifier,
+    approval_id_problem,
     approval_outcome_message,
     decision_message,
 )
@@ -65,13 +65,9 @@ def _check_call(decision: PolicyDecided, now: datetime) -> None:
             "decision_expired",
             f"decision {decision.decision_id} expired at {decision.expires_at.isoformat()}",
         )
-    expected = approval_id_for(decision.decision_id)
-    if decision.outcome is DecisionOutcome.REQUIRE_APPROVAL and decision.approval_id != expected:
-        raise DecisionRefused(
-            "approval_mismatch",
-            f"decision {decision.decision_id} names approval {decision.approval_id!r},"
-            f" not {expected!r}",
-        )
+    problem = approval_id_problem(decision)
+    if problem is not None:
+        raise DecisionRefused("approval_mismatch", problem)
 
 
 def _check_tool(decision: PolicyDecided, tools: ToolRegistry) -> ToolContract:
