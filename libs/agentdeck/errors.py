@@ -12,14 +12,19 @@ Two families, kept apart on purpose:
 
 Every failure carries the machine-readable fields that failure events put on
 the wire: the capability affected, the category, whether a retry can help, and
-the options an operator or agent has.
+the options an operator or agent has. :func:`error_info` is that wire form.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentdeck.contracts.models import ErrorInfo
 
 __all__ = [
+    "MESSAGE_LIMIT",
     "AgentdeckError",
     "ConfigError",
     "ErrorCategory",
@@ -27,7 +32,15 @@ __all__ = [
     "NeedsApproval",
     "RetryableError",
     "TerminalError",
+    "error_info",
 ]
+
+MESSAGE_LIMIT = 2000
+"""Most characters of a failure's message that its wire form carries.
+
+A message may quote whatever broke (a tool's exception, a payload); events and
+dead letters stay small and machine-readable, and the code says the rest.
+"""
 
 
 class ErrorCategory(StrEnum):
@@ -94,3 +107,25 @@ class NeedsApproval(Failure):
     """The work may go on only after a human approves it; the input is parked."""
 
     category = ErrorCategory.POLICY
+
+
+def error_info(failure: Failure, *, remediation: tuple[str, ...] = ()) -> ErrorInfo:
+    """The wire form of ``failure``, as failure events and dead letters carry it.
+
+    Args:
+        failure: What failed.
+        remediation: The options to give when the failure names none.
+
+    The message is cut to :data:`MESSAGE_LIMIT` characters.
+    """
+    # The event models import this module (for ErrorCategory), so import them late.
+    from agentdeck.contracts.models import ErrorInfo  # noqa: PLC0415
+
+    return ErrorInfo(
+        capability=failure.capability,
+        code=failure.code,
+        category=failure.category,
+        retryable=failure.retryable,
+        message=failure.message[:MESSAGE_LIMIT],
+        remediation=failure.remediation or remediation,
+    )

@@ -7,22 +7,11 @@ from datetime import datetime
 from confluent_kafka import Message
 
 from agentdeck.contracts import Event, Producer, deterministic_id, envelope_for
-from agentdeck.contracts.models import DeadLettered, ErrorInfo, Header
-from agentdeck.errors import Failure
+from agentdeck.contracts.models import DeadLettered, Header
+from agentdeck.errors import Failure, error_info
 from agentdeck.kafka.headers import record_headers
 
 __all__ = ["dead_letter_for"]
-
-
-def _error_info(error: Failure) -> ErrorInfo:
-    return ErrorInfo(
-        capability=error.capability,
-        code=error.code,
-        category=error.category,
-        retryable=error.retryable,
-        message=error.message[:2000],
-        remediation=error.remediation,
-    )
 
 
 def dead_letter_for(
@@ -67,7 +56,7 @@ def dead_letter_for(
         original_value=value[:max_value_bytes],
         original_size=len(value),
         original_headers=_headers(message),
-        failure=_error_info(error),
+        failure=error_info(error),
     )
 
 

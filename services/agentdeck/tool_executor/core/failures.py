@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentdeck.contracts import ErrorInfo
-from agentdeck.errors import ErrorCategory, Failure
+from agentdeck.errors import MESSAGE_LIMIT, ErrorCategory, Failure, error_info
 from agentdeck.tools import ToolContract
 
 __all__ = [
@@ -28,21 +28,14 @@ def _info(
         code=code,
         category=category,
         retryable=category is ErrorCategory.TRANSIENT,
-        message=message,
+        message=message[:MESSAGE_LIMIT],
         remediation=remediation,
     )
 
 
 def from_failure(tool: str, failure: Failure) -> ErrorInfo:
-    """The wire form of a failure the tool raised."""
-    return ErrorInfo(
-        capability=failure.capability,
-        code=failure.code,
-        category=failure.category,
-        retryable=failure.retryable,
-        message=failure.message,
-        remediation=failure.remediation or (f"re-plan without {tool}",),
-    )
+    """The wire form of a failure the tool raised; without options of its own, re-plan."""
+    return error_info(failure, remediation=(f"re-plan without {tool}",))
 
 
 def invalid_arguments(tool: str, problems: str) -> ErrorInfo:
