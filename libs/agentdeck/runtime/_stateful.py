@@ -31,6 +31,7 @@ from agentdeck.store import Store
 __all__ = ["Decision", "Journaled", "StatefulHandler", "journaled", "transactional"]
 
 S = TypeVar("S")
+L = TypeVar("L")
 
 
 @dataclass(frozen=True)
@@ -49,15 +50,19 @@ class Decision(Generic[S]):
     done: Collection[str] | None = None
 
 
-class StatefulHandler(Protocol[S]):
-    """A service's handling of a batch of events it has not processed before."""
+class StatefulHandler(Protocol[L, S]):
+    """A service's handling of a batch of events it has not processed before.
 
-    def load(self, conn: Connection, batch: Sequence[Inbound]) -> S:
+    ``L`` is what a batch reads, ``S`` what it writes (often the same type).
+    """
+
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> L:
         """The state ``batch`` needs, read in the runtime's read transaction."""
         ...
 
-    def decide(self, state: S, batch: Sequence[Inbound]) -> Decision[S]:
-        """Pure: the new state and the events. May raise ``Failure`` for a bad event."""
+    def decide(self, state: L, batch: Sequence[Inbound]) -> Decision[S]:
+        """The new state and the events; no durable change of its own. May raise
+        ``Failure`` for a bad event."""
         ...
 
     def save(self, conn: Connection, decision: Decision[S]) -> None:
@@ -65,7 +70,7 @@ class StatefulHandler(Protocol[S]):
         ...
 
 
-class Journaled(StatefulHandler[S], Protocol[S]):
+class Journaled(StatefulHandler[L, S], Protocol[L, S]):
     """A handler whose state must be durable before its events are published."""
 
     def replay(self, conn: Connection, seen: Sequence[Inbound]) -> Sequence[Event]:
@@ -73,7 +78,7 @@ class Journaled(StatefulHandler[S], Protocol[S]):
         ...
 
 
-def transactional(handler: StatefulHandler[S], *, store: Store, consumer: str) -> BatchHandler:
+def transactional(handler: StatefulHandler[L, S], *, store: Store, consumer: str) -> BatchHandler:
     """``handler`` as a loop handler; its state commits once the batch's outputs are acknowledged.
 
     Args:
@@ -84,7 +89,7 @@ def transactional(handler: StatefulHandler[S], *, store: Store, consumer: str) -
     return _Transactional(handler, store, consumer, None)
 
 
-def journaled(handler: Journaled[S], *, store: Store, consumer: str) -> BatchHandler:
+def journaled(handler: Journaled[L, S], *, store: Store, consumer: str) -> BatchHandler:
     """``handler`` as a loop handler; its state commits before the batch's outputs are published.
 
     A redelivered event this consumer already processed is not decided again:
@@ -94,11 +99,11 @@ def journaled(handler: Journaled[S], *, store: Store, consumer: str) -> BatchHan
 
 
 @dataclass(frozen=True)
-class _Transactional(Generic[S]):
-    handler: StatefulHandler[S]
+class _Transactional(Generic[L, S]):
+    handler: StatefulHandler[L, S]
     store: Store
     consumer: str
-    journal: Journaled[S] | None
+    journal: Journaled[L, S] | None
 
     def __call__(self, batch: Sequence[Inbound]) -> Outcome:
         handler, store, journal = self.handler, self.store, self.journal

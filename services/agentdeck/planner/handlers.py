@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
 
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Event, Producer
 from agentdeck.contracts.models import GoalSubmitted
-from agentdeck.kafka import Inbound, Outcome, record_headers
+from agentdeck.kafka import Inbound, record_headers
 from agentdeck.planner.adapters.producers import GoalAuthenticator
-from agentdeck.planner.adapters.runs import RunStates
+from agentdeck.planner.adapters.runs import PreparedRuns, RunStates
 from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, Templates, decide
 from agentdeck.planner.core.admission import Admitted, Refused
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.privacy import Sealer
-from agentdeck.runtime import Clock
+from agentdeck.runtime import Clock, Decision
 from agentdeck.store import Store
 
 __all__ = ["PlannerHandler"]
@@ -31,8 +34,21 @@ BindSubject = Callable[[str, str, str | None], str]
 """(run id, tenant, data subject) -> key id: binds a run to its subject's key."""
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """What a batch reads: its relevant events (payloads in full) and their runs' states."""
+
+    inbound: list[Inbound]
+    events: list[Event]
+    states: dict[str, RunState]
+
+
 class PlannerHandler:
-    """Handles goals, decisions, approvals and tool results, a batch at a time."""
+    """Handles goals, decisions, approvals and tool results, a batch at a time.
+
+    The runtime's stateful shape (:func:`agentdeck.runtime.transactional`): it
+    filters what was processed, and writes the states and processed ids together.
+    """
 
     def __init__(
         self,
@@ -43,7 +59,6 @@ class PlannerHandler:
         tools: Mapping[str, ToolInfo],
         identity: Producer,
         clock: Clock,
-        consumer: str,
         model_for: Callable[[GoalSubmitted], str] | None = None,
         turns: ModelTurns | None = None,
         bind_subject: BindSubject | None = None,
@@ -58,24 +73,22 @@ class PlannerHandler:
         self._tools = tools
         self._identity = identity
         self._clock = clock
-        self._consumer = consumer
         self._templates = Templates()
         self._model_for = model_for
         self._turns = turns
 
-    def __call__(self, batch: Sequence[Inbound]) -> Outcome:
-        """Decide on the batch's events; the new states are saved after the outputs flush."""
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> _Loaded:
+        """The runs the batch's events belong to, and the events with their payloads in full."""
         inbound = [i for i in batch if isinstance(i.event, RELEVANT)]
-        if not inbound:
-            return Outcome()
         events = [i.event for i in inbound]
-        admissions = [self._admission(i) for i in inbound]
-        with self._store.transaction(read_only=True) as conn:
-            fresh = self._store.processed.filter_new(
-                conn, self._consumer, [e.envelope.event_id for e in events]
-            )
-            states = self._runs.load(conn, {_run_of(e) for e in events})
-            events = self._claims.resolve(conn, events)  # large tool outputs come by reference
+        states = self._runs.load(conn, {_run_of(e) for e in events})
+        resolved = self._claims.resolve(conn, events)  # large tool outputs come by reference
+        return _Loaded(inbound, resolved, states)
+
+    def decide(self, state: _Loaded, batch: Sequence[Inbound]) -> Decision[PreparedRuns]:  # noqa: ARG002 -- loaded
+        """Fold each run's events through the core; the new states come sealed, ready to save."""
+        events, states = state.events, state.states
+        admissions = [self._admission(i) for i in state.inbound]
         ctx = Context(
             now=self._clock(),
             producer=self._identity,
@@ -84,7 +97,7 @@ class PlannerHandler:
             templates=self._templates,
             model_for=self._model_for,
         )
-        outputs, changed, last = self._fold(events, admissions, fresh, states, ctx)
+        outputs, changed, last, done = self._fold(events, admissions, states, ctx)
         if self._bind_subject is not None:
             # Before any output of a new run is encoded: its personal data is sealed
             # under the key of the subject its admitted goal names.
@@ -93,17 +106,15 @@ class PlannerHandler:
                 if isinstance(event, GoalSubmitted) and run_id in changed:
                     self._bind_subject(run_id, event.envelope.tenant, event.data_subject)
         if self._turns is not None:
-            for run_id, state in list(changed.items()):
-                changed[run_id], more = self._turns.advance(state, ctx)
+            for run_id, run in list(changed.items()):
+                changed[run_id], more = self._turns.advance(run, ctx)
                 outputs += more
+        # Sealed here, before the runtime opens its write transaction (one writer on SQLite).
+        return Decision(self._runs.prepare(changed, last), outputs, done)
 
-        def commit() -> None:
-            prepared = self._runs.prepare(changed, last)
-            with self._store.transaction() as conn:
-                self._runs.save(conn, prepared)
-                self._store.processed.mark(conn, self._consumer, fresh)
-
-        return Outcome(outputs, commit)
+    def save(self, conn: Connection, decision: Decision[PreparedRuns]) -> None:
+        """Write the new run states and their projection rows."""
+        self._runs.save(conn, decision.state)
 
     def _admission(self, inbound: Inbound) -> Admission:
         """How a goal record was signed (None for the other events)."""
@@ -116,18 +127,15 @@ class PlannerHandler:
     def _fold(
         events: list[Event],
         admissions: list[Admission],
-        fresh: set[str],
         states: dict[str, RunState],
         ctx: Context,
-    ) -> tuple[list[Event], dict[str, RunState], dict[str, str]]:
+    ) -> tuple[list[Event], dict[str, RunState], dict[str, str], list[str]]:
         outputs: list[Event] = []
         changed: dict[str, RunState] = {}
         last: dict[str, str] = {}
         refused: set[str] = set()
         for event, admission in zip(events, admissions, strict=True):
             event_id = event.envelope.event_id
-            if event_id not in fresh:
-                continue
             run_id = _run_of(event)
             own = ctx if admission is None else dataclasses.replace(ctx, admission=admission)
             state, out = decide(states.get(run_id), event, own)
@@ -141,5 +149,5 @@ class PlannerHandler:
                 last[run_id] = event.envelope.event_id
         # A refused goal is not marked processed, so a forged record that copies
         # a goal's id can never keep the genuine, signed goal from starting.
-        fresh.difference_update(refused)
-        return outputs, changed, last
+        done = [e.envelope.event_id for e in events if e.envelope.event_id not in refused]
+        return outputs, changed, last, done

@@ -23,7 +23,7 @@ from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.privacy import Sealer, sealing_codec
-from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.runtime import Clock, ServiceRunner, Subscription, transactional, utc_now
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry, load_catalog
@@ -144,19 +144,19 @@ def build(
         YamlPlaybooks(Path(settings.playbook_dir)) if settings.playbook_dir else bundled_playbooks()
     )
     identity_service = settings.service_name
-    handler = PlannerHandler(
+    planner = PlannerHandler(
         store=store,
         producers=registry.authenticator(),
         playbooks=playbooks,
         tools=tool_infos(tools),
         identity=ServiceRunner.identity_of(settings),
         clock=clock,
-        consumer=f"{identity_service}.runs",
         model_for=model_router(settings) if settings.llm_base_url else None,
         turns=_turns(settings, store, hot, tools, sealer),
         bind_subject=sealer.keys.bind if sealer is not None else None,
         sealer=sealer,
     )
+    handler = transactional(planner, store=store, consumer=f"{identity_service}.runs")
     topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS)
     return ServiceRunner(
         settings,

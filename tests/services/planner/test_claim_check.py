@@ -14,6 +14,7 @@ from agentdeck.planner.adapters.model_calls import ModelCalls
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.main import tool_infos
+from agentdeck.runtime import transactional
 from agentdeck.store import Store
 from testkit.kafka import NOW, TEST_PRODUCER
 from testkit.producers import registry, signed_inbound
@@ -30,15 +31,15 @@ def _handle(handler, *events):  # type: ignore[no-untyped-def]
 
 def test_a_tool_output_that_came_by_reference_is_read_in_full(engine):
     store = Store(engine)
-    handler = PlannerHandler(
+    planner = PlannerHandler(
         store=store,
         producers=registry().authenticator(),
         playbooks=bundled_playbooks(),
         tools=tool_infos(_registry()),
         identity=TEST_PRODUCER,
         clock=lambda: NOW,
-        consumer=f"planner-{uuid.uuid4().hex}",
     )
+    handler = transactional(planner, store=store, consumer=f"planner-{uuid.uuid4().hex}")
     run_id = f"run-{uuid.uuid4().hex}"
     [lookup] = [e for e in _handle(handler, _goal(run_id)) if isinstance(e, m.ToolCallRequested)]
     order = {
