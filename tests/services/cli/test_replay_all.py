@@ -14,11 +14,11 @@ from itertools import zip_longest
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from agentdeck.audit import VerificationFailed
-from agentdeck.cli.replay import log_order, replay
+from agentdeck.cli.app import app
+from agentdeck.cli.replay import log_order
 from agentdeck.contracts import Codec, Event, default_codec
 from agentdeck.contracts import models as m
 from agentdeck.privacy import KeyRing, MasterKey, kid_of
@@ -30,8 +30,6 @@ from testkit.privacy import opening
 
 RUNS = ["order-status-llm", "refund-approved", "refund-auto", "refund-denied"]
 runner = CliRunner()
-app = typer.Typer()
-app.command()(replay)
 
 
 def _runs() -> list[list[Event]]:
@@ -98,7 +96,7 @@ def _decisions() -> int:
 def test_every_archived_run_verifies(store: Store):
     _archive(store, _runs())
 
-    result = runner.invoke(app, ["--all"])
+    result = runner.invoke(app, ["replay", "--all"])
 
     assert result.exit_code == 0, result.output
     events = sum(map(len, _runs()))
@@ -116,7 +114,7 @@ def test_a_recorded_decision_changed_in_the_archive_fails_naming_its_run(store: 
     )
     _archive(store, runs)
 
-    result = runner.invoke(app, ["--all"])
+    result = runner.invoke(app, ["replay", "--all"])
 
     assert result.exit_code != 0
     assert isinstance(result.exception, VerificationFailed)
@@ -139,7 +137,7 @@ def test_a_run_whose_subject_was_erased_is_not_re_checked_and_the_others_verify(
     assert kid is not None
     KeyRing(store, MasterKey.from_b64(PII_MASTER_KEY)).erase(kid, reason="test")
 
-    result = runner.invoke(app, ["--all"])
+    result = runner.invoke(app, ["replay", "--all"])
 
     assert result.exit_code == 0, result.output
     run = goal.envelope.run_id
