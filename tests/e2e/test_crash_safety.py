@@ -1,5 +1,9 @@
 """Kill any service with SIGKILL mid-run and restart it: every run still finishes,
-no event is lost, and each side effect happens exactly once."""
+no event is lost, and each side effect happens exactly once.
+
+"Mid-run" is made sure of, not hoped for: the victim is frozen (SIGSTOP) once it
+has committed work of its own, more goals are submitted, and it is killed only
+when events it has not committed are waiting for it, with runs still open."""
 
 import json
 import time
@@ -16,9 +20,10 @@ from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.embedded import free_port
 from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.embedded_stack.keys import load_or_create
-from agentdeck.kafka import ensure_topics, topic_specs
+from agentdeck.kafka import Topic, ensure_topics, topic_specs
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import RunStatus, Store, migrate
+from testkit.kafka import backlog
 from testkit.processes import SERVICES, ServiceProcesses
 from testkit.sql import Databases
 
@@ -50,10 +55,15 @@ def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
         )
         processes.start_all()
         try:
-            run_ids = _submit(kafka, url, tmp_path, marker)
+            run_ids = _submit(kafka, url, tmp_path, marker, range(RUNS // 2))
             _wait_for_progress(store, run_ids)
+            group, topics = WORK[victim]
+            _wait_for(lambda: _backlog(kafka, f"{prefix}-{victim}.{group}", topics)[0] > 0)
+            processes.pause(victim)  # frozen holding whatever it fetched
+            run_ids += _submit(kafka, url, tmp_path, marker, range(RUNS // 2, RUNS))
+            _wait_for(lambda: _backlog(kafka, f"{prefix}-{victim}.{group}", topics)[1] > 0)
+            assert _open_runs(store, run_ids), "every run ended before the kill"
             processes.kill(victim)
-            time.sleep(0.5)
             processes.start(victim)
             outcomes = wait_for_outcomes(store, run_ids, timeout_s=120)
             _every_run_fully_archived(store, run_ids)
@@ -66,7 +76,36 @@ def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
     databases.close()
 
 
-def _submit(kafka, url, data_dir, marker):
+# Each service's main loop, and the topics it reads.
+WORK = {
+    "planner": ("runs", (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS)),
+    "policy-checker": ("decide", (Topic.TOOL_CALLS,)),
+    "approval": ("decisions", (Topic.DECISIONS,)),
+    "tool-executor": ("calls", (Topic.DECISIONS, Topic.APPROVALS)),
+    "telemetry": ("archive", tuple(Topic)),
+}
+
+
+def _backlog(kafka, group, topics):
+    """(records ``group`` committed, records waiting for it) over ``topics``."""
+    counts = [backlog(kafka, group, topic) for topic in topics]
+    return sum(c for c, _ in counts), sum(w for _, w in counts)
+
+
+def _wait_for(condition, timeout_s=60):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _open_runs(store, run_ids):
+    with store.transaction(read_only=True) as conn:
+        runs = [store.runs.get(conn, r) for r in run_ids]
+    return [r for r in runs if r is None or r.status == RunStatus.RUNNING]
+
+
+def _submit(kafka, url, data_dir, marker, numbers):
     info = StackInfo(
         bootstrap_servers=kafka.bootstrap_servers,
         topic_prefix=kafka.topic_prefix,
@@ -74,7 +113,7 @@ def _submit(kafka, url, data_dir, marker):
         data_dir=str(data_dir),
     )
     run_ids = []
-    for n in range(RUNS):
+    for n in numbers:
         event = goal_event(
             goal="refund",
             playbook="refund-order",

@@ -142,6 +142,26 @@ def make_loop(
     )
 
 
+def backlog(settings: KafkaSettings, group: str, topic: Topic) -> tuple[int, int]:
+    """(records ``group`` committed, records of ``topic`` not committed by it), all partitions."""
+    name = topic.full(settings.topic_prefix)
+    partitions = (
+        AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+        .list_topics(name, timeout=10)
+        .topics[name]
+        .partitions
+    )
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group})
+    try:
+        wanted = [TopicPartition(name, p) for p in partitions]
+        committed = consumer.committed(wanted, timeout=10)
+        ends = [consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in wanted]
+    finally:
+        consumer.close()
+    done = [max(tp.offset, 0) for tp in committed]
+    return sum(done), sum(end - d for end, d in zip(ends, done, strict=True))
+
+
 def committed_total(settings: KafkaSettings, group: str, topic: Topic) -> int:
     """Sum of the committed offsets of ``group`` over every partition of ``topic``."""
     name = topic.full(settings.topic_prefix)

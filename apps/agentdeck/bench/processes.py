@@ -138,6 +138,10 @@ class ServiceProcesses:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
 
+    def pause(self, name: str) -> None:
+        """SIGSTOP ``name``: it holds whatever it fetched and did not commit, doing nothing."""
+        self._running[name].send_signal(signal.SIGSTOP)
+
     def alive(self, name: str) -> bool:
         """Whether ``name`` is running."""
         process = self._running.get(name)
