@@ -7,7 +7,12 @@ decision but never forge one.
 
 from __future__ import annotations
 
-from agentdeck.signing._checks import approval_id_problem, bound_approval_id
+from agentdeck.signing._checks import (
+    approval_id_problem,
+    approval_signature_problem,
+    bound_approval_id,
+    decision_signature_problem,
+)
 from agentdeck.signing._keys import (
     Signer,
     Verifier,
@@ -41,8 +46,10 @@ __all__ = [
     "approval_id_problem",
     "approval_message",
     "approval_outcome_message",
+    "approval_signature_problem",
     "bound_approval_id",
     "decision_message",
+    "decision_signature_problem",
     "generate_private_key",
     "message",
     "record_signature",

@@ -96,3 +96,12 @@ class Verifier:
         except InvalidSignature:
             return False
         return True
+
+    def problem(self, key_id: str, data: bytes, signature: bytes) -> str | None:
+        """Why ``signature`` is not ``key_id``'s of ``data``: ``unknown_key``, ``bad_signature``.
+
+        None if it is.
+        """
+        if key_id not in self._keys:
+            return "unknown_key"
+        return None if self.verify(key_id, data, signature) else "bad_signature"

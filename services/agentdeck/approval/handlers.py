@@ -13,7 +13,7 @@ from agentdeck.contracts.models import PolicyDecided
 from agentdeck.errors import TerminalError
 from agentdeck.kafka import Inbound, Outcome
 from agentdeck.runtime import Clock
-from agentdeck.signing import Verifier, decision_message
+from agentdeck.signing import Verifier, decision_signature_problem
 
 __all__ = ["DecisionHandler"]
 
@@ -70,11 +70,11 @@ class DecisionHandler:
     def _check_signature(self, decision: PolicyDecided) -> None:
         if self._verifier is None:
             return
-        if not self._verifier.verify(
-            decision.key_id, decision_message(decision), decision.signature
-        ):
+        problem = decision_signature_problem(decision, self._verifier)
+        if problem is not None:
             raise TerminalError(
-                f"decision {decision.decision_id} is not signed by a known policy key",
+                f"decision {decision.decision_id} is not signed by a known policy key:"
+                f" {problem.replace('_', ' ')} (key {decision.key_id!r})",
                 capability="approval.verify",
                 code="bad_decision_signature",
                 remediation=("check the policy-checker's key and policy_verify_keys",),

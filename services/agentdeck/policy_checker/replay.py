@@ -30,7 +30,7 @@ from agentdeck.contracts import models as m
 from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.shadow import guarded_verdicts
 from agentdeck.policy_checker.backtest import NEUTRAL_BUDGET
-from agentdeck.signing import Verifier, decision_message
+from agentdeck.signing import Verifier, decision_signature_problem
 
 __all__ = ["DecisionDivergence", "PolicyVerification", "verify_decisions"]
 
@@ -172,11 +172,13 @@ def _ttls(recorded: m.PolicyDecided) -> core.Ttls:
 
 
 def _signature_problem(recorded: m.PolicyDecided, verifier: Verifier | None) -> str | None:
-    if verifier is None or verifier.verify(
-        recorded.key_id, decision_message(recorded), recorded.signature
-    ):
+    problem = None if verifier is None else decision_signature_problem(recorded, verifier)
+    if problem is None:
         return None
-    return f"its signature does not verify with the policy key {recorded.key_id!r}"
+    return (
+        f"its signature does not verify with the policy key {recorded.key_id!r}"
+        f" ({problem.replace('_', ' ')})"
+    )
 
 
 def _bundle_problem(

@@ -29,7 +29,6 @@ from agentdeck.tool_executor.adapters.sandbox import (
 from agentdeck.tool_executor.core.breaker import BreakerConfig
 from agentdeck.tool_executor.core.plan import Trust
 from agentdeck.tool_executor.core.screening import Rules
-from agentdeck.tool_executor.core.verify import KeyRing
 from agentdeck.tool_executor.handlers import RELEVANT, ExecutorHandler
 from agentdeck.tool_executor.settings import ToolExecutorSettings
 from agentdeck.tools import ToolRegistry, load_catalog, load_registry
@@ -49,9 +48,8 @@ __all__ = [
 ]
 
 
-def _ring(key_id: str, public_key: str | None) -> KeyRing:
-    keys = {key_id: public_key} if public_key else {}
-    return KeyRing(Verifier(keys), frozenset(keys))
+def _ring(key_id: str, public_key: str | None) -> Verifier:
+    return Verifier({key_id: public_key} if public_key else {})
 
 
 def _trust(settings: ToolExecutorSettings, tools: ToolRegistry, clock: Clock) -> Trust:

@@ -109,9 +109,9 @@ def test_an_escalation_names_the_next_role_and_keeps_the_deadline(make_decision,
 
 
 def test_the_executor_accepts_every_outcome_the_service_signs(make_decision, rules, signer):
-    from agentdeck.tool_executor.core.verify import KeyRing, check_approval_signature
+    from agentdeck.tool_executor.core.verify import check_approval_signature
 
-    keys = KeyRing(Verifier({signer.key_id: signer.public_key_b64()}), frozenset({signer.key_id}))
+    keys = Verifier({signer.key_id: signer.public_key_b64()})
     case = open_case(make_decision(matched=("risk:high",)), rules, now=NOW, producer=TEST_PRODUCER)
     granted = cast(
         cast(case, BOB, Verdict.APPROVE, None, NOW).case, DAVE, Verdict.APPROVE, None, NOW

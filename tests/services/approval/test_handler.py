@@ -49,8 +49,16 @@ def test_only_signed_require_approval_decisions_open_cases_and_only_once(handler
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-def test_a_decision_not_signed_by_the_policy_checker_is_refused(handler, make_decision):
-    forged = _signed(make_decision(), Signer("policy-1", generate_private_key()))
+@pytest.mark.parametrize(
+    ("key_id", "problem"), [("policy-1", "bad signature"), ("policy-9", "unknown key")]
+)
+def test_a_decision_not_signed_by_the_policy_checker_is_refused(
+    handler, make_decision, key_id, problem
+):
+    # Checked as the executor checks it (signing.decision_signature_problem), problem included.
+    forger = Signer(key_id, generate_private_key())
+    forged = _signed(make_decision().model_copy(update={"key_id": key_id}), forger)
     with pytest.raises(TerminalError) as caught:
         handler(_batch(forged))
     assert caught.value.code == "bad_decision_signature"
+    assert problem in caught.value.message

@@ -20,6 +20,7 @@ from agentdeck.contracts.models import (
     DecisionOutcome,
     PolicyDecided,
 )
+from agentdeck.signing import Verifier
 from agentdeck.tool_executor.core.errors import DecisionRefused
 from agentdeck.tool_executor.core.parking import (
     ApprovalSlot,
@@ -27,7 +28,7 @@ from agentdeck.tool_executor.core.parking import (
     on_decision,
     on_grant,
 )
-from agentdeck.tool_executor.core.verify import KeyRing, check_approval_signature, check_decision
+from agentdeck.tool_executor.core.verify import check_approval_signature, check_decision
 from agentdeck.tools import ToolContract, ToolRegistry
 
 __all__ = ["Claim", "Execution", "Plan", "Trust", "approval_ids", "check_claim", "plan"]
@@ -37,8 +38,8 @@ __all__ = ["Claim", "Execution", "Plan", "Trust", "approval_ids", "check_claim",
 class Trust:
     """Whose signatures count, which tools run here, and what time it is."""
 
-    decisions: KeyRing
-    approvals: KeyRing
+    decisions: Verifier
+    approvals: Verifier
     tools: ToolRegistry
     now: datetime
     ignore_foreign_tools: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from agentdeck.contracts.models import PolicyDecided
@@ -11,31 +10,17 @@ from agentdeck.signing import (
     ApprovalOutcome,
     Verifier,
     approval_id_problem,
-    approval_outcome_message,
-    decision_message,
+    approval_signature_problem,
+    decision_signature_problem,
 )
 from agentdeck.tool_executor.core.errors import ApprovalRefused, DecisionRefused
 from agentdeck.tools import ToolContract, ToolRegistry, version_compatible
 
-__all__ = ["KeyRing", "check_approval_signature", "check_decision"]
+__all__ = ["check_approval_signature", "check_decision"]
 
 
-@dataclass(frozen=True)
-class KeyRing:
-    """The public keys of one signing service, by key id."""
-
-    verifier: Verifier
-    key_ids: frozenset[str]
-
-    def problem(self, key_id: str, data: bytes, signature: bytes) -> str | None:
-        """``unknown_key``, ``bad_signature``, or None if ``signature`` is good."""
-        if key_id not in self.key_ids:
-            return "unknown_key"
-        return None if self.verifier.verify(key_id, data, signature) else "bad_signature"
-
-
-def _check_signature(decision: PolicyDecided, keys: KeyRing) -> None:
-    problem = keys.problem(decision.key_id, decision_message(decision), decision.signature)
+def _check_signature(decision: PolicyDecided, keys: Verifier) -> None:
+    problem = decision_signature_problem(decision, keys)
     if problem == "unknown_key":
         raise DecisionRefused(
             problem,
@@ -90,7 +75,7 @@ def _check_tool(decision: PolicyDecided, tools: ToolRegistry) -> ToolContract:
 
 
 def check_decision(
-    decision: PolicyDecided, *, keys: KeyRing, tools: ToolRegistry, now: datetime
+    decision: PolicyDecided, *, keys: Verifier, tools: ToolRegistry, now: datetime
 ) -> ToolContract:
     """The contract of the decided tool, if ``decision`` may be acted on.
 
@@ -102,9 +87,9 @@ def check_decision(
     return _check_tool(decision, tools)
 
 
-def check_approval_signature(event: ApprovalOutcome, keys: KeyRing) -> None:
+def check_approval_signature(event: ApprovalOutcome, keys: Verifier) -> None:
     """Raise :class:`ApprovalRefused` unless the approval service signed ``event``."""
-    problem = keys.problem(event.key_id, approval_outcome_message(event), event.signature)
+    problem = approval_signature_problem(event, keys)
     if problem is not None:
         raise ApprovalRefused(
             problem,
