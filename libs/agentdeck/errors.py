@@ -7,8 +7,8 @@ Two families, kept apart on purpose:
   consumer loop.
 * :class:`Failure` subclasses are runtime outcomes. Their *type* tells the
   consumer loop what to do: :class:`RetryableError` -> retry with backoff,
-  :class:`TerminalError` -> dead-letter and go on, :class:`NeedsApproval` ->
-  park the work until a human decides.
+  :class:`TerminalError` -> dead-letter and go on. Work that waits for a human
+  is no failure: the executor parks it on its approval.
 
 Every failure carries the machine-readable fields that failure events put on
 the wire: the capability affected, the category, whether a retry can help, and
@@ -29,7 +29,6 @@ __all__ = [
     "ConfigError",
     "ErrorCategory",
     "Failure",
-    "NeedsApproval",
     "RetryableError",
     "TerminalError",
     "error_info",
@@ -101,12 +100,6 @@ class RetryableError(Failure):
 
 class TerminalError(Failure):
     """Retrying the same input can never succeed; the input is dead-lettered."""
-
-
-class NeedsApproval(Failure):
-    """The work may go on only after a human approves it; the input is parked."""
-
-    category = ErrorCategory.POLICY
 
 
 def error_info(failure: Failure, *, remediation: tuple[str, ...] = ()) -> ErrorInfo:
