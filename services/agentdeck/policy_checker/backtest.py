@@ -1,12 +1,15 @@
 """Policy backtesting: what would a candidate bundle have decided on recorded tool calls?
 
-Every recorded ``ToolCallRequested`` is evaluated with the candidate bundle and
-compared with the ``PolicyDecided`` recorded for it. The request, its arguments
-and the tool contracts are exact; the state the service read at decision time
-(spend so far, calls in the last minute, kill switches) is not in the log, so
-the backtest evaluates with a neutral state: a budget that never runs out, no
-switch engaged, no rate pressure. Rules about the request itself (amounts,
-recipients, tools, tiers) are answered exactly.
+Every recorded ``ToolCallRequested`` is decided by the service's own pipeline
+(the candidate bundle, then the platform guards) and compared with the
+``PolicyDecided`` recorded for it. The request, its arguments and the tool
+contracts are exact, so the guards refuse what production refuses (arguments
+that break their contract, an unknown tool, a version the registered tool cannot
+serve). The state the service read at decision time (spend so far, calls in
+the last minute, kill switches) is not in the log, so the backtest decides with
+a neutral state: a budget that never runs out, no switch engaged, no rate
+pressure. Rules about the request itself (amounts, recipients, tools, tiers)
+are answered exactly.
 """
 
 from __future__ import annotations
@@ -17,14 +20,9 @@ from dataclasses import asdict, dataclass, field
 
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
-from agentdeck.policy_checker.core import BudgetView, evaluate, tenant_scope
-from agentdeck.policy_checker.core.engine import PolicyEngine
-from agentdeck.policy_checker.core.gather import Catalog, Snapshot, gather
+from agentdeck.policy_checker import core
 
-__all__ = ["NEUTRAL_BUDGET", "BacktestReport", "Change", "backtest"]
-
-NEUTRAL_BUDGET = BudgetView(exists=True, limit_micros=10**15, remaining_micros=10**15)
-"""The budget assumed where the log does not say: one that never runs out."""
+__all__ = ["BacktestReport", "Change", "backtest"]
 
 
 @dataclass(frozen=True)
@@ -72,16 +70,18 @@ class BacktestReport:
         return {"summary": self.summary(), "changes": [asdict(c) for c in self.changes]}
 
 
-def backtest(events: Sequence[Event], engine: PolicyEngine, catalog: Catalog) -> BacktestReport:
-    """Evaluate ``engine``'s bundle on every recorded request in ``events``."""
+def backtest(
+    events: Sequence[Event], engine: core.PolicyEngine, catalog: core.Catalog
+) -> BacktestReport:
+    """Decide every recorded request in ``events`` with ``engine``'s bundle and the guards."""
     requests = [e for e in events if isinstance(e, m.ToolCallRequested)]
     decided = {e.request_id: e for e in events if isinstance(e, m.PolicyDecided)}
     tenants = {r.envelope.tenant for r in requests}
-    snapshot = Snapshot(budgets={tenant_scope(t): NEUTRAL_BUDGET for t in tenants})
-    facts = gather(requests, catalog, snapshot, [1] * len(requests))
-    verdicts = evaluate(engine, facts)
+    snapshot = core.Snapshot(budgets={core.tenant_scope(t): core.NEUTRAL_BUDGET for t in tenants})
+    drafted = core.pipeline(engine, requests, catalog, snapshot, [1] * len(requests))
     changes = []
-    for request, verdict in zip(requests, verdicts, strict=True):
+    for request, (_, draft) in zip(requests, drafted, strict=True):
+        verdict = draft.verdict
         recorded = decided.get(request.envelope.event_id)
         if recorded is None or recorded.outcome is verdict.outcome:
             continue

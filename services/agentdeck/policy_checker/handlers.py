@@ -27,7 +27,7 @@ from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.catalog import ToolCatalog
 from agentdeck.policy_checker.adapters.counters import CallCounter
 from agentdeck.policy_checker.adapters.journal import Journal
-from agentdeck.policy_checker.adapters.shadow import Shadow, guarded_verdicts
+from agentdeck.policy_checker.adapters.shadow import Shadow
 from agentdeck.policy_checker.adapters.switchboard import Switchboard
 from agentdeck.runtime import Clock
 from agentdeck.store import Store
@@ -105,19 +105,19 @@ class DecisionHandler:
             return []
         now = self._clock()
         counts = self._counter.count([(r.envelope.tenant, r.tool) for r in requests], now)
-        facts = core.gather(requests, self._catalog, snapshot, counts)
-        verdicts = guarded_verdicts(self._engine, facts)
+        drafted = core.pipeline(self._engine, requests, self._catalog, snapshot, counts)
         if self._shadow is not None:
+            facts, verdicts = [f for f, _ in drafted], [d.verdict for _, d in drafted]
             self._shadow.compare(requests, facts, verdicts)
-        drafts = [core.draft(r, f, v) for r, f, v in zip(requests, facts, verdicts, strict=True)]
-        records = self._hold_and_record(drafts, facts, now)
+        records = self._hold_and_record(drafted, now)
         return [(r.decision_id, r) for r in records]
 
     def _hold_and_record(
-        self, drafts: Sequence[core.Draft], facts: Sequence[core.CallFacts], now: datetime
+        self, drafted: Sequence[core.Drafted], now: datetime
     ) -> list[core.DecisionRecord]:
         """Hold budgets, journal the decisions and mark the requests processed: one transaction."""
         bundle = self._engine.bundle
+        drafts = [d for _, d in drafted]
         with self._store.transaction() as conn:
             held = self._journal.hold(conn, [d.hold for d in drafts if d.hold], now=now)
             records = [
@@ -129,7 +129,7 @@ class DecisionHandler:
                     decided_at=now,
                     ttls=self._ttls,
                 )
-                for d, f in zip(drafts, facts, strict=True)
+                for f, d in drafted
             ]
             refs = [core.hold_ref(rec, d.request) for rec, d in zip(records, drafts, strict=True)]
             self._journal.record(conn, records, [r for r in refs if r is not None], now=now)

@@ -13,9 +13,10 @@ has) and the recorded signature must verify with the policy public key.
 Not in the log: the tenant's calls in the current rate window, kill switches,
 and a budget a refused hold found. These only ever turn a call into DENY (the
 platform guards, and the demo bundle's forbids), so they are taken as neutral
-(as the backtest does), and a recorded DENY whose extra rules only that state
-can explain is reported as unconfirmed, not as a divergence. Whatever else
-differs (another outcome, reason, rule, id or field) is a divergence.
+(as the backtest does; :data:`core.NEUTRAL_BUDGET`), and a recorded DENY whose
+extra rules only that state can explain is reported as unconfirmed, not as a
+divergence. Whatever else differs (another outcome, reason, rule, id or field)
+is a divergence.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from typing import Any
 from agentdeck.contracts import Event, SchemaRegistry
 from agentdeck.contracts import models as m
 from agentdeck.policy_checker import core
-from agentdeck.policy_checker.adapters.shadow import guarded_verdicts
-from agentdeck.policy_checker.backtest import NEUTRAL_BUDGET
 from agentdeck.signing import Verifier, decision_signature_problem
 
 __all__ = ["DecisionDivergence", "PolicyVerification", "verify_decisions"]
@@ -133,7 +132,7 @@ class _Inputs:
         """The decision ``engine`` makes on ``request`` with the recorded inputs."""
         decided_at = recorded.envelope.occurred_at
         hold = self.reserved.get(recorded.reservation_id or "")
-        budget = NEUTRAL_BUDGET
+        budget = core.NEUTRAL_BUDGET
         if hold is not None:
             before = hold.remaining_micros + hold.amount_micros
             budget = core.BudgetView(exists=True, limit_micros=before, remaining_micros=before)
@@ -146,9 +145,7 @@ class _Inputs:
             budgets={core.tenant_scope(request.envelope.tenant): budget},
             run_spend={request.envelope.run_id or "": spent},
         )
-        facts = core.gather([request], catalog, snapshot, [1])[0]
-        verdict = guarded_verdicts(engine, [facts])[0]
-        draft = core.draft(request, facts, verdict)
+        facts, draft = core.pipeline(engine, [request], catalog, snapshot, [1])[0]
         held = None if hold is None else core.HoldOutcome(True, hold.remaining_micros)
         record = core.record_for(
             draft,

@@ -101,8 +101,7 @@ def verdict(
     request: m.ToolCallRequested, engine: core.PolicyEngine = DEMO, **kwargs: Any
 ) -> core.Verdict:
     """The guarded verdict of ``engine`` on ``request``."""
-    facts = facts_of(request, **kwargs)
-    return core.guarded(facts, core.evaluate(engine, [facts])[0])
+    return core.guarded_verdicts(engine, [facts_of(request, **kwargs)])[0]
 
 
 def inbound(events: Sequence[Event]) -> list[Inbound]:

@@ -10,17 +10,9 @@ from agentdeck.hotstate import HotState
 from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.counters import ShadowCounter
 
-__all__ = ["Shadow", "guarded_verdicts"]
+__all__ = ["Shadow"]
 
 log = logging.getLogger(__name__)
-
-
-def guarded_verdicts(
-    engine: core.PolicyEngine, facts: Sequence[core.CallFacts]
-) -> list[core.Verdict]:
-    """``engine``'s verdicts with the platform guards applied."""
-    verdicts = core.evaluate(engine, facts)
-    return [core.guarded(f, v) for f, v in zip(facts, verdicts, strict=True)]
 
 
 class Shadow:
@@ -37,7 +29,7 @@ class Shadow:
         active: Sequence[core.Verdict],
     ) -> None:
         """Count the batch and log every divergent outcome; nothing is enforced."""
-        candidate = guarded_verdicts(self.engine, facts)
+        candidate = core.guarded_verdicts(self.engine, facts)
         diverging = core.divergent(active, candidate)
         self.counter.add(len(facts), len(diverging))
         for i in diverging:

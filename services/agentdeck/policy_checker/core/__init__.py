@@ -2,7 +2,8 @@
 
 Nothing here does I/O. The Cedar engine sits behind :class:`PolicyEngine`, so
 :func:`evaluate` is a pure function of a loaded bundle and the facts of the
-requests; shadow mode and policy backtesting call it the same way.
+requests. :func:`pipeline` (facts, policies, platform guards, draft) is how
+the service, shadow mode, replay and policy backtesting all decide.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ from agentdeck.policy_checker.core.guards import (
     UNKNOWN_TOOL,
     guarded,
 )
+from agentdeck.policy_checker.core.pipeline import (
+    NEUTRAL_BUDGET,
+    Drafted,
+    guarded_verdicts,
+    pipeline,
+)
 from agentdeck.policy_checker.core.switches import applied, covering, switch_key, switch_of
 
 __all__ = [
@@ -76,6 +83,7 @@ __all__ = [
     "DEFAULT_DENY",
     "EVALUATION_ERROR",
     "KILL_SWITCH",
+    "NEUTRAL_BUDGET",
     "NO_BUDGET",
     "TOOL_VERSION",
     "UNKNOWN_TOOL",
@@ -88,6 +96,7 @@ __all__ = [
     "Catalog",
     "DecisionRecord",
     "Draft",
+    "Drafted",
     "Effect",
     "HeldBudget",
     "Hold",
@@ -119,8 +128,10 @@ __all__ = [
     "facts_for",
     "gather",
     "guarded",
+    "guarded_verdicts",
     "hold_ref",
     "parse_arguments",
+    "pipeline",
     "record_for",
     "ref_key",
     "rule_from_annotations",

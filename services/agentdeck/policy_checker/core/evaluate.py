@@ -1,4 +1,4 @@
-"""Evaluating requests against a bundle: a pure function, reused by shadow mode and backtests.
+"""Evaluating requests against a bundle: a pure function, the policies' step of the pipeline.
 
 Cedar itself says allow or deny. Annotations on the matching policies turn
 that into the platform's three outcomes, the most restrictive winning:
