@@ -18,7 +18,6 @@ from agentdeck.runtime import Clock
 from agentdeck.store import EffectEntry, Store
 from agentdeck.tool_executor.adapters.calls import CallRunner
 from agentdeck.tool_executor.adapters.ledger import CallLedger
-from agentdeck.tool_executor.adapters.unsaved import UnsavedSlots
 from agentdeck.tool_executor.core.parking import ApprovalSlot, decision_from_json
 from agentdeck.tool_executor.core.plan import Execution, Trust, approval_ids, plan
 from agentdeck.tool_executor.core.reconcile import Ledger
@@ -60,7 +59,6 @@ class ExecutorHandler:
         self._clock = clock
         self._consumer = consumer
         self._pool = pool
-        self._unsaved = UnsavedSlots()
 
     def __call__(self, batch: Sequence[Inbound]) -> Outcome:
         """Verify and execute a batch; approval slots and processed ids commit after the flush."""
@@ -72,19 +70,17 @@ class ExecutorHandler:
             fresh = self._store.processed.filter_new(conn, self._consumer, ids)
             todo = [e for e in events if e.envelope.event_id in fresh]
             wanted = approval_ids(todo)
-            slots = self._unsaved.over(self._ledger.slots(conn, wanted), wanted)
+            slots = self._ledger.slots(conn, wanted)
             claims = self._ledger.claims(conn, _keys(todo, slots))
         decided = plan(
             todo, trust=replace(self._trust, now=self._clock()), slots=slots, claims=claims
         )
-        self._unsaved.remember(decided.slots)
         outputs = self._execute(decided.executions)
 
         def commit() -> None:
             with self._store.transaction() as conn:
                 self._ledger.save_slots(conn, decided.slots)
                 self._store.processed.mark(conn, self._consumer, fresh)
-            self._unsaved.saved(decided.slots)
 
         return Outcome(outputs, commit)
 

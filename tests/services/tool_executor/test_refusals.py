@@ -101,14 +101,6 @@ def test_a_decision_needing_approval_waits_and_runs_once_granted(authority, make
     assert _refused(executor, other, error=ApprovalRefused) == "approval_replayed"
 
 
-def test_a_grant_handled_before_its_decision_is_committed_still_finds_it(authority, make_executor):
-    executor = make_executor()
-    decision = _refund(authority)
-    executor.handle(decision, commit=False)  # the loop commits isolated events at the end
-    events = executor.handle(authority.grant(decision))
-    assert [type(e) for e in events] == [ToolCallStarted, ToolCallCompleted]
-
-
 def test_a_grant_that_arrives_before_its_decision_releases_it_on_arrival(authority, make_executor):
     executor = make_executor()
     decision = _refund(authority)
