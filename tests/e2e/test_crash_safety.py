@@ -3,7 +3,8 @@ no event is lost, and each side effect happens exactly once.
 
 "Mid-run" is made sure of, not hoped for: the victim is frozen (SIGSTOP) once it
 has committed work of its own, more goals are submitted, and it is killed only
-when events it has not committed are waiting for it, with runs still open."""
+when events it has not committed are waiting for it (and, for a service the runs
+wait on, with runs still open)."""
 
 import json
 import time
@@ -62,7 +63,8 @@ def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
             processes.pause(victim)  # frozen holding whatever it fetched
             run_ids += _submit(kafka, url, tmp_path, marker, range(RUNS // 2, RUNS))
             _wait_for(lambda: _backlog(kafka, f"{prefix}-{victim}.{group}", topics)[1] > 0)
-            assert _open_runs(store, run_ids), "every run ended before the kill"
+            if victim in ON_THE_RUNS_PATH:
+                assert _open_runs(store, run_ids), "every run ended before the kill"
             processes.kill(victim)
             processes.start(victim)
             outcomes = wait_for_outcomes(store, run_ids, timeout_s=120)
@@ -76,6 +78,8 @@ def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
     databases.close()
 
 
+# The services a run waits for (approval and telemetry are off the path of these runs).
+ON_THE_RUNS_PATH = {"planner", "policy-checker", "tool-executor"}
 # Each service's main loop, and the topics it reads.
 WORK = {
     "planner": ("runs", (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS)),

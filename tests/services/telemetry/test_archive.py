@@ -11,7 +11,7 @@ from agentdeck.store import ArchivedEvent, Store
 from agentdeck.telemetry.main import build
 from agentdeck.telemetry.settings import TelemetrySettings
 from testkit.authority import OPERATOR, WriterProducer
-from testkit.kafka import goal, started, wait_until
+from testkit.kafka import committed_total, goal, started, wait_until
 from testkit.privacy import opening
 
 
@@ -43,9 +43,19 @@ def test_every_event_is_archived_once_with_its_exact_bytes(kafka, codec, engine)
             ]
         return len(archived) >= 7
 
+    sent = {Topic.GOALS: 6, Topic.RUNS: 3, Topic.CONTROL: 1}  # records, duplicates included
+
+    def everything_consumed() -> bool:
+        group = f"{settings.consumer_group}.archive"
+        return all(committed_total(kafka, group, t) == n for t, n in sent.items())
+
     runner.start()
     try:
         wait_until(seven_archived, what="the archive")
+        # Counted once telemetry has committed every record, duplicates included: a late
+        # duplicate archived after the first seven would show.
+        wait_until(everything_consumed, what="telemetry to consume every record")
+        seven_archived()
     finally:
         runner.stop()
     assert len(archived) == 7, "3 goals + 3 starts + 1 switch; duplicates skipped"
