@@ -10,7 +10,7 @@ from agentdeck.contracts.models import (
     StepScheduled,
     ToolCallRequested,
 )
-from agentdeck.errors import ErrorCategory, Failure
+from agentdeck.errors import ErrorCategory, Failure, error_info
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.ids import idempotency_key_for
 from agentdeck.planner.core._emit import envelope
@@ -30,18 +30,6 @@ IN_FLIGHT = {
 _DONE = {StepStatus.COMPLETED, StepStatus.SKIPPED}
 
 Result = tuple[RunState, list[Event]]
-
-
-def error_info(exc: Failure) -> ErrorInfo:
-    """The wire form of a failure."""
-    return ErrorInfo(
-        capability=exc.capability,
-        code=exc.code,
-        category=exc.category,
-        retryable=exc.retryable,
-        message=exc.message,
-        remediation=exc.remediation,
-    )
 
 
 def fail_run(state: RunState, cause: Event, failure: ErrorInfo, ctx: Context) -> Result:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
-from agentdeck.errors import ErrorCategory, Failure
+from agentdeck.errors import ErrorCategory, Failure, error_info
 from agentdeck.hashing import canonical_json
 from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.admission import (
@@ -20,7 +20,7 @@ from agentdeck.planner.core.admission import (
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.llm import SYSTEM_PROMPT
 from agentdeck.planner.core.playbook import Playbook, PlaybookStep
-from agentdeck.planner.core.schedule import advance, error_info, fail_run
+from agentdeck.planner.core.schedule import advance, fail_run
 from agentdeck.planner.core.state import LlmConversation, RunState, StepState
 
 __all__ = ["LLM_AGENT", "planned_steps", "start_run"]
