@@ -59,10 +59,11 @@ def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
             run_ids = _submit(kafka, url, tmp_path, marker, range(RUNS // 2))
             _wait_for_progress(store, run_ids)
             group, topics = WORK[victim]
-            _wait_for(lambda: _backlog(kafka, f"{prefix}-{victim}.{group}", topics)[0] > 0)
+            name = f"{prefix}-{victim}.{group}"
+            _wait_for(lambda: _backlog(kafka, name, topics, waiting=False)[0] > 0)
             processes.pause(victim)  # frozen holding whatever it fetched
             run_ids += _submit(kafka, url, tmp_path, marker, range(RUNS // 2, RUNS))
-            _wait_for(lambda: _backlog(kafka, f"{prefix}-{victim}.{group}", topics)[1] > 0)
+            _wait_for(lambda: _backlog(kafka, name, topics)[1] > 0)
             if victim in ON_THE_RUNS_PATH:
                 assert _open_runs(store, run_ids), "every run ended before the kill"
             processes.kill(victim)
@@ -90,9 +91,9 @@ WORK = {
 }
 
 
-def _backlog(kafka, group, topics):
+def _backlog(kafka, group, topics, *, waiting=True):
     """(records ``group`` committed, records waiting for it) over ``topics``."""
-    counts = [backlog(kafka, group, topic) for topic in topics]
+    counts = [backlog(kafka, group, topic, waiting=waiting) for topic in topics]
     return sum(c for c, _ in counts), sum(w for _, w in counts)
 
 

@@ -142,8 +142,12 @@ def make_loop(
     )
 
 
-def backlog(settings: KafkaSettings, group: str, topic: Topic) -> tuple[int, int]:
+def backlog(
+    settings: KafkaSettings, group: str, topic: Topic, *, waiting: bool = True
+) -> tuple[int, int]:
     """(records ``group`` committed, records of ``topic`` after them), all partitions.
+
+    With ``waiting=False`` only the first is counted (the second is 0).
 
     The records after the committed offsets are counted by reading them, not from
     the high watermarks, which the embedded broker does not always report right
@@ -162,6 +166,8 @@ def backlog(settings: KafkaSettings, group: str, topic: Topic) -> tuple[int, int
     finally:
         consumer.close()
     done = sum(max(tp.offset, 0) for tp in committed)
+    if not waiting:
+        return done, 0
     reader = Consumer(
         {
             "bootstrap.servers": settings.bootstrap_servers,
@@ -169,16 +175,16 @@ def backlog(settings: KafkaSettings, group: str, topic: Topic) -> tuple[int, int
             "enable.auto.commit": False,
         }
     )
-    try:  # read on from the committed offsets until nothing more comes for a second
+    try:  # read on from the committed offsets until nothing more comes for half a second
         reader.assign([TopicPartition(name, tp.partition, max(tp.offset, 0)) for tp in committed])
-        waiting, quiet_since = 0, time.monotonic()
-        while time.monotonic() - quiet_since < 1.0:
+        after, quiet_since = 0, time.monotonic()
+        while time.monotonic() - quiet_since < 0.5:
             message = reader.poll(0.1)
             if message is not None and message.error() is None:
-                waiting, quiet_since = waiting + 1, time.monotonic()
+                after, quiet_since = after + 1, time.monotonic()
     finally:
         reader.close()
-    return done, waiting
+    return done, after
 
 
 def committed_total(settings: KafkaSettings, group: str, topic: Topic) -> int:
