@@ -126,16 +126,17 @@ def make_loop(
     topic: Topic = Topic.GOALS,
     group: str = "relay",
     processed: ProcessedLog | None = None,
+    producer: EventProducer | None = None,
     **kwargs: Any,
 ) -> ConsumerLoop:
-    """A loop over one of the test's topics with its own producer."""
+    """A loop over one of the test's topics with its own producer (or ``producer``)."""
     return ConsumerLoop(
         settings=settings,
         codec=codec,
         group=f"{settings.topic_prefix}-{group}",
         topics=[topic.full(settings.topic_prefix)],
         handler=handler,
-        producer=EventProducer(settings, codec, client_id=group),
+        producer=producer or EventProducer(settings, codec, client_id=group),
         identity=TEST_PRODUCER,
         processed=processed,
         **kwargs,
@@ -189,16 +190,4 @@ def backlog(
 
 def committed_total(settings: KafkaSettings, group: str, topic: Topic) -> int:
     """Sum of the committed offsets of ``group`` over every partition of ``topic``."""
-    name = topic.full(settings.topic_prefix)
-    partitions = (
-        AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-        .list_topics(name, timeout=10)
-        .topics[name]
-        .partitions
-    )
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group})
-    try:
-        offsets = consumer.committed([TopicPartition(name, p) for p in partitions], timeout=10)
-    finally:
-        consumer.close()
-    return sum(max(tp.offset, 0) for tp in offsets)
+    return backlog(settings, group, topic, waiting=False)[0]

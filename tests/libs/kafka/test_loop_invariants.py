@@ -12,12 +12,11 @@ on purpose and expects these to fail.
 from collections.abc import Sequence
 
 from agentdeck.contracts import Event
-from agentdeck.kafka import ConsumerLoop, EventAuthority, EventProducer, Inbound, Outcome, Topic
+from agentdeck.kafka import EventAuthority, EventProducer, Inbound, Outcome, Topic
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import sign_record
 from testkit.authority import PLANNER, POLICY, WRITERS
 from testkit.kafka import (
-    TEST_PRODUCER,
     committed_total,
     goal,
     make_loop,
@@ -35,18 +34,6 @@ def _publish(kafka: KafkaSettings, codec) -> None:
     producer.flush()
 
 
-def _loop(kafka: KafkaSettings, codec, handler, producer: EventProducer) -> ConsumerLoop:
-    return ConsumerLoop(
-        settings=kafka,
-        codec=codec,
-        group=f"{kafka.topic_prefix}-relay",
-        topics=[Topic.GOALS.full(kafka.topic_prefix)],
-        handler=handler,
-        producer=producer,
-        identity=TEST_PRODUCER,
-    )
-
-
 def test_state_commits_only_once_the_broker_acknowledged_every_output(kafka, codec):
     _publish(kafka, codec)
     # A long linger: nothing leaves the producer's queue unless the loop flushes it.
@@ -62,7 +49,7 @@ def test_state_commits_only_once_the_broker_acknowledged_every_output(kafka, cod
 
         return Outcome(started_for(batch), commit)
 
-    loop = _loop(kafka, codec, handler, producer)
+    loop = make_loop(kafka, codec, handler, producer=producer)
     run_until(loop, lambda: len(committed) == GOALS)
     loop.close()
     assert unacknowledged_at_commit, "no batch committed"
@@ -82,7 +69,7 @@ def test_offsets_commit_only_after_the_state_of_their_batch(kafka, codec):
 
         return Outcome(started_for(batch), commit)
 
-    loop = _loop(kafka, codec, handler, EventProducer(kafka, codec, client_id="relay"))
+    loop = make_loop(kafka, codec, handler)
     run_until(loop, lambda: len(committed) == GOALS)
     loop.close()
     assert offsets_at_commit, "no batch committed"

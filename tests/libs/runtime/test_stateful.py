@@ -19,7 +19,7 @@ from agentdeck.kafka import ConsumerLoop, EventProducer, Inbound, Topic
 from agentdeck.runtime import Decision, journaled, transactional
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import Store
-from testkit.kafka import TEST_PRODUCER, goal, read_topic, run_until, started
+from testkit.kafka import goal, make_loop, read_topic, run_until, started
 
 SERVICE = "counter"
 
@@ -75,15 +75,7 @@ class Counter:
 def _loop(  # type: ignore[no-untyped-def]
     kafka: KafkaSettings, codec, handler, producer: EventProducer, group: str = "counter"
 ) -> ConsumerLoop:
-    return ConsumerLoop(
-        settings=kafka,
-        codec=codec,
-        group=f"{kafka.topic_prefix}-{group}",
-        topics=[Topic.GOALS.full(kafka.topic_prefix)],
-        handler=handler,
-        producer=producer,
-        identity=TEST_PRODUCER,
-    )
+    return make_loop(kafka, codec, handler, group=group, producer=producer)
 
 
 def _publish(kafka: KafkaSettings, codec, goals: Sequence[int]) -> None:  # type: ignore[no-untyped-def]
