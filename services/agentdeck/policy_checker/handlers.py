@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -29,7 +30,7 @@ from agentdeck.policy_checker.adapters.counters import CallCounter
 from agentdeck.policy_checker.adapters.journal import Journal
 from agentdeck.policy_checker.adapters.shadow import Shadow
 from agentdeck.policy_checker.adapters.switchboard import Switchboard
-from agentdeck.runtime import Clock
+from agentdeck.runtime import Clock, Decision
 from agentdeck.store import Store
 
 __all__ = ["ControlHandler", "DecisionHandler", "SettlementHandler"]
@@ -138,63 +139,74 @@ class DecisionHandler:
         return records
 
 
-class SettlementHandler:
-    """Settles holds on tool results (spend) and releases them on failures and refusals."""
+@dataclass(frozen=True)
+class _Settling:
+    """What settling a batch reads: its events that close a hold, and their holds."""
 
-    def __init__(
-        self, *, store: Store, service: str, consumer: str, identity: Producer, clock: Clock
-    ) -> None:
-        self._store = store
+    events: list[Event]
+    refs: dict[str, core.HoldRef]
+
+
+class SettlementHandler:
+    """Settles holds on tool results (spend) and releases them on failures and refusals.
+
+    The runtime's stateful shape (:func:`agentdeck.runtime.transactional`).
+    """
+
+    def __init__(self, *, store: Store, service: str, identity: Producer, clock: Clock) -> None:
         self._journal = Journal(store, service)
-        self._consumer = consumer
         self._identity = identity
         self._clock = clock
 
-    def __call__(self, batch: Sequence[Inbound]) -> Outcome:
-        """BudgetSettled for each hold the batch closes; the store changes after they flush."""
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> _Settling:
+        """The batch's events that close a hold, and the holds they name."""
         relevant = [i.event for i in batch if core.ref_key(i.event) is not None]
-        if not relevant:
-            return Outcome()
         keys = {k for e in relevant if (k := core.ref_key(e)) is not None}
-        with self._store.transaction(read_only=True) as conn:
-            ids = [e.envelope.event_id for e in relevant]
-            new = self._store.processed.filter_new(conn, self._consumer, ids)
-            refs = self._journal.refs(conn, keys)
-        todo = core.settlements([e for e in relevant if e.envelope.event_id in new], refs)
+        return _Settling(relevant, self._journal.refs(conn, keys) if keys else {})
+
+    def decide(self, state: _Settling, batch: Sequence[Inbound]) -> Decision[_Settled]:  # noqa: ARG002 -- loaded
+        """BudgetSettled for each hold the batch closes."""
+        todo = core.settlements(state.events, state.refs)
         now = self._clock()
         events = [core.settled_event(s, identity=self._identity, now=now) for s in todo]
+        done = [e.envelope.event_id for e in state.events]
+        return Decision(_Settled(todo, now), events, done)
 
-        def commit() -> None:
-            with self._store.transaction() as conn:
-                self._journal.settle(conn, todo, now=now)
-                self._store.processed.mark(conn, self._consumer, list(new))
+    def save(self, conn: Connection, decision: Decision[_Settled]) -> None:
+        """Close or release the holds."""
+        self._journal.settle(conn, decision.state.todo, now=decision.state.now)
 
-        return Outcome(events, commit)
+
+@dataclass(frozen=True)
+class _Settled:
+    todo: list[core.Settlement]
+    now: datetime
 
 
 class ControlHandler:
-    """Keeps the latest state of every kill switch in the store, where every replica reads it."""
+    """Keeps the latest state of every kill switch in the store, where every replica reads it.
 
-    def __init__(self, *, store: Store, service: str, consumer: str, clock: Clock) -> None:
-        self._store = store
+    The runtime's stateful shape (:func:`agentdeck.runtime.transactional`).
+    """
+
+    def __init__(self, *, store: Store, service: str, clock: Clock) -> None:
         self._switches = Switchboard(store.state, service)
-        self._consumer = consumer
         self._clock = clock
 
-    def __call__(self, batch: Sequence[Inbound]) -> Outcome:
-        """Record the batch's KillSwitchSet events (a late, older event changes nothing)."""
-        events = [i.event for i in batch if isinstance(i.event, KillSwitchSet)]
-        if not events:
-            return Outcome()
-        keys = {core.switch_key(e.scope, e.target) for e in events}
-        with self._store.transaction(read_only=True) as conn:
-            ids = [e.envelope.event_id for e in events]
-            new = self._store.processed.filter_new(conn, self._consumer, ids)
-            current: dict[str, core.Switch] = self._switches.get_many(conn, keys)
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> dict[str, core.Switch]:
+        """The current state of the switches the batch's events set."""
+        keys = {core.switch_key(e.scope, e.target) for e in _switch_events(batch)}
+        return self._switches.get_many(conn, keys) if keys else {}
+
+    def decide(
+        self, state: dict[str, core.Switch], batch: Sequence[Inbound]
+    ) -> Decision[dict[str, core.Switch]]:
+        """The switches the batch changes (a late, older event changes nothing)."""
+        events = _switch_events(batch)
         changed: dict[str, core.Switch] = {}
-        for event in (e for e in events if e.envelope.event_id in new):
+        for event in events:
             key = core.switch_key(event.scope, event.target)
-            switch = core.applied(changed.get(key) or current.get(key), event)
+            switch = core.applied(changed.get(key) or state.get(key), event)
             if switch is not None:
                 changed[key] = switch
                 log.warning(
@@ -204,10 +216,12 @@ class ControlHandler:
                     switch.set_by,
                     switch.reason,
                 )
+        return Decision(changed, (), [e.envelope.event_id for e in events])
 
-        def commit() -> None:
-            with self._store.transaction() as conn:
-                self._switches.save(conn, changed, now=self._clock())
-                self._store.processed.mark(conn, self._consumer, list(new))
+    def save(self, conn: Connection, decision: Decision[dict[str, core.Switch]]) -> None:
+        """Write the changed switches."""
+        self._switches.save(conn, decision.state, now=self._clock())
 
-        return Outcome((), commit)
+
+def _switch_events(batch: Sequence[Inbound]) -> list[KillSwitchSet]:
+    return [i.event for i in batch if isinstance(i.event, KillSwitchSet)]

@@ -19,7 +19,7 @@ from agentdeck.policy_checker.core.budget import SETTLING
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
 from agentdeck.privacy import sealing_codec
-from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.runtime import Clock, ServiceRunner, Subscription, transactional, utc_now
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry, load_catalog
@@ -83,10 +83,16 @@ def build(
         ),
         shadow=shadow,
     )
-    settle = SettlementHandler(
-        store=store, service=service, consumer=f"{group}.settle", identity=identity, clock=clock
+    settle = transactional(
+        SettlementHandler(store=store, service=service, identity=identity, clock=clock),
+        store=store,
+        consumer=f"{group}.settle",
     )
-    control = ControlHandler(store=store, service=service, consumer=f"{group}.control", clock=clock)
+    control = transactional(
+        ControlHandler(store=store, service=service, clock=clock),
+        store=store,
+        consumer=f"{group}.control",
+    )
     return ServiceRunner(
         settings,
         codec,

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
 from agentdeck.hotstate import InProcessHotState
-from agentdeck.kafka import Outcome
+from agentdeck.kafka import BatchHandler, Outcome
 from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.catalog import ToolCatalog
 from agentdeck.policy_checker.adapters.cedar import load_bundle
@@ -24,6 +24,7 @@ from agentdeck.policy_checker.adapters.journal import Journal
 from agentdeck.policy_checker.adapters.shadow import Shadow
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.main import DEMO_BUNDLE, ensure_budgets
+from agentdeck.runtime import transactional
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ReservationStatus, Store
 from testkit.kafka import NOW, TEST_PRODUCER
@@ -50,8 +51,8 @@ class Checker:
     store: Store
     tenant: str
     decide: DecisionHandler
-    settle: SettlementHandler
-    control: ControlHandler
+    settle: BatchHandler
+    control: BatchHandler
     hot: InProcessHotState
     shadow_digest: str = ""
 
@@ -90,15 +91,15 @@ def _checker(
         shadow=Shadow(shadow, hot) if shadow else None,
     )
     clock = lambda: NOW  # noqa: E731
-    settle = SettlementHandler(
+    settle = transactional(
+        SettlementHandler(store=store, service=SERVICE, identity=TEST_PRODUCER, clock=clock),
         store=store,
-        service=SERVICE,
         consumer=f"{tenant}.settle",
-        identity=TEST_PRODUCER,
-        clock=clock,
     )
-    control = ControlHandler(
-        store=store, service=SERVICE, consumer=f"{tenant}.control", clock=clock
+    control = transactional(
+        ControlHandler(store=store, service=SERVICE, clock=clock),
+        store=store,
+        consumer=f"{tenant}.control",
     )
     digest = shadow.bundle.digest if shadow else ""
     return Checker(store, tenant, decide, settle, control, hot, digest)
