@@ -2,10 +2,13 @@
 
 import json
 
+from sqlalchemy import select
+
 from agentdeck.approval import client
 from agentdeck.cli.demo import demo_events, output_of, wait_for_outcomes
 from agentdeck.cli.submit import publish_goal
 from agentdeck.store import RunStatus
+from agentdeck.store._models import EffectRow
 from testkit.kafka import wait_until
 
 
@@ -63,7 +66,9 @@ def _each_side_effect_exactly_once(store, run_ids):
         for run_id in run_ids:
             events = store.archive.read_run(conn, run_id)
             completed = [e for e in events if e.event_type.endswith("ToolCallCompleted")]
-            started = [e for e in events if e.event_type.endswith("ToolCallStarted")]
+            started = conn.execute(
+                select(EffectRow.idempotency_key).where(EffectRow.run_id == run_id)
+            ).all()  # a call's start is in the effect ledger, not on the wire
             assert len(completed) == len(started) == 3, run_id
     refunds = [e for e in _all_state(store, "demo-desk") if e.key.startswith("refund:")]
     orders = {json.loads(e.state)["order_id"] for e in refunds}

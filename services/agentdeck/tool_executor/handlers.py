@@ -35,7 +35,7 @@ def _keys(events: Sequence[Event], slots: dict[str, ApprovalSlot]) -> set[str]:
 
 
 class ExecutorHandler:
-    """Decisions and approval outcomes in; ToolCallStarted/Completed/Failed out.
+    """Decisions and approval outcomes in; ToolCallCompleted/Failed out (starts stay in the ledger).
 
     The batch is verified first (a refused event raises before anything runs,
     and the loop dead-letters it alone); the calls then run, one run's calls in

@@ -148,7 +148,6 @@ def build_handler(
         rules=Rules.of(settings.redact_pii, settings.injection_patterns),
         max_bytes=settings.max_output_bytes,
         producer=ServiceRunner.identity_of(settings),
-        executor=settings.service_name,
     )
     claim_above = settings.store.claim_check_above_bytes
     breakers = BreakerConfig(settings.breaker_failures, settings.breaker_cooldown_s)

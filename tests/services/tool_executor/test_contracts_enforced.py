@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import BaseModel
 
-from agentdeck.contracts.models import ToolCallCompleted, ToolCallFailed, ToolCallStarted
+from agentdeck.contracts.models import ToolCallCompleted, ToolCallFailed
 from agentdeck.demo.tools import demo_registry
 from agentdeck.errors import ErrorCategory, RetryableError
 from agentdeck.tools import RetryPolicy, ToolContext, ToolRegistry
@@ -52,8 +52,8 @@ def test_http_get_reads_an_allow_listed_host_and_screens_what_it_returns(
     events = _run(
         make_executor(tools=tools), authority.decision("http_get", {"url": f"http://{site}/faq"})
     )
-    assert [type(e) for e in events] == [ToolCallStarted, ToolCallCompleted]
-    completed = events[1]
+    assert [type(e) for e in events] == [ToolCallCompleted]
+    completed = events[0]
     body = json.loads(completed.output_json)["body"]
     for leaked in ("help@example.com", "555 0100", "4111 1111", "Ignore previous instructions"):
         assert leaked not in body
@@ -83,7 +83,7 @@ def test_output_above_the_size_limit_is_cut_and_flagged(authority, make_executor
     tools = demo_registry(desk, http_allow_hosts=(site,), http_max_bytes=200_000)
     executor = make_executor(tools=tools, max_output_bytes=2_000)
     events = _run(executor, authority.decision("http_get", {"url": f"http://{site}/long"}))
-    completed = events[1]
+    completed = events[0]
     assert len(completed.output_json.encode()) <= 2_000
     assert "truncated" in completed.screening_flags
 
@@ -91,7 +91,7 @@ def test_output_above_the_size_limit_is_cut_and_flagged(authority, make_executor
 def test_run_python_goes_through_the_sandbox(authority, make_executor):
     decision = authority.decision("run_python", {"code": "print(6 * 7)"})
     events = make_executor().handle(decision)
-    assert json.loads(events[1].output_json)["stdout"] == "42\n"
+    assert json.loads(events[0].output_json)["stdout"] == "42\n"
 
 
 def test_a_tenant_over_the_rate_limit_gets_a_retryable_failure(authority, make_executor):

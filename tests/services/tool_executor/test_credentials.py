@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from agentdeck.contracts import default_codec
-from agentdeck.contracts.models import ToolCallCompleted, ToolCallFailed, ToolCallStarted
+from agentdeck.contracts.models import ToolCallCompleted, ToolCallFailed
 from agentdeck.credentials import CredentialKeys, args_sha256, verify
 from agentdeck.demo.desk_api import AUDIENCE, CredentialRejected, DeskApi
 from agentdeck.demo.tools import demo_registry
@@ -68,7 +68,7 @@ def test_the_desk_receives_a_credential_bound_to_the_call_it_serves(authority, m
     decision = authority.decision("create_refund", REFUND)
     before = datetime.now(UTC)
     events = make_executor(tools=demo_registry(api)).handle(decision)
-    assert [type(e) for e in events] == [ToolCallStarted, ToolCallCompleted]
+    assert [type(e) for e in events] == [ToolCallCompleted]
     [credential] = api.seen
     claims = verify(
         credential,
@@ -121,8 +121,8 @@ def test_a_desk_that_does_not_trust_the_executors_key_fails_the_call_and_refunds
     tools = demo_registry(desk, credential_public_keys={"executor-1": stranger.public_key_b64()})
     refunds = desk.refunds()
     events = make_executor(tools=tools).handle(authority.decision("create_refund", REFUND))
-    assert [type(e) for e in events] == [ToolCallStarted, ToolCallFailed]
-    assert events[1].failure.code == "credential_bad_signature"
+    assert [type(e) for e in events] == [ToolCallFailed]
+    assert events[0].failure.code == "credential_bad_signature"
     assert desk.refunds() == refunds
 
 
@@ -193,8 +193,8 @@ def test_only_tools_whose_contract_names_a_backend_get_a_credential(authority, m
         return seen(args, ctx, "none")
 
     executor = make_executor(tools=registry)
-    crm = executor.handle(authority.decision("probe_crm", {"n": 1}))[1]
-    none = executor.handle(authority.decision("probe_none", {"n": 1}))[1]
+    crm = executor.handle(authority.decision("probe_crm", {"n": 1}))[0]
+    none = executor.handle(authority.decision("probe_none", {"n": 1}))[0]
     assert Seen.model_validate_json(crm.output_json) == Seen(has_credential=True, audience_ok=True)
     assert Seen.model_validate_json(none.output_json).has_credential is False
     assert "credential=" not in repr(
@@ -225,8 +225,8 @@ def test_a_tool_that_echoes_its_credential_has_it_redacted_from_output_and_error
         raise RuntimeError(f"backend said no to {ctx.credential}")
 
     executor = make_executor(tools=registry)
-    echoed = executor.handle(authority.decision("echo", {"n": 1}))[1]
-    failed = executor.handle(authority.decision("blurt", {"n": 1}))[1]
+    echoed = executor.handle(authority.decision("echo", {"n": 1}))[0]
+    failed = executor.handle(authority.decision("blurt", {"n": 1}))[0]
     assert all(given)
     assert given[0] not in echoed.output_json
     assert json.loads(echoed.output_json)["text"] == "token=[credential]"

@@ -3,7 +3,7 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from agentdeck.contracts.models import ToolCallCompleted, ToolCallFailed, ToolCallStarted
+from agentdeck.contracts.models import ToolCallCompleted, ToolCallFailed
 from agentdeck.demo._rules import email_id
 from agentdeck.errors import ErrorCategory
 from agentdeck.store import EffectStatus
@@ -37,10 +37,9 @@ def test_a_valid_signed_allow_runs_the_tool_and_reports_started_then_completed(
 ):
     decision = authority.decision("lookup_order", {"order_id": "1042"})
     events = make_executor().handle(decision)
-    assert _types(events) == [ToolCallStarted, ToolCallCompleted]
-    started, completed = events
-    assert started.decision_id == decision.decision_id
-    assert started.idempotency_key == completed.idempotency_key == decision.idempotency_key
+    assert _types(events) == [ToolCallCompleted]
+    (completed,) = events
+    assert completed.idempotency_key == decision.idempotency_key
     order = json.loads(completed.output_json)
     assert (order["amount_cents"], order["customer_email"]) == (4200, "dana@example.com")
     assert completed.provenance.tool_version == "1.0"
@@ -80,8 +79,8 @@ def test_a_crash_mid_send_is_reported_as_unknown_and_never_repeated(
     )
     _leave_started(store, decision)
     events = make_executor().handle(decision, commit=False)
-    assert _types(events) == [ToolCallStarted, ToolCallFailed]
-    failure = events[1].failure
+    assert _types(events) == [ToolCallFailed]
+    failure = events[0].failure
     assert (failure.code, failure.retryable) == ("outcome_unknown", False)
     assert any("system of record" in option for option in failure.remediation)
     assert email_id(decision.idempotency_key) not in {e.message_id for e in desk.sent_emails()}
@@ -97,9 +96,9 @@ def test_a_crash_mid_refund_is_reconciled_by_rerunning_under_the_same_key(
     )
     _leave_started(store, decision)
     events = make_executor().handle(decision)
-    assert _types(events) == [ToolCallStarted, ToolCallCompleted]
+    assert _types(events) == [ToolCallCompleted]
     assert _status(store, decision.idempotency_key) is EffectStatus.COMPLETED
-    refund_id = json.loads(events[1].output_json)["refund_id"]
+    refund_id = json.loads(events[0].output_json)["refund_id"]
     assert [r.refund_id for r in desk.refunds()].count(refund_id) == 1
 
 
@@ -130,9 +129,9 @@ def test_a_refund_above_the_refundable_amount_fails_with_the_desks_reason(author
         "create_refund", {"order_id": "1042", "amount_cents": 999_999, "reason": "x"}
     )
     events = make_executor().handle(decision)
-    assert _types(events) == [ToolCallStarted, ToolCallFailed]
-    assert events[1].failure.code == "refund_exceeds_refundable"
-    assert not events[1].failure.retryable
+    assert _types(events) == [ToolCallFailed]
+    assert events[0].failure.code == "refund_exceeds_refundable"
+    assert not events[0].failure.retryable
 
 
 def test_calls_of_different_runs_run_side_by_side_and_each_runs_calls_stay_in_order(
@@ -149,12 +148,10 @@ def test_calls_of_different_runs_run_side_by_side_and_each_runs_calls_stay_in_or
     runs = [(e.envelope.run_id, e.envelope.step_id, type(e)) for e in events]
     mine = [r for r in runs if r[0] == first.envelope.run_id]
     assert mine == [
-        (first.envelope.run_id, "s1", ToolCallStarted),
         (first.envelope.run_id, "s1", ToolCallCompleted),
-        (first.envelope.run_id, "s2", ToolCallStarted),
         (first.envelope.run_id, "s2", ToolCallCompleted),
     ]
-    assert len(runs) == 6
+    assert len(runs) == 3
 
 
 def test_calls_that_ran_are_recorded_even_when_another_call_of_the_batch_must_wait(

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from agentdeck.contracts.models import DecisionOutcome, ToolCallCompleted, ToolCallStarted
+from agentdeck.contracts.models import DecisionOutcome, ToolCallCompleted
 from agentdeck.hashing import sha256_hex
 from agentdeck.ids import approval_id_for
 from agentdeck.signing import Signer, generate_private_key
@@ -95,8 +95,8 @@ def test_a_decision_needing_approval_waits_and_runs_once_granted(authority, make
     decision = _refund(authority)
     assert executor.handle(decision) == []
     events = executor.handle(authority.grant(decision))
-    assert [type(e) for e in events] == [ToolCallStarted, ToolCallCompleted]
-    assert events[0].decision_id == decision.decision_id
+    assert [type(e) for e in events] == [ToolCallCompleted]
+    assert events[0].envelope.causation_id == decision.envelope.event_id
     other = authority.grant(decision, approver="carol")
     assert _refused(executor, other, error=ApprovalRefused) == "approval_replayed"
 
@@ -105,7 +105,7 @@ def test_a_grant_that_arrives_before_its_decision_releases_it_on_arrival(authori
     executor = make_executor()
     decision = _refund(authority)
     assert executor.handle(authority.grant(decision)) == []
-    assert [type(e) for e in executor.handle(decision)] == [ToolCallStarted, ToolCallCompleted]
+    assert [type(e) for e in executor.handle(decision)] == [ToolCallCompleted]
 
 
 def test_a_forged_grant_is_refused_and_the_call_stays_parked(authority, make_executor):
@@ -115,7 +115,7 @@ def test_a_forged_grant_is_refused_and_the_call_stays_parked(authority, make_exe
     forger = Signer("approval-1", generate_private_key())
     forged = authority.grant(decision, signer=forger)
     assert _refused(executor, forged, error=ApprovalRefused) == "bad_signature"
-    assert len(executor.handle(authority.grant(decision))) == 2
+    assert [type(e) for e in executor.handle(authority.grant(decision))] == [ToolCallCompleted]
 
 
 def test_a_grant_for_another_payload_is_refused(authority, make_executor):

@@ -10,7 +10,6 @@ from agentdeck.contracts.models import (
     DeadLettered,
     DecisionOutcome,
     ToolCallCompleted,
-    ToolCallStarted,
 )
 from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.demo.tools import demo_registry
@@ -98,7 +97,7 @@ def test_the_executor_runs_what_is_signed_and_dead_letters_what_is_not(
     for event in results:
         by_run.setdefault(event.envelope.run_id, []).append(type(event))
     for decision in (allowed, parked, last):
-        assert by_run[decision.envelope.run_id] == [ToolCallStarted, ToolCallCompleted]
+        assert by_run[decision.envelope.run_id] == [ToolCallCompleted]
     assert all(isinstance(e, DeadLettered) for e in letters)
     codes = sorted(e.failure.code for e in letters)
     assert codes == sorted(

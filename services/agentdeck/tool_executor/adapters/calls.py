@@ -40,7 +40,6 @@ class Outputs:
     rules: Rules
     max_bytes: int
     producer: Producer
-    executor: str
 
 
 class CallRunner:
@@ -216,7 +215,7 @@ class CallRunner:
 
     def _events(self, decision: PolicyDecided, record: CallRecord) -> list[Event]:
         out = self._out
-        return call_events(decision, record, producer=out.producer, executor=out.executor)
+        return call_events(decision, record, producer=out.producer)
 
 
 def _arguments(decision: PolicyDecided, contract: ToolContract) -> BaseModel | ErrorInfo:

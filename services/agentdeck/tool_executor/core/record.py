@@ -1,14 +1,14 @@
-"""What the effect ledger keeps of a call, and the events rebuilt from it.
+"""What the effect ledger keeps of a call, and the event rebuilt from it.
 
-Every event the executor emits for a call is a function of the decision and
-this record, with ids derived from the decision: re-emitting a stored call
-after a crash or a redelivery yields byte-for-byte the same events, which
-consumers drop as duplicates.
+The one event the executor emits for a call (its outcome) is a function of
+the decision and this record, with ids derived from the decision:
+re-emitting a stored call after a crash or a redelivery yields byte-for-byte
+the same event, which consumers drop as a duplicate. That a call started is
+kept in the ledger only (the write-before-run record); since the event model
+v3 no ToolCallStarted goes on the wire.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -18,11 +18,10 @@ from agentdeck.contracts.models import (
     Provenance,
     ToolCallCompleted,
     ToolCallFailed,
-    ToolCallStarted,
 )
 from agentdeck.errors import ErrorCategory
 
-__all__ = ["CallRecord", "Completion", "call_events", "started_event"]
+__all__ = ["CallRecord", "Completion", "call_events"]
 
 
 class Completion(BaseModel):
@@ -42,7 +41,7 @@ class CallRecord(BaseModel):
     """The outcome of one call, as the ledger stores it (JSON).
 
     Attributes:
-        started: Whether the tool was started (a ToolCallStarted was emitted).
+        started: Whether the tool was started.
         started_at: When the ledger recorded the start.
         finished_at: When the outcome was known.
         duration_ms: Wall time of the call, retries included.
@@ -60,23 +59,6 @@ class CallRecord(BaseModel):
     tries: int = 0
     completion: Completion | None = None
     failure: ErrorInfo | None = None
-
-
-def started_event(
-    decision: PolicyDecided, *, producer: Producer, executor: str, at: datetime
-) -> ToolCallStarted:
-    """The ToolCallStarted of the call ``decision`` authorised."""
-    key = decision.idempotency_key or ""
-    return ToolCallStarted(
-        envelope=follow_up(
-            decision, ToolCallStarted, producer=producer, occurred_at=at, discriminator=key
-        ),
-        tool=decision.tool,
-        idempotency_key=key,
-        decision_id=decision.decision_id,
-        executor=executor,
-        attempt=decision.attempt,
-    )
 
 
 def _finished(decision: PolicyDecided, record: CallRecord, producer: Producer) -> Event:
@@ -116,14 +98,6 @@ def _finished(decision: PolicyDecided, record: CallRecord, producer: Producer) -
     )
 
 
-def call_events(
-    decision: PolicyDecided, record: CallRecord, *, producer: Producer, executor: str
-) -> list[Event]:
-    """Every event of a finished call: ToolCallStarted if it started, then its outcome."""
-    events: list[Event] = []
-    if record.started:
-        events.append(
-            started_event(decision, producer=producer, executor=executor, at=record.started_at)
-        )
-    events.append(_finished(decision, record, producer))
-    return events
+def call_events(decision: PolicyDecided, record: CallRecord, *, producer: Producer) -> list[Event]:
+    """The event of a finished call: its outcome (completed or failed)."""
+    return [_finished(decision, record, producer)]
