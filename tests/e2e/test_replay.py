@@ -270,6 +270,28 @@ def test_a_decision_re_signed_with_the_real_key_is_still_caught_by_re_deciding(p
     assert "reason: recorded 'ok'" in described
 
 
+def test_a_decision_claiming_more_run_spend_than_the_log_shows_is_caught(platform, recorded):
+    from agentdeck.policy_checker.core.emit import signed
+
+    events = recorded["auto"]
+    last = [e for e in events if isinstance(e, m.PolicyDecided)][-1]
+    logged = sum(
+        e.cost_micros
+        for e in events
+        if isinstance(e, m.ToolCallCompleted)
+        and e.envelope.occurred_at <= last.envelope.occurred_at
+    )
+    assert last.run_spent_micros is not None
+    insider = Signer("policy-1", platform.keys.policy_private)
+    claimed = signed(last.model_copy(update={"run_spent_micros": logged + 1}), insider)
+
+    checked = _verify([claimed if e is last else e for e in events], platform)
+
+    assert checked.divergence is not None
+    assert checked.divergence.recorded.envelope.event_id == last.envelope.event_id
+    assert f"it read a run spend of {logged + 1} micro-USD" in checked.divergence.describe()
+
+
 class _SameDigest:
     """A changed bundle passed off under the digest of the one that decided."""
 

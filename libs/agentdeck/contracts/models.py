@@ -501,10 +501,10 @@ class DecisionOutcome(StrEnum):
 
 
 class PolicyDecided(Event):
-    """The policy-checker decided a tool-call request; the executor acts only on a valid signed ALLOW for exactly that call. v2 carries the call itself, so the executor needs no second topic. v3 carries the verified principal the run acts for."""
+    """The policy-checker decided a tool-call request; the executor acts only on a valid signed ALLOW for exactly that call. v2 carries the call itself, so the executor needs no second topic. v3 carries the verified principal the run acts for. v4 carries the budget it held and the run spend it read (no separate BudgetReserved), so replay reproduces it from the decision and the log."""
 
     EVENT_TYPE: ClassVar[str] = "agentdeck.events.PolicyDecided"
-    SCHEMA_VERSION: ClassVar[int] = 3
+    SCHEMA_VERSION: ClassVar[int] = 4
 
     envelope: Envelope
     """Ids, causation, tenant, producer, time and trace context."""
@@ -550,6 +550,12 @@ class PolicyDecided(Event):
     """For REQUIRE_APPROVAL: the approval request that will carry the human decision."""
     principal: Principal | None = None
     """The verified producer and requester of the run, copied from the request; the signature covers it; null in decisions recorded before v3."""
+    budget_scope: str | None = None
+    """Budget scope the hold was taken from (e.g. tenant:acme); null when nothing was held or in decisions recorded before v4."""
+    budget_remaining_micros: int | None = None
+    """Budget left in the scope after the hold, in micro-USD; null when nothing was held or in decisions recorded before v4."""
+    run_spent_micros: int | None = None
+    """What the run had spent (settled holds) when the decision was made, in micro-USD; null in decisions recorded before v4."""
 
 
 class RunCancelled(Event):

@@ -153,9 +153,8 @@ class SettlementHandler:
     The runtime's stateful shape (:func:`agentdeck.runtime.transactional`).
     """
 
-    def __init__(self, *, store: Store, service: str, identity: Producer, clock: Clock) -> None:
+    def __init__(self, *, store: Store, service: str, clock: Clock) -> None:
         self._journal = Journal(store, service)
-        self._identity = identity
         self._clock = clock
 
     def load(self, conn: Connection, batch: Sequence[Inbound]) -> _Settling:
@@ -165,12 +164,10 @@ class SettlementHandler:
         return _Settling(relevant, self._journal.refs(conn, keys) if keys else {})
 
     def decide(self, state: _Settling, batch: Sequence[Inbound]) -> Decision[_Settled]:  # noqa: ARG002 -- loaded
-        """BudgetSettled for each hold the batch closes."""
+        """The holds the batch closes (the outcomes are the record: nothing is published)."""
         todo = core.settlements(state.events, state.refs)
-        now = self._clock()
-        events = [core.settled_event(s, identity=self._identity, now=now) for s in todo]
         done = [e.envelope.event_id for e in state.events]
-        return Decision(_Settled(todo, now), events, done)
+        return Decision(_Settled(todo, self._clock()), (), done)
 
     def save(self, conn: Connection, decision: Decision[_Settled]) -> None:
         """Close or release the holds."""

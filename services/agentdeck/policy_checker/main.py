@@ -84,7 +84,7 @@ def build(
         shadow=shadow,
     )
     settle = transactional(
-        SettlementHandler(store=store, service=service, identity=identity, clock=clock),
+        SettlementHandler(store=store, service=service, clock=clock),
         store=store,
         consumer=f"{group}.settle",
     )

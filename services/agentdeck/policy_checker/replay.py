@@ -5,10 +5,14 @@ code (``gather``, the policies, the platform guards, ``draft``, ``record_for``,
 ``events_for``) with the bundle that decided it (found by the digest its
 ``PolicyDecided`` carries) and the inputs the log holds: the request, the tool
 contracts, the decision's clock reading, the budget that remained after its
-hold (``BudgetReserved``), the run's settled spend (``BudgetSettled`` before the
-decision). The result must equal the recorded ``PolicyDecided`` field by field
-(for a decision written under an older schema version: the fields that version
-has) and the recorded signature must verify with the policy public key.
+hold and the run's settled spend it read. Since PolicyDecided v4 the decision
+carries both (``budget_remaining_micros``, ``run_spent_micros``), and the spend
+must be no more than the run's completed calls logged before the decision
+cost; in runs recorded before, they come from ``BudgetReserved`` and from the
+``BudgetSettled`` events before the decision. The result must equal the
+recorded ``PolicyDecided`` field by field (for a decision written under an
+older schema version: the fields that version has) and the recorded signature
+must verify with the policy public key.
 
 Not in the log: the tenant's calls in the current rate window, kill switches,
 and a budget a refused hold found. These only ever turn a call into DENY (the
@@ -104,11 +108,11 @@ def verify_decisions(
             engine = engines[recorded.bundle_digest]
             replayed = inputs.redecide(request, recorded, engine, catalog)
             diffs = _differences(replayed, recorded, registry)
-            held = recorded.reservation_id in inputs.reserved
+            held = inputs.hold_of(recorded) is not None
             if diffs and _rests_on_unlogged_state(recorded, replayed, held=held):
                 unconfirmed.append(_unconfirmed(recorded, replayed))
                 continue
-            problem = _explain(diffs) if diffs else None
+            problem = _explain(diffs) if diffs else inputs.spend_problem(request, recorded)
         if problem is not None:
             divergence = DecisionDivergence(request, recorded, problem)
             return PolicyVerification(len(decisions), verifier is not None, unconfirmed, divergence)
@@ -121,6 +125,43 @@ class _Inputs:
     def __init__(self, events: Sequence[Event]) -> None:
         self.reserved = {e.reservation_id: e for e in events if isinstance(e, m.BudgetReserved)}
         self.settled = [e for e in events if isinstance(e, m.BudgetSettled)]
+        self.completed = [e for e in events if isinstance(e, m.ToolCallCompleted)]
+
+    def hold_of(self, recorded: m.PolicyDecided) -> tuple[int, int] | None:
+        """The budget left after ``recorded``'s hold and the amount held; None: none held."""
+        if recorded.budget_remaining_micros is not None:  # v4: the decision carries it
+            return recorded.budget_remaining_micros, recorded.max_cost_micros
+        hold = self.reserved.get(recorded.reservation_id or "")
+        return None if hold is None else (hold.remaining_micros, hold.amount_micros)
+
+    def spent(self, request: m.ToolCallRequested, recorded: m.PolicyDecided) -> int:
+        """The run's settled spend ``recorded`` read."""
+        if recorded.run_spent_micros is not None:  # v4: the decision carries it
+            return recorded.run_spent_micros
+        decided_at = recorded.envelope.occurred_at
+        return sum(
+            s.actual_micros
+            for s in self.settled
+            if s.envelope.run_id == request.envelope.run_id and s.envelope.occurred_at < decided_at
+        )
+
+    def spend_problem(self, request: m.ToolCallRequested, recorded: m.PolicyDecided) -> str | None:
+        """Why the run spend a v4 decision says it read is more than the log shows spent."""
+        said = recorded.run_spent_micros
+        if said is None:
+            return None
+        logged = sum(
+            c.cost_micros
+            for c in self.completed
+            if c.envelope.run_id == request.envelope.run_id
+            and c.envelope.occurred_at <= recorded.envelope.occurred_at
+        )
+        if said <= logged:
+            return None
+        return (
+            f"it read a run spend of {said} micro-USD, but the run's calls completed before it"
+            f" cost {logged}"
+        )
 
     def redecide(
         self,
@@ -131,22 +172,17 @@ class _Inputs:
     ) -> m.PolicyDecided:
         """The decision ``engine`` makes on ``request`` with the recorded inputs."""
         decided_at = recorded.envelope.occurred_at
-        hold = self.reserved.get(recorded.reservation_id or "")
+        hold = self.hold_of(recorded)
         budget = core.NEUTRAL_BUDGET
         if hold is not None:
-            before = hold.remaining_micros + hold.amount_micros
+            before = hold[0] + hold[1]
             budget = core.BudgetView(exists=True, limit_micros=before, remaining_micros=before)
-        spent = sum(
-            s.actual_micros
-            for s in self.settled
-            if s.envelope.run_id == request.envelope.run_id and s.envelope.occurred_at < decided_at
-        )
         snapshot = core.Snapshot(
             budgets={core.tenant_scope(request.envelope.tenant): budget},
-            run_spend={request.envelope.run_id or "": spent},
+            run_spend={request.envelope.run_id or "": self.spent(request, recorded)},
         )
         facts, draft = core.pipeline(engine, [request], catalog, snapshot, [1])[0]
-        held = None if hold is None else core.HoldOutcome(True, hold.remaining_micros)
+        held = None if hold is None else core.HoldOutcome(True, hold[0])
         record = core.record_for(
             draft,
             facts,

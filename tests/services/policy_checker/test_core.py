@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from agentdeck.contracts.models import (
-    BudgetReserved,
     DecisionOutcome,
     KillSwitchScope,
     PolicyDecided,
@@ -148,9 +147,8 @@ def test_decision_events_are_signed_and_fill_every_v2_field() -> None:
     request = refund(2000)
     _, record = _decide(request, core.HoldOutcome(held=True, remaining_micros=7))
     events = core.events_for(record, request, identity=TEST_PRODUCER, key=KEY)
-    decision, reserved = events
+    (decision,) = events
     assert isinstance(decision, PolicyDecided)
-    assert isinstance(reserved, BudgetReserved)
     verifier = Verifier({KEY.key_id: KEY.public_key_b64()})
     assert verifier.verify(decision.key_id, decision_message(decision), decision.signature)
     assert decision.decision_id == decision_id_for(request.envelope.event_id)
@@ -162,12 +160,8 @@ def test_decision_events_are_signed_and_fill_every_v2_field() -> None:
     assert decision.max_cost_micros == 5_000
     assert decision.attempt == 1
     assert decision.bundle_digest == DEMO.bundle.digest
-    assert decision.reservation_id == reserved.reservation_id
-    assert (reserved.scope, reserved.amount_micros, reserved.remaining_micros) == (
-        "tenant:acme",
-        5_000,
-        7,
-    )
+    assert decision.reservation_id == record.hold.reservation_id
+    assert (decision.budget_scope, decision.budget_remaining_micros) == ("tenant:acme", 7)
     again = core.events_for(record, request, identity=TEST_PRODUCER, key=KEY)
     assert again == events  # a redelivered request re-emits exactly the same events
 
@@ -215,5 +209,4 @@ def test_results_and_refusals_settle_or_release_the_hold_they_name() -> None:
         (released,) = core.settlements([refusal], refs)
         assert released.actual_micros is None
     assert core.settlements([approval_expired(request, approval, outcome="allow")], refs) == []
-    settled = core.settled_event(spent[0], identity=TEST_PRODUCER, now=NOW)
-    assert (settled.reserved_micros, settled.actual_micros) == (5_000, 1_234)
+    assert spent[0].ref.amount_micros == 5_000

@@ -92,7 +92,7 @@ def _checker(
     )
     clock = lambda: NOW  # noqa: E731
     settle = transactional(
-        SettlementHandler(store=store, service=SERVICE, identity=TEST_PRODUCER, clock=clock),
+        SettlementHandler(store=store, service=SERVICE, clock=clock),
         store=store,
         consumer=f"{tenant}.settle",
     )
@@ -118,12 +118,13 @@ def _decisions(events: Sequence[Event]) -> list[m.PolicyDecided]:
 def test_an_allowed_call_is_reserved_before_its_signed_decision_goes_out(checker: Checker) -> None:
     request = refund(2000, tenant=checker.tenant)
     events = checker.run(checker.decide, [request])
-    decision, reserved = events
+    (decision,) = events  # the hold travels in the decision: no BudgetReserved
     assert isinstance(decision, m.PolicyDecided)
-    assert isinstance(reserved, m.BudgetReserved)
     assert decision.outcome is m.DecisionOutcome.ALLOW
     assert decision.max_cost_micros == 400_000
-    assert reserved.remaining_micros == 600_000
+    assert decision.budget_scope == core.tenant_scope(checker.tenant)
+    assert decision.budget_remaining_micros == 600_000
+    assert decision.run_spent_micros == 0
     assert checker.budget() == (Decimal(1), Decimal("0.4"), Decimal(0))
 
 
@@ -154,14 +155,13 @@ def test_the_store_refuses_a_hold_the_budget_cannot_cover_and_the_decision_says_
 
 def test_a_completed_call_settles_its_hold_at_the_actual_cost(checker: Checker) -> None:
     request = refund(2000, tenant=checker.tenant)
-    checker.run(checker.decide, [request])
-    (settled,) = checker.run(checker.settle, [completed(request, 123_000)])
-    assert isinstance(settled, m.BudgetSettled)
-    assert (settled.reserved_micros, settled.actual_micros) == (400_000, 123_000)
+    (decision,) = _decisions(checker.run(checker.decide, [request]))
+    assert checker.run(checker.settle, [completed(request, 123_000)]) == []  # nothing published
     assert checker.budget() == (Decimal(1), Decimal(0), Decimal("0.123"))
-    assert checker.run(checker.settle, [completed(request, 123_000)]) == []  # processed once
+    checker.run(checker.settle, [completed(request, 123_000)])  # processed once
+    assert checker.budget() == (Decimal(1), Decimal(0), Decimal("0.123"))
     with checker.store.transaction(read_only=True) as conn:
-        held = checker.store.budgets.get_reservation(conn, settled.reservation_id)
+        held = checker.store.budgets.get_reservation(conn, decision.reservation_id or "")
     assert held is not None
     assert held.status is ReservationStatus.SETTLED
 
@@ -176,6 +176,9 @@ def test_settled_spend_is_added_to_the_run_it_belongs_to(checker: Checker) -> No
     with checker.store.transaction(read_only=True) as conn:
         spend = Journal(checker.store, SERVICE).run_spend(conn, [run])
     assert spend == {run: 300_000}
+    third = refund(1000, tenant=checker.tenant, run_id=run, step="three")
+    (decision,) = _decisions(checker.run(checker.decide, [third]))
+    assert decision.run_spent_micros == 300_000  # the spend it read, for replay
 
 
 def test_a_denied_approval_releases_the_hold_of_the_parked_call(checker: Checker) -> None:
@@ -184,9 +187,7 @@ def test_a_denied_approval_releases_the_hold_of_the_parked_call(checker: Checker
     assert decision.outcome is m.DecisionOutcome.REQUIRE_APPROVAL
     assert decision.approval_id is not None
     assert checker.budget()[1] == Decimal("0.4")
-    (released,) = checker.run(checker.settle, [approval_denied(request, decision.approval_id)])
-    assert isinstance(released, m.BudgetSettled)
-    assert released.actual_micros == 0
+    assert checker.run(checker.settle, [approval_denied(request, decision.approval_id)]) == []
     assert checker.budget() == (Decimal(1), Decimal(0), Decimal(0))
 
 

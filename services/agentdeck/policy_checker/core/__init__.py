@@ -15,7 +15,6 @@ from agentdeck.policy_checker.core.budget import (
     call_key,
     hold_ref,
     ref_key,
-    settled_event,
     settlements,
 )
 from agentdeck.policy_checker.core.bundle import (
@@ -135,7 +134,6 @@ __all__ = [
     "record_for",
     "ref_key",
     "rule_from_annotations",
-    "settled_event",
     "settlements",
     "signed",
     "switch_key",

@@ -1,5 +1,9 @@
 """Settling budget holds: a completed call spends, a failed or refused one gives back.
 
+The settlement is the outcome event itself (``ToolCallCompleted.cost_micros``,
+a failure or refusal releases at zero); since the event model v3 no
+BudgetSettled is published: the policy-checker closes the hold in its store.
+
 A decision that holds budget is remembered twice, under ``call:<idempotency key>``
 (tool results name the call) and, when it waits for a human,
 ``approval:<approval id>`` (approval outcomes name the approval).
@@ -9,15 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from agentdeck.contracts import Event, Producer, follow_up
+from agentdeck.contracts import Event
 from agentdeck.contracts.models import (
     ApprovalDenied,
     ApprovalExpired,
-    BudgetSettled,
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallRequested,
@@ -32,7 +34,6 @@ __all__ = [
     "call_key",
     "hold_ref",
     "ref_key",
-    "settled_event",
     "settlements",
 ]
 
@@ -123,14 +124,3 @@ def settlements(events: Sequence[Event], refs: Mapping[str, HoldRef]) -> list[Se
         actual = event.cost_micros if isinstance(event, ToolCallCompleted) else None
         found.append(Settlement(ref, actual, event))
     return found
-
-
-def settled_event(settlement: Settlement, *, identity: Producer, now: datetime) -> BudgetSettled:
-    """The BudgetSettled of a settlement (a release settles at zero)."""
-    return BudgetSettled(
-        envelope=follow_up(settlement.cause, BudgetSettled, producer=identity, occurred_at=now),
-        reservation_id=settlement.ref.reservation_id,
-        scope=settlement.ref.scope,
-        reserved_micros=settlement.ref.amount_micros,
-        actual_micros=settlement.actual_micros or 0,
-    )

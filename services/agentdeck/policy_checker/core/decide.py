@@ -102,6 +102,8 @@ class DecisionRecord(BaseModel):
     max_cost_micros: int
     hold: HeldBudget | None = None
     approval_id: str | None = None
+    run_spent_micros: int = 0
+    """The run's settled spend the decision read (0 in records journaled before it was kept)."""
 
 
 def draft(request: ToolCallRequested, facts: CallFacts, verdict: Verdict) -> Draft:
@@ -149,6 +151,7 @@ def record_for(
         max_cost_micros=facts.max_cost_micros,
         hold=held,
         approval_id=bound_approval_id(draft.decision_id, verdict.outcome),
+        run_spent_micros=facts.run_spent_micros,
     )
 
 

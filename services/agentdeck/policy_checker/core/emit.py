@@ -1,11 +1,15 @@
-"""The events of a decision: the signed PolicyDecided and, if it holds budget, BudgetReserved."""
+"""The event of a decision: the signed PolicyDecided, with the budget it held and the spend it read.
+
+Since the event model v3 the hold travels in the decision (``budget_scope``,
+``budget_remaining_micros``); no BudgetReserved is published.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from agentdeck.contracts import Event, Producer, follow_up
-from agentdeck.contracts.models import BudgetReserved, PolicyDecided, ToolCallRequested
+from agentdeck.contracts.models import PolicyDecided, ToolCallRequested
 from agentdeck.policy_checker.core.decide import DecisionRecord
 from agentdeck.policy_checker.core.facts import parse_arguments
 from agentdeck.signing import decision_message
@@ -35,7 +39,7 @@ def signed(decision: PolicyDecided, key: SigningKey) -> PolicyDecided:
 def events_for(
     record: DecisionRecord, request: ToolCallRequested, *, identity: Producer, key: SigningKey
 ) -> list[Event]:
-    """The events of ``record``; the same record and request always give the same events."""
+    """The event of ``record``; the same record and request always give the same event."""
     arguments = parse_arguments(request)
     decision = PolicyDecided(
         envelope=follow_up(
@@ -62,18 +66,8 @@ def events_for(
         expires_at=record.expires_at,
         approval_id=record.approval_id,
         principal=request.principal,
+        budget_scope=record.hold.scope if record.hold else None,
+        budget_remaining_micros=record.hold.remaining_micros if record.hold else None,
+        run_spent_micros=record.run_spent_micros,
     )
-    events: list[Event] = [signed(decision, key)]
-    if record.hold is not None:
-        events.append(
-            BudgetReserved(
-                envelope=follow_up(
-                    request, BudgetReserved, producer=identity, occurred_at=record.decided_at
-                ),
-                reservation_id=record.hold.reservation_id,
-                scope=record.hold.scope,
-                amount_micros=record.hold.amount_micros,
-                remaining_micros=record.hold.remaining_micros,
-            )
-        )
-    return events
+    return [signed(decision, key)]
