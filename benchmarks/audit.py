@@ -45,7 +45,7 @@ from typing import Any
 from agentdeck.audit import Completeness
 from agentdeck.cli.audit import verify_archive
 from agentdeck.cli.replay_archive import replay_archive
-from agentdeck.contracts import Codec, Event, Producer, default_codec, envelope_for, follow_up
+from agentdeck.contracts import Codec, Event, Producer, default_codec, envelope_for
 from agentdeck.contracts import models as m
 from agentdeck.hashing import sha256_hex
 from agentdeck.ids import decision_id_for, reservation_id_for
@@ -168,15 +168,7 @@ def _call(decision: m.PolicyDecided, now: datetime) -> list[Event]:
             tool_version="1.0.0",
         ),
     )
-    done = call_events(decision, record, producer=EXECUTOR, executor="bench")
-    settled = m.BudgetSettled(
-        envelope=follow_up(done[-1], m.BudgetSettled, producer=POLICY, occurred_at=now + 2 * MS),
-        reservation_id=decision.reservation_id or "",
-        scope="tenant:acme",
-        reserved_micros=1_000,
-        actual_micros=500,
-    )
-    return [*done, settled]
+    return call_events(decision, record, producer=EXECUTOR)
 
 
 def run_events(run_id: str, start: datetime, signer: Signer) -> Iterator[list[Event]]:
@@ -196,7 +188,7 @@ def run_events(run_id: str, start: datetime, signer: Signer) -> Iterator[list[Ev
             now += MS
             called = _call(decision, now)
             now += MS
-            state, reacted = decide(state, called[-2], _context(now))
+            state, reacted = decide(state, called[-1], _context(now))
             batch += [*decided, *planned, *called, *reacted]
             out += reacted
         yield batch

@@ -28,12 +28,15 @@ __all__ = ["READS", "Divergence", "ReplayResult", "replay_run"]
 _OUTPUTS = (
     m.RunStarted,
     m.PlanProposed,
-    m.StepScheduled,
     m.ToolCallRequested,
     m.RunCompleted,
     m.RunFailed,
     m.RunCancelled,
 )
+
+# StepScheduled, which runs recorded before the event model v3 carry next to each
+# ToolCallRequested, is not an output any more and is not compared: the request
+# carries the same tool and attempt.
 
 READS: frozenset[type[Event]] = frozenset({*_OUTPUTS, *RELEVANT, m.LlmCallRecorded})
 """The event types :func:`replay_run` reads; it ignores every other (no need to decode them)."""

@@ -105,7 +105,7 @@ def test_replaying_the_archive_re_makes_every_decision_of_every_run(
 def test_a_missing_recorded_decision_is_the_divergence_replay_run_names(
     tmp_path: Path, processes: int
 ) -> None:
-    records = _records(drop=m.StepScheduled)
+    records = _records(drop=m.ToolCallRequested)
     decisions, divergences = _expected(records)
     with _archived(tmp_path, records) as store:
         replayed = replay_archive(store, playbooks=PLAYBOOKS, tools=TOOLS, processes=processes)

@@ -143,7 +143,6 @@ def test_a_goal_starts_the_run_and_requests_the_first_step():
     assert types(run.emitted) == [
         "RunStarted",
         "PlanProposed",
-        "StepScheduled",
         "ToolCallRequested",
     ]
     started = run.emitted[0]
@@ -191,14 +190,14 @@ def test_a_refund_waiting_for_approval_resumes_when_granted():
     run.feed(granted)
     assert run.run.step("refund").status is StepStatus.APPROVED
     out = run.feed(run.completed("refund", {"refund_id": "rf-2"}))
-    assert types(out) == ["StepScheduled", "ToolCallRequested"]
+    assert types(out) == ["ToolCallRequested"]
 
 
 def test_a_denied_refund_replans_to_a_human_handover_with_the_reason():
     run = Run(goal(90000))
     run.allow_and_complete("lookup", ORDER | {"refundable_cents": 90000})
     out = run.feed(run.decision("refund", m.DecisionOutcome.DENY, "refunds above $500 denied"))
-    assert types(out) == ["PlanProposed", "StepScheduled", "ToolCallRequested"]
+    assert types(out) == ["PlanProposed", "ToolCallRequested"]
     replan = out[0]
     assert isinstance(replan, m.PlanProposed)
     assert replan.plan_version == 2
@@ -214,7 +213,7 @@ def test_a_retryable_tool_failure_is_retried_as_a_new_attempt():
     run.feed(run.decision("lookup", m.DecisionOutcome.ALLOW))
     out = run.feed(run.failed("lookup", retryable=True))
     again = run.request("lookup")
-    assert types(out) == ["StepScheduled", "ToolCallRequested"]
+    assert types(out) == ["ToolCallRequested"]
     assert (again.attempt, again.idempotency_key != first.idempotency_key) == (2, True)
 
 

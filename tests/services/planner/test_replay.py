@@ -51,7 +51,7 @@ def test_the_golden_run_replays_clean():
         (m.ToolCallRequested, {"arguments_json": '{"order_id": "other"}'}),
         (m.ToolCallRequested, {"max_cost_micros": 1}),
         (m.ToolCallRequested, {"principal": m.Principal(producer="other", requested_by="x")}),
-        (m.StepScheduled, {"attempt": 2}),
+        (m.ToolCallRequested, {"attempt": 2}),
         (m.PlanProposed, {"steps": ()}),
         (m.RunStarted, {"limits": m.RunLimits(max_steps=3)}),
         (m.RunCompleted, {"output_json": "{}"}),

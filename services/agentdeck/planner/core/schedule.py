@@ -7,7 +7,6 @@ from agentdeck.contracts.models import (
     ErrorInfo,
     RunCompleted,
     RunFailed,
-    StepScheduled,
     ToolCallRequested,
 )
 from agentdeck.errors import ErrorCategory, Failure, error_info
@@ -50,7 +49,7 @@ def fail_run(state: RunState, cause: Event, failure: ErrorInfo, ctx: Context) ->
 def request_call(
     state: RunState, step: PlaybookStep, attempt: int, cause: Event, ctx: Context
 ) -> Result:
-    """Emit StepScheduled and ToolCallRequested for ``step``, within the run's limits."""
+    """Emit the ToolCallRequested of ``step`` (scheduling and request in one), within the limits."""
     info = ctx.tools.get(step.tool)
     if info is None:
         return fail_run(
@@ -87,11 +86,6 @@ def request_call(
     if breach is not None:
         return fail_run(state, cause, breach, ctx)
     disc = str(attempt)
-    scheduled = StepScheduled(
-        envelope=envelope(cause, StepScheduled, state, ctx, step_id=step.id, discriminator=disc),
-        tool=step.tool,
-        attempt=attempt,
-    )
     request = ToolCallRequested(
         envelope=envelope(
             cause, ToolCallRequested, state, ctx, step_id=step.id, discriminator=disc
@@ -121,7 +115,7 @@ def request_call(
         attempt=attempt,
         request_id=request.envelope.event_id,
     )
-    return state, [scheduled, request]
+    return state, [request]
 
 
 def _ready(state: RunState, step: PlaybookStep) -> bool | None:
