@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agentdeck.runtime._clock import Clock, utc_now
 from agentdeck.runtime._runner import BackgroundTask, ServiceRunner, Subscription
+from agentdeck.runtime._serve import Resources, serve
 from agentdeck.runtime._stateful import (
     Decision,
     Journaled,
@@ -17,10 +18,12 @@ __all__ = [
     "Clock",
     "Decision",
     "Journaled",
+    "Resources",
     "ServiceRunner",
     "StatefulHandler",
     "Subscription",
     "journaled",
+    "serve",
     "transactional",
     "utc_now",
 ]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-
-from pydantic import ValidationError
 
 from agentdeck.approval.adapters.auth import Authenticator
 from agentdeck.approval.adapters.authenticators import authenticator_from
@@ -19,14 +16,12 @@ from agentdeck.approval.desk import ApprovalDesk
 from agentdeck.approval.handlers import DecisionHandler
 from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.approval.sweeper import Sweeper
-from agentdeck.contracts import Codec, Producer, default_codec
+from agentdeck.contracts import Codec, Producer
 from agentdeck.contracts.models import PolicyDecided
-from agentdeck.embedded import kafka_cluster
-from agentdeck.errors import ConfigError
-from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.hotstate import HotState
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.privacy import sealing_codec
-from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, serve, utc_now
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 
@@ -132,34 +127,12 @@ def build(
 
 def main() -> None:
     """Run the approval service until SIGINT or SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        settings = ApprovalSettings()
-        signer, auth = _signer(settings), authenticator_from(settings)
-    except ValidationError as exc:  # one line: which setting, what is wrong (never its value)
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SystemExit(f"approval: bad setting {where}: {first['msg']}") from None
-    except ConfigError as exc:
-        raise SystemExit(f"approval: {exc}") from None
-    with (
-        kafka_cluster(settings.kafka) as kafka,  # no bootstrap servers: an embedded broker
-        Store.open(settings.store.database_url, data_dir=settings.store.data_dir) as store,
-    ):
-        settings = settings.model_copy(update={"kafka": kafka})
-        hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
-        try:
-            runner = build(
-                settings,
-                codec=default_codec(),
-                store=store,
-                hot=hot,
-                signer=signer,
-                authenticator=auth,
-            )
-            runner.run_until_signalled()
-        finally:
-            hot.close()
+    serve(
+        "approval",
+        ApprovalSettings,
+        lambda settings, r: build(settings, codec=r.codec, store=r.store, hot=r.hot),
+        check=lambda settings: (_signer(settings), authenticator_from(settings)),
+    )
 
 
 if __name__ == "__main__":

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.claimcheck import ClaimCheck
-from agentdeck.contracts import Codec, default_codec
+from agentdeck.contracts import Codec
 from agentdeck.contracts.models import GoalSubmitted
 from agentdeck.errors import ConfigError
-from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.hotstate import HotState
 from agentdeck.kafka import Topic
 from agentdeck.planner.adapters.model import OpenAiCompatible
 from agentdeck.planner.adapters.model_calls import ModelCalls
@@ -23,7 +23,7 @@ from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.privacy import Sealer, sealing_codec
-from agentdeck.runtime import Clock, ServiceRunner, Subscription, transactional, utc_now
+from agentdeck.runtime import Clock, ServiceRunner, Subscription, serve, transactional, utc_now
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry, load_catalog
@@ -169,16 +169,18 @@ def build(
 
 def main() -> None:
     """Run the planner alone, configured from the environment."""
-    settings = PlannerSettings()
-    store = Store.open(settings.store.database_url, data_dir=settings.store.data_dir)
-    hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
-    build(
-        settings,
-        codec=default_codec(),
-        store=store,
-        hot=hot,
-        tools=load_catalog(settings.tool_packages),
-    ).run_until_signalled()
+    serve(
+        "planner",
+        PlannerSettings,
+        lambda settings, r: build(
+            settings,
+            codec=r.codec,
+            store=r.store,
+            hot=r.hot,
+            tools=load_catalog(settings.tool_packages),
+        ),
+        check=lambda settings: (signer_of(settings), producer_registry(settings)),
+    )
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from agentdeck import demo
-from agentdeck.contracts import Codec, default_codec
+from agentdeck.contracts import Codec
 from agentdeck.contracts.models import ToolCallRequested
-from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.hotstate import HotState
 from agentdeck.kafka import Topic
 from agentdeck.policy_checker.adapters.catalog import ToolCatalog
 from agentdeck.policy_checker.adapters.cedar import load_bundle
@@ -19,7 +19,7 @@ from agentdeck.policy_checker.core.budget import SETTLING
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
 from agentdeck.privacy import sealing_codec
-from agentdeck.runtime import Clock, ServiceRunner, Subscription, transactional, utc_now
+from agentdeck.runtime import Clock, ServiceRunner, Subscription, serve, transactional, utc_now
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry, load_catalog
@@ -114,21 +114,18 @@ def build(
 
 def main() -> None:
     """Run the policy-checker alone, configured from the environment."""
-    settings = PolicyCheckerSettings()
-    store = Store.open(settings.store.database_url, data_dir=settings.store.data_dir)
-    hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
-    try:
-        runner = build(
+    serve(
+        "policy-checker",
+        PolicyCheckerSettings,
+        lambda settings, r: build(
             settings,
-            codec=default_codec(),
-            store=store,
-            hot=hot,
+            codec=r.codec,
+            store=r.store,
+            hot=r.hot,
             tools=load_catalog(settings.tool_packages),
-        )
-        runner.run_until_signalled()
-    finally:
-        hot.close()
-        store.close()
+        ),
+        check=signer_of,
+    )
 
 
 if __name__ == "__main__":

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentdeck.contracts import Codec, default_codec
-from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.contracts import Codec
+from agentdeck.hotstate import HotState
 from agentdeck.kafka import Topic
 from agentdeck.privacy import sealing_codec
-from agentdeck.runtime import Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.runtime import Clock, ServiceRunner, Subscription, serve, utc_now
 from agentdeck.store import Store
 from agentdeck.telemetry.adapters.traces import RunTraces
 from agentdeck.telemetry.adapters.tracing import open_sink
@@ -51,10 +51,11 @@ def build(
 
 def main() -> None:
     """Run telemetry alone, configured from the environment."""
-    settings = TelemetrySettings()
-    store = Store.open(settings.store.database_url, data_dir=settings.store.data_dir)
-    hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
-    build(settings, codec=default_codec(), store=store, hot=hot).run_until_signalled()
+    serve(
+        "telemetry",
+        TelemetrySettings,
+        lambda settings, r: build(settings, codec=r.codec, store=r.store, hot=r.hot),
+    )
 
 
 if __name__ == "__main__":

@@ -7,12 +7,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from agentdeck.claimcheck import ClaimCheck
-from agentdeck.contracts import Codec, default_codec
+from agentdeck.contracts import Codec
 from agentdeck.errors import ConfigError
-from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.hotstate import HotState
 from agentdeck.kafka import Topic
 from agentdeck.privacy import Sealer, sealing_codec
-from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, utc_now
+from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, serve, utc_now
 from agentdeck.signing import Signer, Verifier
 from agentdeck.store import Store
 from agentdeck.tool_executor.adapters.calls import CallRunner, Outputs
@@ -215,14 +215,11 @@ def build(
 
 def main() -> None:
     """Run the executor alone, configured from the environment."""
-    settings = ToolExecutorSettings()
-    store = Store.open(settings.store.database_url, data_dir=settings.store.data_dir)
-    hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
-    try:
-        build(settings, codec=default_codec(), store=store, hot=hot).run_until_signalled()
-    finally:
-        hot.close()
-        store.close()
+    serve(
+        "tool-executor",
+        ToolExecutorSettings,
+        lambda settings, r: build(settings, codec=r.codec, store=r.store, hot=r.hot),
+    )
 
 
 if __name__ == "__main__":

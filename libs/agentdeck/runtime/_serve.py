@@ -1,0 +1,98 @@
+"""The one ``main`` of every service: settings, store and hot state, build, run until signalled."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from agentdeck.contracts import Codec, default_codec
+from agentdeck.embedded import kafka_cluster
+from agentdeck.errors import ConfigError
+from agentdeck.hotstate import HotState, open_hot_state
+from agentdeck.runtime._runner import ServiceRunner
+from agentdeck.settings import KafkaSettings, ServiceSettings
+from agentdeck.store import Store
+
+__all__ = ["Resources", "serve"]
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What a service is built over: the codec, its store and the hot state."""
+
+    codec: Codec
+    store: Store
+    hot: HotState
+
+
+def serve(
+    name: str,
+    settings_type: Callable[[], S],
+    build: Callable[[S, Resources], ServiceRunner],
+    *,
+    check: Callable[[S], object] | None = None,
+) -> None:
+    """Run one service as a process until SIGINT or SIGTERM (``python -m agentdeck.<svc>.main``).
+
+    Settings come from the environment. A bad setting, or a configuration
+    ``check`` or ``build`` refuses (:class:`ConfigError`), ends the process with
+    one line, ``<name>: ...``, and exit status 1; ``check`` runs before
+    anything is opened, so what it refuses starts nothing. Without
+    ``KAFKA_BOOTSTRAP_SERVERS`` the service gets an embedded broker of its own
+    (to try it alone); otherwise the topics must exist (the deployment's topics
+    job creates them).
+
+    Args:
+        name: The service's name, for the one-line errors.
+        settings_type: Reads the service's settings from the environment.
+        build: The service's composition root.
+        check: Refuses a configuration the service cannot run with (missing keys).
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = settings_type()
+        if check is not None:
+            check(settings)
+    except ValidationError as exc:
+        raise SystemExit(_bad_setting(name, exc)) from None
+    except ConfigError as exc:
+        raise SystemExit(f"{name}: {exc}") from None
+    with (
+        _broker(settings.kafka) as kafka,
+        Store.open(settings.store.database_url, data_dir=settings.store.data_dir) as store,
+    ):
+        settings = settings.model_copy(update={"kafka": kafka})
+        hot = open_hot_state(settings.store.redis_url, prefix=kafka.topic_prefix)
+        try:
+            try:
+                runner = build(settings, Resources(default_codec(), store, hot))
+            except ValidationError as exc:
+                raise SystemExit(_bad_setting(name, exc)) from None
+            except ConfigError as exc:
+                raise SystemExit(f"{name}: {exc}") from None
+            runner.run_until_signalled()
+        finally:
+            hot.close()
+
+
+def _bad_setting(name: str, exc: ValidationError) -> str:
+    """Which setting and what is wrong with it, never its value (it may be a secret)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{name}: bad setting {where}: {first['msg']}"
+
+
+@contextlib.contextmanager
+def _broker(kafka: KafkaSettings) -> Iterator[KafkaSettings]:
+    if kafka.bootstrap_servers:
+        yield kafka
+        return
+    with kafka_cluster(kafka) as embedded:
+        yield embedded
