@@ -53,6 +53,9 @@ def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
             approval_port=free_port(),
             llm_base_url=model.base_url,
             logs=tmp_path,
+            # A call the killed executor left started is re-run once its timeout and this
+            # grace have passed (30 s by default): the same path, sooner.
+            overrides={"tool-executor": {"IN_FLIGHT_GRACE_S": "2"}},
         )
         processes.start_all()
         try:

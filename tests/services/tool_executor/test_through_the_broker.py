@@ -87,7 +87,7 @@ def test_the_executor_runs_what_is_signed_and_dead_letters_what_is_not(
     try:
         results_topic = Topic.TOOL_RESULTS.full(kafka.topic_prefix)
         dead_topic = Topic.DEAD_LETTERS.full(kafka.topic_prefix)
-        results = _decode(codec, read_topic(kafka, results_topic, 6, timeout_s=40))
+        results = _decode(codec, read_topic(kafka, results_topic, 3, timeout_s=40))
         letters = _decode(codec, _wait_for(lambda: read_topic(kafka, dead_topic, 6, 1), 6))
     finally:
         runner.stop()
