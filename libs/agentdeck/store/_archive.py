@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from binascii import a2b_base64
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -218,6 +218,20 @@ class ArchiveRepository:
         """Every archived event of ``run_id``, in ``seq`` order."""
         stmt = select(*_COLUMNS).where(ArchiveRow.run_id == run_id)
         return _fetch(conn, stmt.order_by(ArchiveRow.seq))
+
+    def event_ids_of_runs(self, conn: Connection, run_ids: Collection[str]) -> dict[str, list[str]]:
+        """The ids of every archived event of each of ``run_ids``, in ``seq`` order."""
+        found: dict[str, list[str]] = {}
+        if not run_ids:
+            return found
+        stmt = (
+            select(ArchiveRow.run_id, ArchiveRow.event_id)
+            .where(ArchiveRow.run_id.in_(list(run_ids)))
+            .order_by(ArchiveRow.seq)
+        )
+        for run_id, event_id in conn.execute(stmt):
+            found.setdefault(run_id or "", []).append(event_id)
+        return found
 
     def iter_from(self, conn: Connection, after_seq: int, limit: int) -> list[ArchivedEvent]:
         """One page of the archive: up to ``limit`` events with ``seq > after_seq``.

@@ -11,6 +11,7 @@ from agentdeck.runtime import Clock
 from agentdeck.store import Store
 from agentdeck.telemetry.adapters.traces import RunTraces
 from agentdeck.telemetry.core import archive_record
+from agentdeck.telemetry.core.spans import Received
 
 __all__ = ["Archiver"]
 
@@ -44,11 +45,18 @@ class Archiver:
         """The batch's archive rows, written by ``commit``."""
         now = self._clock()
         records = []
+        seen: list[tuple[str, Received]] = []
         for item in batch:
             message = item.message
-            value = message.value() or b""
-            if self._seal is not None:
-                value = self._seal(value)
+            original = message.value() or b""
+            value = original if self._seal is None else self._seal(original)
+            run_id = item.event.envelope.run_id
+            if self._traces is not None and run_id:
+                where = (message.topic() or "", message.partition() or 0, message.offset() or 0)
+                # What the archive holds: sealed here means decoded again, as it is kept.
+                event = item.event if value == original else self._traces.decode(value)
+                if event is not None:
+                    seen.append((run_id, Received(event, *where)))
             records.append(
                 archive_record(
                     item.event,
@@ -71,7 +79,9 @@ class Archiver:
         def commit() -> None:
             with self._store.transaction() as conn:
                 self.archived += self._store.archive.append_many(conn, records)
-            if self._traces is not None and finished:
-                self._traces.finished(finished)
+            if self._traces is not None:
+                self._traces.archived(seen)
+                if finished:
+                    self._traces.finished(finished)
 
         return Outcome((), commit)

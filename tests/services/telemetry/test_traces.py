@@ -7,14 +7,22 @@ from agentdeck.store import Store
 from agentdeck.telemetry.adapters.traces import RunTraces
 from agentdeck.telemetry.adapters.tracing import open_sink
 from agentdeck.telemetry.core import archive_record
+from agentdeck.telemetry.core.spans import Received
 from testkit.kafka import NOW, goal, started
 
 
 def _archive_a_run(store: Store, n: int) -> str:
+    return _archive(store, n)[0]
+
+
+def _archive(store: Store, n: int) -> tuple[str, list[tuple[str, Received]]]:
+    """Archive a run of two events; its id and the events as the archiver hands them over."""
     codec = default_codec()
     first = goal(n)
     records = []
+    received = []
     for offset, event in enumerate((first, started(first))):
+        received.append((first.envelope.run_id or "", Received(event, "t.runs", 0, offset)))
         value = codec.encode(event)
         records.append(
             archive_record(
@@ -30,7 +38,7 @@ def _archive_a_run(store: Store, n: int) -> str:
         )
     with store.transaction() as conn:
         store.archive.append_many(conn, records)
-    return first.envelope.run_id or ""
+    return first.envelope.run_id or "", received
 
 
 def _traces(engine, tmp_path, settle_s):  # type: ignore[no-untyped-def]
@@ -62,3 +70,52 @@ def test_a_settled_run_is_exported_once(engine, tmp_path):
     stop = threading.Event()
     stop.set()
     traces.run(stop)
+
+
+def _exported(traces: RunTraces, run_id: str, path) -> str:  # type: ignore[no-untyped-def]
+    traces.finished([run_id])
+    stop = threading.Event()
+    stop.set()
+    traces.run(stop)
+    return path.read_text()
+
+
+def test_a_trace_is_built_from_the_events_handed_over_and_read_back_when_one_is_missing(
+    engine, tmp_path
+):
+    store = Store(engine)
+    run_id, received = _archive(store, 7)
+    traced = []
+    for name, handed in (("all", received), ("none", []), ("one", received[:1])):
+        path = tmp_path / f"{name}.jsonl"
+        sink = open_sink(otlp_endpoint="", trace_file=path)
+        traces = RunTraces(store, default_codec(), sink, group="g", settle_s=0)
+        traces.archived(handed)
+        traced.append((_exported(traces, run_id, path), traces.read_back))
+    (from_memory, reads), (read_back, _), (partial, partial_reads) = traced
+    assert reads == 0, "every archived event was handed over: nothing read back"
+    assert from_memory == read_back != ""
+    assert (partial, partial_reads) == (read_back, 1), "an event missing: the run is read back"
+
+
+def test_memory_is_bounded_by_runs_and_an_evicted_run_is_read_back(engine, tmp_path):
+    store = Store(engine)
+    first, handed_first = _archive(store, 8)
+    second, handed_second = _archive(store, 9)
+    path = tmp_path / "t.jsonl"
+    traces = RunTraces(
+        store,
+        default_codec(),
+        open_sink(otlp_endpoint="", trace_file=path),
+        group="g",
+        settle_s=0,
+        max_runs=1,
+    )
+    traces.archived(handed_first)
+    traces.archived(handed_second)  # evicts the first run's events
+    traces.finished([first, second])
+    stop = threading.Event()
+    stop.set()
+    traces.run(stop)
+    assert traces.read_back == 1
+    assert traces.exported > 0

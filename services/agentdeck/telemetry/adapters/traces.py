@@ -1,9 +1,15 @@
-"""A finished run's trace: read its events back from the archive, derive the spans, export.
+"""A finished run's trace: from the events the archiver already decoded, derive the spans, export.
 
-Off the archive's path: the loop only notes that a run finished; a background task
-exports the trace once the run has been finished for ``settle_s``. A run's events
-arrive on several topics, and its last result may be archived a moment after the
-run's end, so a trace built at once could miss its last step.
+Off the archive's path: the loop hands over the events it archived (decoded
+already) and notes that a run finished; a background task exports the trace
+once the run has been finished for ``settle_s``. A run's events arrive on
+several topics, and its last result may be archived a moment after the run's
+end, so a trace built at once could miss its last step.
+
+The events kept in memory are only a shortcut: the trace is built from them
+when they include every event the archive holds for the run (one read of the
+run's event ids); otherwise (telemetry restarted mid-run, or the run's events
+were dropped to bound memory) the run is read back from the archive and decoded.
 """
 
 from __future__ import annotations
@@ -11,10 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 
-from agentdeck.contracts import Codec, DecodeError
-from agentdeck.store import Store
+from agentdeck.contracts import Codec, DecodeError, Event
+from agentdeck.store import ArchivedEvent, Store
 from agentdeck.telemetry.adapters.tracing import OtelSink
 from agentdeck.telemetry.core.spans import Received, run_spans
 
@@ -27,16 +34,51 @@ class RunTraces:
     """Exports one trace per finished run. Best effort: traces can always be rebuilt."""
 
     def __init__(
-        self, store: Store, codec: Codec, sink: OtelSink, *, group: str, settle_s: float = 1.0
+        self,
+        store: Store,
+        codec: Codec,
+        sink: OtelSink,
+        *,
+        group: str,
+        settle_s: float = 1.0,
+        max_runs: int = 10_000,
     ) -> None:
+        """Export nothing yet.
+
+        Args:
+            max_runs: Runs whose events are kept in memory at most; the oldest
+                run's are dropped beyond it (its trace is then read back).
+        """
         self._store = store
         self._codec = codec
         self._sink = sink
         self._group = group
         self._settle_s = settle_s
+        self._max_runs = max_runs
         self._finished: dict[str, float] = {}
+        self._events: OrderedDict[str, dict[str, Received]] = OrderedDict()
         self._lock = threading.Lock()
         self.exported = 0
+        self.read_back = 0
+        """Runs whose trace had to be read back from the archive."""
+
+    def decode(self, value: bytes) -> Event | None:
+        """``value`` decoded as the trace reads archived bytes; None if it cannot be."""
+        try:
+            return self._codec.decode(value)
+        except DecodeError:
+            return None
+
+    def archived(self, events: Sequence[tuple[str, Received]]) -> None:
+        """Keep ``(run id, event)`` pairs the archive now holds, for the runs' traces."""
+        with self._lock:
+            for run_id, received in events:
+                kept = self._events.get(run_id)
+                if kept is None:
+                    kept = self._events[run_id] = {}
+                    if len(self._events) > self._max_runs:
+                        self._events.popitem(last=False)
+                kept[received.event.envelope.event_id] = received
 
     def finished(self, run_ids: Sequence[str]) -> None:
         """Note that ``run_ids`` ended (their final event is archived); export them later."""
@@ -67,18 +109,18 @@ class RunTraces:
 
     def export_runs(self, run_ids: Sequence[str]) -> None:
         """Export the trace of each run in ``run_ids``."""
+        wanted = set(run_ids)
+        with self._lock:
+            kept = {r: self._events.pop(r, {}) for r in wanted}
         with self._store.transaction(read_only=True) as conn:
-            runs = {r: self._store.archive.read_run(conn, r) for r in set(run_ids)}
-        for run_id, archived in runs.items():
-            received = []
-            for item in archived:
-                try:
-                    event = self._codec.decode(item.payload)
-                except DecodeError:
-                    continue
-                received.append(Received(event, item.topic, item.partition, item.offset))
+            held = self._store.archive.event_ids_of_runs(conn, wanted)
+            runs = {r: _in_order(kept[r], held.get(r, [])) for r in wanted}
+            for run_id in [r for r, events in runs.items() if events is None]:
+                runs[run_id] = self._decoded(self._store.archive.read_run(conn, run_id))
+                self.read_back += 1
+        for run_id, received in runs.items():
             try:
-                spans = run_spans(received, group=self._group)
+                spans = run_spans(received or [], group=self._group)
             except Exception:  # never let a trace stop the archive
                 log.exception("building the trace of run %s failed", run_id)
                 continue
@@ -86,3 +128,20 @@ class RunTraces:
                 self.exported += len(spans)
             elif spans:
                 log.warning("trace of run %s not exported", run_id)
+
+    def _decoded(self, archived: Sequence[ArchivedEvent]) -> list[Received]:
+        received = []
+        for item in archived:
+            try:
+                event = self._codec.decode(item.payload)
+            except DecodeError:
+                continue
+            received.append(Received(event, item.topic, item.partition, item.offset))
+        return received
+
+
+def _in_order(kept: dict[str, Received], held: Sequence[str]) -> list[Received] | None:
+    """The kept events in archive order if they are every event the archive holds; else None."""
+    if not held or any(event_id not in kept for event_id in held):
+        return None
+    return [kept[event_id] for event_id in held]
