@@ -1,25 +1,30 @@
 """Golden recorded runs: a run's archived messages kept as JSON lines, byte for byte.
 
 A file's first line is a header (the run id, the policy public keys that signed
-its decisions, the directory of the bundle that decided them); every other line
-is one archived message in archive order: topic, partition, offset and the
-exact payload bytes (base64). ``tests/golden/runs/regenerate.py`` records them
-from a real demo run; the tests replay them as an auditor would.
+its decisions, the directory of the bundle that decided them and, for runs
+whose personal data is sealed, the master key and the wrapped subject keys
+that open it); every other line is one archived message in archive order:
+topic, partition, offset and the exact payload bytes (base64).
+``tests/golden/runs/regenerate.py`` records them from a real demo run; the tests
+replay them as an auditor would.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
 from fastavro import schemaless_writer
 
-from agentdeck.contracts import MARKER, Codec, Event, SchemaVersion
+from agentdeck.contracts import MARKER, Codec, Event, SchemaVersion, default_codec
 from agentdeck.contracts import models as m
 from agentdeck.signing import Signer, decision_message
+from agentdeck.store import Store
 
 RUNS = Path(__file__).parents[1] / "golden" / "runs"
 
@@ -42,19 +47,46 @@ class GoldenRun:
     policy_keys: dict[str, str]
     bundle: Path
     messages: list[Message]
+    pii_master: str = ""
+    subject_keys: list[dict[str, str]] = field(default_factory=list)
+    """``{"kid", "tenant", "wrapped"}`` (base64) of each subject key the run is sealed under."""
 
     def decode(self, codec: Codec) -> list[Event]:
         """Every message decoded (a golden file holds no bad messages)."""
         return [codec.decode(msg.payload) for msg in self.messages]
 
+    def codec(self) -> Codec:
+        """A codec that opens the run's sealed personal data (the plain codec if it has none)."""
+        if not self.pii_master:
+            return default_codec()
+        from agentdeck.privacy import sealing_codec
+        from agentdeck.settings import PrivacySettings
+
+        store = Store.open(data_dir=tempfile.mkdtemp(prefix="golden-keys-"))
+        now = datetime.now(UTC)
+        with store.transaction() as conn:
+            for key in self.subject_keys:
+                wrapped = base64.b64decode(key["wrapped"])
+                store.subject_keys.create(
+                    conn, kid=key["kid"], tenant=key["tenant"], wrapped_key=wrapped, now=now
+                )
+        privacy = PrivacySettings(pii_master_key=self.pii_master)
+        return sealing_codec(default_codec(), privacy, store)
+
+    def events(self) -> list[Event]:
+        """Every message decoded, personal data opened."""
+        return self.decode(self.codec())
+
 
 def write(path: Path, run: GoldenRun) -> None:
     """Write ``run`` as JSON lines."""
-    header = {
+    header: dict[str, object] = {
         "run_id": run.run_id,
         "policy_keys": run.policy_keys,
         "bundle": run.bundle.relative_to(path.parent).as_posix(),
     }
+    if run.pii_master:
+        header |= {"pii_master": run.pii_master, "subject_keys": run.subject_keys}
     lines = [json.dumps(header, sort_keys=True)]
     lines += [
         json.dumps(
@@ -78,6 +110,8 @@ def read(path: Path) -> GoldenRun:
         run_id=header["run_id"],
         policy_keys=header["policy_keys"],
         bundle=path.parent / header["bundle"],
+        pii_master=header.get("pii_master", ""),
+        subject_keys=header.get("subject_keys", []),
         messages=[
             Message(r["topic"], r["partition"], r["offset"], base64.b64decode(r["payload"]))
             for r in rows

@@ -3,10 +3,14 @@
 Starts the embedded stack (Tansu, SQLite, in-process hot state, the five
 services, the scripted model), submits the four demo goals, approves the
 refund that waits for a support lead, and writes each run's archived messages
-to ``<name>.jsonl`` with the bundle that decided them (``bundles/<digest>/``).
-It also writes ``refund-approved.policy-decided-v1.jsonl``: the approved
-refund with its decisions as a PolicyDecided v1 writer wrote them, so replay
-is shown unchanged across that schema change.
+to ``<name>.<generation>.jsonl`` with the bundle that decided them
+(``bundles/<digest>/``); the generation names the event model that recorded
+them (``GENERATION``). The runs recorded under the first event model (seven
+events a step: StepScheduled, BudgetReserved, ToolCallStarted, BudgetSettled
+besides the request, decision and outcome) are the files without a generation,
+``<name>.jsonl``. It also writes ``refund-approved.policy-decided-v1.jsonl``
+(if missing): the approved refund with its decisions as a PolicyDecided v1
+writer wrote them, so replay is shown unchanged across that schema change.
 
 Released goldens are frozen: existing files are left alone unless ``--force``.
 """
@@ -14,11 +18,14 @@ Released goldens are frozen: existing files are left alone unless ``--force``.
 from __future__ import annotations
 
 import argparse
+import base64
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parents[2]))  # tests/, for testkit
 
@@ -36,9 +43,11 @@ from agentdeck.embedded import free_port
 from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.policy_checker.adapters.cedar import load_bundle
 from agentdeck.policy_checker.main import DEMO_BUNDLE
+from agentdeck.privacy import PREFIX
 from agentdeck.settings import KafkaSettings, StoreSettings
 from agentdeck.signing import Signer
 from agentdeck.store import RunStatus, Store
+from agentdeck.store._models import SubjectKeyRow
 from testkit import golden_runs as golden
 
 NAMES = {
@@ -48,6 +57,8 @@ NAMES = {
     "llm": "order-status-llm",
 }
 V1_TWIN = "refund-approved.policy-decided-v1"
+GENERATION = "events-v3"
+"""The event model the current code records: three events a tool step."""
 
 
 def _archived(store: Store, run_id: str) -> list[golden.Message]:
@@ -117,6 +128,10 @@ def record(out: Path, *, force: bool) -> None:
                 _approve(info, keys.approver_tokens["alice"], ids["approval"])
                 _settled(stack.store, list(ids.values()))
                 runs = {key: _archived(stack.store, run) for key, run in ids.items()}
+                with stack.store.transaction(read_only=True) as conn:
+                    subject_keys = conn.execute(
+                        select(SubjectKeyRow.kid, SubjectKeyRow.tenant, SubjectKeyRow.wrapped_key)
+                    ).all()
             finally:
                 for runner in runners:
                     runner.stop()
@@ -124,7 +139,7 @@ def record(out: Path, *, force: bool) -> None:
         signer = Signer("policy-1", keys.policy_private)
     if not bundle.exists():
         shutil.copytree(DEMO_BUNDLE, bundle)
-    files = {NAMES[key]: (ids[key], messages) for key, messages in runs.items()}
+    files = {f"{NAMES[key]}.{GENERATION}": (ids[key], messages) for key, messages in runs.items()}
     twin = [
         golden.Message(
             msg.topic,
@@ -142,7 +157,21 @@ def record(out: Path, *, force: bool) -> None:
         if path.exists() and not force:
             print(f"kept {path}")
             continue
-        golden.write(path, golden.GoldenRun(run_id, policy_keys, bundle, messages))
+        sealed_under = [
+            {"kid": k.kid, "tenant": k.tenant, "wrapped": base64.b64encode(k.wrapped_key).decode()}
+            for k in subject_keys
+            if k.wrapped_key is not None
+            and any(f"{PREFIX}{k.kid}:".encode() in msg.payload for msg in messages)
+        ]
+        run = golden.GoldenRun(
+            run_id,
+            policy_keys,
+            bundle,
+            messages,
+            pii_master=keys.pii_master if sealed_under else "",
+            subject_keys=sealed_under,
+        )
+        golden.write(path, run)
         print(f"wrote {path}: {len(messages)} messages")
 
 

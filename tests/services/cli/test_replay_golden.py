@@ -32,7 +32,7 @@ STACK = StackInfo(bootstrap_servers="", topic_prefix="", database_url="", data_d
 
 
 def _events(path: Path) -> list[m.Event]:
-    return log_order(golden.read(path).decode(default_codec()))
+    return log_order(golden.read(path).events())
 
 
 def _verified(path: Path) -> str:
@@ -54,10 +54,29 @@ def _tree(path: Path) -> str:
     return console.export_text()
 
 
-def test_there_are_golden_runs_of_every_demo_outcome_and_an_older_schema_version():
+OUTCOMES = ("refund-auto", "refund-approved", "refund-denied", "order-status-llm")
+
+
+def test_there_are_golden_runs_of_every_demo_outcome_under_each_event_model_and_schema():
     names = {p.stem for p in FILES}
-    assert {"refund-auto", "refund-approved", "refund-denied", "order-status-llm"} <= names
+    assert set(OUTCOMES) <= names  # the first event model: seven events a step
+    assert {f"{name}.events-v3" for name in OUTCOMES} <= names  # three events a step
     assert "refund-approved.policy-decided-v1" in names
+
+
+def test_a_run_recorded_under_the_first_event_model_replays_as_its_v3_recording():
+    first = golden.RUNS / "refund-auto.jsonl"
+    third = golden.RUNS / "refund-auto.events-v3.jsonl"
+    retired = (m.StepScheduled, m.BudgetReserved, m.ToolCallStarted, m.BudgetSettled)
+    assert any(isinstance(e, retired) for e in _events(first))
+    assert not any(isinstance(e, retired) for e in _events(third))
+    assert golden.read(first).run_id == golden.read(third).run_id
+    tools = tool_infos(demo_registry())
+    replayed = [
+        replay_run(_events(p), playbooks=bundled_playbooks(), tools=tools) for p in (first, third)
+    ]
+    assert [r.divergence for r in replayed] == [None, None]
+    assert replayed[0].decisions == replayed[1].decisions
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
