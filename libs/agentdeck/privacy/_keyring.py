@@ -9,7 +9,7 @@ import hmac
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -152,13 +152,42 @@ class KeyRing:
         The first binding of a run holds, so a second goal record that claims the
         same run cannot move its data under another subject's key.
         """
-        kid = self.kid(tenant, subject or run_subject(run_id))
-        self.key(kid, create_for=tenant)
-        with self._store.transaction() as conn:
-            bound = self._store.subject_keys.bind_run(
-                conn, run_id=run_id, kid=kid, now=datetime.now(UTC)
+        return self.bind_many([(run_id, tenant, subject)])[run_id]
+
+    def bind_many(self, runs: Sequence[tuple[str, str, str | None]]) -> dict[str, str]:
+        """:meth:`bind` each ``(run id, tenant, subject)`` in one read and one write transaction.
+
+        The keys the subjects lack are made and the runs bound together, before
+        anything sealed under them is published; run id -> the key id it is bound to.
+        """
+        wanted = {
+            run: (tenant, self.kid(tenant, subject or run_subject(run)))
+            for run, tenant, subject in runs
+        }
+        if not wanted:
+            return {}
+        kids = {kid: tenant for tenant, kid in wanted.values()}
+        with self._store.transaction(read_only=True) as conn:
+            have = self._store.subject_keys.get_many(conn, list(kids))
+        missing = [
+            (kid, tenant, aes_key_wrap(self._master.kek, AESSIV.generate_key(512)))
+            for kid, tenant in kids.items()
+            if kid not in have
+        ]
+        now = datetime.now(UTC)
+        with self._lock, self._store.transaction() as conn:
+            self._store.subject_keys.create_many(conn, missing, now=now)
+            # The rows that hold (another process may have made one of them first).
+            have |= self._store.subject_keys.get_many(conn, [kid for kid, _t, _w in missing])
+            bound = self._store.subject_keys.bind_runs(
+                conn, {run: kid for run, (_t, kid) in wanted.items()}, now=now
             )
-        self._remember(run_id, bound)
+        expires = self._clock() + self._cache_s
+        for kid, row in have.items():
+            key = None if row.wrapped_key is None else self._unwrap(row.wrapped_key)
+            self._keys[kid] = (key, expires)
+        for run, kid in bound.items():
+            self._remember(run, kid)
         return bound
 
     def erase(self, kid: str, *, reason: str) -> bool:

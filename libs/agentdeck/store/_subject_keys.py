@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,6 +75,52 @@ class SubjectKeysRepository:
         """The row of ``kid``, if any."""
         row = conn.execute(select(_KEYS).where(_KEYS.c.kid == kid)).mappings().first()
         return None if row is None else SubjectKey(**row)
+
+    def get_many(self, conn: Connection, kids: Collection[str]) -> dict[str, SubjectKey]:
+        """The rows of ``kids`` that exist, by kid."""
+        if not kids:
+            return {}
+        rows = conn.execute(select(_KEYS).where(_KEYS.c.kid.in_(list(kids)))).mappings()
+        return {row["kid"]: SubjectKey(**row) for row in rows}
+
+    def create_many(
+        self, conn: Connection, keys: Sequence[tuple[str, str, bytes]], *, now: datetime
+    ) -> None:
+        """Store each ``(kid, tenant, wrapped key)`` unless that kid (or its tombstone) exists."""
+        if keys:
+            conn.execute(
+                _INSERT_KEY(conn),
+                [
+                    {
+                        "kid": kid,
+                        "tenant": tenant,
+                        "wrapped_key": wrapped,
+                        "created_at": now,
+                        "last_bound_at": now,
+                        "erased_at": None,
+                        "erased_reason": None,
+                    }
+                    for kid, tenant, wrapped in keys
+                ],
+            )
+
+    def bind_runs(
+        self, conn: Connection, bindings: Mapping[str, str], *, now: datetime
+    ) -> dict[str, str]:
+        """:meth:`bind_run` for each ``run id -> kid``, in three statements; run id -> bound kid."""
+        if not bindings:
+            return {}
+        conn.execute(
+            _INSERT_RUN(conn),
+            [{"run_id": run, "kid": kid, "bound_at": now} for run, kid in bindings.items()],
+        )
+        conn.execute(
+            update(_KEYS)
+            .where(_KEYS.c.kid.in_(set(bindings.values())), _KEYS.c.last_bound_at < now)
+            .values(last_bound_at=now)
+        )
+        stmt = select(_RUNS.c.run_id, _RUNS.c.kid).where(_RUNS.c.run_id.in_(list(bindings)))
+        return {row.run_id: row.kid for row in conn.execute(stmt)}
 
     def bind_run(self, conn: Connection, *, run_id: str, kid: str, now: datetime) -> str:
         """Bind ``run_id`` to ``kid`` (the first binding holds); the kid the run is bound to."""

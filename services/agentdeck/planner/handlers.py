@@ -30,8 +30,8 @@ def _run_of(event: Event) -> str:
 
 
 Admission = Admitted | Refused | None
-BindSubject = Callable[[str, str, str | None], str]
-"""(run id, tenant, data subject) -> key id: binds a run to its subject's key."""
+BindSubjects = Callable[[Sequence[tuple[str, str, str | None]]], Mapping[str, str]]
+"""[(run id, tenant, data subject)] -> key id by run: binds runs to their subjects' keys."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,11 @@ class PlannerHandler:
         clock: Clock,
         model_for: Callable[[GoalSubmitted], str] | None = None,
         turns: ModelTurns | None = None,
-        bind_subject: BindSubject | None = None,
+        bind_subjects: BindSubjects | None = None,
         sealer: Sealer | None = None,
     ) -> None:
         self._store = store
-        self._bind_subject = bind_subject
+        self._bind_subjects = bind_subjects
         self._runs = RunStates(store, cipher=sealer)
         self._claims = ClaimCheck(store.payloads, cipher=sealer)
         self._producers = producers
@@ -98,13 +98,16 @@ class PlannerHandler:
             model_for=self._model_for,
         )
         outputs, changed, last, done = self._fold(events, admissions, states, ctx)
-        if self._bind_subject is not None:
+        if self._bind_subjects is not None:
             # Before any output of a new run is encoded: its personal data is sealed
-            # under the key of the subject its admitted goal names.
-            for event in events:
-                run_id = _run_of(event)
-                if isinstance(event, GoalSubmitted) and run_id in changed:
-                    self._bind_subject(run_id, event.envelope.tenant, event.data_subject)
+            # under the key of the subject its admitted goal names (one transaction).
+            self._bind_subjects(
+                [
+                    (run_id, event.envelope.tenant, event.data_subject)
+                    for event in events
+                    if isinstance(event, GoalSubmitted) and (run_id := _run_of(event)) in changed
+                ]
+            )
         if self._turns is not None:
             for run_id, run in list(changed.items()):
                 changed[run_id], more = self._turns.advance(run, ctx)

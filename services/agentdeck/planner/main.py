@@ -153,7 +153,7 @@ def build(
         clock=clock,
         model_for=model_router(settings) if settings.llm_base_url else None,
         turns=_turns(settings, store, hot, tools, sealer),
-        bind_subject=sealer.keys.bind if sealer is not None else None,
+        bind_subjects=sealer.keys.bind_many if sealer is not None else None,
         sealer=sealer,
     )
     handler = transactional(planner, store=store, consumer=f"{identity_service}.runs")

@@ -116,6 +116,32 @@ def test_a_run_bound_to_its_goals_subject_seals_every_event_under_that_key(codec
     assert keys.bind(run, "acme", "customer:other") == kid, "the first binding holds"
 
 
+def test_a_batch_of_runs_is_bound_at_once_sharing_subject_keys_and_first_bindings_hold(codec, keys):
+    first = keys.bind_many(
+        [
+            ("batch-a", "acme", "customer:9"),
+            ("batch-b", "acme", "customer:9"),
+            ("batch-c", "acme", None),
+        ]
+    )
+    shared = keys.kid("acme", "customer:9")
+    assert first == {
+        "batch-a": shared,
+        "batch-b": shared,
+        "batch-c": keys.kid("acme", run_subject("batch-c")),
+    }
+    again = keys.bind_many(
+        [("batch-a", "acme", "customer:other"), ("batch-d", "acme", "customer:9")]
+    )
+    assert again == {"batch-a": shared, "batch-d": shared}, "the first binding holds"
+    for run in ("batch-a", "batch-c"):
+        request = default_codec().decode(codec.encode(_request(run)))
+        assert request.arguments_json.startswith(f"sealed:v1:{first[run]}:")
+        assert (
+            codec.decode(codec.encode(_request(run))).arguments_json == _request(run).arguments_json
+        )
+
+
 def test_a_run_without_a_subject_is_its_own_subject(codec, keys):
     request = default_codec().decode(codec.encode(_request("lonely-run")))
     own = keys.kid("acme", run_subject("lonely-run"))
