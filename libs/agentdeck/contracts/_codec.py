@@ -8,6 +8,7 @@ with a specific code, never another exception.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from io import BytesIO
 from typing import Any
 
@@ -135,6 +136,11 @@ class Codec:
                 remediation=("deploy a consumer that knows the writer's schema version",),
             )
         return version
+
+    def prepare(self, records: Sequence[bytes]) -> None:
+        """Ready what decoding ``records`` will need: the keys of their sealed values, at once."""
+        if self.cipher is not None and self.opens:
+            self.cipher.prefetch(records)
 
     def decode(self, data: bytes) -> Event:
         """The event in ``data``, read into the newest version of its record."""

@@ -14,7 +14,7 @@ marking a field never changes a schema's fingerprint.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +39,10 @@ class FieldCipher(Protocol):
 
     def open(self, value: str, *, event_id: str, path: str) -> str:
         """The clear form of ``value``; a value that cannot be opened (erased) is returned as is."""
+        ...
+
+    def prefetch(self, records: Sequence[bytes]) -> None:
+        """Make ready, at once, the keys the sealed values in ``records`` (encoded) name."""
         ...
 
 

@@ -208,6 +208,7 @@ class ConsumerLoop:
         self, records: list[Message]
     ) -> tuple[list[Inbound], list[Event], list[Callable[[], None]]]:
         decoded: list[Inbound] = []
+        self._codec.prepare([m.value() or b"" for m in records])
         for message in records:
             if self._wanted is not None:
                 kind = header_value(record_headers(message), EVENT_TYPE)

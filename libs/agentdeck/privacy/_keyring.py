@@ -9,7 +9,7 @@ import hmac
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -134,6 +134,19 @@ class KeyRing:
         if row is not None:  # an unknown kid is not remembered: it may be made any moment
             self._keys[kid] = (key, self._clock() + self._cache_s)
         return key
+
+    def prefetch(self, kids: Collection[str]) -> None:
+        """Read the keys of ``kids`` not cached yet, in one read (unknown kids are not kept)."""
+        now = self._clock()
+        missing = [k for k in kids if (c := self._keys.get(k)) is None or c[1] <= now]
+        if not missing:
+            return
+        with self._store.transaction(read_only=True) as conn:
+            rows = self._store.subject_keys.get_many(conn, missing)
+        expires = self._clock() + self._cache_s
+        for kid, row in rows.items():
+            key = None if row.wrapped_key is None else self._unwrap(row.wrapped_key)
+            self._keys[kid] = (key, expires)
 
     def run_kid(self, run_id: str, tenant: str) -> str:
         """The key id a run's data is sealed under: its bound subject's, else the run's own."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from agentdeck.privacy._keyring import KeyRing
 from agentdeck.privacy._token import (
     erased_token,
@@ -15,6 +18,10 @@ from agentdeck.privacy._token import (
 )
 
 __all__ = ["Sealer"]
+
+
+_KID = re.compile(rb"sealed:v1:([0-9a-f]{32}):")
+"""A sealed value's key id, as it appears in an encoded record."""
 
 
 class Sealer:
@@ -55,6 +62,12 @@ class Sealer:
             return value
         opened = open_token(key, value, event_id=event_id, path=path)
         return value if opened is None else opened
+
+    def prefetch(self, records: Sequence[bytes]) -> None:
+        """Read the keys the sealed values in ``records`` name in one read (cached ones skipped)."""
+        kids = {m.decode() for record in records for m in _KID.findall(record)}
+        if kids:
+            self.keys.prefetch(kids)
 
     def seal_payload(self, data: bytes, *, tenant: str, run_id: str) -> bytes:
         """A claim-checked payload of a run, sealed under the run's subject key.

@@ -282,3 +282,27 @@ def test_a_key_is_read_while_the_caller_holds_the_write_transaction(tmp_path):
             assert fresh.key(kid, create_for="acme") is not None
     finally:
         store.close()
+
+
+def test_a_batch_prepared_before_decoding_reads_its_keys_once(engine, codec, monkeypatch):
+    records = [codec.encode(_request(f"prefetch-{n}")) for n in range(5)]
+    reader = KeyRing(Store(engine), MASTER, cache_s=30, clock=Ticking())
+    opening = default_codec().with_cipher(Sealer(reader))
+    repository = type(reader._store.subject_keys)
+    reads = {"get": 0, "get_many": 0}
+    for name in reads:
+        original = getattr(repository, name)
+
+        def counted(self, *args, _name=name, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+            reads[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(repository, name, counted)
+
+    opening.prepare(records)
+    opened = [opening.decode(r) for r in records]
+
+    assert reads == {"get": 0, "get_many": 1}, "one read for the batch, none per record"
+    assert [e.arguments_json for e in opened] == [
+        _request(f"prefetch-{n}").arguments_json for n in range(5)
+    ]
