@@ -142,6 +142,18 @@ class Codec:
         if self.cipher is not None and self.opens:
             self.cipher.prefetch(records)
 
+    def prepare_events(self, events: Sequence[Event]) -> None:
+        """Ready what encoding ``events`` will need: the keys of their runs, at once."""
+        if self.cipher is None:
+            return
+        runs = {
+            (e.envelope.run_id, e.envelope.tenant)
+            for e in events
+            if e.envelope.run_id and self.sensitive.has(e.envelope.event_type)
+        }
+        if runs:
+            self.cipher.prefetch_runs(runs)
+
     def decode(self, data: bytes) -> Event:
         """The event in ``data``, read into the newest version of its record."""
         writer = self.identify(data)

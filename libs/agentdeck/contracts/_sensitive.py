@@ -14,7 +14,7 @@ marking a field never changes a schema's fingerprint.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -43,6 +43,10 @@ class FieldCipher(Protocol):
 
     def prefetch(self, records: Sequence[bytes]) -> None:
         """Make ready, at once, the keys the sealed values in ``records`` (encoded) name."""
+        ...
+
+    def prefetch_runs(self, runs: Collection[tuple[str, str]]) -> None:
+        """Make ready, at once, the keys of ``(run id, tenant)`` runs' data."""
         ...
 
 

@@ -96,8 +96,11 @@ class EventProducer:
                 return
 
     def send_all(self, events: Iterable[Event]) -> None:
-        """Enqueue several events."""
-        for event in events:
+        """Enqueue several events (what sealing them needs is read once for all of them)."""
+        batch = list(events)
+        if len(batch) > 1:
+            self._codec.prepare_events(batch)
+        for event in batch:
             self.send(event)
 
     @property

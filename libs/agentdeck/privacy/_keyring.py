@@ -148,6 +148,23 @@ class KeyRing:
             key = None if row.wrapped_key is None else self._unwrap(row.wrapped_key)
             self._keys[kid] = (key, expires)
 
+    def prefetch_runs(self, runs: Collection[tuple[str, str]]) -> None:
+        """:meth:`run_kid` and :meth:`key` of each ``(run id, tenant)``: one read for all."""
+        now = self._clock()
+        unknown = {run: tenant for run, tenant in runs if run not in self._runs}
+        with self._store.transaction(read_only=True) as conn:
+            bound = self._store.subject_keys.kids_of_runs(conn, list(unknown)) if unknown else {}
+            kids = {bound.get(r) or self.kid(t, run_subject(r)) for r, t in unknown.items()}
+            kids |= {self._runs[r] for r, _t in runs if r in self._runs}
+            stale = [k for k in kids if (c := self._keys.get(k)) is None or c[1] <= now]
+            rows = self._store.subject_keys.get_many(conn, stale) if stale else {}
+        for run, tenant in unknown.items():
+            self._remember(run, bound.get(run) or self.kid(tenant, run_subject(run)))
+        expires = self._clock() + self._cache_s
+        for kid, row in rows.items():
+            key = None if row.wrapped_key is None else self._unwrap(row.wrapped_key)
+            self._keys[kid] = (key, expires)
+
     def run_kid(self, run_id: str, tenant: str) -> str:
         """The key id a run's data is sealed under: its bound subject's, else the run's own."""
         kid = self._runs.get(run_id)

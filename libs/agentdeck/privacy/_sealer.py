@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from agentdeck.privacy._keyring import KeyRing
 from agentdeck.privacy._token import (
@@ -68,6 +68,10 @@ class Sealer:
         kids = {m.decode() for record in records for m in _KID.findall(record)}
         if kids:
             self.keys.prefetch(kids)
+
+    def prefetch_runs(self, runs: Collection[tuple[str, str]]) -> None:
+        """Read the key ids and keys of ``(run id, tenant)`` runs not cached yet, in one read."""
+        self.keys.prefetch_runs(runs)
 
     def seal_payload(self, data: bytes, *, tenant: str, run_id: str) -> bytes:
         """A claim-checked payload of a run, sealed under the run's subject key.

@@ -119,8 +119,7 @@ class SubjectKeysRepository:
             .where(_KEYS.c.kid.in_(set(bindings.values())), _KEYS.c.last_bound_at < now)
             .values(last_bound_at=now)
         )
-        stmt = select(_RUNS.c.run_id, _RUNS.c.kid).where(_RUNS.c.run_id.in_(list(bindings)))
-        return {row.run_id: row.kid for row in conn.execute(stmt)}
+        return self.kids_of_runs(conn, list(bindings))
 
     def bind_run(self, conn: Connection, *, run_id: str, kid: str, now: datetime) -> str:
         """Bind ``run_id`` to ``kid`` (the first binding holds); the kid the run is bound to."""
@@ -133,6 +132,13 @@ class SubjectKeysRepository:
         bound = self.kid_of_run(conn, run_id)
         assert bound is not None  # noqa: S101 - inserted or already there, in this transaction
         return bound
+
+    def kids_of_runs(self, conn: Connection, run_ids: Collection[str]) -> dict[str, str]:
+        """The keys the runs among ``run_ids`` that were bound are bound to, by run id."""
+        if not run_ids:
+            return {}
+        stmt = select(_RUNS.c.run_id, _RUNS.c.kid).where(_RUNS.c.run_id.in_(list(run_ids)))
+        return {row.run_id: row.kid for row in conn.execute(stmt)}
 
     def kid_of_run(self, conn: Connection, run_id: str) -> str | None:
         """The key a run is bound to, if it was bound."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
 from agentdeck.kafka import Inbound, Outcome
 from agentdeck.kafka.headers import record_headers
@@ -34,9 +35,11 @@ class Archiver:
         clock: Clock,
         traces: RunTraces | None = None,
         seal: Callable[[bytes], bytes] | None = None,
+        prepare: Callable[[Sequence[Event]], None] | None = None,
     ) -> None:
         self._store = store
         self._seal = seal
+        self._prepare = prepare
         self._clock = clock
         self._traces = traces
         self.archived = 0
@@ -46,6 +49,8 @@ class Archiver:
         now = self._clock()
         records = []
         seen: list[tuple[str, Received]] = []
+        if self._seal is not None and self._prepare is not None:
+            self._prepare([item.event for item in batch])  # the runs' keys, in one read
         for item in batch:
             message = item.message
             original = message.value() or b""

@@ -38,7 +38,9 @@ def build(
         trace_file=Path(settings.store.data_dir) / settings.trace_file,
     )
     traces = RunTraces(store, codec, sink, group=f"{settings.consumer_group}.archive")
-    archiver = Archiver(store=store, clock=clock, traces=traces, seal=codec.seal)
+    archiver = Archiver(
+        store=store, clock=clock, traces=traces, seal=codec.seal, prepare=codec.prepare_events
+    )
 
     return ServiceRunner(
         settings,

@@ -306,3 +306,37 @@ def test_a_batch_prepared_before_decoding_reads_its_keys_once(engine, codec, mon
     assert [e.arguments_json for e in opened] == [
         _request(f"prefetch-{n}").arguments_json for n in range(5)
     ]
+
+
+def test_a_batch_of_outputs_prepared_before_encoding_reads_its_runs_keys_once(
+    engine, keys, monkeypatch
+):
+    runs = [f"outputs-{n}" for n in range(4)]
+    # Admission binds every run: two to a named subject, two to themselves.
+    keys.bind_many(
+        [(run, "acme", f"customer:{run}" if n < 2 else None) for n, run in enumerate(runs)]
+    )
+    writer = KeyRing(Store(engine), MASTER, cache_s=30, clock=Ticking())
+    sealing = default_codec().with_cipher(Sealer(writer))
+    repository = type(writer._store.subject_keys)
+    calls: list[str] = []
+    for name in ("get", "get_many", "kid_of_run", "kids_of_runs"):
+        original = getattr(repository, name)
+
+        def counted(self, *args, _name=name, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(repository, name, counted)
+    events = [_request(run) for run in runs]
+
+    sealing.prepare_events(events)
+    sealed = [default_codec().decode(sealing.encode(e)) for e in events]
+
+    assert calls == ["kids_of_runs", "get_many"], "one read for the batch, none per event"
+    assert [s.arguments_json.split(":")[2] for s in sealed] == [
+        keys.kid("acme", f"customer:{runs[0]}"),
+        keys.kid("acme", f"customer:{runs[1]}"),
+        keys.kid("acme", run_subject(runs[2])),
+        keys.kid("acme", run_subject(runs[3])),
+    ]
