@@ -1,14 +1,12 @@
 """Batch handlers: tool-call requests, tool results and approvals, control.
 
-Thin: read a snapshot, call the core, write what the core decided, return events.
-
-One deliberate exception to "handlers do not write": decisions are durable
-*before* their events are published, like the executor's effect-ledger start
-record, because a budget hold is money held. The holds, the journaled
-decisions and the requests' processed marks are written in one transaction,
-so a batch that is retried or redelivered finds its decisions in the journal
-and re-emits exactly the same events (same ids, same outcome, same signature)
-instead of deciding again against a budget its own first attempt holds.
+Each takes the runtime's stateful shape (load, a pure decide, save). Decisions
+are journaled (:func:`agentdeck.runtime.journaled`): durable *before* their
+events are published, like the executor's effect-ledger start record, because a
+budget hold is money held. A batch that is retried or redelivered finds its
+decisions in the journal and re-emits exactly the same events (same ids, same
+outcome, same signature) instead of deciding again against a budget its own
+first attempt holds.
 """
 
 from __future__ import annotations
@@ -22,8 +20,9 @@ from sqlalchemy import Connection
 
 from agentdeck.contracts import Event, Producer
 from agentdeck.contracts.models import KillSwitchSet, ToolCallRequested
+from agentdeck.errors import RetryableError
 from agentdeck.ids import decision_id_for
-from agentdeck.kafka import Inbound, Outcome
+from agentdeck.kafka import Inbound
 from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.catalog import ToolCatalog
 from agentdeck.policy_checker.adapters.counters import CallCounter
@@ -39,14 +38,26 @@ log = logging.getLogger(__name__)
 
 
 class DecisionHandler:
-    """Decides ToolCallRequested batches: policies, guards, budget holds, signed decisions."""
+    """Decides ToolCallRequested batches: policies, guards, budget holds, signed decisions.
+
+    The runtime's journaled shape (:func:`agentdeck.runtime.journaled`): a
+    budget hold is money held, so the holds, the journaled decisions and the
+    requests' processed marks commit in one transaction *before* the decisions
+    are published, and a redelivered request re-emits its journaled decision
+    (same id, outcome and signature) instead of being decided again.
+
+    ``decide`` plans the holds against the budgets ``load`` read
+    (:func:`core.planned_holds`); ``save`` takes them, and if the store says
+    otherwise (another replica held from the same budget meanwhile) it raises
+    a retryable error, the transaction rolls back and the batch is decided
+    again on fresh budgets. Nothing is held that a decision does not say.
+    """
 
     def __init__(
         self,
         *,
         store: Store,
         service: str,
-        consumer: str,
         engine: core.PolicyEngine,
         catalog: ToolCatalog,
         counter: CallCounter,
@@ -56,8 +67,6 @@ class DecisionHandler:
         ttls: core.Ttls,
         shadow: Shadow | None = None,
     ) -> None:
-        self._store = store
-        self._consumer = consumer
         self._journal = Journal(store, service)
         self._switches = Switchboard(store.state, service)
         self._engine = engine
@@ -69,29 +78,9 @@ class DecisionHandler:
         self._ttls = ttls
         self._shadow = shadow
 
-    def __call__(self, batch: Sequence[Inbound]) -> Outcome:
-        """The decisions of the batch's requests (journaled ones re-emitted as they were)."""
-        requests = [i.event for i in batch if isinstance(i.event, ToolCallRequested)]
-        if not requests:
-            return Outcome()
-        by_id = {decision_id_for(r.envelope.event_id): r for r in requests}
-        with self._store.transaction(read_only=True) as conn:
-            ids = [r.envelope.event_id for r in requests]
-            new = self._store.processed.filter_new(conn, self._consumer, ids)
-            seen = [d for d, r in by_id.items() if r.envelope.event_id not in new]
-            known = self._journal.decisions(conn, seen) if seen else {}
-            fresh = [r for d, r in by_id.items() if d not in known]
-            snapshot = self._snapshot(conn, fresh)
-        records = list(known.items()) + self._decide(fresh, snapshot)
-        events: list[Event] = []
-        for decision_id, record in records:
-            request = by_id[decision_id]
-            events += core.events_for(record, request, identity=self._identity, key=self._key)
-        return Outcome(events)
-
-    def _snapshot(self, conn: Connection, fresh: Sequence[ToolCallRequested]) -> core.Snapshot:
-        if not fresh:
-            return core.Snapshot()
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> core.Snapshot:
+        """The switches, the budgets and the run spend the batch's requests are decided on."""
+        fresh = _requests(batch)
         scopes = {core.tenant_scope(r.envelope.tenant) for r in fresh}
         return core.Snapshot(
             switches=self._switches.all(conn),
@@ -99,44 +88,73 @@ class DecisionHandler:
             run_spend=self._journal.run_spend(conn, {r.envelope.run_id or "" for r in fresh}),
         )
 
-    def _decide(
-        self, requests: Sequence[ToolCallRequested], snapshot: core.Snapshot
-    ) -> list[tuple[str, core.DecisionRecord]]:
-        if not requests:
-            return []
+    def decide(self, state: core.Snapshot, batch: Sequence[Inbound]) -> Decision[_Decided]:
+        """Every request decided, holds planned against the loaded budgets, decisions signed."""
+        requests = list(
+            {decision_id_for(r.envelope.event_id): r for r in _requests(batch)}.values()
+        )
         now = self._clock()
         counts = self._counter.count([(r.envelope.tenant, r.tool) for r in requests], now)
-        drafted = core.pipeline(self._engine, requests, self._catalog, snapshot, counts)
+        drafted = core.pipeline(self._engine, requests, self._catalog, state, counts)
         if self._shadow is not None:
             facts, verdicts = [f for f, _ in drafted], [d.verdict for _, d in drafted]
             self._shadow.compare(requests, facts, verdicts)
-        records = self._hold_and_record(drafted, now)
-        return [(r.decision_id, r) for r in records]
-
-    def _hold_and_record(
-        self, drafted: Sequence[core.Drafted], now: datetime
-    ) -> list[core.DecisionRecord]:
-        """Hold budgets, journal the decisions and mark the requests processed: one transaction."""
-        bundle = self._engine.bundle
         drafts = [d for _, d in drafted]
-        with self._store.transaction() as conn:
-            held = self._journal.hold(conn, [d.hold for d in drafts if d.hold], now=now)
-            records = [
-                core.record_for(
-                    d,
-                    f,
-                    bundle,
-                    outcome=held.get(d.hold.reservation_id) if d.hold else None,
-                    decided_at=now,
-                    ttls=self._ttls,
-                )
-                for f, d in drafted
-            ]
-            refs = [core.hold_ref(rec, d.request) for rec, d in zip(records, drafts, strict=True)]
-            self._journal.record(conn, records, [r for r in refs if r is not None], now=now)
-            ids = [d.request.envelope.event_id for d in drafts]
-            self._store.processed.mark(conn, self._consumer, ids)
-        return records
+        planned = core.planned_holds(drafts, state.budgets)
+        records = [
+            core.record_for(
+                d,
+                f,
+                self._engine.bundle,
+                outcome=planned.get(d.hold.reservation_id) if d.hold else None,
+                decided_at=now,
+                ttls=self._ttls,
+            )
+            for f, d in drafted
+        ]
+        events: list[Event] = []
+        for record, draft in zip(records, drafts, strict=True):
+            events += core.events_for(record, draft.request, identity=self._identity, key=self._key)
+        refs = [core.hold_ref(rec, d.request) for rec, d in zip(records, drafts, strict=True)]
+        holds = [d.hold for d in drafts if d.hold and planned[d.hold.reservation_id].held]
+        kept = [r for r in refs if r is not None]
+        return Decision(_Decided(records, kept, holds, now), events)
+
+    def save(self, conn: Connection, decision: Decision[_Decided]) -> None:
+        """Hold the planned budgets and journal the decisions; a lost race raises (retryable)."""
+        state = decision.state
+        held = self._journal.hold(conn, state.holds, now=state.now)
+        lost = [rid for rid, outcome in held.items() if not outcome.held]
+        if lost:
+            raise RetryableError(
+                f"budget held by someone else meanwhile ({len(lost)} holds no longer fit);"
+                " deciding the batch again on fresh budgets",
+                capability="policy.hold",
+                code="budget_race",
+            )
+        self._journal.record(conn, state.records, state.refs, now=state.now)
+
+    def replay(self, conn: Connection, seen: Sequence[Inbound]) -> Sequence[Event]:
+        """The journaled decisions of requests decided before, re-emitted as they were."""
+        requests = {decision_id_for(r.envelope.event_id): r for r in _requests(seen)}
+        known = self._journal.decisions(conn, list(requests))
+        events: list[Event] = []
+        for decision_id, record in known.items():
+            request = requests[decision_id]
+            events += core.events_for(record, request, identity=self._identity, key=self._key)
+        return events
+
+
+@dataclass(frozen=True)
+class _Decided:
+    records: list[core.DecisionRecord]
+    refs: list[core.HoldRef]
+    holds: list[core.Hold]
+    now: datetime
+
+
+def _requests(batch: Sequence[Inbound]) -> list[ToolCallRequested]:
+    return [i.event for i in batch if isinstance(i.event, ToolCallRequested)]
 
 
 @dataclass(frozen=True)

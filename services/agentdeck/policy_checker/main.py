@@ -19,7 +19,15 @@ from agentdeck.policy_checker.core.budget import SETTLING
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
 from agentdeck.privacy import sealing_codec
-from agentdeck.runtime import Clock, ServiceRunner, Subscription, serve, transactional, utc_now
+from agentdeck.runtime import (
+    Clock,
+    ServiceRunner,
+    Subscription,
+    journaled,
+    serve,
+    transactional,
+    utc_now,
+)
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 from agentdeck.tools import ToolRegistry, load_catalog
@@ -68,10 +76,9 @@ def build(
     ensure_budgets(store, settings.tenant_budgets_micros, now=clock())
     service, group = settings.service_name, settings.consumer_group
     identity = ServiceRunner.identity_of(settings)
-    decide = DecisionHandler(
+    deciding = DecisionHandler(
         store=store,
         service=service,
-        consumer=f"{group}.decide",
         engine=engine,
         catalog=ToolCatalog(tools),
         counter=CallCounter(hot),
@@ -83,6 +90,7 @@ def build(
         ),
         shadow=shadow,
     )
+    decide = journaled(deciding, store=store, consumer=f"{group}.decide")
     settle = transactional(
         SettlementHandler(store=store, service=service, clock=clock),
         store=store,

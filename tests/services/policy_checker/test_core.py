@@ -210,3 +210,28 @@ def test_results_and_refusals_settle_or_release_the_hold_they_name() -> None:
         assert released.actual_micros is None
     assert core.settlements([approval_expired(request, approval, outcome="allow")], refs) == []
     assert spent[0].ref.amount_micros == 5_000
+
+
+def test_holds_are_planned_one_after_another_as_the_store_takes_them() -> None:
+    def drafted(n: int, scope: str, amount: int) -> core.Draft:
+        request = refund(1000)
+        verdict = core.Verdict(DecisionOutcome.ALLOW, ("p",), "ok")
+        return core.Draft(request, f"d{n}", verdict, core.Hold(f"r{n}", scope, amount))
+
+    budgets = {
+        "tenant:a": core.BudgetView(exists=True, limit_micros=100, remaining_micros=100),
+        "tenant:b": core.NO_BUDGET,
+    }
+    drafts = [
+        drafted(1, "tenant:a", 60),
+        drafted(2, "tenant:a", 50),  # 40 left: refused
+        drafted(3, "tenant:a", 40),  # exactly what is left: held
+        drafted(4, "tenant:b", 1),  # no budget
+    ]
+    planned = core.planned_holds(drafts, budgets)
+    assert planned == {
+        "r1": core.HoldOutcome(True, 40),
+        "r2": core.HoldOutcome(False, 40),
+        "r3": core.HoldOutcome(True, 0),
+        "r4": core.HoldOutcome(False, 0, exists=False),
+    }

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
+from agentdeck.errors import RetryableError
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.kafka import BatchHandler, Outcome
 from agentdeck.policy_checker import core
@@ -24,7 +25,7 @@ from agentdeck.policy_checker.adapters.journal import Journal
 from agentdeck.policy_checker.adapters.shadow import Shadow
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.main import DEMO_BUNDLE, ensure_budgets
-from agentdeck.runtime import transactional
+from agentdeck.runtime import journaled, transactional
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ReservationStatus, Store
 from testkit.kafka import NOW, TEST_PRODUCER
@@ -50,11 +51,12 @@ class Checker:
 
     store: Store
     tenant: str
-    decide: DecisionHandler
+    decide: BatchHandler
     settle: BatchHandler
     control: BatchHandler
     hot: InProcessHotState
     shadow_digest: str = ""
+    deciding: DecisionHandler | None = None
 
     def run(self, handler: object, events: Sequence[Event]) -> list[Event]:
         outcome = handler(inbound(events))  # type: ignore[operator]
@@ -77,10 +79,9 @@ def _checker(
     tenant = unique("tenant")
     ensure_budgets(store, {tenant: budget_micros}, now=NOW)
     hot = InProcessHotState()
-    decide = DecisionHandler(
+    deciding = DecisionHandler(
         store=store,
         service=SERVICE,
-        consumer=f"{tenant}.decide",
         engine=DEMO,
         catalog=ToolCatalog(small_registry()),
         counter=CallCounter(hot),
@@ -90,6 +91,7 @@ def _checker(
         ttls=core.Ttls(timedelta(minutes=5), timedelta(hours=24)),
         shadow=Shadow(shadow, hot) if shadow else None,
     )
+    decide = journaled(deciding, store=store, consumer=f"{tenant}.decide")
     clock = lambda: NOW  # noqa: E731
     settle = transactional(
         SettlementHandler(store=store, service=SERVICE, clock=clock),
@@ -102,7 +104,7 @@ def _checker(
         consumer=f"{tenant}.control",
     )
     digest = shadow.bundle.digest if shadow else ""
-    return Checker(store, tenant, decide, settle, control, hot, digest)
+    return Checker(store, tenant, decide, settle, control, hot, digest, deciding)
 
 
 @pytest.fixture
@@ -136,6 +138,34 @@ def test_a_redelivered_request_re_emits_the_journaled_decision_and_holds_nothing
     again = checker.run(checker.decide, [request])
     assert again == first
     assert checker.budget()[1] == Decimal("0.4")
+
+
+def test_a_hold_planned_on_a_budget_another_replica_took_meanwhile_holds_nothing_and_retries(
+    checker: Checker,
+) -> None:
+    deciding = checker.deciding
+    assert deciding is not None
+    request = refund(2000, tenant=checker.tenant)
+    with checker.store.transaction(read_only=True) as conn:
+        loaded = deciding.load(conn, inbound([request]))
+    planned = deciding.decide(loaded, inbound([request]))
+    assert [e.outcome for e in _decisions(planned.events)] == [m.DecisionOutcome.ALLOW]
+    # Meanwhile another replica holds $0.80 of the $1.00 this decision planned on.
+    with checker.store.transaction() as conn:
+        checker.store.budgets.reserve(
+            conn, core.tenant_scope(checker.tenant), "other-replica", Decimal("0.8"), now=NOW
+        )
+
+    with (
+        pytest.raises(RetryableError, match="budget held by someone else"),
+        checker.store.transaction() as conn,
+    ):
+        deciding.save(conn, planned)
+
+    assert checker.budget()[1] == Decimal("0.8"), "nothing of the lost plan is held"
+    (decision,) = _decisions(checker.run(checker.decide, [request]))  # the retry
+    assert decision.outcome is m.DecisionOutcome.DENY, "decided again on the $0.20 left"
+    assert checker.budget()[1] == Decimal("0.8")
 
 
 def test_the_store_refuses_a_hold_the_budget_cannot_cover_and_the_decision_says_so(

@@ -39,6 +39,7 @@ from agentdeck.policy_checker.core.decide import (
     HoldOutcome,
     Ttls,
     draft,
+    planned_holds,
     record_for,
     tenant_scope,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "hold_ref",
     "parse_arguments",
     "pipeline",
+    "planned_holds",
     "record_for",
     "ref_key",
     "rule_from_annotations",

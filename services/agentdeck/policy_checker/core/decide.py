@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,7 +12,7 @@ from agentdeck.contracts.models import DecisionOutcome, SideEffect, ToolCallRequ
 from agentdeck.ids import decision_id_for, reservation_id_for
 from agentdeck.policy_checker.core.bundle import Bundle
 from agentdeck.policy_checker.core.evaluate import Verdict
-from agentdeck.policy_checker.core.facts import CallFacts
+from agentdeck.policy_checker.core.facts import NO_BUDGET, BudgetView, CallFacts
 from agentdeck.policy_checker.core.reasons import micro_dollars
 from agentdeck.signing import bound_approval_id
 
@@ -24,6 +25,7 @@ __all__ = [
     "HoldOutcome",
     "Ttls",
     "draft",
+    "planned_holds",
     "record_for",
     "tenant_scope",
 ]
@@ -114,6 +116,32 @@ def draft(request: ToolCallRequested, facts: CallFacts, verdict: Verdict) -> Dra
         scope = tenant_scope(facts.tenant)
         hold = Hold(reservation_id_for(decision_id), scope, facts.max_cost_micros)
     return Draft(request, decision_id, verdict, hold)
+
+
+def planned_holds(
+    drafts: Sequence[Draft], budgets: Mapping[str, BudgetView]
+) -> dict[str, HoldOutcome]:
+    """What the budget store will say to each draft's hold, in order, by reservation id.
+
+    Exactly what holding them one after another against ``budgets`` gives (a
+    hold fits while the scope has at least its amount left), as long as nobody
+    else holds from the same scopes meanwhile; the store checks that when the
+    holds are written.
+    """
+    left = {scope: view.remaining_micros for scope, view in budgets.items()}
+    planned: dict[str, HoldOutcome] = {}
+    for draft in drafts:
+        hold = draft.hold
+        if hold is None:
+            continue
+        view = budgets.get(hold.scope, NO_BUDGET)
+        remaining = left.get(hold.scope, 0)
+        fits = view.exists and hold.amount_micros <= remaining
+        if fits:
+            remaining -= hold.amount_micros
+            left[hold.scope] = remaining
+        planned[hold.reservation_id] = HoldOutcome(fits, remaining, view.exists)
+    return planned
 
 
 def record_for(
