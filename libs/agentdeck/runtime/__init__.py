@@ -6,6 +6,7 @@ from agentdeck.runtime._clock import Clock, utc_now
 from agentdeck.runtime._runner import BackgroundTask, ServiceRunner, Subscription
 from agentdeck.runtime._serve import Resources, serve
 from agentdeck.runtime._stateful import (
+    Committed,
     Decision,
     Journaled,
     StatefulHandler,
@@ -16,6 +17,7 @@ from agentdeck.runtime._stateful import (
 __all__ = [
     "BackgroundTask",
     "Clock",
+    "Committed",
     "Decision",
     "Journaled",
     "Resources",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection
 
@@ -28,7 +28,7 @@ from agentdeck.contracts import Event
 from agentdeck.kafka import BatchHandler, Inbound, Outcome
 from agentdeck.store import Store
 
-__all__ = ["Decision", "Journaled", "StatefulHandler", "journaled", "transactional"]
+__all__ = ["Committed", "Decision", "Journaled", "StatefulHandler", "journaled", "transactional"]
 
 S = TypeVar("S")
 L = TypeVar("L")
@@ -67,6 +67,15 @@ class StatefulHandler(Protocol[L, S]):
 
     def save(self, conn: Connection, decision: Decision[S]) -> None:
         """Write ``decision.state`` in the runtime's write transaction (nothing else)."""
+        ...
+
+
+@runtime_checkable
+class Committed(Protocol):
+    """A handler told when a batch's state has committed (for best-effort notices after it)."""
+
+    def committed(self, decision: Decision[Any]) -> None:
+        """``decision``'s state is durable; tell whoever waits for it (never raises)."""
         ...
 
 
@@ -120,11 +129,16 @@ class _Transactional(Generic[L, S]):
         done = (
             [i.event.envelope.event_id for i in fresh] if decision.done is None else decision.done
         )
+        if not done and not decision.events:
+            return Outcome(again)  # nothing processed, nothing caused: nothing to save
+        told = handler if isinstance(handler, Committed) else None
 
         def commit() -> None:
             with store.transaction() as conn:
                 handler.save(conn, decision)
                 store.processed.mark(conn, self.consumer, done)
+            if told is not None:
+                told.committed(decision)
 
         if journal is not None:
             commit()  # durable first: what is published next is already promised

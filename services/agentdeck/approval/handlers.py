@@ -3,27 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
 
 from agentdeck.approval.adapters.cases import CaseStore
 from agentdeck.approval.adapters.webhook import Notifier
 from agentdeck.approval.core import Case, Rules, approval_id_of, needs_case, open_case
-from agentdeck.contracts import Event, Producer
+from agentdeck.contracts import Producer
 from agentdeck.contracts.models import PolicyDecided
 from agentdeck.errors import TerminalError
-from agentdeck.kafka import Inbound, Outcome
-from agentdeck.runtime import Clock
+from agentdeck.kafka import Inbound
+from agentdeck.runtime import Clock, Decision
 from agentdeck.signing import Verifier, decision_signature_problem
 
 __all__ = ["DecisionHandler"]
 
 
+@dataclass(frozen=True)
+class _Opened:
+    cases: list[Case]
+    sealed: dict[str, str]
+    now: datetime
+
+
+def _wanting_a_case(batch: Sequence[Inbound]) -> list[PolicyDecided]:
+    return [i.event for i in batch if isinstance(i.event, PolicyDecided) and needs_case(i.event)]
+
+
 class DecisionHandler:
     """Opens a case for every REQUIRE_APPROVAL decision; ignores everything else.
 
-    A redelivered decision finds its case (same approval id) and opens
-    nothing. Cases are stored by the outcome's ``commit``, after their
-    ApprovalRequested events are acknowledged; then the webhook is nudged.
+    The runtime's stateful shape (:func:`agentdeck.runtime.transactional`):
+    cases are stored after their ApprovalRequested events are acknowledged,
+    then the webhook is nudged (:meth:`committed`). Only the decisions that
+    need a case are recorded as processed, so the ALLOW decisions of every step
+    cost no write; a redelivered one is ignored again, and a redelivered
+    REQUIRE_APPROVAL decision finds its case (same approval id) and opens nothing.
     """
 
     def __init__(
@@ -43,28 +61,35 @@ class DecisionHandler:
         self._notifier = notifier
         self._verifier = Verifier(policy_keys) if policy_keys else None
 
-    def __call__(self, batch: Sequence[Inbound]) -> Sequence[Event] | Outcome:
-        """Handle one batch of the ``decisions`` topic."""
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> set[str]:
+        """The approval ids of the batch's decisions that have a case already."""
+        ids = {approval_id_of(d) for d in _wanting_a_case(batch)}
+        return self._cases.known(conn, ids) if ids else set()
+
+    def decide(self, state: set[str], batch: Sequence[Inbound]) -> Decision[_Opened]:
+        """A case (and its ApprovalRequested) for each signed decision without one."""
         wanted: dict[str, PolicyDecided] = {}
-        for item in batch:
-            event = item.event
-            if isinstance(event, PolicyDecided) and needs_case(event):
-                self._check_signature(event)
-                wanted.setdefault(approval_id_of(event), event)
-        if not wanted:
-            return ()
-        known = self._cases.known(list(wanted))
+        for decision in _wanting_a_case(batch):
+            self._check_signature(decision)
+            wanted.setdefault(approval_id_of(decision), decision)
         now = self._clock()
         cases = [
             open_case(decision, self._rules, now=now, producer=self._identity)
             for approval_id, decision in wanted.items()
-            if approval_id not in known
+            if approval_id not in state
         ]
-        return Outcome([c.request for c in cases], lambda: self._store(cases, now))
+        done = [d.envelope.event_id for d in _wanting_a_case(batch)]
+        opened = _Opened(cases, self._cases.sealed(cases), now)
+        return Decision(opened, [c.request for c in cases], done)
 
-    def _store(self, cases: list[Case], now: datetime) -> None:
-        self._cases.create(cases, now)
-        for case in cases:
+    def save(self, conn: Connection, decision: Decision[_Opened]) -> None:
+        """Store the new cases."""
+        opened = decision.state
+        self._cases.write(conn, opened.cases, opened.sealed, opened.now)
+
+    def committed(self, decision: Decision[Any]) -> None:
+        """Nudge the webhook about each new case (best effort)."""
+        for case in decision.state.cases:
             self._notifier.notify(case.request)
 
     def _check_signature(self, decision: PolicyDecided) -> None:

@@ -21,7 +21,15 @@ from agentdeck.contracts.models import PolicyDecided
 from agentdeck.hotstate import HotState
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.privacy import sealing_codec
-from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, serve, utc_now
+from agentdeck.runtime import (
+    BackgroundTask,
+    Clock,
+    ServiceRunner,
+    Subscription,
+    serve,
+    transactional,
+    utc_now,
+)
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 
@@ -109,7 +117,7 @@ def build(
     sweeper = Sweeper(desk, interval_s=settings.sweep_interval_s)
     closing = _CloseAfterLast(publisher, users=2)
     tasks += [("http", closing.wrap(server.serve)), ("sweeper", closing.wrap(sweeper.run))]
-    handler = DecisionHandler(
+    deciding = DecisionHandler(
         cases,
         settings.rules(),
         identity=identity,
@@ -117,6 +125,7 @@ def build(
         notifier=notifier,
         policy_keys=settings.policy_verify_keys,
     )
+    handler = transactional(deciding, store=store, consumer=f"{settings.consumer_group}.decisions")
     decisions = Subscription(
         "decisions", (Topic.DECISIONS,), handler, background=True, events=(PolicyDecided,)
     )

@@ -8,6 +8,7 @@ from agentdeck.approval.handlers import DecisionHandler
 from agentdeck.contracts import models as m
 from agentdeck.errors import TerminalError
 from agentdeck.kafka import Inbound, Outcome
+from agentdeck.runtime import transactional
 from agentdeck.signing import Signer, decision_message, generate_private_key
 from agentdeck.store import Store
 from testkit.kafka import NOW, TEST_PRODUCER
@@ -23,29 +24,61 @@ def _batch(*events):
     return [Inbound(event, None) for event in events]  # the handler reads events only
 
 
+class Told(NoNotifier):
+    def __init__(self) -> None:
+        self.told: list[str] = []
+
+    def notify(self, event) -> None:  # type: ignore[no-untyped-def,override]
+        self.told.append(event.approval_id)
+
+
+CONSUMER = "approval.decisions"
+
+
 @pytest.fixture
-def handler(engine, codec, rules):
-    return DecisionHandler(
-        CaseStore(Store(engine), codec),
+def notifier():
+    return Told()
+
+
+@pytest.fixture
+def store(engine):
+    return Store(engine)
+
+
+@pytest.fixture
+def handler(store, codec, rules, notifier):
+    deciding = DecisionHandler(
+        CaseStore(store, codec),
         rules,
         identity=TEST_PRODUCER,
         clock=lambda: NOW,
-        notifier=NoNotifier(),
+        notifier=notifier,
         policy_keys={POLICY.key_id: POLICY.public_key_b64()},
     )
+    return transactional(deciding, store=store, consumer=CONSUMER)
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-def test_only_signed_require_approval_decisions_open_cases_and_only_once(handler, make_decision):
+def test_only_signed_require_approval_decisions_open_cases_and_only_once(
+    handler, store, notifier, make_decision
+):
     wanted = _signed(make_decision())
     allowed = _signed(make_decision(outcome=m.DecisionOutcome.ALLOW))
     outcome = handler(_batch(wanted, allowed, wanted))
     assert isinstance(outcome, Outcome)
     assert [e.approval_id for e in outcome.events] == [wanted.approval_id]
+    assert notifier.told == [], "no notice before the case is stored"
+    assert outcome.commit is not None
     outcome.commit()
+    assert notifier.told == [wanted.approval_id]
     again = handler(_batch(wanted))
     assert list(again.events) == []
-    assert list(handler(_batch(allowed))) == []
+    only_allowed = handler(_batch(allowed))
+    assert (list(only_allowed.events), only_allowed.commit) == ([], None), "nothing to write"
+    ids = [wanted.envelope.event_id, allowed.envelope.event_id]
+    with store.transaction(read_only=True) as conn:
+        unmarked = store.processed.filter_new(conn, CONSUMER, ids)
+    assert unmarked == {allowed.envelope.event_id}, "an ALLOW decision costs no processed row"
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)

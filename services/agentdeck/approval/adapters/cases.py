@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -105,23 +105,32 @@ class CaseStore:
         clear = self._at_rest.open(text, record_id=approval_id, path=_CASE_PATH)
         return None if clear is None else Case.model_validate_json(clear)
 
-    def known(self, approval_ids: Collection[str]) -> set[str]:
-        """Which of ``approval_ids`` already have a case."""
-        with self._store.transaction(read_only=True) as conn:
-            found = self._store.state.get_many(conn, SERVICE, [_CASE + i for i in approval_ids])
+    def known(self, conn: Connection, approval_ids: Collection[str]) -> set[str]:
+        """Which of ``approval_ids`` already have a case (in the caller's transaction)."""
+        found = self._store.state.get_many(conn, SERVICE, [_CASE + i for i in approval_ids])
         return {key.removeprefix(_CASE) for key in found}
+
+    def sealed(self, cases: Sequence[Case]) -> dict[str, str]:
+        """Each case's stored form, sealed: done before a write transaction opens."""
+        return {case.approval_id: self._dump(case) for case in cases}
 
     def create(self, cases: Sequence[Case], now: datetime) -> None:
         """Store new cases; a case that exists already is left as it is."""
         if not cases:
             return
-        states = {case.approval_id: self._dump(case) for case in cases}  # sealed before writing
+        states = self.sealed(cases)  # sealed before writing
         with self._store.transaction() as conn:
-            for case in cases:
-                if self._store.approvals.create(conn, _row(case, now)):
-                    key = _CASE + case.approval_id
-                    state = states[case.approval_id]
-                    self._store.state.put(conn, SERVICE, key, state, expected_version=None, now=now)
+            self.write(conn, cases, states, now)
+
+    def write(
+        self, conn: Connection, cases: Sequence[Case], sealed: Mapping[str, str], now: datetime
+    ) -> None:
+        """Store new cases in the caller's transaction, as :meth:`sealed` gave them."""
+        for case in cases:
+            if self._store.approvals.create(conn, _row(case, now)):
+                key = _CASE + case.approval_id
+                state = sealed[case.approval_id]
+                self._store.state.put(conn, SERVICE, key, state, expected_version=None, now=now)
 
     def load(self, approval_id: str) -> StoredCase | None:
         """The case ``approval_id``, or None."""
