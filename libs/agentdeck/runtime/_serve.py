@@ -6,17 +6,18 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
-from agentdeck.contracts import Codec, default_codec
-from agentdeck.embedded import kafka_cluster
 from agentdeck.errors import ConfigError
-from agentdeck.hotstate import HotState, open_hot_state
-from agentdeck.runtime._runner import ServiceRunner
 from agentdeck.settings import KafkaSettings, ServiceSettings
-from agentdeck.store import Store
+
+if TYPE_CHECKING:  # what a service process opens; tools that import the runtime need none of it
+    from agentdeck.contracts import Codec
+    from agentdeck.hotstate import HotState
+    from agentdeck.runtime._runner import ServiceRunner
+    from agentdeck.store import Store
 
 __all__ = ["Resources", "serve"]
 
@@ -55,6 +56,10 @@ def serve(
         build: The service's composition root.
         check: Refuses a configuration the service cannot run with (missing keys).
     """
+    from agentdeck.contracts import default_codec  # noqa: PLC0415 -- see the imports above
+    from agentdeck.hotstate import open_hot_state  # noqa: PLC0415
+    from agentdeck.store import Store  # noqa: PLC0415
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = settings_type()
@@ -94,5 +99,7 @@ def _broker(kafka: KafkaSettings) -> Iterator[KafkaSettings]:
     if kafka.bootstrap_servers:
         yield kafka
         return
+    from agentdeck.embedded import kafka_cluster  # noqa: PLC0415 -- only a service alone needs it
+
     with kafka_cluster(kafka) as embedded:
         yield embedded
