@@ -12,13 +12,16 @@ import secrets
 from confluent_kafka import Message
 
 from agentdeck.contracts import Envelope
+from agentdeck.contracts.models import DeadLettered
 
 __all__ = [
+    "DEAD_LETTER",
     "EVENT_TYPE",
     "SCHEMA_FINGERPRINT",
     "TRACEPARENT",
     "TRACESTATE",
     "child_traceparent",
+    "dead_letter_headers",
     "event_headers",
     "header_value",
     "is_valid_traceparent",
@@ -69,6 +72,31 @@ def event_headers(envelope: Envelope, fingerprint_hex: str) -> dict[str, str]:
     if envelope.tracestate:
         headers[TRACESTATE] = envelope.tracestate
     return headers
+
+
+DEAD_LETTER = "agentdeck-dlq-"
+"""Prefix of a dead letter's failure headers, for tools that read no Avro."""
+
+
+def dead_letter_headers(letter: DeadLettered) -> dict[str, str]:
+    """Why a record was dead-lettered and where it came from, as plain record headers.
+
+    The machine-readable reason (code, category, whether a retry helps, the
+    capability that refused it) and the record's origin, so generic Kafka tools
+    (kcat, a console, a Connect sink) can filter dead letters without decoding
+    them. The message stays in the event only: it may quote the record.
+    """
+    failure = letter.failure
+    return {
+        f"{DEAD_LETTER}code": failure.code,
+        f"{DEAD_LETTER}category": str(failure.category),
+        f"{DEAD_LETTER}retryable": "true" if failure.retryable else "false",
+        f"{DEAD_LETTER}capability": failure.capability,
+        f"{DEAD_LETTER}source": (
+            f"{letter.source_topic}:{letter.source_partition}:{letter.source_offset}"
+        ),
+        f"{DEAD_LETTER}group": letter.consumer_group,
+    }
 
 
 def record_headers(message: Message) -> list[tuple[str, bytes | None]]:

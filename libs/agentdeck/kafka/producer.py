@@ -8,6 +8,7 @@ from typing import TypeAlias
 from confluent_kafka import KafkaError, Message, Producer
 
 from agentdeck.contracts import Codec, Event
+from agentdeck.contracts.models import DeadLettered
 from agentdeck.kafka import headers as h
 from agentdeck.kafka._config import producer_config
 from agentdeck.kafka.authority import SIGNED
@@ -74,6 +75,8 @@ class EventProducer:
         name = topic or topic_for(event).full(self._settings.topic_prefix)
         fingerprint = self._codec.writer_of(type(event)).fingerprint_hex
         headers: Headers = list(h.event_headers(event.envelope, fingerprint).items())
+        if isinstance(event, DeadLettered):
+            headers += h.dead_letter_headers(event).items()
         value = self._codec.encode(event)
         if self._signer is not None and type(event) in SIGNED:
             headers += sign_record(self._signer, value)

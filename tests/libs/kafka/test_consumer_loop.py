@@ -4,7 +4,7 @@ from agentdeck.contracts import Codec, Event
 from agentdeck.contracts.models import DeadLettered, GoalSubmitted, RunStarted
 from agentdeck.errors import RetryableError, TerminalError
 from agentdeck.kafka import EventProducer, Inbound, InMemoryProcessedLog, Topic
-from agentdeck.kafka.headers import EVENT_TYPE
+from agentdeck.kafka.headers import EVENT_TYPE, record_headers
 from agentdeck.settings import KafkaSettings
 from testkit.kafka import committed_total, goal, make_loop, read_topic, run_until, started_for
 
@@ -57,6 +57,19 @@ def test_malformed_records_are_dead_lettered_and_the_loop_goes_on(kafka, codec):
         assert letter.failure.remediation
         assert letter.source_topic == Topic.GOALS.full(kafka.topic_prefix)
         assert letter.original_key == b"run-x"
+    # The reason travels in plain headers too, for tools that read no Avro.
+    for message in read_topic(kafka, Topic.DEAD_LETTERS.full(kafka.topic_prefix), 3):
+        letter = codec.decode(message.value())
+        headers = dict(record_headers(message))
+        source = f"{letter.source_topic}:{letter.source_partition}:{letter.source_offset}"
+        assert {k: v for k, v in headers.items() if k.startswith("agentdeck-dlq-")} == {
+            "agentdeck-dlq-code": letter.failure.code.encode(),
+            "agentdeck-dlq-category": b"VALIDATION",
+            "agentdeck-dlq-retryable": b"false",
+            "agentdeck-dlq-capability": b"codec.decode",
+            "agentdeck-dlq-source": source.encode(),
+            "agentdeck-dlq-group": loop.group.encode(),
+        }
 
 
 def test_a_handler_failing_on_one_event_dead_letters_only_that_event(kafka, codec):
