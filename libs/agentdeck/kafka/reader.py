@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
@@ -51,8 +51,9 @@ def read_topics(
     keep: Callable[[Event], bool],
     *,
     timeout_s: float = 60.0,
+    only: Collection[str] | None = None,
 ) -> TopicRead:
-    """Every event of every ``<prefix>.*`` topic that ``keep`` accepts.
+    """Every event of every ``<prefix>.*`` topic (or of the topics ``only`` names) ``keep`` accepts.
 
     Raises:
         BrokerUnavailable: The broker did not answer, or did not deliver up to
@@ -63,6 +64,8 @@ def read_topics(
     try:
         started_ms = int(time.time() * 1000)
         ends = _end_offsets(consumer, settings.topic_prefix, timeout_s)
+        if only is not None:
+            ends = {tp: marks for tp, marks in ends.items() if tp[0] in only}
         read = TopicRead(topics=sorted({tp[0] for tp in ends}))
         pending = {tp: high for tp, (low, high) in ends.items() if high > low}
         consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in pending])

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from agentdeck.cli import approvals, bench, commands, privacy, replay, worker
 from agentdeck.cli.audit import audit_app
+from agentdeck.cli.dead_letters import dead_letters_app
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.up import run_up
 from agentdeck.errors import AgentdeckError
@@ -49,6 +50,7 @@ for _command in (
 ):
     app.command()(_command)
 app.add_typer(audit_app, name="audit", help="Verify the tamper-evident log; export proofs.")
+app.add_typer(dead_letters_app, name="dead-letters")
 
 
 @app.command()
