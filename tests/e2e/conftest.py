@@ -23,6 +23,7 @@ from agentdeck.kafka import ensure_topics, topic_specs
 from agentdeck.runtime import ServiceRunner
 from agentdeck.settings import KafkaSettings, StoreSettings
 from testkit import authority
+from testkit.cli import point_cli_at
 from testkit.privacy import opening
 from testkit.sql import Databases
 
@@ -99,3 +100,10 @@ def platform(
     """Everything up on PostgreSQL and Redis; stopped after the module."""
     with running_platform(bootstrap_servers, pg_admin, tmp_path_factory.mktemp("e2e")) as up:
         yield up
+
+
+@pytest.fixture
+def cli_env(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Platform:
+    """``platform``, with the CLI pointed at it for the test."""
+    point_cli_at(platform.info, monkeypatch)
+    return platform

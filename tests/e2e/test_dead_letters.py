@@ -3,24 +3,12 @@
 import time
 import uuid
 
-import pytest
-
 from agentdeck.cli.app import main
 from agentdeck.contracts import default_codec
 from agentdeck.contracts import models as m
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.settings import KafkaSettings
 from testkit.kafka import read_topic
-
-
-@pytest.fixture
-def cli(platform, monkeypatch):
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", platform.info.bootstrap_servers)
-    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", platform.info.topic_prefix)
-    monkeypatch.setenv("AGENTDECK_DATABASE_URL", platform.info.database_url)
-    monkeypatch.setenv("AGENTDECK_DATA_DIR", platform.info.data_dir)
-    monkeypatch.setenv("COLUMNS", "240")  # a table row on one line
-    return platform
 
 
 def _kafka(platform):
@@ -52,13 +40,13 @@ def _letters_of(platform, value, count):
         time.sleep(0.2)
 
 
-def test_a_dead_letter_is_listed_shown_and_redriven_once(cli, capsys):
+def test_a_dead_letter_is_listed_shown_and_redriven_once(cli_env, capsys):
     garbage = f"not avro {uuid.uuid4().hex}".encode()
-    producer = EventProducer(_kafka(cli), default_codec(), client_id="garbage")
-    goals = Topic.GOALS.full(cli.info.topic_prefix)
+    producer = EventProducer(_kafka(cli_env), default_codec(), client_id="garbage")
+    goals = Topic.GOALS.full(cli_env.info.topic_prefix)
     producer.send_raw(goals, garbage, b"k-1", [("origin", b"crm")])
     producer.flush()
-    (letter,) = _letters_of(cli, garbage, 1)
+    (letter,) = _letters_of(cli_env, garbage, 1)
     short = letter.envelope.event_id[:8]
 
     assert main(["dead-letters", "list", "--code", "bad_marker", "--topic", "goals"]) == 0
@@ -73,7 +61,7 @@ def test_a_dead_letter_is_listed_shown_and_redriven_once(cli, capsys):
 
     assert main(["dead-letters", "redrive", short]) == 0
     assert f"redriven {letter.envelope.event_id}" in capsys.readouterr().out
-    first, again = _letters_of(cli, garbage, 2)[:2]
+    first, again = _letters_of(cli_env, garbage, 2)[:2]
     assert first.envelope.event_id == letter.envelope.event_id
     assert (again.source_topic, again.original_key) == (goals, b"k-1"), "the same record, back"
     assert [(h.key, h.value) for h in again.original_headers] == [("origin", b"crm")]
@@ -87,7 +75,7 @@ def test_a_dead_letter_is_listed_shown_and_redriven_once(cli, capsys):
     assert short in capsys.readouterr().out
 
 
-def test_an_unknown_dead_letter_id_is_one_line(cli, capsys):
+def test_an_unknown_dead_letter_id_is_one_line(cli_env, capsys):
     assert main(["dead-letters", "show", "ffffffffffff"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["agentdeck: error: no dead letter with an id starting 'ffffffffffff'"]

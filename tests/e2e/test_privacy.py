@@ -42,6 +42,7 @@ from agentdeck.store._models import (
     ServiceStateRow,
     SubjectKeyRow,
 )
+from testkit.cli import point_cli_at
 
 runner = CliRunner()
 CANARY = f"canary{uuid.uuid4().hex[:12]}"
@@ -63,11 +64,7 @@ def _trusting(platform) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _cli_env(platform, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", platform.info.bootstrap_servers)
-    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", platform.info.topic_prefix)
-    monkeypatch.setenv("AGENTDECK_DATABASE_URL", platform.info.database_url)
-    monkeypatch.setenv("AGENTDECK_DATA_DIR", platform.info.data_dir)
-    monkeypatch.setenv("COLUMNS", "300")
+    point_cli_at(platform.info, monkeypatch)
     # The CLI takes the stack's master key from its key file, as an operator next to it does.
     monkeypatch.delenv("AGENTDECK_PII_MASTER_KEY")
 

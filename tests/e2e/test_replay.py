@@ -154,14 +154,6 @@ def test_replay_from_kafka_gives_the_archive_s_events_and_tree_and_skips_bad_mes
         assert len(read.topics) == len(Topic)
 
 
-@pytest.fixture
-def cli_env(platform, monkeypatch):
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", platform.info.bootstrap_servers)
-    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", platform.info.topic_prefix)
-    monkeypatch.setenv("AGENTDECK_DATABASE_URL", platform.info.database_url)
-    monkeypatch.setenv("AGENTDECK_DATA_DIR", platform.info.data_dir)
-
-
 def _cli(capsys, *args):
     from agentdeck.cli.app import main
 
