@@ -9,7 +9,7 @@ import hmac
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.keywrap import (
 )
 
 from agentdeck.errors import ConfigError
-from agentdeck.store import Store
+from agentdeck.store import Store, SubjectKey
 
 __all__ = ["KeyRing", "MasterKey", "run_subject"]
 
@@ -143,10 +143,7 @@ class KeyRing:
             return
         with self._store.transaction(read_only=True) as conn:
             rows = self._store.subject_keys.get_many(conn, missing)
-        expires = self._clock() + self._cache_s
-        for kid, row in rows.items():
-            key = None if row.wrapped_key is None else self._unwrap(row.wrapped_key)
-            self._keys[kid] = (key, expires)
+        self._cache(rows)
 
     def prefetch_runs(self, runs: Collection[tuple[str, str]]) -> None:
         """:meth:`run_kid` and :meth:`key` of each ``(run id, tenant)``: one read for all."""
@@ -160,10 +157,7 @@ class KeyRing:
             rows = self._store.subject_keys.get_many(conn, stale) if stale else {}
         for run, tenant in unknown.items():
             self._remember(run, bound.get(run) or self.kid(tenant, run_subject(run)))
-        expires = self._clock() + self._cache_s
-        for kid, row in rows.items():
-            key = None if row.wrapped_key is None else self._unwrap(row.wrapped_key)
-            self._keys[kid] = (key, expires)
+        self._cache(rows)
 
     def run_kid(self, run_id: str, tenant: str) -> str:
         """The key id a run's data is sealed under: its bound subject's, else the run's own."""
@@ -212,10 +206,7 @@ class KeyRing:
             bound = self._store.subject_keys.bind_runs(
                 conn, {run: kid for run, (_t, kid) in wanted.items()}, now=now
             )
-        expires = self._clock() + self._cache_s
-        for kid, row in have.items():
-            key = None if row.wrapped_key is None else self._unwrap(row.wrapped_key)
-            self._keys[kid] = (key, expires)
+        self._cache(have)
         for run, kid in bound.items():
             self._remember(run, kid)
         return bound
@@ -232,6 +223,13 @@ class KeyRing:
     def forget(self) -> None:
         """Drop every cached key (the next use reads the store)."""
         self._keys.clear()
+
+    def _cache(self, rows: Mapping[str, SubjectKey]) -> None:
+        """Remember the keys of ``rows`` (an erased one as None) for ``cache_s``."""
+        expires = self._clock() + self._cache_s
+        for kid, row in rows.items():
+            key = None if row.wrapped_key is None else self._unwrap(row.wrapped_key)
+            self._keys[kid] = (key, expires)
 
     def _remember(self, run_id: str, kid: str) -> None:
         self._runs[run_id] = kid
