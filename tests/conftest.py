@@ -6,17 +6,19 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, text
 
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.contracts import Codec, default_codec
 from agentdeck.embedded import EmbeddedBroker
 from agentdeck.kafka import ensure_topics, topic_specs, wait_for_broker
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import create_store_engine, migrate
 from testkit import authority
-from testkit.sql import BACKENDS, PG_ADMIN_URL, START_POSTGRES, databases_for
+from testkit.sql import BACKENDS, PG_ADMIN_URL, START_POSTGRES, NewId, databases_for
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +95,20 @@ def engine(
     databases = databases_for(request, tmp_path_factory.mktemp("store"))
     try:
         shared = databases.new_engine()
-        migrate(shared)
+        migrate(shared, *SERVICE_SCHEMAS)
         yield shared
     finally:
         databases.close()
+
+
+@pytest.fixture
+def new_id() -> NewId:
+    """Make ids no other test uses: ``new_id("run")`` -> ``run-<hex>``."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The current time, timezone-aware, truncated to whole milliseconds."""
+    current = datetime.now(UTC)
+    return current.replace(microsecond=current.microsecond // 1000 * 1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from agentdeck.store import create_store_engine
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+NewId = Callable[[str], str]
+"""Makes ids no other test uses (the ``new_id`` fixture)."""
+
 BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.integration))
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # what a service process opens; tools that import the runtime
     from agentdeck.hotstate import HotState
     from agentdeck.runtime._runner import ServiceRunner
     from agentdeck.store import Store
+    from agentdeck.store.sql import Schema
 
 __all__ = ["Resources", "serve"]
 
@@ -39,6 +40,7 @@ def serve(
     build: Callable[[S, Resources], ServiceRunner],
     *,
     check: Callable[[S], object] | None = None,
+    schema: Schema | None = None,
 ) -> None:
     """Run one service as a process until SIGINT or SIGTERM (``python -m agentdeck.<svc>.main``).
 
@@ -55,6 +57,7 @@ def serve(
         settings_type: Reads the service's settings from the environment.
         build: The service's composition root.
         check: Refuses a configuration the service cannot run with (missing keys).
+        schema: The service's own tables, migrated at start with the store's.
     """
     from agentdeck.contracts import default_codec  # noqa: PLC0415 -- see the imports above
     from agentdeck.hotstate import open_hot_state  # noqa: PLC0415
@@ -71,7 +74,11 @@ def serve(
         raise SystemExit(f"{name}: {exc}") from None
     with (
         _broker(settings.kafka) as kafka,
-        Store.open(settings.store.database_url, data_dir=settings.store.data_dir) as store,
+        Store.open(
+            settings.store.database_url,
+            data_dir=settings.store.data_dir,
+            schemas=() if schema is None else (schema,),
+        ) as store,
     ):
         settings = settings.model_copy(update={"kafka": kafka})
         hot = open_hot_state(settings.store.redis_url, prefix=kafka.topic_prefix)

@@ -1,4 +1,4 @@
-"""Durable state of agentdeck: event archive, projections, ledgers, budgets, payloads.
+"""Durable state of agentdeck: event archive, projections, ledgers, payloads.
 
 SQLAlchemy 2 (synchronous, Core statements over typed declarative tables) on
 PostgreSQL in production and a SQLite file (WAL) as the embedded default.
@@ -45,14 +45,12 @@ from agentdeck.store._archive import (
     AuditBytes,
     AuditRecord,
 )
-from agentdeck.store._budgets import Budget, BudgetsRepository, Reservation
 from agentdeck.store._effects import BeginOutcome, EffectEntry, EffectLedger
 from agentdeck.store._engine import create_store_engine
 from agentdeck.store._enums import (
     ApprovalStatus,
     BeginStatus,
     EffectStatus,
-    ReservationStatus,
     RunStatus,
 )
 from agentdeck.store._migrate import current_revision, head_revision, migrate
@@ -97,8 +95,6 @@ __all__ = [
     "Base",
     "BeginOutcome",
     "BeginStatus",
-    "Budget",
-    "BudgetsRepository",
     "EffectEntry",
     "EffectLedger",
     "EffectStatus",
@@ -109,8 +105,6 @@ __all__ = [
     "PayloadRef",
     "PayloadsRepository",
     "ProcessedEventsRepository",
-    "Reservation",
-    "ReservationStatus",
     "RunRecord",
     "RunStatus",
     "RunsRepository",

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from sqlalchemy import JSON, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.types import TypeDecorator, TypeEngine
-
-from agentdeck.store._models import Base
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -45,7 +44,7 @@ def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def table_of(model: type[Base]) -> Table:
+def table_of(model: type[DeclarativeBase]) -> Table:
     """The Core table of ``model`` (statements on it skip the ORM layer)."""
     table = model.__table__
     assert isinstance(table, Table)  # noqa: S101 - declarative models always map a Table
@@ -77,7 +76,7 @@ def _sqlite_insert(table: Table) -> sqlite.Insert:
 
 def bulk_insert_ignore(
     conn: Connection,
-    model: type[Base],
+    model: type[DeclarativeBase],
     columns: Sequence[str],
     rows: Sequence[Mapping[str, Any]],
 ) -> int:
@@ -123,7 +122,7 @@ def _is_json(column_type: TypeEngine[Any]) -> bool:
 
 
 @cache
-def _unnest_insert(model: type[Base], columns: tuple[str, ...]) -> str:
+def _unnest_insert(model: type[DeclarativeBase], columns: tuple[str, ...]) -> str:
     table = table_of(model)
     dialect = PGDialect()  # type: ignore[no-untyped-call]
     quote = dialect.identifier_preparer.quote
@@ -143,7 +142,7 @@ def _unnest_insert(model: type[Base], columns: tuple[str, ...]) -> str:
 
 
 @cache
-def _returning_insert(model: type[Base]) -> ReturningInsert[Any]:
+def _returning_insert(model: type[DeclarativeBase]) -> ReturningInsert[Any]:
     table = table_of(model)
     return sqlite.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 

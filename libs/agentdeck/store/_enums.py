@@ -8,7 +8,6 @@ __all__ = [
     "ApprovalStatus",
     "BeginStatus",
     "EffectStatus",
-    "ReservationStatus",
     "RunStatus",
 ]
 
@@ -57,11 +56,3 @@ class ApprovalStatus(StrEnum):
 
 
 OPEN_APPROVAL_STATUSES = (ApprovalStatus.PENDING, ApprovalStatus.ESCALATED)
-
-
-class ReservationStatus(StrEnum):
-    """State of a budget reservation."""
-
-    RESERVED = "reserved"
-    SETTLED = "settled"
-    RELEASED = "released"

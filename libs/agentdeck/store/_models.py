@@ -15,7 +15,6 @@ from enum import StrEnum
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -25,15 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from agentdeck.store._enums import ApprovalStatus, EffectStatus, ReservationStatus, RunStatus
+from agentdeck.store._enums import ApprovalStatus, EffectStatus, RunStatus
 from agentdeck.store._types import Headers, KafkaHeaders, Money, UtcDateTime
 
 __all__ = [
     "ApprovalRow",
     "ArchiveRow",
     "Base",
-    "BudgetReservationRow",
-    "BudgetRow",
     "EffectRow",
     "PayloadRow",
     "ProcessedEventRow",
@@ -179,36 +176,6 @@ class ApprovalRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-class BudgetRow(Base):
-    """Spending allowance of one scope (``tenant:acme``, ``run:123``)."""
-
-    __tablename__ = "budgets"
-
-    scope: Mapped[str] = mapped_column(_NAME, primary_key=True)
-    limit_amount: Mapped[Decimal] = mapped_column(Money())
-    reserved: Mapped[Decimal] = mapped_column(Money())
-    spent: Mapped[Decimal] = mapped_column(Money())
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-class BudgetReservationRow(Base):
-    """An amount held against a budget until it is settled or released."""
-
-    __tablename__ = "budget_reservations"
-    __table_args__ = (
-        _status_check(ReservationStatus),
-        Index("ix_budget_reservations_scope_status", "scope", "status"),
-    )
-
-    reservation_id: Mapped[str] = mapped_column(_NAME, primary_key=True)
-    scope: Mapped[str] = mapped_column(ForeignKey("budgets.scope"))
-    amount: Mapped[Decimal] = mapped_column(Money())
-    actual: Mapped[Decimal | None] = mapped_column(Money())
-    status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ServiceStateRow(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -10,10 +11,9 @@ from sqlalchemy import Connection, Engine, text
 
 from agentdeck.store._approvals import ApprovalsRepository
 from agentdeck.store._archive import ArchiveRepository
-from agentdeck.store._budgets import BudgetsRepository
 from agentdeck.store._effects import EffectLedger
 from agentdeck.store._engine import create_store_engine
-from agentdeck.store._migrate import migrate
+from agentdeck.store._migrate import Schema, migrate
 from agentdeck.store._payloads import PayloadsRepository
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._runs import RunsRepository
@@ -38,18 +38,28 @@ class Store:
     runs: RunsRepository = field(default_factory=RunsRepository)
     effects: EffectLedger = field(default_factory=EffectLedger)
     approvals: ApprovalsRepository = field(default_factory=ApprovalsRepository)
-    budgets: BudgetsRepository = field(default_factory=BudgetsRepository)
     state: StateRepository = field(default_factory=StateRepository)
     payloads: PayloadsRepository = field(default_factory=PayloadsRepository)
     subject_keys: SubjectKeysRepository = field(default_factory=SubjectKeysRepository)
 
     @classmethod
-    def open(cls, url: str = "", *, data_dir: str = ".agentdeck", upgrade: bool = True) -> Store:
-        """Create the engine (see :func:`create_store_engine`) and migrate unless told not to."""
+    def open(
+        cls,
+        url: str = "",
+        *,
+        data_dir: str = ".agentdeck",
+        upgrade: bool = True,
+        schemas: Iterable[Schema] = (),
+    ) -> Store:
+        """Create the engine (see :func:`create_store_engine`) and migrate unless told not to.
+
+        Migrating brings the plumbing and each of ``schemas`` (a service's own
+        tables) to their latest revision.
+        """
         engine = create_store_engine(url, data_dir=data_dir)
         try:
             if upgrade:
-                migrate(engine)
+                migrate(engine, *schemas)
         except BaseException:
             engine.dispose()
             raise

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import create_engine, text
 
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.embedded import tansu_binary
 from agentdeck.errors import ConfigError
 
@@ -111,7 +112,9 @@ def bench(
             raise ConfigError(f"cannot reach PostgreSQL at {postgres}: {reason}") from None
         started = time.perf_counter()
         with fresh_database(postgres) as url:
-            Store.open(url, data_dir=tmp).close()  # migrate once, before the services start
+            Store.open(
+                url, data_dir=tmp, schemas=SERVICE_SCHEMAS
+            ).close()  # migrate once, before the services start
             result: dict[str, Any] = run_bench(
                 config, url, lambda line: console.print(f"[dim]{line}[/dim]")
             )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.cli.settings import CliSettings
 from agentdeck.embedded import kafka_cluster
 from agentdeck.hotstate import HotState, open_hot_state
@@ -53,7 +54,9 @@ def embedded_stack(settings: CliSettings) -> Iterator[Stack]:
     data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         kafka = stack.enter_context(kafka_cluster(settings.kafka, log_path=data_dir / "broker.log"))
-        store = Store.open(settings.store.database_url, data_dir=str(data_dir))
+        store = Store.open(
+            settings.store.database_url, data_dir=str(data_dir), schemas=SERVICE_SCHEMAS
+        )
         stack.callback(store.close)
         hot = open_hot_state(settings.store.redis_url, prefix=settings.kafka.topic_prefix)
         stack.callback(hot.close)

@@ -12,8 +12,9 @@ from agentdeck.kafka import Topic
 from agentdeck.policy_checker.adapters.catalog import ToolCatalog
 from agentdeck.policy_checker.adapters.cedar import load_bundle
 from agentdeck.policy_checker.adapters.counters import CallCounter
-from agentdeck.policy_checker.adapters.journal import usd_of
+from agentdeck.policy_checker.adapters.journal import Journal
 from agentdeck.policy_checker.adapters.shadow import Shadow
+from agentdeck.policy_checker.adapters.tables import SCHEMA
 from agentdeck.policy_checker.core import Ttls, tenant_scope
 from agentdeck.policy_checker.core.budget import SETTLING
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
@@ -46,11 +47,10 @@ def signer_of(settings: PolicyCheckerSettings) -> Signer:
 
 def ensure_budgets(store: Store, budgets_micros: dict[str, int], *, now: datetime) -> None:
     """Create the configured tenant budgets that do not exist yet; existing ones stay."""
+    journal = Journal(store, "policy-checker")
     with store.transaction() as conn:
         for tenant, micros in budgets_micros.items():
-            scope = tenant_scope(tenant)
-            if store.budgets.get(conn, scope) is None:
-                store.budgets.set_limit(conn, scope, usd_of(micros), now=now)
+            journal.ensure_budget(conn, tenant_scope(tenant), micros, now=now)
 
 
 def build(
@@ -133,6 +133,7 @@ def main() -> None:
             tools=load_catalog(settings.tool_packages),
         ),
         check=signer_of,
+        schema=SCHEMA,
     )
 
 

@@ -7,29 +7,14 @@ PostgreSQL tests error out with the command that starts it; they never skip.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from testkit.sql import BACKENDS, Databases, databases_for
+from testkit.sql import BACKENDS, Databases, NewId, databases_for
 
-NewId = Callable[[str], str]
-
-
-@pytest.fixture
-def new_id() -> NewId:
-    """Make ids no other test uses: ``new_id("run")`` -> ``run-<hex>``."""
-    return lambda prefix: f"{prefix}-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def now() -> datetime:
-    """The current time, timezone-aware, truncated to whole milliseconds."""
-    current = datetime.now(UTC)
-    return current.replace(microsecond=current.microsecond // 1000 * 1000)
+__all__ = ["NewId"]  # the contract tests annotate with it
 
 
 @pytest.fixture(params=BACKENDS)

@@ -5,50 +5,75 @@ from __future__ import annotations
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from agentdeck.store import Base, current_revision, head_revision, migrate
-from agentdeck.store._migrate import VERSION_TABLE, _config
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
+from agentdeck.store import current_revision, head_revision, migrate
+from agentdeck.store._migrate import PLUMBING, _config
+from agentdeck.store.sql import Schema
 
 if TYPE_CHECKING:
     from .conftest import Databases
 
-TABLES = {
-    "event_archive",
-    "processed_events",
-    "runs",
-    "effect_ledger",
-    "approvals",
-    "budgets",
-    "budget_reservations",
-    "service_state",
-    "payloads",
-}
+SCHEMAS = pytest.mark.parametrize("schema", [PLUMBING, *SERVICE_SCHEMAS], ids=lambda s: s.name)
+
+
+def tables_of(schema: Schema) -> set[str]:
+    return set(schema.metadata.tables)
 
 
 def test_a_new_database_has_no_revision(databases: Databases) -> None:
     assert current_revision(databases.new_engine()) is None
 
 
-def test_migrating_twice_leaves_the_schema_at_head(databases: Databases) -> None:
+@SCHEMAS
+def test_migrating_twice_leaves_the_schema_at_head(databases: Databases, schema: Schema) -> None:
     engine = databases.new_engine()
-    migrate(engine)
-    migrate(engine)
-    assert current_revision(engine) == head_revision()
-    assert set(inspect(engine).get_table_names()) >= TABLES
+    migrate(engine, schema)
+    migrate(engine, schema)
+    assert current_revision(engine, schema) == head_revision(schema)
+    assert set(inspect(engine).get_table_names()) >= tables_of(schema)
 
 
-def test_the_models_match_what_the_migrations_create(databases: Databases) -> None:
+@SCHEMAS
+def test_the_models_match_what_the_migrations_create(databases: Databases, schema: Schema) -> None:
     engine = databases.new_engine()
-    migrate(engine)
+    migrate(engine, schema)
+    owned = tables_of(schema)
+
+    def its_own(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+        table = obj if type_ == "table" else getattr(obj, "table", None)
+        return table is None or table.name in owned  # the others' tables are not its business
+
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        assert compare_metadata(context, Base.metadata) == []
+        opts = {"version_table": schema.version_table, "include_object": its_own}
+        context = MigrationContext.configure(conn, opts=opts)
+        assert compare_metadata(context, schema.metadata) == []
+
+
+def test_the_plumbing_makes_no_service_table(databases: Databases) -> None:
+    engine = databases.new_engine()
+    migrate(engine)
+    owned = set().union(*(tables_of(s) for s in SERVICE_SCHEMAS))
+    assert not owned & set(inspect(engine).get_table_names())
+
+
+@pytest.mark.parametrize("schema", SERVICE_SCHEMAS, ids=lambda s: s.name)
+def test_a_service_adopts_its_tables_made_before_it_owned_them(
+    databases: Databases, schema: Schema
+) -> None:
+    engine = databases.new_engine()
+    migrate(engine)
+    schema.metadata.create_all(engine)  # what the store's first revision used to make
+    migrate(engine, schema)
+    assert current_revision(engine, schema) == head_revision(schema)
+    assert set(inspect(engine).get_table_names()) >= tables_of(schema)
 
 
 MIGRATOR = """
@@ -96,14 +121,15 @@ def test_threads_migrating_at_the_same_moment_all_end_at_head(databases: Databas
     assert current_revision(engine) == head_revision()
 
 
+@SCHEMAS
 def test_downgrading_to_base_removes_every_table_and_upgrading_restores_them(
-    databases: Databases,
+    databases: Databases, schema: Schema
 ) -> None:
     engine = databases.new_engine()
-    migrate(engine)
+    migrate(engine, schema)
     with engine.begin() as conn:
-        command.downgrade(_config(conn), "base")
-    assert current_revision(engine) is None
-    assert not TABLES & set(inspect(engine).get_table_names())
-    migrate(engine)
-    assert current_revision(engine) == head_revision()
+        command.downgrade(_config(conn, schema), "base")
+    assert current_revision(engine, schema) is None
+    assert not tables_of(schema) & set(inspect(engine).get_table_names())
+    migrate(engine, schema)
+    assert current_revision(engine, schema) == head_revision(schema)

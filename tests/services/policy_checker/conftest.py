@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.hotstate import HotState, open_hot_state
 from agentdeck.store import Store, migrate
 from testkit.sql import Databases
@@ -22,7 +23,7 @@ def pg_store(pg_admin: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iter
     databases = Databases("postgresql", Path(tmp_path_factory.mktemp("pc")), pg_admin)
     try:
         engine = databases.new_engine()
-        migrate(engine)
+        migrate(engine, *SERVICE_SCHEMAS)
         yield Store(engine)
     finally:
         databases.close()

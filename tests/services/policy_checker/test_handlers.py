@@ -18,16 +18,18 @@ from agentdeck.errors import RetryableError
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.kafka import BatchHandler, Outcome
 from agentdeck.policy_checker import core
+from agentdeck.policy_checker.adapters.budgets import BudgetsRepository
 from agentdeck.policy_checker.adapters.catalog import ToolCatalog
 from agentdeck.policy_checker.adapters.cedar import load_bundle
 from agentdeck.policy_checker.adapters.counters import CallCounter, ShadowCounter
 from agentdeck.policy_checker.adapters.journal import Journal
 from agentdeck.policy_checker.adapters.shadow import Shadow
+from agentdeck.policy_checker.adapters.tables import ReservationStatus
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.main import DEMO_BUNDLE, ensure_budgets
 from agentdeck.runtime import journaled, transactional
 from agentdeck.signing import Signer, generate_private_key
-from agentdeck.store import ReservationStatus, Store
+from agentdeck.store import Store
 from testkit.kafka import NOW, TEST_PRODUCER
 
 from ._support import (
@@ -43,6 +45,8 @@ from ._support import (
 
 SERVICE = "policy-checker"
 KEY = Signer("policy-test", generate_private_key())
+
+BUDGETS = BudgetsRepository()
 
 
 @dataclass
@@ -67,7 +71,7 @@ class Checker:
 
     def budget(self) -> tuple[Decimal, Decimal, Decimal]:
         with self.store.transaction(read_only=True) as conn:
-            found = self.store.budgets.get(conn, core.tenant_scope(self.tenant))
+            found = BUDGETS.get(conn, core.tenant_scope(self.tenant))
         assert found is not None
         return found.limit, found.reserved, found.spent
 
@@ -152,7 +156,7 @@ def test_a_hold_planned_on_a_budget_another_replica_took_meanwhile_holds_nothing
     assert [e.outcome for e in _decisions(planned.events)] == [m.DecisionOutcome.ALLOW]
     # Meanwhile another replica holds $0.80 of the $1.00 this decision planned on.
     with checker.store.transaction() as conn:
-        checker.store.budgets.reserve(
+        BUDGETS.reserve(
             conn, core.tenant_scope(checker.tenant), "other-replica", Decimal("0.8"), now=NOW
         )
 
@@ -191,7 +195,7 @@ def test_a_completed_call_settles_its_hold_at_the_actual_cost(checker: Checker) 
     checker.run(checker.settle, [completed(request, 123_000)])  # processed once
     assert checker.budget() == (Decimal(1), Decimal(0), Decimal("0.123"))
     with checker.store.transaction(read_only=True) as conn:
-        held = checker.store.budgets.get_reservation(conn, decision.reservation_id or "")
+        held = BUDGETS.get_reservation(conn, decision.reservation_id or "")
     assert held is not None
     assert held.status is ReservationStatus.SETTLED
 

@@ -13,6 +13,7 @@ from agentdeck.contracts import Codec
 from agentdeck.demo.tools import demo_registry
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import InProcessHotState
+from agentdeck.policy_checker.adapters.budgets import BudgetsRepository
 from agentdeck.policy_checker.main import build, ensure_budgets
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
 from agentdeck.signing import generate_private_key
@@ -20,6 +21,8 @@ from agentdeck.store import Store
 from testkit.kafka import NOW
 
 from ._support import unique
+
+BUDGETS = BudgetsRepository()
 
 
 def _build(engine: Engine, codec: Codec, **settings: object) -> None:
@@ -54,9 +57,9 @@ def test_configured_budgets_are_created_once_and_never_overwritten(engine: Engin
     store, tenant = Store(engine), unique("tenant")
     ensure_budgets(store, {tenant: 2_000_000}, now=NOW)
     with store.transaction() as conn:
-        store.budgets.set_limit(conn, f"tenant:{tenant}", Decimal(7), now=NOW)
+        BUDGETS.set_limit(conn, f"tenant:{tenant}", Decimal(7), now=NOW)
     ensure_budgets(store, {tenant: 2_000_000}, now=NOW)
     with store.transaction(read_only=True) as conn:
-        budget = store.budgets.get(conn, f"tenant:{tenant}")
+        budget = BUDGETS.get(conn, f"tenant:{tenant}")
     assert budget is not None
     assert budget.limit == Decimal(7)

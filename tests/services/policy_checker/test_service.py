@@ -18,6 +18,7 @@ from agentdeck.demo.tools import demo_registry
 from agentdeck.hotstate import HotState
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.policy_checker import core
+from agentdeck.policy_checker.adapters.budgets import BudgetsRepository
 from agentdeck.policy_checker.adapters.cedar import load_bundle
 from agentdeck.policy_checker.adapters.counters import ShadowCounter
 from agentdeck.policy_checker.adapters.switchboard import Switchboard
@@ -38,6 +39,8 @@ PRIVATE = generate_private_key()
 VERIFIER = Verifier({"policy-1": Signer("policy-1", PRIVATE).public_key_b64()})
 DEMO_MAX_COST = 5_000  # create_refund's maximum cost in the demo contracts, micro-USD
 LOOKUP_MAX_COST = 500  # lookup_order's
+
+BUDGETS = BudgetsRepository()
 
 
 def _runner(
@@ -87,7 +90,7 @@ def _wait(what: str, done: Callable[[], bool], timeout_s: float = 30.0) -> None:
 
 def _budget(store: Store, tenant: str) -> tuple[Decimal, Decimal, Decimal]:
     with store.transaction(read_only=True) as conn:
-        found = store.budgets.get(conn, core.tenant_scope(tenant))
+        found = BUDGETS.get(conn, core.tenant_scope(tenant))
     assert found is not None
     return found.limit, found.reserved, found.spent
 

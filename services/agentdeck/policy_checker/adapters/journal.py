@@ -14,6 +14,7 @@ from decimal import ROUND_FLOOR, Decimal
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
+from agentdeck.policy_checker.adapters.budgets import Budget, BudgetsRepository
 from agentdeck.policy_checker.core import (
     NO_BUDGET,
     BudgetView,
@@ -23,7 +24,7 @@ from agentdeck.policy_checker.core import (
     HoldRef,
     Settlement,
 )
-from agentdeck.store import Budget, Store
+from agentdeck.store import Store
 
 __all__ = ["Journal", "micros_of", "usd_of"]
 
@@ -58,6 +59,7 @@ class Journal:
     def __init__(self, store: Store, service: str) -> None:
         self._store = store
         self._service = service
+        self._budgets = BudgetsRepository()
 
     def decisions(self, conn: Connection, ids: Collection[str]) -> dict[str, DecisionRecord]:
         """The journaled decisions among ``ids``, by decision id."""
@@ -67,9 +69,14 @@ class Journal:
             for key, entry in found.items()
         }
 
+    def ensure_budget(self, conn: Connection, scope: str, micros: int, *, now: datetime) -> None:
+        """Give ``scope`` a budget of ``micros`` unless it has one."""
+        if self._budgets.get(conn, scope) is None:
+            self._budgets.set_limit(conn, scope, usd_of(micros), now=now)
+
     def budgets(self, conn: Connection, scopes: Iterable[str]) -> dict[str, BudgetView]:
         """The budgets of ``scopes`` (absent ones as no budget)."""
-        return {s: _view(self._store.budgets.get(conn, s)) for s in set(scopes)}
+        return {s: _view(self._budgets.get(conn, s)) for s in set(scopes)}
 
     def run_spend(self, conn: Connection, runs: Collection[str]) -> dict[str, int]:
         """Settled spend per run, for the runs that have any."""
@@ -88,7 +95,7 @@ class Journal:
         scope at the end is enough: from its first successful hold on, this
         transaction holds the budget row's lock, so nobody else changes it.
         """
-        budgets = self._store.budgets
+        budgets = self._budgets
         held = budgets.reserve_many(
             conn, [(h.scope, h.reservation_id, usd_of(h.amount_micros)) for h in holds], now=now
         )
@@ -124,7 +131,7 @@ class Journal:
     def settle(self, conn: Connection, settlements: Sequence[Settlement], *, now: datetime) -> None:
         """Close each hold (spend or release), add spend to its run, forget its references."""
         spent: dict[str, int] = {}
-        closed = self._store.budgets.close_many(
+        closed = self._budgets.close_many(
             conn,
             [
                 (s.ref.reservation_id, None if s.actual_micros is None else usd_of(s.actual_micros))

@@ -1,5 +1,8 @@
 """Create the store's tables.
 
+The services' own tables are made by each service's migrations now. Databases
+made before that got them here; the service's first revision adopts them.
+
 Revision ID: 0001
 Revises:
 Create Date: 2025-01-01
@@ -44,13 +47,10 @@ def upgrade() -> None:
     _runs()
     _effect_ledger()
     _approvals()
-    _budgets()
 
 
 def downgrade() -> None:
     for table in (
-        "budget_reservations",
-        "budgets",
         "approvals",
         "effect_ledger",
         "runs",
@@ -153,33 +153,3 @@ def _approvals() -> None:
     )
     op.create_index("ix_approvals_run_id", "approvals", ["run_id"])
     op.create_index("ix_approvals_status_deadline", "approvals", ["status", "deadline"])
-
-
-def _budgets() -> None:
-    op.create_table(
-        "budgets",
-        sa.Column("scope", NAME, nullable=False),
-        sa.Column("limit_amount", MONEY, nullable=False),
-        sa.Column("reserved", MONEY, nullable=False),
-        sa.Column("spent", MONEY, nullable=False),
-        sa.Column("updated_at", _when(), nullable=False),
-        sa.PrimaryKeyConstraint("scope", name="pk_budgets"),
-    )
-    op.create_table(
-        "budget_reservations",
-        sa.Column("reservation_id", NAME, nullable=False),
-        sa.Column("scope", NAME, nullable=False),
-        sa.Column("amount", MONEY, nullable=False),
-        sa.Column("actual", MONEY, nullable=True),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("created_at", _when(), nullable=False),
-        sa.Column("closed_at", _when(), nullable=True),
-        sa.PrimaryKeyConstraint("reservation_id", name="pk_budget_reservations"),
-        sa.ForeignKeyConstraint(
-            ["scope"], ["budgets.scope"], name="fk_budget_reservations_scope_budgets"
-        ),
-        _status("reserved", "settled", "released"),
-    )
-    op.create_index(
-        "ix_budget_reservations_scope_status", "budget_reservations", ["scope", "status"]
-    )

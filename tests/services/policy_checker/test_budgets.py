@@ -10,15 +10,12 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import Engine
 
-from agentdeck.store import (
-    BudgetsRepository,
-    IdempotencyKeyReusedError,
-    ReservationStatus,
-    transaction,
-)
+from agentdeck.policy_checker.adapters.budgets import BudgetsRepository
+from agentdeck.policy_checker.adapters.tables import ReservationStatus
+from agentdeck.store import IdempotencyKeyReusedError, transaction
 
 if TYPE_CHECKING:
-    from .conftest import NewId
+    from testkit.sql import NewId
 
 budgets = BudgetsRepository()
 

@@ -10,11 +10,21 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, String, bindparam, delete, literal, select, update
 
-from agentdeck.store._dialect import AnyInsert, InsertFactory, per_dialect, table_of
-from agentdeck.store._enums import ReservationStatus
-from agentdeck.store._models import BudgetReservationRow, BudgetRow
-from agentdeck.store._types import Money, UtcDateTime, quantize_money
+from agentdeck.policy_checker.adapters.tables import (
+    BudgetReservationRow,
+    BudgetRow,
+    ReservationStatus,
+)
 from agentdeck.store.errors import IdempotencyKeyReusedError
+from agentdeck.store.sql import (
+    AnyInsert,
+    InsertFactory,
+    Money,
+    UtcDateTime,
+    per_dialect,
+    quantize_money,
+    table_of,
+)
 
 __all__ = ["Budget", "BudgetsRepository", "Reservation"]
 

@@ -1,0 +1,11 @@
+"""The tables of every service, for the commands that run or read the whole stack."""
+
+from __future__ import annotations
+
+from agentdeck.policy_checker.adapters.tables import SCHEMA as POLICY_CHECKER
+from agentdeck.store.sql import Schema
+
+__all__ = ["SERVICE_SCHEMAS"]
+
+SERVICE_SCHEMAS: tuple[Schema, ...] = (POLICY_CHECKER,)
+"""Migrated with the store's plumbing wherever one process runs every service."""
