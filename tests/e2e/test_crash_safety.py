@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from agentdeck.cli.demo import wait_for_outcomes
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.cli.stackfile import StackInfo
 from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts.models import RunLimits
@@ -37,7 +38,7 @@ def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
 ):
     databases = Databases("postgresql", tmp_path, pg_admin)
     store = Store(databases.new_engine())
-    migrate(store.engine)
+    migrate(store.engine, *SERVICE_SCHEMAS)
     SqlDesk(store).seed()
     url = store.engine.url.render_as_string(hide_password=False)
     prefix = f"crash{uuid.uuid4().hex[:8]}"

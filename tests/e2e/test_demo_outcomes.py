@@ -8,7 +8,7 @@ from agentdeck.approval import client
 from agentdeck.cli.demo import demo_events, output_of, wait_for_outcomes
 from agentdeck.cli.submit import publish_goal
 from agentdeck.store import RunStatus
-from agentdeck.store._models import EffectRow
+from agentdeck.tool_executor.adapters.tables import EffectRow
 from testkit.kafka import wait_until
 
 

@@ -36,12 +36,12 @@ from agentdeck.privacy import KeyRing, MasterKey, Sealer, erased_fields, is_seal
 from agentdeck.signing import Signer
 from agentdeck.store import RunStatus
 from agentdeck.store._models import (
-    EffectRow,
     PayloadRow,
     RunRow,
     ServiceStateRow,
     SubjectKeyRow,
 )
+from agentdeck.tool_executor.adapters.tables import EffectRow
 from testkit.cli import point_cli_at
 
 runner = CliRunner()

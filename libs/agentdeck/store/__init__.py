@@ -1,4 +1,4 @@
-"""Durable state of agentdeck: event archive, projections, ledgers, payloads.
+"""Durable state of agentdeck: event archive, projections, payloads.
 
 SQLAlchemy 2 (synchronous, Core statements over typed declarative tables) on
 PostgreSQL in production and a SQLite file (WAL) as the embedded default.
@@ -45,12 +45,9 @@ from agentdeck.store._archive import (
     AuditBytes,
     AuditRecord,
 )
-from agentdeck.store._effects import BeginOutcome, EffectEntry, EffectLedger
 from agentdeck.store._engine import create_store_engine
 from agentdeck.store._enums import (
     ApprovalStatus,
-    BeginStatus,
-    EffectStatus,
     RunStatus,
 )
 from agentdeck.store._migrate import current_revision, head_revision, migrate
@@ -93,11 +90,6 @@ __all__ = [
     "AuditBytes",
     "AuditRecord",
     "Base",
-    "BeginOutcome",
-    "BeginStatus",
-    "EffectEntry",
-    "EffectLedger",
-    "EffectStatus",
     "Headers",
     "IdempotencyKeyReusedError",
     "PayloadCorruptError",

@@ -6,8 +6,6 @@ from enum import StrEnum
 
 __all__ = [
     "ApprovalStatus",
-    "BeginStatus",
-    "EffectStatus",
     "RunStatus",
 ]
 
@@ -21,28 +19,6 @@ class RunStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-class EffectStatus(StrEnum):
-    """State of one side effect in the effect ledger."""
-
-    STARTED = "started"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-
-
-class BeginStatus(StrEnum):
-    """What :meth:`EffectLedger.begin` tells its caller to do."""
-
-    NEW = "new"
-    """The key was unseen and is now recorded as started: perform the effect."""
-    IN_PROGRESS_OR_UNKNOWN = "in_progress_or_unknown"
-    """An earlier attempt started and never finished: reconcile, never repeat blindly."""
-    COMPLETED = "completed"
-    """The effect already happened; reuse the stored result."""
-    FAILED = "failed"
-    """The effect failed definitively; do not perform it again."""
 
 
 class ApprovalStatus(StrEnum):

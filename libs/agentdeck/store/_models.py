@@ -24,14 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from agentdeck.store._enums import ApprovalStatus, EffectStatus, RunStatus
+from agentdeck.store._enums import ApprovalStatus, RunStatus
 from agentdeck.store._types import Headers, KafkaHeaders, Money, UtcDateTime
 
 __all__ = [
     "ApprovalRow",
     "ArchiveRow",
     "Base",
-    "EffectRow",
     "PayloadRow",
     "ProcessedEventRow",
     "RunRow",
@@ -126,29 +125,6 @@ class RunRow(Base):
     tokens: Mapped[int] = mapped_column(BigInteger)
     cost: Mapped[Decimal] = mapped_column(Money())
     last_event_id: Mapped[str | None] = mapped_column(_ID)
-
-
-class EffectRow(Base):
-    """One side effect, recorded before it happens and again after."""
-
-    __tablename__ = "effect_ledger"
-    __table_args__ = (
-        _status_check(EffectStatus),
-        Index("ix_effect_ledger_run_id", "run_id"),
-        Index("ix_effect_ledger_status_started_at", "status", "started_at"),
-    )
-
-    idempotency_key: Mapped[str] = mapped_column(_NAME, primary_key=True)
-    run_id: Mapped[str] = mapped_column(_ID)
-    step_id: Mapped[str] = mapped_column(_ID)
-    tool: Mapped[str] = mapped_column(_NAME)
-    args_hash: Mapped[str] = mapped_column(_HASH)
-    status: Mapped[str] = mapped_column(String(16))
-    attempt: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    result: Mapped[bytes | None] = mapped_column(LargeBinary)
-    error: Mapped[str | None] = mapped_column(Text)
 
 
 class ApprovalRow(Base):

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, Engine, text
 
 from agentdeck.store._approvals import ApprovalsRepository
 from agentdeck.store._archive import ArchiveRepository
-from agentdeck.store._effects import EffectLedger
 from agentdeck.store._engine import create_store_engine
 from agentdeck.store._migrate import Schema, migrate
 from agentdeck.store._payloads import PayloadsRepository
@@ -36,7 +35,6 @@ class Store:
     archive: ArchiveRepository = field(default_factory=ArchiveRepository)
     processed: ProcessedEventsRepository = field(default_factory=ProcessedEventsRepository)
     runs: RunsRepository = field(default_factory=RunsRepository)
-    effects: EffectLedger = field(default_factory=EffectLedger)
     approvals: ApprovalsRepository = field(default_factory=ApprovalsRepository)
     state: StateRepository = field(default_factory=StateRepository)
     payloads: PayloadsRepository = field(default_factory=PayloadsRepository)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from agentdeck.policy_checker.adapters.tables import SCHEMA as POLICY_CHECKER
 from agentdeck.store.sql import Schema
+from agentdeck.tool_executor.adapters.tables import SCHEMA as TOOL_EXECUTOR
 
 __all__ = ["SERVICE_SCHEMAS"]
 
-SERVICE_SCHEMAS: tuple[Schema, ...] = (POLICY_CHECKER,)
+SERVICE_SCHEMAS: tuple[Schema, ...] = (POLICY_CHECKER, TOOL_EXECUTOR)
 """Migrated with the store's plumbing wherever one process runs every service."""

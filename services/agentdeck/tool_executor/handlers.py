@@ -15,8 +15,9 @@ from agentdeck.contracts.models import (
 )
 from agentdeck.kafka import Inbound, Outcome
 from agentdeck.runtime import Clock
-from agentdeck.store import EffectEntry, Store
+from agentdeck.store import Store
 from agentdeck.tool_executor.adapters.calls import CallRunner
+from agentdeck.tool_executor.adapters.effects import EffectEntry
 from agentdeck.tool_executor.adapters.ledger import CallLedger
 from agentdeck.tool_executor.core.parking import ApprovalSlot, decision_from_json
 from agentdeck.tool_executor.core.plan import Execution, Trust, approval_ids, plan

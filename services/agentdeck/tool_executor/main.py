@@ -26,6 +26,7 @@ from agentdeck.tool_executor.adapters.sandbox import (
     importable,
     isolation_report,
 )
+from agentdeck.tool_executor.adapters.tables import SCHEMA
 from agentdeck.tool_executor.core.breaker import BreakerConfig
 from agentdeck.tool_executor.core.plan import Trust
 from agentdeck.tool_executor.core.screening import Rules
@@ -219,6 +220,7 @@ def main() -> None:
         "tool-executor",
         ToolExecutorSettings,
         lambda settings, r: build(settings, codec=r.codec, store=r.store, hot=r.hot),
+        schema=SCHEMA,
     )
 
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from agentdeck.audit import VerificationFailed, key_fingerprint
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.audit_keys import NoTrustedKey
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.contracts import models as m
 from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.signing import Signer, generate_private_key
@@ -72,7 +73,7 @@ def own_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
     """A migrated database of this test's own: the log's default state keys are not shared."""
     databases = databases_for(request, tmp_path / "databases")
     engine = databases.new_engine()
-    migrate(engine)
+    migrate(engine, *SERVICE_SCHEMAS)
     yield engine
     databases.close()
 

@@ -20,10 +20,13 @@ from agentdeck.demo.desk_api import AUDIENCE, CredentialRejected, DeskApi
 from agentdeck.demo.tools import demo_registry
 from agentdeck.errors import ConfigError
 from agentdeck.signing import Signer, generate_private_key
+from agentdeck.tool_executor.adapters.effects import EffectLedger
 from agentdeck.tool_executor.core.reconcile import longest_call_s
 from agentdeck.tools import RetryPolicy, ToolContext, ToolRegistry
 
 REFUND = {"order_id": "2077", "amount_cents": 500, "reason": "arrived late"}
+
+EFFECTS = EffectLedger()
 
 
 class Clock:
@@ -150,7 +153,7 @@ def test_the_credential_is_in_no_event_ledger_row_or_log_line(
         assert signature.encode() not in codec.encode(event)
         assert signature not in event.model_dump_json()
     with store.transaction(read_only=True) as conn:
-        entry = store.effects.get(conn, decision.idempotency_key)
+        entry = EFFECTS.get(conn, decision.idempotency_key)
     assert signature not in repr(entry)
     assert all(signature not in r.getMessage() for r in caplog.records)
 

@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 from agentdeck.contracts.models import ToolCallCompleted, ToolCallFailed
 from agentdeck.demo._rules import email_id
 from agentdeck.errors import ErrorCategory
-from agentdeck.store import EffectStatus
+from agentdeck.tool_executor.adapters.effects import EffectLedger
+from agentdeck.tool_executor.adapters.tables import EffectStatus
+
+EFFECTS = EffectLedger()
 
 
 def _types(events):  # type: ignore[no-untyped-def]
@@ -16,7 +19,7 @@ def _types(events):  # type: ignore[no-untyped-def]
 def _leave_started(store, decision, minutes_ago=5):  # type: ignore[no-untyped-def]
     """What a crash between the ledger's start and the tool's completion leaves behind."""
     with store.transaction() as conn:
-        store.effects.begin(
+        EFFECTS.begin(
             conn,
             decision.idempotency_key,
             run_id=decision.envelope.run_id,
@@ -29,7 +32,7 @@ def _leave_started(store, decision, minutes_ago=5):  # type: ignore[no-untyped-d
 
 def _status(store, key):  # type: ignore[no-untyped-def]
     with store.transaction(read_only=True) as conn:
-        return store.effects.get(conn, key).status
+        return EFFECTS.get(conn, key).status
 
 
 def test_a_valid_signed_allow_runs_the_tool_and_reports_started_then_completed(
@@ -159,7 +162,6 @@ def test_calls_that_ran_are_recorded_even_when_another_call_of_the_batch_must_wa
 ):
     import pytest
 
-    from agentdeck.store import EffectStatus
     from agentdeck.tool_executor.adapters.calls import CallInFlight
 
     busy = authority.decision("send_email", {"to": "lee@example.com", "subject": "Hi", "body": "x"})

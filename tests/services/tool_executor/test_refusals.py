@@ -8,9 +8,12 @@ from agentdeck.contracts.models import DecisionOutcome, ToolCallCompleted
 from agentdeck.hashing import sha256_hex
 from agentdeck.ids import approval_id_for
 from agentdeck.signing import Signer, generate_private_key
+from agentdeck.tool_executor.adapters.effects import EffectLedger
 from agentdeck.tool_executor.core.errors import ApprovalRefused, DecisionRefused
 
 LOOKUP = {"order_id": "1042"}
+
+EFFECTS = EffectLedger()
 
 
 def _refused(executor, *events, error=DecisionRefused):  # type: ignore[no-untyped-def]
@@ -82,7 +85,7 @@ def test_a_refused_event_stops_its_batch_before_anything_runs(authority, make_ex
     bad = authority.decision("lookup_order", LOOKUP, expires_in=timedelta(seconds=-1))
     assert _refused(make_executor(), good, bad) == "decision_expired"
     with store.transaction(read_only=True) as conn:
-        assert store.effects.get(conn, good.idempotency_key) is None
+        assert EFFECTS.get(conn, good.idempotency_key) is None
 
 
 def _refund(authority):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.contracts.models import (
     DeadLettered,
     DecisionOutcome,
@@ -17,6 +18,7 @@ from agentdeck.hotstate import open_hot_state
 from agentdeck.kafka import Topic
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import Store, migrate
+from agentdeck.tool_executor.adapters.effects import EffectLedger
 from agentdeck.tool_executor.main import build
 from testkit.authority import WriterProducer
 from testkit.kafka import read_topic
@@ -26,12 +28,14 @@ pytestmark = pytest.mark.integration
 
 LOOKUP = {"order_id": "1042"}
 
+EFFECTS = EffectLedger()
+
 
 @pytest.fixture
 def pg_store(pg_admin, tmp_path):  # type: ignore[no-untyped-def]
     databases = Databases("postgresql", tmp_path, pg_admin)
     engine = databases.new_engine()
-    migrate(engine)
+    migrate(engine, *SERVICE_SCHEMAS)
     yield Store(engine)
     databases.close()
 
@@ -113,5 +117,5 @@ def test_the_executor_runs_what_is_signed_and_dead_letters_what_is_not(
     refunds = [r for r in desk.refunds() if r.order_id == "2077"]
     assert [r.amount_cents for r in refunds] == [7000]
     with pg_store.transaction(read_only=True) as conn:
-        entry = pg_store.effects.get(conn, allowed.idempotency_key)
+        entry = EFFECTS.get(conn, allowed.idempotency_key)
     assert (entry.status.value, entry.attempt) == ("completed", 1)

@@ -13,8 +13,8 @@ from agentdeck.contracts import ErrorInfo, Event, Producer
 from agentdeck.contracts.models import PolicyDecided
 from agentdeck.errors import RetryableError
 from agentdeck.runtime import Clock
-from agentdeck.store import EffectEntry
 from agentdeck.tool_executor.adapters.credentials import CallCredentials
+from agentdeck.tool_executor.adapters.effects import EffectEntry
 from agentdeck.tool_executor.adapters.guards import ToolGuards
 from agentdeck.tool_executor.adapters.invoke import UNKNOWN_WHY, Invoker
 from agentdeck.tool_executor.adapters.ledger import CallLedger

@@ -14,7 +14,9 @@ from agentdeck.claimcheck import ClaimCheck, Owner
 from agentdeck.contracts import FieldCipher
 from agentdeck.contracts.models import PolicyDecided
 from agentdeck.privacy import AtRest
-from agentdeck.store import BeginStatus, EffectEntry, Store
+from agentdeck.store import Store
+from agentdeck.tool_executor.adapters.effects import EffectEntry, EffectLedger
+from agentdeck.tool_executor.adapters.tables import BeginStatus
 from agentdeck.tool_executor.core.parking import ApprovalSlot
 from agentdeck.tool_executor.core.plan import Claim, check_claim
 from agentdeck.tool_executor.core.reconcile import Ledger
@@ -47,7 +49,7 @@ def _slot_key(approval_id: str) -> str:
 class CallLedger:
     """Reads and writes what the executor must remember across crashes.
 
-    * the effect ledger (``store.effects``): a call's start, durable before the
+    * the effect ledger (:class:`EffectLedger`): a call's start, durable before the
       tool runs, and its outcome as a :class:`CallRecord`;
     * claims (``claim:<idempotency key>``): the decision event that first used a
       key, written in the same transaction as the ledger's start;
@@ -64,6 +66,7 @@ class CallLedger:
         self, store: Store, claims: ClaimCheck | None = None, cipher: FieldCipher | None = None
     ) -> None:
         self._store = store
+        self._effects = EffectLedger()
         self._claims = claims
         self._at_rest = AtRest(cipher)
         self._lock = threading.Lock()
@@ -133,7 +136,7 @@ class CallLedger:
         if not existed:
             state = json.dumps({"decision_id": decision.decision_id, "event_id": env.event_id})
             self._store.state.put(conn, SERVICE, _claim_key(key), state, expected_version=None)
-        started = self._store.effects.begin(
+        started = self._effects.begin(
             conn,
             key,
             run_id=env.run_id or "",
@@ -194,7 +197,7 @@ class CallLedger:
         def write(conn: Connection) -> None:
             if claims is not None and payload is not None:
                 claims.store(conn, payload, now=record.finished_at)
-            self._store.effects.complete(conn, key, result=data, now=record.finished_at)
+            self._effects.complete(conn, key, result=data, now=record.finished_at)
 
         self._write(write)
         return record
@@ -224,13 +227,11 @@ class CallLedger:
     def fail(self, key: str, record: CallRecord) -> None:
         """The call definitely had no effect."""
         error = record.model_dump_json()
-        self._write(
-            lambda conn: self._store.effects.fail(conn, key, error=error, now=record.finished_at)
-        )
+        self._write(lambda conn: self._effects.fail(conn, key, error=error, now=record.finished_at))
 
     def mark_unknown(self, key: str) -> None:
         """Flag a started call whose outcome nobody knows."""
-        self._write(lambda conn: self._store.effects.mark_unknown(conn, key))
+        self._write(lambda conn: self._effects.mark_unknown(conn, key))
 
     def record_of(self, entry: EffectEntry) -> CallRecord | None:
         """The stored outcome of a finished entry (an erased subject's output stays sealed)."""

@@ -45,14 +45,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
     )
     _runs()
-    _effect_ledger()
     _approvals()
 
 
 def downgrade() -> None:
     for table in (
         "approvals",
-        "effect_ledger",
         "runs",
         "processed_events",
         "event_archive",
@@ -107,27 +105,6 @@ def _runs() -> None:
     op.create_index("ix_runs_started_at", "runs", ["started_at"])
     op.create_index("ix_runs_status_started_at", "runs", ["status", "started_at"])
     op.create_index("ix_runs_tenant_started_at", "runs", ["tenant", "started_at"])
-
-
-def _effect_ledger() -> None:
-    op.create_table(
-        "effect_ledger",
-        sa.Column("idempotency_key", NAME, nullable=False),
-        sa.Column("run_id", ID, nullable=False),
-        sa.Column("step_id", ID, nullable=False),
-        sa.Column("tool", NAME, nullable=False),
-        sa.Column("args_hash", HASH, nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("attempt", sa.Integer(), nullable=False),
-        sa.Column("started_at", _when(), nullable=False),
-        sa.Column("finished_at", _when(), nullable=True),
-        sa.Column("result", sa.LargeBinary(), nullable=True),
-        sa.Column("error", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("idempotency_key", name="pk_effect_ledger"),
-        _status("started", "completed", "failed", "unknown"),
-    )
-    op.create_index("ix_effect_ledger_run_id", "effect_ledger", ["run_id"])
-    op.create_index("ix_effect_ledger_status_started_at", "effect_ledger", ["status", "started_at"])
 
 
 def _approvals() -> None:

@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, select, update
 
-from agentdeck.store._dialect import AnyInsert, InsertFactory, per_dialect, table_of
-from agentdeck.store._enums import BeginStatus, EffectStatus
-from agentdeck.store._models import EffectRow
 from agentdeck.store.errors import IdempotencyKeyReusedError, StoreError
+from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
+from agentdeck.tool_executor.adapters.tables import BeginStatus, EffectRow, EffectStatus
 
 __all__ = ["BeginOutcome", "EffectEntry", "EffectLedger"]
 

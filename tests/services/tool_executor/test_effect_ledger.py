@@ -10,17 +10,12 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import Connection, Engine
 
-from agentdeck.store import (
-    BeginOutcome,
-    BeginStatus,
-    EffectLedger,
-    EffectStatus,
-    IdempotencyKeyReusedError,
-    transaction,
-)
+from agentdeck.store import IdempotencyKeyReusedError, transaction
+from agentdeck.tool_executor.adapters.effects import BeginOutcome, EffectLedger
+from agentdeck.tool_executor.adapters.tables import BeginStatus, EffectStatus
 
 if TYPE_CHECKING:
-    from .conftest import NewId
+    from testkit.sql import NewId
 
 ledger = EffectLedger()
 
