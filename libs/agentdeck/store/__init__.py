@@ -37,7 +37,6 @@ take the database write lock when they begin.
 :class:`~decimal.Decimal`, exact to nine decimal places on both backends.
 """
 
-from agentdeck.store._approvals import Approval, ApprovalRequest, ApprovalsRepository
 from agentdeck.store._archive import (
     ArchivedEvent,
     ArchiveRecord,
@@ -47,7 +46,6 @@ from agentdeck.store._archive import (
 )
 from agentdeck.store._engine import create_store_engine
 from agentdeck.store._enums import (
-    ApprovalStatus,
     RunStatus,
 )
 from agentdeck.store._migrate import current_revision, head_revision, migrate
@@ -80,10 +78,6 @@ from agentdeck.store.errors import (
 __all__ = [
     "JSON_MEDIA_TYPE",
     "MONEY_SCALE",
-    "Approval",
-    "ApprovalRequest",
-    "ApprovalStatus",
-    "ApprovalsRepository",
     "ArchiveRecord",
     "ArchiveRepository",
     "ArchivedEvent",

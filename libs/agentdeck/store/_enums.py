@@ -5,7 +5,6 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
-    "ApprovalStatus",
     "RunStatus",
 ]
 
@@ -19,16 +18,3 @@ class RunStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-class ApprovalStatus(StrEnum):
-    """State of an approval request. ``pending`` and ``escalated`` are open."""
-
-    PENDING = "pending"
-    GRANTED = "granted"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    ESCALATED = "escalated"
-
-
-OPEN_APPROVAL_STATUSES = (ApprovalStatus.PENDING, ApprovalStatus.ESCALATED)

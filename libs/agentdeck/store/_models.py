@@ -24,11 +24,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from agentdeck.store._enums import ApprovalStatus, RunStatus
+from agentdeck.store._enums import RunStatus
 from agentdeck.store._types import Headers, KafkaHeaders, Money, UtcDateTime
 
 __all__ = [
-    "ApprovalRow",
     "ArchiveRow",
     "Base",
     "PayloadRow",
@@ -125,33 +124,6 @@ class RunRow(Base):
     tokens: Mapped[int] = mapped_column(BigInteger)
     cost: Mapped[Decimal] = mapped_column(Money())
     last_event_id: Mapped[str | None] = mapped_column(_ID)
-
-
-class ApprovalRow(Base):
-    """A request for a human decision on one exact tool call."""
-
-    __tablename__ = "approvals"
-    __table_args__ = (
-        _status_check(ApprovalStatus),
-        Index("ix_approvals_run_id", "run_id"),
-        Index("ix_approvals_status_deadline", "status", "deadline"),
-    )
-
-    approval_id: Mapped[str] = mapped_column(_ID, primary_key=True)
-    run_id: Mapped[str] = mapped_column(_ID)
-    step_id: Mapped[str] = mapped_column(_ID)
-    tool: Mapped[str] = mapped_column(_NAME)
-    payload_hash: Mapped[str] = mapped_column(_HASH)
-    requested_by: Mapped[str] = mapped_column(_NAME)
-    risk_band: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))
-    deadline: Mapped[datetime] = mapped_column(UtcDateTime())
-    escalation_level: Mapped[int] = mapped_column(Integer)
-    decided_by: Mapped[str | None] = mapped_column(_NAME)
-    decider_role: Mapped[str | None] = mapped_column(_NAME)
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    comment: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ServiceStateRow(Base):

@@ -9,7 +9,6 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, text
 
-from agentdeck.store._approvals import ApprovalsRepository
 from agentdeck.store._archive import ArchiveRepository
 from agentdeck.store._engine import create_store_engine
 from agentdeck.store._migrate import Schema, migrate
@@ -35,7 +34,6 @@ class Store:
     archive: ArchiveRepository = field(default_factory=ArchiveRepository)
     processed: ProcessedEventsRepository = field(default_factory=ProcessedEventsRepository)
     runs: RunsRepository = field(default_factory=RunsRepository)
-    approvals: ApprovalsRepository = field(default_factory=ApprovalsRepository)
     state: StateRepository = field(default_factory=StateRepository)
     payloads: PayloadsRepository = field(default_factory=PayloadsRepository)
     subject_keys: SubjectKeysRepository = field(default_factory=SubjectKeysRepository)

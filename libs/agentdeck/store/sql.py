@@ -11,6 +11,8 @@ helpers and column types as the plumbing::
                     "policy_checker_schema_version")
 """
 
+from typing import TYPE_CHECKING
+
 from agentdeck.store._dialect import (
     AnyInsert,
     InsertFactory,
@@ -23,9 +25,13 @@ from agentdeck.store._dialect import (
 from agentdeck.store._migrate import Schema, new_metadata, run_migrations
 from agentdeck.store._types import MONEY_SCALE, Money, UtcDateTime, quantize_money
 
+if TYPE_CHECKING:
+    from agentdeck.store._dialect import AnySelect
+
 __all__ = [
     "MONEY_SCALE",
     "AnyInsert",
+    "AnySelect",
     "InsertFactory",
     "Money",
     "Schema",

@@ -10,6 +10,7 @@ from agentdeck.approval.adapters.cases import CaseStore
 from agentdeck.approval.adapters.http import create_app
 from agentdeck.approval.adapters.publisher import Publisher
 from agentdeck.approval.adapters.server import HttpServer
+from agentdeck.approval.adapters.tables import SCHEMA
 from agentdeck.approval.adapters.webhook import NoNotifier, Notifier, WebhookNotifier
 from agentdeck.approval.core import SignerPort
 from agentdeck.approval.desk import ApprovalDesk
@@ -141,6 +142,7 @@ def main() -> None:
         ApprovalSettings,
         lambda settings, r: build(settings, codec=r.codec, store=r.store, hot=r.hot),
         check=lambda settings: (_signer(settings), authenticator_from(settings)),
+        schema=SCHEMA,
     )
 
 

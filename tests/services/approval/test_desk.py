@@ -8,6 +8,8 @@ import pytest
 
 from agentdeck.approval.adapters.cases import CaseStore, Conflict
 from agentdeck.approval.adapters.publisher import Publisher
+from agentdeck.approval.adapters.requests import ApprovalsRepository
+from agentdeck.approval.adapters.tables import ApprovalStatus
 from agentdeck.approval.adapters.webhook import NoNotifier
 from agentdeck.approval.core import (
     Approver,
@@ -21,13 +23,15 @@ from agentdeck.approval.core import (
 from agentdeck.approval.desk import ApprovalDesk, PublishPending
 from agentdeck.contracts import models as m
 from agentdeck.kafka import EventProducer
-from agentdeck.store import ApprovalStatus, Store
+from agentdeck.store import Store
 from testkit.kafka import NOW, TEST_PRODUCER
 
 LEADS = [
     Principal(name=f"lead-{n}", roles=frozenset({"support-lead"}), tenants=frozenset({"acme"}))
     for n in range(8)
 ]
+
+REQUESTS = ApprovalsRepository()
 
 
 def _desk(harness, cases: CaseStore, clock, *, publisher: Publisher | None = None) -> ApprovalDesk:
@@ -153,4 +157,4 @@ def test_an_event_the_broker_did_not_take_is_published_by_a_later_sweep(
     assert harness.verifies(event)
     assert _waiting(cases, case.approval_id) == []
     with store.transaction(read_only=True) as conn:
-        assert store.approvals.get(conn, case.approval_id).status is ApprovalStatus.GRANTED
+        assert REQUESTS.get(conn, case.approval_id).status is ApprovalStatus.GRANTED

@@ -7,11 +7,15 @@ import httpx
 import pytest
 
 from agentdeck.approval import client
+from agentdeck.approval.adapters.requests import ApprovalsRepository
+from agentdeck.approval.adapters.tables import ApprovalStatus
 from agentdeck.approval.client import ApprovalApiError
 from agentdeck.contracts import models as m
-from agentdeck.store import ApprovalStatus, Store
+from agentdeck.store import Store
 
 ALICE, CAROL, BOB, DAVE, BOT = "tok-alice", "tok-carol", "tok-bob", "tok-dave", "tok-support-bot"
+
+REQUESTS = ApprovalsRepository()
 
 
 def _refused(call, *args) -> ApprovalApiError:
@@ -43,7 +47,7 @@ def _pending_rows(store: Store, ids: list[str], timeout_s: float = 15.0) -> dict
     deadline = time.monotonic() + timeout_s
     while True:
         with store.transaction(read_only=True) as conn:
-            rows = {a.approval_id: a for a in store.approvals.list_pending(conn, limit=1000)}
+            rows = {a.approval_id: a for a in REQUESTS.list_pending(conn, limit=1000)}
         if set(ids) <= set(rows) or time.monotonic() > deadline:
             return rows
         time.sleep(0.05)
@@ -110,7 +114,7 @@ def test_decisions_become_requests_that_approvers_decide_over_http(engine, make_
     assert quorum.approver == "bob+dave"
     assert harness.verifies(quorum)
     with store.transaction(read_only=True) as conn:
-        decided = store.approvals.get(conn, refund.approval_id)
+        decided = REQUESTS.get(conn, refund.approval_id)
     assert (decided.status, decided.decided_by) == (ApprovalStatus.GRANTED, "alice")
 
 

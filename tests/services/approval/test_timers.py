@@ -11,11 +11,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from agentdeck.approval import client
+from agentdeck.approval.adapters.requests import ApprovalsRepository
+from agentdeck.approval.adapters.tables import ApprovalStatus
 from agentdeck.approval.client import ApprovalApiError
 from agentdeck.contracts import models as m
-from agentdeck.store import ApprovalStatus, Store
+from agentdeck.store import Store
 
 BOB = "tok-bob"
+
+REQUESTS = ApprovalsRepository()
 
 
 @contextmanager
@@ -50,7 +54,7 @@ def _about(bodies: list[dict], approval_ids: list[str]) -> list[dict]:
 
 def _row(store: Store, approval_id: str):
     with store.transaction(read_only=True) as conn:
-        return store.approvals.get(conn, approval_id)
+        return REQUESTS.get(conn, approval_id)
 
 
 def _wait_for(condition, timeout_s: float = 15.0) -> None:

@@ -1,6 +1,6 @@
 """Cases in SQL: the ``approvals`` row and the case's JSON, changed together.
 
-The row (``ApprovalsRepository``) holds what other readers query: status,
+The row (:class:`ApprovalsRepository`) holds what other readers query: status,
 the race-free decision, and ``deadline``, which here is the case's *next
 timer* (its escalation point, then its deadline). The case JSON (the
 service's keyed state) holds the rest: the request event, the arguments,
@@ -23,10 +23,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from agentdeck.approval.adapters.requests import ApprovalRequest, ApprovalsRepository
+from agentdeck.approval.adapters.tables import ApprovalStatus
 from agentdeck.approval.core import Case, CaseStatus, Verdict
 from agentdeck.contracts import Codec, Event
 from agentdeck.privacy import AtRest
-from agentdeck.store import ApprovalRequest, ApprovalStatus, Store
+from agentdeck.store import Store
 
 __all__ = ["SERVICE", "CaseStore", "Conflict", "StoredCase"]
 
@@ -86,6 +88,7 @@ class CaseStore:
 
     def __init__(self, store: Store, codec: Codec) -> None:
         self._store = store
+        self._requests = ApprovalsRepository()
         self._codec = codec
         self._at_rest = AtRest(codec.cipher)
 
@@ -127,7 +130,7 @@ class CaseStore:
     ) -> None:
         """Store new cases in the caller's transaction, as :meth:`sealed` gave them."""
         for case in cases:
-            if self._store.approvals.create(conn, _row(case, now)):
+            if self._requests.create(conn, _row(case, now)):
                 key = _CASE + case.approval_id
                 state = sealed[case.approval_id]
                 self._store.state.put(conn, SERVICE, key, state, expected_version=None, now=now)
@@ -154,7 +157,7 @@ class CaseStore:
         """
         found: list[Case] = []
         with self._store.transaction(read_only=True) as conn:
-            rows = self._store.approvals.list_pending(conn, limit=scan)
+            rows = self._requests.list_pending(conn, limit=scan)
             ids = [r.approval_id for r in rows]
             for start in range(0, len(ids), _CHUNK):
                 chunk = self._cases(conn, ids[start : start + _CHUNK])
@@ -166,7 +169,7 @@ class CaseStore:
     def due(self, now: datetime, *, limit: int = 100) -> list[StoredCase]:
         """Open cases whose next timer is at or before ``now``."""
         with self._store.transaction(read_only=True) as conn:
-            rows = self._store.approvals.due(conn, now, limit=limit)
+            rows = self._requests.due(conn, now, limit=limit)
             return self._cases(conn, [r.approval_id for r in rows])
 
     def _cases(self, conn: Connection, approval_ids: list[str]) -> list[StoredCase]:
@@ -203,7 +206,7 @@ class CaseStore:
         return comment if comment is None else self._sealed(case, comment, _COMMENT_PATH)
 
     def _move_row(self, conn: Connection, before: Case, after: Case, comment: str | None) -> bool:
-        approvals = self._store.approvals
+        approvals = self._requests
         if not after.is_open:
             decided_by, role, _ = _decider(after)
             return approvals.decide(

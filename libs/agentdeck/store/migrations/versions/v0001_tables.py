@@ -45,12 +45,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
     )
     _runs()
-    _approvals()
 
 
 def downgrade() -> None:
     for table in (
-        "approvals",
         "runs",
         "processed_events",
         "event_archive",
@@ -105,28 +103,3 @@ def _runs() -> None:
     op.create_index("ix_runs_started_at", "runs", ["started_at"])
     op.create_index("ix_runs_status_started_at", "runs", ["status", "started_at"])
     op.create_index("ix_runs_tenant_started_at", "runs", ["tenant", "started_at"])
-
-
-def _approvals() -> None:
-    op.create_table(
-        "approvals",
-        sa.Column("approval_id", ID, nullable=False),
-        sa.Column("run_id", ID, nullable=False),
-        sa.Column("step_id", ID, nullable=False),
-        sa.Column("tool", NAME, nullable=False),
-        sa.Column("payload_hash", HASH, nullable=False),
-        sa.Column("requested_by", NAME, nullable=False),
-        sa.Column("risk_band", sa.String(32), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("deadline", _when(), nullable=False),
-        sa.Column("escalation_level", sa.Integer(), nullable=False),
-        sa.Column("decided_by", NAME, nullable=True),
-        sa.Column("decider_role", NAME, nullable=True),
-        sa.Column("decided_at", _when(), nullable=True),
-        sa.Column("comment", sa.Text(), nullable=True),
-        sa.Column("created_at", _when(), nullable=False),
-        sa.PrimaryKeyConstraint("approval_id", name="pk_approvals"),
-        _status("pending", "granted", "denied", "expired", "escalated"),
-    )
-    op.create_index("ix_approvals_run_id", "approvals", ["run_id"])
-    op.create_index("ix_approvals_status_deadline", "approvals", ["status", "deadline"])

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import Connection, Engine
 
-from agentdeck.store import ApprovalRequest, ApprovalsRepository, ApprovalStatus, transaction
+from agentdeck.approval.adapters.requests import ApprovalRequest, ApprovalsRepository
+from agentdeck.approval.adapters.tables import ApprovalStatus
+from agentdeck.store import transaction
 
 if TYPE_CHECKING:
-    from .conftest import NewId
+    from testkit.sql import NewId
 
 approvals = ApprovalsRepository()
 

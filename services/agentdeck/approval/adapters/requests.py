@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, select, update
 
-from agentdeck.store._dialect import AnyInsert, InsertFactory, per_dialect, table_of
-from agentdeck.store._enums import OPEN_APPROVAL_STATUSES, ApprovalStatus
-from agentdeck.store._models import ApprovalRow
+from agentdeck.approval.adapters.tables import OPEN_APPROVAL_STATUSES, ApprovalRow, ApprovalStatus
+from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
 
 if TYPE_CHECKING:
-    from agentdeck.store._dialect import AnySelect
+    from agentdeck.store.sql import AnySelect
 
 __all__ = ["Approval", "ApprovalRequest", "ApprovalsRepository"]
 
