@@ -17,7 +17,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
-    AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
 
 __all__ = [
     "AnyInsert",

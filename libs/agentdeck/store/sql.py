@@ -11,10 +11,9 @@ helpers and column types as the plumbing::
                     "policy_checker_schema_version")
 """
 
-from typing import TYPE_CHECKING
-
 from agentdeck.store._dialect import (
     AnyInsert,
+    AnySelect,
     InsertFactory,
     bulk_insert_ignore,
     chunked,
@@ -24,9 +23,6 @@ from agentdeck.store._dialect import (
 )
 from agentdeck.store._migrate import Schema, new_metadata, run_migrations
 from agentdeck.store._types import MONEY_SCALE, Money, UtcDateTime, quantize_money
-
-if TYPE_CHECKING:
-    from agentdeck.store._dialect import AnySelect
 
 __all__ = [
     "MONEY_SCALE",
