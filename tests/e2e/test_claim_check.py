@@ -25,8 +25,9 @@ from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.main import tool_infos
 from agentdeck.planner.replay import replay_run
 from agentdeck.signing import Signer
-from agentdeck.store import PayloadCorruptError, RunStatus
+from agentdeck.store import PayloadCorruptError
 from agentdeck.store._models import PayloadRow
+from agentdeck.telemetry.core.runs import RunStatus
 
 runner = CliRunner()
 

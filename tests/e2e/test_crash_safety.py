@@ -24,12 +24,16 @@ from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.kafka import Topic, ensure_topics, topic_specs
 from agentdeck.settings import KafkaSettings
-from agentdeck.store import RunStatus, Store, migrate
+from agentdeck.store import Store, migrate
+from agentdeck.telemetry.adapters.runs import RunsRepository
+from agentdeck.telemetry.core.runs import RunStatus
 from testkit.kafka import backlog
 from testkit.processes import SERVICES, ServiceProcesses
 from testkit.sql import Databases
 
 RUNS = 6
+
+PROJECTION = RunsRepository()
 
 
 @pytest.mark.parametrize("victim", list(SERVICES))
@@ -110,7 +114,7 @@ def _wait_for(condition, timeout_s=60):
 
 def _open_runs(store, run_ids):
     with store.transaction(read_only=True) as conn:
-        runs = [store.runs.get(conn, r) for r in run_ids]
+        runs = [PROJECTION.get(conn, r) for r in run_ids]
     return [r for r in runs if r is None or r.status == RunStatus.RUNNING]
 
 
@@ -141,7 +145,7 @@ def _wait_for_progress(store, run_ids):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with store.transaction(read_only=True) as conn:
-            started = [r for r in run_ids if store.runs.get(conn, r) is not None]
+            started = [r for r in run_ids if PROJECTION.get(conn, r) is not None]
         if started:
             return
         time.sleep(0.1)

@@ -7,9 +7,12 @@ from sqlalchemy import select
 from agentdeck.approval import client
 from agentdeck.cli.demo import demo_events, output_of, wait_for_outcomes
 from agentdeck.cli.submit import publish_goal
-from agentdeck.store import RunStatus
+from agentdeck.telemetry.adapters.runs import RunsRepository
+from agentdeck.telemetry.core.runs import RunStatus
 from agentdeck.tool_executor.adapters.tables import EffectRow
 from testkit.kafka import wait_until
+
+PROJECTION = RunsRepository()
 
 
 def test_the_four_demo_goals_reach_their_documented_outcomes(platform):
@@ -53,7 +56,7 @@ def test_the_four_demo_goals_reach_their_documented_outcomes(platform):
 
     def approved_run_completed() -> bool:
         with store.transaction(read_only=True) as conn:
-            record = store.runs.get(conn, ids["approval"])
+            record = PROJECTION.get(conn, ids["approval"])
         return record is not None and record.status is RunStatus.COMPLETED
 
     wait_until(approved_run_completed, timeout_s=60, what="the approved run")

@@ -17,12 +17,15 @@ from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer, generate_private_key
-from agentdeck.store import RunStatus
+from agentdeck.telemetry.adapters.runs import RunsRepository
+from agentdeck.telemetry.core.runs import RunStatus
 from testkit.kafka import read_topic
 
 from .test_guardrails import _failure, _settle, _submit
 
 ATTACKER = m.Producer(service="planner", version="1")
+
+PROJECTION = RunsRepository()
 
 
 def _kafka(platform) -> KafkaSettings:  # type: ignore[no-untyped-def]
@@ -156,7 +159,7 @@ def test_a_forged_run_outcome_is_not_shown_as_a_fact(platform, monkeypatch):
     assert {x.failure.code for x in letters} == {"event_unsigned"}
     with platform.stack.store.transaction(read_only=True) as conn:
         archived = platform.stack.store.archive.read_run(conn, run)
-        record = platform.stack.store.runs.get(conn, run)
+        record = PROJECTION.get(conn, run)
     assert m.RunCompleted.EVENT_TYPE not in {a.event_type for a in archived}
     assert record is not None
     assert record.status is RunStatus.WAITING_APPROVAL

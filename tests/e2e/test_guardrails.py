@@ -12,7 +12,7 @@ from agentdeck.embedded_stack.goals import CLI, goal_event
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer
-from agentdeck.store import RunStatus
+from agentdeck.telemetry.core.runs import RunStatus
 from testkit.kafka import read_topic
 
 REFUND = {"order_id": "1042", "amount_cents": 1000, "reason": "late"}

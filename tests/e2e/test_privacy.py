@@ -34,13 +34,13 @@ from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.kafka import Topic
 from agentdeck.privacy import KeyRing, MasterKey, Sealer, erased_fields, is_sealed
 from agentdeck.signing import Signer
-from agentdeck.store import RunStatus
 from agentdeck.store._models import (
     PayloadRow,
     RunRow,
     ServiceStateRow,
     SubjectKeyRow,
 )
+from agentdeck.telemetry.core.runs import RunStatus
 from agentdeck.tool_executor.adapters.tables import EffectRow
 from testkit.cli import point_cli_at
 

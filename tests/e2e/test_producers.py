@@ -16,6 +16,9 @@ from agentdeck.kafka import EventProducer, Topic, record_key
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer, generate_private_key, sign_record
 from agentdeck.store import Store
+from agentdeck.telemetry.adapters.runs import RunsRepository
+
+PROJECTION = RunsRepository()
 
 
 def _goal(run_id: str, **envelope: object) -> m.GoalSubmitted:
@@ -87,7 +90,7 @@ def test_goals_from_strangers_altered_goals_and_chosen_agents_start_nothing(plat
     }
     with platform.stack.store.transaction(read_only=True) as conn:
         for run_id in codes:
-            assert platform.stack.store.runs.get(conn, run_id) is None
+            assert PROJECTION.get(conn, run_id) is None
             archived = platform.stack.store.archive.read_run(conn, run_id)
             # The refused goal itself is archived as received, headers and all; nothing else.
             assert [a.event_type for a in archived] == [m.GoalSubmitted.EVENT_TYPE]

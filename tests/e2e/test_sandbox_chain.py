@@ -27,10 +27,13 @@ from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts import default_codec
 from agentdeck.contracts import models as m
 from agentdeck.embedded_stack.goals import goal_event
-from agentdeck.store import RunStatus
+from agentdeck.telemetry.adapters.runs import RunsRepository
+from agentdeck.telemetry.core.runs import RunStatus
 from testkit.privacy import opening
 
 from .conftest import running_platform
+
+PROJECTION = RunsRepository()
 
 ANALYSIS = """\
 name: run-analysis
@@ -121,7 +124,7 @@ def test_sandboxed_code_cannot_approve_a_pending_refund(platform: tuple) -> None
     still = client.list_pending(info.approval_url, keys.approver_tokens["alice"])
     assert approval_id in {p.approval_id for p in still}, "the refund still waits for a human"
     with stack.store.transaction(read_only=True) as conn:
-        record = stack.store.runs.get(conn, refund)
+        record = PROJECTION.get(conn, refund)
     assert record is not None
     assert record.status is RunStatus.WAITING_APPROVAL
     failures = _failures(stack, attack)

@@ -1,4 +1,4 @@
-"""Durable state of agentdeck: event archive, projections, payloads.
+"""The store's plumbing: engine, transactions, processed ids, archive, payloads, subject keys.
 
 SQLAlchemy 2 (synchronous, Core statements over typed declarative tables) on
 PostgreSQL in production and a SQLite file (WAL) as the embedded default.
@@ -45,9 +45,6 @@ from agentdeck.store._archive import (
     AuditRecord,
 )
 from agentdeck.store._engine import create_store_engine
-from agentdeck.store._enums import (
-    RunStatus,
-)
 from agentdeck.store._migrate import current_revision, head_revision, migrate
 from agentdeck.store._models import Base
 from agentdeck.store._payloads import (
@@ -58,7 +55,6 @@ from agentdeck.store._payloads import (
 )
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._processed_log import SqlProcessedLog
-from agentdeck.store._runs import RunRecord, RunsRepository
 from agentdeck.store._state import StateEntry, StateRepository
 from agentdeck.store._store import Store
 from agentdeck.store._subject_keys import SubjectKey, SubjectKeysRepository
@@ -91,9 +87,6 @@ __all__ = [
     "PayloadRef",
     "PayloadsRepository",
     "ProcessedEventsRepository",
-    "RunRecord",
-    "RunStatus",
-    "RunsRepository",
     "SqlProcessedLog",
     "StateEntry",
     "StateRepository",

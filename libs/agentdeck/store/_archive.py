@@ -22,7 +22,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from agentdeck.store._dialect import bulk_insert_ignore, is_postgres
+from agentdeck.store._dialect import bulk_insert_new, is_postgres
 from agentdeck.store._models import ArchiveRow
 from agentdeck.store._types import Headers, stored_headers
 
@@ -207,12 +207,25 @@ class ArchiveRepository:
         Returns:
             How many records were newly archived.
         """
+        return len(self.append_new(conn, records))
+
+    def append_new(self, conn: Connection, records: Sequence[ArchiveRecord]) -> list[str]:
+        """:meth:`append_many`, returning the ids of the events archived for the first time."""
         if not records:
-            return 0
+            return []
         if is_postgres(conn):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARCHIVE_WRITE_LOCK})
         rows = [_to_row(record) for record in records]
-        return bulk_insert_ignore(conn, ArchiveRow, _INSERT_COLUMNS, rows)
+        return bulk_insert_new(conn, ArchiveRow, _INSERT_COLUMNS, rows, "event_id")
+
+    def payloads_of(self, conn: Connection, event_ids: Collection[str]) -> dict[str, bytes]:
+        """The archived bytes of the known events among ``event_ids``, by event id."""
+        if not event_ids:
+            return {}
+        stmt = select(ArchiveRow.event_id, ArchiveRow.payload).where(
+            ArchiveRow.event_id.in_(list(event_ids))
+        )
+        return {event_id: bytes(payload) for event_id, payload in conn.execute(stmt)}
 
     def read_run(self, conn: Connection, run_id: str) -> list[ArchivedEvent]:
         """Every archived event of ``run_id``, in ``seq`` order."""

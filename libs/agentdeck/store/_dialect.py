@@ -24,6 +24,7 @@ __all__ = [
     "AnySelect",
     "InsertFactory",
     "bulk_insert_ignore",
+    "bulk_insert_new",
     "chunked",
     "is_postgres",
     "per_dialect",
@@ -103,6 +104,29 @@ def bulk_insert_ignore(
     return len(conn.execute(stmt, [dict(row) for row in rows]).all())
 
 
+def bulk_insert_new(
+    conn: Connection,
+    model: type[DeclarativeBase],
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+) -> list[Any]:
+    """:func:`bulk_insert_ignore`, returning the ``key`` of each row actually inserted."""
+    if not rows:
+        return []
+    if is_postgres(conn):
+        table = table_of(model)
+        arrays = {name: _pg_array(conn, table.c[name].type, rows, name) for name in columns}
+        sql = f"{_unnest_insert(model, tuple(columns))} RETURNING {_quoted(key)}"
+        return list(conn.exec_driver_sql(sql, arrays).scalars())
+    stmt = _returning_key_insert(model, key)
+    return list(conn.execute(stmt, [dict(row) for row in rows]).scalars())
+
+
+def _quoted(name: str) -> str:
+    return str(PGDialect().identifier_preparer.quote(name))  # type: ignore[no-untyped-call]
+
+
 def _pg_array(
     conn: Connection, column_type: TypeEngine[Any], rows: Sequence[Mapping[str, Any]], name: str
 ) -> list[Any]:
@@ -145,6 +169,12 @@ def _unnest_insert(model: type[DeclarativeBase], columns: tuple[str, ...]) -> st
 def _returning_insert(model: type[DeclarativeBase]) -> ReturningInsert[Any]:
     table = table_of(model)
     return sqlite.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+
+
+@cache
+def _returning_key_insert(model: type[DeclarativeBase], key: str) -> ReturningInsert[Any]:
+    table = table_of(model)
+    return sqlite.insert(table).on_conflict_do_nothing().returning(table.c[key])
 
 
 def chunked(items: Sequence[T], columns: int) -> Iterator[Sequence[T]]:

@@ -9,7 +9,6 @@ identity map on the hot path.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -24,15 +23,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from agentdeck.store._enums import RunStatus
-from agentdeck.store._types import Headers, KafkaHeaders, Money, UtcDateTime
+from agentdeck.store._types import Headers, KafkaHeaders, UtcDateTime
 
 __all__ = [
     "ArchiveRow",
     "Base",
     "PayloadRow",
     "ProcessedEventRow",
-    "RunRow",
     "RunSubjectRow",
     "ServiceStateRow",
     "SubjectKeyRow",
@@ -96,34 +93,6 @@ class ProcessedEventRow(Base):
     consumer: Mapped[str] = mapped_column(_NAME, primary_key=True)
     event_id: Mapped[str] = mapped_column(_ID, primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-class RunRow(Base):
-    """The current state of a run (a projection of its events)."""
-
-    __tablename__ = "runs"
-    __table_args__ = (
-        _status_check(RunStatus),
-        Index("ix_runs_started_at", "started_at"),
-        Index("ix_runs_status_started_at", "status", "started_at"),
-        Index("ix_runs_tenant_started_at", "tenant", "started_at"),
-    )
-
-    run_id: Mapped[str] = mapped_column(_ID, primary_key=True)
-    tenant: Mapped[str] = mapped_column(_NAME)
-    agent: Mapped[str] = mapped_column(_NAME)
-    status: Mapped[str] = mapped_column(String(32))
-    goal: Mapped[str] = mapped_column(Text)
-    playbook_version: Mapped[str | None] = mapped_column(_NAME)
-    planner_version: Mapped[str | None] = mapped_column(_NAME)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    steps: Mapped[int] = mapped_column(Integer)
-    tool_calls: Mapped[int] = mapped_column(Integer)
-    tokens: Mapped[int] = mapped_column(BigInteger)
-    cost: Mapped[Decimal] = mapped_column(Money())
-    last_event_id: Mapped[str | None] = mapped_column(_ID)
 
 
 class ServiceStateRow(Base):

@@ -24,8 +24,9 @@ from agentdeck.cli.views import (
 from agentdeck.contracts import DecodeError, Producer, default_codec, deterministic_id, envelope_for
 from agentdeck.contracts.models import GoalRejected, KillSwitchScope, KillSwitchSet, RunLimits
 from agentdeck.embedded_stack.goals import goal_event
-from agentdeck.planner.adapters.runs import GOAL_PATH
-from agentdeck.store import RunStatus, Store
+from agentdeck.store import Store
+from agentdeck.telemetry.adapters.runs import RunsRepository, opened_goal
+from agentdeck.telemetry.core.runs import RunStatus
 
 __all__ = ["kill", "metrics", "rejected", "runs", "show", "submit"]
 
@@ -77,13 +78,10 @@ def runs(
     store = _store(stack)
     try:
         with store.transaction(read_only=True) as conn:
-            found = store.runs.list_runs(conn, status=status, limit=limit)
+            found = RunsRepository().list_runs(conn, status=status, limit=limit)
         cipher = reading_codec(settings, stack, store).cipher
         if cipher is not None:  # goals are sealed in the projection, as in the events
-            found = [
-                dataclasses.replace(r, goal=cipher.open(r.goal, event_id=r.run_id, path=GOAL_PATH))
-                for r in found
-            ]
+            found = [dataclasses.replace(r, goal=opened_goal(cipher, r)) for r in found]
     finally:
         store.close()
     console.print(runs_table(found))

@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
 from agentdeck.contracts import Codec
 from agentdeck.contracts.models import GoalSubmitted, RunLimits
 from agentdeck.embedded_stack.goals import goal_event
-from agentdeck.store import RunRecord, RunStatus, Store
+from agentdeck.store import Store
+from agentdeck.telemetry.adapters.runs import RunsRepository
+from agentdeck.telemetry.core.runs import RunRecord, RunStatus
 
 __all__ = ["DEMO_GOALS", "DemoGoal", "demo_events", "wait_for_outcomes"]
 
@@ -88,19 +88,18 @@ def wait_for_outcomes(
     timeout_s: float,
     on_change: Callable[[dict[str, RunRecord]], None] | None = None,
 ) -> dict[str, RunRecord]:
-    """Poll until every run settled (or waits for a human) and the archive shows it.
+    """Poll until every run settled (or waits for a human).
 
-    The runs projection is the planner's; the archive is written by telemetry a
-    moment later, so a run counts as settled once the event that settled it
-    (its terminal event, or the approval request it waits on) is archived too.
+    Telemetry writes the runs projection in the transaction that archives the
+    events, so a settled run's settling event is in the archive too.
     """
     deadline = time.monotonic() + timeout_s
     seen: dict[str, RunRecord] = {}
     while time.monotonic() < deadline:
         with store.transaction(read_only=True) as conn:
-            current = {r: rec for r in run_ids if (rec := store.runs.get(conn, r)) is not None}
+            current = RunsRepository().get_many(conn, run_ids)
             settled = len(current) == len(run_ids) and all(
-                rec.status in SETTLED and _archived(store, conn, rec) for rec in current.values()
+                rec.status in SETTLED for rec in current.values()
             )
         if on_change is not None and current != seen:
             on_change(current)
@@ -111,29 +110,13 @@ def wait_for_outcomes(
     return seen
 
 
-_SETTLING_EVENT = {
-    RunStatus.COMPLETED: "agentdeck.events.RunCompleted",
-    RunStatus.FAILED: "agentdeck.events.RunFailed",
-    RunStatus.CANCELLED: "agentdeck.events.RunCancelled",
-    RunStatus.WAITING_APPROVAL: "agentdeck.events.ApprovalRequested",
-}
-
-
-def _archived(store: Store, conn: Connection, record: RunRecord) -> bool:
-    wanted = _SETTLING_EVENT.get(record.status)
-    return wanted is None or any(
-        a.event_type == wanted for a in store.archive.read_run(conn, record.run_id)
-    )
-
-
 def output_of(
     store: Store, run_id: str, *, wait_s: float = 10.0, codec: Codec | None = None
 ) -> dict[str, object]:
     """A completed run's output, from its RunCompleted event in the archive.
 
-    The archive follows the runs projection by a moment (telemetry archives
-    off the step path), so this waits up to ``wait_s`` for the event; empty if
-    it never arrives. The output is personal data: ``codec`` opens it.
+    Waits up to ``wait_s`` for the event (a run still going has none yet);
+    empty if it never arrives. The output is personal data: ``codec`` opens it.
     """
     from agentdeck.contracts import default_codec  # noqa: PLC0415
     from agentdeck.contracts.models import RunCompleted  # noqa: PLC0415

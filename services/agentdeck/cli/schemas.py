@@ -5,9 +5,10 @@ from __future__ import annotations
 from agentdeck.approval.adapters.tables import SCHEMA as APPROVAL
 from agentdeck.policy_checker.adapters.tables import SCHEMA as POLICY_CHECKER
 from agentdeck.store.sql import Schema
+from agentdeck.telemetry.adapters.tables import SCHEMA as TELEMETRY
 from agentdeck.tool_executor.adapters.tables import SCHEMA as TOOL_EXECUTOR
 
 __all__ = ["SERVICE_SCHEMAS"]
 
-SERVICE_SCHEMAS: tuple[Schema, ...] = (POLICY_CHECKER, TOOL_EXECUTOR, APPROVAL)
+SERVICE_SCHEMAS: tuple[Schema, ...] = (POLICY_CHECKER, TOOL_EXECUTOR, APPROVAL, TELEMETRY)
 """Migrated with the store's plumbing wherever one process runs every service."""

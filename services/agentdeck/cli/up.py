@@ -21,7 +21,7 @@ from agentdeck.contracts import Codec
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.embedded import free_port
 from agentdeck.embedded_stack.keys import load_or_create
-from agentdeck.store import RunRecord, RunStatus
+from agentdeck.telemetry.core.runs import RunRecord, RunStatus
 
 __all__ = ["run_up"]
 

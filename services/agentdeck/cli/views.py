@@ -10,8 +10,8 @@ from rich.tree import Tree
 
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
-from agentdeck.store import RunRecord
 from agentdeck.telemetry.core import CostBreakdown, WeeklyMetrics
+from agentdeck.telemetry.core.runs import RunRecord
 
 __all__ = ["costs_table", "metrics_table", "run_tree", "runs_table"]
 

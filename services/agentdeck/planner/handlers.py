@@ -97,7 +97,7 @@ class PlannerHandler:
             templates=self._templates,
             model_for=self._model_for,
         )
-        outputs, changed, last, done = self._fold(events, admissions, states, ctx)
+        outputs, changed, done = self._fold(events, admissions, states, ctx)
         if self._bind_subjects is not None:
             # Before any output of a new run is encoded: its personal data is sealed
             # under the key of the subject its admitted goal names (one transaction).
@@ -113,10 +113,10 @@ class PlannerHandler:
                 changed[run_id], more = self._turns.advance(run, ctx)
                 outputs += more
         # Sealed here, before the runtime opens its write transaction (one writer on SQLite).
-        return Decision(self._runs.prepare(changed, last), outputs, done)
+        return Decision(self._runs.prepare(changed), outputs, done)
 
     def save(self, conn: Connection, decision: Decision[PreparedRuns]) -> None:
-        """Write the new run states and their projection rows."""
+        """Write the new run states."""
         self._runs.save(conn, decision.state)
 
     def _admission(self, inbound: Inbound) -> Admission:
@@ -132,10 +132,9 @@ class PlannerHandler:
         admissions: list[Admission],
         states: dict[str, RunState],
         ctx: Context,
-    ) -> tuple[list[Event], dict[str, RunState], dict[str, str], list[str]]:
+    ) -> tuple[list[Event], dict[str, RunState], list[str]]:
         outputs: list[Event] = []
         changed: dict[str, RunState] = {}
-        last: dict[str, str] = {}
         refused: set[str] = set()
         for event, admission in zip(events, admissions, strict=True):
             event_id = event.envelope.event_id
@@ -149,8 +148,7 @@ class PlannerHandler:
             refused.discard(event_id)
             if state is not None and state is not states.get(run_id):
                 states[run_id] = changed[run_id] = state
-                last[run_id] = event.envelope.event_id
         # A refused goal is not marked processed, so a forged record that copies
         # a goal's id can never keep the genuine, signed goal from starting.
         done = [e.envelope.event_id for e in events if e.envelope.event_id not in refused]
-        return outputs, changed, last, done
+        return outputs, changed, done

@@ -10,6 +10,8 @@ from agentdeck.kafka import Topic
 from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, serve, utc_now
 from agentdeck.store import Store
+from agentdeck.telemetry.adapters.projection import RunsProjection
+from agentdeck.telemetry.adapters.tables import SCHEMA
 from agentdeck.telemetry.adapters.traces import RunTraces
 from agentdeck.telemetry.adapters.tracing import open_sink
 from agentdeck.telemetry.checkpoints import checkpoint_tasks
@@ -27,7 +29,7 @@ def build(
     hot: HotState,
     clock: Clock = utc_now,
 ) -> ServiceRunner:
-    """Telemetry: one loop archiving every topic."""
+    """Telemetry: one loop archiving every topic and keeping the runs projection."""
     # Telemetry seals what producers left in the clear and never reads personal data:
     # its spans and the archive need none, so sealed values stay sealed when it decodes.
     sealing = sealing_codec(codec, settings.privacy, store)
@@ -39,7 +41,12 @@ def build(
     )
     traces = RunTraces(store, codec, sink, group=f"{settings.consumer_group}.archive")
     archiver = Archiver(
-        store=store, clock=clock, traces=traces, seal=codec.seal, prepare=codec.prepare_events
+        store=store,
+        clock=clock,
+        traces=traces,
+        runs=RunsProjection(traces.decode),
+        seal=codec.seal,
+        prepare=codec.prepare_events,
     )
 
     return ServiceRunner(
@@ -57,6 +64,7 @@ def main() -> None:
         "telemetry",
         TelemetrySettings,
         lambda settings, r: build(settings, codec=r.codec, store=r.store, hot=r.hot),
+        schema=SCHEMA,
     )
 
 

@@ -46,8 +46,10 @@ from agentdeck.policy_checker.main import DEMO_BUNDLE
 from agentdeck.privacy import PREFIX
 from agentdeck.settings import KafkaSettings, StoreSettings
 from agentdeck.signing import Signer
-from agentdeck.store import RunStatus, Store
+from agentdeck.store import Store
 from agentdeck.store._models import SubjectKeyRow
+from agentdeck.telemetry.adapters.runs import RunsRepository
+from agentdeck.telemetry.core.runs import RunStatus
 from testkit import golden_runs as golden
 
 NAMES = {
@@ -59,6 +61,8 @@ NAMES = {
 V1_TWIN = "refund-approved.policy-decided-v1"
 GENERATION = "events-v3"
 """The event model the current code records: three events a tool step."""
+
+PROJECTION = RunsRepository()
 
 
 def _archived(store: Store, run_id: str) -> list[golden.Message]:
@@ -75,7 +79,7 @@ def _settled(store: Store, run_ids: list[str], timeout_s: float = 60) -> None:
         counts = [len(_archived(store, r)) for r in run_ids]
         with store.transaction(read_only=True) as conn:
             done = all(
-                (rec := store.runs.get(conn, r)) is not None and rec.status is not RunStatus.RUNNING
+                (rec := PROJECTION.get(conn, r)) is not None and rec.status is not RunStatus.RUNNING
                 for r in run_ids
             )
         if done and counts == last:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 from agentdeck.errors import ConfigError, RetryableError, TerminalError
 from agentdeck.store import (
-    RunsRepository,
+    ProcessedEventsRepository,
     StoreConfigError,
     StoreSchemaError,
     StoreUnavailableError,
@@ -94,17 +94,17 @@ def test_a_sqlite_read_only_transaction_does_not_wait_for_a_writer(tmp_path: Pat
     migrate(writer)
     try:
         with transaction(writer), transaction(reader, read_only=True) as conn:
-            runs = conn.execute(text("SELECT count(*) FROM runs")).scalar_one()
+            events = conn.execute(text("SELECT count(*) FROM event_archive")).scalar_one()
     finally:
         writer.dispose()
         reader.dispose()
-    assert runs == 0
+    assert events == 0
 
 
 def test_using_an_unmigrated_database_is_a_schema_error(databases: Databases) -> None:
     engine: Engine = databases.new_engine()
     with pytest.raises(StoreSchemaError) as raised, transaction(engine) as conn:
-        RunsRepository().get(conn, "run-1")
+        ProcessedEventsRepository().filter_new(conn, "planner", ["evt-1"])
     assert isinstance(raised.value, ConfigError)
     assert not isinstance(raised.value, RetryableError | TerminalError)
 

@@ -11,7 +11,8 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.store import current_revision, head_revision, migrate
@@ -70,7 +71,10 @@ def test_a_service_adopts_its_tables_made_before_it_owned_them(
 ) -> None:
     engine = databases.new_engine()
     migrate(engine)
-    schema.metadata.create_all(engine)  # what the store's first revision used to make
+    first = ScriptDirectory.from_config(_config(None, schema)).get_base()
+    with engine.begin() as conn:  # the tables as the store's first revision made them
+        command.upgrade(_config(conn, schema), first)
+        conn.execute(text(f"DROP TABLE {schema.version_table}"))
     migrate(engine, schema)
     assert current_revision(engine, schema) == head_revision(schema)
     assert set(inspect(engine).get_table_names()) >= tables_of(schema)

@@ -6,12 +6,13 @@ from agentdeck.contracts import deterministic_id, envelope_for
 from agentdeck.contracts import models as m
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.kafka import Topic
-from agentdeck.store import RunStatus, Store
+from agentdeck.planner.core import RunPhase
+from agentdeck.store import Store
 from testkit.authority import WriterProducer
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
 from testkit.privacy import opening
 
-from .test_service import _allow, _done, planner
+from .test_service import _allow, _done, planner, run_states
 
 
 def _goal(run_id: str) -> m.GoalSubmitted:
@@ -73,6 +74,5 @@ def test_a_goal_without_playbook_is_planned_by_the_model_and_every_answer_record
     assert "drafted" in json.loads(completed.output_json)["answer"]
     assert completed.tokens == sum(r.prompt_tokens + r.completion_tokens for r in recorded)
     with store.transaction(read_only=True) as conn:
-        record = store.runs.get(conn, run_id)
-    assert record is not None
-    assert record.status is RunStatus.COMPLETED
+        state = run_states(codec, store).load(conn, [run_id])[run_id]
+    assert state.phase is RunPhase.COMPLETED

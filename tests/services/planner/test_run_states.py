@@ -37,7 +37,7 @@ def test_a_saved_state_loads_back_without_being_parsed_again(engine: Engine) -> 
     store, runs = Store(engine), RunStates(Store(engine))
     state = _state(f"run-{id(runs)}")
     with store.transaction() as conn:
-        runs.save(conn, runs.prepare({state.run_id: state}, {}))
+        runs.save(conn, runs.prepare({state.run_id: state}))
     with store.transaction(read_only=True) as conn:
         loaded = runs.load(conn, [state.run_id])
     assert loaded[state.run_id] is state
@@ -47,8 +47,8 @@ def test_a_state_changed_by_someone_else_is_read_from_the_store(engine: Engine) 
     store, mine, theirs = Store(engine), RunStates(Store(engine)), RunStates(Store(engine))
     run_id = f"run-{id(mine)}"
     with store.transaction() as conn:
-        mine.save(conn, mine.prepare({run_id: _state(run_id)}, {}))
-        theirs.save(conn, theirs.prepare({run_id: _state(run_id, steps_run=3)}, {}))  # a replica
+        mine.save(conn, mine.prepare({run_id: _state(run_id)}))
+        theirs.save(conn, theirs.prepare({run_id: _state(run_id, steps_run=3)}))  # a replica
     with store.transaction(read_only=True) as conn:
         loaded = mine.load(conn, [run_id])
         stored = store.state.get_many(conn, SERVICE, [run_id])[run_id].state
@@ -60,7 +60,7 @@ def test_only_so_many_states_are_remembered(engine: Engine) -> None:
     store, runs = Store(engine), RunStates(Store(engine), remembered=2)
     states = [_state(f"run-{id(runs)}-{n}") for n in range(3)]
     with store.transaction() as conn:
-        runs.save(conn, runs.prepare({s.run_id: s for s in states}, {}))
+        runs.save(conn, runs.prepare({s.run_id: s for s in states}))
     with store.transaction(read_only=True) as conn:
         newest = runs.load(conn, [states[2].run_id])[states[2].run_id]
         oldest = runs.load(conn, [states[0].run_id])[states[0].run_id]

@@ -8,10 +8,13 @@ from agentdeck.contracts import deterministic_id, envelope_for, follow_up
 from agentdeck.contracts import models as m
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.kafka import Topic
+from agentdeck.planner.adapters.runs import RunStates
+from agentdeck.planner.core import RunPhase
 from agentdeck.planner.main import build
 from agentdeck.planner.settings import PlannerSettings
+from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import ServiceRunner
-from agentdeck.store import RunStatus, Store
+from agentdeck.store import Store
 from agentdeck.tools import SideEffect, ToolContext, ToolRegistry
 from testkit.authority import WriterProducer
 from testkit.kafka import NOW, TEST_PRODUCER, read_topic
@@ -111,6 +114,11 @@ def planner(kafka, codec, store: Store, **settings: str) -> ServiceRunner:
     )
 
 
+def run_states(codec, store: Store) -> RunStates:
+    """The planner's run states, opened as the planner opens them."""
+    return RunStates(store, cipher=sealing_codec(codec, PlannerSettings().privacy, store).cipher)
+
+
 def test_the_planner_carries_a_goal_to_completion_through_the_broker(kafka, codec, engine):
     store = Store(engine)
     runner = planner(kafka, codec, store)
@@ -135,10 +143,9 @@ def test_the_planner_carries_a_goal_to_completion_through_the_broker(kafka, code
     kinds = [type(codec.decode(r.value())).__name__ for r in runs]
     assert kinds == ["RunStarted", "PlanProposed", "RunCompleted"]
     with store.transaction(read_only=True) as conn:
-        record = store.runs.get(conn, run_id)
-    assert record is not None
-    assert (record.status, record.tool_calls, record.playbook_version) == (
-        RunStatus.COMPLETED,
+        state = run_states(codec, store).load(conn, [run_id])[run_id]
+    assert (state.phase, state.tool_calls, f"{state.playbook}@{state.playbook_version}") == (
+        RunPhase.COMPLETED,
         3,
         "refund-order@1",
     )

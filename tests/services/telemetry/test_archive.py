@@ -2,16 +2,20 @@
 
 from pydantic import SecretStr
 
-from agentdeck.contracts import default_codec
+from agentdeck.contracts import default_codec, follow_up
+from agentdeck.contracts import models as m
 from agentdeck.contracts.examples import example_message
+from agentdeck.hashing import sha256_hex
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.kafka import Topic
 from agentdeck.signing import generate_private_key, sign_record
 from agentdeck.store import ArchivedEvent, Store
+from agentdeck.telemetry.adapters.runs import RunsRepository, opened_goal
+from agentdeck.telemetry.core.runs import RunStatus
 from agentdeck.telemetry.main import build
 from agentdeck.telemetry.settings import TelemetrySettings
 from testkit.authority import OPERATOR, WriterProducer
-from testkit.kafka import committed_total, goal, started, wait_until
+from testkit.kafka import NOW, TEST_PRODUCER, committed_total, goal, started, wait_until
 from testkit.privacy import opening
 
 
@@ -76,3 +80,52 @@ def test_every_event_is_archived_once_with_its_exact_bytes(kafka, codec, engine)
     for start in (a for a in archived if a.event_type.endswith("RunStarted")):
         assert start.payload == codec.encode(codec.decode(start.payload)), "kept byte for byte"
     assert default_codec().decode(switch.payload).envelope.event_type.endswith("KillSwitchSet")
+
+
+def test_the_runs_projection_folds_each_event_once_and_keeps_the_goal_sealed(kafka, codec, engine):
+    producer = WriterProducer(kafka, codec, client_id="everyone")
+    asked = goal(7)
+    start = started(asked)
+    call = m.ToolCallRequested(
+        envelope=follow_up(
+            start, m.ToolCallRequested, producer=TEST_PRODUCER, occurred_at=NOW, step_id="s1"
+        ),
+        tool="lookup_order",
+        arguments_json="{}",
+        arguments_hash=sha256_hex("{}"),
+        idempotency_key=f"{start.envelope.run_id}:s1:1",
+        side_effect=m.SideEffect.READ,
+    )
+    producer.send_all([asked, start, call])
+    producer.flush()
+    settings = TelemetrySettings(
+        kafka=kafka,
+        consumer_group=f"{kafka.topic_prefix}-telemetry",
+        checkpoint_signing_key=SecretStr(generate_private_key()),
+    )
+    store = Store(engine)
+    runner = build(settings, codec=codec, store=store, hot=InProcessHotState())
+    run_id = start.envelope.run_id or ""
+    group = f"{settings.consumer_group}.archive"
+
+    def consumed(calls: int) -> bool:
+        sent = {Topic.GOALS: 1, Topic.RUNS: 1, Topic.TOOL_CALLS: calls}
+        return all(committed_total(kafka, group, t) == n for t, n in sent.items())
+
+    runner.start()
+    try:
+        wait_until(lambda: consumed(1), what="telemetry to consume every record")
+        producer.send(call)  # delivered again, in a batch of its own: folded once
+        producer.flush()
+        wait_until(lambda: consumed(2), what="telemetry to consume the call again")
+    finally:
+        runner.stop()
+    with store.transaction(read_only=True) as conn:
+        run = RunsRepository().get(conn, run_id)
+    assert run is not None
+    assert (run.status, run.steps, run.tool_calls) == (RunStatus.RUNNING, 1, 1)
+    assert run.goal_event_id == asked.envelope.event_id
+    assert asked.goal not in run.goal, "kept as archived: sealed"
+    cipher = opening(codec, store).cipher
+    assert cipher is not None
+    assert opened_goal(cipher, run) == asked.goal

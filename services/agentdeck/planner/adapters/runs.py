@@ -1,70 +1,34 @@
-"""Run state in the store: the planner's own keyed state plus the runs projection."""
+"""Run state in the store: the planner's own keyed state."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import Connection
 
 from agentdeck.contracts import FieldCipher
-from agentdeck.planner.core import RunPhase, RunState, StepStatus
+from agentdeck.planner.core import RunState
 from agentdeck.privacy import AtRest
-from agentdeck.store import RunRecord, RunStatus, Store
+from agentdeck.store import Store
 
-__all__ = ["GOAL_PATH", "SERVICE", "PreparedRuns", "RunStates"]
+__all__ = ["SERVICE", "PreparedRuns", "RunStates"]
 
 SERVICE = "planner"
-GOAL_PATH = "runs.goal"
-"""Where a run's goal is sealed in the runs projection (its run id stands for the event id)."""
 _STATE_PATH = "planner.state"
-
-_STATUS = {
-    RunPhase.COMPLETED: RunStatus.COMPLETED,
-    RunPhase.FAILED: RunStatus.FAILED,
-    RunPhase.CANCELLED: RunStatus.CANCELLED,
-}
-
-
-def _status(state: RunState) -> RunStatus:
-    if state.phase in _STATUS:
-        return _STATUS[state.phase]
-    waiting = any(s.status is StepStatus.WAITING_APPROVAL for s in state.steps.values())
-    return RunStatus.WAITING_APPROVAL if waiting else RunStatus.RUNNING
-
-
-def _record(state: RunState, last_event_id: str | None, goal: str) -> RunRecord:
-    return RunRecord(
-        run_id=state.run_id,
-        tenant=state.tenant,
-        agent=state.agent,
-        status=_status(state),
-        goal=goal,
-        started_at=state.started_at,
-        updated_at=state.updated_at,
-        playbook_version=f"{state.playbook}@{state.playbook_version}",
-        finished_at=state.finished_at,
-        steps=state.steps_run,
-        tool_calls=state.tool_calls,
-        tokens=state.tokens,
-        cost=Decimal(state.cost_micros) / 1_000_000,
-        last_event_id=last_event_id,
-    )
 
 
 @dataclass(frozen=True)
 class PreparedRuns:
-    """Run states ready to save: their stored (sealed) texts and projection rows."""
+    """Run states ready to save: their stored (sealed) texts."""
 
     states: dict[str, RunState]
     texts: dict[str, str]
-    records: list[RunRecord]
 
 
 class RunStates:
-    """Loads and saves run states; saving also refreshes the runs projection.
+    """Loads and saves run states (telemetry keeps the runs projection, from the events).
 
     The store is the truth. What was parsed or written last for a run is
     remembered with its exact JSON, so a load whose stored text is unchanged
@@ -103,26 +67,19 @@ class RunStates:
         while len(self._known) > self._remembered:
             self._known.popitem(last=False)
 
-    def prepare(
-        self, states: Mapping[str, RunState], last_events: Mapping[str, str]
-    ) -> PreparedRuns:
+    def prepare(self, states: Mapping[str, RunState]) -> PreparedRuns:
         """What :meth:`save` writes, sealed: call it before opening the write transaction.
 
         Sealing may read the key store, and SQLite admits one writer at a time.
         """
         texts = {k: self._sealed(s, s.model_dump_json(), _STATE_PATH) for k, s in states.items()}
-        records = [
-            _record(state, last_events.get(run_id), self._sealed(state, state.goal, GOAL_PATH))
-            for run_id, state in states.items()
-        ]
-        return PreparedRuns(dict(states), texts, records)
+        return PreparedRuns(dict(states), texts)
 
     def save(self, conn: Connection, prepared: PreparedRuns) -> None:
-        """Write the prepared states and their projection rows in the caller's transaction."""
+        """Write the prepared states in the caller's transaction."""
         self._store.state.upsert_many(conn, SERVICE, prepared.texts)
         for run_id, text in prepared.texts.items():
             self._remember(run_id, text, prepared.states[run_id])
-        self._store.runs.upsert_many(conn, prepared.records)
 
     def _sealed(self, state: RunState, text: str, path: str) -> str:
         """``text`` sealed under the run's subject key (the run's id stands in for an event's)."""

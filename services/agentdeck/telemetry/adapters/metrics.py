@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from agentdeck.contracts import Codec, DecodeError, Event
-from agentdeck.store import RunStatus, Store
+from agentdeck.store import Store
+from agentdeck.telemetry.adapters.runs import RunsRepository
 from agentdeck.telemetry.core import (
     CostBreakdown,
     WeeklyMetrics,
@@ -13,6 +14,7 @@ from agentdeck.telemetry.core import (
     facts_of,
     weekly_metrics,
 )
+from agentdeck.telemetry.core.runs import RunStatus
 
 __all__ = ["report_since"]
 
@@ -33,7 +35,7 @@ def report_since(
     spent: list[Event] = []
     with store.transaction(read_only=True) as conn:
         for status in _STATUSES:
-            for run in store.runs.list_runs(conn, status=status, limit=limit):
+            for run in RunsRepository().list_runs(conn, status=status, limit=limit):
                 if run.started_at < since:
                     continue
                 events = []

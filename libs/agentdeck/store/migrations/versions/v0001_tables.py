@@ -20,19 +20,12 @@ depends_on: str | None = None
 
 # Types spelled out here, not imported from the models, so this revision never changes.
 SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-MONEY = sa.Numeric(28, 9).with_variant(sa.BigInteger(), "sqlite")
 ID = sa.String(64)
 NAME = sa.String(200)
-HASH = sa.String(128)
 
 
 def _when() -> sa.DateTime:
     return sa.DateTime(timezone=True)
-
-
-def _status(*states: str) -> sa.CheckConstraint:
-    allowed = ", ".join(f"'{state}'" for state in states)
-    return sa.CheckConstraint(f"status IN ({allowed})", name="status")
 
 
 def upgrade() -> None:
@@ -44,16 +37,11 @@ def upgrade() -> None:
         sa.Column("processed_at", _when(), nullable=False),
         sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
     )
-    _runs()
 
 
 def downgrade() -> None:
-    for table in (
-        "runs",
-        "processed_events",
-        "event_archive",
-    ):
-        op.drop_table(table)
+    op.drop_table("processed_events")
+    op.drop_table("event_archive")
 
 
 def _archive() -> None:
@@ -77,29 +65,3 @@ def _archive() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_event_archive_run_id_seq", "event_archive", ["run_id", "seq"])
-
-
-def _runs() -> None:
-    op.create_table(
-        "runs",
-        sa.Column("run_id", ID, nullable=False),
-        sa.Column("tenant", NAME, nullable=False),
-        sa.Column("agent", NAME, nullable=False),
-        sa.Column("status", sa.String(32), nullable=False),
-        sa.Column("goal", sa.Text(), nullable=False),
-        sa.Column("playbook_version", NAME, nullable=True),
-        sa.Column("planner_version", NAME, nullable=True),
-        sa.Column("started_at", _when(), nullable=False),
-        sa.Column("updated_at", _when(), nullable=False),
-        sa.Column("finished_at", _when(), nullable=True),
-        sa.Column("steps", sa.Integer(), nullable=False),
-        sa.Column("tool_calls", sa.Integer(), nullable=False),
-        sa.Column("tokens", sa.BigInteger(), nullable=False),
-        sa.Column("cost", MONEY, nullable=False),
-        sa.Column("last_event_id", ID, nullable=True),
-        sa.PrimaryKeyConstraint("run_id", name="pk_runs"),
-        _status("submitted", "running", "waiting_approval", "completed", "failed", "cancelled"),
-    )
-    op.create_index("ix_runs_started_at", "runs", ["started_at"])
-    op.create_index("ix_runs_status_started_at", "runs", ["status", "started_at"])
-    op.create_index("ix_runs_tenant_started_at", "runs", ["tenant", "started_at"])

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from agentdeck.store import RunRecord, RunsRepository, RunStatus, transaction
+from agentdeck.store import transaction
+from agentdeck.telemetry.adapters.runs import RunsRepository
+from agentdeck.telemetry.core.runs import RunRecord, RunStatus
 
 if TYPE_CHECKING:
-    from .conftest import NewId
+    from testkit.sql import NewId
 
 runs = RunsRepository()
 
@@ -35,16 +37,14 @@ def test_an_unknown_run_is_none(engine: Engine, new_id: NewId) -> None:
         assert runs.get(conn, new_id("run")) is None
 
 
-def test_a_run_reads_back_as_upserted(engine: Engine, new_id: NewId, now: datetime) -> None:
+def test_a_run_reads_back_as_written(engine: Engine, new_id: NewId, now: datetime) -> None:
     run = submitted(new_id("run"), new_id("tenant"), now)
     with transaction(engine) as conn:
-        assert runs.upsert(conn, run)
+        runs.put_many(conn, [run])
         assert runs.get(conn, run.run_id) == run
 
 
-def test_upsert_overwrites_with_the_newer_state(
-    engine: Engine, new_id: NewId, now: datetime
-) -> None:
+def test_a_put_overwrites_the_stored_state(engine: Engine, new_id: NewId, now: datetime) -> None:
     run = submitted(new_id("run"), new_id("tenant"), now)
     finished = replace(
         run,
@@ -58,20 +58,9 @@ def test_upsert_overwrites_with_the_newer_state(
         last_event_id=new_id("evt"),
     )
     with transaction(engine) as conn:
-        runs.upsert(conn, run)
-        assert runs.upsert(conn, finished)
+        runs.put_many(conn, [run])
+        runs.put_many(conn, [finished])
         assert runs.get(conn, run.run_id) == finished
-
-
-def test_an_older_state_never_overwrites_a_newer_one(
-    engine: Engine, new_id: NewId, now: datetime
-) -> None:
-    run = submitted(new_id("run"), new_id("tenant"), now)
-    running = replace(run, status=RunStatus.RUNNING, updated_at=now + timedelta(seconds=1))
-    with transaction(engine) as conn:
-        runs.upsert(conn, running)
-        assert not runs.upsert(conn, run)
-        assert runs.get(conn, run.run_id) == running
 
 
 def test_list_runs_shows_newest_first_and_honours_the_limit(
@@ -81,7 +70,7 @@ def test_list_runs_shows_newest_first_and_honours_the_limit(
     ids = [new_id("run") for _ in range(4)]
     with transaction(engine) as conn:
         for minutes, run_id in enumerate(ids):
-            runs.upsert(conn, submitted(run_id, tenant, now + timedelta(minutes=minutes)))
+            runs.put_many(conn, [submitted(run_id, tenant, now + timedelta(minutes=minutes))])
         listed = runs.list_runs(conn, tenant=tenant, limit=3)
     assert [run.run_id for run in listed] == ids[::-1][:3]
 
@@ -92,9 +81,9 @@ def test_list_runs_filters_by_status_and_tenant(
     tenant, other_tenant = new_id("tenant"), new_id("tenant")
     waiting = replace(submitted(new_id("run"), tenant, now), status=RunStatus.WAITING_APPROVAL)
     with transaction(engine) as conn:
-        runs.upsert(conn, waiting)
-        runs.upsert(conn, submitted(new_id("run"), tenant, now))
-        runs.upsert(conn, replace(waiting, run_id=new_id("run"), tenant=other_tenant))
+        runs.put_many(conn, [waiting])
+        runs.put_many(conn, [submitted(new_id("run"), tenant, now)])
+        runs.put_many(conn, [replace(waiting, run_id=new_id("run"), tenant=other_tenant)])
 
         found = runs.list_runs(conn, status=RunStatus.WAITING_APPROVAL, tenant=tenant)
         recent_waiting = runs.list_runs(conn, status=RunStatus.WAITING_APPROVAL, limit=1_000)
@@ -104,13 +93,9 @@ def test_list_runs_filters_by_status_and_tenant(
     assert all(run.status is RunStatus.WAITING_APPROVAL for run in recent_waiting)
 
 
-def test_upserting_many_writes_each_and_still_ignores_stale_states(
-    engine: Engine, new_id: NewId, now: datetime
-) -> None:
+def test_get_many_returns_the_known_runs_only(engine: Engine, new_id: NewId, now: datetime) -> None:
     first, second = (submitted(new_id("run"), new_id("tenant"), now) for _ in range(2))
-    newer = replace(first, status=RunStatus.RUNNING, updated_at=now + timedelta(seconds=2))
     with transaction(engine) as conn:
-        runs.upsert(conn, newer)
-        runs.upsert_many(conn, [first, second])  # ``first`` is older than what is stored
-        assert runs.get(conn, first.run_id) == newer
-        assert runs.get(conn, second.run_id) == second
+        runs.put_many(conn, [first, second])
+        found = runs.get_many(conn, [first.run_id, second.run_id, new_id("run")])
+    assert found == {first.run_id: first, second.run_id: second}
