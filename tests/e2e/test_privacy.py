@@ -34,12 +34,8 @@ from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.kafka import Topic
 from agentdeck.privacy import KeyRing, MasterKey, Sealer, erased_fields, is_sealed
 from agentdeck.signing import Signer
-from agentdeck.store._models import (
-    PayloadRow,
-    RunRow,
-    ServiceStateRow,
-    SubjectKeyRow,
-)
+from agentdeck.store._models import PayloadRow, ServiceStateRow, SubjectKeyRow
+from agentdeck.telemetry.adapters.tables import RunRow
 from agentdeck.telemetry.core.runs import RunStatus
 from agentdeck.tool_executor.adapters.tables import EffectRow
 from testkit.cli import point_cli_at
