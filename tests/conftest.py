@@ -7,6 +7,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -18,7 +19,7 @@ from agentdeck.kafka import ensure_topics, topic_specs, wait_for_broker
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import create_store_engine, migrate
 from testkit import authority
-from testkit.sql import BACKENDS, PG_ADMIN_URL, START_POSTGRES, NewId, databases_for
+from testkit.sql import BACKENDS, PG_ADMIN_URL, START_POSTGRES, Databases, NewId, databases_for
 
 
 @pytest.fixture(autouse=True)
@@ -112,3 +113,11 @@ def now() -> datetime:
     """The current time, timezone-aware, truncated to whole milliseconds."""
     current = datetime.now(UTC)
     return current.replace(microsecond=current.microsecond // 1000 * 1000)
+
+
+@pytest.fixture(params=BACKENDS)
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
+    """Fresh, unmigrated databases of one backend, removed after the test."""
+    created = databases_for(request, tmp_path)
+    yield created
+    created.close()

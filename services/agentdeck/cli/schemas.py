@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentdeck.approval.adapters.tables import SCHEMA as APPROVAL
+from agentdeck.planner.adapters.tables import SCHEMA as PLANNER
 from agentdeck.policy_checker.adapters.tables import SCHEMA as POLICY_CHECKER
 from agentdeck.store.sql import Schema
 from agentdeck.telemetry.adapters.tables import SCHEMA as TELEMETRY
@@ -10,5 +11,5 @@ from agentdeck.tool_executor.adapters.tables import SCHEMA as TOOL_EXECUTOR
 
 __all__ = ["SERVICE_SCHEMAS"]
 
-SERVICE_SCHEMAS: tuple[Schema, ...] = (POLICY_CHECKER, TOOL_EXECUTOR, APPROVAL, TELEMETRY)
+SERVICE_SCHEMAS: tuple[Schema, ...] = (PLANNER, POLICY_CHECKER, TOOL_EXECUTOR, APPROVAL, TELEMETRY)
 """Migrated with the store's plumbing wherever one process runs every service."""

@@ -17,6 +17,7 @@ from agentdeck.planner.adapters.model import OpenAiCompatible
 from agentdeck.planner.adapters.model_calls import ModelCalls
 from agentdeck.planner.adapters.playbooks import YamlPlaybooks, bundled_playbooks
 from agentdeck.planner.adapters.producers import ProducerRegistry
+from agentdeck.planner.adapters.tables import SCHEMA
 from agentdeck.planner.core import RELEVANT
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.handlers import PlannerHandler
@@ -180,6 +181,7 @@ def main() -> None:
             tools=load_catalog(settings.tool_packages),
         ),
         check=lambda settings: (signer_of(settings), producer_registry(settings)),
+        schema=SCHEMA,
     )
 
 

@@ -1,4 +1,4 @@
-"""Fixtures that run the store contract against SQLite and PostgreSQL.
+"""The store contract tests run against SQLite and PostgreSQL (see the ``databases`` fixture).
 
 PostgreSQL is real (127.0.0.1:5432, user ``postgres``, trust auth). Each session
 creates its own database and drops it at the end. When the server is down the
@@ -7,19 +7,6 @@ PostgreSQL tests error out with the command that starts it; they never skip.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from testkit.sql import Databases, NewId
 
-import pytest
-
-from testkit.sql import BACKENDS, Databases, NewId, databases_for
-
-__all__ = ["NewId"]  # the contract tests annotate with it
-
-
-@pytest.fixture(params=BACKENDS)
-def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
-    """Fresh, unmigrated databases of one backend, removed after the test."""
-    created = databases_for(request, tmp_path)
-    yield created
-    created.close()
+__all__ = ["Databases", "NewId"]  # the contract tests annotate with them

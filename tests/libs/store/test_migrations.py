@@ -65,7 +65,15 @@ def test_the_plumbing_makes_no_service_table(databases: Databases) -> None:
     assert not owned & set(inspect(engine).get_table_names())
 
 
-@pytest.mark.parametrize("schema", SERVICE_SCHEMAS, ids=lambda s: s.name)
+# Tables the store's first revision made before their services owned them.
+ADOPTED = [
+    s
+    for s in SERVICE_SCHEMAS
+    if s.name in {"policy-checker", "tool-executor", "approval", "telemetry"}
+]
+
+
+@pytest.mark.parametrize("schema", ADOPTED, ids=lambda s: s.name)
 def test_a_service_adopts_its_tables_made_before_it_owned_them(
     databases: Databases, schema: Schema
 ) -> None:

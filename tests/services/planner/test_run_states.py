@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from agentdeck.contracts.models import RunLimits
-from agentdeck.planner.adapters.runs import SERVICE, RunStates
+from agentdeck.planner.adapters.records import RunStatesTable
+from agentdeck.planner.adapters.runs import RunStates
 from agentdeck.planner.core import RunState
 from agentdeck.store import Store
 
@@ -51,7 +52,7 @@ def test_a_state_changed_by_someone_else_is_read_from_the_store(engine: Engine) 
         theirs.save(conn, theirs.prepare({run_id: _state(run_id, steps_run=3)}))  # a replica
     with store.transaction(read_only=True) as conn:
         loaded = mine.load(conn, [run_id])
-        stored = store.state.get_many(conn, SERVICE, [run_id])[run_id].state
+        stored = RunStatesTable().get_many(conn, [run_id])[run_id]
     assert loaded[run_id].steps_run == 3
     assert loaded[run_id] == RunState.model_validate_json(stored)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,12 +23,12 @@ from agentdeck.contracts import FieldCipher
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.hotstate import HotState
 from agentdeck.planner.adapters.model import ModelPort
+from agentdeck.planner.adapters.records import ModelCallsTable
 from agentdeck.privacy import AtRest
 from agentdeck.store import Store
 
 __all__ = ["ModelAnswer", "ModelCalls"]
 
-LEDGER = "planner-llm"
 _LEDGER_PATH = "model.ledger"
 _CACHE_PATH = "model.cache"
 
@@ -65,6 +66,7 @@ class ModelCalls:
         cipher: FieldCipher | None = None,
     ) -> None:
         self._store = store
+        self._ledger = ModelCallsTable()
         self._hot = hot
         self._port = port
         self._ttl = cache_ttl_s
@@ -80,8 +82,8 @@ class ModelCalls:
         digest = sha256_hex(request_json)
         key = f"{run_id}:{turn}"
         with self._store.transaction(read_only=True) as conn:
-            kept = self._store.state.get(conn, LEDGER, key)
-        recorded = None if kept is None else self._open(kept.state, key, _LEDGER_PATH)
+            kept = self._ledger.get(conn, run_id, turn)
+        recorded = None if kept is None else self._open(kept, key, _LEDGER_PATH)
         if recorded is not None:
             texts = self._recorded_texts(request_json, recorded, owner)
             return ModelAnswer(request_json, digest, json.loads(recorded), True, 0, *texts)
@@ -98,9 +100,9 @@ class ModelCalls:
             self._hot.cache_set(f"llm:{digest}", sealed.encode(), ttl_s=self._ttl)
         state = self._seal(answer, owner, key, _LEDGER_PATH)  # before the write transaction
         with self._store.transaction() as conn:
-            if self._store.state.put(conn, LEDGER, key, state, expected_version=None) is None:
-                winner = self._store.state.get(conn, LEDGER, key)  # a replica answered first
-                opened = None if winner is None else self._open(winner.state, key, _LEDGER_PATH)
+            if not self._ledger.add(conn, run_id, turn, state, at=datetime.now(UTC)):
+                winner = self._ledger.get(conn, run_id, turn)  # a replica answered first
+                opened = None if winner is None else self._open(winner, key, _LEDGER_PATH)
                 response = json.loads(opened) if opened else response
             texts = self._check_in(conn, request_json, canonical_json(response), owner)
         return ModelAnswer(request_json, digest, response, cached is not None, latency, *texts)

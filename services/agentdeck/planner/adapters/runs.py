@@ -1,4 +1,4 @@
-"""Run state in the store: the planner's own keyed state."""
+"""Run states in the planner's ``planner_runs`` table, sealed, with a cache of the last ones."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from agentdeck.contracts import FieldCipher
+from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.core import RunState
 from agentdeck.privacy import AtRest
 from agentdeck.store import Store
 
-__all__ = ["SERVICE", "PreparedRuns", "RunStates"]
+__all__ = ["PreparedRuns", "RunStates"]
 
-SERVICE = "planner"
 _STATE_PATH = "planner.state"
 
 
@@ -40,14 +40,15 @@ class RunStates:
         self, store: Store, *, remembered: int = 10_000, cipher: FieldCipher | None = None
     ) -> None:
         self._store = store
+        self._table = RunStatesTable()
         self._at_rest = AtRest(cipher)
         self._remembered = remembered
         self._known: OrderedDict[str, tuple[str, RunState]] = OrderedDict()
 
     def load(self, conn: Connection, run_ids: Collection[str]) -> dict[str, RunState]:
         """The states of the runs that exist."""
-        entries = self._store.state.get_many(conn, SERVICE, run_ids)
-        parsed = {k: self._parsed(k, e.state) for k, e in entries.items()}
+        texts = self._table.get_many(conn, run_ids)
+        parsed = {k: self._parsed(k, text) for k, text in texts.items()}
         return {k: state for k, state in parsed.items() if state is not None}
 
     def _parsed(self, run_id: str, text: str) -> RunState | None:
@@ -77,7 +78,10 @@ class RunStates:
 
     def save(self, conn: Connection, prepared: PreparedRuns) -> None:
         """Write the prepared states in the caller's transaction."""
-        self._store.state.upsert_many(conn, SERVICE, prepared.texts)
+        self._table.put_many(
+            conn,
+            [(k, text, prepared.states[k].updated_at) for k, text in prepared.texts.items()],
+        )
         for run_id, text in prepared.texts.items():
             self._remember(run_id, text, prepared.states[run_id])
 

@@ -1,0 +1,66 @@
+"""Reads and writes the planner's tables: run states and recorded model answers."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, select
+
+from agentdeck.planner.adapters.tables import ModelCallRow, RunStateRow
+from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
+
+__all__ = ["ModelCallsTable", "RunStatesTable"]
+
+_RUNS = table_of(RunStateRow)
+_CALLS = table_of(ModelCallRow)
+
+
+@per_dialect
+def _put_states(insert: InsertFactory) -> AnyInsert:
+    stmt = insert(_RUNS)
+    return stmt.on_conflict_do_update(
+        index_elements=["run_id"],
+        set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+@per_dialect
+def _add_call(insert: InsertFactory) -> AnyInsert:
+    return insert(_CALLS).on_conflict_do_nothing()
+
+
+_CALL = select(_CALLS.c.response).where(
+    _CALLS.c.run_id == bindparam("run"), _CALLS.c.turn == bindparam("turn")
+)
+
+
+class RunStatesTable:
+    """``planner_runs``: each run's sealed state. Stateless; pass the connection."""
+
+    def get_many(self, conn: Connection, run_ids: Collection[str]) -> dict[str, str]:
+        """The stored texts of the runs among ``run_ids`` that exist, by run id."""
+        if not run_ids:
+            return {}
+        stmt = select(_RUNS.c.run_id, _RUNS.c.state).where(_RUNS.c.run_id.in_(list(run_ids)))
+        return {row.run_id: row.state for row in conn.execute(stmt)}
+
+    def put_many(self, conn: Connection, states: Sequence[tuple[str, str, datetime]]) -> None:
+        """Write each ``(run id, text, updated at)`` in one statement; the last write wins."""
+        if states:
+            rows = [{"run_id": r, "state": s, "updated_at": at} for r, s, at in states]
+            conn.execute(_put_states(conn), rows)
+
+
+class ModelCallsTable:
+    """``planner_model_calls``: the answer to each run's turn, written once."""
+
+    def get(self, conn: Connection, run_id: str, turn: int) -> str | None:
+        """The recorded (sealed) answer to ``run_id``'s ``turn``, if any."""
+        found: str | None = conn.execute(_CALL, {"run": run_id, "turn": turn}).scalar()
+        return found
+
+    def add(self, conn: Connection, run_id: str, turn: int, response: str, *, at: datetime) -> bool:
+        """Record the answer unless one is recorded already; whether this one was."""
+        row = {"run_id": run_id, "turn": turn, "response": response, "recorded_at": at}
+        return conn.execute(_add_call(conn), row).rowcount == 1
