@@ -6,7 +6,6 @@ has committed work of its own, more goals are submitted, and it is killed only
 when events it has not committed are waiting for it (and, for a service the runs
 wait on, with runs still open)."""
 
-import json
 import time
 import uuid
 
@@ -153,13 +152,7 @@ def _wait_for_progress(store, run_ids):
 
 
 def _one_refund_per_run(store, marker):
-    with store.transaction(read_only=True) as conn:
-        refunds = [
-            json.loads(e.state)
-            for e in store.state.scan(conn, "demo-desk", limit=10_000)
-            if e.key.startswith("refund:")
-        ]
-    ours = [r for r in refunds if r.get("reason") == marker]
+    ours = [r for r in SqlDesk(store).refunds() if r.reason == marker]
     assert len(ours) == RUNS, f"{len(ours)} refunds for {RUNS} runs"
 
 
