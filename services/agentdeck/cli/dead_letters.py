@@ -10,7 +10,6 @@ letter is redriven at most once, and who redrove it when is kept in the store.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -18,9 +17,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import delete, select
 
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
+from agentdeck.cli.tables import RedriveRow
 from agentdeck.contracts import DecodeError, default_codec
 from agentdeck.contracts.models import DeadLettered
 from agentdeck.errors import TerminalError
@@ -29,6 +30,7 @@ from agentdeck.kafka.producer import Headers
 from agentdeck.kafka.reader import read_topics
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import Store
+from agentdeck.store.sql import per_dialect, table_of
 
 __all__ = ["dead_letters_app"]
 
@@ -37,8 +39,8 @@ dead_letters_app = typer.Typer(
 )
 console = Console()
 
-_STATE = "dead-letters"
-"""Service name of the redrive records in the store's keyed state."""
+_REDRIVES = table_of(RedriveRow)
+_CLAIM = per_dialect(lambda insert: insert(_REDRIVES).on_conflict_do_nothing())
 
 
 def _kafka(stack: StackInfo) -> KafkaSettings:
@@ -63,8 +65,15 @@ def _store(stack: StackInfo) -> Store:
 
 def _redriven(store: Store, ids: list[str]) -> dict[str, dict[str, str]]:
     with store.transaction(read_only=True) as conn:
-        found = store.state.get_many(conn, _STATE, [f"redriven:{i}" for i in ids])
-    return {key.removeprefix("redriven:"): json.loads(e.state) for key, e in found.items()}
+        found = conn.execute(select(_REDRIVES).where(_REDRIVES.c.dead_letter_id.in_(ids)))
+        return {
+            row.dead_letter_id: {
+                "at": row.redriven_at.isoformat(),
+                "by": row.redriven_by,
+                "to": row.republished_to,
+            }
+            for row in found
+        }
 
 
 def _one(letters: list[DeadLettered], letter_id: str) -> DeadLettered:
@@ -169,16 +178,17 @@ def redrive(
             capability="cli.dead_letters",
             code="nothing_to_redrive",
         )
-    key = f"redriven:{letter.envelope.event_id}"
+    letter_id = letter.envelope.event_id
     record = {
-        "at": datetime.now(UTC).isoformat(),
-        "by": _operator(),
-        "to": _origin(letter),
+        "dead_letter_id": letter_id,
+        "redriven_at": datetime.now(UTC),
+        "redriven_by": _operator(),
+        "republished_to": _origin(letter),
     }
     with _store(stack) as store:
         with store.transaction() as conn:
-            claimed = store.state.put(conn, _STATE, key, json.dumps(record), expected_version=None)
-        if claimed is None:
+            claimed = conn.execute(_CLAIM(conn), record).rowcount == 1
+        if not claimed:
             earlier = _redriven(store, [letter.envelope.event_id])[letter.envelope.event_id]
             raise TerminalError(
                 f"dead letter {letter.envelope.event_id} was redriven already, at {earlier['at']}",
@@ -189,7 +199,7 @@ def redrive(
             _republish(stack, letter, letter.original_value)
         except Exception:
             with store.transaction() as conn:  # not sent: it may be redriven again
-                store.state.delete_many(conn, _STATE, [key])
+                conn.execute(delete(_REDRIVES).where(_REDRIVES.c.dead_letter_id == letter_id))
             raise
     console.print(
         f"redriven {letter.envelope.event_id}: {len(letter.original_value)} bytes back to"

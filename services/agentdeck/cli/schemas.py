@@ -1,9 +1,10 @@
-"""The tables of every service (and of the demo desk), for the commands that run or read
-the whole stack."""
+"""The tables of every service, the demo desk and the operators, for the commands that
+run or read the whole stack."""
 
 from __future__ import annotations
 
 from agentdeck.approval.adapters.tables import SCHEMA as APPROVAL
+from agentdeck.cli.tables import SCHEMA as OPERATIONS
 from agentdeck.demo.tables import SCHEMA as DEMO_DESK
 from agentdeck.planner.adapters.tables import SCHEMA as PLANNER
 from agentdeck.policy_checker.adapters.tables import SCHEMA as POLICY_CHECKER
@@ -20,5 +21,6 @@ SERVICE_SCHEMAS: tuple[Schema, ...] = (
     APPROVAL,
     TELEMETRY,
     DEMO_DESK,
+    OPERATIONS,
 )
 """Migrated with the store's plumbing wherever one process runs every service."""
