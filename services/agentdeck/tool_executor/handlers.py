@@ -47,6 +47,7 @@ class ExecutorHandler:
         self,
         *,
         store: Store,
+        ledger: CallLedger,
         runner: CallRunner,
         trust: Trust,
         clock: Clock,
@@ -54,7 +55,7 @@ class ExecutorHandler:
         pool: ThreadPoolExecutor,
     ) -> None:
         self._store = store
-        self._ledger = CallLedger(store)
+        self._ledger = ledger
         self._runner = runner
         self._trust = trust
         self._clock = clock
@@ -79,8 +80,9 @@ class ExecutorHandler:
         outputs = self._execute(decided.executions)
 
         def commit() -> None:
+            sealed = self._ledger.seal_slots(decided.slots)
             with self._store.transaction() as conn:
-                self._ledger.save_slots(conn, decided.slots)
+                self._ledger.save_slots(conn, sealed, self._clock())
                 self._store.processed.mark(conn, self._consumer, fresh)
 
         return Outcome(outputs, commit)

@@ -134,7 +134,7 @@ def build_handler(
 
     Args:
         sandbox: Where sandboxed tools run; None: one limited as ``settings`` say.
-        sealer: Seals the outputs the ledger and the payload store keep.
+        sealer: Seals the outputs and parked decisions the ledger and the payload store keep.
     """
     for tool in tools:
         if tool.contract.sandboxed:
@@ -152,10 +152,11 @@ def build_handler(
     )
     claim_above = settings.store.claim_check_above_bytes
     breakers = BreakerConfig(settings.breaker_failures, settings.breaker_cooldown_s)
+    ledger = CallLedger(
+        store, ClaimCheck(store.payloads, above_bytes=claim_above, cipher=sealer), sealer
+    )
     runner = CallRunner(
-        ledger=CallLedger(
-            store, ClaimCheck(store.payloads, above_bytes=claim_above, cipher=sealer), sealer
-        ),
+        ledger=ledger,
         guards=ToolGuards(hot, breakers),
         invoker=Invoker(sandbox),
         tools=tools,
@@ -166,6 +167,7 @@ def build_handler(
     )
     return ExecutorHandler(
         store=store,
+        ledger=ledger,
         runner=runner,
         trust=trust,
         clock=clock,

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -15,17 +16,16 @@ from agentdeck.contracts import FieldCipher
 from agentdeck.contracts.models import PolicyDecided
 from agentdeck.privacy import AtRest
 from agentdeck.store import Store
+from agentdeck.tool_executor.adapters.claims import ClaimsRepository
 from agentdeck.tool_executor.adapters.effects import EffectEntry, EffectLedger
+from agentdeck.tool_executor.adapters.slots import SlotsRepository
 from agentdeck.tool_executor.adapters.tables import BeginStatus
 from agentdeck.tool_executor.core.parking import ApprovalSlot
 from agentdeck.tool_executor.core.plan import Claim, check_claim
 from agentdeck.tool_executor.core.reconcile import Ledger
 from agentdeck.tool_executor.core.record import CallRecord
 
-__all__ = ["SERVICE", "CallLedger"]
-
-SERVICE = "tool-executor"
-"""Service name of the executor's rows in ``service_state``."""
+__all__ = ["CallLedger", "SealedSlots"]
 
 _FOUND = {
     BeginStatus.NEW: Ledger.NEW,
@@ -36,14 +36,14 @@ _FOUND = {
 
 
 _OUTPUT_PATH = "effects.output_json"
+_DECISION_PATH = "approval_slots.decision"
 
 
-def _claim_key(idempotency_key: str) -> str:
-    return f"claim:{idempotency_key}"
+@dataclass(frozen=True)
+class SealedSlots:
+    """Approval slots as stored: parked decisions sealed (see :meth:`CallLedger.seal_slots`)."""
 
-
-def _slot_key(approval_id: str) -> str:
-    return f"approval:{approval_id}"
+    slots: tuple[ApprovalSlot, ...]
 
 
 class CallLedger:
@@ -51,15 +51,16 @@ class CallLedger:
 
     * the effect ledger (:class:`EffectLedger`): a call's start, durable before the
       tool runs, and its outcome as a :class:`CallRecord`;
-    * claims (``claim:<idempotency key>``): the decision event that first used a
+    * claims (:class:`ClaimsRepository`): the decision event that first used a
       key, written in the same transaction as the ledger's start;
-    * approval slots (``approval:<id>``): parked decisions, saved with the
-      batch's processed event ids;
+    * approval slots (:class:`SlotsRepository`): parked decisions, saved with
+      the batch's processed event ids;
     * large outputs (``store.payloads``), stored by content hash in the same
       transaction as the call's completion, when ``claims`` is given.
 
-    With ``cipher``, a completed call's output is kept sealed under its run's
-    subject key (as it travels on the wire), so erasing the subject erases it here too.
+    With ``cipher``, a completed call's output and a parked decision are kept
+    sealed under their run's subject key (as they travel on the wire), so erasing
+    the subject erases them here too.
     """
 
     def __init__(
@@ -67,6 +68,8 @@ class CallLedger:
     ) -> None:
         self._store = store
         self._effects = EffectLedger()
+        self._claimed = ClaimsRepository()
+        self._slots = SlotsRepository()
         self._claims = claims
         self._at_rest = AtRest(cipher)
         self._lock = threading.Lock()
@@ -115,27 +118,40 @@ class CallLedger:
         keys = [d.idempotency_key or "" for d in decisions]
         if len(set(keys)) < len(keys):
             return {}
-        begun: dict[str, tuple[Ledger, EffectEntry]] = {}
         with self._store.transaction() as conn:
-            claims = dict(self.claims(conn, keys))
-            for decision, key in zip(decisions, keys, strict=True):
-                begun[key] = self._begin(conn, decision, key, claims, now)
-        return begun
+            return self._begin(conn, decisions, now)
+
+    def begin(self, decision: PolicyDecided, now: datetime) -> tuple[Ledger, EffectEntry]:
+        """Claim the key for this decision and record the call's start, durably, in one go.
+
+        Raises:
+            DecisionRefused: ``decision_replayed``: another decision claimed the key.
+        """
+        with self._store.transaction() as conn:
+            return self._begin(conn, [decision], now)[decision.idempotency_key or ""]
 
     def _begin(
-        self,
-        conn: Connection,
-        decision: PolicyDecided,
-        key: str,
-        claims: dict[str, Claim],
-        now: datetime,
+        self, conn: Connection, decisions: Sequence[PolicyDecided], now: datetime
+    ) -> dict[str, tuple[Ledger, EffectEntry]]:
+        """Claim the unclaimed keys (one statement), then start each call; keys are distinct."""
+        keys = [d.idempotency_key or "" for d in decisions]
+        claims = self.claims(conn, keys)
+        new: dict[str, Claim] = {}
+        for decision, key in zip(decisions, keys, strict=True):
+            existed = key in claims
+            check_claim(decision, claims)
+            if not existed:
+                new[key] = claims[key]
+        self._claimed.add_many(conn, new, now)
+        return {
+            key: self._start(conn, decision, key, now)
+            for decision, key in zip(decisions, keys, strict=True)
+        }
+
+    def _start(
+        self, conn: Connection, decision: PolicyDecided, key: str, now: datetime
     ) -> tuple[Ledger, EffectEntry]:
         env = decision.envelope
-        existed = key in claims
-        check_claim(decision, claims)
-        if not existed:
-            state = json.dumps({"decision_id": decision.decision_id, "event_id": env.event_id})
-            self._store.state.put(conn, SERVICE, _claim_key(key), state, expected_version=None)
         started = self._effects.begin(
             conn,
             key,
@@ -149,34 +165,46 @@ class CallLedger:
 
     def claims(self, conn: Connection, keys: Collection[str]) -> dict[str, Claim]:
         """The claims of ``keys`` that exist."""
-        found = self._store.state.get_many(conn, SERVICE, [_claim_key(k) for k in keys])
-        return {
-            entry.key.removeprefix("claim:"): Claim(**json.loads(entry.state))
-            for entry in found.values()
-        }
+        return self._claimed.get_many(conn, keys)
 
     def slots(self, conn: Connection, approval_ids: Collection[str]) -> dict[str, ApprovalSlot]:
-        """The approval slots of ``approval_ids`` that exist."""
-        found = self._store.state.get_many(conn, SERVICE, [_slot_key(a) for a in approval_ids])
-        return {
-            slot.approval_id: slot
-            for slot in (ApprovalSlot.model_validate_json(e.state) for e in found.values())
-        }
+        """The approval slots of ``approval_ids`` that exist, their parked decisions opened.
 
-    def save_slots(self, conn: Connection, slots: Mapping[str, ApprovalSlot]) -> None:
-        """Write the approval slots a batch changed."""
-        states = {_slot_key(a): slot.model_dump_json() for a, slot in slots.items()}
-        self._store.state.upsert_many(conn, SERVICE, states)
-
-    def begin(self, decision: PolicyDecided, now: datetime) -> tuple[Ledger, EffectEntry]:
-        """Claim the key for this decision and record the call's start, durably, in one go.
-
-        Raises:
-            DecisionRefused: ``decision_replayed``: another decision claimed the key.
+        A parked decision whose subject was erased reads as no decision: it can
+        no longer run.
         """
-        key = decision.idempotency_key or ""
-        with self._store.transaction() as conn:
-            return self._begin(conn, decision, key, dict(self.claims(conn, [key])), now)
+        found = self._slots.get_many(conn, approval_ids)
+        return {approval_id: self._opened(slot) for approval_id, slot in found.items()}
+
+    def seal_slots(self, slots: Mapping[str, ApprovalSlot]) -> SealedSlots:
+        """The approval slots a batch changed, their parked decisions sealed, ready to save.
+
+        Call it outside any write transaction: sealing may make the run's key.
+        """
+        return SealedSlots(tuple(self._sealed_slot(slot) for slot in slots.values()))
+
+    def save_slots(self, conn: Connection, slots: SealedSlots, now: datetime) -> None:
+        """Write the approval slots a batch changed (one statement)."""
+        self._slots.upsert_many(conn, slots.slots, now)
+
+    def _opened(self, slot: ApprovalSlot) -> ApprovalSlot:
+        if slot.decision is None:
+            return slot
+        opened = self._at_rest.open(slot.decision, record_id=slot.approval_id, path=_DECISION_PATH)
+        return slot.model_copy(update={"decision": opened})
+
+    def _sealed_slot(self, slot: ApprovalSlot) -> ApprovalSlot:
+        if slot.decision is None or self._at_rest.cipher is None:
+            return slot
+        envelope = json.loads(slot.decision)["envelope"]
+        sealed = self._at_rest.seal(
+            slot.decision,
+            tenant=envelope["tenant"],
+            run_id=envelope.get("run_id") or "",
+            record_id=slot.approval_id,
+            path=_DECISION_PATH,
+        )
+        return slot.model_copy(update={"decision": sealed})
 
     def complete(self, key: str, record: CallRecord, owner: Owner | None = None) -> CallRecord:
         """The tool ran to the end (its output may still have been rejected).

@@ -1,4 +1,4 @@
-"""The tool-executor's tables: the effect ledger.
+"""The tool-executor's tables: the effect ledger, call claims and approval slots.
 
 Migrated by the scripts under ``migrations/`` (see :data:`SCHEMA`); a test keeps
 the two in step.
@@ -9,13 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import get_args
 
 from sqlalchemy import CheckConstraint, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from agentdeck.store.sql import Schema, UtcDateTime, new_metadata
+from agentdeck.tool_executor.core.parking import SlotState
 
-__all__ = ["SCHEMA", "BeginStatus", "EffectRow", "EffectStatus", "Tables"]
+__all__ = [
+    "SCHEMA",
+    "ApprovalSlotRow",
+    "BeginStatus",
+    "ClaimRow",
+    "EffectRow",
+    "EffectStatus",
+    "Tables",
+]
 
 _ID = String(64)
 _NAME = String(200)
@@ -73,6 +83,37 @@ class EffectRow(Tables):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     result: Mapped[bytes | None] = mapped_column(LargeBinary)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ClaimRow(Tables):
+    """The decision event that first used an idempotency key (a replay is refused)."""
+
+    __tablename__ = "executor_claims"
+
+    idempotency_key: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    decision_id: Mapped[str] = mapped_column(_ID)
+    event_id: Mapped[str] = mapped_column(_ID)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApprovalSlotRow(Tables):
+    """What the executor knows about one approval id (see ``core.parking.ApprovalSlot``)."""
+
+    __tablename__ = "executor_approval_slots"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ({})".format(", ".join(f"'{s}'" for s in get_args(SlotState))),
+            name="state",
+        ),
+    )
+
+    approval_id: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str | None] = mapped_column(Text)
+    """The parked decision's JSON, sealed under its run's subject key when sealing is on."""
+    grant_event_id: Mapped[str | None] = mapped_column(_ID)
+    payload_hash: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 SCHEMA = Schema(
