@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import column, insert, select, table
 
-from agentdeck.store import StateRepository, migrate, transaction
+from agentdeck.store import migrate, transaction
 from agentdeck.store._migrate import _config
-from agentdeck.store._models import ServiceStateRow
+from agentdeck.store.sql import UtcDateTime
 from agentdeck.tool_executor.adapters.claims import ClaimsRepository
 from agentdeck.tool_executor.adapters.slots import SlotsRepository
 from agentdeck.tool_executor.adapters.tables import SCHEMA, ApprovalSlotRow, ClaimRow
@@ -23,6 +23,16 @@ from testkit.sql import BACKENDS, Databases, databases_for
 
 OLD = "tool-executor"
 """The service name the executor's rows had in ``service_state``."""
+
+BAG = table(
+    "service_state",
+    column("service"),
+    column("key"),
+    column("version"),
+    column("state"),
+    column("updated_at", UtcDateTime()),
+)
+"""The shared bag as the old executor wrote it (version 1: each key was written once)."""
 
 
 @pytest.fixture(params=BACKENDS)
@@ -43,13 +53,21 @@ def test_claims_and_slots_written_by_the_old_executor_are_moved(
     granted = ApprovalSlot(
         approval_id="ap-2", state="granted", grant_event_id="grant-1", payload_hash="sha-1"
     )
-    state = StateRepository()
+    parked, later = (waiting, granted), now + timedelta(seconds=1)
+    claim = json.dumps({"decision_id": "dec-1", "event_id": "evt-1"})
+    rows = [
+        (OLD, "claim:key-1", claim, now),
+        *((OLD, f"approval:{s.approval_id}", s.model_dump_json(), later) for s in parked),
+        ("planner", "claim:key-1", "{}", now),
+    ]
     with transaction(engine) as conn:  # as the executor wrote them before x0002
-        claim = json.dumps({"decision_id": "dec-1", "event_id": "evt-1"})
-        state.put(conn, OLD, "claim:key-1", claim, expected_version=None, now=now)
-        rows = {f"approval:{s.approval_id}": s.model_dump_json() for s in (waiting, granted)}
-        state.upsert_many(conn, OLD, rows, now=now + timedelta(seconds=1))
-        state.put(conn, "planner", "claim:key-1", "{}", expected_version=None, now=now)
+        conn.execute(
+            insert(BAG),
+            [
+                {"service": svc, "key": key, "version": 1, "state": text, "updated_at": at}
+                for svc, key, text, at in rows
+            ],
+        )
 
     migrate(engine, SCHEMA)
 
@@ -61,8 +79,8 @@ def test_claims_and_slots_written_by_the_old_executor_are_moved(
         }
         assert conn.execute(select(ClaimRow.claimed_at)).scalar_one() == now
         times = set(conn.execute(select(ApprovalSlotRow.updated_at)).scalars())
-        assert times == {now + timedelta(seconds=1)}
-        left = conn.execute(select(ServiceStateRow.service, ServiceStateRow.key)).all()
+        assert times == {later}
+        left = conn.execute(select(BAG.c.service, BAG.c.key)).all()
     assert [tuple(r) for r in left] == [("planner", "claim:key-1")], "only others' rows stay"
 
 
