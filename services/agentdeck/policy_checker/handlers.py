@@ -30,7 +30,6 @@ from agentdeck.policy_checker.adapters.journal import Journal
 from agentdeck.policy_checker.adapters.shadow import Shadow
 from agentdeck.policy_checker.adapters.switchboard import Switchboard
 from agentdeck.runtime import Clock, Decision
-from agentdeck.store import Store
 
 __all__ = ["ControlHandler", "DecisionHandler", "SettlementHandler"]
 
@@ -56,8 +55,6 @@ class DecisionHandler:
     def __init__(
         self,
         *,
-        store: Store,
-        service: str,
         engine: core.PolicyEngine,
         catalog: ToolCatalog,
         counter: CallCounter,
@@ -67,8 +64,8 @@ class DecisionHandler:
         ttls: core.Ttls,
         shadow: Shadow | None = None,
     ) -> None:
-        self._journal = Journal(store, service)
-        self._switches = Switchboard(store.state, service)
+        self._journal = Journal()
+        self._switches = Switchboard()
         self._engine = engine
         self._catalog = catalog
         self._counter = counter
@@ -162,7 +159,7 @@ class _Settling:
     """What settling a batch reads: its events that close a hold, and their holds."""
 
     events: list[Event]
-    refs: dict[str, core.HoldRef]
+    refs: dict[core.RefKey, core.HoldRef]
 
 
 class SettlementHandler:
@@ -171,8 +168,8 @@ class SettlementHandler:
     The runtime's stateful shape (:func:`agentdeck.runtime.transactional`).
     """
 
-    def __init__(self, *, store: Store, service: str, clock: Clock) -> None:
-        self._journal = Journal(store, service)
+    def __init__(self, *, clock: Clock) -> None:
+        self._journal = Journal()
         self._clock = clock
 
     def load(self, conn: Connection, batch: Sequence[Inbound]) -> _Settling:
@@ -204,38 +201,39 @@ class ControlHandler:
     The runtime's stateful shape (:func:`agentdeck.runtime.transactional`).
     """
 
-    def __init__(self, *, store: Store, service: str, clock: Clock) -> None:
-        self._switches = Switchboard(store.state, service)
+    def __init__(self, *, clock: Clock) -> None:
+        self._switches = Switchboard()
         self._clock = clock
 
-    def load(self, conn: Connection, batch: Sequence[Inbound]) -> dict[str, core.Switch]:
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> dict[core.SwitchKey, core.Switch]:
         """The current state of the switches the batch's events set."""
         keys = {core.switch_key(e.scope, e.target) for e in _switch_events(batch)}
         return self._switches.get_many(conn, keys) if keys else {}
 
     def decide(
-        self, state: dict[str, core.Switch], batch: Sequence[Inbound]
-    ) -> Decision[dict[str, core.Switch]]:
+        self, state: dict[core.SwitchKey, core.Switch], batch: Sequence[Inbound]
+    ) -> Decision[dict[core.SwitchKey, core.Switch]]:
         """The switches the batch changes (a late, older event changes nothing)."""
         events = _switch_events(batch)
-        changed: dict[str, core.Switch] = {}
+        changed: dict[core.SwitchKey, core.Switch] = {}
         for event in events:
             key = core.switch_key(event.scope, event.target)
             switch = core.applied(changed.get(key) or state.get(key), event)
             if switch is not None:
                 changed[key] = switch
                 log.warning(
-                    "kill switch %s %s by %s: %s",
-                    key,
+                    "kill switch %s:%s %s by %s: %s",
+                    switch.scope.value,
+                    switch.target,
                     "engaged" if switch.engaged else "released",
                     switch.set_by,
                     switch.reason,
                 )
         return Decision(changed, (), [e.envelope.event_id for e in events])
 
-    def save(self, conn: Connection, decision: Decision[dict[str, core.Switch]]) -> None:
+    def save(self, conn: Connection, decision: Decision[dict[core.SwitchKey, core.Switch]]) -> None:
         """Write the changed switches."""
-        self._switches.save(conn, decision.state, now=self._clock())
+        self._switches.save(conn, decision.state.values(), now=self._clock())
 
 
 def _switch_events(batch: Sequence[Inbound]) -> list[KillSwitchSet]:

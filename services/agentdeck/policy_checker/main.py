@@ -47,7 +47,7 @@ def signer_of(settings: PolicyCheckerSettings) -> Signer:
 
 def ensure_budgets(store: Store, budgets_micros: dict[str, int], *, now: datetime) -> None:
     """Create the configured tenant budgets that do not exist yet; existing ones stay."""
-    journal = Journal(store, "policy-checker")
+    journal = Journal()
     with store.transaction() as conn:
         for tenant, micros in budgets_micros.items():
             journal.ensure_budget(conn, tenant_scope(tenant), micros, now=now)
@@ -74,11 +74,9 @@ def build(
         shadow = Shadow(load_bundle(settings.shadow_bundle_dir), hot)
     key = signer_of(settings)
     ensure_budgets(store, settings.tenant_budgets_micros, now=clock())
-    service, group = settings.service_name, settings.consumer_group
+    group = settings.consumer_group
     identity = ServiceRunner.identity_of(settings)
     deciding = DecisionHandler(
-        store=store,
-        service=service,
         engine=engine,
         catalog=ToolCatalog(tools),
         counter=CallCounter(hot),
@@ -92,12 +90,12 @@ def build(
     )
     decide = journaled(deciding, store=store, consumer=f"{group}.decide")
     settle = transactional(
-        SettlementHandler(store=store, service=service, clock=clock),
+        SettlementHandler(clock=clock),
         store=store,
         consumer=f"{group}.settle",
     )
     control = transactional(
-        ControlHandler(store=store, service=service, clock=clock),
+        ControlHandler(clock=clock),
         store=store,
         consumer=f"{group}.control",
     )

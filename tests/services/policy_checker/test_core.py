@@ -189,7 +189,7 @@ def test_a_late_older_switch_event_changes_nothing() -> None:
     newer = core.switch_of(kill_switch(KillSwitchScope.AGENT, "bot", at=NOW + timedelta(1)))
     older = kill_switch(KillSwitchScope.AGENT, "bot", engaged=False, at=NOW)
     assert core.applied(newer, older) is None
-    assert core.switch_key(KillSwitchScope.GLOBAL, "anything") == "GLOBAL:*"
+    assert core.switch_key(KillSwitchScope.GLOBAL, "anything") == (KillSwitchScope.GLOBAL, "*")
 
 
 def test_results_and_refusals_settle_or_release_the_hold_they_name() -> None:

@@ -43,7 +43,6 @@ from ._support import (
     unique,
 )
 
-SERVICE = "policy-checker"
 KEY = Signer("policy-test", generate_private_key())
 
 BUDGETS = BudgetsRepository()
@@ -84,8 +83,6 @@ def _checker(
     ensure_budgets(store, {tenant: budget_micros}, now=NOW)
     hot = InProcessHotState()
     deciding = DecisionHandler(
-        store=store,
-        service=SERVICE,
         engine=DEMO,
         catalog=ToolCatalog(small_registry()),
         counter=CallCounter(hot),
@@ -98,12 +95,12 @@ def _checker(
     decide = journaled(deciding, store=store, consumer=f"{tenant}.decide")
     clock = lambda: NOW  # noqa: E731
     settle = transactional(
-        SettlementHandler(store=store, service=SERVICE, clock=clock),
+        SettlementHandler(clock=clock),
         store=store,
         consumer=f"{tenant}.settle",
     )
     control = transactional(
-        ControlHandler(store=store, service=SERVICE, clock=clock),
+        ControlHandler(clock=clock),
         store=store,
         consumer=f"{tenant}.control",
     )
@@ -208,7 +205,7 @@ def test_settled_spend_is_added_to_the_run_it_belongs_to(checker: Checker) -> No
     checker.run(checker.decide, [second])
     checker.run(checker.settle, [completed(first, 250_000), completed(second, 50_000)])
     with checker.store.transaction(read_only=True) as conn:
-        spend = Journal(checker.store, SERVICE).run_spend(conn, [run])
+        spend = Journal().run_spend(conn, [run])
     assert spend == {run: 300_000}
     third = refund(1000, tenant=checker.tenant, run_id=run, step="three")
     (decision,) = _decisions(checker.run(checker.decide, [third]))

@@ -136,7 +136,7 @@ def test_requests_are_decided_signed_reserved_settled_and_stopped_by_a_kill_swit
 
         producer.send(kill_switch(m.KillSwitchScope.TENANT, tenant))
         producer.flush()
-        switchboard = Switchboard(pg_store.state, "policy-checker")
+        switchboard = Switchboard()
 
         def recorded() -> bool:
             with pg_store.transaction(read_only=True) as conn:

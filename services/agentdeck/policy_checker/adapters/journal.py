@@ -1,8 +1,9 @@
-"""The decision journal, budget holds and run spend, in the store.
+"""The decision journal, budget holds and run spend, in the policy-checker's tables.
 
-Keys of the service's state: ``decision:<id>`` (every decision, written with
-the budget hold it took, before its events are published), ``call:<key>`` and
-``approval:<id>`` (how to settle a hold), ``spend:<run>`` (settled spend).
+``policy_decisions`` (every decision, written with the budget hold it took,
+before its events are published), ``policy_hold_refs`` (how to settle a hold,
+under each name the settling events use), ``policy_run_spend`` (settled spend
+per run), and the budgets (:class:`BudgetsRepository`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
-from pydantic import BaseModel
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, delete, select, tuple_
 
 from agentdeck.policy_checker.adapters.budgets import Budget, BudgetsRepository
+from agentdeck.policy_checker.adapters.tables import DecisionRow, HoldRefRow, RunSpendRow
 from agentdeck.policy_checker.core import (
     NO_BUDGET,
     BudgetView,
@@ -22,15 +23,59 @@ from agentdeck.policy_checker.core import (
     Hold,
     HoldOutcome,
     HoldRef,
+    RefKey,
+    RefKind,
     Settlement,
 )
-from agentdeck.store import Store
+from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
 
 __all__ = ["Journal", "micros_of", "usd_of"]
 
 _MICROS = Decimal(1_000_000)
-_DECISION = "decision:"
-_SPEND = "spend:"
+_DECISIONS = table_of(DecisionRow)
+_REFS = table_of(HoldRefRow)
+_SPEND = table_of(RunSpendRow)
+
+_GET_DECISIONS = select(_DECISIONS.c.decision_id, _DECISIONS.c.record).where(
+    _DECISIONS.c.decision_id.in_(bindparam("decision_ids", expanding=True))
+)
+_GET_SPEND = select(_SPEND.c.run_id, _SPEND.c.spent_micros).where(
+    _SPEND.c.run_id.in_(bindparam("run_ids", expanding=True))
+)
+_REF_KEYS = tuple_(_REFS.c.kind, _REFS.c.key).in_(bindparam("ref_keys", expanding=True))
+_GET_REFS = select(*_REFS.c).where(_REF_KEYS)
+_DROP_REFS = delete(_REFS).where(_REF_KEYS)
+
+
+@per_dialect
+def _put_decisions(insert: InsertFactory) -> AnyInsert:
+    stmt = insert(_DECISIONS)
+    return stmt.on_conflict_do_update(
+        index_elements=["decision_id"],
+        set_={"decided_at": stmt.excluded.decided_at, "record": stmt.excluded.record},
+    )
+
+
+@per_dialect
+def _put_refs(insert: InsertFactory) -> AnyInsert:
+    stmt = insert(_REFS)
+    kept = ("kind", "key")
+    return stmt.on_conflict_do_update(
+        index_elements=list(kept),
+        set_={c.name: stmt.excluded[c.name] for c in _REFS.c if c.name not in kept},
+    )
+
+
+@per_dialect
+def _add_spend(insert: InsertFactory) -> AnyInsert:
+    stmt = insert(_SPEND)
+    return stmt.on_conflict_do_update(
+        index_elements=["run_id"],
+        set_={
+            "spent_micros": _SPEND.c.spent_micros + stmt.excluded.spent_micros,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
 
 
 def usd_of(micros: int) -> Decimal:
@@ -49,25 +94,32 @@ def _view(budget: Budget | None) -> BudgetView:
     return BudgetView(True, micros_of(budget.limit), micros_of(budget.remaining))
 
 
-class _Spend(BaseModel):
-    spent_micros: int = 0
+def _ref_row(under: RefKey, ref: HoldRef, now: datetime) -> dict[str, object]:
+    return {
+        "kind": under.kind.value,
+        "key": under.key,
+        "reservation_id": ref.reservation_id,
+        "scope": ref.scope,
+        "amount_micros": ref.amount_micros,
+        "run_id": ref.run_id,
+        "idempotency_key": ref.idempotency_key,
+        "approval_id": ref.approval_id,
+        "stored_at": now,
+    }
 
 
 class Journal:
-    """Decisions, holds and spend; every method takes the caller's transaction."""
+    """Decisions, holds and spend. Stateless; every method takes the caller's transaction."""
 
-    def __init__(self, store: Store, service: str) -> None:
-        self._store = store
-        self._service = service
+    def __init__(self) -> None:
         self._budgets = BudgetsRepository()
 
     def decisions(self, conn: Connection, ids: Collection[str]) -> dict[str, DecisionRecord]:
-        """The journaled decisions among ``ids``, by decision id."""
-        found = self._store.state.get_many(conn, self._service, [_DECISION + i for i in ids])
-        return {
-            key.removeprefix(_DECISION): DecisionRecord.model_validate_json(entry.state)
-            for key, entry in found.items()
-        }
+        """The journaled decisions among ``ids``, by decision id (one query)."""
+        if not ids:
+            return {}
+        found = conn.execute(_GET_DECISIONS, {"decision_ids": list(set(ids))})
+        return {row.decision_id: DecisionRecord.model_validate_json(row.record) for row in found}
 
     def ensure_budget(self, conn: Connection, scope: str, micros: int, *, now: datetime) -> None:
         """Give ``scope`` a budget of ``micros`` unless it has one."""
@@ -79,12 +131,11 @@ class Journal:
         return {s: _view(self._budgets.get(conn, s)) for s in set(scopes)}
 
     def run_spend(self, conn: Connection, runs: Collection[str]) -> dict[str, int]:
-        """Settled spend per run, for the runs that have any."""
-        found = self._store.state.get_many(conn, self._service, [_SPEND + r for r in runs])
-        return {
-            key.removeprefix(_SPEND): _Spend.model_validate_json(entry.state).spent_micros
-            for key, entry in found.items()
-        }
+        """Settled spend per run, for the runs that have any (one query)."""
+        if not runs:
+            return {}
+        found = conn.execute(_GET_SPEND, {"run_ids": list(set(runs))})
+        return {row.run_id: row.spent_micros for row in found}
 
     def hold(
         self, conn: Connection, holds: Sequence[Hold], *, now: datetime
@@ -117,16 +168,40 @@ class Journal:
         *,
         now: datetime,
     ) -> None:
-        """Journal ``records`` and remember how to settle ``refs``, in one statement."""
-        rows = {_DECISION + r.decision_id: r.model_dump_json() for r in records}
-        for ref in refs:
-            rows.update(dict.fromkeys(ref.stored_under(), ref.model_dump_json()))
-        self._store.state.upsert_many(conn, self._service, rows, now=now)
+        """Journal ``records`` and remember how to settle ``refs`` (one upsert per table).
 
-    def refs(self, conn: Connection, keys: Collection[str]) -> dict[str, HoldRef]:
-        """The hold references stored under ``keys``."""
-        found = self._store.state.get_many(conn, self._service, keys)
-        return {key: HoldRef.model_validate_json(entry.state) for key, entry in found.items()}
+        The last write wins: a decision or reference written again replaces the one stored.
+        """
+        decisions = {
+            r.decision_id: {
+                "decision_id": r.decision_id,
+                "decided_at": r.decided_at,
+                "record": r.model_dump_json(),
+            }
+            for r in records
+        }
+        if decisions:
+            conn.execute(_put_decisions(conn), list(decisions.values()))
+        rows = {under: _ref_row(under, ref, now) for ref in refs for under in ref.stored_under()}
+        if rows:
+            conn.execute(_put_refs(conn), list(rows.values()))
+
+    def refs(self, conn: Connection, keys: Collection[RefKey]) -> dict[RefKey, HoldRef]:
+        """The hold references stored under ``keys`` (one query)."""
+        if not keys:
+            return {}
+        found = conn.execute(_GET_REFS, {"ref_keys": [tuple(k) for k in set(keys)]})
+        return {
+            RefKey(RefKind(row.kind), row.key): HoldRef(
+                reservation_id=row.reservation_id,
+                scope=row.scope,
+                amount_micros=row.amount_micros,
+                run_id=row.run_id,
+                idempotency_key=row.idempotency_key,
+                approval_id=row.approval_id,
+            )
+            for row in found
+        }
 
     def settle(self, conn: Connection, settlements: Sequence[Settlement], *, now: datetime) -> None:
         """Close each hold (spend or release), add spend to its run, forget its references."""
@@ -143,16 +218,16 @@ class Journal:
             actual = item.actual_micros
             if done and actual and item.ref.run_id:
                 spent[item.ref.run_id] = spent.get(item.ref.run_id, 0) + actual
-        keys = {key for item in settlements for key in item.ref.stored_under()}
-        self._store.state.delete_many(conn, self._service, keys)
+        self._forget(conn, {key for item in settlements for key in item.ref.stored_under()})
         self._add_spend(conn, spent, now=now)
 
+    def _forget(self, conn: Connection, keys: Iterable[RefKey]) -> None:
+        todo = [tuple(k) for k in keys]
+        if todo:
+            conn.execute(_DROP_REFS, {"ref_keys": todo})
+
     def _add_spend(self, conn: Connection, spent: Mapping[str, int], *, now: datetime) -> None:
-        if not spent:
-            return
-        before = self.run_spend(conn, list(spent))
-        rows = {
-            _SPEND + run: _Spend(spent_micros=before.get(run, 0) + amount).model_dump_json()
-            for run, amount in spent.items()
-        }
-        self._store.state.upsert_many(conn, self._service, rows, now=now)
+        """Add to each run's spend, in one statement (an increment: no lost update)."""
+        rows = [{"run_id": r, "spent_micros": a, "updated_at": now} for r, a in spent.items()]
+        if rows:
+            conn.execute(_add_spend(conn), rows)

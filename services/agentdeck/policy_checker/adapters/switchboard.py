@@ -1,62 +1,68 @@
-"""Kill switches in the store: one row per switch, read by every replica on every batch."""
+"""Kill switches in ``policy_switches``: one row per switch, read by every replica."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
-from sqlalchemy import Connection
+from sqlalchemy import Connection, RowMapping, bindparam, select, tuple_
 
 from agentdeck.contracts.models import KillSwitchScope
-from agentdeck.policy_checker.core import Switch
-from agentdeck.store import StateRepository
+from agentdeck.policy_checker.adapters.tables import SwitchRow
+from agentdeck.policy_checker.core import Switch, SwitchKey
+from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
 
-__all__ = ["SWITCH_PREFIX", "Switchboard"]
+__all__ = ["Switchboard"]
 
-SWITCH_PREFIX = "switch:"
 _MAX_SWITCHES = 10_000
+_SWITCHES = table_of(SwitchRow)
+_FIELDS = ("scope", "target", "engaged", "set_by", "reason", "set_at")
+
+_ALL = (
+    select(*(_SWITCHES.c[f] for f in _FIELDS))
+    .order_by(_SWITCHES.c.scope, _SWITCHES.c.target)
+    .limit(_MAX_SWITCHES)
+)
+_GET_MANY = select(*(_SWITCHES.c[f] for f in _FIELDS)).where(
+    tuple_(_SWITCHES.c.scope, _SWITCHES.c.target).in_(bindparam("keys", expanding=True))
+)
 
 
-class _Row(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@per_dialect
+def _put(insert: InsertFactory) -> AnyInsert:
+    stmt = insert(_SWITCHES)
+    kept = ("scope", "target")
+    return stmt.on_conflict_do_update(
+        index_elements=list(kept),
+        set_={c.name: stmt.excluded[c.name] for c in _SWITCHES.c if c.name not in kept},
+    )
 
-    scope: KillSwitchScope
-    target: str
-    engaged: bool
-    set_by: str
-    reason: str
-    set_at: AwareDatetime
 
-    @classmethod
-    def of(cls, switch: Switch) -> _Row:
-        return cls(**{name: getattr(switch, name) for name in cls.model_fields})
-
-    def switch(self) -> Switch:
-        return Switch(**self.model_dump())
+def _switch(row: RowMapping) -> Switch:
+    return Switch(**{**row, "scope": KillSwitchScope(row["scope"])})
 
 
 class Switchboard:
-    """Reads and writes switch rows in the service's keyed state."""
-
-    def __init__(self, state: StateRepository, service: str) -> None:
-        self._state = state
-        self._service = service
+    """Reads and writes ``policy_switches``. Stateless; pass the connection."""
 
     def all(self, conn: Connection) -> list[Switch]:
         """Every switch ever set (engaged or released)."""
-        rows = self._state.scan(conn, self._service, prefix=SWITCH_PREFIX, limit=_MAX_SWITCHES)
-        return [_Row.model_validate_json(row.state).switch() for row in rows]
+        return [_switch(row) for row in conn.execute(_ALL).mappings()]
 
-    def get_many(self, conn: Connection, keys: Collection[str]) -> dict[str, Switch]:
-        """The switches stored under ``keys`` (made by ``core.switch_key``)."""
-        found = self._state.get_many(conn, self._service, [SWITCH_PREFIX + k for k in keys])
-        return {
-            key.removeprefix(SWITCH_PREFIX): _Row.model_validate_json(entry.state).switch()
-            for key, entry in found.items()
+    def get_many(self, conn: Connection, keys: Collection[SwitchKey]) -> dict[SwitchKey, Switch]:
+        """The switches among ``keys`` that were ever set (one query)."""
+        if not keys:
+            return {}
+        params = {"keys": [(k.scope.value, k.target) for k in set(keys)]}
+        found = conn.execute(_GET_MANY, params).mappings()
+        switches = (_switch(row) for row in found)
+        return {SwitchKey(s.scope, s.target): s for s in switches}
+
+    def save(self, conn: Connection, switches: Iterable[Switch], *, now: datetime) -> None:
+        """Write each switch under its scope and target, last writer wins (one statement)."""
+        rows = {
+            (s.scope, s.target): {f: getattr(s, f) for f in _FIELDS} | {"updated_at": now}
+            for s in switches
         }
-
-    def save(self, conn: Connection, switches: Mapping[str, Switch], *, now: datetime) -> None:
-        """Write ``switches`` by key, last writer wins."""
-        rows = {SWITCH_PREFIX + k: _Row.of(s).model_dump_json() for k, s in switches.items()}
-        self._state.upsert_many(conn, self._service, rows, now=now)
+        if rows:
+            conn.execute(_put(conn), list(rows.values()))

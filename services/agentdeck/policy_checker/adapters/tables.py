@@ -1,4 +1,5 @@
-"""The policy-checker's tables: budgets and the holds against them.
+"""The policy-checker's tables: budgets and the holds against them, the decision
+journal, how to settle each hold, the runs' settled spend, and the kill switches.
 
 Migrated by the scripts under ``migrations/`` (see :data:`SCHEMA`); a test keeps
 the two in step.
@@ -11,12 +12,24 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from agentdeck.contracts.models import KillSwitchScope
+from agentdeck.policy_checker.core import RefKind
 from agentdeck.store.sql import Money, Schema, UtcDateTime, new_metadata
 
-__all__ = ["SCHEMA", "BudgetReservationRow", "BudgetRow", "ReservationStatus", "Tables"]
+__all__ = [
+    "SCHEMA",
+    "BudgetReservationRow",
+    "BudgetRow",
+    "DecisionRow",
+    "HoldRefRow",
+    "ReservationStatus",
+    "RunSpendRow",
+    "SwitchRow",
+    "Tables",
+]
 
 _NAME = String(200)
 
@@ -27,6 +40,12 @@ class ReservationStatus(StrEnum):
     RESERVED = "reserved"
     SETTLED = "settled"
     RELEASED = "released"
+
+
+def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
+    return CheckConstraint(
+        "{} IN ({})".format(column, ", ".join(f"'{v.value}'" for v in values)), name=column
+    )
 
 
 class Tables(DeclarativeBase):
@@ -52,10 +71,7 @@ class BudgetReservationRow(Tables):
 
     __tablename__ = "budget_reservations"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s.value}'" for s in ReservationStatus)),
-            name="status",
-        ),
+        _one_of("status", ReservationStatus),
         Index("ix_budget_reservations_scope_status", "scope", "status"),
     )
 
@@ -66,6 +82,68 @@ class BudgetReservationRow(Tables):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DecisionRow(Tables):
+    """A decision as journaled, before its events are published.
+
+    ``record`` is the :class:`~agentdeck.policy_checker.core.DecisionRecord`
+    JSON the service re-emits a redelivered request's decision from; only the
+    policy-checker reads it.
+    """
+
+    __tablename__ = "policy_decisions"
+
+    decision_id: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    record: Mapped[str] = mapped_column(Text)
+
+
+class HoldRefRow(Tables):
+    """How to settle an open hold, under one of the names the settling events use.
+
+    A hold is found by its call's idempotency key (``kind`` ``call``) and, when
+    the call waits for a human, by its approval id as well (``approval``): one
+    row each, deleted when the hold is settled or released.
+    """
+
+    __tablename__ = "policy_hold_refs"
+    __table_args__ = (_one_of("kind", RefKind),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    reservation_id: Mapped[str] = mapped_column(_NAME)
+    scope: Mapped[str] = mapped_column(_NAME)
+    amount_micros: Mapped[int] = mapped_column(BigInteger)
+    run_id: Mapped[str | None] = mapped_column(_NAME)
+    idempotency_key: Mapped[str] = mapped_column(_NAME)
+    approval_id: Mapped[str | None] = mapped_column(_NAME)
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RunSpendRow(Tables):
+    """What a run's settled calls have spent, read by the next decision of the run."""
+
+    __tablename__ = "policy_run_spend"
+
+    run_id: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    spent_micros: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SwitchRow(Tables):
+    """The latest state of one kill switch (engaged or released), read by every replica."""
+
+    __tablename__ = "policy_switches"
+    __table_args__ = (_one_of("scope", KillSwitchScope),)
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    engaged: Mapped[bool] = mapped_column(Boolean)
+    set_by: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 SCHEMA = Schema(

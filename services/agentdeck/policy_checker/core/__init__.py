@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from agentdeck.policy_checker.core.budget import (
     HoldRef,
+    RefKey,
+    RefKind,
     Settlement,
     approval_key,
     call_key,
@@ -75,7 +77,13 @@ from agentdeck.policy_checker.core.pipeline import (
     guarded_verdicts,
     pipeline,
 )
-from agentdeck.policy_checker.core.switches import applied, covering, switch_key, switch_of
+from agentdeck.policy_checker.core.switches import (
+    SwitchKey,
+    applied,
+    covering,
+    switch_key,
+    switch_of,
+)
 
 __all__ = [
     "ARGUMENTS",
@@ -105,11 +113,14 @@ __all__ = [
     "Manifest",
     "PolicyEngine",
     "PolicyRule",
+    "RefKey",
+    "RefKind",
     "RiskBand",
     "Settlement",
     "SigningKey",
     "Snapshot",
     "Switch",
+    "SwitchKey",
     "TenantProfile",
     "Tier",
     "ToolFacts",

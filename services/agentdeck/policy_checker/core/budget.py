@@ -4,15 +4,17 @@ The settlement is the outcome event itself (``ToolCallCompleted.cost_micros``,
 a failure or refusal releases at zero); since the event model v3 no
 BudgetSettled is published: the policy-checker closes the hold in its store.
 
-A decision that holds budget is remembered twice, under ``call:<idempotency key>``
-(tool results name the call) and, when it waits for a human,
-``approval:<approval id>`` (approval outcomes name the approval).
+A decision that holds budget is remembered twice, under its call's idempotency
+key (tool results name the call) and, when it waits for a human, under its
+approval id (approval outcomes name the approval): see :class:`RefKey`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,6 +31,8 @@ from agentdeck.policy_checker.core.decide import DecisionRecord
 __all__ = [
     "SETTLING",
     "HoldRef",
+    "RefKey",
+    "RefKind",
     "Settlement",
     "approval_key",
     "call_key",
@@ -40,14 +44,28 @@ __all__ = [
 _DENYING = {"deny", "denied"}
 
 
-def call_key(idempotency_key: str) -> str:
+class RefKind(StrEnum):
+    """What names a hold in the events that settle it."""
+
+    CALL = "call"
+    APPROVAL = "approval"
+
+
+class RefKey(NamedTuple):
+    """Where a hold is found: by the idempotency key of its call, or by its approval id."""
+
+    kind: RefKind
+    key: str
+
+
+def call_key(idempotency_key: str) -> RefKey:
     """Where the hold of a call is found by its idempotency key."""
-    return f"call:{idempotency_key}"
+    return RefKey(RefKind.CALL, idempotency_key)
 
 
-def approval_key(approval_id: str) -> str:
+def approval_key(approval_id: str) -> RefKey:
     """Where the hold of a parked call is found by its approval id."""
-    return f"approval:{approval_id}"
+    return RefKey(RefKind.APPROVAL, approval_id)
 
 
 class HoldRef(BaseModel):
@@ -62,7 +80,7 @@ class HoldRef(BaseModel):
     idempotency_key: str
     approval_id: str | None = None
 
-    def stored_under(self) -> list[str]:
+    def stored_under(self) -> list[RefKey]:
         """Every key it is stored under."""
         keys = [call_key(self.idempotency_key)]
         return keys + ([approval_key(self.approval_id)] if self.approval_id else [])
@@ -100,7 +118,7 @@ SETTLING: tuple[type[Event], ...] = (
 """The event types that can settle a hold (see :func:`ref_key`)."""
 
 
-def ref_key(event: Event) -> str | None:
+def ref_key(event: Event) -> RefKey | None:
     """The key of the hold ``event`` settles, if it settles one."""
     if isinstance(event, ToolCallCompleted | ToolCallFailed):
         return call_key(event.idempotency_key)
@@ -111,7 +129,7 @@ def ref_key(event: Event) -> str | None:
     return None
 
 
-def settlements(events: Sequence[Event], refs: Mapping[str, HoldRef]) -> list[Settlement]:
+def settlements(events: Sequence[Event], refs: Mapping[RefKey, HoldRef]) -> list[Settlement]:
     """What ``events`` settle, each hold once (the first event wins)."""
     done: set[str] = set()
     found: list[Settlement] = []

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from agentdeck.contracts.models import KillSwitchScope, KillSwitchSet
 from agentdeck.policy_checker.core.facts import Switch
 
-__all__ = ["GLOBAL_TARGET", "applied", "covering", "switch_key", "switch_of"]
+__all__ = ["GLOBAL_TARGET", "SwitchKey", "applied", "covering", "switch_key", "switch_of"]
 
 GLOBAL_TARGET = "*"
 """Target of the global switch when the event names none."""
@@ -20,9 +21,16 @@ _ORDER = (
 )
 
 
-def switch_key(scope: KillSwitchScope, target: str) -> str:
+class SwitchKey(NamedTuple):
     """Identity of a switch: one state per scope and target."""
-    return f"{scope.value}:{GLOBAL_TARGET if scope is KillSwitchScope.GLOBAL else target}"
+
+    scope: KillSwitchScope
+    target: str
+
+
+def switch_key(scope: KillSwitchScope, target: str) -> SwitchKey:
+    """The switch an event for ``scope`` and ``target`` sets (the global one has no target)."""
+    return SwitchKey(scope, GLOBAL_TARGET if scope is KillSwitchScope.GLOBAL else target)
 
 
 def switch_of(event: KillSwitchSet) -> Switch:
