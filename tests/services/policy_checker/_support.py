@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -221,3 +221,21 @@ def small_registry() -> ToolRegistry:
         return Done()
 
     return registry
+
+
+def journaled(decision_id: str, at: datetime, *, reason: str = "ok") -> core.DecisionRecord:
+    """A journaled ALLOW (as the decision handler records it)."""
+    return core.DecisionRecord(
+        decision_id=decision_id,
+        outcome=m.DecisionOutcome.ALLOW,
+        matched=("refund-auto-approved",),
+        reason=reason,
+        decided_at=at,
+        expires_at=at + timedelta(minutes=5),
+        bundle_version="1",
+        bundle_digest="d" * 64,
+        side_effect=m.SideEffect.WRITE,
+        tool_version="1.0",
+        max_cost_micros=5_000,
+        run_spent_micros=7,
+    )
