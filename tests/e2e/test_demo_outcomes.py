@@ -7,6 +7,7 @@ from sqlalchemy import select
 from agentdeck.approval import client
 from agentdeck.cli.demo import demo_events, output_of, wait_for_outcomes
 from agentdeck.cli.submit import publish_goal
+from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.telemetry.adapters.runs import RunsRepository
 from agentdeck.telemetry.core.runs import RunStatus
 from agentdeck.tool_executor.adapters.tables import EffectRow
@@ -73,16 +74,9 @@ def _each_side_effect_exactly_once(store, run_ids):
                 select(EffectRow.idempotency_key).where(EffectRow.run_id == run_id)
             ).all()  # a call's start is in the effect ledger, not on the wire
             assert len(completed) == len(started) == 3, run_id
-    refunds = [e for e in _all_state(store, "demo-desk") if e.key.startswith("refund:")]
-    orders = {json.loads(e.state)["order_id"] for e in refunds}
-    assert {"1042", "2077"} <= orders
-    per_order = [json.loads(e.state)["order_id"] for e in refunds]
+    per_order = [r.order_id for r in SqlDesk(store).refunds()]
+    assert {"1042", "2077"} <= set(per_order)
     assert per_order.count("2077") == 1, "one refund for the approved run, not two"
-
-
-def _all_state(store, service):
-    with store.transaction(read_only=True) as conn:
-        return store.state.scan(conn, service, limit=10_000)
 
 
 def test_every_finished_run_has_one_trace_with_genai_and_kafka_spans(platform):
