@@ -1,7 +1,7 @@
 """The runtime owns a stateful handler's transaction: load, decide, save; processed ids with it.
 
-Real broker, real store. The handler here counts goals per run in
-``service_state``; each test breaks one step and checks the batch ends up
+Real broker, real store. The handler here counts goals per run in a table of
+its own; each test breaks one step and checks the batch ends up
 decided exactly once, with its state and its processed ids together.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, select
 
 from agentdeck.contracts import Event
 from agentdeck.errors import RetryableError
@@ -19,15 +19,27 @@ from agentdeck.kafka import ConsumerLoop, EventProducer, Inbound, Topic
 from agentdeck.runtime import Decision, journaled, transactional
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import Store
+from agentdeck.store.sql import per_dialect
 from testkit.kafka import goal, make_loop, read_topic, run_until, started
 
-SERVICE = "counter"
+COUNTS = Table(
+    "runtime_test_counts",
+    MetaData(),
+    Column("run_id", String(64), primary_key=True),
+    Column("goals", Integer, nullable=False),
+)
+_PUT = per_dialect(
+    lambda insert: (stmt := insert(COUNTS)).on_conflict_do_update(
+        index_elements=["run_id"], set_={"goals": stmt.excluded.goals}
+    )
+)
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    """A fresh SQLite store."""
+    """A fresh SQLite store, with the counter's table."""
     with Store.open("", data_dir=str(tmp_path / "store")) as opened:
+        COUNTS.create(opened.engine)
         yield opened
 
 
@@ -44,8 +56,8 @@ class Counter:
 
     def load(self, conn: Connection, batch: Sequence[Inbound]) -> dict[str, int]:
         runs = {i.event.envelope.run_id or "" for i in batch}
-        found = self.store.state.get_many(conn, SERVICE, runs)
-        return {run: int(entry.state) for run, entry in found.items()}
+        found = conn.execute(select(COUNTS).where(COUNTS.c.run_id.in_(runs)))
+        return {row.run_id: row.goals for row in found}
 
     def decide(self, state: dict[str, int], batch: Sequence[Inbound]) -> Decision[dict[str, int]]:
         counts = dict(state)
@@ -59,7 +71,9 @@ class Counter:
         self.saves += 1
         if self.producer is not None:
             self.produced_at_save.append(self.producer.produced)
-        self.store.state.upsert_many(conn, SERVICE, {r: str(n) for r, n in decision.state.items()})
+        rows = [{"run_id": r, "goals": n} for r, n in decision.state.items()]
+        if rows:
+            conn.execute(_PUT(conn), rows)
         if self.saves <= self.fail_saves:
             raise RetryableError("the database went away", capability="store", code="unavailable")
 
@@ -68,8 +82,7 @@ class Counter:
 
     def counts(self) -> dict[str, int]:
         with self.store.transaction(read_only=True) as conn:
-            entries = self.store.state.scan(conn, SERVICE)
-        return {entry.key: int(entry.state) for entry in entries}
+            return {row.run_id: row.goals for row in conn.execute(select(COUNTS))}
 
 
 def _loop(  # type: ignore[no-untyped-def]
