@@ -6,6 +6,7 @@ from agentdeck.runtime._clock import Clock, utc_now
 from agentdeck.runtime._runner import BackgroundTask, ServiceRunner, Subscription
 from agentdeck.runtime._serve import Resources, serve
 from agentdeck.runtime._stateful import (
+    Acting,
     Committed,
     Decision,
     Journaled,
@@ -15,6 +16,7 @@ from agentdeck.runtime._stateful import (
 )
 
 __all__ = [
+    "Acting",
     "BackgroundTask",
     "Clock",
     "Committed",

@@ -14,6 +14,11 @@ and owns what every service used to write by hand:
   handler's state is the promise itself (a budget held, a call begun), so it
   commits before anything is published, and a redelivered event's outputs are
   re-emitted from what was saved (``replay``) rather than decided again.
+
+A handler whose decisions are side effects in the world (the executor's tool
+calls) also writes ``act``: it performs what ``decide`` planned, each effect
+recorded in the handler's own ledger before it happens, and returns the
+outcome events; the batch's state still commits once they are acknowledged.
 """
 
 from __future__ import annotations
@@ -28,7 +33,15 @@ from agentdeck.contracts import Event
 from agentdeck.kafka import BatchHandler, Inbound, Outcome
 from agentdeck.store import Store
 
-__all__ = ["Committed", "Decision", "Journaled", "StatefulHandler", "journaled", "transactional"]
+__all__ = [
+    "Acting",
+    "Committed",
+    "Decision",
+    "Journaled",
+    "StatefulHandler",
+    "journaled",
+    "transactional",
+]
 
 S = TypeVar("S")
 L = TypeVar("L")
@@ -67,6 +80,16 @@ class StatefulHandler(Protocol[L, S]):
 
     def save(self, conn: Connection, decision: Decision[S]) -> None:
         """Write ``decision.state`` in the runtime's write transaction (nothing else)."""
+        ...
+
+
+@runtime_checkable
+class Acting(Protocol):
+    """A handler whose decisions are carried out in the world between deciding and saving."""
+
+    def act(self, decision: Decision[Any]) -> Sequence[Event]:
+        """Carry out ``decision`` (each effect journaled by the handler before it happens);
+        the events reporting the outcomes."""
         ...
 
 
@@ -126,10 +149,12 @@ class _Transactional(Generic[L, S]):
                 return Outcome(again)
             state = handler.load(conn, fresh)
         decision = handler.decide(state, fresh)
+        acted = list(handler.act(decision)) if isinstance(handler, Acting) else []
+        events = [*decision.events, *acted]
         done = (
             [i.event.envelope.event_id for i in fresh] if decision.done is None else decision.done
         )
-        if not done and not decision.events:
+        if not done and not events:
             return Outcome(again)  # nothing processed, nothing caused: nothing to save
         told = handler if isinstance(handler, Committed) else None
 
@@ -142,5 +167,5 @@ class _Transactional(Generic[L, S]):
 
         if journal is not None:
             commit()  # durable first: what is published next is already promised
-            return Outcome([*again, *decision.events])
-        return Outcome(decision.events, commit)
+            return Outcome([*again, *events])
+        return Outcome(events, commit)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import replace
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection
 
 from agentdeck.contracts import Event
 from agentdeck.contracts.models import (
@@ -13,17 +15,16 @@ from agentdeck.contracts.models import (
     ApprovalGranted,
     PolicyDecided,
 )
-from agentdeck.kafka import Inbound, Outcome
-from agentdeck.runtime import Clock
-from agentdeck.store import Store
+from agentdeck.kafka import Inbound
+from agentdeck.runtime import Clock, Decision
 from agentdeck.tool_executor.adapters.calls import CallRunner
 from agentdeck.tool_executor.adapters.effects import EffectEntry
-from agentdeck.tool_executor.adapters.ledger import CallLedger
+from agentdeck.tool_executor.adapters.ledger import CallLedger, SealedSlots
 from agentdeck.tool_executor.core.parking import ApprovalSlot, decision_from_json
-from agentdeck.tool_executor.core.plan import Execution, Trust, approval_ids, plan
+from agentdeck.tool_executor.core.plan import Claim, Execution, Trust, approval_ids, plan
 from agentdeck.tool_executor.core.reconcile import Ledger
 
-__all__ = ["RELEVANT", "ExecutorHandler"]
+__all__ = ["RELEVANT", "ExecutorHandler", "Planned"]
 
 RELEVANT = (PolicyDecided, ApprovalGranted, ApprovalDenied, ApprovalExpired)
 """The events the executor acts on; the rest of its topics is not its business."""
@@ -35,57 +36,68 @@ def _keys(events: Sequence[Event], slots: dict[str, ApprovalSlot]) -> set[str]:
     return {k for k in keys | {d.idempotency_key for d in parked} if k}
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    events: list[Event]
+    slots: dict[str, ApprovalSlot]
+    claims: dict[str, Claim]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A batch's calls to run and its approval slots, sealed and ready to save."""
+
+    executions: list[Execution]
+    slots: SealedSlots
+
+
 class ExecutorHandler:
     """Decisions and approval outcomes in; ToolCallCompleted/Failed out (starts stay in the ledger).
 
-    The batch is verified first (a refused event raises before anything runs,
-    and the loop dead-letters it alone); the calls then run, one run's calls in
-    order, different runs in parallel.
+    The runtime's handler shape (:func:`agentdeck.runtime.transactional`): ``load``
+    reads the batch's approval slots and claims, ``decide`` verifies every event
+    (a refused event raises before anything runs, and the loop dead-letters it
+    alone) and plans the calls, ``act`` runs them (one run's calls in order,
+    different runs in parallel; each start is in the effect ledger before its
+    tool runs), and ``save`` writes the approval slots with the processed ids
+    once the outcomes are acknowledged.
     """
 
     def __init__(
         self,
         *,
-        store: Store,
         ledger: CallLedger,
         runner: CallRunner,
         trust: Trust,
         clock: Clock,
-        consumer: str,
         pool: ThreadPoolExecutor,
     ) -> None:
-        self._store = store
         self._ledger = ledger
         self._runner = runner
         self._trust = trust
         self._clock = clock
-        self._consumer = consumer
         self._pool = pool
 
-    def __call__(self, batch: Sequence[Inbound]) -> Outcome:
-        """Verify and execute a batch; approval slots and processed ids commit after the flush."""
-        events = [i.event for i in batch if isinstance(i.event, RELEVANT)]
-        if not events:
-            return Outcome()
-        with self._store.transaction(read_only=True) as conn:
-            ids = [e.envelope.event_id for e in events]
-            fresh = self._store.processed.filter_new(conn, self._consumer, ids)
-            todo = [e for e in events if e.envelope.event_id in fresh]
-            wanted = approval_ids(todo)
-            slots = self._ledger.slots(conn, wanted)
-            claims = self._ledger.claims(conn, _keys(todo, slots))
-        decided = plan(
-            todo, trust=replace(self._trust, now=self._clock()), slots=slots, claims=claims
-        )
-        outputs = self._execute(decided.executions)
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> _Loaded:
+        """The approval slots and claims the batch's events touch."""
+        events = [i.event for i in batch]
+        slots = self._ledger.slots(conn, approval_ids(events))
+        return _Loaded(events, slots, self._ledger.claims(conn, _keys(events, slots)))
 
-        def commit() -> None:
-            sealed = self._ledger.seal_slots(decided.slots)
-            with self._store.transaction() as conn:
-                self._ledger.save_slots(conn, sealed, self._clock())
-                self._store.processed.mark(conn, self._consumer, fresh)
+    def decide(self, state: _Loaded, batch: Sequence[Inbound]) -> Decision[Planned]:  # noqa: ARG002 -- loaded
+        """Verify the batch and plan its calls; changed slots come sealed, ready to save."""
+        trust = replace(self._trust, now=self._clock())
+        decided = plan(state.events, trust=trust, slots=state.slots, claims=state.claims)
+        # Sealed here, before the runtime opens its write transaction (one writer on SQLite).
+        return Decision(Planned(decided.executions, self._ledger.seal_slots(decided.slots)))
 
-        return Outcome(outputs, commit)
+    def act(self, decision: Decision[Planned]) -> list[Event]:
+        """Run the planned calls; their outcome events."""
+        return self._execute(decision.state.executions)
+
+    def save(self, conn: Connection, decision: Decision[Planned]) -> None:
+        """Write the approval slots the batch changed."""
+        self._ledger.save_slots(conn, decision.state.slots, self._clock())
 
     def _execute(self, executions: list[Execution]) -> list[Event]:
         """Run the calls: every start in one transaction, every outcome in one more."""

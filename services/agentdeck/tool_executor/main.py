@@ -10,9 +10,17 @@ from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Codec
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState
-from agentdeck.kafka import Topic
+from agentdeck.kafka import BatchHandler, Topic
 from agentdeck.privacy import Sealer, sealing_codec
-from agentdeck.runtime import BackgroundTask, Clock, ServiceRunner, Subscription, serve, utc_now
+from agentdeck.runtime import (
+    BackgroundTask,
+    Clock,
+    ServiceRunner,
+    Subscription,
+    serve,
+    transactional,
+    utc_now,
+)
 from agentdeck.signing import Signer, Verifier
 from agentdeck.store import Store
 from agentdeck.tool_executor.adapters.calls import CallRunner, Outputs
@@ -129,7 +137,7 @@ def build_handler(
     pool: ThreadPoolExecutor,
     sandbox: SubprocessSandbox | None = None,
     sealer: Sealer | None = None,
-) -> ExecutorHandler:
+) -> BatchHandler:
     """The batch handler, wired: verification keys, guards, sandbox, ledger.
 
     Args:
@@ -165,15 +173,8 @@ def build_handler(
         in_flight_grace_s=settings.in_flight_grace_s,
         credentials=credentials,
     )
-    return ExecutorHandler(
-        store=store,
-        ledger=ledger,
-        runner=runner,
-        trust=trust,
-        clock=clock,
-        consumer=f"{settings.consumer_group}.calls",
-        pool=pool,
-    )
+    handler = ExecutorHandler(ledger=ledger, runner=runner, trust=trust, clock=clock, pool=pool)
+    return transactional(handler, store=store, consumer=f"{settings.consumer_group}.calls")
 
 
 def build(
