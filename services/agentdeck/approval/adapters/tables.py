@@ -1,4 +1,4 @@
-"""The approval service's tables: one row per approval request.
+"""The approval service's tables: approval requests, their cases and the outbox.
 
 Migrated by the scripts under ``migrations/`` (see :data:`SCHEMA`); a test keeps
 the two in step.
@@ -10,12 +10,20 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from agentdeck.store.sql import Schema, UtcDateTime, new_metadata
 
-__all__ = ["OPEN_APPROVAL_STATUSES", "SCHEMA", "ApprovalRow", "ApprovalStatus", "Tables"]
+__all__ = [
+    "OPEN_APPROVAL_STATUSES",
+    "SCHEMA",
+    "ApprovalCaseRow",
+    "ApprovalOutboxRow",
+    "ApprovalRow",
+    "ApprovalStatus",
+    "Tables",
+]
 
 _ID = String(64)
 _NAME = String(200)
@@ -67,6 +75,36 @@ class ApprovalRow(Tables):
     decider_role: Mapped[str | None] = mapped_column(_NAME)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApprovalCaseRow(Tables):
+    """The whole case of an approval: its request event, arguments and votes.
+
+    ``sealed_case`` is the case's JSON sealed under its run's subject key (it
+    holds arguments and comments); only the service opens it. ``version``
+    starts at 1 and grows by one with every write, for optimistic concurrency.
+    """
+
+    __tablename__ = "approval_cases"
+
+    approval_id: Mapped[str] = mapped_column(ForeignKey("approvals.approval_id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sealed_case: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApprovalOutboxRow(Tables):
+    """An event committed with a case change and not yet acknowledged by Kafka.
+
+    ``record`` is the event as the codec encoded it (the Kafka record's value).
+    """
+
+    __tablename__ = "approval_outbox"
+
+    event_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    approval_id: Mapped[str] = mapped_column(_ID)
+    record: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
