@@ -79,7 +79,7 @@ def build(
     Args:
         settings: The service's settings.
         codec: Codec of every event it reads and writes.
-        store: Where cases live (approvals table and the service's keyed state).
+        store: Where cases live (the approvals, approval_cases and approval_outbox tables).
         hot: Unused: approvals are human-paced and durable in SQL.
         clock: Time of decisions and timers; tests pass their own.
         signer: Signs outcomes; defaults to the key in ``settings``.

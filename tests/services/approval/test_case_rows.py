@@ -1,4 +1,9 @@
-"""Contract: sealed cases and the outbox, on every backend."""
+"""Contract: sealed cases and the outbox, on every backend.
+
+The database is shared with the service's other tests, whose sweepers read
+every open case and every waiting event: the cases here belong to decided
+approvals, and the events leave the outbox when each test ends.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from sqlalchemy import Engine, event
 
 from agentdeck.approval.adapters.case_rows import CasesRepository, OutboxEntry, OutboxRepository
 from agentdeck.approval.adapters.requests import ApprovalRequest, ApprovalsRepository
+from agentdeck.approval.adapters.tables import ApprovalStatus
 from agentdeck.store import transaction
 from agentdeck.store.errors import StoreIntegrityError
 
@@ -26,7 +32,7 @@ approvals = ApprovalsRepository()
 
 
 def requested(engine: Engine, new_id: NewId, now: datetime) -> str:
-    """A new approvals row: a case belongs to one."""
+    """A new approvals row (a case belongs to one), decided: no sweeper looks at it."""
     approval_id = new_id("appr")
     asked = ApprovalRequest(
         approval_id=approval_id,
@@ -41,6 +47,14 @@ def requested(engine: Engine, new_id: NewId, now: datetime) -> str:
     )
     with transaction(engine) as conn:
         assert approvals.create(conn, asked)
+        assert approvals.decide(
+            conn,
+            approval_id,
+            status=ApprovalStatus.GRANTED,
+            decided_by="alice",
+            decider_role="finance",
+            decided_at=now,
+        )
     return approval_id
 
 
@@ -156,10 +170,18 @@ def waiting(engine: Engine, approval_id: str) -> list[OutboxEntry]:
         return [e for e in outbox.oldest(conn, limit=10_000) if e.approval_id == approval_id]
 
 
+@pytest.fixture
+def approval_id(engine: Engine, new_id: NewId) -> Iterator[str]:
+    """The approval a test queues events of; they leave the outbox afterwards."""
+    queued_for = new_id("appr")
+    yield queued_for
+    with transaction(engine) as conn:
+        outbox.remove(conn, [e.event_id for e in waiting(engine, queued_for)])
+
+
 def test_queued_events_come_back_oldest_first_until_removed(
-    engine: Engine, new_id: NewId, now: datetime
+    engine: Engine, new_id: NewId, now: datetime, approval_id: str
 ) -> None:
-    approval_id = new_id("appr")
     # The older event's id sorts last: the order is by age, not by id.
     newer = OutboxEntry(new_id("a-evt"), approval_id, b"newer", now + timedelta(seconds=1))
     older = OutboxEntry(new_id("z-evt"), approval_id, b"\x00\xffolder", now)
@@ -173,22 +195,19 @@ def test_queued_events_come_back_oldest_first_until_removed(
 
 
 def test_the_outbox_hands_back_at_most_the_limit(
-    engine: Engine, new_id: NewId, now: datetime
+    engine: Engine, new_id: NewId, now: datetime, approval_id: str
 ) -> None:
-    approval_id = new_id("appr")
     early = now - timedelta(days=3650)  # before anything other tests queue
     queued = [entry(new_id, approval_id, early + timedelta(seconds=n)) for n in range(3)]
     with transaction(engine) as conn:
         outbox.add(conn, queued)
         first = outbox.oldest(conn, limit=2)
-        outbox.remove(conn, [e.event_id for e in queued])
     assert first == queued[:2]
 
 
 def test_an_event_queued_again_is_kept_once_as_last_written(
-    engine: Engine, new_id: NewId, now: datetime
+    engine: Engine, new_id: NewId, now: datetime, approval_id: str
 ) -> None:
-    approval_id = new_id("appr")
     first = entry(new_id, approval_id, now, b"first")
     again = OutboxEntry(first.event_id, approval_id, b"again", now + timedelta(seconds=5))
     with transaction(engine) as conn:

@@ -125,6 +125,23 @@ def test_a_stale_write_is_refused(cases, new_case):
 
 
 @pytest.mark.integration
+def test_a_stale_vote_that_leaves_the_case_open_is_refused_too(cases, make_decision, rules, store):
+    # A quorum of two: the first vote moves no approvals row, only the case's version guards it.
+    case = open_case(make_decision(matched=("risk:high",)), rules, now=NOW, producer=TEST_PRODUCER)
+    cases.create([case], NOW)
+    stored = cases.load(case.approval_id)
+    bob, dave = (Approver(name=n, role="finance") for n in ("bob", "dave"))
+    first = cast(stored.case, bob, Verdict.APPROVE, None, NOW)
+    assert first.case.is_open
+    cases.save(stored, first.case, [], NOW)
+    with pytest.raises(Conflict):
+        cases.save(stored, cast(stored.case, dave, Verdict.APPROVE, None, NOW).case, [], NOW)
+    again = cases.load(case.approval_id)
+    assert [v.approver for v in again.case.votes] == ["bob"]
+    assert again.version == stored.version + 1
+
+
+@pytest.mark.integration
 def test_creating_a_case_twice_keeps_the_first(cases, make_decision, rules):
     decision = make_decision()
     first = open_case(decision, rules, now=NOW, producer=TEST_PRODUCER)

@@ -2,27 +2,28 @@
 
 The row (:class:`ApprovalsRepository`) holds what other readers query: status,
 the race-free decision, and ``deadline``, which here is the case's *next
-timer* (its escalation point, then its deadline). The case JSON (the
-service's keyed state) holds the rest: the request event, the arguments,
-the votes. Every change writes the JSON with an optimistic version check
-and moves the row with its conditional update in one transaction, so of two
-writers racing exactly one wins; the loser sees :class:`Conflict`.
+timer* (its escalation point, then its deadline). The case JSON, sealed in
+``approval_cases`` (:class:`CasesRepository`), holds the rest: the request
+event, the arguments, the votes. Every change writes the JSON with an
+optimistic version check and moves the row with its conditional update in
+one transaction, so of two writers racing exactly one wins; the loser sees
+:class:`Conflict`.
 
-Events a change implies go into an outbox in the same transaction, and
-leave it once Kafka has acknowledged them, so a crash between the commit
-and the publish loses nothing: :meth:`CaseStore.outbox` hands them back.
+Events a change implies go into ``approval_outbox`` (:class:`OutboxRepository`)
+in the same transaction, and leave it once Kafka has acknowledged them, so a
+crash between the commit and the publish loses nothing:
+:meth:`CaseStore.outbox` hands them back.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
 
+from agentdeck.approval.adapters.case_rows import CasesRepository, OutboxEntry, OutboxRepository
 from agentdeck.approval.adapters.requests import ApprovalRequest, ApprovalsRepository
 from agentdeck.approval.adapters.tables import ApprovalStatus
 from agentdeck.approval.core import Case, CaseStatus, Verdict
@@ -30,13 +31,8 @@ from agentdeck.contracts import Codec, Event
 from agentdeck.privacy import AtRest
 from agentdeck.store import Store
 
-__all__ = ["SERVICE", "CaseStore", "Conflict", "StoredCase"]
+__all__ = ["CaseStore", "Conflict", "StoredCase"]
 
-SERVICE = "approval"
-"""Owner name of the service's keyed state."""
-
-_CASE = "case:"
-_OUTBOX = "outbox:"
 _TIMER = "deadline"
 _TIMER_ROLE = "system"
 _CASE_PATH = "approval.case"
@@ -89,6 +85,8 @@ class CaseStore:
     def __init__(self, store: Store, codec: Codec) -> None:
         self._store = store
         self._requests = ApprovalsRepository()
+        self._rows = CasesRepository()
+        self._outbox = OutboxRepository()
         self._codec = codec
         self._at_rest = AtRest(codec.cipher)
 
@@ -110,8 +108,7 @@ class CaseStore:
 
     def known(self, conn: Connection, approval_ids: Collection[str]) -> set[str]:
         """Which of ``approval_ids`` already have a case (in the caller's transaction)."""
-        found = self._store.state.get_many(conn, SERVICE, [_CASE + i for i in approval_ids])
-        return {key.removeprefix(_CASE) for key in found}
+        return self._rows.known(conn, approval_ids)
 
     def sealed(self, cases: Sequence[Case]) -> dict[str, str]:
         """Each case's stored form, sealed: done before a write transaction opens."""
@@ -131,16 +128,13 @@ class CaseStore:
         """Store new cases in the caller's transaction, as :meth:`sealed` gave them."""
         for case in cases:
             if self._requests.create(conn, _row(case, now)):
-                key = _CASE + case.approval_id
-                state = sealed[case.approval_id]
-                self._store.state.put(conn, SERVICE, key, state, expected_version=None, now=now)
+                self._rows.insert_new(conn, case.approval_id, sealed[case.approval_id], now)
 
     def load(self, approval_id: str) -> StoredCase | None:
         """The case ``approval_id``, or None."""
         with self._store.transaction(read_only=True) as conn:
-            entry = self._store.state.get(conn, SERVICE, _CASE + approval_id)
-        case = None if entry is None else self._parse(approval_id, entry.state)
-        return None if case is None or entry is None else StoredCase(case, entry.version)
+            found = self._cases(conn, [approval_id])
+        return found[0] if found else None
 
     def open_cases(
         self,
@@ -173,13 +167,13 @@ class CaseStore:
             return self._cases(conn, [r.approval_id for r in rows])
 
     def _cases(self, conn: Connection, approval_ids: list[str]) -> list[StoredCase]:
-        found = self._store.state.get_many(conn, SERVICE, [_CASE + i for i in approval_ids])
+        found = self._rows.get_many(conn, approval_ids)
         cases = []
         for approval_id in approval_ids:
-            entry = found.get(_CASE + approval_id)
-            case = None if entry is None else self._parse(approval_id, entry.state)
-            if case is not None and entry is not None:
-                cases.append(StoredCase(case, entry.version))
+            row = found.get(approval_id)
+            case = None if row is None else self._parse(approval_id, row.sealed_case)
+            if case is not None and row is not None:
+                cases.append(StoredCase(case, row.version))
         return cases
 
     def save(self, before: StoredCase, after: Case, events: Sequence[Event], now: datetime) -> None:
@@ -188,15 +182,17 @@ class CaseStore:
         # and SQLite admits one writer at a time.
         state = self._dump(after)
         comment = self._comment(after)
-        outbox = {_OUTBOX + e.envelope.event_id: self._entry(e) for e in events}
+        outbox = [
+            OutboxEntry(e.envelope.event_id, after.approval_id, self._codec.encode(e), now)
+            for e in events
+        ]
         with self._store.transaction() as conn:
-            key = _CASE + after.approval_id
-            put = self._store.state.put(
-                conn, SERVICE, key, state, expected_version=before.version, now=now
+            written = self._rows.replace(
+                conn, after.approval_id, state, expected_version=before.version, now=now
             )
-            if put is None or not self._move_row(conn, before.case, after, comment):
+            if written is None or not self._move_row(conn, before.case, after, comment):
                 raise Conflict(after.approval_id)
-            self._store.state.upsert_many(conn, SERVICE, outbox, now=now)
+            self._outbox.add(conn, outbox)
 
     def _comment(self, case: Case) -> str | None:
         """The deciders' comments for the approvals row, sealed; None while the case is open."""
@@ -224,19 +220,15 @@ class CaseStore:
             )
         return True
 
-    def _entry(self, event: Event) -> str:
-        return json.dumps({"event": base64.b64encode(self._codec.encode(event)).decode()})
-
     def outbox(self, *, limit: int = 100) -> list[Event]:
-        """Events committed but not yet acknowledged by Kafka, oldest key order."""
+        """Events committed but not yet acknowledged by Kafka, oldest first."""
         with self._store.transaction(read_only=True) as conn:
-            entries = self._store.state.scan(conn, SERVICE, prefix=_OUTBOX, limit=limit)
-        return [self._codec.decode(base64.b64decode(json.loads(e.state)["event"])) for e in entries]
+            entries = self._outbox.oldest(conn, limit=limit)
+        return [self._codec.decode(e.record) for e in entries]
 
     def sent(self, event_ids: Collection[str]) -> None:
         """Drop acknowledged events from the outbox."""
         if not event_ids:
             return
         with self._store.transaction() as conn:
-            for event_id in event_ids:
-                self._store.state.delete(conn, SERVICE, _OUTBOX + event_id)
+            self._outbox.remove(conn, event_ids)
