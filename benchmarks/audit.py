@@ -57,6 +57,7 @@ from agentdeck.planner.core.context import ToolInfo
 from agentdeck.policy_checker.core import DecisionRecord, HeldBudget, events_for
 from agentdeck.signing import Signer, Verifier, generate_private_key, sign_record
 from agentdeck.store import ArchiveRecord, Store
+from agentdeck.telemetry.adapters.tables import SCHEMA as TELEMETRY
 from agentdeck.telemetry.checkpoints import Checkpointer
 from agentdeck.telemetry.core.archive import archive_record
 from agentdeck.tool_executor.core.record import CallRecord, Completion, call_events
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args = parser.parse_args(argv)
     codec = default_codec()
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(args.database_url, data_dir=tmp)
+        store = Store.open(args.database_url, data_dir=tmp, schemas=(TELEMETRY,))
         try:
             (events, runs), gen_s = _timed(generate, store, codec, args.events, args.in_flight)
             signer = Signer("telemetry-1", generate_private_key())

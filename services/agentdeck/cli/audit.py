@@ -143,7 +143,7 @@ class _StoreLog:
 
     def __init__(self, store: Store) -> None:
         self._store, self._pid = store, os.getpid()
-        self._log = MerkleLogStore(store.state)
+        self._log = MerkleLogStore()
 
     def chunk_starts(self) -> list[int]:
         with self._store.transaction(read_only=True) as conn:
@@ -164,7 +164,7 @@ def verify_archive(store: Store, verifier: Verifier, completeness: Completeness)
 
     The log and the archive are read in ranges, one process per CPU.
     """
-    log = MerkleLogStore(store.state)
+    log = MerkleLogStore()
     with store.transaction(read_only=True) as conn:
         checkpoints, run_heads = log.checkpoints(conn), log.all_run_heads(conn)
     refs = ReferenceCollector(default_codec())
@@ -240,7 +240,7 @@ def export(
     of the run (to its terminal event, or says the run is open).
     """
     store = _open(database_url)
-    log = MerkleLogStore(store.state)
+    log = MerkleLogStore()
     try:
         with store.transaction(read_only=True) as conn:
             checkpoints = log.checkpoints(conn)

@@ -59,7 +59,7 @@ class StoreLog:
         store = self._open()
         try:
             with store.transaction(read_only=True) as conn:
-                note = MerkleLogStore(store.state).latest_note(conn)
+                note = MerkleLogStore().latest_note(conn)
         finally:
             store.close()
         if note is None:
@@ -75,7 +75,7 @@ class StoreLog:
         store = self._open()
         try:
             with store.transaction(read_only=True) as conn:
-                leaves = MerkleLogStore(store.state).leaves(conn)
+                leaves = MerkleLogStore().leaves(conn)
         finally:
             store.close()
         if len(leaves) < new_size:

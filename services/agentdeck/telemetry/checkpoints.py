@@ -75,7 +75,7 @@ class Checkpointer:
     ) -> None:
         self._store = store
         self._signer = signer
-        self._log = log_store or MerkleLogStore(store.state)
+        self._log = log_store or MerkleLogStore()
         self._origin = origin
         self._clock = clock
         self._page = page

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from typer.testing import CliRunner
 
 from agentdeck.audit import VerificationFailed, key_fingerprint
@@ -21,6 +21,7 @@ from agentdeck.contracts import models as m
 from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchiveRecord, Store, migrate
+from agentdeck.telemetry.adapters.tables import SCHEMA as TELEMETRY
 from agentdeck.telemetry.checkpoints import Checkpointer
 from testkit.archive import archive_records
 from testkit.sql import BACKENDS, databases_for
@@ -103,7 +104,7 @@ def test_verify_export_and_verify_bundle_on_every_backend(own_engine, tmp_path):
 
 def test_a_bundle_verifies_alone_with_the_trusted_key_and_a_flipped_byte_in_it_fails(tmp_path):
     run_id = f"run-{uuid.uuid4().hex}"
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     key = checkpointed(store, run_id)
     url = url_of(store.engine)
     store.close()
@@ -136,7 +137,7 @@ def test_a_bundle_verifies_alone_with_the_trusted_key_and_a_flipped_byte_in_it_f
 
 def test_verify_fails_with_the_deleted_event_named(tmp_path):
     run_id = f"run-{uuid.uuid4().hex}"
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     key = checkpointed(store, run_id)
     with store.transaction() as conn:
         conn.execute(text("DROP TRIGGER event_archive_no_delete"))
@@ -151,7 +152,7 @@ def test_verify_fails_with_the_deleted_event_named(tmp_path):
 
 
 def test_export_of_a_run_not_yet_checkpointed_says_so(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     checkpointed(store, "run-known")
     url = url_of(store.engine)
     store.close()
@@ -165,9 +166,16 @@ def test_export_of_a_run_not_yet_checkpointed_says_so(tmp_path):
     )
 
 
+def delete_merkle_log(conn: Connection) -> None:
+    """Every row of telemetry's Merkle log gone, as an intruder would remove it."""
+    for table in TELEMETRY.metadata.sorted_tables:
+        if table.name.startswith("merkle_"):
+            conn.execute(table.delete())
+
+
 def tamperable(tmp_path: Path) -> Store:
     """A throwaway SQLite store whose archive accepts UPDATE and DELETE, as an intruder's would."""
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     with store.transaction() as conn:
         conn.execute(text("DROP TRIGGER event_archive_no_update"))
         conn.execute(text("DROP TRIGGER event_archive_no_delete"))
@@ -175,7 +183,7 @@ def tamperable(tmp_path: Path) -> Store:
 
 
 def test_verify_without_a_trusted_key_says_unverified_and_fails(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     checkpointed(store, f"run-{uuid.uuid4().hex}")
     result = runner.invoke(audit_app, ["verify", "--database-url", url_of(store.engine)])
     store.close()
@@ -191,7 +199,7 @@ def test_a_log_rewritten_and_re_signed_in_the_store_fails_under_the_trusted_key(
     genuine = checkpointed(store, run_id)
     with store.transaction() as conn:
         conn.execute(text("UPDATE event_archive SET payload = :p WHERE seq = 2"), {"p": b"forged"})
-        conn.execute(text("DELETE FROM service_state WHERE service = 'telemetry-checkpoints'"))
+        delete_merkle_log(conn)
     intruder = Signer("telemetry-1", generate_private_key())
     assert Checkpointer(store, intruder).tick() is not None  # publishes the intruder's key
     url = url_of(store.engine)
@@ -213,7 +221,7 @@ def test_verify_fails_when_the_merkle_log_is_gone_and_a_payload_rewritten(tmp_pa
     store = tamperable(tmp_path)
     key = checkpointed(store, f"run-{uuid.uuid4().hex}")
     with store.transaction() as conn:
-        conn.execute(text("DELETE FROM service_state WHERE service = 'telemetry-checkpoints'"))
+        delete_merkle_log(conn)
         conn.execute(text("UPDATE event_archive SET payload = :p WHERE seq = 2"), {"p": b"forged"})
     result = runner.invoke(
         audit_app, ["verify", "--database-url", url_of(store.engine), *trusting(key)]
@@ -227,7 +235,7 @@ def test_verify_fails_when_the_merkle_log_is_gone_and_a_payload_rewritten(tmp_pa
 
 
 def test_events_archived_after_the_last_checkpoint_beyond_the_lag_fail_verify(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     key = checkpointed(store, f"run-{uuid.uuid4().hex}")
     with store.transaction() as conn:
         store.archive.append_many(conn, records(3, f"run-{uuid.uuid4().hex}"))
@@ -246,7 +254,7 @@ def test_events_archived_after_the_last_checkpoint_beyond_the_lag_fail_verify(tm
 
 
 def test_verify_bundle_without_a_trusted_key_says_unverified(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     run_id = f"run-{uuid.uuid4().hex}"
     checkpointed(store, run_id)
     export(store, run_id, tmp_path / "bundle.json")
@@ -263,7 +271,7 @@ def test_a_bundle_rebuilt_and_signed_with_the_forgers_own_key_fails(tmp_path):
     genuine = checkpointed(store, run_id)
     forger = Signer("telemetry-1", generate_private_key())
     with store.transaction() as conn:
-        conn.execute(text("DELETE FROM service_state WHERE service = 'telemetry-checkpoints'"))
+        delete_merkle_log(conn)
         victim = store.archive.read_run(conn, run_id)[-1]
         conn.execute(text("DELETE FROM event_archive WHERE seq = :s"), {"s": victim.seq})
     assert Checkpointer(store, forger).tick() is not None
@@ -283,7 +291,7 @@ def test_a_bundle_rebuilt_and_signed_with_the_forgers_own_key_fails(tmp_path):
 def test_the_embedded_stacks_key_file_is_the_default_trust_root(tmp_path, verifier_data_dir):
     keys = load_or_create(verifier_data_dir)
     telemetry = Signer("telemetry-1", keys.checkpoint_private)
-    store = Store.open("", data_dir=str(verifier_data_dir))
+    store = Store.open("", data_dir=str(verifier_data_dir), schemas=(TELEMETRY,))
     run_id = f"run-{uuid.uuid4().hex}"
     checkpointed(store, run_id, telemetry)
     export(store, run_id, tmp_path / "run.json")
@@ -300,7 +308,7 @@ def test_the_embedded_stacks_key_file_is_the_default_trust_root(tmp_path, verifi
 
 
 def test_trusted_keys_come_from_a_key_file(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     run_id = f"run-{uuid.uuid4().hex}"
     key = checkpointed(store, run_id)
     export(store, run_id, tmp_path / "run.json")
@@ -315,7 +323,7 @@ def test_trusted_keys_come_from_a_key_file(tmp_path):
 
 
 def test_a_bundle_with_its_last_events_cut_off_fails_even_under_the_trusted_key(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     run_id = f"run-{uuid.uuid4().hex}"
     run = records(6, run_id)
     run[-1] = dataclasses.replace(run[-1], event_type=m.RunCompleted.EVENT_TYPE)
@@ -359,12 +367,8 @@ def test_verify_catches_a_store_cut_back_to_its_previous_checkpoint(tmp_path):
         store.archive.append_many(conn, records(3, run_id))
     assert Checkpointer(store, key).tick() is not None  # tree size 12
     with store.transaction() as conn:
-        conn.execute(
-            text(
-                "DELETE FROM service_state WHERE service = 'telemetry-checkpoints' "
-                "AND key IN ('checkpoint/000000000000012', 'leaves/000000000000009')"
-            )
-        )
+        conn.execute(text("DELETE FROM merkle_checkpoints WHERE tree_size = 12"))
+        conn.execute(text("DELETE FROM merkle_leaf_chunks WHERE first_leaf = 9"))
         conn.execute(text("DELETE FROM event_archive WHERE seq > 9"))
     result = runner.invoke(
         audit_app, ["verify", "--database-url", url_of(store.engine), *trusting(key)]
@@ -378,7 +382,7 @@ def test_verify_catches_a_store_cut_back_to_its_previous_checkpoint(tmp_path):
 
 
 def test_a_bundle_proves_the_log_extends_the_checkpoint_that_first_covered_its_run(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     run_id = f"run-{uuid.uuid4().hex}"
     key = checkpointed(store, run_id)  # tree size 9
     with store.transaction() as conn:

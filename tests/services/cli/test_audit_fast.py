@@ -26,6 +26,7 @@ from agentdeck.contracts import default_codec
 from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+from agentdeck.telemetry.adapters.tables import SCHEMA as TELEMETRY
 from agentdeck.telemetry.checkpoints import Checkpointer
 from testkit.archive import NOW, archive_records
 
@@ -38,7 +39,7 @@ EVENTS = 90  # three runs of 30, logged 10 to a chunk: nine chunks, three stretc
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """Ninety archived events of three runs, logged in chunks of ten, open to tampering."""
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     with store.transaction() as conn:
         conn.execute(text("DROP TRIGGER event_archive_no_update"))
         conn.execute(text("DROP TRIGGER event_archive_no_delete"))
@@ -60,7 +61,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def _prove(store: Store, processes: int = 3) -> object:
-    log = MerkleLogStore(store.state)
+    log = MerkleLogStore()
     with store.transaction(read_only=True) as conn:
         checkpoints = log.checkpoints(conn)
     return prove_intact(
@@ -80,7 +81,7 @@ def _sql(store: Store, *statements: str) -> None:
 
 
 def test_the_log_is_in_several_chunks_and_checkpoints(store: Store) -> None:
-    log = MerkleLogStore(store.state)
+    log = MerkleLogStore()
     with store.transaction(read_only=True) as conn:
         assert len(log.chunk_starts(conn)) == EVENTS // 10
         assert len(log.checkpoints(conn)) == EVENTS // 20 + 1
@@ -93,7 +94,7 @@ def test_an_intact_archive_is_proven_with_the_exact_pass_s_report(
     assert _prove(store, processes) is not None
 
     fast = verify_archive(store, VERIFIER, Completeness())
-    log = MerkleLogStore(store.state)
+    log = MerkleLogStore()
     with store.transaction(read_only=True) as conn:
         exact = verify_log(
             log.checkpoints(conn),
@@ -140,16 +141,11 @@ TAMPERING = {
         "UPDATE event_archive SET seq = 42 WHERE seq = -1",
     ],
     "moved across stretches": ["UPDATE event_archive SET seq = 1000 WHERE seq = 4"],
-    "leaf chunk deleted": [
-        (
-            "DELETE FROM service_state WHERE service = 'telemetry-checkpoints' "
-            "AND key = 'leaves/000000000000040'"
-        )
-    ],
+    "leaf chunk deleted": ["DELETE FROM merkle_leaf_chunks WHERE first_leaf = 40"],
     "checkpoint altered": [
         (
-            "UPDATE service_state SET state = replace(state, '2026', '2027') "
-            "WHERE key = 'checkpoint/000000000000060'"
+            "UPDATE merkle_checkpoints SET signed_at = replace(signed_at, '2026', '2027') "
+            "WHERE tree_size = 60"
         )
     ],
 }
@@ -165,17 +161,18 @@ def test_the_fast_pass_declines_a_tampered_archive(store: Store, statements: lis
 
 def test_an_event_rewritten_with_its_leaf_is_declined_by_the_checkpoints(store: Store) -> None:
     """The rehash matches the rewritten leaf; only the signed roots show the log was rewritten."""
-    log = MerkleLogStore(store.state)
+    chunk = "SELECT leaves FROM merkle_leaf_chunks WHERE first_leaf = 50"
     with store.transaction() as conn:
         conn.execute(text("UPDATE event_archive SET payload = X'c30100' WHERE seq = 55"))
         event = store.archive.iter_from(conn, 54, 1)[0]
-        entry = store.state.get(conn, log.service, "leaves/000000000000050")
-        assert entry is not None
-        chunk = json.loads(entry.state)
-        seq, event_id, _, prev = chunk["leaves"][4]
+        leaves = json.loads(conn.execute(text(chunk)).scalar_one())
+        seq, event_id, _, prev = leaves[4]
         assert (seq, event_id) == (55, event.event_id)
-        chunk["leaves"][4][2] = event_leaf(event, prev).hex()
-        store.state.upsert_many(conn, log.service, {"leaves/000000000000050": json.dumps(chunk)})
+        leaves[4][2] = event_leaf(event, prev).hex()
+        conn.execute(
+            text("UPDATE merkle_leaf_chunks SET leaves = :leaves WHERE first_leaf = 50"),
+            {"leaves": json.dumps(leaves)},
+        )
 
     assert _prove(store) is None
     failures = verify_archive(store, VERIFIER, LENIENT).failures
@@ -187,8 +184,8 @@ def test_a_log_cut_back_with_its_archive_is_proven_and_its_run_heads_fail(store:
     run heads signed at the removed checkpoint show the cut."""
     _sql(
         store,
-        "DELETE FROM service_state WHERE service = 'telemetry-checkpoints' "
-        "AND key IN ('checkpoint/000000000000090', 'leaves/000000000000080')",
+        "DELETE FROM merkle_checkpoints WHERE tree_size = 90",
+        "DELETE FROM merkle_leaf_chunks WHERE first_leaf = 80",
         "DELETE FROM event_archive WHERE seq > 80",
     )
 

@@ -20,6 +20,7 @@ from agentdeck.contracts import default_codec
 from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+from agentdeck.telemetry.adapters.tables import SCHEMA as TELEMETRY
 from agentdeck.telemetry.checkpoints import Checkpointer
 from testkit.archive import NOW, archive_records
 
@@ -31,7 +32,7 @@ LENIENT = Completeness(max_lag_events=10**9, max_lag_s=10**9)
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """Sixty archived events of three runs, logged and checkpointed, open to tampering."""
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     with store.transaction() as conn:
         conn.execute(text("DROP TRIGGER event_archive_no_update"))
         conn.execute(text("DROP TRIGGER event_archive_no_delete"))
@@ -45,7 +46,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def _one_pass(store: Store, completeness: Completeness) -> AuditReport:
-    log = MerkleLogStore(store.state)
+    log = MerkleLogStore()
     refs = ReferenceCollector(default_codec())
     with store.transaction(read_only=True) as conn:
         report = verify_log(

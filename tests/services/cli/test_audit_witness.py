@@ -21,6 +21,7 @@ from agentdeck.audit import (
 from agentdeck.cli.audit import audit_app
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import ArchiveRecord, Store
+from agentdeck.telemetry.adapters.tables import SCHEMA as TELEMETRY
 from agentdeck.telemetry.checkpoints import Checkpointer
 from testkit.archive import archive_records
 
@@ -51,7 +52,7 @@ def grow(store: Store, key: Signer, n: int) -> str:
 
 
 def tamperable(tmp_path: Path) -> Store:
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     with store.transaction() as conn:
         conn.execute(text("DROP TRIGGER event_archive_no_delete"))
     return store
@@ -71,7 +72,7 @@ def recorded_sizes(state: Path) -> list[int]:
 
 
 def test_the_checkpoint_command_prints_a_note_that_verifies_under_the_origins_key(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     key = Signer("telemetry-1", generate_private_key())
     grow(store, key, 5)
     url = store.engine.url.render_as_string(hide_password=False)
@@ -85,7 +86,7 @@ def test_the_checkpoint_command_prints_a_note_that_verifies_under_the_origins_ke
 
 
 def test_normal_growth_passes_and_every_checkpoint_is_recorded(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     key = Signer("telemetry-1", generate_private_key())
     state = tmp_path / "witness.jsonl"
     grow(store, key, 4)
@@ -113,20 +114,15 @@ def test_a_store_cut_back_to_an_earlier_checkpoint_after_the_witness_saw_a_later
     later = grow(store, key, 3)
     assert run_witness(store, key, state).exit_code == 0  # the witness saw tree size 12
     with store.transaction() as conn:  # every trace of the later checkpoint and its run goes
-        conn.execute(
-            text(
-                "DELETE FROM service_state WHERE service = 'telemetry-checkpoints' AND key IN "
-                "('checkpoint/000000000000012', 'note/000000000000012', 'leaves/000000000000009',"
-                " :head, :run)"
-            ),
-            {"head": f"runhead/{later}", "run": f"run/{later}"},
-        )
-        conn.execute(
-            text(
-                "UPDATE service_state SET state = '1' "
-                "WHERE service = 'telemetry-checkpoints' AND key = 'runheads'"
-            )
-        )
+        for statement in (
+            "DELETE FROM merkle_checkpoints WHERE tree_size = 12",
+            "DELETE FROM merkle_notes WHERE tree_size = 12",
+            "DELETE FROM merkle_leaf_chunks WHERE first_leaf = 9",
+            "DELETE FROM merkle_run_heads WHERE run_id = :run",
+            "DELETE FROM merkle_run_last_leaf WHERE run_id = :run",
+            "UPDATE merkle_head SET run_heads = 1",
+        ):
+            conn.execute(text(statement), {"run": later})
         conn.execute(text("DELETE FROM event_archive WHERE seq > 9"))
     url = store.engine.url.render_as_string(hide_password=False)
     trusting = ["--public-key", f"{key.key_id}={key.public_key_b64()}"]
@@ -142,12 +138,12 @@ def test_a_store_cut_back_to_an_earlier_checkpoint_after_the_witness_saw_a_later
 
 
 def test_a_fork_with_the_same_size_and_another_root_fails(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     key = Signer("telemetry-1", generate_private_key())
     state = tmp_path / "witness.jsonl"
     grow(store, key, 6)
     assert run_witness(store, key, state).exit_code == 0
-    other = Store.open("", data_dir=str(tmp_path / "other"))
+    other = Store.open("", data_dir=str(tmp_path / "other"), schemas=(TELEMETRY,))
     grow(other, key, 6)  # another history of the same size, signed by the same key
     result = run_witness(other, key, state)
     other.close()
@@ -157,7 +153,7 @@ def test_a_fork_with_the_same_size_and_another_root_fails(tmp_path):
 
 
 def test_a_note_signed_by_an_untrusted_key_is_refused_and_not_recorded(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     key = Signer("telemetry-1", generate_private_key())
     intruder = Signer("telemetry-1", generate_private_key())
     state = tmp_path / "witness.jsonl"
@@ -171,7 +167,7 @@ def test_a_note_signed_by_an_untrusted_key_is_refused_and_not_recorded(tmp_path)
 
 
 def test_a_note_file_with_an_altered_size_is_refused(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     key = Signer("telemetry-1", generate_private_key())
     grow(store, key, 5)
     url = store.engine.url.render_as_string(hide_password=False)
@@ -185,7 +181,7 @@ def test_a_note_file_with_an_altered_size_is_refused(tmp_path):
 
 
 def test_the_witness_cosigns_what_it_records(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = Store.open("", data_dir=str(tmp_path / "store"), schemas=(TELEMETRY,))
     key = Signer("telemetry-1", generate_private_key())
     witness_key = generate_private_key()
     (tmp_path / "witness.key").write_text(witness_key + "\n")

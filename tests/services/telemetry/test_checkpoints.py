@@ -1,7 +1,8 @@
 """The checkpoint task logs the archive in seq order and signs it; tampering is named exactly.
 
 Tampering is simulated in a throwaway SQLite store whose append-only triggers
-are dropped first (the real archive refuses UPDATE and DELETE).
+are dropped first (the real archive refuses UPDATE and DELETE). The log is one
+per database, so every test here has a database of its own.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,25 +32,32 @@ from agentdeck.audit import (
 from agentdeck.contracts import models as m
 from agentdeck.errors import ConfigError
 from agentdeck.signing import Signer, Verifier, generate_private_key
-from agentdeck.store import ArchiveRecord, Store
+from agentdeck.store import ArchiveRecord, Store, migrate
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+from agentdeck.telemetry.adapters.tables import SCHEMA
 from agentdeck.telemetry.checkpoints import Checkpointer, checkpoint_tasks
 from agentdeck.telemetry.settings import TelemetrySettings
 from testkit.archive import NOW, archive_records
 from testkit.kafka import wait_until
+from testkit.sql import BACKENDS, databases_for
 
 
 def records(n: int, run_id: str) -> list[ArchiveRecord]:
     return archive_records(n, run_id)
 
 
+def open_store(tmp_path: Path) -> Store:
+    """A SQLite store of this test's own, with telemetry's tables."""
+    return Store.open("", data_dir=str(tmp_path / "store"), schemas=(SCHEMA,))
+
+
 class Audited:
-    """A store, its log under a service name of this test's own, and the checkpoint signer."""
+    """A store, its Merkle log and the checkpoint signer."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.key = Signer("telemetry-1", generate_private_key())
-        self.log = MerkleLogStore(store.state, service=f"checkpoints-{uuid.uuid4().hex}")
+        self.log = MerkleLogStore()
         self.checkpointer = Checkpointer(store, self.key, log_store=self.log, clock=lambda: NOW)
 
     def archive(self, batch: list[ArchiveRecord]) -> None:
@@ -71,11 +80,18 @@ class Audited:
         with self.store.transaction() as conn:
             conn.execute(text(statement), params)
 
+    def delete_log(self) -> None:
+        """Every row of the Merkle log gone (the archive stays)."""
+        with self.store.transaction() as conn:
+            for table in SCHEMA.metadata.sorted_tables:
+                if table.name.startswith("merkle_"):
+                    conn.execute(table.delete())
+
 
 @pytest.fixture
 def tamperable(tmp_path: Path) -> Audited:
     """Twelve archived events, logged and checkpointed, in a store that allows tampering."""
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = open_store(tmp_path)
     audited = Audited(store)
     audited.sql("DROP TRIGGER event_archive_no_update")
     audited.sql("DROP TRIGGER event_archive_no_delete")
@@ -94,8 +110,18 @@ def leaf_at(audited: Audited, index: int) -> tuple[int, str]:
     return leaf.seq, leaf.event_id
 
 
-def test_the_log_signs_the_archive_and_grows_consistently(engine):
-    audited = Audited(Store(engine))
+@pytest.fixture(params=BACKENDS)
+def own_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated database of this test's own, on each backend."""
+    databases = databases_for(request, tmp_path / "databases")
+    store = Store(databases.new_engine())
+    migrate(store.engine, SCHEMA)
+    yield store
+    databases.close()
+
+
+def test_the_log_signs_the_archive_and_grows_consistently(own_store):
+    audited = Audited(own_store)
     audited.archive(records(5, f"run-{uuid.uuid4().hex}"))
     first = audited.checkpointer.tick()
     assert audited.checkpointer.tick() is None, "nothing new, no checkpoint"
@@ -115,7 +141,7 @@ def test_the_log_signs_the_archive_and_grows_consistently(engine):
 
 
 def test_a_backlog_is_logged_in_bounded_ticks_that_chain_up(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = open_store(tmp_path)
     audited = Audited(store)
     audited.archive(records(5, "run-a"))
     small = Checkpointer(store, audited.key, log_store=audited.log, page=2, max_pages=2)
@@ -132,7 +158,7 @@ def test_a_backlog_is_logged_in_bounded_ticks_that_chain_up(tmp_path):
 
 
 def test_telemetry_refuses_to_start_without_a_checkpoint_signing_key(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = open_store(tmp_path)
     try:
         with pytest.raises(
             ConfigError, match="AGENTDECK_TELEMETRY_CHECKPOINT_SIGNING_KEY is required"
@@ -143,7 +169,7 @@ def test_telemetry_refuses_to_start_without_a_checkpoint_signing_key(tmp_path):
 
 
 def test_the_background_task_checkpoints_until_stopped(tmp_path):
-    store = Store.open("", data_dir=str(tmp_path / "store"))
+    store = open_store(tmp_path)
     Audited(store).archive(records(4, "run-a"))
     settings = TelemetrySettings(
         checkpoint_signing_key=SecretStr(generate_private_key()), checkpoint_interval_s=0.05
@@ -154,7 +180,7 @@ def test_the_background_task_checkpoints_until_stopped(tmp_path):
     thread = threading.Thread(target=task, args=(stop,))
     thread.start()
     try:
-        default_log = MerkleLogStore(store.state)
+        default_log = MerkleLogStore()
 
         def checkpointed() -> bool:
             with store.transaction(read_only=True) as conn:
@@ -261,7 +287,7 @@ def later(batch: list[ArchiveRecord], by: timedelta) -> list[ArchiveRecord]:
 
 
 def test_an_archive_whose_merkle_log_was_deleted_is_unproven(tamperable):
-    tamperable.sql("DELETE FROM service_state WHERE service = :s", s=tamperable.log.service)
+    tamperable.delete_log()
     tamperable.sql("UPDATE event_archive SET payload = :p WHERE seq = 1", p=b"rewritten")
     assert tamperable.verify().failures == [
         (
@@ -272,7 +298,7 @@ def test_an_archive_whose_merkle_log_was_deleted_is_unproven(tamperable):
 
 
 def test_a_log_with_only_forged_checkpoints_leaves_the_archive_unproven(tamperable):
-    tamperable.sql("DELETE FROM service_state WHERE service = :s", s=tamperable.log.service)
+    tamperable.delete_log()
     intruder = Signer("telemetry-1", generate_private_key())
     forged = sign_checkpoint(intruder, 0, root_hash([]), NOW)
     with tamperable.store.transaction() as conn:
@@ -312,12 +338,8 @@ def test_removing_the_newest_checkpoint_and_its_leaves_leaves_the_tail_uncovered
     ).tick()
     assert newest is not None
     assert tamperable.verify().ok
-    tamperable.sql(
-        "DELETE FROM service_state WHERE service = :s AND key IN (:cp, :leaves)",
-        s=tamperable.log.service,
-        cp=f"checkpoint/{newest.tree_size:015d}",
-        leaves=f"leaves/{12:015d}",
-    )
+    tamperable.sql("DELETE FROM merkle_checkpoints WHERE tree_size = :n", n=newest.tree_size)
+    tamperable.sql("DELETE FROM merkle_leaf_chunks WHERE first_leaf = 12")
     uncovered, head_beyond = tamperable.verify().failures
     assert uncovered.startswith("4 archived events")
     assert "not covered by the latest valid checkpoint (tree size 12" in uncovered
@@ -326,12 +348,8 @@ def test_removing_the_newest_checkpoint_and_its_leaves_leaves_the_tail_uncovered
 
 def cut_back(audited: Audited, newest: Checkpoint) -> None:
     """Remove the newest checkpoint, the leaves it added and their archive rows, together."""
-    audited.sql(
-        "DELETE FROM service_state WHERE service = :s AND key IN (:cp, :leaves)",
-        s=audited.log.service,
-        cp=f"checkpoint/{newest.tree_size:015d}",
-        leaves=f"leaves/{12:015d}",
-    )
+    audited.sql("DELETE FROM merkle_checkpoints WHERE tree_size = :n", n=newest.tree_size)
+    audited.sql("DELETE FROM merkle_leaf_chunks WHERE first_leaf = 12")
     first_seq, _ = leaf_at(audited, 11)
     audited.sql("DELETE FROM event_archive WHERE seq > :s", s=first_seq)
 
@@ -402,12 +420,7 @@ def test_a_log_cut_back_with_the_run_heads_it_signed_deleted_is_caught_by_the_co
     assert newest is not None
     assert newest.run_heads == 3
     cut_back(tamperable, newest)
-    tamperable.sql(
-        "DELETE FROM service_state WHERE service = :s AND key IN (:a, :c)",
-        s=tamperable.log.service,
-        a="runhead/run-a",
-        c="runhead/run-c",
-    )
+    tamperable.sql("DELETE FROM merkle_run_heads WHERE run_id IN ('run-a', 'run-c')")
     assert tamperable.verify().failures == [
         (
             "the latest valid checkpoint (tree size 12) counts 2 runs with a signed run head, "

@@ -1,40 +1,131 @@
-"""The archive's Merkle log, kept in ``service_state`` under ``telemetry-checkpoints``.
+"""The archive's Merkle log, kept in telemetry's ``merkle_*`` tables (see ``tables.py``).
 
-Keys:
-    ``head``: tree size, last logged ``seq`` and the frontier (optimistically versioned,
-        so two telemetry replicas never both extend the log);
-    ``leaves/<first leaf index>``: one chunk of logged leaves ``[seq, event_id, hash, run_prev]``;
-    ``run/<run id>``: the leaf index of the run's latest logged event (its chain's end);
-    ``runhead/<run id>``: the run's latest signed :class:`~agentdeck.audit.RunHead`;
-    ``runheads``: how many runs have one (what the next checkpoint signs as ``run_heads``);
-    ``checkpoint/<tree size>``: a signed :class:`~agentdeck.audit.Checkpoint`;
-    ``note/<tree size>``: the same checkpoint as a signed C2SP checkpoint note (text);
-    ``key/<key id>``: the public key of a checkpoint signer, as published.
+    ``merkle_head``: tree size, last logged ``seq``, the frontier and how many
+        runs have a signed run head (optimistically versioned, so two telemetry
+        replicas never both extend the log);
+    ``merkle_leaf_chunks``: one chunk of logged leaves per append, by its first leaf index;
+    ``merkle_run_last_leaf``: the leaf index of each run's latest logged event (its chain's end);
+    ``merkle_run_heads``: each run's latest signed :class:`~agentdeck.audit.RunHead`;
+    ``merkle_checkpoints``: the signed :class:`~agentdeck.audit.Checkpoint` of each tree size;
+    ``merkle_notes``: the same checkpoint as a signed C2SP checkpoint note (its text);
+    ``merkle_keys``: the public key of each checkpoint signer, as published.
+
+One log per database: the archive it logs is the database's.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, RowMapping, Table, bindparam, select, update
 
 from agentdeck.audit import Checkpoint, Frontier, LeafRow, LoggedLeaf, RunHead, log_events
 from agentdeck.errors import RetryableError
-from agentdeck.store import ArchivedEvent, StateRepository
+from agentdeck.store import ArchivedEvent
+from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
+from agentdeck.telemetry.adapters.tables import (
+    MerkleCheckpointRow,
+    MerkleHeadRow,
+    MerkleKeyRow,
+    MerkleLeafChunkRow,
+    MerkleNoteRow,
+    MerkleRunHeadRow,
+    MerkleRunLastLeafRow,
+)
 
-__all__ = ["SERVICE", "LogContention", "LogHead", "MerkleLogStore"]
+__all__ = ["LogContention", "LogHead", "MerkleLogStore"]
 
-SERVICE = "telemetry-checkpoints"
-_HEAD, _LEAVES, _CHECKPOINTS, _KEYS, _RUNS = "head", "leaves/", "checkpoint/", "key/", "run/"
-_RUN_HEADS, _RUN_HEAD_COUNT, _NOTES = "runhead/", "runheads", "note/"
-_ALL = 1 << 62
-_AFTER_LEAVES = "leaves0"  # sorts right after every "leaves/..." key ("0" follows "/")
+_HEAD = table_of(MerkleHeadRow)
+_CHUNKS = table_of(MerkleLeafChunkRow)
+_RUNS = table_of(MerkleRunLastLeafRow)
+_CHECKPOINTS = table_of(MerkleCheckpointRow)
+_NOTES = table_of(MerkleNoteRow)
+_KEYS = table_of(MerkleKeyRow)
+_RUN_HEADS = table_of(MerkleRunHeadRow)
+_ONE = 1  # the head's one row
+
+_GET_HEAD = select(
+    _HEAD.c.tree_size, _HEAD.c.last_seq, _HEAD.c.frontier, _HEAD.c.version, _HEAD.c.run_heads
+).where(_HEAD.c.id == _ONE)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == _ONE, _HEAD.c.version == bindparam("expected"))
+    .values(
+        tree_size=bindparam("tree_size"),
+        last_seq=bindparam("last_seq"),
+        frontier=bindparam("frontier"),
+        version=_HEAD.c.version + 1,
+    )
+)
+_RUN_ENDS = select(_RUNS.c.run_id, _RUNS.c.leaf_index).where(
+    _RUNS.c.run_id.in_(bindparam("run_ids", expanding=True))
+)
+_RUN_HEAD_COLUMNS = (
+    _RUN_HEADS.c.run_id,
+    _RUN_HEADS.c.tree_size,
+    _RUN_HEADS.c.events,
+    _RUN_HEADS.c.last_leaf,
+    _RUN_HEADS.c.terminal_leaf,
+    _RUN_HEADS.c.signed_at,
+    _RUN_HEADS.c.key_id,
+    _RUN_HEADS.c.signature,
+)
+_GET_RUN_HEADS = select(*_RUN_HEAD_COLUMNS).where(
+    _RUN_HEADS.c.run_id.in_(bindparam("run_ids", expanding=True))
+)
+_ALL_RUN_HEADS = select(*_RUN_HEAD_COLUMNS).order_by(_RUN_HEADS.c.run_id)
+_CHUNK_STARTS = select(_CHUNKS.c.first_leaf).order_by(_CHUNKS.c.first_leaf)
+_CHUNK_HOLDING = (
+    select(_CHUNKS.c.first_leaf, _CHUNKS.c.leaves)
+    .where(_CHUNKS.c.first_leaf <= bindparam("index"))
+    .order_by(_CHUNKS.c.first_leaf.desc())
+    .limit(1)
+)
+_ALL_CHECKPOINTS = select(
+    _CHECKPOINTS.c.tree_size,
+    _CHECKPOINTS.c.root_hash,
+    _CHECKPOINTS.c.signed_at,
+    _CHECKPOINTS.c.key_id,
+    _CHECKPOINTS.c.signature,
+    _CHECKPOINTS.c.run_heads,
+).order_by(_CHECKPOINTS.c.tree_size)
+_LATEST_NOTE = select(_NOTES.c.note).order_by(_NOTES.c.tree_size.desc()).limit(1)
+_ALL_KEYS = select(_KEYS.c.key_id, _KEYS.c.public_key).order_by(_KEYS.c.key_id)
 
 
-def _chunk_key(first: int) -> str:
-    return f"{_LEAVES}{first:015d}"
+@per_dialect
+def _insert_head(insert: InsertFactory) -> AnyInsert:
+    return insert(_HEAD).on_conflict_do_nothing()
+
+
+@per_dialect
+def _upsert_run_head_count(insert: InsertFactory) -> AnyInsert:
+    # Without a head yet, the count's row is an empty log's head.
+    stmt = insert(_HEAD)
+    return stmt.on_conflict_do_update(
+        index_elements=["id"], set_={"run_heads": stmt.excluded.run_heads}
+    )
+
+
+def _upsert(table: Table, key: str) -> Callable[[Connection], AnyInsert]:
+    """Last writer wins on ``key``: every other column is replaced."""
+
+    def build(insert: InsertFactory) -> AnyInsert:
+        stmt = insert(table)
+        others = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
+        return stmt.on_conflict_do_update(index_elements=[key], set_=others)
+
+    return per_dialect(build)
+
+
+_UPSERT_CHUNK = _upsert(_CHUNKS, "first_leaf")
+_UPSERT_RUN_ENDS = _upsert(_RUNS, "run_id")
+_UPSERT_CHECKPOINT = _upsert(_CHECKPOINTS, "tree_size")
+_UPSERT_KEY = _upsert(_KEYS, "key_id")
+_UPSERT_NOTE = _upsert(_NOTES, "tree_size")
+_UPSERT_RUN_HEADS = _upsert(_RUN_HEADS, "run_id")
 
 
 class LogContention(RetryableError):
@@ -50,26 +141,38 @@ class LogHead:
     version: int | None
 
 
+def _contention() -> LogContention:
+    return LogContention(
+        "the Merkle log head moved; the next tick starts from the new head",
+        capability="telemetry.merkle",
+        code="log_head_moved",
+        remediation=("nothing: the other writer logged these events",),
+    )
+
+
+def _run_head(row: RowMapping) -> RunHead:
+    values = dict(row)
+    return RunHead(timestamp=values.pop("signed_at"), **values)
+
+
+def _chunk_rows(first: int, leaves: str) -> Iterator[LeafRow]:
+    fromhex = bytes.fromhex
+    return (
+        (i, seq, event_id, fromhex(h), prev)
+        for i, (seq, event_id, h, prev) in enumerate(json.loads(leaves), start=first)
+    )
+
+
 class MerkleLogStore:
-    """Reads and extends the log inside the caller's transaction."""
-
-    def __init__(self, state: StateRepository | None = None, *, service: str = SERVICE) -> None:
-        self._state = state or StateRepository()
-        self._service = service
-
-    @property
-    def service(self) -> str:
-        """The ``service_state`` service the log is kept under."""
-        return self._service
+    """Reads and extends the log inside the caller's transaction. Stateless; pass the connection."""
 
     def head(self, conn: Connection) -> LogHead:
         """The current head (an empty log if nothing was logged yet)."""
-        entry = self._state.get(conn, self._service, _HEAD)
-        if entry is None:
+        row = conn.execute(_GET_HEAD).first()
+        if row is None:
             return LogHead(Frontier(), 0, None)
-        data = json.loads(entry.state)
-        nodes = [bytes.fromhex(h) for h in data["frontier"]]
-        return LogHead(Frontier(data["size"], nodes), data["last_seq"], entry.version)
+        nodes = [bytes.fromhex(h) for h in json.loads(row.frontier)]
+        return LogHead(Frontier(row.tree_size, nodes), row.last_seq, row.version)
 
     def append(self, conn: Connection, head: LogHead, events: Sequence[ArchivedEvent]) -> LogHead:
         """Log ``events`` (archive order, all after ``head``) as one chunk; the new head.
@@ -78,78 +181,96 @@ class MerkleLogStore:
             LogContention: another writer moved the head since it was read.
         """
         frontier = Frontier(head.frontier.size, head.frontier.nodes)
-        run_keys = {f"{_RUNS}{e.run_id}" for e in events if e.run_id is not None}
-        found = self._state.get_many(conn, self._service, run_keys)
-        last_of_run = {k.removeprefix(_RUNS): int(v.state) for k, v in found.items()}
+        run_ids = {e.run_id for e in events if e.run_id is not None}
+        last_of_run: dict[str, int] = {}
+        if run_ids:
+            found = conn.execute(_RUN_ENDS, {"run_ids": list(run_ids)})
+            last_of_run = {row.run_id: row.leaf_index for row in found}
         leaves = log_events(events, frontier.size, last_of_run)
         for leaf in leaves:
             frontier.append(leaf.leaf_hash)
-        rows = [[x.seq, x.event_id, x.leaf_hash.hex(), x.run_prev] for x in leaves]
-        new = LogHead(frontier, events[-1].seq, head.version)
-        state = {
-            "size": frontier.size,
-            "last_seq": new.last_seq,
-            "frontier": [n.hex() for n in frontier.nodes],
+        values = {
+            "tree_size": frontier.size,
+            "last_seq": events[-1].seq,
+            "frontier": json.dumps([n.hex() for n in frontier.nodes]),
         }
-        version = self._state.put(
-            conn, self._service, _HEAD, json.dumps(state), expected_version=head.version
-        )
-        if version is None:
-            raise LogContention(
-                "the Merkle log head moved; the next tick starts from the new head",
-                capability="telemetry.merkle",
-                code="log_head_moved",
-                remediation=("nothing: the other writer logged these events",),
-            )
-        chunk = {"first": head.frontier.size, "leaves": rows}
-        key = _chunk_key(head.frontier.size)
-        runs = {f"{_RUNS}{run}": str(index) for run, index in last_of_run.items()}
-        self._state.upsert_many(conn, self._service, {key: json.dumps(chunk), **runs})
-        return LogHead(frontier, new.last_seq, version)
+        if head.version is None:
+            new = {"id": _ONE, **values, "version": 1, "run_heads": 0}
+            if conn.execute(_insert_head(conn), new).rowcount != 1:
+                raise _contention()
+            version = 1
+        else:
+            if conn.execute(_MOVE_HEAD, {**values, "expected": head.version}).rowcount != 1:
+                raise _contention()
+            version = head.version + 1
+        rows = [[x.seq, x.event_id, x.leaf_hash.hex(), x.run_prev] for x in leaves]
+        chunk = {"first_leaf": head.frontier.size, "leaves": json.dumps(rows)}
+        conn.execute(_UPSERT_CHUNK(conn), chunk)
+        if last_of_run:
+            ends = [{"run_id": run, "leaf_index": i} for run, i in last_of_run.items()]
+            conn.execute(_UPSERT_RUN_ENDS(conn), ends)
+        return LogHead(frontier, events[-1].seq, version)
 
     def add_checkpoint(self, conn: Connection, cp: Checkpoint, public_key_b64: str) -> None:
         """Store a signed checkpoint and publish its signer's public key."""
-        self._state.upsert_many(
-            conn,
-            self._service,
+        conn.execute(
+            _UPSERT_CHECKPOINT(conn),
             {
-                f"{_CHECKPOINTS}{cp.tree_size:015d}": cp.model_dump_json(),
-                f"{_KEYS}{cp.key_id}": public_key_b64,
+                "tree_size": cp.tree_size,
+                "root_hash": cp.root_hash,
+                "signed_at": cp.timestamp,
+                "key_id": cp.key_id,
+                "signature": cp.signature,
+                "run_heads": cp.run_heads,
             },
         )
+        conn.execute(_UPSERT_KEY(conn), {"key_id": cp.key_id, "public_key": public_key_b64})
 
     def add_note(self, conn: Connection, tree_size: int, note: str) -> None:
         """Store the signed checkpoint note of tree size ``tree_size``."""
-        self._state.upsert_many(conn, self._service, {f"{_NOTES}{tree_size:015d}": note})
+        conn.execute(_UPSERT_NOTE(conn), {"tree_size": tree_size, "note": note})
 
     def latest_note(self, conn: Connection) -> str | None:
         """The signed checkpoint note of the largest tree, if any checkpoint has one."""
-        entries = self._state.scan(conn, self._service, prefix=_NOTES, limit=_ALL)
-        return entries[-1].state if entries else None
+        note: str | None = conn.execute(_LATEST_NOTE).scalar()
+        return note
 
     def run_head_count(self, conn: Connection) -> int:
         """How many runs have a signed run head."""
-        entry = self._state.get(conn, self._service, _RUN_HEAD_COUNT)
-        return 0 if entry is None else int(entry.state)
+        row = conn.execute(_GET_HEAD).first()
+        return 0 if row is None else int(row.run_heads)
 
     def put_run_heads(self, conn: Connection, heads: Iterable[RunHead], count: int) -> None:
         """Store signed run heads, each replacing its run's previous one, and the new count."""
-        values = {f"{_RUN_HEADS}{h.run_id}": h.model_dump_json() for h in heads}
-        self._state.upsert_many(conn, self._service, {**values, _RUN_HEAD_COUNT: str(count)})
+        rows = [
+            {
+                "run_id": h.run_id,
+                "tree_size": h.tree_size,
+                "events": h.events,
+                "last_leaf": h.last_leaf,
+                "terminal_leaf": h.terminal_leaf,
+                "signed_at": h.timestamp,
+                "key_id": h.key_id,
+                "signature": h.signature,
+            }
+            for h in heads
+        ]
+        if rows:
+            conn.execute(_UPSERT_RUN_HEADS(conn), rows)
+        empty = {"id": _ONE, "tree_size": 0, "last_seq": 0, "frontier": "[]", "version": 1}
+        conn.execute(_upsert_run_head_count(conn), {**empty, "run_heads": count})
 
     def run_heads(self, conn: Connection, run_ids: Iterable[str]) -> dict[str, RunHead]:
         """The latest signed run heads of ``run_ids`` (runs without one are left out)."""
-        keys = {f"{_RUN_HEADS}{run_id}" for run_id in run_ids}
-        found = self._state.get_many(conn, self._service, keys)
-        return {
-            key.removeprefix(_RUN_HEADS): RunHead.model_validate_json(entry.state)
-            for key, entry in found.items()
-        }
+        wanted = list(set(run_ids))
+        if not wanted:
+            return {}
+        found = conn.execute(_GET_RUN_HEADS, {"run_ids": wanted}).mappings()
+        return {row["run_id"]: _run_head(row) for row in found}
 
     def all_run_heads(self, conn: Connection) -> list[RunHead]:
-        """Every stored run head (one per run: its latest)."""
-        entries = self._state.scan(conn, self._service, prefix=_RUN_HEADS, limit=_ALL)
-        return [RunHead.model_validate_json(e.state) for e in entries]
+        """Every stored run head (one per run: its latest), by run id."""
+        return [_run_head(row) for row in conn.execute(_ALL_RUN_HEADS).mappings()]
 
     def leaves(self, conn: Connection) -> list[LoggedLeaf]:
         """Every logged leaf, in index order."""
@@ -157,41 +278,41 @@ class MerkleLogStore:
 
     def chunk_starts(self, conn: Connection) -> list[int]:
         """The first leaf index of each stored chunk of leaves, ascending."""
-        return [
-            int(key.removeprefix(_LEAVES))
-            for key in self._state.keys(conn, self._service, prefix=_LEAVES)
-        ]
+        return list(conn.execute(_CHUNK_STARTS).scalars())
 
     def leaf_rows(self, conn: Connection, first: int, end: int | None) -> Iterator[LeafRow]:
         """The leaves of the chunks whose first leaf is in ``[first, end)`` (no end: all after).
 
         As ``(index, seq, event_id, leaf hash, run_prev)``, in stored order, streamed.
         """
-        stop = _AFTER_LEAVES if end is None else _chunk_key(end)
-        for entry in self._state.scan_range(conn, self._service, _chunk_key(first), stop):
-            chunk = json.loads(entry.state)
-            fromhex = bytes.fromhex
-            yield from (
-                (i, seq, event_id, fromhex(h), prev)
-                for i, (seq, event_id, h, prev) in enumerate(chunk["leaves"], start=chunk["first"])
-            )
+        stmt = select(_CHUNKS.c.first_leaf, _CHUNKS.c.leaves).where(_CHUNKS.c.first_leaf >= first)
+        if end is not None:
+            stmt = stmt.where(_CHUNKS.c.first_leaf < end)
+        chunks = conn.execute(stmt.order_by(_CHUNKS.c.first_leaf).execution_options(yield_per=8))
+        for first_leaf, leaves in chunks:
+            yield from _chunk_rows(first_leaf, leaves)
 
     def leaf_seq(self, conn: Connection, index: int) -> int | None:
         """The archive ``seq`` logged for leaf ``index``, if the log holds it."""
-        starts = [start for start in self.chunk_starts(conn) if start <= index]
-        if not starts:
+        chunk = conn.execute(_CHUNK_HOLDING, {"index": index}).first()
+        if chunk is None:
             return None
-        end = starts[-1] + 1
-        return next(
-            (row[1] for row in self.leaf_rows(conn, starts[-1], end) if row[0] == index), None
-        )
+        return next((row[1] for row in _chunk_rows(*chunk) if row[0] == index), None)
 
     def checkpoints(self, conn: Connection) -> list[Checkpoint]:
         """Every stored checkpoint, by tree size."""
-        entries = self._state.scan(conn, self._service, prefix=_CHECKPOINTS, limit=_ALL)
-        return [Checkpoint.model_validate_json(e.state) for e in entries]
+        return [
+            Checkpoint(
+                tree_size=row.tree_size,
+                root_hash=row.root_hash,
+                timestamp=row.signed_at,
+                key_id=row.key_id,
+                signature=row.signature,
+                run_heads=row.run_heads,
+            )
+            for row in conn.execute(_ALL_CHECKPOINTS)
+        ]
 
     def published_keys(self, conn: Connection) -> dict[str, str]:
         """The signers' public keys as the checkpointer published them (key id -> base64)."""
-        entries = self._state.scan(conn, self._service, prefix=_KEYS, limit=_ALL)
-        return {e.key.removeprefix(_KEYS): e.state for e in entries}
+        return {row.key_id: row.public_key for row in conn.execute(_ALL_KEYS)}

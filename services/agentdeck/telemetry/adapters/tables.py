@@ -1,4 +1,5 @@
-"""Telemetry's tables: the runs projection, the read side of every run's events.
+"""Telemetry's tables: the runs projection, the read side of every run's events, and
+the archive's Merkle log (its leaves, signed checkpoints and notes, run heads, keys).
 
 Migrated by the scripts under ``migrations/`` (see :data:`SCHEMA`); a test keeps
 the two in step.
@@ -10,13 +11,24 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from agentdeck.store.sql import Money, Schema, UtcDateTime, new_metadata
 from agentdeck.telemetry.core.runs import RunStatus
 
-__all__ = ["SCHEMA", "RunRow", "Tables"]
+__all__ = [
+    "SCHEMA",
+    "MerkleCheckpointRow",
+    "MerkleHeadRow",
+    "MerkleKeyRow",
+    "MerkleLeafChunkRow",
+    "MerkleNoteRow",
+    "MerkleRunHeadRow",
+    "MerkleRunLastLeafRow",
+    "RunRow",
+    "Tables",
+]
 
 _ID = String(64)
 _NAME = String(200)
@@ -59,6 +71,93 @@ class RunRow(Tables):
     last_event_id: Mapped[str | None] = mapped_column(_ID)
     goal_event_id: Mapped[str | None] = mapped_column(_ID)
     open_approvals: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class MerkleHeadRow(Tables):
+    """Where the Merkle log stands: its one row, versioned so two replicas never both extend it.
+
+    ``frontier`` is the tree's right edge, a JSON list of hex node hashes (one per
+    set bit of ``tree_size``); ``run_heads`` is how many runs have a signed run
+    head, what the next checkpoint signs (kept apart from the heads themselves,
+    so deleting a head shows).
+    """
+
+    __tablename__ = "merkle_head"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger)
+    run_heads: Mapped[int] = mapped_column(BigInteger)
+
+
+class MerkleLeafChunkRow(Tables):
+    """The leaves one append logged, from leaf ``first_leaf`` on.
+
+    ``leaves`` is a JSON list of ``[seq, event_id, leaf hash hex, run_prev]``, in leaf order.
+    """
+
+    __tablename__ = "merkle_leaf_chunks"
+
+    first_leaf: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaves: Mapped[str] = mapped_column(Text)
+
+
+class MerkleRunLastLeafRow(Tables):
+    """The leaf of a run's latest logged event: where its chain of leaves ends."""
+
+    __tablename__ = "merkle_run_last_leaf"
+
+    run_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class MerkleCheckpointRow(Tables):
+    """A signed checkpoint: the log's first ``tree_size`` leaves hash to ``root_hash``."""
+
+    __tablename__ = "merkle_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    key_id: Mapped[str] = mapped_column(_NAME)
+    signature: Mapped[str] = mapped_column(Text)
+    run_heads: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MerkleNoteRow(Tables):
+    """The checkpoint of ``tree_size`` as a signed C2SP checkpoint note (its exact text)."""
+
+    __tablename__ = "merkle_notes"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
+
+
+class MerkleKeyRow(Tables):
+    """A checkpoint signer's public key (base64), as the checkpointer published it."""
+
+    __tablename__ = "merkle_keys"
+
+    key_id: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    public_key: Mapped[str] = mapped_column(Text)
+
+
+class MerkleRunHeadRow(Tables):
+    """A run's latest signed run head: where its events stand in the log at ``tree_size``."""
+
+    __tablename__ = "merkle_run_heads"
+
+    run_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    events: Mapped[int] = mapped_column(BigInteger)
+    last_leaf: Mapped[int] = mapped_column(BigInteger)
+    terminal_leaf: Mapped[int | None] = mapped_column(BigInteger)
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    key_id: Mapped[str] = mapped_column(_NAME)
+    signature: Mapped[str] = mapped_column(Text)
 
 
 SCHEMA = Schema(
