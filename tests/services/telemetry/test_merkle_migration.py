@@ -1,0 +1,163 @@
+"""Revision t0003: a Merkle log kept in ``service_state`` moves into telemetry's tables.
+
+The old log is written the way the old code wrote it (``StateRepository``, JSON
+and text under ``telemetry-checkpoints``); after migrating, the archive still
+verifies against it, byte for byte, and the checkpointer extends it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, text
+
+from agentdeck.audit import (
+    Frontier,
+    TreeHead,
+    audit_origin,
+    log_events,
+    sign_checkpoint,
+    sign_run_head,
+    sign_tree_head,
+    verify_log,
+)
+from agentdeck.signing import Signer, Verifier, generate_private_key
+from agentdeck.store import StateRepository, Store, current_revision, migrate
+from agentdeck.store._migrate import _config
+from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+from agentdeck.telemetry.adapters.tables import SCHEMA
+from agentdeck.telemetry.checkpoints import Checkpointer
+from testkit.archive import NOW, archive_records
+from testkit.sql import BACKENDS, databases_for
+
+OLD = "telemetry-checkpoints"
+KEY = Signer("telemetry-1", generate_private_key())
+TRUSTED = Verifier({KEY.key_id: KEY.public_key_b64()})
+SIGNED_AT = NOW + timedelta(microseconds=654321)
+
+
+@pytest.fixture(params=BACKENDS)
+def before(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database whose telemetry tables stop at t0002, as before the log moved."""
+    databases = databases_for(request, tmp_path / "databases")
+    engine = databases.new_engine()
+    migrate(engine)
+    with engine.begin() as conn:
+        command.upgrade(_config(conn, SCHEMA), "t0002")
+    yield engine
+    databases.close()
+
+
+def _old_log(store: Store) -> dict[str, object]:
+    """Archive two runs, log them in two chunks and checkpoint both, as the old code did."""
+    with store.transaction() as conn:
+        store.archive.append_many(conn, archive_records(4, "run-a") + archive_records(3, "run-b"))
+        store.archive.append_many(conn, archive_records(2, "run-a"))
+        archived = store.archive.iter_from(conn, 0, 100)
+    last_of_run: dict[str, int] = {}
+    frontier = Frontier()
+    values: dict[str, str] = {}
+    checkpoints = []
+    for first, end in ((0, 7), (7, 9)):
+        leaves = log_events(archived[first:end], first, last_of_run)
+        for leaf in leaves:
+            frontier.append(leaf.leaf_hash)
+        rows = [[x.seq, x.event_id, x.leaf_hash.hex(), x.run_prev] for x in leaves]
+        values[f"leaves/{first:015d}"] = json.dumps({"first": first, "leaves": rows})
+        cp = sign_checkpoint(KEY, end, frontier.root(), SIGNED_AT, run_heads=2)
+        checkpoints.append(cp)
+        values[f"checkpoint/{end:015d}"] = cp.model_dump_json()
+        note = sign_tree_head(KEY, TreeHead(audit_origin("agentdeck"), end, cp.root()))
+        values[f"note/{end:015d}"] = note.render()
+    heads = [
+        sign_run_head(
+            KEY, "run-a", tree_size=9, events=6, last_leaf=8, terminal_leaf=None, now=SIGNED_AT
+        ),
+        sign_run_head(
+            KEY, "run-b", tree_size=7, events=3, last_leaf=6, terminal_leaf=None, now=SIGNED_AT
+        ),
+    ]
+    values |= {f"runhead/{h.run_id}": h.model_dump_json() for h in heads}
+    values |= {f"run/{run}": str(index) for run, index in last_of_run.items()}
+    values |= {f"key/{KEY.key_id}": KEY.public_key_b64(), "runheads": "2"}
+    head = {"size": 9, "last_seq": archived[-1].seq, "frontier": [n.hex() for n in frontier.nodes]}
+    state = StateRepository()
+    with store.transaction() as conn:
+        state.upsert_many(conn, OLD, values)
+        assert state.put(conn, OLD, "head", "{}", expected_version=None) == 1
+        assert state.put(conn, OLD, "head", json.dumps(head), expected_version=1) == 2
+        # Another service's rows stay, even under a key like the log's.
+        state.upsert_many(conn, "planner", {"run:x": "{}", "key/other": "not a key"})
+    return {
+        "checkpoints": checkpoints,
+        "heads": heads,
+        "root": frontier.root(),
+        "last_of_run": dict(last_of_run),
+        "note": values[f"note/{9:015d}"],
+    }
+
+
+def test_the_old_log_moves_into_telemetry_s_tables_and_still_proves_the_archive(
+    before: Engine,
+) -> None:
+    store = Store(before)
+    old = _old_log(store)
+
+    migrate(before, SCHEMA)
+
+    assert current_revision(before, SCHEMA) == "t0003"
+    log = MerkleLogStore()
+    with store.transaction(read_only=True) as conn:
+        left = conn.execute(text("SELECT service, key FROM service_state")).all()
+        assert sorted(tuple(row) for row in left) == [
+            ("planner", "key/other"),
+            ("planner", "run:x"),
+        ]
+        head = log.head(conn)
+        assert (head.frontier.size, head.last_seq, head.version) == (9, 9, 2)
+        assert head.frontier.root() == old["root"]
+        assert log.chunk_starts(conn) == [0, 7]
+        assert log.checkpoints(conn) == old["checkpoints"]
+        assert log.latest_note(conn) == old["note"]
+        assert log.published_keys(conn) == {KEY.key_id: KEY.public_key_b64()}
+        assert log.all_run_heads(conn) == old["heads"]
+        assert log.run_head_count(conn) == 2
+        rows = conn.execute(text("SELECT run_id, leaf_index FROM merkle_run_last_leaf")).all()
+        assert dict(tuple(row) for row in rows) == old["last_of_run"]
+        report = verify_log(
+            log.checkpoints(conn),
+            log.leaves(conn),
+            store.archive.iter_from(conn, 0, 100),
+            TRUSTED,
+            run_heads=log.all_run_heads(conn),
+        )
+    assert report.ok, report.failures
+    assert (report.events, report.checkpoints) == (9, 2)
+
+    with store.transaction() as conn:  # the moved log grows on, each run's chain unbroken
+        store.archive.append_many(conn, archive_records(1, "run-b"))
+    grown = Checkpointer(store, KEY, clock=lambda: NOW + timedelta(minutes=1)).tick()
+    assert grown is not None
+    assert (grown.tree_size, grown.run_heads) == (10, 2)
+    with store.transaction(read_only=True) as conn:
+        assert log.leaves(conn)[-1].run_prev == 6, "run-b's chain goes on from its last leaf"
+        report = verify_log(
+            log.checkpoints(conn),
+            log.leaves(conn),
+            store.archive.iter_from(conn, 0, 100),
+            TRUSTED,
+            run_heads=log.all_run_heads(conn),
+        )
+    assert report.ok, report.failures
+
+
+def test_a_database_without_a_log_migrates_to_an_empty_one(before: Engine) -> None:
+    migrate(before, SCHEMA)
+    with Store(before).transaction(read_only=True) as conn:
+        assert MerkleLogStore().head(conn).version is None
+        assert MerkleLogStore().checkpoints(conn) == []
