@@ -1,7 +1,7 @@
 """Revision t0003: a Merkle log kept in ``service_state`` moves into telemetry's tables.
 
-The old log is written the way the old code wrote it (``StateRepository``, JSON
-and text under ``telemetry-checkpoints``); after migrating, the archive still
+The old log is written the way the old code wrote it (JSON and text under
+``telemetry-checkpoints`` in ``service_state``); after migrating, the archive still
 verifies against it, byte for byte, and the checkpointer extends it.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, column, insert, table, text
 
 from agentdeck.audit import (
     Frontier,
@@ -27,8 +27,9 @@ from agentdeck.audit import (
     verify_log,
 )
 from agentdeck.signing import Signer, Verifier, generate_private_key
-from agentdeck.store import StateRepository, Store, current_revision, migrate
+from agentdeck.store import Store, current_revision, migrate
 from agentdeck.store._migrate import _config
+from agentdeck.store.sql import UtcDateTime
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 from agentdeck.telemetry.adapters.tables import SCHEMA
 from agentdeck.telemetry.checkpoints import Checkpointer
@@ -39,6 +40,15 @@ OLD = "telemetry-checkpoints"
 KEY = Signer("telemetry-1", generate_private_key())
 TRUSTED = Verifier({KEY.key_id: KEY.public_key_b64()})
 SIGNED_AT = NOW + timedelta(microseconds=654321)
+BAG = table(
+    "service_state",
+    column("service"),
+    column("key"),
+    column("version"),
+    column("state"),
+    column("updated_at", UtcDateTime()),
+)
+"""The shared bag as the old code wrote it."""
 
 
 @pytest.fixture(params=BACKENDS)
@@ -86,13 +96,24 @@ def _old_log(store: Store) -> dict[str, object]:
     values |= {f"run/{run}": str(index) for run, index in last_of_run.items()}
     values |= {f"key/{KEY.key_id}": KEY.public_key_b64(), "runheads": "2"}
     head = {"size": 9, "last_seq": archived[-1].seq, "frontier": [n.hex() for n in frontier.nodes]}
-    state = StateRepository()
-    with store.transaction() as conn:
-        state.upsert_many(conn, OLD, values)
-        assert state.put(conn, OLD, "head", "{}", expected_version=None) == 1
-        assert state.put(conn, OLD, "head", json.dumps(head), expected_version=1) == 2
-        # Another service's rows stay, even under a key like the log's.
-        state.upsert_many(conn, "planner", {"run:x": "{}", "key/other": "not a key"})
+    values["head"] = json.dumps(head)
+    # Another service's rows stay, even under a key like the log's.
+    others = [("planner", "run:x", "{}"), ("planner", "key/other", "not a key")]
+    bag = [*((OLD, key, state) for key, state in values.items()), *others]
+    with store.transaction() as conn:  # the head at version 2: the log was extended once
+        conn.execute(
+            insert(BAG),
+            [
+                {
+                    "service": service,
+                    "key": key,
+                    "version": 2 if key == "head" else 1,
+                    "state": state,
+                    "updated_at": NOW,
+                }
+                for service, key, state in bag
+            ],
+        )
     return {
         "checkpoints": checkpoints,
         "heads": heads,
