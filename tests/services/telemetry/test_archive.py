@@ -1,5 +1,7 @@
 """Telemetry archives every event of every topic once: byte for byte, personal data sealed."""
 
+import uuid
+
 from pydantic import SecretStr
 
 from agentdeck.contracts import default_codec, follow_up
@@ -84,7 +86,7 @@ def test_every_event_is_archived_once_with_its_exact_bytes(kafka, codec, engine)
 
 def test_the_runs_projection_folds_each_event_once_and_keeps_the_goal_sealed(kafka, codec, engine):
     producer = WriterProducer(kafka, codec, client_id="everyone")
-    asked = goal(7)
+    asked = goal(uuid.uuid4().int % 10**12)  # a run of its own in the shared database
     start = started(asked)
     call = m.ToolCallRequested(
         envelope=follow_up(
