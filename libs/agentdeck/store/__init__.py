@@ -55,7 +55,6 @@ from agentdeck.store._payloads import (
 )
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._processed_log import SqlProcessedLog
-from agentdeck.store._state import StateEntry, StateRepository
 from agentdeck.store._store import Store
 from agentdeck.store._subject_keys import SubjectKey, SubjectKeysRepository
 from agentdeck.store._tx import transaction, translate_errors
@@ -88,8 +87,6 @@ __all__ = [
     "PayloadsRepository",
     "ProcessedEventsRepository",
     "SqlProcessedLog",
-    "StateEntry",
-    "StateRepository",
     "Store",
     "StoreConfigError",
     "StoreError",

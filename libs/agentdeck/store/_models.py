@@ -96,10 +96,10 @@ class ProcessedEventRow(Base):
 
 
 class ServiceStateRow(Base):
-    """A service's own keyed state (a planner's run, an executor's parked call).
+    """The keyed state services shared before each kept tables of its own (legacy).
 
-    ``state`` is JSON text the owning service alone interprets; ``version``
-    increases with every write, for optimistic concurrency.
+    Nothing writes it any more: each service's migration that introduced its own
+    tables moved that service's rows out. It stays until a later release drops it.
     """
 
     __tablename__ = "service_state"

@@ -14,7 +14,6 @@ from agentdeck.store._engine import create_store_engine
 from agentdeck.store._migrate import Schema, migrate
 from agentdeck.store._payloads import PayloadsRepository
 from agentdeck.store._processed import ProcessedEventsRepository
-from agentdeck.store._state import StateRepository
 from agentdeck.store._subject_keys import SubjectKeysRepository
 from agentdeck.store._tx import transaction
 
@@ -32,7 +31,6 @@ class Store:
     engine: Engine
     archive: ArchiveRepository = field(default_factory=ArchiveRepository)
     processed: ProcessedEventsRepository = field(default_factory=ProcessedEventsRepository)
-    state: StateRepository = field(default_factory=StateRepository)
     payloads: PayloadsRepository = field(default_factory=PayloadsRepository)
     subject_keys: SubjectKeysRepository = field(default_factory=SubjectKeysRepository)
 
