@@ -9,6 +9,7 @@ from agentdeck.kafka.consumer import BatchHandler, ConsumerLoop, Inbound, LoopSt
 from agentdeck.kafka.deadletter import dead_letter_for
 from agentdeck.kafka.dedupe import InMemoryProcessedLog, ProcessedLog
 from agentdeck.kafka.errors import BrokerUnavailable, DeliveryFailed
+from agentdeck.kafka.follower import FollowerStats, TopicFollower
 from agentdeck.kafka.headers import child_traceparent, new_traceparent, record_headers
 from agentdeck.kafka.producer import EventProducer, record_key
 from agentdeck.kafka.reader import TopicRead, read_topics
@@ -24,12 +25,14 @@ __all__ = [
     "DeliveryFailed",
     "EventAuthority",
     "EventProducer",
+    "FollowerStats",
     "InMemoryProcessedLog",
     "Inbound",
     "LoopStats",
     "Outcome",
     "ProcessedLog",
     "Topic",
+    "TopicFollower",
     "TopicRead",
     "TopicSpec",
     "WriterKey",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentdeck.runtime._clock import Clock, utc_now
+from agentdeck.runtime._controls import follow_switches
 from agentdeck.runtime._runner import BackgroundTask, ServiceRunner, Subscription
 from agentdeck.runtime._serve import Resources, serve
 from agentdeck.runtime._stateful import (
@@ -26,6 +27,7 @@ __all__ = [
     "ServiceRunner",
     "StatefulHandler",
     "Subscription",
+    "follow_switches",
     "journaled",
     "serve",
     "transactional",

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from agentdeck.contracts import Event, Producer
 from agentdeck.contracts.models import KillSwitchSet, ToolCallRequested
+from agentdeck.controls import Switch, SwitchKey, applied, switch_key
 from agentdeck.errors import RetryableError
 from agentdeck.ids import decision_id_for
 from agentdeck.kafka import Inbound
@@ -205,20 +206,20 @@ class ControlHandler:
         self._switches = Switchboard()
         self._clock = clock
 
-    def load(self, conn: Connection, batch: Sequence[Inbound]) -> dict[core.SwitchKey, core.Switch]:
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> dict[SwitchKey, Switch]:
         """The current state of the switches the batch's events set."""
-        keys = {core.switch_key(e.scope, e.target) for e in _switch_events(batch)}
+        keys = {switch_key(e.scope, e.target) for e in _switch_events(batch)}
         return self._switches.get_many(conn, keys) if keys else {}
 
     def decide(
-        self, state: dict[core.SwitchKey, core.Switch], batch: Sequence[Inbound]
-    ) -> Decision[dict[core.SwitchKey, core.Switch]]:
+        self, state: dict[SwitchKey, Switch], batch: Sequence[Inbound]
+    ) -> Decision[dict[SwitchKey, Switch]]:
         """The switches the batch changes (a late, older event changes nothing)."""
         events = _switch_events(batch)
-        changed: dict[core.SwitchKey, core.Switch] = {}
+        changed: dict[SwitchKey, Switch] = {}
         for event in events:
-            key = core.switch_key(event.scope, event.target)
-            switch = core.applied(changed.get(key) or state.get(key), event)
+            key = switch_key(event.scope, event.target)
+            switch = applied(changed.get(key) or state.get(key), event)
             if switch is not None:
                 changed[key] = switch
                 log.warning(
@@ -231,7 +232,7 @@ class ControlHandler:
                 )
         return Decision(changed, (), [e.envelope.event_id for e in events])
 
-    def save(self, conn: Connection, decision: Decision[dict[core.SwitchKey, core.Switch]]) -> None:
+    def save(self, conn: Connection, decision: Decision[dict[SwitchKey, Switch]]) -> None:
         """Write the changed switches."""
         self._switches.save(conn, decision.state.values(), now=self._clock())
 

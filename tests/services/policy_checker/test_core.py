@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agentdeck import controls
 from agentdeck.contracts.models import (
     DecisionOutcome,
     KillSwitchScope,
@@ -31,7 +32,6 @@ from ._support import (
     completed,
     facts_of,
     failed,
-    kill_switch,
     refund,
     requested,
     verdict,
@@ -77,7 +77,7 @@ def test_guards_refuse_unknown_tools_and_kill_switches_a_bundle_forgot(tmp_path:
     engine = _bundle(tmp_path, PERMIT_ALL)
     unknown = verdict(requested("format_disk", {}), engine=engine)
     assert (unknown.outcome, unknown.matched) == (DecisionOutcome.DENY, (core.UNKNOWN_TOOL,))
-    switch = core.Switch(KillSwitchScope.GLOBAL, "*", True, "oncall", "freeze", NOW)
+    switch = controls.Switch(KillSwitchScope.GLOBAL, "*", True, "oncall", "freeze", NOW)
     snapshot = core.Snapshot(switches=[switch])
     stopped = verdict(refund(2000), engine=engine, snapshot=snapshot)
     assert (stopped.outcome, stopped.matched) == (DecisionOutcome.DENY, (core.KILL_SWITCH,))
@@ -174,22 +174,6 @@ def test_a_tampered_decision_no_longer_verifies() -> None:
     forged = decision.model_copy(update={"outcome": DecisionOutcome.ALLOW})
     verifier = Verifier({KEY.key_id: KEY.public_key_b64()})
     assert not verifier.verify(forged.key_id, decision_message(forged), forged.signature)
-
-
-def test_the_broadest_engaged_switch_covers_a_call() -> None:
-    tool = core.switch_of(kill_switch(KillSwitchScope.TOOL, "send_email"))
-    tenant = core.switch_of(kill_switch(KillSwitchScope.TENANT, "acme"))
-    released = core.switch_of(kill_switch(KillSwitchScope.GLOBAL, "", engaged=False))
-    found = core.covering([tool, tenant, released], tenant="acme", agent=None, tool="send_email")
-    assert found == tenant
-    assert core.covering([tool], tenant="acme", agent="a", tool="lookup_order") is None
-
-
-def test_a_late_older_switch_event_changes_nothing() -> None:
-    newer = core.switch_of(kill_switch(KillSwitchScope.AGENT, "bot", at=NOW + timedelta(1)))
-    older = kill_switch(KillSwitchScope.AGENT, "bot", engaged=False, at=NOW)
-    assert core.applied(newer, older) is None
-    assert core.switch_key(KillSwitchScope.GLOBAL, "anything") == (KillSwitchScope.GLOBAL, "*")
 
 
 def test_results_and_refusals_settle_or_release_the_hold_they_name() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentdeck import controls
 from agentdeck.contracts.models import DecisionOutcome, KillSwitchScope, SideEffect
 from agentdeck.policy_checker import core
 from testkit.kafka import NOW
@@ -64,7 +65,9 @@ def test_an_unknown_tool_is_refused_by_the_bundle() -> None:
 
 
 def test_an_engaged_kill_switch_refuses_even_a_small_refund() -> None:
-    switch = core.Switch(KillSwitchScope.TOOL, "create_refund", True, "oncall", "bad refunds", NOW)
+    switch = controls.Switch(
+        KillSwitchScope.TOOL, "create_refund", True, "oncall", "bad refunds", NOW
+    )
     snapshot = core.Snapshot(switches=[switch], budgets={"tenant:acme": ACME_BUDGET})
     result = verdict(refund(2000), snapshot=snapshot)
     assert result.outcome is DENY

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, event
 
+from agentdeck import controls
 from agentdeck.contracts.models import KillSwitchScope
 from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.budgets import BudgetsRepository
@@ -157,14 +158,14 @@ def test_a_switch_is_kept_per_scope_and_target_and_the_last_write_wins(
     engine: Engine, new_id: NewId, now: datetime
 ) -> None:
     name = new_id("x")
-    tenant = core.Switch(KillSwitchScope.TENANT, name, True, "oncall", "incident", now)
-    agent = core.Switch(KillSwitchScope.AGENT, name, True, "oncall", "loops", now)
-    released = core.Switch(
+    tenant = controls.Switch(KillSwitchScope.TENANT, name, True, "oncall", "incident", now)
+    agent = controls.Switch(KillSwitchScope.AGENT, name, True, "oncall", "loops", now)
+    released = controls.Switch(
         KillSwitchScope.TENANT, name, False, "lead", "fixed", now + timedelta(seconds=1)
     )
-    tenant_key = core.switch_key(KillSwitchScope.TENANT, name)
-    agent_key = core.switch_key(KillSwitchScope.AGENT, name)
-    tool_key = core.switch_key(KillSwitchScope.TOOL, name)
+    tenant_key = controls.switch_key(KillSwitchScope.TENANT, name)
+    agent_key = controls.switch_key(KillSwitchScope.AGENT, name)
+    tool_key = controls.switch_key(KillSwitchScope.TOOL, name)
     with transaction(engine) as conn:
         SWITCHES.save(conn, [tenant, agent], now=now)
         assert SWITCHES.get_many(conn, [tenant_key, agent_key, tool_key]) == {

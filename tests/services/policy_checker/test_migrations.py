@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from alembic import command
 from sqlalchemy import insert, select
 
+from agentdeck import controls
 from agentdeck.contracts.models import KillSwitchScope
 from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.journal import Journal
@@ -68,8 +69,8 @@ def test_the_rows_kept_in_the_shared_state_table_move_into_the_policy_checkers_t
     migrate(engine, SCHEMA)
 
     journal, switchboard = Journal(), Switchboard()
-    tenant = core.switch_key(KillSwitchScope.TENANT, "acme")
-    every = core.switch_key(KillSwitchScope.GLOBAL, "")
+    tenant = controls.switch_key(KillSwitchScope.TENANT, "acme")
+    every = controls.switch_key(KillSwitchScope.GLOBAL, "")
     with transaction(engine) as conn:
         assert journal.decisions(conn, ["decision-1"]) == {"decision-1": record}
         assert journal.refs(conn, [*parked.stored_under(), *plain.stored_under()]) == {
@@ -81,8 +82,8 @@ def test_the_rows_kept_in_the_shared_state_table_move_into_the_policy_checkers_t
         switches = switchboard.get_many(conn, [tenant, every])
         left = conn.execute(select(ServiceStateRow.service, ServiceStateRow.key)).all()
     assert switches == {
-        tenant: core.Switch(KillSwitchScope.TENANT, "acme", True, "oncall", "incident 42", now),
-        every: core.Switch(
+        tenant: controls.Switch(KillSwitchScope.TENANT, "acme", True, "oncall", "incident 42", now),
+        every: controls.Switch(
             KillSwitchScope.GLOBAL,
             "*",
             False,

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, bindparam, select, tuple_
 
 from agentdeck.contracts.models import KillSwitchScope
+from agentdeck.controls import Switch, SwitchKey
 from agentdeck.policy_checker.adapters.tables import SwitchRow
-from agentdeck.policy_checker.core import Switch, SwitchKey
 from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
 
 __all__ = ["Switchboard"]

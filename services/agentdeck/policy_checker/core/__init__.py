@@ -59,7 +59,6 @@ from agentdeck.policy_checker.core.facts import (
     Arguments,
     BudgetView,
     CallFacts,
-    Switch,
     ToolFacts,
     parse_arguments,
 )
@@ -76,13 +75,6 @@ from agentdeck.policy_checker.core.pipeline import (
     Drafted,
     guarded_verdicts,
     pipeline,
-)
-from agentdeck.policy_checker.core.switches import (
-    SwitchKey,
-    applied,
-    covering,
-    switch_key,
-    switch_of,
 )
 
 __all__ = [
@@ -119,18 +111,14 @@ __all__ = [
     "Settlement",
     "SigningKey",
     "Snapshot",
-    "Switch",
-    "SwitchKey",
     "TenantProfile",
     "Tier",
     "ToolFacts",
     "ToolProfile",
     "Ttls",
     "Verdict",
-    "applied",
     "approval_key",
     "call_key",
-    "covering",
     "digest_of",
     "divergent",
     "draft",
@@ -149,8 +137,6 @@ __all__ = [
     "rule_from_annotations",
     "settlements",
     "signed",
-    "switch_key",
-    "switch_of",
     "tenant_scope",
     "verdict_of",
 ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from agentdeck.contracts.models import KillSwitchScope, SideEffect, ToolCallRequested
+from agentdeck.contracts.models import SideEffect, ToolCallRequested
+from agentdeck.controls import Switch
 from agentdeck.hashing import canonical_json, sha256_hex
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "Arguments",
     "BudgetView",
     "CallFacts",
-    "Switch",
     "ToolFacts",
     "parse_arguments",
 ]
@@ -47,18 +46,6 @@ class BudgetView:
 
 
 NO_BUDGET = BudgetView(exists=False, limit_micros=0, remaining_micros=0)
-
-
-@dataclass(frozen=True)
-class Switch:
-    """The latest state of one kill switch."""
-
-    scope: KillSwitchScope
-    target: str
-    engaged: bool
-    set_by: str
-    reason: str
-    set_at: datetime
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agentdeck.contracts.models import SideEffect, ToolCallRequested
+from agentdeck.controls import Switch, covering
 from agentdeck.policy_checker.core.decide import tenant_scope
 from agentdeck.policy_checker.core.evaluate import Verdict
 from agentdeck.policy_checker.core.facts import (
@@ -14,11 +15,9 @@ from agentdeck.policy_checker.core.facts import (
     Arguments,
     BudgetView,
     CallFacts,
-    Switch,
     ToolFacts,
     parse_arguments,
 )
-from agentdeck.policy_checker.core.switches import covering
 
 __all__ = ["Catalog", "Snapshot", "divergent", "facts_for", "gather"]
 

@@ -1,17 +1,36 @@
-"""Kill switches: the latest state per (scope, target) and which one covers a call."""
+"""Kill switches: the latest state per (scope, target), and which one stops a call.
+
+The rules every service that enforces switches must agree on (the
+policy-checker when it decides, the executor before it runs a call, the
+approval service before it grants), so they live here once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 from agentdeck.contracts.models import KillSwitchScope, KillSwitchSet
-from agentdeck.policy_checker.core.facts import Switch
 
-__all__ = ["GLOBAL_TARGET", "SwitchKey", "applied", "covering", "switch_key", "switch_of"]
+__all__ = [
+    "GLOBAL_TARGET",
+    "KILL_SWITCH_ENGAGED",
+    "Switch",
+    "SwitchKey",
+    "applied",
+    "covering",
+    "stopped_message",
+    "switch_key",
+    "switch_of",
+]
 
 GLOBAL_TARGET = "*"
 """Target of the global switch when the event names none."""
+
+KILL_SWITCH_ENGAGED = "kill_switch_engaged"
+"""The code of every refusal because an engaged switch covers the call."""
 
 _ORDER = (
     KillSwitchScope.GLOBAL,
@@ -19,6 +38,27 @@ _ORDER = (
     KillSwitchScope.AGENT,
     KillSwitchScope.TOOL,
 )
+
+
+@dataclass(frozen=True)
+class Switch:
+    """The latest state of one kill switch.
+
+    Attributes:
+        scope: Breadth of the switch.
+        target: The tenant, agent or tool it names; ``GLOBAL_TARGET`` for the global one.
+        engaged: True while it stops calls.
+        set_by: The operator who set it.
+        reason: Why.
+        set_at: When the operator set it (the event's ``occurred_at``).
+    """
+
+    scope: KillSwitchScope
+    target: str
+    engaged: bool
+    set_by: str
+    reason: str
+    set_at: datetime
 
 
 class SwitchKey(NamedTuple):
@@ -35,10 +75,10 @@ def switch_key(scope: KillSwitchScope, target: str) -> SwitchKey:
 
 def switch_of(event: KillSwitchSet) -> Switch:
     """The switch state an event sets."""
-    target = GLOBAL_TARGET if event.scope is KillSwitchScope.GLOBAL else event.target
+    key = switch_key(event.scope, event.target)
     return Switch(
-        scope=event.scope,
-        target=target,
+        scope=key.scope,
+        target=key.target,
         engaged=event.engaged,
         set_by=event.set_by,
         reason=event.reason,
@@ -67,3 +107,11 @@ def covering(
     engaged = [s for s in switches if s.engaged and wanted[s.scope] == s.target]
     engaged.sort(key=lambda s: _ORDER.index(s.scope))
     return engaged[0] if engaged else None
+
+
+def stopped_message(switch: Switch) -> str:
+    """What a refusal because of ``switch`` tells a person: scope, target, who, when and why."""
+    return (
+        f"kill switch {switch.scope.value}:{switch.target} is engaged"
+        f" (set by {switch.set_by} at {switch.set_at.isoformat()}): {switch.reason}"
+    )
