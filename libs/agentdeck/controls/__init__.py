@@ -13,7 +13,7 @@ from agentdeck.controls._rules import (
     switch_key,
     switch_of,
 )
-from agentdeck.controls._view import SwitchView
+from agentdeck.controls._view import SwitchesLoading, SwitchView
 
 __all__ = [
     "GLOBAL_TARGET",
@@ -21,6 +21,7 @@ __all__ = [
     "Switch",
     "SwitchKey",
     "SwitchView",
+    "SwitchesLoading",
     "applied",
     "covering",
     "stopped_message",

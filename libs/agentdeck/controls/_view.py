@@ -8,8 +8,13 @@ from collections.abc import Iterable
 
 from agentdeck.contracts.models import KillSwitchSet
 from agentdeck.controls._rules import Switch, SwitchKey, applied, covering, switch_key
+from agentdeck.errors import RetryableError
 
-__all__ = ["SwitchView"]
+__all__ = ["SwitchView", "SwitchesLoading"]
+
+
+class SwitchesLoading(RetryableError):
+    """The view has not read the whole control topic yet: acting now could miss a switch."""
 
 
 class SwitchView:
@@ -71,6 +76,20 @@ class SwitchView:
         """Wait up to ``timeout_s`` for :attr:`caught_up`; whether it is."""
         with self._changed:
             return self._changed.wait_for(lambda: self._caught_up, timeout_s)
+
+    def require_caught_up(self, timeout_s: float, *, capability: str) -> None:
+        """Wait up to ``timeout_s`` for :attr:`caught_up`.
+
+        Raises:
+            SwitchesLoading: Still not caught up; nothing may act yet (fail closed).
+        """
+        if not self.wait_caught_up(timeout_s):
+            raise SwitchesLoading(
+                "the kill switches are still being read from the control topic",
+                capability=capability,
+                code="kill_switches_loading",
+                remediation=("retry shortly: the service acts once it has read every switch",),
+            )
 
     def wait_past(self, version: int, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for :attr:`version` to pass ``version``; whether it did."""

@@ -15,6 +15,7 @@ from agentdeck.contracts.models import (
     ApprovalGranted,
     PolicyDecided,
 )
+from agentdeck.controls import SwitchView
 from agentdeck.kafka import Inbound
 from agentdeck.runtime import Clock, Decision
 from agentdeck.tool_executor.adapters.calls import CallRunner
@@ -59,7 +60,9 @@ class ExecutorHandler:
     (a refused event raises before anything runs, and the loop dead-letters it
     alone) and plans the calls, ``act`` runs them (one run's calls in order,
     different runs in parallel; each start is in the effect ledger before its
-    tool runs), and ``save`` writes the approval slots with the processed ids
+    tool runs; nothing runs before the view of the kill switches has read the
+    whole control topic, and a call an engaged switch covers is refused right
+    before it would run), and ``save`` writes the approval slots with the processed ids
     once the outcomes are acknowledged.
     """
 
@@ -71,7 +74,11 @@ class ExecutorHandler:
         trust: Trust,
         clock: Clock,
         pool: ThreadPoolExecutor,
+        switches: SwitchView,
+        switches_wait_s: float = 5.0,
     ) -> None:
+        self._switches = switches
+        self._switches_wait_s = switches_wait_s
         self._ledger = ledger
         self._runner = runner
         self._trust = trust
@@ -103,6 +110,9 @@ class ExecutorHandler:
         """Run the calls: every start in one transaction, every outcome in one more."""
         if not executions:
             return []
+        # Fail closed: until every switch set before this process started is known, run
+        # nothing (the loop retries the batch; nothing has begun).
+        self._switches.require_caught_up(self._switches_wait_s, capability="tool-executor.switches")
         begun = self._runner.begin_all(executions, self._clock())
         by_run: dict[str, list[Execution]] = {}
         for execution in executions:

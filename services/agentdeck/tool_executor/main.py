@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Codec
+from agentdeck.controls import SwitchView
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState
 from agentdeck.kafka import BatchHandler, Topic
@@ -17,6 +18,7 @@ from agentdeck.runtime import (
     Clock,
     ServiceRunner,
     Subscription,
+    follow_switches,
     serve,
     transactional,
     utc_now,
@@ -135,12 +137,14 @@ def build_handler(
     tools: ToolRegistry,
     clock: Clock,
     pool: ThreadPoolExecutor,
+    switches: SwitchView,
     sandbox: SubprocessSandbox | None = None,
     sealer: Sealer | None = None,
 ) -> BatchHandler:
     """The batch handler, wired: verification keys, guards, sandbox, ledger.
 
     Args:
+        switches: The kill switches, checked right before each call runs.
         sandbox: Where sandboxed tools run; None: one limited as ``settings`` say.
         sealer: Seals the outputs and parked decisions the ledger and the payload store keep.
     """
@@ -172,8 +176,17 @@ def build_handler(
         clock=clock,
         in_flight_grace_s=settings.in_flight_grace_s,
         credentials=credentials,
+        switches=switches,
     )
-    handler = ExecutorHandler(ledger=ledger, runner=runner, trust=trust, clock=clock, pool=pool)
+    handler = ExecutorHandler(
+        ledger=ledger,
+        runner=runner,
+        trust=trust,
+        clock=clock,
+        pool=pool,
+        switches=switches,
+        switches_wait_s=settings.switches_wait_s,
+    )
     return transactional(handler, store=store, consumer=f"{settings.consumer_group}.calls")
 
 
@@ -185,12 +198,16 @@ def build(
     hot: HotState,
     clock: Clock = utc_now,
     tools: ToolRegistry | None = None,
+    switches: SwitchView | None = None,
 ) -> ServiceRunner:
     """The executor: one loop over decisions and approvals, running ``tools``.
 
     Args:
         tools: The tools to run; None loads ``settings.tool_packages`` (or the demo).
+        switches: The view of the kill switches this process keeps fresh from the
+            control topic; None: a new one.
     """
+    switches = switches if switches is not None else SwitchView()
     codec = sealing_codec(codec, settings.privacy, store)
     registry = tools if tools is not None else configured_registry(settings, store)
     pool = ThreadPoolExecutor(settings.max_parallel_calls, thread_name_prefix="executor-run")
@@ -202,6 +219,7 @@ def build(
         tools=registry,
         clock=clock,
         pool=pool,
+        switches=switches,
         sandbox=sandbox,
         sealer=codec.cipher if isinstance(codec.cipher, Sealer) else None,
     )
@@ -213,8 +231,13 @@ def build(
     subscription = Subscription(
         "calls", (Topic.DECISIONS, Topic.APPROVALS), handler, events=RELEVANT
     )
-    tasks = [("pool", close_pool), ("sandbox", announce_isolation(sandbox, registry))]
-    return ServiceRunner(settings, codec, [subscription], tasks=tasks, checks={"store": store.ping})
+    tasks = [
+        ("pool", close_pool),
+        ("sandbox", announce_isolation(sandbox, registry)),
+        ("switches", follow_switches(settings, codec, switches)),
+    ]
+    checks = {"store": store.ping, "switches": lambda: switches.caught_up}
+    return ServiceRunner(settings, codec, [subscription], tasks=tasks, checks=checks)
 
 
 def main() -> None:

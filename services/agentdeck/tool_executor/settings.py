@@ -54,6 +54,12 @@ class ToolExecutorSettings(ServiceSettings):
     in_flight_grace_s: float = Field(
         default=30.0, ge=0, description="A started call younger than timeout + this is in flight."
     )
+    switches_wait_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a batch waits at start-up for the kill switches to be read "
+        "before it is retried (nothing runs until they are).",
+    )
     http_allow_hosts: tuple[str, ...] = Field(
         default=(), description="Hosts (or host:port) http_get may reach."
     )

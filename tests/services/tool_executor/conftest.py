@@ -19,6 +19,7 @@ from agentdeck.contracts.models import (
     DecisionOutcome,
     PolicyDecided,
 )
+from agentdeck.controls import SwitchView
 from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.demo.tools import demo_registry
 from agentdeck.hashing import canonical_json, sha256_hex
@@ -192,6 +193,13 @@ def desk(store: Store) -> SqlDesk:
 Handle = Callable[..., Outcome]
 
 
+def caught_up() -> SwitchView:
+    """A view of the kill switches that has read the (empty) control topic."""
+    view = SwitchView()
+    view.mark_caught_up()
+    return view
+
+
 @dataclass
 class Executor:
     """A handler wired as ``build`` wires it, driven without a broker."""
@@ -217,6 +225,7 @@ def make_executor(
         *,
         tools: ToolRegistry | None = None,
         clock: Callable[[], datetime] = utc_now,
+        switches: SwitchView | None = None,
         **settings: Any,
     ) -> Executor:
         keys = authority.credential_public_keys()
@@ -228,6 +237,7 @@ def make_executor(
             tools=registry,
             clock=clock,
             pool=pool,
+            switches=switches if switches is not None else caught_up(),
         )
         return Executor(handler, store)
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentdeck.contracts import ErrorInfo, Event, Producer
 from agentdeck.contracts.models import PolicyDecided
+from agentdeck.controls import SwitchView
 from agentdeck.errors import RetryableError
 from agentdeck.runtime import Clock
 from agentdeck.tool_executor.adapters.credentials import CallCredentials
@@ -56,8 +57,10 @@ class CallRunner:
         clock: Clock,
         in_flight_grace_s: float,
         credentials: CallCredentials,
+        switches: SwitchView,
     ) -> None:
         self._credentials = credentials
+        self._switches = switches
         self._ledger = ledger
         self._guards = guards
         self._invoker = invoker
@@ -69,8 +72,12 @@ class CallRunner:
     def begin_all(
         self, executions: Sequence[Execution], now: datetime
     ) -> dict[str, tuple[Ledger, EffectEntry]]:
-        """The ledger starts of ``executions`` in one transaction, for :meth:`run`'s ``begun``."""
-        return self._ledger.begin_many([e.decision for e in executions], now)
+        """The ledger starts of ``executions`` in one transaction, for :meth:`run`'s ``begun``.
+
+        A new call an engaged kill switch covers gets no start here: :meth:`run` refuses it.
+        """
+        fresh = [e for e in executions if e.seen or self._stopped(e.decision) is None]
+        return self._ledger.begin_many([e.decision for e in fresh], now)
 
     def deferred(self) -> AbstractContextManager[None]:
         """Within the block, outcomes are written in one transaction at its end."""
@@ -89,7 +96,9 @@ class CallRunner:
         now = self._clock()
         args = _arguments(decision, contract)
         if not execution.seen:
-            refused = args if isinstance(args, ErrorInfo) else self._admission(decision, now)
+            # The switch first: a stopped call must not use up a rate-limit slot.
+            refused = args if isinstance(args, ErrorInfo) else self._stopped(decision)
+            refused = refused or self._admission(decision, now)
             if refused is not None:
                 return self._refuse(decision, refused, now, begun)
         found, entry = begun or self._ledger.begin(decision, now)
@@ -111,6 +120,12 @@ class CallRunner:
         if isinstance(args, ErrorInfo):  # the ledger began for other arguments: cannot be
             return self._finish_failed(decision, entry, args, started=False)
         return self._perform(decision, contract, args, entry)
+
+    def _stopped(self, decision: PolicyDecided) -> ErrorInfo | None:
+        """The refusal of a call an engaged kill switch covers, read from the live view."""
+        env = decision.envelope
+        switch = self._switches.covering(tenant=env.tenant, agent=env.agent, tool=decision.tool)
+        return None if switch is None else failures.kill_switch_engaged(decision.tool, switch)
 
     def _admission(self, decision: PolicyDecided, now: datetime) -> ErrorInfo | None:
         contract = self._tools.contract(decision.tool)
@@ -153,6 +168,11 @@ class CallRunner:
                     failures.busy(contract.name, contract.max_concurrency),
                     started=False,
                 )
+            # The last moment before the effect: a switch engaged since the call was
+            # decided, approved or queued for a slot still stops it.
+            stopped = self._stopped(decision)
+            if stopped is not None:
+                return self._finish_failed(decision, entry, stopped, started=False)
             start = self._clock()
             ctx = _context(decision, contract, start)
             ctx = self._credentials.attach(ctx, contract, args, now=start)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentdeck.contracts import ErrorInfo
+from agentdeck.controls import KILL_SWITCH_ENGAGED, Switch, stopped_message
 from agentdeck.errors import MESSAGE_LIMIT, ErrorCategory, Failure, error_info
 from agentdeck.tools import ToolContract
 
@@ -13,6 +14,7 @@ __all__ = [
     "from_failure",
     "invalid_arguments",
     "invalid_output",
+    "kill_switch_engaged",
     "outcome_unknown",
     "output_too_large",
     "rate_limited",
@@ -150,4 +152,17 @@ def outcome_unknown(contract: ToolContract, key: str, why: str) -> ErrorInfo:
         f"{contract.name} ({contract.side_effect.value}, not safely repeatable) {why};"
         " whether its effect happened is unknown and it will not be repeated blindly",
         *options,
+    )
+
+
+def kill_switch_engaged(tool: str, switch: Switch) -> ErrorInfo:
+    """An engaged kill switch covers the call: it was not run, and retrying will not help."""
+    return _info(
+        tool,
+        KILL_SWITCH_ENGAGED,
+        ErrorCategory.POLICY,
+        f"{tool} was not run: {stopped_message(switch)}",
+        f"ask {switch.set_by} why the switch is engaged;"
+        " once an operator releases it, request the call again",
+        "escalate to a human",
     )

@@ -1,0 +1,129 @@
+"""Kill switches at the point of action: a call an engaged switch covers is never run."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import BaseModel
+
+from agentdeck.contracts.models import (
+    DecisionOutcome,
+    KillSwitchScope,
+    ToolCallCompleted,
+    ToolCallFailed,
+)
+from agentdeck.controls import SwitchesLoading, SwitchView
+from agentdeck.tool_executor.adapters.effects import EffectLedger
+from agentdeck.tools import ToolContext, ToolRegistry
+from testkit.controls import kill_switch
+
+from .conftest import caught_up
+
+EFFECTS = EffectLedger()
+
+
+def _refund() -> dict[str, object]:
+    return {"order_id": "1042", "amount_cents": 1000, "reason": f"late {uuid.uuid4().hex}"}
+
+
+def _made(desk, refund) -> bool:  # type: ignore[no-untyped-def]
+    return any(r.reason == refund["reason"] for r in desk.refunds())
+
+
+def _killed(scope: KillSwitchScope, target: str) -> SwitchView:
+    view = caught_up()
+    view.apply([kill_switch(scope, target, at=datetime.now(UTC))])
+    return view
+
+
+def _status(store, key):  # type: ignore[no-untyped-def]
+    with store.transaction(read_only=True) as conn:
+        entry = EFFECTS.get(conn, key)
+    return None if entry is None else entry.status
+
+
+def _refused_by_the_switch(event) -> None:  # type: ignore[no-untyped-def]
+    assert isinstance(event, ToolCallFailed)
+    assert event.failure.code == "kill_switch_engaged"
+    assert event.failure.retryable is False
+    assert "TENANT:acme" in event.failure.message
+    assert "oncall" in event.failure.message
+    assert "incident 42" in event.failure.message
+
+
+def test_an_allowed_call_in_a_killed_tenant_is_not_run(authority, make_executor, desk, store):
+    executor = make_executor(switches=_killed(KillSwitchScope.TENANT, "acme"))
+    refund = _refund()
+    decision = authority.decision("create_refund", refund)
+    [event] = executor.handle(decision)
+    _refused_by_the_switch(event)
+    assert not _made(desk, refund), "the refund was never made"
+    assert _status(store, decision.idempotency_key) == "failed"
+
+
+def test_a_parked_call_granted_after_the_kill_is_not_run(authority, make_executor, desk):
+    switches = caught_up()
+    executor = make_executor(switches=switches)
+    refund = _refund()
+    parked = authority.decision("create_refund", refund, outcome=DecisionOutcome.REQUIRE_APPROVAL)
+    assert executor.handle(parked) == []
+    switches.apply([kill_switch(KillSwitchScope.TENANT, "acme", at=datetime.now(UTC))])
+    [event] = executor.handle(authority.grant(parked))
+    _refused_by_the_switch(event)
+    assert not _made(desk, refund)
+
+
+def test_a_switch_engaged_after_the_batch_began_stops_the_calls_not_yet_run(
+    authority, make_executor, store
+):
+    # The first call engages the switch as it runs; the second, begun in the same
+    # batch, is caught by the check right before its tool would run.
+    switches = caught_up()
+    ran: list[str] = []
+    registry = ToolRegistry()
+
+    class Step(BaseModel):
+        name: str
+
+    @registry.tool(version="1.0")
+    def act(args: Step, ctx: ToolContext) -> Step:
+        ran.append(args.name)
+        switches.apply([kill_switch(KillSwitchScope.TENANT, "acme", at=datetime.now(UTC))])
+        return args
+
+    executor = make_executor(tools=registry, switches=switches)
+    first = authority.decision("act", {"name": "first"}, run_id="run-kill-mid", step="a")
+    second = authority.decision("act", {"name": "second"}, run_id="run-kill-mid", step="b")
+    done, stopped = executor.handle(first, second)
+    assert isinstance(done, ToolCallCompleted)
+    _refused_by_the_switch(stopped)
+    assert ran == ["first"]
+    assert _status(store, second.idempotency_key) == "failed"
+
+
+def test_other_tenants_and_released_switches_do_not_stop_a_call(authority, make_executor):
+    switches = _killed(KillSwitchScope.TENANT, "globex")
+    executor = make_executor(switches=switches)
+    [event] = executor.handle(authority.decision("lookup_order", {"order_id": "1042"}))
+    assert isinstance(event, ToolCallCompleted)
+    switches.apply(
+        [kill_switch(KillSwitchScope.TENANT, "acme", engaged=False, at=datetime.now(UTC))]
+    )
+    [event] = executor.handle(authority.decision("lookup_order", {"order_id": "1042"}))
+    assert isinstance(event, ToolCallCompleted)
+
+
+def test_nothing_runs_before_the_switches_are_read(authority, make_executor, desk, store):
+    switches = SwitchView()
+    executor = make_executor(switches=switches, switches_wait_s=0.0)
+    refund = _refund()
+    decision = authority.decision("create_refund", refund)
+    with pytest.raises(SwitchesLoading) as caught:
+        executor.handle(decision)
+    assert caught.value.retryable
+    assert not _made(desk, refund)
+    assert _status(store, decision.idempotency_key) is None, "nothing began"
+    switches.mark_caught_up()
+    [event] = executor.handle(decision)
+    assert isinstance(event, ToolCallCompleted)
+    assert _made(desk, refund)
