@@ -32,6 +32,7 @@ from agentdeck.approval.core import (
     outcome_event,
 )
 from agentdeck.contracts import Event, Producer
+from agentdeck.controls import Switch, SwitchView
 from agentdeck.errors import RetryableError
 from agentdeck.runtime import Clock
 
@@ -72,6 +73,14 @@ def _not_found(approval_id: str) -> Rejection:
     return Rejection("not_found", f"no approval {approval_id}", ("list your approvals",))
 
 
+def _switches_loading() -> Rejection:
+    return Rejection(
+        "kill_switches_loading",
+        "the service has not read every kill switch yet; no approval is granted until it has",
+        ("retry in a few seconds",),
+    )
+
+
 class ApprovalDesk:
     """Decides approvals for people and for the clock."""
 
@@ -84,7 +93,11 @@ class ApprovalDesk:
         identity: Producer,
         clock: Clock,
         notifier: Notifier,
+        switches: SwitchView,
+        switches_wait_s: float = 2.0,
     ) -> None:
+        self._switches = switches
+        self._switches_wait_s = switches_wait_s
         self._cases = cases
         self._publisher = publisher
         self._signer = signer
@@ -119,6 +132,8 @@ class ApprovalDesk:
         Raises:
             PublishPending: the verdict is recorded, its event not yet acknowledged.
         """
+        if verdict is Verdict.APPROVE and not self._switches.wait_caught_up(self._switches_wait_s):
+            return Decided(_switches_loading())
         for _ in range(_ATTEMPTS):
             stored = self._cases.load(approval_id)
             # Checked on every attempt: an escalation in between changes who may decide.
@@ -126,7 +141,8 @@ class ApprovalDesk:
             if stored is None or approver is None:
                 return Decided(_not_found(approval_id))
             now = self._clock()
-            result = cast(stored.case, approver, verdict, comment, now)
+            stopped = self._stopped(stored.case)
+            result = cast(stored.case, approver, verdict, comment, now, stopped=stopped)
             if isinstance(result, Rejection):
                 return Decided(result)
             events = self._events_of(result)
@@ -139,6 +155,12 @@ class ApprovalDesk:
             self.stats.decided += isinstance(result, Closed)
             return Decided(result, events[0] if events else None)
         return Decided(Rejection("busy", f"approval {approval_id} keeps changing", ("retry",)))
+
+    def _stopped(self, case: Case) -> Switch | None:
+        """The engaged kill switch covering the case's call, read from the live view."""
+        request = case.request
+        env = request.envelope
+        return self._switches.covering(tenant=env.tenant, agent=env.agent, tool=request.tool)
 
     def _events_of(self, result: VoteResult) -> list[Event]:
         if isinstance(result, Closed):

@@ -19,6 +19,7 @@ from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.approval.sweeper import Sweeper
 from agentdeck.contracts import Codec, Producer
 from agentdeck.contracts.models import PolicyDecided
+from agentdeck.controls import SwitchView
 from agentdeck.hotstate import HotState
 from agentdeck.kafka import EventProducer, Topic
 from agentdeck.privacy import sealing_codec
@@ -27,6 +28,7 @@ from agentdeck.runtime import (
     Clock,
     ServiceRunner,
     Subscription,
+    follow_switches,
     serve,
     transactional,
     utc_now,
@@ -73,6 +75,7 @@ def build(
     clock: Clock = utc_now,
     signer: SignerPort | None = None,
     authenticator: Authenticator | None = None,
+    switches: SwitchView | None = None,
 ) -> ServiceRunner:
     """The approval service: the decisions consumer, the HTTP API and the timer sweeper.
 
@@ -84,6 +87,8 @@ def build(
         clock: Time of decisions and timers; tests pass their own.
         signer: Signs outcomes; defaults to the key in ``settings``.
         authenticator: Who may call the API; defaults to what ``settings`` configure.
+        switches: The view of the kill switches this process keeps fresh from the
+            control topic (no grant in a killed scope); None: a new one.
 
     Raises:
         ConfigError: no signer given and no signing key configured, or no usable
@@ -94,8 +99,11 @@ def build(
     sign = signer or _signer(settings)
     auth = authenticator or authenticator_from(settings)
     identity = Producer(service=settings.service_name, version=settings.service_version)
+    switches = switches if switches is not None else SwitchView()
+    tasks: list[tuple[str, BackgroundTask]] = [
+        ("switches", follow_switches(settings, codec, switches))
+    ]
     notifier: Notifier = NoNotifier()
-    tasks: list[tuple[str, BackgroundTask]] = []
     if settings.webhook_url:
         webhook = WebhookNotifier(settings.webhook_url, timeout_s=settings.webhook_timeout_s)
         notifier = webhook
@@ -112,6 +120,7 @@ def build(
         identity=identity,
         clock=clock,
         notifier=notifier,
+        switches=switches,
     )
     app = create_app(desk, auth, max_body_bytes=settings.max_body_bytes)
     server = HttpServer(app, settings.http_host, settings.http_port)
@@ -130,9 +139,8 @@ def build(
     decisions = Subscription(
         "decisions", (Topic.DECISIONS,), handler, background=True, events=(PolicyDecided,)
     )
-    return ServiceRunner(
-        settings, codec, [decisions], tasks=tasks, checks={"store": store.ping}, signer=sign
-    )
+    checks = {"store": store.ping, "switches": lambda: switches.caught_up}
+    return ServiceRunner(settings, codec, [decisions], tasks=tasks, checks=checks, signer=sign)
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from agentdeck.approval.core import (
     open_case,
 )
 from agentdeck.contracts import models as m
+from agentdeck.controls import switch_of
+from testkit.controls import kill_switch
 from testkit.kafka import NOW, TEST_PRODUCER
 
 ALICE = Approver(name="alice", role="support-lead")
@@ -46,6 +48,16 @@ def test_an_approver_with_the_role_grants_the_request(case):
     assert isinstance(result, Closed)
     assert result.case.status is CaseStatus.GRANTED
     assert result.case.decided_at == SOON
+
+
+def test_an_engaged_kill_switch_refuses_an_approval_but_not_a_denial(case):
+    stopped = switch_of(kill_switch(m.KillSwitchScope.TOOL, case.request.tool))
+    refused = cast(case, ALICE, Verdict.APPROVE, "ok", SOON, stopped=stopped)
+    assert _code(refused) == "kill_switch_engaged"
+    assert f"TOOL:{case.request.tool}" in refused.message
+    denied = cast(case, ALICE, Verdict.DENY, "no", SOON, stopped=stopped)
+    assert isinstance(denied, Closed)
+    assert denied.case.status is CaseStatus.DENIED
 
 
 def test_a_denial_closes_the_request(case):

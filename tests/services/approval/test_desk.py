@@ -22,8 +22,10 @@ from agentdeck.approval.core import (
 )
 from agentdeck.approval.desk import ApprovalDesk, PublishPending
 from agentdeck.contracts import models as m
+from agentdeck.controls import SwitchView
 from agentdeck.kafka import EventProducer
 from agentdeck.store import Store
+from testkit.controls import kill_switch
 from testkit.kafka import NOW, TEST_PRODUCER
 
 LEADS = [
@@ -34,7 +36,22 @@ LEADS = [
 REQUESTS = ApprovalsRepository()
 
 
-def _desk(harness, cases: CaseStore, clock, *, publisher: Publisher | None = None) -> ApprovalDesk:
+def caught_up() -> SwitchView:
+    """A view of the kill switches that has read the (empty) control topic."""
+    view = SwitchView()
+    view.mark_caught_up()
+    return view
+
+
+def _desk(
+    harness,
+    cases: CaseStore,
+    clock,
+    *,
+    publisher: Publisher | None = None,
+    switches: SwitchView | None = None,
+    switches_wait_s: float = 2.0,
+) -> ApprovalDesk:
     producer = EventProducer(harness.kafka, harness.codec, client_id="desk-test")
     return ApprovalDesk(
         cases,
@@ -43,6 +60,8 @@ def _desk(harness, cases: CaseStore, clock, *, publisher: Publisher | None = Non
         identity=TEST_PRODUCER,
         clock=clock,
         notifier=NoNotifier(),
+        switches=switches or caught_up(),
+        switches_wait_s=switches_wait_s,
     )
 
 
@@ -175,3 +194,36 @@ def test_an_event_the_broker_did_not_take_is_published_by_a_later_sweep(
     assert _waiting(cases, case.approval_id) == []
     with store.transaction(read_only=True) as conn:
         assert REQUESTS.get(conn, case.approval_id).status is ApprovalStatus.GRANTED
+
+
+@pytest.mark.integration
+def test_no_approval_is_granted_in_a_killed_tenant_and_a_denial_still_is(
+    cases, harness, new_case, clock
+):
+    case = new_case()
+    switches = caught_up()
+    switches.apply([kill_switch(m.KillSwitchScope.TENANT, case.request.envelope.tenant)])
+    desk = _desk(harness, cases, clock, switches=switches)
+    refused = desk.decide(case.approval_id, LEADS[0], Verdict.APPROVE, None)
+    assert isinstance(refused.result, Rejection)
+    assert refused.result.code == "kill_switch_engaged"
+    assert "incident 42" in refused.result.message
+    assert refused.event is None
+    stored = cases.load(case.approval_id)
+    assert stored is not None
+    assert stored.case.is_open
+    assert stored.case.votes == ()
+    assert _waiting(cases, case.approval_id) == []
+    denied = desk.decide(case.approval_id, LEADS[1], Verdict.DENY, None)
+    assert isinstance(denied.event, m.ApprovalDenied)
+
+
+@pytest.mark.integration
+def test_no_approval_is_granted_before_the_switches_are_read(cases, harness, new_case, clock):
+    case = new_case()
+    desk = _desk(harness, cases, clock, switches=SwitchView(), switches_wait_s=0.0)
+    refused = desk.decide(case.approval_id, LEADS[0], Verdict.APPROVE, None)
+    assert isinstance(refused.result, Rejection)
+    assert refused.result.code == "kill_switches_loading"
+    denied = desk.decide(case.approval_id, LEADS[1], Verdict.DENY, None)
+    assert isinstance(denied.event, m.ApprovalDenied)

@@ -13,10 +13,12 @@ does not exist.
 Every error is JSON ``{"error": code, "message": ..., "options": [...]}``:
 400 a body that is not JSON; 401 no valid token; 403 the requester's own
 request; 404 unknown approval, or not the caller's; 409 already decided,
-already voted or past the deadline; 413 a body above the limit; 422 a bad
-body; 503 the store or the identity provider is unreachable, or the
-decision is recorded but its event not yet acknowledged (the service
-publishes it shortly). A 200 on a verdict means its signed event is on Kafka.
+already voted, past the deadline, or an approval an engaged kill switch
+covers (``kill_switch_engaged``; a denial is still taken); 413 a body above
+the limit; 422 a bad body; 503 the store or the identity provider is
+unreachable, the kill switches are not read yet, or the decision is
+recorded but its event not yet acknowledged (the service publishes it
+shortly). A 200 on a verdict means its signed event is on Kafka.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ _STATUS = {
     "already_decided": 409,
     "already_voted": 409,
     "deadline_passed": 409,
+    "kill_switch_engaged": 409,
     "busy": 503,
+    "kill_switches_loading": 503,
 }
 
 

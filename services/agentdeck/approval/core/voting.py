@@ -4,6 +4,8 @@ Rules, in the order they are checked:
 
 1. A closed case takes no more verdicts (``already_decided``); neither does
    one past its deadline (``deadline_passed``), which the sweeper expires.
+   A case an engaged kill switch covers takes no approval
+   (``kill_switch_engaged``); a denial is still taken.
 2. Separation of duties: the requester may not decide their own request
    (``requester_cannot_decide``), in either direction.
 3. The approver must hold the requested role, or the escalation role once the
@@ -20,6 +22,7 @@ from datetime import datetime
 
 from agentdeck.approval.core.model import Approver, Case, CaseStatus, Verdict, Vote
 from agentdeck.contracts.models import ApprovalRequested
+from agentdeck.controls import KILL_SWITCH_ENGAGED, Switch, stopped_message
 
 __all__ = ["Closed", "Recorded", "Rejection", "VoteResult", "cast"]
 
@@ -65,7 +68,7 @@ def _requesters(request: ApprovalRequested) -> tuple[str, ...]:
     return tuple(who for who in (request.requested_by, request.envelope.agent) if who)
 
 
-def _refusal(case: Case, approver: Approver, now: datetime) -> Rejection | None:
+def _closed(case: Case, now: datetime) -> Rejection | None:
     request = case.request
     if not case.is_open:
         return Rejection(
@@ -80,6 +83,24 @@ def _refusal(case: Case, approver: Approver, now: datetime) -> Rejection | None:
             f"({request.default_outcome}) applies",
             ("ask the requester to retry the call",),
         )
+    return None
+
+
+def _stopped(case: Case, verdict: Verdict, stopped: Switch | None) -> Rejection | None:
+    if stopped is None or verdict is not Verdict.APPROVE:
+        return None
+    return Rejection(
+        KILL_SWITCH_ENGAGED,
+        f"approval {case.approval_id} cannot be granted: {stopped_message(stopped)}",
+        (
+            "deny the request, or wait until an operator releases the switch",
+            f"ask {stopped.set_by} why the switch is engaged",
+        ),
+    )
+
+
+def _who(case: Case, approver: Approver) -> Rejection | None:
+    request = case.request
     if any(_same_person(approver.name, who) for who in _requesters(request)):
         return Rejection(
             "requester_cannot_decide",
@@ -105,10 +126,20 @@ def _refusal(case: Case, approver: Approver, now: datetime) -> Rejection | None:
 
 
 def cast(
-    case: Case, approver: Approver, verdict: Verdict, comment: str | None, now: datetime
+    case: Case,
+    approver: Approver,
+    verdict: Verdict,
+    comment: str | None,
+    now: datetime,
+    *,
+    stopped: Switch | None = None,
 ) -> VoteResult:
-    """Apply one approver's verdict to ``case`` at ``now``."""
-    refusal = _refusal(case, approver, now)
+    """Apply one approver's verdict to ``case`` at ``now``.
+
+    Args:
+        stopped: The engaged kill switch that covers the case's call, if any.
+    """
+    refusal = _closed(case, now) or _stopped(case, verdict, stopped) or _who(case, approver)
     if refusal is not None:
         return refusal
     vote = Vote(
