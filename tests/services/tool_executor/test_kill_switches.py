@@ -1,6 +1,8 @@
 """Kill switches at the point of action: a call an engaged switch covers is never run."""
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +18,7 @@ from agentdeck.controls import SwitchesLoading, SwitchView
 from agentdeck.tool_executor.adapters.effects import EffectLedger
 from agentdeck.tools import ToolContext, ToolRegistry
 from testkit.controls import kill_switch
+from testkit.kafka import wait_until
 
 from .conftest import caught_up
 
@@ -127,3 +130,40 @@ def test_nothing_runs_before_the_switches_are_read(authority, make_executor, des
     [event] = executor.handle(decision)
     assert isinstance(event, ToolCallCompleted)
     assert _made(desk, refund)
+
+
+def test_a_call_waiting_for_a_concurrency_slot_is_stopped_once_it_gets_one(
+    authority, make_executor, store
+):
+    # The switch is engaged while the call waits for the tool's only slot, after its
+    # admission checks passed: the check right before the tool runs must still stop it.
+    switches = caught_up()
+    entered, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+    registry = ToolRegistry()
+
+    class Step(BaseModel):
+        name: str
+
+    @registry.tool(version="1.0", max_concurrency=1, timeout_s=10.0)
+    def single(args: Step, ctx: ToolContext) -> Step:
+        ran.append(args.name)
+        if args.name == "holder":
+            entered.set()
+            release.wait(10)
+        return args
+
+    executor = make_executor(tools=registry, switches=switches)
+    holder = authority.decision("single", {"name": "holder"})
+    waiter = authority.decision("single", {"name": "waiter"})
+    with ThreadPoolExecutor(2) as pool:
+        held = pool.submit(executor.handle, holder)
+        assert entered.wait(10)
+        waiting = pool.submit(executor.handle, waiter)
+        wait_until(lambda: _status(store, waiter.idempotency_key) == "started", 10, "waiter begun")
+        switches.apply([kill_switch(KillSwitchScope.TENANT, "acme", at=datetime.now(UTC))])
+        release.set()
+        [done], [stopped] = held.result(10), waiting.result(10)
+    assert isinstance(done, ToolCallCompleted)
+    _refused_by_the_switch(stopped)
+    assert ran == ["holder"]
