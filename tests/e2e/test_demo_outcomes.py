@@ -1,13 +1,17 @@
 """Each outcome end to end: the four demo goals, then the approval granted over the HTTP API."""
 
 import json
+import uuid
 
 from sqlalchemy import select
 
 from agentdeck.approval import client
 from agentdeck.cli.demo import demo_events, output_of, wait_for_outcomes
 from agentdeck.cli.submit import publish_goal
+from agentdeck.contracts import models as m
+from agentdeck.contracts.models import RunLimits
 from agentdeck.demo.sql_desk import SqlDesk
+from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.telemetry.adapters.runs import RunsRepository
 from agentdeck.telemetry.core.runs import RunStatus
 from agentdeck.tool_executor.adapters.tables import EffectRow
@@ -32,6 +36,7 @@ def test_the_four_demo_goals_reach_their_documented_outcomes(platform):
         "order_id": "3001",
         "refund_id": None,
         "handed_over": True,
+        "declined": False,
     }
     assert outcomes[ids["llm"]].status is RunStatus.COMPLETED
     assert "answer" in output_of(store, codec=platform.codec(), run_id=ids["llm"])
@@ -63,6 +68,33 @@ def test_the_four_demo_goals_reach_their_documented_outcomes(platform):
     wait_until(approved_run_completed, timeout_s=60, what="the approved run")
     assert output_of(store, codec=platform.codec(), run_id=ids["approval"])["refund_id"]
     _each_side_effect_exactly_once(store, [ids["auto"], ids["approval"]])
+
+
+def test_a_refund_the_order_cannot_cover_is_declined_and_never_claimed(platform):
+    run_id = f"too-much-{uuid.uuid4().hex[:8]}"
+    event = goal_event(
+        goal="Refund order 3001",
+        playbook="refund-order",
+        inputs={"order_id": "3001", "amount_cents": 10_000_000, "reason": "too much"},
+        tenant="acme",
+        run_id=run_id,
+        requested_by="crm",
+        limits=RunLimits(),
+    )
+    publish_goal(platform.info, event)
+    store = platform.stack.store
+    outcome = wait_for_outcomes(store, [run_id], timeout_s=60)[run_id]
+    assert outcome.status is RunStatus.COMPLETED
+    output = output_of(store, codec=platform.codec(), run_id=run_id)
+    assert (output["refund_id"], output["declined"]) == (None, True)
+    with store.transaction(read_only=True) as conn:
+        archived = store.archive.read_run(conn, run_id)
+    opened = [platform.codec().decode(a.payload) for a in archived]
+    calls = [e for e in opened if isinstance(e, m.ToolCallRequested)]
+    assert [c.tool for c in calls] == ["lookup_order", "draft_email"]
+    body = json.loads(calls[-1].arguments_json)["body"]
+    assert body.startswith("We could not refund 100000.00 USD"), body
+    assert not [r for r in SqlDesk(store).refunds() if r.reason == "too much"]
 
 
 def _each_side_effect_exactly_once(store, run_ids):

@@ -19,7 +19,15 @@ from pydantic import BaseModel
 
 from agentdeck.contracts import Event, Producer, deterministic_id
 from agentdeck.contracts import models as m
-from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, Templates, decide
+from agentdeck.planner.core import (
+    RELEVANT,
+    Context,
+    Playbook,
+    PlaybookSource,
+    RunState,
+    Templates,
+    decide,
+)
 from agentdeck.planner.core.admission import recorded_admission
 from agentdeck.planner.core.context import ToolInfo
 
@@ -165,6 +173,24 @@ def _same(value: Any, other: Any) -> bool:
     return bool(value == other)
 
 
+@dataclass(frozen=True)
+class _Pinned:
+    """The playbook version the recorded run was pinned to, whatever is active now.
+
+    A run is pinned at its start; a newer version published since must not
+    change how an old run replays.
+    """
+
+    source: PlaybookSource
+    started: m.RunStarted | None
+
+    def get(self, name: str, version: str | None) -> Playbook:
+        run = self.started
+        if version is None and run is not None and run.playbook == name:
+            version = run.pinned_version
+        return self.source.get(name, version)
+
+
 class _Replayer:
     def __init__(
         self,
@@ -174,12 +200,14 @@ class _Replayer:
         templates: Templates,
     ) -> None:
         self.events = events
-        self.playbooks, self.tools, self.templates = playbooks, tools, templates
+        started = next((e for e in events if isinstance(e, m.RunStarted)), None)
+        playbook_run = started if started and started.planner is m.PlannerKind.PLAYBOOK else None
+        self.playbooks = _Pinned(playbooks, playbook_run)
+        self.tools, self.templates = tools, templates
         self.caused: dict[str, list[Event]] = {}
         for out in (e for e in events if isinstance(e, _OUTPUTS)):
             self.caused.setdefault(out.envelope.causation_id or "", []).append(out)
         self.models = {e.envelope.event_id: e for e in events if isinstance(e, m.LlmCallRecorded)}
-        started = next((e for e in events if isinstance(e, m.RunStarted)), None)
         self.model = started.pinned_version if started else ""
 
     def run(self) -> ReplayResult:

@@ -35,7 +35,7 @@ def ctx(now: datetime = NOW) -> Context:
     )
 
 
-def goal(amount: int = 2000, **limits: object) -> m.GoalSubmitted:
+def goal(amount: int = 2000, version: str | None = None, **limits: object) -> m.GoalSubmitted:
     env = envelope_for(
         m.GoalSubmitted,
         event_id=deterministic_id("g", str(amount)),
@@ -50,6 +50,7 @@ def goal(amount: int = 2000, **limits: object) -> m.GoalSubmitted:
         goal="refund",
         inputs_json=json.dumps(inputs),
         playbook="refund-order",
+        playbook_version=version,
         requested_by="crm",
         limits=m.RunLimits(**limits),
     )  # type: ignore[arg-type]
@@ -147,7 +148,7 @@ def test_a_goal_starts_the_run_and_requests_the_first_step():
     ]
     started = run.emitted[0]
     assert isinstance(started, m.RunStarted)
-    assert (started.pinned_version, started.envelope.agent) == ("1", "support-agent")
+    assert (started.pinned_version, started.envelope.agent) == ("2", "support-agent")
     req = run.request("lookup")
     assert json.loads(req.arguments_json) == {"order_id": "1042"}
     assert req.side_effect is m.SideEffect.READ
@@ -166,10 +167,45 @@ def test_an_allowed_refund_runs_to_completion_with_its_output():
         "order_id": "1042",
         "refund_id": "rf-1",
         "handed_over": False,
+        "declined": False,
     }
     assert (done.steps, done.tool_calls, done.cost_micros) == (3, 3, 300)
     assert run.run.phase is RunPhase.COMPLETED
     assert run.run.step("notify").status is StepStatus.SKIPPED
+
+
+def test_a_refund_the_order_cannot_cover_is_skipped_and_nothing_claims_it_happened():
+    run = Run(goal(5000))  # the order has 42.00 left to refund
+    run.allow_and_complete("lookup", ORDER)
+    assert run.run.step("refund").status is StepStatus.SKIPPED
+    assert run.run.step("draft").status is StepStatus.SKIPPED, "it would say we refunded"
+    assert run.run.step("notify").status is StepStatus.SKIPPED
+    declined = json.loads(run.request("decline").arguments_json)
+    assert declined["body"] == (
+        "We could not refund 50.00 USD: 42.00 USD of the order can still be refunded."
+    )
+    out = run.allow_and_complete("decline", {"to": "kim@example.com", "subject": "s", "body": "b"})
+    done = out[-1]
+    assert isinstance(done, m.RunCompleted)
+    assert json.loads(done.output_json) == {
+        "order_id": "1042",
+        "refund_id": None,
+        "handed_over": False,
+        "declined": True,
+    }
+    bodies = [
+        json.loads(e.arguments_json).get("body", "")
+        for e in run.emitted
+        if isinstance(e, m.ToolCallRequested)
+    ]
+    assert not [b for b in bodies if "We refunded" in b]
+
+
+def test_a_step_whose_trigger_allows_a_skipped_dependency_still_runs():
+    run = Run(goal(5000, version="1"))  # v1's draft: trigger none_failed
+    run.allow_and_complete("lookup", ORDER)
+    assert run.run.step("refund").status is StepStatus.SKIPPED
+    assert "We refunded 50.00 USD" in json.loads(run.request("draft").arguments_json)["body"]
 
 
 def test_a_refund_waiting_for_approval_resumes_when_granted():

@@ -147,5 +147,5 @@ def test_the_planner_carries_a_goal_to_completion_through_the_broker(kafka, code
     assert (state.phase, state.tool_calls, f"{state.playbook}@{state.playbook_version}") == (
         RunPhase.COMPLETED,
         3,
-        "refund-order@1",
+        "refund-order@2",
     )

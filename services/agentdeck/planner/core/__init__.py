@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agentdeck.planner.core.context import Context, PlaybookSource, ToolInfo
 from agentdeck.planner.core.decide import RELEVANT, decide
-from agentdeck.planner.core.playbook import OnFailure, Playbook, PlaybookStep
+from agentdeck.planner.core.playbook import OnFailure, Playbook, PlaybookStep, Trigger
 from agentdeck.planner.core.state import RunPhase, RunState, StepState, StepStatus
 from agentdeck.planner.core.templates import TemplateFailed, Templates
 
@@ -22,5 +22,6 @@ __all__ = [
     "TemplateFailed",
     "Templates",
     "ToolInfo",
+    "Trigger",
     "decide",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["OnFailure", "Playbook", "PlaybookStep"]
+__all__ = ["OnFailure", "Playbook", "PlaybookStep", "Trigger"]
 
 
 class OnFailure(StrEnum):
@@ -23,6 +23,16 @@ class OnFailure(StrEnum):
     """Re-plan: run the step named in ``fallback`` instead."""
 
 
+class Trigger(StrEnum):
+    """When a step with dependencies may run (the trigger rules of workflow engines)."""
+
+    ALL_SUCCESS = "all_success"
+    """Every dependency completed; one skipped or failed skips this step too (the default:
+    a step never acts on what did not happen)."""
+    NONE_FAILED = "none_failed"
+    """Every dependency completed or was skipped; a failed one still skips this step."""
+
+
 class PlaybookStep(BaseModel):
     """One step: a tool call with templated arguments, ordering, a condition and a fallback."""
 
@@ -32,6 +42,8 @@ class PlaybookStep(BaseModel):
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
+    trigger: Trigger = Trigger.ALL_SUCCESS
+    """What the dependencies must have done for this step to run."""
     when: str | None = None
     """A template expression; the step is skipped when it is false."""
     on_failure: OnFailure = OnFailure.FAIL

@@ -15,7 +15,7 @@ from agentdeck.ids import idempotency_key_for
 from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.limits import limit_breached
-from agentdeck.planner.core.playbook import Playbook, PlaybookStep
+from agentdeck.planner.core.playbook import Playbook, PlaybookStep, Trigger
 from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
 
 __all__ = ["IN_FLIGHT", "advance", "fail_run", "request_call"]
@@ -119,11 +119,14 @@ def request_call(
 
 
 def _ready(state: RunState, step: PlaybookStep) -> bool | None:
-    """True: may run; False: can never run (a dependency failed); None: not yet."""
+    """True: may run; False: can never run (a dependency failed, or was skipped and the
+    step's trigger wants every dependency completed); None: not yet."""
     ready: bool | None = True
     for dependency in step.depends_on:
         status = state.steps[dependency].status
         if status is StepStatus.FAILED:
+            return False
+        if status is StepStatus.SKIPPED and step.trigger is Trigger.ALL_SUCCESS:
             return False
         if status not in _DONE:
             ready = None
