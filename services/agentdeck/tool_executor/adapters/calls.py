@@ -98,7 +98,7 @@ class CallRunner:
         if not execution.seen:
             # The switch first: a stopped call must not use up a rate-limit slot.
             refused = args if isinstance(args, ErrorInfo) else self._stopped(decision)
-            refused = refused or self._admission(decision, now)
+            refused = refused or _lapsed(decision, now) or self._admission(decision, now)
             if refused is not None:
                 return self._refuse(decision, refused, now, begun)
         found, entry = begun or self._ledger.begin(decision, now)
@@ -256,4 +256,18 @@ def _context(decision: PolicyDecided, contract: ToolContract, now: datetime) -> 
         idempotency_key=decision.idempotency_key or "",
         attempt=decision.attempt,
         deadline=now + timedelta(seconds=longest_call_s(contract)),
+    )
+
+
+def _lapsed(decision: PolicyDecided, now: datetime) -> ErrorInfo | None:
+    """The refusal of a call whose decision expired before it was released (a late approval).
+
+    A decision is checked when it arrives; one parked for approval is released
+    later, when its grant arrives, and may have expired by then.
+    """
+    expires = decision.expires_at
+    return (
+        None
+        if expires is None or now < expires
+        else failures.decision_lapsed(decision.tool, expires)
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from agentdeck.contracts import ErrorInfo
 from agentdeck.controls import KILL_SWITCH_ENGAGED, Switch, stopped_message
 from agentdeck.errors import MESSAGE_LIMIT, ErrorCategory, Failure, error_info
@@ -152,6 +154,19 @@ def outcome_unknown(contract: ToolContract, key: str, why: str) -> ErrorInfo:
         f"{contract.name} ({contract.side_effect.value}, not safely repeatable) {why};"
         " whether its effect happened is unknown and it will not be repeated blindly",
         *options,
+    )
+
+
+def decision_lapsed(tool: str, expired_at: datetime) -> ErrorInfo:
+    """The decision expired before the call could run (an approval came too late)."""
+    return _info(
+        tool,
+        "decision_expired",
+        ErrorCategory.POLICY,
+        f"{tool} was not run: its decision expired at {expired_at.isoformat()} before the call"
+        " was released",
+        "request the call again: a new decision (and approval) is needed",
+        "escalate to a human",
     )
 
 
