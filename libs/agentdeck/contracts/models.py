@@ -418,28 +418,29 @@ class GoalSubmitted(Event):
 
 
 class KillSwitchScope(StrEnum):
-    """What the switch stops."""
+    """What the switch stops. A reader that does not know a symbol reads TOOL: a tool named by an unknown target stops no call, where GLOBAL would stop every call."""
 
     GLOBAL = "GLOBAL"
     TENANT = "TENANT"
     AGENT = "AGENT"
     TOOL = "TOOL"
+    RUN = "RUN"
 
 
 class KillSwitchSet(Event):
-    """An operator engaged or released a kill switch."""
+    """An operator engaged or released a kill switch. v2 adds the RUN scope (target: a run id), with which an operator cancels one run."""
 
     EVENT_TYPE: ClassVar[str] = "agentdeck.events.KillSwitchSet"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     envelope: Envelope
     """Ids, causation, tenant, producer, time and trace context."""
     scope: KillSwitchScope
     """Breadth of the switch."""
     target: str
-    """Tenant, agent or tool name; * for GLOBAL."""
+    """Tenant, agent, tool name or run id; * for GLOBAL."""
     engaged: bool
-    """True stops new calls; false releases the switch."""
+    """True stops new calls; false releases the switch. An engaged RUN switch cancels the run for good."""
     set_by: str
     """Operator who set it."""
     reason: str

@@ -17,10 +17,14 @@ from agentdeck.contracts.models import KillSwitchScope, KillSwitchSet
 __all__ = [
     "GLOBAL_TARGET",
     "KILL_SWITCH_ENGAGED",
+    "RUN_CANCELLED",
+    "RUN_CANCELLED_POLICY",
     "Switch",
     "SwitchKey",
     "applied",
     "covering",
+    "covering_keys",
+    "refusal_code",
     "stopped_message",
     "switch_key",
     "switch_of",
@@ -30,13 +34,26 @@ GLOBAL_TARGET = "*"
 """Target of the global switch when the event names none."""
 
 KILL_SWITCH_ENGAGED = "kill_switch_engaged"
-"""The code of every refusal because an engaged switch covers the call."""
+"""The code of a refusal because an engaged switch other than a RUN switch covers the call."""
+
+RUN_CANCELLED = "run_cancelled"
+"""The code of a refusal because the call's run was cancelled (an engaged RUN switch).
+
+Whoever refuses a call of a cancelled run (the policy-checker as the matched
+policy of its denial, the executor in its failure, the approval service in
+its 409) says so with this code, so the planner tells a cancelled run's
+refusals from a failure that should fail the run.
+"""
+
+RUN_CANCELLED_POLICY = "platform.run-cancelled"
+"""The policy the policy-checker's denial of a call of a cancelled run names as matched."""
 
 _ORDER = (
     KillSwitchScope.GLOBAL,
     KillSwitchScope.TENANT,
     KillSwitchScope.AGENT,
     KillSwitchScope.TOOL,
+    KillSwitchScope.RUN,
 )
 
 
@@ -94,24 +111,47 @@ def applied(current: Switch | None, event: KillSwitchSet) -> Switch | None:
     return new
 
 
+def covering_keys(
+    *, tenant: str, agent: str | None, tool: str, run: str | None
+) -> tuple[SwitchKey, ...]:
+    """The switches that could stop a call of ``tool`` by ``agent`` for ``tenant`` in ``run``.
+
+    Broadest first. A call with no agent (or no run) is covered by no AGENT (RUN) switch.
+    """
+    keys = [
+        SwitchKey(KillSwitchScope.GLOBAL, GLOBAL_TARGET),
+        SwitchKey(KillSwitchScope.TENANT, tenant),
+        SwitchKey(KillSwitchScope.AGENT, agent) if agent is not None else None,
+        SwitchKey(KillSwitchScope.TOOL, tool),
+        SwitchKey(KillSwitchScope.RUN, run) if run is not None else None,
+    ]
+    return tuple(k for k in keys if k is not None)
+
+
 def covering(
-    switches: Iterable[Switch], *, tenant: str, agent: str | None, tool: str
+    switches: Iterable[Switch], *, tenant: str, agent: str | None, tool: str, run: str | None
 ) -> Switch | None:
-    """The broadest engaged switch that stops a call of ``tool`` by ``agent`` for ``tenant``."""
-    wanted = {
-        KillSwitchScope.GLOBAL: GLOBAL_TARGET,
-        KillSwitchScope.TENANT: tenant,
-        KillSwitchScope.AGENT: agent,
-        KillSwitchScope.TOOL: tool,
-    }
-    engaged = [s for s in switches if s.engaged and wanted[s.scope] == s.target]
+    """The broadest engaged switch that stops a call of ``tool`` by ``agent`` for ``tenant``.
+
+    ``run`` is the call's run id: an engaged RUN switch on it covers the call
+    (its run was cancelled), unless a broader switch covers it too.
+    """
+    wanted = set(covering_keys(tenant=tenant, agent=agent, tool=tool, run=run))
+    engaged = [s for s in switches if s.engaged and SwitchKey(s.scope, s.target) in wanted]
     engaged.sort(key=lambda s: _ORDER.index(s.scope))
     return engaged[0] if engaged else None
 
 
+def refusal_code(switch: Switch) -> str:
+    """The code of a refusal because of ``switch``: a cancelled run's is its own."""
+    return RUN_CANCELLED if switch.scope is KillSwitchScope.RUN else KILL_SWITCH_ENGAGED
+
+
 def stopped_message(switch: Switch) -> str:
     """What a refusal because of ``switch`` tells a person: scope, target, who, when and why."""
-    return (
-        f"kill switch {switch.scope.value}:{switch.target} is engaged"
-        f" (set by {switch.set_by} at {switch.set_at.isoformat()}): {switch.reason}"
+    what = (
+        f"run {switch.target} was cancelled"
+        if switch.scope is KillSwitchScope.RUN
+        else f"kill switch {switch.scope.value}:{switch.target} is engaged"
     )
+    return f"{what} (set by {switch.set_by} at {switch.set_at.isoformat()}): {switch.reason}"

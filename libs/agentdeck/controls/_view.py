@@ -7,7 +7,14 @@ import time
 from collections.abc import Iterable
 
 from agentdeck.contracts.models import KillSwitchSet
-from agentdeck.controls._rules import Switch, SwitchKey, applied, covering, switch_key
+from agentdeck.controls._rules import (
+    Switch,
+    SwitchKey,
+    applied,
+    covering,
+    covering_keys,
+    switch_key,
+)
 from agentdeck.errors import RetryableError
 
 __all__ = ["SwitchView", "SwitchesLoading"]
@@ -96,11 +103,17 @@ class SwitchView:
         with self._changed:
             return self._changed.wait_for(lambda: self._version > version, timeout_s)
 
-    def covering(self, *, tenant: str, agent: str | None, tool: str) -> Switch | None:
-        """The broadest engaged switch that stops a call of ``tool`` by ``agent`` for ``tenant``."""
-        with self._changed:
-            switches = list(self._switches.values())
-        return covering(switches, tenant=tenant, agent=agent, tool=tool)
+    def covering(
+        self, *, tenant: str, agent: str | None, tool: str, run: str | None
+    ) -> Switch | None:
+        """The broadest engaged switch that stops a call of ``tool`` by ``agent`` for ``tenant``.
+
+        ``run`` is the call's run id (see :func:`~agentdeck.controls.covering`).
+        """
+        keys = covering_keys(tenant=tenant, agent=agent, tool=tool, run=run)
+        with self._changed:  # by key: one RUN switch per cancelled run accumulates here
+            switches = [s for k in keys if (s := self._switches.get(k)) is not None]
+        return covering(switches, tenant=tenant, agent=agent, tool=tool, run=run)
 
     def switches(self) -> list[Switch]:
         """Every switch seen, engaged or released."""

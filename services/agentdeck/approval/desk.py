@@ -160,7 +160,9 @@ class ApprovalDesk:
         """The engaged kill switch covering the case's call, read from the live view."""
         request = case.request
         env = request.envelope
-        return self._switches.covering(tenant=env.tenant, agent=env.agent, tool=request.tool)
+        return self._switches.covering(
+            tenant=env.tenant, agent=env.agent, tool=request.tool, run=env.run_id
+        )
 
     def _events_of(self, result: VoteResult) -> list[Event]:
         if isinstance(result, Closed):

@@ -1,14 +1,26 @@
 """Decoding resolves an older writer version to the reader's (newest) version."""
 
+import io
 import json
 import shutil
 from pathlib import Path
 from typing import ClassVar
 
+import fastavro
 import pytest
 
-from agentdeck.contracts import Codec, DecodeError, Event, SchemaError, SchemaRegistry, schema_dir
+from agentdeck.contracts import (
+    Codec,
+    DecodeError,
+    Event,
+    SchemaError,
+    SchemaRegistry,
+    default_codec,
+    schema_dir,
+)
 from agentdeck.contracts.examples import example_message
+from agentdeck.contracts.models import KillSwitchScope
+from testkit.controls import kill_switch
 
 
 class RunCancelledV2(Event):
@@ -67,3 +79,14 @@ def test_a_model_older_than_the_schemas_is_refused_at_start(evolved):
 
     with pytest.raises(SchemaError, match="regenerate the models"):
         Codec(evolved, [RunCancelled])
+
+
+def test_a_reader_of_kill_switches_v1_reads_a_run_switch_as_a_tool_switch_that_stops_nothing():
+
+    codec = default_codec()
+    message = codec.encode(kill_switch(KillSwitchScope.RUN, "run-1"))
+    name = "agentdeck.events.KillSwitchSet"
+    writer, reader = codec.registry.latest(name), codec.registry.get(name, 1)
+    assert writer.version == 2
+    old = fastavro.schemaless_reader(io.BytesIO(message[10:]), writer.parsed, reader.parsed)
+    assert (old["scope"], old["target"]) == ("TOOL", "run-1")

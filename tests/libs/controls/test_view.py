@@ -20,9 +20,9 @@ def test_a_view_is_not_caught_up_until_told() -> None:
 def test_an_engaged_switch_covers_until_a_newer_release() -> None:
     view = SwitchView()
     view.apply([kill_switch(KillSwitchScope.TENANT, "acme")])
-    assert view.covering(tenant="acme", agent=None, tool="x") is not None
+    assert view.covering(tenant="acme", agent=None, tool="x", run=None) is not None
     view.apply([kill_switch(KillSwitchScope.TENANT, "acme", engaged=False, at=NOW + timedelta(1))])
-    assert view.covering(tenant="acme", agent=None, tool="x") is None
+    assert view.covering(tenant="acme", agent=None, tool="x", run=None) is None
 
 
 def test_a_late_release_older_than_the_engagement_changes_nothing() -> None:
@@ -32,7 +32,7 @@ def test_a_late_release_older_than_the_engagement_changes_nothing() -> None:
     changed = view.apply([kill_switch(KillSwitchScope.TOOL, "send_email", engaged=False)])
     assert changed == []
     assert view.version == before
-    assert view.covering(tenant="acme", agent=None, tool="send_email") is not None
+    assert view.covering(tenant="acme", agent=None, tool="send_email", run=None) is not None
 
 
 def test_the_same_switch_read_again_changes_nothing() -> None:
@@ -56,3 +56,13 @@ def test_a_waiter_wakes_when_a_switch_arrives_from_another_thread() -> None:
     thread.join()
     assert view.applied_at(key) is not None
     assert [s.target for s in view.switches()] == ["bot"]
+
+
+def test_a_run_switch_in_the_view_covers_its_runs_calls_only() -> None:
+    view = SwitchView()
+    view.apply([kill_switch(KillSwitchScope.TENANT, f"t{n}") for n in range(50)])
+    view.apply([kill_switch(KillSwitchScope.RUN, "run-1")])
+    found = view.covering(tenant="acme", agent=None, tool="x", run="run-1")
+    assert found is not None
+    assert found.scope is KillSwitchScope.RUN
+    assert view.covering(tenant="acme", agent=None, tool="x", run="run-2") is None

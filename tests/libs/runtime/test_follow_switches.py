@@ -64,9 +64,9 @@ def test_switches_set_before_the_start_are_in_the_view_once_it_is_caught_up(kafk
     view = SwitchView()
     with _following(kafka, codec, view):
         assert view.wait_caught_up(timeout_s=30), "the view caught up with the topic"
-        assert view.covering(tenant="acme", agent=None, tool="x") is not None
-        assert view.covering(tenant="other", agent=None, tool="send_email") is None
-        assert view.covering(tenant="forged", agent=None, tool="x") is None
+        assert view.covering(tenant="acme", agent=None, tool="x", run=None) is not None
+        assert view.covering(tenant="other", agent=None, tool="send_email", run=None) is None
+        assert view.covering(tenant="forged", agent=None, tool="x", run=None) is None
 
 
 def test_an_empty_control_topic_is_caught_up_at_once(kafka, codec):
@@ -84,7 +84,7 @@ def test_a_new_switch_reaches_a_caught_up_view_well_within_a_second(kafka, codec
         _publish(kafka, codec, kill_switch(KillSwitchScope.AGENT, "bot"))
         published = time.monotonic()
         assert view.wait_past(version, timeout_s=10)
-        assert view.covering(tenant="t", agent="bot", tool="x") is not None
+        assert view.covering(tenant="t", agent="bot", tool="x", run=None) is not None
     applied = view.applied_at(switch_key(KillSwitchScope.AGENT, "bot"))
     assert applied is not None
     print(f"switch applied {1000 * (applied - published):.0f} ms after its publish returned")

@@ -14,7 +14,8 @@ Every error is JSON ``{"error": code, "message": ..., "options": [...]}``:
 400 a body that is not JSON; 401 no valid token; 403 the requester's own
 request; 404 unknown approval, or not the caller's; 409 already decided,
 already voted, past the deadline, or an approval an engaged kill switch
-covers (``kill_switch_engaged``; a denial is still taken); 413 a body above
+covers (``kill_switch_engaged``; ``run_cancelled`` for a cancelled run's; a
+denial is still taken); 413 a body above
 the limit; 422 a bad body; 503 the store or the identity provider is
 unreachable, the kill switches are not read yet, or the decision is
 recorded but its event not yet acknowledged (the service publishes it
@@ -54,6 +55,7 @@ _STATUS = {
     "already_voted": 409,
     "deadline_passed": 409,
     "kill_switch_engaged": 409,
+    "run_cancelled": 409,
     "busy": 503,
     "kill_switches_loading": 503,
 }

@@ -5,7 +5,8 @@ Rules, in the order they are checked:
 1. A closed case takes no more verdicts (``already_decided``); neither does
    one past its deadline (``deadline_passed``), which the sweeper expires.
    A case an engaged kill switch covers takes no approval
-   (``kill_switch_engaged``); a denial is still taken.
+   (``kill_switch_engaged``, or ``run_cancelled`` when the switch is the
+   run's own); a denial is still taken.
 2. Separation of duties: the requester may not decide their own request
    (``requester_cannot_decide``), in either direction.
 3. The approver must hold the requested role, or the escalation role once the
@@ -22,7 +23,7 @@ from datetime import datetime
 
 from agentdeck.approval.core.model import Approver, Case, CaseStatus, Verdict, Vote
 from agentdeck.contracts.models import ApprovalRequested
-from agentdeck.controls import KILL_SWITCH_ENGAGED, Switch, stopped_message
+from agentdeck.controls import Switch, refusal_code, stopped_message
 
 __all__ = ["Closed", "Recorded", "Rejection", "VoteResult", "cast"]
 
@@ -90,7 +91,7 @@ def _stopped(case: Case, verdict: Verdict, stopped: Switch | None) -> Rejection 
     if stopped is None or verdict is not Verdict.APPROVE:
         return None
     return Rejection(
-        KILL_SWITCH_ENGAGED,
+        refusal_code(stopped),
         f"approval {case.approval_id} cannot be granted: {stopped_message(stopped)}",
         (
             "deny the request, or wait until an operator releases the switch",

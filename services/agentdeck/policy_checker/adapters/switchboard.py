@@ -23,6 +23,9 @@ _ALL = (
     .order_by(_SWITCHES.c.scope, _SWITCHES.c.target)
     .limit(_MAX_SWITCHES)
 )
+# One RUN switch stays per cancelled run: they are read by run, never all at once,
+# so they can neither grow every batch's read nor push broader switches past the limit.
+_BROAD = _ALL.where(_SWITCHES.c.scope != KillSwitchScope.RUN.value)
 _GET_MANY = select(*(_SWITCHES.c[f] for f in _FIELDS)).where(
     tuple_(_SWITCHES.c.scope, _SWITCHES.c.target).in_(bindparam("keys", expanding=True))
 )
@@ -48,6 +51,12 @@ class Switchboard:
     def all(self, conn: Connection) -> list[Switch]:
         """Every switch ever set (engaged or released)."""
         return [_switch(row) for row in conn.execute(_ALL).mappings()]
+
+    def covering_any(self, conn: Connection, runs: Collection[str | None]) -> list[Switch]:
+        """Every switch that could cover a call of ``runs``: all but RUN ones, and theirs."""
+        broad = [_switch(row) for row in conn.execute(_BROAD).mappings()]
+        keys = {SwitchKey(KillSwitchScope.RUN, r) for r in runs if r}
+        return broad + list(self.get_many(conn, keys).values())
 
     def get_many(self, conn: Connection, keys: Collection[SwitchKey]) -> dict[SwitchKey, Switch]:
         """The switches among ``keys`` that were ever set (one query)."""

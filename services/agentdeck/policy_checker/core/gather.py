@@ -66,7 +66,13 @@ def facts_for(
         budget=snapshot.budgets.get(tenant_scope(env.tenant), NO_BUDGET),
         run_spent_micros=snapshot.run_spend.get(env.run_id or "", 0),
         calls_last_minute=calls_last_minute,
-        switch=covering(snapshot.switches, tenant=env.tenant, agent=env.agent, tool=request.tool),
+        switch=covering(
+            snapshot.switches,
+            tenant=env.tenant,
+            agent=env.agent,
+            tool=request.tool,
+            run=env.run_id,
+        ),
     )
 
 

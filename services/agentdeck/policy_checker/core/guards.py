@@ -4,12 +4,15 @@ Integrity comes first: arguments that are not JSON, do not match their hash,
 or do not fit the tool's contract are refused whatever the policies say.
 A policy DENY then stands as the policies explained it. Otherwise an unknown
 tool, a tool version the registered one cannot serve, or an engaged kill switch
-turns the verdict into DENY, so a bundle that forgot those rules stays safe.
+turns the verdict into DENY, so a bundle that forgot those rules stays safe. A
+call of a cancelled run (its RUN switch) is denied under ``platform.run-cancelled``,
+which the planner reads as the cancellation it is, not as a failure of the run.
 """
 
 from __future__ import annotations
 
-from agentdeck.contracts.models import DecisionOutcome
+from agentdeck.contracts.models import DecisionOutcome, KillSwitchScope
+from agentdeck.controls import RUN_CANCELLED_POLICY
 from agentdeck.policy_checker.core.evaluate import Verdict
 from agentdeck.policy_checker.core.facts import CallFacts
 from agentdeck.tools import version_compatible
@@ -46,6 +49,9 @@ def guarded(facts: CallFacts, verdict: Verdict) -> Verdict:
         reason = f"{tool.name} version {wanted} was requested; version {tool.version} is registered"
         return _deny(TOOL_VERSION, reason)
     switch = facts.switch
+    if switch is not None and switch.scope is KillSwitchScope.RUN:
+        reason = f"run {switch.target} was cancelled by {switch.set_by}: {switch.reason}"
+        return _deny(RUN_CANCELLED_POLICY, reason)
     if switch is not None:
         reason = (
             f"the {switch.scope.value} kill switch on {switch.target} is engaged"

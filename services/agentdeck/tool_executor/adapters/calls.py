@@ -124,7 +124,9 @@ class CallRunner:
     def _stopped(self, decision: PolicyDecided) -> ErrorInfo | None:
         """The refusal of a call an engaged kill switch covers, read from the live view."""
         env = decision.envelope
-        switch = self._switches.covering(tenant=env.tenant, agent=env.agent, tool=decision.tool)
+        switch = self._switches.covering(
+            tenant=env.tenant, agent=env.agent, tool=decision.tool, run=env.run_id
+        )
         return None if switch is None else failures.kill_switch_engaged(decision.tool, switch)
 
     def _admission(self, decision: PolicyDecided, now: datetime) -> ErrorInfo | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agentdeck.contracts import ErrorInfo
-from agentdeck.controls import KILL_SWITCH_ENGAGED, Switch, stopped_message
+from agentdeck.controls import Switch, refusal_code, stopped_message
 from agentdeck.errors import MESSAGE_LIMIT, ErrorCategory, Failure, error_info
 from agentdeck.tools import ToolContract
 
@@ -171,10 +171,13 @@ def decision_lapsed(tool: str, expired_at: datetime) -> ErrorInfo:
 
 
 def kill_switch_engaged(tool: str, switch: Switch) -> ErrorInfo:
-    """An engaged kill switch covers the call: it was not run, and retrying will not help."""
+    """An engaged kill switch covers the call: it was not run, and retrying will not help.
+
+    The code is ``run_cancelled`` when the switch is its run's (the run was cancelled).
+    """
     return _info(
         tool,
-        KILL_SWITCH_ENGAGED,
+        refusal_code(switch),
         ErrorCategory.POLICY,
         f"{tool} was not run: {stopped_message(switch)}",
         f"ask {switch.set_by} why the switch is engaged;"
