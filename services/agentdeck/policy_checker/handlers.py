@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from agentdeck.contracts import Event, Producer
-from agentdeck.contracts.models import KillSwitchSet, ToolCallRequested
+from agentdeck.contracts.models import KillSwitchScope, KillSwitchSet, ToolCallRequested
 from agentdeck.controls import Switch, SwitchKey, applied, switch_key
 from agentdeck.errors import RetryableError
 from agentdeck.ids import decision_id_for
@@ -81,7 +81,7 @@ class DecisionHandler:
         fresh = _requests(batch)
         scopes = {core.tenant_scope(r.envelope.tenant) for r in fresh}
         return core.Snapshot(
-            switches=self._switches.all(conn),
+            switches=self._switches.covering_any(conn, {r.envelope.run_id for r in fresh}),
             budgets=self._journal.budgets(conn, scopes),
             run_spend=self._journal.run_spend(conn, {r.envelope.run_id or "" for r in fresh}),
         )
@@ -196,30 +196,50 @@ class _Settled:
     now: datetime
 
 
+@dataclass(frozen=True)
+class _Controls:
+    """What a batch of control events reads: the switches it sets, the holds of cancelled runs."""
+
+    switches: dict[SwitchKey, Switch]
+    holds: dict[str, list[core.HoldRef]]
+
+
+@dataclass(frozen=True)
+class _Controlled:
+    switches: dict[SwitchKey, Switch]
+    releases: list[core.Settlement]
+
+
 class ControlHandler:
     """Keeps the latest state of every kill switch in the store, where every replica reads it.
 
-    The runtime's stateful shape (:func:`agentdeck.runtime.transactional`).
+    An engaged RUN switch (a cancelled run) also gives back the run's holds
+    parked for approval (see :func:`core.cancelled_releases`), in the same
+    transaction. The runtime's stateful shape (:func:`agentdeck.runtime.transactional`).
     """
 
     def __init__(self, *, clock: Clock) -> None:
         self._switches = Switchboard()
+        self._journal = Journal()
         self._clock = clock
 
-    def load(self, conn: Connection, batch: Sequence[Inbound]) -> dict[SwitchKey, Switch]:
-        """The current state of the switches the batch's events set."""
-        keys = {switch_key(e.scope, e.target) for e in _switch_events(batch)}
-        return self._switches.get_many(conn, keys) if keys else {}
+    def load(self, conn: Connection, batch: Sequence[Inbound]) -> _Controls:
+        """The current state of the switches the batch's events set; the cancelled runs' holds."""
+        events = _switch_events(batch)
+        keys = {switch_key(e.scope, e.target) for e in events}
+        runs = {e.target for e in events if e.scope is KillSwitchScope.RUN and e.engaged}
+        return _Controls(
+            self._switches.get_many(conn, keys) if keys else {},
+            self._journal.open_holds(conn, runs),
+        )
 
-    def decide(
-        self, state: dict[SwitchKey, Switch], batch: Sequence[Inbound]
-    ) -> Decision[dict[SwitchKey, Switch]]:
-        """The switches the batch changes (a late, older event changes nothing)."""
+    def decide(self, state: _Controls, batch: Sequence[Inbound]) -> Decision[_Controlled]:
+        """The switches the batch changes (a late, older event changes nothing), the releases."""
         events = _switch_events(batch)
         changed: dict[SwitchKey, Switch] = {}
         for event in events:
             key = switch_key(event.scope, event.target)
-            switch = applied(changed.get(key) or state.get(key), event)
+            switch = applied(changed.get(key) or state.switches.get(key), event)
             if switch is not None:
                 changed[key] = switch
                 log.warning(
@@ -230,11 +250,15 @@ class ControlHandler:
                     switch.set_by,
                     switch.reason,
                 )
-        return Decision(changed, (), [e.envelope.event_id for e in events])
+        releases = core.cancelled_releases(events, state.holds)
+        done = [e.envelope.event_id for e in events]
+        return Decision(_Controlled(changed, releases), (), done)
 
-    def save(self, conn: Connection, decision: Decision[dict[SwitchKey, Switch]]) -> None:
-        """Write the changed switches."""
-        self._switches.save(conn, decision.state.values(), now=self._clock())
+    def save(self, conn: Connection, decision: Decision[_Controlled]) -> None:
+        """Write the changed switches; give back the cancelled runs' parked holds."""
+        now = self._clock()
+        self._switches.save(conn, decision.state.switches.values(), now=now)
+        self._journal.settle(conn, decision.state.releases, now=now)
 
 
 def _switch_events(batch: Sequence[Inbound]) -> list[KillSwitchSet]:

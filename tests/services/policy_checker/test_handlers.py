@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
+from agentdeck.controls import RUN_CANCELLED_POLICY
 from agentdeck.errors import RetryableError
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.kafka import BatchHandler, Outcome
@@ -36,6 +37,7 @@ from ._support import (
     DEMO,
     approval_denied,
     completed,
+    failed,
     inbound,
     kill_switch,
     refund,
@@ -251,3 +253,46 @@ def test_a_candidate_bundle_is_evaluated_in_shadow_and_its_divergence_counted(
     assert [d.outcome for d in decisions] == [m.DecisionOutcome.ALLOW] * 2  # nothing enforced
     counter = ShadowCounter(checker.hot, checker.shadow_digest)
     assert (counter.evaluated(), counter.divergent()) == (2, 1)
+
+
+def test_a_cancelled_runs_calls_are_denied_as_cancelled_whatever_the_policies_say(
+    checker: Checker,
+) -> None:
+    run = unique("run")
+    checker.run(checker.control, [kill_switch(m.KillSwitchScope.RUN, run)])
+    requests = [
+        refund(2000, tenant=checker.tenant, run_id=run, step="mine"),
+        refund(2000, tenant=checker.tenant, step="other run"),
+    ]
+    mine, other = _decisions(checker.run(checker.decide, requests))
+    assert mine.outcome is m.DecisionOutcome.DENY
+    assert mine.matched_policies == (RUN_CANCELLED_POLICY,)
+    assert f"run {run} was cancelled by oncall: incident 42" == mine.reason
+    assert mine.reservation_id is None
+    assert other.outcome is m.DecisionOutcome.ALLOW
+    assert checker.budget()[1] == Decimal("0.4"), "only the other run's call holds budget"
+
+
+def test_cancelling_a_run_gives_back_its_parked_holds_and_leaves_its_allowed_ones(
+    checker: Checker,
+) -> None:
+    run = unique("run")
+    parked = refund(23000, tenant=checker.tenant, run_id=run, step="parked")
+    allowed = refund(2000, tenant=checker.tenant, run_id=run, step="allowed")
+    waiting, going = _decisions(checker.run(checker.decide, [parked, allowed]))
+    assert waiting.outcome is m.DecisionOutcome.REQUIRE_APPROVAL
+    assert going.outcome is m.DecisionOutcome.ALLOW
+    assert checker.budget()[1] == Decimal("0.8")
+
+    cancel = kill_switch(m.KillSwitchScope.RUN, run)
+    assert checker.run(checker.control, [cancel]) == []
+    assert checker.budget()[1] == Decimal("0.4"), "the parked call's hold is given back"
+    checker.run(checker.control, [kill_switch(m.KillSwitchScope.RUN, run)])  # cancelled again
+    assert checker.budget()[1] == Decimal("0.4")
+
+    # The allowed call's hold waits for its outcome: the executor's refusal releases it.
+    checker.run(checker.settle, [failed(allowed)])
+    assert checker.budget() == (Decimal(1), Decimal(0), Decimal(0))
+    with checker.store.transaction(read_only=True) as conn:
+        holds = [BUDGETS.get_reservation(conn, d.reservation_id or "") for d in (waiting, going)]
+    assert [h.status if h else None for h in holds] == [ReservationStatus.RELEASED] * 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+import pytest
 from alembic import command
 from sqlalchemy import insert, select
 
@@ -13,10 +14,11 @@ from agentdeck.contracts.models import KillSwitchScope
 from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.journal import Journal
 from agentdeck.policy_checker.adapters.switchboard import Switchboard
-from agentdeck.policy_checker.adapters.tables import SCHEMA
+from agentdeck.policy_checker.adapters.tables import SCHEMA, SwitchRow
 from agentdeck.store import migrate, transaction
 from agentdeck.store._migrate import _config
 from agentdeck.store._models import ServiceStateRow
+from agentdeck.store.errors import StoreIntegrityError
 
 from ._support import journaled
 
@@ -96,3 +98,31 @@ def test_the_rows_kept_in_the_shared_state_table_move_into_the_policy_checkers_t
     assert sorted(left) == [("policy-checker", "legacy:1"), ("tool-executor", "call:call-1")], (
         "only the policy-checker's rows of the kinds it knows moved"
     )
+
+
+def test_p0003_lets_a_switch_name_a_run_and_keeps_the_switches_set_before(
+    databases: Databases, now: datetime
+) -> None:
+    engine = databases.new_engine()
+    migrate(engine)
+    with engine.begin() as conn:
+        command.upgrade(_config(conn, SCHEMA), "p0002")
+    switchboard = Switchboard()
+    tenant = controls.Switch(KillSwitchScope.TENANT, "acme", True, "oncall", "incident 42", now)
+    run = controls.Switch(KillSwitchScope.RUN, "run-1", True, "oncall", "wrong order", now)
+    with transaction(engine) as conn:
+        switchboard.save(conn, [tenant], now=now)
+    with pytest.raises(StoreIntegrityError), transaction(engine) as conn:
+        switchboard.save(conn, [run], now=now)  # p0002 knows no RUN scope
+
+    migrate(engine, SCHEMA)
+
+    with transaction(engine) as conn:
+        switchboard.save(conn, [run], now=now)
+        assert switchboard.covering_any(conn, ["run-1"]) == [tenant, run]
+        assert switchboard.covering_any(conn, ["run-2"]) == [tenant]
+    with pytest.raises(StoreIntegrityError), transaction(engine) as conn:
+        conn.execute(
+            insert(SwitchRow),
+            [{**vars(tenant), "scope": "TEAM", "target": "x", "updated_at": now}],
+        )

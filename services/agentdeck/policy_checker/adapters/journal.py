@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, tuple_
+from sqlalchemy import Connection, Row, bindparam, delete, select, tuple_
 
 from agentdeck.policy_checker.adapters.budgets import Budget, BudgetsRepository
 from agentdeck.policy_checker.adapters.tables import DecisionRow, HoldRefRow, RunSpendRow
@@ -44,6 +45,7 @@ _GET_SPEND = select(_SPEND.c.run_id, _SPEND.c.spent_micros).where(
 )
 _REF_KEYS = tuple_(_REFS.c.kind, _REFS.c.key).in_(bindparam("ref_keys", expanding=True))
 _GET_REFS = select(*_REFS.c).where(_REF_KEYS)
+_RUN_REFS = select(*_REFS.c).where(_REFS.c.run_id.in_(bindparam("run_ids", expanding=True)))
 _DROP_REFS = delete(_REFS).where(_REF_KEYS)
 
 
@@ -106,6 +108,17 @@ def _ref_row(under: RefKey, ref: HoldRef, now: datetime) -> dict[str, object]:
         "approval_id": ref.approval_id,
         "stored_at": now,
     }
+
+
+def _hold_ref(row: Row[Any]) -> HoldRef:
+    return HoldRef(
+        reservation_id=row.reservation_id,
+        scope=row.scope,
+        amount_micros=row.amount_micros,
+        run_id=row.run_id,
+        idempotency_key=row.idempotency_key,
+        approval_id=row.approval_id,
+    )
 
 
 class Journal:
@@ -191,17 +204,19 @@ class Journal:
         if not keys:
             return {}
         found = conn.execute(_GET_REFS, {"ref_keys": [tuple(k) for k in set(keys)]})
-        return {
-            RefKey(RefKind(row.kind), row.key): HoldRef(
-                reservation_id=row.reservation_id,
-                scope=row.scope,
-                amount_micros=row.amount_micros,
-                run_id=row.run_id,
-                idempotency_key=row.idempotency_key,
-                approval_id=row.approval_id,
-            )
-            for row in found
-        }
+        return {RefKey(RefKind(row.kind), row.key): _hold_ref(row) for row in found}
+
+    def open_holds(self, conn: Connection, runs: Collection[str]) -> dict[str, list[HoldRef]]:
+        """The open holds of ``runs``, by run, each once (one query).
+
+        Only open holds have references, so this reads no more than a run's calls in flight.
+        """
+        if not runs:
+            return {}
+        found: dict[str, dict[str, HoldRef]] = {}
+        for row in conn.execute(_RUN_REFS, {"run_ids": list(set(runs))}):
+            found.setdefault(row.run_id, {})[row.reservation_id] = _hold_ref(row)
+        return {run: list(refs.values()) for run, refs in found.items()}
 
     def settle(self, conn: Connection, settlements: Sequence[Settlement], *, now: datetime) -> None:
         """Close each hold (spend or release), add spend to its run, forget its references."""

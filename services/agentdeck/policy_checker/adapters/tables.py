@@ -108,7 +108,10 @@ class HoldRefRow(Tables):
     """
 
     __tablename__ = "policy_hold_refs"
-    __table_args__ = (_one_of("kind", RefKind),)
+    __table_args__ = (
+        _one_of("kind", RefKind),
+        Index("ix_policy_hold_refs_run_id", "run_id"),  # a cancelled run's open holds
+    )
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(_NAME, primary_key=True)

@@ -22,6 +22,8 @@ from agentdeck.contracts import Event
 from agentdeck.contracts.models import (
     ApprovalDenied,
     ApprovalExpired,
+    KillSwitchScope,
+    KillSwitchSet,
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallRequested,
@@ -36,6 +38,7 @@ __all__ = [
     "Settlement",
     "approval_key",
     "call_key",
+    "cancelled_releases",
     "hold_ref",
     "ref_key",
     "settlements",
@@ -141,4 +144,31 @@ def settlements(events: Sequence[Event], refs: Mapping[RefKey, HoldRef]) -> list
         done.add(ref.reservation_id)
         actual = event.cost_micros if isinstance(event, ToolCallCompleted) else None
         found.append(Settlement(ref, actual, event))
+    return found
+
+
+def cancelled_releases(
+    events: Sequence[KillSwitchSet], refs: Mapping[str, Sequence[HoldRef]]
+) -> list[Settlement]:
+    """The holds the cancellations among ``events`` give back, each once.
+
+    ``refs`` are the open holds by run. An engaged RUN switch cancels its run:
+    its calls parked for a human are given back now, since no approval of them
+    can be granted any more and their approval case may stay open for hours.
+    Its other open holds belong to calls on their way to the executor, which
+    refuses them (or has already run them) and whose outcome settles the hold
+    as it always does: releasing those here would drop the spend of a call
+    already running. (A parked call granted just before the cancel and already
+    running is released here all the same: its spend goes unrecorded.)
+    """
+    done: set[str] = set()
+    found: list[Settlement] = []
+    for event in events:
+        if event.scope is not KillSwitchScope.RUN or not event.engaged:
+            continue
+        for ref in refs.get(event.target, ()):
+            if ref.approval_id is None or ref.reservation_id in done:
+                continue
+            done.add(ref.reservation_id)
+            found.append(Settlement(ref, None, event))
     return found

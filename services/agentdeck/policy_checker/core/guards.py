@@ -5,8 +5,9 @@ or do not fit the tool's contract are refused whatever the policies say.
 A policy DENY then stands as the policies explained it. Otherwise an unknown
 tool, a tool version the registered one cannot serve, or an engaged kill switch
 turns the verdict into DENY, so a bundle that forgot those rules stays safe. A
-call of a cancelled run (its RUN switch) is denied under ``platform.run-cancelled``,
-which the planner reads as the cancellation it is, not as a failure of the run.
+call of a cancelled run (its RUN switch) is denied under ``platform.run-cancelled``
+whatever the policies say, right after the integrity checks: the planner reads
+that as the cancellation it is, not as a failure of the run.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ def guarded(facts: CallFacts, verdict: Verdict) -> Verdict:
     tool = facts.tool
     if facts.args_problem is not None:
         return _deny(ARGUMENTS, f"{tool.name}: {facts.args_problem}")
+    switch = facts.switch
+    if switch is not None and switch.scope is KillSwitchScope.RUN:
+        # Whatever else the policies say, the run is over: the planner must hear that.
+        reason = f"run {switch.target} was cancelled by {switch.set_by}: {switch.reason}"
+        return _deny(RUN_CANCELLED_POLICY, reason)
     if verdict.outcome is DecisionOutcome.DENY:
         return verdict
     if not tool.registered:
@@ -48,10 +54,6 @@ def guarded(facts: CallFacts, verdict: Verdict) -> Verdict:
     if not version_compatible(wanted, tool.version):
         reason = f"{tool.name} version {wanted} was requested; version {tool.version} is registered"
         return _deny(TOOL_VERSION, reason)
-    switch = facts.switch
-    if switch is not None and switch.scope is KillSwitchScope.RUN:
-        reason = f"run {switch.target} was cancelled by {switch.set_by}: {switch.reason}"
-        return _deny(RUN_CANCELLED_POLICY, reason)
     if switch is not None:
         reason = (
             f"the {switch.scope.value} kill switch on {switch.target} is engaged"
