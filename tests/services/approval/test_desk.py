@@ -227,3 +227,24 @@ def test_no_approval_is_granted_before_the_switches_are_read(cases, harness, new
     assert refused.result.code == "kill_switches_loading"
     denied = desk.decide(case.approval_id, LEADS[1], Verdict.DENY, None)
     assert isinstance(denied.event, m.ApprovalDenied)
+
+
+@pytest.mark.integration
+def test_no_approval_is_granted_in_a_cancelled_run(cases, harness, new_case, clock):
+    case = new_case()
+    run = case.request.envelope.run_id
+    assert run is not None
+    switches = caught_up()
+    switches.apply([kill_switch(m.KillSwitchScope.RUN, run)])
+    desk = _desk(harness, cases, clock, switches=switches)
+    refused = desk.decide(case.approval_id, LEADS[0], Verdict.APPROVE, None)
+    assert isinstance(refused.result, Rejection)
+    assert refused.result.code == "run_cancelled"
+    assert f"run {run} was cancelled" in refused.result.message
+    assert refused.event is None
+    other = new_case()
+    assert other.request.envelope.run_id != run
+    granted = _desk(harness, cases, clock, switches=switches).decide(
+        other.approval_id, LEADS[0], Verdict.APPROVE, None
+    )
+    assert not isinstance(granted.result, Rejection), "another run's case is not stopped"

@@ -167,3 +167,19 @@ def test_a_call_waiting_for_a_concurrency_slot_is_stopped_once_it_gets_one(
     assert isinstance(done, ToolCallCompleted)
     _refused_by_the_switch(stopped)
     assert ran == ["holder"]
+
+
+def test_a_cancelled_runs_calls_are_refused_as_cancelled_and_other_runs_calls_run(
+    authority, make_executor, desk
+):
+    executor = make_executor(switches=_killed(KillSwitchScope.RUN, "run-cancelled"))
+    mine, other = _refund(), _refund()
+    [refused] = executor.handle(authority.decision("create_refund", mine, run_id="run-cancelled"))
+    assert isinstance(refused, ToolCallFailed)
+    assert refused.failure.code == "run_cancelled"
+    assert refused.failure.retryable is False
+    assert "run run-cancelled was cancelled" in refused.failure.message
+    assert not _made(desk, mine)
+    [ran] = executor.handle(authority.decision("create_refund", other))
+    assert isinstance(ran, ToolCallCompleted)
+    assert _made(desk, other)
