@@ -10,12 +10,13 @@ from sqlalchemy import Connection
 
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Event, Producer
-from agentdeck.contracts.models import GoalSubmitted
+from agentdeck.contracts.models import GoalSubmitted, KillSwitchSet
 from agentdeck.kafka import Inbound, record_headers
 from agentdeck.planner.adapters.producers import GoalAuthenticator
 from agentdeck.planner.adapters.runs import PreparedRuns, RunStates
 from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, Templates, decide
 from agentdeck.planner.core.admission import Admitted, Refused
+from agentdeck.planner.core.cancel import cancelled_run_of
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.privacy import Sealer
@@ -26,7 +27,14 @@ __all__ = ["PlannerHandler"]
 
 
 def _run_of(event: Event) -> str:
-    return event.envelope.run_id or event.envelope.event_id
+    return cancelled_run_of(event) or event.envelope.run_id or event.envelope.event_id
+
+
+def _acted_on(event: Event) -> bool:
+    """Whether the planner acts on ``event``: of the control topic, only a run's cancellation."""
+    if isinstance(event, KillSwitchSet):
+        return cancelled_run_of(event) is not None
+    return isinstance(event, RELEVANT)
 
 
 Admission = Admitted | Refused | None
@@ -79,7 +87,7 @@ class PlannerHandler:
 
     def load(self, conn: Connection, batch: Sequence[Inbound]) -> _Loaded:
         """The runs the batch's events belong to, and the events with their payloads in full."""
-        inbound = [i for i in batch if isinstance(i.event, RELEVANT)]
+        inbound = [i for i in batch if _acted_on(i.event)]
         events = [i.event for i in inbound]
         states = self._runs.load(conn, {_run_of(e) for e in events})
         resolved = self._claims.resolve(conn, events)  # large tool outputs come by reference

@@ -158,7 +158,9 @@ def build(
         sealer=sealer,
     )
     handler = transactional(planner, store=store, consumer=f"{identity_service}.runs")
-    topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS)
+    # The control topic too: an operator's RUN switch cancels a run even when nothing
+    # of it is in flight (a run waiting for an approval hears from nobody else).
+    topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS, Topic.CONTROL)
     return ServiceRunner(
         settings,
         codec,

@@ -149,3 +149,51 @@ def test_the_planner_carries_a_goal_to_completion_through_the_broker(kafka, code
         3,
         "refund-order@2",
     )
+
+
+def _cancel(run_id: str) -> m.KillSwitchSet:
+    return m.KillSwitchSet(
+        envelope=envelope_for(
+            m.KillSwitchSet,
+            event_id=deterministic_id("cancel", run_id),
+            tenant="acme",
+            producer=TEST_PRODUCER,
+            occurred_at=NOW,
+            run_id=run_id,
+        ),
+        scope=m.KillSwitchScope.RUN,
+        target=run_id,
+        engaged=True,
+        set_by="operator-1",
+        reason="customer withdrew",
+    )
+
+
+def test_the_planner_ends_a_run_cancelled_on_the_control_topic_with_nothing_in_flight(
+    kafka, codec, engine
+):
+    store = Store(engine)
+    runner = planner(kafka, codec, store)
+    producer = WriterProducer(kafka, codec, client_id="others")
+    run_id = f"run-{kafka.topic_prefix}-cancel"
+    runner.start()
+    try:
+        producer.send(_goal(run_id))
+        producer.flush()
+        tool_calls = Topic.TOOL_CALLS.full(kafka.topic_prefix)
+        [lookup] = [codec.decode(r.value()) for r in read_topic(kafka, tool_calls, 1)]
+        assert isinstance(lookup, m.ToolCallRequested)
+        producer.send(_cancel(run_id))  # nothing answers the lookup: only the switch arrives
+        producer.flush()
+        runs = read_topic(kafka, Topic.RUNS.full(kafka.topic_prefix), 3, timeout_s=20)
+    finally:
+        runner.stop()
+    opening = sealing_codec(codec, PlannerSettings().privacy, store)  # the reason is sealed
+    events = [opening.decode(r.value()) for r in runs]
+    assert [type(e).__name__ for e in events] == ["RunStarted", "PlanProposed", "RunCancelled"]
+    cancelled = events[-1]
+    assert isinstance(cancelled, m.RunCancelled)
+    assert (cancelled.reason, cancelled.cancelled_by) == ("customer withdrew", "operator-1")
+    with store.transaction(read_only=True) as conn:
+        state = run_states(codec, store).load(conn, [run_id])[run_id]
+    assert state.phase is RunPhase.CANCELLED

@@ -12,9 +12,11 @@ from typing import Any
 
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
+from agentdeck.controls import RUN_CANCELLED
 from agentdeck.errors import ErrorCategory
 from agentdeck.ids import idempotency_key_for
 from agentdeck.planner.core._emit import envelope
+from agentdeck.planner.core.cancel import cancel_run, refused_as_cancelled
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.llm import on_model_answer
 from agentdeck.planner.core.llm_react import react_llm
@@ -34,16 +36,40 @@ def decide(state: RunState | None, event: Event, ctx: Context) -> Result:
         return (state, []) if state is not None else start_run(event, ctx)
     if state is None or state.phase is not RunPhase.RUNNING:
         return state, []
+    if isinstance(event, m.KillSwitchSet):
+        return cancel_run(state, event, ctx)
     if isinstance(event, m.LlmCallRecorded):
         return on_model_answer(state, event, ctx) if state.llm else (state, [])
     react = _REACTIONS.get(type(event))
     step_id = event.envelope.step_id
     if react is None or step_id is None or step_id not in state.steps:
         return state, []
+    if refused_as_cancelled(event):
+        return _awaiting_cancel(state, step_id, event), []
     if state.llm is not None:
         return react_llm(state, step_id, event, ctx)
     playbook = ctx.playbooks.get(state.playbook, state.playbook_version)
     return react(state, playbook, step_id, event, ctx)
+
+
+def _awaiting_cancel(state: RunState, step_id: str, event: Event) -> RunState:
+    """The step refused because the run was cancelled: failed, and the run waits for the switch."""
+    if state.step(step_id).status not in IN_FLIGHT:
+        return state
+    if isinstance(event, m.ToolCallFailed):
+        failure = event.failure
+    elif isinstance(event, m.PolicyDecided):
+        failure = m.ErrorInfo(
+            capability=f"policy.{event.tool}",
+            code=RUN_CANCELLED,
+            category=ErrorCategory.POLICY,
+            retryable=False,
+            message=event.reason,
+            remediation=("submit the goal again if it is still wanted",),
+        )
+    else:
+        return state
+    return state.with_step(step_id, status=StepStatus.FAILED, failure=failure)
 
 
 def _decided(state: RunState, playbook: Playbook, step_id: str, event: Any, ctx: Context) -> Result:
@@ -198,5 +224,8 @@ _REACTIONS: dict[type[Event], Callable[..., Result]] = {
     m.ToolCallFailed: _failed,
 }
 
-RELEVANT: tuple[type[Event], ...] = (m.GoalSubmitted, *_REACTIONS)
-"""The event types the planner acts on; others on its topics are ignored."""
+RELEVANT: tuple[type[Event], ...] = (m.GoalSubmitted, *_REACTIONS, m.KillSwitchSet)
+"""The event types the planner acts on; others on its topics are ignored.
+
+Of the kill switches only a run's own (scope RUN, engaged) does anything: it cancels the run.
+"""
