@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agentdeck.cli import approvals, bench, commands, privacy, replay, worker
+from agentdeck.cli import approvals, bench, cancel, commands, privacy, replay, worker
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.dead_letters import dead_letters_app
 from agentdeck.cli.settings import CliSettings
@@ -38,6 +38,7 @@ for _command in (
     commands.rejected,
     commands.show,
     commands.kill,
+    cancel.cancel,
     privacy.erase,
     privacy.retention,
     commands.metrics,

@@ -1,0 +1,259 @@
+"""`agentdeck cancel RUN` end to end: the run's parked and allowed calls are refused where
+they would run, the run ends cancelled once, and its budget holds all end given back.
+
+A refund of run A blocks inside the desk (the system of record) while the test
+sets the scene, holding the executor's batch: run B's lookup is allowed but not
+yet run. Run P's refund waits for an approver. The operator cancels B and P
+through the CLI; then an approver tries to grant P's refund through the API.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from agentdeck.approval import client
+from agentdeck.cli.app import main
+from agentdeck.cli.submit import publish_goal
+from agentdeck.contracts import models as m
+from agentdeck.controls import SwitchView, switch_key
+from agentdeck.demo.sql_desk import SqlDesk
+from agentdeck.embedded_stack.goals import goal_event
+from agentdeck.policy_checker.adapters.tables import BudgetReservationRow
+from agentdeck.telemetry.adapters.runs import RunsRepository
+from agentdeck.telemetry.core.runs import RunStatus
+from agentdeck.tool_executor.adapters.tables import EffectRow
+from testkit.cli import point_cli_at
+from testkit.kafka import wait_until
+
+from .conftest import Platform, running_platform
+
+HOLD = "hold the desk"
+GATE_S = 8.0
+"""Longest a held refund waits (create_refund's timeout is 10 s)."""
+PROJECTION = RunsRepository()
+
+
+@dataclass
+class Gate:
+    """Holds the desk's refunds whose reason is ``HOLD`` until opened."""
+
+    entered: threading.Event = field(default_factory=threading.Event)
+    opened: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Cancellable:
+    """The platform, the desk's gate, and the executor's view of the switches."""
+
+    platform: Platform
+    gate: Gate
+    executor_switches: SwitchView
+
+
+@pytest.fixture(scope="module")
+def cancellable(
+    bootstrap_servers: str, pg_admin: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cancellable]:
+    gate = Gate()
+    views: list[SwitchView] = []
+
+    class GatedDesk(SqlDesk):
+        def create_refund(self, order_id: str, amount_cents: int, reason: str, *, key: str):  # type: ignore[no-untyped-def]
+            if reason == HOLD:
+                gate.entered.set()
+                gate.opened.wait(GATE_S)
+            return super().create_refund(order_id, amount_cents, reason, key=key)
+
+    def executor_view() -> SwitchView:
+        views.append(SwitchView())
+        return views[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("agentdeck.cli.services.SqlDesk", GatedDesk)
+        patch.setattr("agentdeck.tool_executor.main.SwitchView", executor_view)
+        root: Path = tmp_path_factory.mktemp("cancel")
+        with running_platform(bootstrap_servers, pg_admin, root) as platform:
+            [view] = views
+            assert view.wait_caught_up(timeout_s=60), "the executor read the control topic"
+            yield Cancellable(platform, gate, view)
+
+
+def _submit(platform: Platform, run_id: str, *, order: str, cents: int, reason: str) -> str:
+    event = goal_event(
+        goal="refund",
+        playbook="refund-order",
+        inputs={"order_id": order, "amount_cents": cents, "reason": reason},
+        tenant="acme",
+        run_id=run_id,
+        requested_by="crm",
+        limits=m.RunLimits(),
+    )
+    publish_goal(platform.info, event)
+    return run_id
+
+
+def _events(platform: Platform, run_id: str) -> list[m.Event]:
+    codec = platform.codec()
+    store = platform.stack.store
+    with store.transaction(read_only=True) as conn:
+        return [codec.decode(a.payload) for a in store.archive.read_run(conn, run_id)]
+
+
+def _of(platform: Platform, run_id: str, kind: type[m.Event]) -> list[m.Event]:
+    return [e for e in _events(platform, run_id) if isinstance(e, kind)]
+
+
+def _pending(platform: Platform, run_id: str) -> str | None:
+    views = client.list_pending(platform.info.approval_url, platform.token("alice"))
+    return next((v.approval_id for v in views if v.run_id == run_id), None)
+
+
+def _allowed(platform: Platform, run_id: str, tool: str) -> bool:
+    return any(
+        isinstance(e, m.PolicyDecided) and e.tool == tool and e.outcome is m.DecisionOutcome.ALLOW
+        for e in _events(platform, run_id)
+    )
+
+
+def _status(platform: Platform, run_id: str) -> RunStatus | None:
+    with platform.stack.store.transaction(read_only=True) as conn:
+        run = PROJECTION.get(conn, run_id)
+    return None if run is None else run.status
+
+
+def _holds(platform: Platform, runs: list[str]) -> dict[str, str]:
+    """The status of every budget reservation the runs' decisions took."""
+    ids = [
+        e.reservation_id
+        for run in runs
+        for e in _of(platform, run, m.PolicyDecided)
+        if isinstance(e, m.PolicyDecided) and e.reservation_id
+    ]
+    found = select(BudgetReservationRow.reservation_id, BudgetReservationRow.status)
+    with platform.stack.store.transaction(read_only=True) as conn:
+        rows = conn.execute(found.where(BudgetReservationRow.reservation_id.in_(ids))).all()
+    return {r.reservation_id: r.status for r in rows}
+
+
+def _reservation(platform: Platform, run_id: str, tool: str) -> str:
+    """The budget reservation of the run's (one) decision on ``tool``."""
+    [decided] = [e for e in _of(platform, run_id, m.PolicyDecided) if e.tool == tool]  # type: ignore[attr-defined]
+    assert isinstance(decided, m.PolicyDecided)
+    assert decided.reservation_id is not None, f"{tool} held budget"
+    return decided.reservation_id
+
+
+def _cancel(run_id: str, reason: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["cancel", run_id, "--reason", reason])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def test_a_cancel_refuses_the_runs_parked_and_allowed_calls_and_ends_them_cancelled(
+    cancellable: Cancellable, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    platform, gate, view = cancellable.platform, cancellable.gate, cancellable.executor_switches
+    point_cli_at(platform.info, monkeypatch)
+    tag = uuid.uuid4().hex[:8]
+    run_p = _submit(platform, f"cancel-{tag}-p", order="2077", cents=6000, reason="parked")
+    wait_until(lambda: _pending(platform, run_p) is not None, 60, "run P's refund parked")
+    wait_until(lambda: _status(platform, run_p) is RunStatus.WAITING_APPROVAL, 30, "P projected")
+    approval_p = _pending(platform, run_p)
+    assert approval_p is not None
+
+    _submit(platform, f"cancel-{tag}-a", order="1042", cents=1000, reason=HOLD)
+    assert gate.entered.wait(60), "run A's refund holds the executor"
+    try:
+        run_b = _submit(platform, f"cancel-{tag}-b", order="1042", cents=1000, reason="late")
+        wait_until(lambda: _allowed(platform, run_b, "lookup_order"), 5, "run B's lookup allowed")
+        wait_until(lambda: _status(platform, run_b) is RunStatus.RUNNING, 5, "B projected")
+
+        before = view.version
+        returned = {}
+        for run in (run_b, run_p):
+            assert _cancel(run, f"withdrawn {tag}", capsys) == (0, "")
+            returned[run] = datetime.now(UTC)
+
+        with pytest.raises(client.ApprovalApiError) as refused:
+            client.approve(platform.info.approval_url, platform.token("alice"), approval_p)
+        assert (refused.value.status, refused.value.error) == (409, "run_cancelled")
+        assert f"withdrawn {tag}" in refused.value.message
+
+        key = switch_key(m.KillSwitchScope.RUN, run_b)
+        wait_until(lambda: view.applied_at(key) is not None, 5, "the executor saw B's cancel")
+        assert view.version > before
+    finally:
+        gate.opened.set()
+
+    wait_until(lambda: _of(platform, run_b, m.ToolCallFailed), 30, "B's lookup refused")
+    [lookup] = _of(platform, run_b, m.ToolCallFailed)
+    assert isinstance(lookup, m.ToolCallFailed)
+    assert (lookup.tool, lookup.failure.code) == ("lookup_order", "run_cancelled")
+    _ended_cancelled_once(platform, [run_b, run_p], f"withdrawn {tag}")
+    _no_effect_started_after(platform, returned, refused_key=lookup.idempotency_key)
+    assert "parked" not in {r.reason for r in SqlDesk(platform.stack.store).refunds()}
+    parked = _reservation(platform, run_p, "create_refund")
+    _holds_given_back(
+        platform, [run_b, run_p], {parked, _reservation(platform, run_b, "lookup_order")}
+    )
+
+
+def _ended_cancelled_once(platform: Platform, runs: list[str], reason: str) -> None:
+    for run in runs:
+        wait_until(lambda r=run: _status(platform, r) is RunStatus.CANCELLED, 30, f"{run} ended")
+        [cancelled] = _of(platform, run, m.RunCancelled)
+        assert isinstance(cancelled, m.RunCancelled)
+        assert cancelled.reason == reason
+        assert not _of(platform, run, m.RunFailed)
+        assert not _of(platform, run, m.RunCompleted)
+
+
+def _no_effect_started_after(
+    platform: Platform, returned: dict[str, datetime], *, refused_key: str
+) -> None:
+    """No call of the runs began after their cancel returned, but the refused one (not run)."""
+    with platform.stack.store.transaction(read_only=True) as conn:
+        columns = (EffectRow.idempotency_key, EffectRow.run_id, EffectRow.status)
+        found = select(*columns, EffectRow.started_at).where(EffectRow.run_id.in_(returned))
+        rows = conn.execute(found).all()
+    late = [r for r in rows if r.started_at > returned[r.run_id]]
+    assert {r.status for r in late} <= {"failed"}, "no effect of a cancelled run started"
+    assert {r.idempotency_key for r in late} <= {refused_key}
+
+
+def _holds_given_back(platform: Platform, runs: list[str], given_back: set[str]) -> None:
+    """No hold of the runs stays reserved: ``given_back``'s are released, the rest settled."""
+    wait_until(
+        lambda: "reserved" not in _holds(platform, runs).values(), 30, "the runs' holds ended"
+    )
+    holds = _holds(platform, runs)
+    assert {holds[r] for r in given_back} == {"released"}, "the parked and the refused call's"
+    ran = set(holds) - given_back  # P's lookup, run before the cancel
+    assert {holds[r] for r in ran} <= {"settled"}
+
+
+def test_cancelling_an_unknown_or_finished_run_is_one_clear_line_and_fails(
+    cancellable: Cancellable, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    platform = cancellable.platform
+    point_cli_at(platform.info, monkeypatch)
+    code, err = _cancel(f"no-such-run-{uuid.uuid4().hex[:8]}", "typo", capsys)
+    assert code == 1
+    assert err.count("\n") == 1
+    assert err.startswith("agentdeck: error: no run no-such-run-")
+
+    run = f"cancel-{uuid.uuid4().hex[:8]}-done"
+    _submit(platform, run, order="1042", cents=1000, reason="ok")
+    wait_until(lambda: _status(platform, run) is RunStatus.COMPLETED, 60, "the run completed")
+    code, err = _cancel(run, "too late", capsys)
+    assert code == 1
+    assert err == f"agentdeck: error: run {run} already ended completed: nothing to cancel\n"
+    assert not _of(platform, run, m.RunCancelled)
