@@ -21,11 +21,17 @@ from sqlalchemy import Engine, select
 
 from agentdeck.approval import client
 from agentdeck.cli.app import main
+from agentdeck.cli.replay import load_run
 from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts import models as m
 from agentdeck.controls import SwitchView, switch_key
 from agentdeck.demo.sql_desk import SqlDesk
+from agentdeck.demo.tools import demo_registry
 from agentdeck.embedded_stack.goals import goal_event
+from agentdeck.planner.adapters.playbooks import bundled_playbooks
+from agentdeck.planner.core import RunPhase
+from agentdeck.planner.main import tool_infos
+from agentdeck.planner.replay import replay_run
 from agentdeck.policy_checker.adapters.tables import BudgetReservationRow
 from agentdeck.telemetry.adapters.runs import RunsRepository
 from agentdeck.telemetry.core.runs import RunStatus
@@ -204,6 +210,15 @@ def test_a_cancel_refuses_the_runs_parked_and_allowed_calls_and_ends_them_cancel
     _holds_given_back(
         platform, [run_b, run_p], {parked, _reservation(platform, run_b, "lookup_order")}
     )
+    for run in (run_b, run_p):  # the switch is archived with the run: its replay ends the same
+        replayed = replay_run(
+            load_run(platform.stack.store, run, platform.codec()),
+            playbooks=bundled_playbooks(),
+            tools=tool_infos(demo_registry()),
+        )
+        assert replayed.divergence is None
+        assert replayed.state is not None
+        assert replayed.state.phase is RunPhase.CANCELLED
 
 
 def _ended_cancelled_once(platform: Platform, runs: list[str], reason: str) -> None:
