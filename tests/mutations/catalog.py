@@ -138,9 +138,9 @@ MUTATIONS: tuple[Mutation, ...] = (
         path=_RUNTIME,
         original=(
             "            commit()  # durable first: what is published next is already promised\n"
-            "            return Outcome([*again, *decision.events])\n"
+            "            return Outcome([*again, *events])\n"
         ),
-        mutant="            return Outcome([*again, *decision.events], commit)\n",
+        mutant="            return Outcome([*again, *events], commit)\n",
         tests=_RUNTIME_TESTS,
     ),
     Mutation(
