@@ -9,12 +9,9 @@ through the CLI; then an approver tries to grant P's refund through the API.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -22,12 +19,10 @@ from sqlalchemy import Engine, select
 from agentdeck.approval import client
 from agentdeck.cli.app import main
 from agentdeck.cli.replay import load_run
-from agentdeck.cli.submit import publish_goal
 from agentdeck.contracts import models as m
-from agentdeck.controls import SwitchView, switch_key
+from agentdeck.controls import switch_key
 from agentdeck.demo.sql_desk import SqlDesk
 from agentdeck.demo.tools import demo_registry
-from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.core import RunPhase
 from agentdeck.planner.main import tool_infos
@@ -39,94 +34,33 @@ from agentdeck.tool_executor.adapters.tables import EffectRow
 from testkit.cli import point_cli_at
 from testkit.kafka import wait_until
 
-from .conftest import Platform, running_platform
+from .conftest import Platform
+from .gated import (
+    HOLD,
+    Gated,
+    allowed,
+    gated_platform,
+    pending_approval,
+    run_events,
+    submit_refund,
+    wait_applied,
+)
 
-HOLD = "hold the desk"
-GATE_S = 8.0
-"""Longest a held refund waits (create_refund's timeout is 10 s)."""
 PROJECTION = RunsRepository()
-
-
-@dataclass
-class Gate:
-    """Holds the desk's refunds whose reason is ``HOLD`` until opened."""
-
-    entered: threading.Event = field(default_factory=threading.Event)
-    opened: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass
-class Cancellable:
-    """The platform, the desk's gate, and the executor's view of the switches."""
-
-    platform: Platform
-    gate: Gate
-    executor_switches: SwitchView
 
 
 @pytest.fixture(scope="module")
 def cancellable(
     bootstrap_servers: str, pg_admin: Engine, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cancellable]:
-    gate = Gate()
-    views: list[SwitchView] = []
-
-    class GatedDesk(SqlDesk):
-        def create_refund(self, order_id: str, amount_cents: int, reason: str, *, key: str):  # type: ignore[no-untyped-def]
-            if reason == HOLD:
-                gate.entered.set()
-                gate.opened.wait(GATE_S)
-            return super().create_refund(order_id, amount_cents, reason, key=key)
-
-    def executor_view() -> SwitchView:
-        views.append(SwitchView())
-        return views[-1]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("agentdeck.cli.services.SqlDesk", GatedDesk)
-        patch.setattr("agentdeck.tool_executor.main.SwitchView", executor_view)
-        root: Path = tmp_path_factory.mktemp("cancel")
-        with running_platform(bootstrap_servers, pg_admin, root) as platform:
-            [view] = views
-            assert view.wait_caught_up(timeout_s=60), "the executor read the control topic"
-            yield Cancellable(platform, gate, view)
-
-
-def _submit(platform: Platform, run_id: str, *, order: str, cents: int, reason: str) -> str:
-    event = goal_event(
-        goal="refund",
-        playbook="refund-order",
-        inputs={"order_id": order, "amount_cents": cents, "reason": reason},
-        tenant="acme",
-        run_id=run_id,
-        requested_by="crm",
-        limits=m.RunLimits(),
-    )
-    publish_goal(platform.info, event)
-    return run_id
-
-
-def _events(platform: Platform, run_id: str) -> list[m.Event]:
-    codec = platform.codec()
-    store = platform.stack.store
-    with store.transaction(read_only=True) as conn:
-        return [codec.decode(a.payload) for a in store.archive.read_run(conn, run_id)]
+) -> Iterator[Gated]:
+    with gated_platform(
+        bootstrap_servers, pg_admin, tmp_path_factory.mktemp("cancellable")
+    ) as gated:
+        yield gated
 
 
 def _of(platform: Platform, run_id: str, kind: type[m.Event]) -> list[m.Event]:
-    return [e for e in _events(platform, run_id) if isinstance(e, kind)]
-
-
-def _pending(platform: Platform, run_id: str) -> str | None:
-    views = client.list_pending(platform.info.approval_url, platform.token("alice"))
-    return next((v.approval_id for v in views if v.run_id == run_id), None)
-
-
-def _allowed(platform: Platform, run_id: str, tool: str) -> bool:
-    return any(
-        isinstance(e, m.PolicyDecided) and e.tool == tool and e.outcome is m.DecisionOutcome.ALLOW
-        for e in _events(platform, run_id)
-    )
+    return [e for e in run_events(platform, run_id) if isinstance(e, kind)]
 
 
 def _status(platform: Platform, run_id: str) -> RunStatus | None:
@@ -164,22 +98,22 @@ def _cancel(run_id: str, reason: str, capsys: pytest.CaptureFixture[str]) -> tup
 
 
 def test_a_cancel_refuses_the_runs_parked_and_allowed_calls_and_ends_them_cancelled(
-    cancellable: Cancellable, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cancellable: Gated, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     platform, gate, view = cancellable.platform, cancellable.gate, cancellable.executor_switches
     point_cli_at(platform.info, monkeypatch)
     tag = uuid.uuid4().hex[:8]
-    run_p = _submit(platform, f"cancel-{tag}-p", order="2077", cents=6000, reason="parked")
-    wait_until(lambda: _pending(platform, run_p) is not None, 60, "run P's refund parked")
+    run_p = submit_refund(platform, f"cancel-{tag}-p", order="2077", cents=6000, reason="parked")
+    wait_until(lambda: pending_approval(platform, run_p) is not None, 60, "run P's refund parked")
     wait_until(lambda: _status(platform, run_p) is RunStatus.WAITING_APPROVAL, 30, "P projected")
-    approval_p = _pending(platform, run_p)
+    approval_p = pending_approval(platform, run_p)
     assert approval_p is not None
 
-    _submit(platform, f"cancel-{tag}-a", order="1042", cents=1000, reason=HOLD)
+    submit_refund(platform, f"cancel-{tag}-a", order="1042", cents=1000, reason=HOLD)
     assert gate.entered.wait(60), "run A's refund holds the executor"
     try:
-        run_b = _submit(platform, f"cancel-{tag}-b", order="1042", cents=1000, reason="late")
-        wait_until(lambda: _allowed(platform, run_b, "lookup_order"), 5, "run B's lookup allowed")
+        run_b = submit_refund(platform, f"cancel-{tag}-b", order="1042", cents=1000, reason="late")
+        wait_until(lambda: allowed(platform, run_b, "lookup_order"), 5, "run B's lookup allowed")
         wait_until(lambda: _status(platform, run_b) is RunStatus.RUNNING, 5, "B projected")
 
         before = view.version
@@ -188,6 +122,9 @@ def test_a_cancel_refuses_the_runs_parked_and_allowed_calls_and_ends_them_cancel
             assert _cancel(run, f"withdrawn {tag}", capsys) == (0, "")
             returned[run] = datetime.now(UTC)
 
+        # Approval applies the cancel from its own view of the control topic, within a second.
+        parked = switch_key(m.KillSwitchScope.RUN, run_p)
+        wait_applied(cancellable.approval_switches, parked, within_s=1.0, what="approval")
         with pytest.raises(client.ApprovalApiError) as refused:
             client.approve(platform.info.approval_url, platform.token("alice"), approval_p)
         assert (refused.value.status, refused.value.error) == (409, "run_cancelled")
@@ -256,7 +193,7 @@ def _holds_given_back(platform: Platform, runs: list[str], given_back: set[str])
 
 
 def test_cancelling_an_unknown_or_finished_run_is_one_clear_line_and_fails(
-    cancellable: Cancellable, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cancellable: Gated, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     platform = cancellable.platform
     point_cli_at(platform.info, monkeypatch)
@@ -266,7 +203,7 @@ def test_cancelling_an_unknown_or_finished_run_is_one_clear_line_and_fails(
     assert err.startswith("agentdeck: error: no run no-such-run-")
 
     run = f"cancel-{uuid.uuid4().hex[:8]}-done"
-    _submit(platform, run, order="1042", cents=1000, reason="ok")
+    submit_refund(platform, run, order="1042", cents=1000, reason="ok")
     wait_until(lambda: _status(platform, run) is RunStatus.COMPLETED, 60, "the run completed")
     code, err = _cancel(run, "too late", capsys)
     assert code == 1
