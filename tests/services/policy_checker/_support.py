@@ -109,26 +109,6 @@ def inbound(events: Sequence[Event]) -> list[Inbound]:
     return [Inbound(event, cast(Any, None)) for event in events]
 
 
-def kill_switch(
-    scope: m.KillSwitchScope, target: str, *, engaged: bool = True, at: datetime = NOW
-) -> m.KillSwitchSet:
-    """An operator's KillSwitchSet."""
-    return m.KillSwitchSet(
-        envelope=envelope_for(
-            m.KillSwitchSet,
-            event_id=str(uuid.uuid4()),
-            tenant="ops",
-            producer=TEST_PRODUCER,
-            occurred_at=at,
-        ),
-        scope=scope,
-        target=target,
-        engaged=engaged,
-        set_by="oncall",
-        reason="incident 42",
-    )
-
-
 def completed(request: m.ToolCallRequested, cost_micros: int) -> m.ToolCallCompleted:
     """The executor's ToolCallCompleted of ``request``."""
     return m.ToolCallCompleted(

@@ -31,6 +31,7 @@ from agentdeck.policy_checker.main import DEMO_BUNDLE, ensure_budgets
 from agentdeck.runtime import journaled, transactional
 from agentdeck.signing import Signer, generate_private_key
 from agentdeck.store import Store
+from testkit.controls import kill_switch
 from testkit.kafka import NOW, TEST_PRODUCER
 
 from ._support import (
@@ -39,7 +40,6 @@ from ._support import (
     completed,
     failed,
     inbound,
-    kill_switch,
     refund,
     small_registry,
     unique,

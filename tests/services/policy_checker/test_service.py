@@ -29,9 +29,10 @@ from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer, Verifier, decision_message, generate_private_key
 from agentdeck.store import Store
 from testkit.authority import WriterProducer
+from testkit.controls import kill_switch
 from testkit.kafka import read_topic
 
-from ._support import completed, kill_switch, refund, requested, unique
+from ._support import completed, refund, requested, unique
 
 pytestmark = pytest.mark.integration
 

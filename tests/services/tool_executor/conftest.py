@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from agentdeck.contracts import Producer, deterministic_id, envelope_for
 from agentdeck.contracts.models import (
     ApprovalDenied,
+    ApprovalExpired,
     ApprovalGranted,
     DecisionOutcome,
     PolicyDecided,
@@ -152,6 +153,26 @@ class Authority:
             approver_role="support-lead",
             key_id=self.approvals.key_id,
             signature=self.approvals.sign(approval_message(approval_id, payload, "denied", "bob")),
+        )
+
+    def expire(self, decision: PolicyDecided) -> ApprovalExpired:
+        """The approval service's word that nobody decided in time (the default: deny)."""
+        approval_id = decision.approval_id or ""
+        payload = decision.arguments_hash
+        return ApprovalExpired(
+            envelope=envelope_for(
+                ApprovalExpired,
+                event_id=deterministic_id("expired", approval_id),
+                tenant=self.tenant,
+                producer=APPROVAL,
+                occurred_at=utc_now(),
+                run_id=decision.envelope.run_id,
+            ),
+            approval_id=approval_id,
+            payload_hash=payload,
+            outcome="deny",
+            key_id=self.approvals.key_id,
+            signature=self.approvals.sign(approval_message(approval_id, payload, "expired", "")),
         )
 
     def settings(self, **overrides: Any) -> ToolExecutorSettings:

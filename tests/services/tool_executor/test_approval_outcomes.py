@@ -6,38 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from agentdeck.contracts import deterministic_id, envelope_for
-from agentdeck.contracts.models import ApprovalExpired, DecisionOutcome, ToolCallFailed
-from agentdeck.signing import approval_message
+from agentdeck.contracts.models import DecisionOutcome, ToolCallFailed
 from agentdeck.tool_executor.core.verify import ApprovalRefused
 
-from .conftest import APPROVAL, utc_now
+from .conftest import utc_now
 
 
 def _refund(authority, reason="broken on arrival", **kwargs):  # type: ignore[no-untyped-def]
     args = {"order_id": "3001", "amount_cents": 6000, "reason": reason}
     return authority.decision(
         "create_refund", args, outcome=DecisionOutcome.REQUIRE_APPROVAL, **kwargs
-    )
-
-
-def _expired(authority, decision):  # type: ignore[no-untyped-def]
-    approval_id, payload = decision.approval_id or "", decision.arguments_hash
-    signer = authority.approvals
-    return ApprovalExpired(
-        envelope=envelope_for(
-            ApprovalExpired,
-            event_id=deterministic_id("expired", approval_id),
-            tenant=authority.tenant,
-            producer=APPROVAL,
-            occurred_at=utc_now(),
-            run_id=decision.envelope.run_id,
-        ),
-        approval_id=approval_id,
-        payload_hash=payload,
-        outcome="deny",
-        key_id=signer.key_id,
-        signature=signer.sign(approval_message(approval_id, payload, "expired", "")),
     )
 
 
@@ -51,7 +29,7 @@ def test_an_expired_approval_runs_nothing_and_a_grant_after_it_is_refused(author
     executor = make_executor()
     decision = _refund(authority)
     assert executor.handle(decision) == []
-    assert executor.handle(_expired(authority, decision)) == []
+    assert executor.handle(authority.expire(decision)) == []
     late = authority.grant(decision)
     assert _refusal(executor, late, error=ApprovalRefused) == "approval_closed"
 
