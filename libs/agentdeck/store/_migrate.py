@@ -9,6 +9,7 @@ domain tables in the service. Every ``env.py`` is two lines that call
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from alembic import command, context
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, text
+from sqlalchemy import CheckConstraint, Connection, Engine, MetaData, text
 
 from agentdeck.store._models import NAMING_CONVENTION, Base
 from agentdeck.store._tx import translate_errors
@@ -30,6 +31,7 @@ __all__ = [
     "head_revision",
     "migrate",
     "new_metadata",
+    "one_of",
     "run_migrations",
 ]
 
@@ -65,6 +67,12 @@ PLUMBING = Schema(
     "store_schema_version",
 )
 """The archive, processed ids, payloads and subject keys: what every service shares."""
+
+
+def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
+    """A CHECK, named after ``column``, that it holds one of ``values`` (a StrEnum's members)."""
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
 
 
 def new_metadata() -> MetaData:

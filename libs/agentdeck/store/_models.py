@@ -9,11 +9,9 @@ identity map on the hot path.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -48,11 +46,6 @@ _SEQ = BigInteger().with_variant(Integer(), "sqlite")
 _ID = String(64)
 _NAME = String(200)
 _HASH = String(128)
-
-
-def _status_check(states: type[StrEnum]) -> CheckConstraint:
-    allowed = ", ".join(f"'{state.value}'" for state in states)
-    return CheckConstraint(f"status IN ({allowed})", name="status")
 
 
 class Base(DeclarativeBase):

@@ -22,7 +22,7 @@ from agentdeck.store._dialect import (
     per_dialect,
     table_of,
 )
-from agentdeck.store._migrate import Schema, new_metadata, run_migrations
+from agentdeck.store._migrate import Schema, new_metadata, one_of, run_migrations
 from agentdeck.store._types import MONEY_SCALE, Money, UtcDateTime, quantize_money
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "chunked",
     "is_postgres",
     "new_metadata",
+    "one_of",
     "per_dialect",
     "quantize_money",
     "run_migrations",

@@ -10,10 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from agentdeck.store.sql import Schema, UtcDateTime, new_metadata
+from agentdeck.store.sql import Schema, UtcDateTime, new_metadata, one_of
 
 __all__ = [
     "OPEN_APPROVAL_STATUSES",
@@ -53,10 +53,7 @@ class ApprovalRow(Tables):
 
     __tablename__ = "approvals"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s.value}'" for s in ApprovalStatus)),
-            name="status",
-        ),
+        one_of("status", ApprovalStatus),
         Index("ix_approvals_run_id", "run_id"),
         Index("ix_approvals_status_deadline", "status", "deadline"),
     )

@@ -12,12 +12,12 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from agentdeck.contracts.models import KillSwitchScope
 from agentdeck.policy_checker.core import RefKind
-from agentdeck.store.sql import Money, Schema, UtcDateTime, new_metadata
+from agentdeck.store.sql import Money, Schema, UtcDateTime, new_metadata, one_of
 
 __all__ = [
     "SCHEMA",
@@ -40,12 +40,6 @@ class ReservationStatus(StrEnum):
     RESERVED = "reserved"
     SETTLED = "settled"
     RELEASED = "released"
-
-
-def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
-    return CheckConstraint(
-        "{} IN ({})".format(column, ", ".join(f"'{v.value}'" for v in values)), name=column
-    )
 
 
 class Tables(DeclarativeBase):
@@ -71,7 +65,7 @@ class BudgetReservationRow(Tables):
 
     __tablename__ = "budget_reservations"
     __table_args__ = (
-        _one_of("status", ReservationStatus),
+        one_of("status", ReservationStatus),
         Index("ix_budget_reservations_scope_status", "scope", "status"),
     )
 
@@ -109,7 +103,7 @@ class HoldRefRow(Tables):
 
     __tablename__ = "policy_hold_refs"
     __table_args__ = (
-        _one_of("kind", RefKind),
+        one_of("kind", RefKind),
         Index("ix_policy_hold_refs_run_id", "run_id"),  # a cancelled run's open holds
     )
 
@@ -138,7 +132,7 @@ class SwitchRow(Tables):
     """The latest state of one kill switch (engaged or released), read by every replica."""
 
     __tablename__ = "policy_switches"
-    __table_args__ = (_one_of("scope", KillSwitchScope),)
+    __table_args__ = (one_of("scope", KillSwitchScope),)
 
     scope: Mapped[str] = mapped_column(String(16), primary_key=True)
     target: Mapped[str] = mapped_column(_NAME, primary_key=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from agentdeck.store.sql import Money, Schema, UtcDateTime, new_metadata
+from agentdeck.store.sql import Money, Schema, UtcDateTime, new_metadata, one_of
 from agentdeck.telemetry.core.runs import RunStatus
 
 __all__ = [
@@ -45,10 +45,7 @@ class RunRow(Tables):
 
     __tablename__ = "runs"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s.value}'" for s in RunStatus)),
-            name="status",
-        ),
+        one_of("status", RunStatus),
         Index("ix_runs_started_at", "started_at"),
         Index("ix_runs_status_started_at", "status", "started_at"),
         Index("ix_runs_tenant_started_at", "tenant", "started_at"),

@@ -11,10 +11,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import get_args
 
-from sqlalchemy import CheckConstraint, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from agentdeck.store.sql import Schema, UtcDateTime, new_metadata
+from agentdeck.store.sql import Schema, UtcDateTime, new_metadata, one_of
 from agentdeck.tool_executor.core.parking import SlotState
 
 __all__ = [
@@ -64,10 +64,7 @@ class EffectRow(Tables):
 
     __tablename__ = "effect_ledger"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s.value}'" for s in EffectStatus)),
-            name="status",
-        ),
+        one_of("status", EffectStatus),
         Index("ix_effect_ledger_run_id", "run_id"),
         Index("ix_effect_ledger_status_started_at", "status", "started_at"),
     )
@@ -100,12 +97,7 @@ class ApprovalSlotRow(Tables):
     """What the executor knows about one approval id (see ``core.parking.ApprovalSlot``)."""
 
     __tablename__ = "executor_approval_slots"
-    __table_args__ = (
-        CheckConstraint(
-            "state IN ({})".format(", ".join(f"'{s}'" for s in get_args(SlotState))),
-            name="state",
-        ),
-    )
+    __table_args__ = (one_of("state", get_args(SlotState)),)
 
     approval_id: Mapped[str] = mapped_column(_NAME, primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
