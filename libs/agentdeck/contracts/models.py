@@ -14,6 +14,8 @@ from agentdeck.contracts._base import Record
 from agentdeck.errors import ErrorCategory
 
 __all__ = [
+    "AdmissionScope",
+    "AdmissionSet",
     "ApprovalDenied",
     "ApprovalEscalated",
     "ApprovalExpired",
@@ -43,6 +45,7 @@ __all__ = [
     "RunCompleted",
     "RunFailed",
     "RunLimits",
+    "RunQueued",
     "RunStarted",
     "SideEffect",
     "StepScheduled",
@@ -52,6 +55,14 @@ __all__ = [
     "ToolCallRequested",
     "ToolCallStarted",
 ]
+
+
+class AdmissionScope(StrEnum):
+    """Which new runs a pause holds. A reader that does not know a symbol reads AGENT: an agent named by an unknown target holds no goal, where GLOBAL would hold every goal."""
+
+    GLOBAL = "GLOBAL"
+    TENANT = "TENANT"
+    AGENT = "AGENT"
 
 
 class Producer(Record):
@@ -187,6 +198,26 @@ class Event(Record):
     SCHEMA_VERSION: ClassVar[int]
     envelope: Envelope
     """Ids, causation, tenant, producer, time and trace context."""
+
+
+class AdmissionSet(Event):
+    """An operator paused or resumed the start of new runs in a scope. While paused, admitted goals wait (RunQueued) instead of starting; runs already started go on. Resuming starts the goals that waited, unless another pause still covers them."""
+
+    EVENT_TYPE: ClassVar[str] = "agentdeck.events.AdmissionSet"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    envelope: Envelope
+    """Ids, causation, tenant, producer, time and trace context."""
+    scope: AdmissionScope
+    """Breadth of the pause."""
+    target: str
+    """Tenant or agent; * for GLOBAL."""
+    paused: bool
+    """True holds new goals in the scope; false resumes the scope and starts the goals that waited."""
+    set_by: str
+    """Key id of the operator who set it."""
+    reason: str
+    """Why (maintenance, a drain before a deploy, an incident)."""
 
 
 class ApprovalDenied(Event):
@@ -609,6 +640,22 @@ class RunFailed(Event):
     """Tool calls made before the failure."""
     cost_micros: int
     """Cost incurred, in micro-USD."""
+
+
+class RunQueued(Event):
+    """A goal was admitted but its run waits: an operator paused new runs in its scope. The run starts (RunStarted, caused by the goal) when the scope is resumed."""
+
+    EVENT_TYPE: ClassVar[str] = "agentdeck.events.RunQueued"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    envelope: Envelope
+    """Ids, causation (the goal), tenant, agent, producer, time and trace context."""
+    scope: AdmissionScope
+    """Breadth of the pause that holds the run."""
+    target: str
+    """Tenant or agent the pause names; * for GLOBAL."""
+    paused_by: str
+    """Key id of the operator who paused the scope."""
 
 
 class PlannerKind(StrEnum):

@@ -22,7 +22,7 @@ from agentdeck.signing import Verifier, record_signature
 __all__ = ["ENTITLED", "OPERATOR", "SIGNED", "EventAuthority", "WriterKey"]
 
 OPERATOR = "operator"
-"""The writer name of people operating the platform (kill switches, and later cancels)."""
+"""The writer name of people operating the platform (kill switches, cancels, pauses, erasure)."""
 
 _PLANNER = frozenset({"planner"})
 _APPROVAL = frozenset({"approval"})
@@ -33,6 +33,7 @@ ENTITLED: Mapping[type[Event], frozenset[str]] = {
     m.RunCompleted: _PLANNER,
     m.RunFailed: _PLANNER,
     m.RunCancelled: _PLANNER,
+    m.RunQueued: _PLANNER,
     m.GoalRejected: _PLANNER,
     m.PolicyDecided: frozenset({"policy-checker"}),
     m.ApprovalRequested: _APPROVAL,
@@ -41,6 +42,7 @@ ENTITLED: Mapping[type[Event], frozenset[str]] = {
     m.ApprovalExpired: _APPROVAL,
     m.ApprovalEscalated: _APPROVAL,
     m.KillSwitchSet: frozenset({OPERATOR}),
+    m.AdmissionSet: frozenset({OPERATOR}),
     m.SubjectErased: frozenset({OPERATOR}),
 }
 """Event type -> the writers (service names) that may publish it."""

@@ -8,6 +8,7 @@ from typing import TypeAlias
 from confluent_kafka import KafkaError, Message, Producer
 
 from agentdeck.contracts import Codec, Event
+from agentdeck.contracts import models as m
 from agentdeck.contracts.models import DeadLettered
 from agentdeck.kafka import headers as h
 from agentdeck.kafka._config import producer_config
@@ -26,7 +27,9 @@ def record_key(event: Event) -> bytes | None:
     """The record key: the run id, so all of a run's events keep their order.
 
     Events of no run (control) are keyed by their own type so a compacted
-    topic keeps the latest of each; a kill switch is keyed by scope and target.
+    topic keeps the latest of each; a kill switch is keyed by scope and target,
+    a pause by ``admission:`` and its scope and target (both name the same
+    tenants and agents, and neither may compact the other away).
     """
     env = event.envelope
     if env.run_id is not None:
@@ -34,8 +37,11 @@ def record_key(event: Event) -> bytes | None:
     target = getattr(event, "target", None)
     scope = getattr(event, "scope", None)
     if target is not None and scope is not None:
-        return f"{scope}:{target}".encode()
+        return f"{_KEY_PREFIX.get(type(event), '')}{scope}:{target}".encode()
     return env.event_type.encode()
+
+
+_KEY_PREFIX: dict[type[Event], str] = {m.AdmissionSet: "admission:"}
 
 
 class EventProducer:

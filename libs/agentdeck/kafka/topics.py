@@ -53,6 +53,7 @@ ROUTES: dict[type[Event], Topic] = {
             m.RunCompleted,
             m.RunFailed,
             m.RunCancelled,
+            m.RunQueued,
             m.PlanProposed,
             m.StepScheduled,
             m.LlmCallRecorded,
@@ -73,6 +74,7 @@ ROUTES: dict[type[Event], Topic] = {
     ),
     **dict.fromkeys((m.ToolCallStarted, m.ToolCallCompleted, m.ToolCallFailed), Topic.TOOL_RESULTS),
     m.KillSwitchSet: Topic.CONTROL,
+    m.AdmissionSet: Topic.CONTROL,
     m.SubjectErased: Topic.CONTROL,
     m.DeadLettered: Topic.DEAD_LETTERS,
 }

@@ -31,6 +31,8 @@ PIPELINE_EVENTS = {
     "BudgetReserved",
     "BudgetSettled",
     "KillSwitchSet",
+    "AdmissionSet",
+    "RunQueued",
     "SubjectErased",
     "DeadLettered",
     "LlmCallRecorded",
