@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -10,14 +9,16 @@ from sqlalchemy import Connection
 
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Event, Producer
-from agentdeck.contracts.models import GoalSubmitted, KillSwitchSet
+from agentdeck.contracts.models import AdmissionSet, GoalSubmitted, KillSwitchSet
 from agentdeck.kafka import Inbound, record_headers
+from agentdeck.planner.adapters.pauses import PauseChanges, PausedAdmission
 from agentdeck.planner.adapters.producers import GoalAuthenticator
 from agentdeck.planner.adapters.runs import PreparedRuns, RunStates
-from agentdeck.planner.core import RELEVANT, Context, PlaybookSource, RunState, Templates, decide
-from agentdeck.planner.core.admission import Admitted, Refused
-from agentdeck.planner.core.cancel import cancelled_run_of
+from agentdeck.planner.core import Context, PlaybookSource, RunState, Templates
+from agentdeck.planner.core.batch import Admission, acted_on, fold_batch, run_of
 from agentdeck.planner.core.context import ToolInfo
+from agentdeck.planner.core.pause import NONE as NO_PAUSES
+from agentdeck.planner.core.pause import Pauses, Waiting, scope_key
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.privacy import Sealer
 from agentdeck.runtime import Clock, Decision
@@ -26,18 +27,6 @@ from agentdeck.store import Store
 __all__ = ["PlannerHandler"]
 
 
-def _run_of(event: Event) -> str:
-    return cancelled_run_of(event) or event.envelope.run_id or event.envelope.event_id
-
-
-def _acted_on(event: Event) -> bool:
-    """Whether the planner acts on ``event``: of the control topic, only a run's cancellation."""
-    if isinstance(event, KillSwitchSet):
-        return cancelled_run_of(event) is not None
-    return isinstance(event, RELEVANT)
-
-
-Admission = Admitted | Refused | None
 BindSubjects = Callable[[Sequence[tuple[str, str, str | None]]], Mapping[str, str]]
 """[(run id, tenant, data subject)] -> key id by run: binds runs to their subjects' keys."""
 
@@ -49,6 +38,16 @@ class _Loaded:
     inbound: list[Inbound]
     events: list[Event]
     states: dict[str, RunState]
+    pauses: Pauses
+    waiting: dict[str, Waiting]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a batch saves: run states and paused admission, sealed."""
+
+    runs: PreparedRuns
+    admission: PauseChanges
 
 
 class PlannerHandler:
@@ -75,6 +74,7 @@ class PlannerHandler:
         self._store = store
         self._bind_subjects = bind_subjects
         self._runs = RunStates(store, cipher=sealer)
+        self._paused = PausedAdmission(cipher=sealer)
         self._claims = ClaimCheck(store.payloads, cipher=sealer)
         self._producers = producers
         self._playbooks = playbooks
@@ -86,14 +86,24 @@ class PlannerHandler:
         self._turns = turns
 
     def load(self, conn: Connection, batch: Sequence[Inbound]) -> _Loaded:
-        """The runs the batch's events belong to, and the events with their payloads in full."""
-        inbound = [i for i in batch if _acted_on(i.event)]
-        events = [i.event for i in inbound]
-        states = self._runs.load(conn, {_run_of(e) for e in events})
-        resolved = self._claims.resolve(conn, events)  # large tool outputs come by reference
-        return _Loaded(inbound, resolved, states)
+        """The runs the batch's events belong to, and the events with their payloads in full.
 
-    def decide(self, state: _Loaded, batch: Sequence[Inbound]) -> Decision[PreparedRuns]:  # noqa: ARG002 -- loaded
+        With a goal or a pause in the batch, the pauses in force too; with a
+        resume or a cancellation, the goals waiting that it may end.
+        """
+        inbound = [i for i in batch if acted_on(i.event)]
+        events = [i.event for i in inbound]
+        runs = {run_of(e) for e in events if not isinstance(e, AdmissionSet)}
+        states = self._runs.load(conn, runs)
+        resolved = self._claims.resolve(conn, events)  # large tool outputs come by reference
+        if not any(isinstance(e, GoalSubmitted | AdmissionSet | KillSwitchSet) for e in events):
+            return _Loaded(inbound, resolved, states, NO_PAUSES, {})
+        resumed = [scope_key(e) for e in events if isinstance(e, AdmissionSet) and not e.paused]
+        cancelled = [run_of(e) for e in events if isinstance(e, KillSwitchSet)]
+        waiting = self._paused.waiting(conn, resumed, cancelled)
+        return _Loaded(inbound, resolved, states, self._paused.pauses(conn), waiting)
+
+    def decide(self, state: _Loaded, batch: Sequence[Inbound]) -> Decision[_Prepared]:  # noqa: ARG002 -- loaded
         """Fold each run's events through the core; the new states come sealed, ready to save."""
         events, states = state.events, state.states
         admissions = [self._admission(i) for i in state.inbound]
@@ -105,27 +115,39 @@ class PlannerHandler:
             templates=self._templates,
             model_for=self._model_for,
         )
-        outputs, changed, done = self._fold(events, admissions, states, ctx)
+        folded = fold_batch(
+            events, admissions, states, ctx, pauses=state.pauses, waiting=state.waiting
+        )
+        outputs, changed = folded.outputs, folded.changed
         if self._bind_subjects is not None:
             # Before any output of a new run is encoded: its personal data is sealed
             # under the key of the subject its admitted goal names (one transaction).
+            # A goal that waits is bound now: it is kept sealed under that key.
             self._bind_subjects(
                 [
                     (run_id, event.envelope.tenant, event.data_subject)
                     for event in events
-                    if isinstance(event, GoalSubmitted) and (run_id := _run_of(event)) in changed
+                    if isinstance(event, GoalSubmitted)
+                    and ((run_id := run_of(event)) in changed or run_id in folded.held)
                 ]
             )
         if self._turns is not None:
             for run_id, run in list(changed.items()):
                 changed[run_id], more = self._turns.advance(run, ctx)
                 outputs += more
+        admission = PauseChanges(
+            folded.pauses,
+            {k: (w, self._paused.seal(w)) for k, w in folded.held.items()},
+            folded.released,
+        )
         # Sealed here, before the runtime opens its write transaction (one writer on SQLite).
-        return Decision(self._runs.prepare(changed), outputs, done)
+        return Decision(_Prepared(self._runs.prepare(changed), admission), outputs, folded.done)
 
-    def save(self, conn: Connection, decision: Decision[PreparedRuns]) -> None:
-        """Write the new run states."""
-        self._runs.save(conn, decision.state)
+    def save(self, conn: Connection, decision: Decision[_Prepared]) -> None:
+        """Write the new run states, and what the batch paused, held and released."""
+        self._runs.save(conn, decision.state.runs)
+        if decision.state.admission:
+            self._paused.save(conn, decision.state.admission)
 
     def _admission(self, inbound: Inbound) -> Admission:
         """How a goal record was signed (None for the other events)."""
@@ -133,30 +155,3 @@ class PlannerHandler:
             return None
         value = inbound.message.value() or b""
         return self._producers.authenticate(value, record_headers(inbound.message))
-
-    @staticmethod
-    def _fold(
-        events: list[Event],
-        admissions: list[Admission],
-        states: dict[str, RunState],
-        ctx: Context,
-    ) -> tuple[list[Event], dict[str, RunState], list[str]]:
-        outputs: list[Event] = []
-        changed: dict[str, RunState] = {}
-        refused: set[str] = set()
-        for event, admission in zip(events, admissions, strict=True):
-            event_id = event.envelope.event_id
-            run_id = _run_of(event)
-            own = ctx if admission is None else dataclasses.replace(ctx, admission=admission)
-            state, out = decide(states.get(run_id), event, own)
-            outputs += out
-            if admission is not None and state is None:
-                refused.add(event_id)
-                continue
-            refused.discard(event_id)
-            if state is not None and state is not states.get(run_id):
-                states[run_id] = changed[run_id] = state
-        # A refused goal is not marked processed, so a forged record that copies
-        # a goal's id can never keep the genuine, signed goal from starting.
-        done = [e.envelope.event_id for e in events if e.envelope.event_id not in refused]
-        return outputs, changed, done

@@ -9,7 +9,7 @@ from typing import Any
 
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Codec
-from agentdeck.contracts.models import GoalSubmitted
+from agentdeck.contracts.models import AdmissionSet, GoalSubmitted
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState
 from agentdeck.kafka import Topic
@@ -159,12 +159,13 @@ def build(
     )
     handler = transactional(planner, store=store, consumer=f"{identity_service}.runs")
     # The control topic too: an operator's RUN switch cancels a run even when nothing
-    # of it is in flight (a run waiting for an approval hears from nobody else).
+    # of it is in flight (a run waiting for an approval hears from nobody else), and
+    # an operator's pause holds new goals until the scope is resumed.
     topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS, Topic.CONTROL)
     return ServiceRunner(
         settings,
         codec,
-        [Subscription("runs", topics, handler, events=RELEVANT)],
+        [Subscription("runs", topics, handler, events=(*RELEVANT, AdmissionSet))],
         checks={"store": store.ping},
         signer=signer_of(settings),
     )

@@ -1,4 +1,4 @@
-"""The planner's tables: its runs' states and the model answers it recorded.
+"""The planner's tables: its runs' states, the model answers it recorded, and paused admission.
 
 Migrated by the scripts under ``migrations/`` (see :data:`SCHEMA`); a test keeps
 the two in step.
@@ -9,14 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from agentdeck.store.sql import Schema, UtcDateTime, new_metadata
+from agentdeck.contracts.models import AdmissionScope
+from agentdeck.store.sql import Schema, UtcDateTime, new_metadata, one_of
 
-__all__ = ["SCHEMA", "ModelCallRow", "RunStateRow", "Tables"]
+__all__ = ["SCHEMA", "HeldGoalRow", "ModelCallRow", "PauseRow", "RunStateRow", "Tables"]
 
 _ID = String(64)
+_NAME = String(200)
 
 
 class Tables(DeclarativeBase):
@@ -51,6 +53,37 @@ class ModelCallRow(Tables):
     turn: Mapped[int] = mapped_column(Integer, primary_key=True)
     response: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PauseRow(Tables):
+    """A scope whose new runs wait: written when an operator pauses it, deleted on resume."""
+
+    __tablename__ = "planner_pauses"
+    __table_args__ = (one_of("scope", AdmissionScope),)
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    set_by: Mapped[str] = mapped_column(_NAME)
+    reason: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class HeldGoalRow(Tables):
+    """An admitted goal that waits for its scope to be resumed.
+
+    ``goal`` is the goal and how it was admitted, as JSON sealed under the
+    run's subject key; ``tenant`` and ``agent`` say which pauses hold it.
+    """
+
+    __tablename__ = "planner_held_goals"
+    __table_args__ = (Index("ix_planner_held_goals_held_at", "held_at"),)
+
+    run_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    goal_event_id: Mapped[str] = mapped_column(_ID)
+    tenant: Mapped[str] = mapped_column(_NAME)
+    agent: Mapped[str] = mapped_column(_NAME)
+    goal: Mapped[str] = mapped_column(Text)
+    held_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 SCHEMA = Schema(

@@ -10,6 +10,7 @@ from typing import Protocol
 from agentdeck.contracts import Producer
 from agentdeck.contracts.models import GoalSubmitted, SideEffect
 from agentdeck.planner.core.admission import Admitted, Refused
+from agentdeck.planner.core.pause import Pauses
 from agentdeck.planner.core.playbook import Playbook
 from agentdeck.planner.core.templates import Templates
 
@@ -51,4 +52,9 @@ class Context:
     """How the goal being decided was authenticated (set by the handler per goal).
 
     None only in replay, where the recorded RunStarted shows the goal was admitted.
+    """
+    pauses: Pauses | None = None
+    """The pauses in force when the goal being decided arrived (set by the handler).
+
+    None in replay: a goal that waited starts as it would have on arrival.
     """

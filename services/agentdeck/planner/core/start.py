@@ -19,6 +19,7 @@ from agentdeck.planner.core.admission import (
 )
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.llm import SYSTEM_PROMPT
+from agentdeck.planner.core.pause import run_queued
 from agentdeck.planner.core.playbook import Playbook, PlaybookStep
 from agentdeck.planner.core.schedule import advance, fail_run
 from agentdeck.planner.core.state import LlmConversation, RunState, StepState
@@ -81,11 +82,20 @@ def _refused(goal: m.GoalSubmitted, ctx: Context, agent: str | None = None) -> l
     return [goal_rejected(goal, refused, producer=ctx.producer, now=ctx.now)]
 
 
+def _queued(goal: m.GoalSubmitted, ctx: Context, agent: str) -> list[Event] | None:
+    """The RunQueued of an admitted goal whose scope is paused; None if it may start now."""
+    pause = ctx.pauses.covering(goal.envelope.tenant, agent) if ctx.pauses else None
+    if pause is None:
+        return None
+    return [run_queued(goal, agent, pause, producer=ctx.producer, now=ctx.now)]
+
+
 def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, list[Event]]:
-    """The run a goal starts, its failure if it cannot be planned, or its refusal.
+    """The run a goal starts, its failure if it cannot be planned, its refusal, or its wait.
 
     A refused goal (unauthenticated, or outside its producer's grant) gives no
-    state at all: it starts, fails and touches no run.
+    state at all: it starts, fails and touches no run. Neither does a goal
+    whose scope an operator paused: it gives RunQueued, and waits.
     """
     rejected = _refused(goal, ctx)
     if rejected is not None:
@@ -104,7 +114,7 @@ def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, lis
                 "the goal names no playbook and no LLM planner is configured",
                 ctx,
             )
-        rejected = _refused(goal, ctx, LLM_AGENT)
+        rejected = _refused(goal, ctx, LLM_AGENT) or _queued(goal, ctx, LLM_AGENT)
         if rejected is not None:
             return None, rejected
         return _start_llm_run(goal, inputs, ctx.model_for(goal), ctx)
@@ -112,7 +122,7 @@ def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, lis
         playbook = ctx.playbooks.get(goal.playbook, goal.playbook_version)
     except Failure as exc:
         return _rejected_by(goal, exc, ctx)
-    rejected = _refused(goal, ctx, playbook.agent)
+    rejected = _refused(goal, ctx, playbook.agent) or _queued(goal, ctx, playbook.agent)
     if rejected is not None:
         return None, rejected
     state = _initial(goal, playbook, inputs, ctx)
