@@ -9,6 +9,7 @@ model answers are the recorded ``LlmCallRecorded`` events.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,10 +31,12 @@ from agentdeck.planner.core import (
 )
 from agentdeck.planner.core.admission import recorded_admission
 from agentdeck.planner.core.context import ToolInfo
+from agentdeck.planner.core.pause import Pause, Pauses, waiting_cancelled
 
 __all__ = ["READS", "Divergence", "ReplayResult", "replay_run"]
 
 _OUTPUTS = (
+    m.RunQueued,
     m.RunStarted,
     m.PlanProposed,
     m.ToolCallRequested,
@@ -209,6 +212,7 @@ class _Replayer:
             self.caused.setdefault(out.envelope.causation_id or "", []).append(out)
         self.models = {e.envelope.event_id: e for e in events if isinstance(e, m.LlmCallRecorded)}
         self.model = started.pinned_version if started else ""
+        self.waited: tuple[m.GoalSubmitted, m.RunQueued] | None = None
 
     def run(self) -> ReplayResult:
         state: RunState | None = None
@@ -230,10 +234,37 @@ class _Replayer:
         self, state: RunState | None, event: Event
     ) -> tuple[RunState | None, Divergence | None]:
         recorded = self.caused.get(event.envelope.event_id, [])
+        queued = next((e for e in recorded if isinstance(e, m.RunQueued)), None)
+        held: list[Event] = []
+        if queued is not None and isinstance(event, m.GoalSubmitted):
+            # The goal waited for its scope to be resumed: decided under the recorded
+            # pause first, then (if it was resumed) as it would have been on arrival.
+            recorded = [e for e in recorded if e is not queued]
+            held = self._held(event, queued)
+            if not recorded:
+                return state, self._compared(event, [queued], held)
+        elif state is None and self.waited is not None and isinstance(event, m.KillSwitchSet):
+            goal, waited = self.waited  # cancelled while it waited: it never started
+            ctx = self._context(event, recorded)
+            ended = waiting_cancelled(
+                goal, waited.envelope.agent or "", event, producer=ctx.producer, now=ctx.now
+            )
+            return state, self._compared(event, recorded, [ended])
         state, produced = decide(state, event, self._context(event, recorded))
-        if not _agree(produced, recorded):
-            return state, Divergence(event, recorded, produced)
-        return state, None
+        queued_part = [queued] if queued is not None else []
+        return state, self._compared(event, [*queued_part, *recorded], [*held, *produced])
+
+    def _held(self, goal: m.GoalSubmitted, queued: m.RunQueued) -> list[Event]:
+        """What the goal decided under the pause ``queued`` records."""
+        at = queued.envelope.occurred_at
+        pause = Pause(queued.scope, queued.target, queued.paused_by, "", at)
+        ctx = dataclasses.replace(self._context(goal, [queued]), pauses=Pauses({pause.key: pause}))
+        self.waited = (goal, queued)
+        return decide(None, goal, ctx)[1]
+
+    @staticmethod
+    def _compared(event: Event, recorded: list[Event], produced: list[Event]) -> Divergence | None:
+        return None if _agree(produced, recorded) else Divergence(event, recorded, produced)
 
     def _context(self, cause: Event, recorded: list[Event]) -> Context:
         first = recorded[0].envelope if recorded else cause.envelope

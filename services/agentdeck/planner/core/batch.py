@@ -154,7 +154,9 @@ class _Batch:
     def _cancel_waiting(self, waiting: Waiting, switch: m.KillSwitchSet) -> None:
         ctx = self.ctx
         self.out.outputs.append(
-            waiting_cancelled(waiting, switch, producer=ctx.producer, now=ctx.now)
+            waiting_cancelled(
+                waiting.goal, waiting.agent, switch, producer=ctx.producer, now=ctx.now
+            )
         )
         self._release(waiting.run_id)
 

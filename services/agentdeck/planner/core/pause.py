@@ -144,10 +144,15 @@ def run_queued(
 
 
 def waiting_cancelled(
-    waiting: Waiting, switch: m.KillSwitchSet, *, producer: m.Producer, now: datetime
+    goal: m.GoalSubmitted,
+    agent: str,
+    switch: m.KillSwitchSet,
+    *,
+    producer: m.Producer,
+    now: datetime,
 ) -> m.RunCancelled:
     """The end of a run cancelled (by its RUN switch) while its goal waited: it never starts."""
-    env = waiting.goal.envelope
+    env = goal.envelope
     return m.RunCancelled(
         envelope=envelope_for(
             m.RunCancelled,
@@ -155,10 +160,10 @@ def waiting_cancelled(
             tenant=env.tenant,
             producer=producer,
             occurred_at=now,
-            run_id=waiting.run_id,
+            run_id=env.run_id or env.event_id,
             correlation_id=env.correlation_id,
             causation_id=switch.envelope.event_id,
-            agent=waiting.agent,
+            agent=agent,
             traceparent=switch.envelope.traceparent or env.traceparent,
         ),
         reason=switch.reason,
