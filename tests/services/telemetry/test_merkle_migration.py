@@ -27,7 +27,7 @@ from agentdeck.audit import (
     verify_log,
 )
 from agentdeck.signing import Signer, Verifier, generate_private_key
-from agentdeck.store import Store, current_revision, migrate
+from agentdeck.store import Store, current_revision, head_revision, migrate
 from agentdeck.store._migrate import _config
 from agentdeck.store.sql import UtcDateTime
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
@@ -131,7 +131,7 @@ def test_the_old_log_moves_into_telemetry_s_tables_and_still_proves_the_archive(
 
     migrate(before, SCHEMA)
 
-    assert current_revision(before, SCHEMA) == "t0003"
+    assert current_revision(before, SCHEMA) == head_revision(SCHEMA)
     log = MerkleLogStore()
     with store.transaction(read_only=True) as conn:
         left = conn.execute(text("SELECT service, key FROM service_state")).all()

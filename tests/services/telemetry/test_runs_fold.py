@@ -147,3 +147,15 @@ def test_failed_and_cancelled_runs_end_too() -> None:
     failed = fold([start(), event(m.RunFailed, 4, steps=1, tool_calls=1, cost_micros=0)])
     cancelled = fold([start(), event(m.RunCancelled, 4)])
     assert (failed.status, cancelled.status) == (RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+def test_a_run_whose_goal_waits_is_queued_until_it_starts() -> None:
+    queued = event(m.RunQueued, 1)
+    assert fold([goal(), queued]).status is RunStatus.QUEUED
+    started = fold([goal(), queued, start(2)])
+    assert started.status is RunStatus.RUNNING
+    assert started.goal_event_id is not None
+
+
+def test_a_queued_event_never_takes_a_started_run_back() -> None:
+    assert fold([start(1), event(m.RunQueued, 2)]).status is RunStatus.RUNNING

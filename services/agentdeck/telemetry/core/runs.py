@@ -30,6 +30,8 @@ class RunStatus(StrEnum):
     """Where a run stands."""
 
     SUBMITTED = "submitted"
+    QUEUED = "queued"
+    """Admitted, and waiting: an operator paused new runs in its scope."""
     RUNNING = "running"
     WAITING_APPROVAL = "waiting_approval"
     COMPLETED = "completed"
@@ -90,6 +92,7 @@ class RunRecord:
 
 
 _FOLDED = (
+    m.RunQueued,
     m.RunStarted,
     m.ToolCallRequested,
     m.ToolCallCompleted,
@@ -173,6 +176,9 @@ def _apply(run: RunRecord, event: Event, goals: Mapping[str, str]) -> RunRecord:
         return _ended(run, event)
     if run.final:
         return run  # its final event carried the totals
+    if isinstance(event, m.RunQueued):
+        waits = run.goal_event_id is None  # not started yet (a start is never undone)
+        return dataclasses.replace(run, status=RunStatus.QUEUED) if waits else run
     if isinstance(event, m.ToolCallRequested):
         return dataclasses.replace(
             run, steps=run.steps + (event.attempt == 1), tool_calls=run.tool_calls + 1
@@ -197,6 +203,7 @@ def _started(run: RunRecord, event: m.RunStarted, goals: Mapping[str, str]) -> R
     playbook = event.planner is m.PlannerKind.PLAYBOOK
     return dataclasses.replace(
         run,
+        status=RunStatus.RUNNING if run.status is RunStatus.QUEUED else run.status,
         agent=event.envelope.agent or run.agent,
         started_at=event.envelope.occurred_at,
         goal_event_id=goal_id,
