@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agentdeck.cli import approvals, bench, cancel, commands, privacy, replay, worker
+from agentdeck.cli import approvals, bench, cancel, commands, pause, privacy, replay, worker
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.dead_letters import dead_letters_app
 from agentdeck.cli.settings import CliSettings
@@ -39,6 +39,9 @@ for _command in (
     commands.show,
     commands.kill,
     cancel.cancel,
+    pause.pause,
+    pause.resume,
+    pause.drain,
     privacy.erase,
     privacy.retention,
     commands.metrics,

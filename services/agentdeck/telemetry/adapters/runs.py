@@ -84,6 +84,19 @@ class RunsRepository:
         stmt = stmt.order_by(_TABLE.c.started_at.desc(), _TABLE.c.run_id.desc()).limit(limit)
         return [_to_record(row) for row in conn.execute(stmt).mappings()]
 
+    def active(
+        self, conn: Connection, *, tenant: str | None = None, agent: str | None = None
+    ) -> list[RunRecord]:
+        """Runs started and not ended (running or waiting for a human), oldest first."""
+        live = (RunStatus.SUBMITTED, RunStatus.RUNNING, RunStatus.WAITING_APPROVAL)
+        stmt = select(*_COLUMNS).where(_TABLE.c.status.in_([s.value for s in live]))
+        if tenant is not None:
+            stmt = stmt.where(_TABLE.c.tenant == tenant)
+        if agent is not None:
+            stmt = stmt.where(_TABLE.c.agent == agent)
+        stmt = stmt.order_by(_TABLE.c.started_at, _TABLE.c.run_id)
+        return [_to_record(row) for row in conn.execute(stmt).mappings()]
+
 
 _FIELDS = tuple(f.name for f in fields(RunRecord))
 
