@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -26,6 +27,11 @@ from agentdeck.store import Store
 
 __all__ = ["PlannerHandler"]
 
+
+_ADMISSION = (GoalSubmitted, AdmissionSet, KillSwitchSet)
+"""Events whose batch reads the pauses (and the goals waiting that they may end)."""
+_SWEEP_EVERY = timedelta(seconds=5)
+"""How often a planner looks for goals waiting under no pause."""
 
 BindSubjects = Callable[[Sequence[tuple[str, str, str | None]]], Mapping[str, str]]
 """[(run id, tenant, data subject)] -> key id by run: binds runs to their subjects' keys."""
@@ -75,6 +81,7 @@ class PlannerHandler:
         self._bind_subjects = bind_subjects
         self._runs = RunStates(store, cipher=sealer)
         self._paused = PausedAdmission(cipher=sealer)
+        self._next_sweep = datetime.min.replace(tzinfo=UTC)
         self._claims = ClaimCheck(store.payloads, cipher=sealer)
         self._producers = producers
         self._playbooks = playbooks
@@ -96,11 +103,15 @@ class PlannerHandler:
         runs = {run_of(e) for e in events if not isinstance(e, AdmissionSet)}
         states = self._runs.load(conn, runs)
         resolved = self._claims.resolve(conn, events)  # large tool outputs come by reference
-        if not any(isinstance(e, GoalSubmitted | AdmissionSet | KillSwitchSet) for e in events):
+        sweep = self._clock() >= self._next_sweep
+        if not sweep and not any(isinstance(e, _ADMISSION) for e in events):
             return _Loaded(inbound, resolved, states, NO_PAUSES, {})
         resumed = [scope_key(e) for e in events if isinstance(e, AdmissionSet) and not e.paused]
         cancelled = [run_of(e) for e in events if isinstance(e, KillSwitchSet)]
         waiting = self._paused.waiting(conn, resumed, cancelled)
+        if sweep:  # goals left waiting under no pause (two replicas raced) start now
+            self._next_sweep = self._clock() + _SWEEP_EVERY
+            waiting.update(self._paused.uncovered(conn))
         return _Loaded(inbound, resolved, states, self._paused.pauses(conn), waiting)
 
     def decide(self, state: _Loaded, batch: Sequence[Inbound]) -> Decision[_Prepared]:  # noqa: ARG002 -- loaded

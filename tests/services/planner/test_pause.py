@@ -191,3 +191,11 @@ def test_replay_finds_a_start_recorded_for_a_goal_that_was_held_and_never_resume
         for e in started
     ]
     assert _replayed([refund, queued, *other]).divergence is not None
+
+
+def test_a_goal_found_waiting_under_no_pause_starts_with_the_next_batch():
+    planner = Planner()
+    planner.waiting["run-2000"] = Waiting(goal(2000), ADMITTED, AGENT, NOW)
+    folded = planner.batch()
+    assert "RunStarted" in types(folded.outputs)
+    assert folded.released == {"run-2000"}

@@ -77,6 +77,28 @@ class PausedAdmission:
         found = (self._opened(r.run_id, r.goal) for r in conn.execute(stmt))
         return {w.run_id: w for w in found if w is not None}
 
+    def uncovered(self, conn: Connection, *, limit: int = 100) -> dict[str, Waiting]:
+        """Goals waiting under no pause any more, oldest first, by run.
+
+        A goal held by one replica while another resumed its scope (the resume
+        read the waiting goals before this one was saved) is left so; it starts
+        when a planner next sweeps for these.
+        """
+        p = _PAUSES.c
+        covering = select(_PAUSES.c.scope).where(
+            (p.scope == m.AdmissionScope.GLOBAL.value)
+            | ((p.scope == m.AdmissionScope.TENANT.value) & (p.target == _HELD.c.tenant))
+            | ((p.scope == m.AdmissionScope.AGENT.value) & (p.target == _HELD.c.agent))
+        )
+        stmt = (
+            select(_HELD.c.run_id, _HELD.c.goal)
+            .where(~covering.exists())
+            .order_by(_HELD.c.held_at, _HELD.c.run_id)
+            .limit(limit)
+        )
+        found = (self._opened(r.run_id, r.goal) for r in conn.execute(stmt))
+        return {w.run_id: w for w in found if w is not None}
+
     def seal(self, held: Waiting) -> str:
         """The stored text of ``held``: call it before the write transaction opens."""
         text = json.dumps(

@@ -8,7 +8,7 @@ resumes, and saves what this returns.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from agentdeck.contracts import Event
@@ -88,6 +88,7 @@ class _Batch:
         self.out = Folded()
 
     def fold(self, events: Sequence[Event], admissions: Sequence[Admission]) -> Folded:
+        self._start(lambda _: True)  # goals loaded waiting that no pause holds any more
         refused: set[str] = set()
         for event, admission in zip(events, admissions, strict=True):
             event_id = event.envelope.event_id
@@ -133,14 +134,16 @@ class _Batch:
         self.pauses = self.pauses.applied(event)
         key = scope_key(event)
         self.out.pauses[key] = self.pauses.by_key.get(key)
-        if event.paused:
-            return
+        if not event.paused:
+            self._start(lambda w: in_scope(key, w.goal.envelope.tenant, w.agent))
+
+    def _start(self, among: Callable[[Waiting], bool]) -> None:
+        """Start the waiting goals ``among`` that no pause holds, oldest first."""
         ready = sorted(
             (
                 w
                 for w in self.waiting.values()
-                if in_scope(key, w.goal.envelope.tenant, w.agent)
-                and self.pauses.covering(w.goal.envelope.tenant, w.agent) is None
+                if among(w) and self.pauses.covering(w.goal.envelope.tenant, w.agent) is None
             ),
             key=lambda w: (w.held_at, w.run_id),
         )
