@@ -14,6 +14,8 @@ and owns what every service used to write by hand:
   handler's state is the promise itself (a budget held, a call begun), so it
   commits before anything is published, and a redelivered event's outputs are
   re-emitted from what was saved (``replay``) rather than decided again.
+  Any handler may re-emit so (:class:`Replaying`): an event that comes again
+  because its sender re-drove it gets its outputs published again, same ids.
 
 A handler whose decisions are side effects in the world (the executor's tool
 calls) also writes ``act``: it performs what ``decide`` planned, each effect
@@ -38,6 +40,7 @@ __all__ = [
     "Committed",
     "Decision",
     "Journaled",
+    "Replaying",
     "StatefulHandler",
     "journaled",
     "transactional",
@@ -102,12 +105,22 @@ class Committed(Protocol):
         ...
 
 
-class Journaled(StatefulHandler[L, S], Protocol[L, S]):
-    """A handler whose state must be durable before its events are published."""
+@runtime_checkable
+class Replaying(Protocol):
+    """A handler that re-emits what an event it already processed caused, when it comes again.
+
+    A redelivered event is usually a duplicate; but when the events it caused
+    were lost downstream (a broker that lost its log), its sender re-drives it,
+    and only the handler that processed it can say again what came of it.
+    """
 
     def replay(self, conn: Connection, seen: Sequence[Inbound]) -> Sequence[Event]:
         """The events already-processed ``seen`` caused, rebuilt from what was saved."""
         ...
+
+
+class Journaled(StatefulHandler[L, S], Replaying, Protocol[L, S]):
+    """A handler whose state must be durable before its events are published."""
 
 
 def transactional(handler: StatefulHandler[L, S], *, store: Store, consumer: str) -> BatchHandler:
@@ -144,7 +157,8 @@ class _Transactional(Generic[L, S]):
             new = store.processed.filter_new(conn, self.consumer, ids)
             fresh = [item for item in batch if item.event.envelope.event_id in new]
             seen = [item for item in batch if item.event.envelope.event_id not in new]
-            again = list(journal.replay(conn, seen)) if journal is not None and seen else []
+            replayer = journal or (handler if isinstance(handler, Replaying) else None)
+            again = list(replayer.replay(conn, seen)) if replayer is not None and seen else []
             if not fresh:
                 return Outcome(again)
             state = handler.load(conn, fresh)
@@ -168,4 +182,4 @@ class _Transactional(Generic[L, S]):
         if journal is not None:
             commit()  # durable first: what is published next is already promised
             return Outcome([*again, *events])
-        return Outcome(events, commit)
+        return Outcome([*again, *events], commit)

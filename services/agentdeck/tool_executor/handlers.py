@@ -106,6 +106,19 @@ class ExecutorHandler:
         """Write the approval slots the batch changed."""
         self._ledger.save_slots(conn, decision.state.slots, self._clock())
 
+    def replay(self, conn: Connection, seen: Sequence[Inbound]) -> list[Event]:
+        """The outcomes of calls already handled, again, from the ledger (nothing runs again).
+
+        A decision or grant comes again when it is re-driven because its outcome
+        never reached the planner (a broker that lost its log): the outcome is
+        published again with its id, and is a duplicate wherever it did arrive.
+        """
+        events = [i.event for i in seen]
+        decisions = [e for e in events if isinstance(e, PolicyDecided)]
+        slots = self._ledger.slots(conn, approval_ids(events))
+        decisions += [decision_from_json(s.decision) for s in slots.values() if s.decision]
+        return self._runner.finished(conn, decisions)
+
     def _execute(self, executions: list[Execution]) -> list[Event]:
         """Run the calls: every start in one transaction, every outcome in one more."""
         if not executions:

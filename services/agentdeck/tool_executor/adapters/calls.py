@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection
 
 from agentdeck.contracts import ErrorInfo, Event, Producer
 from agentdeck.contracts.models import PolicyDecided
@@ -120,6 +121,17 @@ class CallRunner:
         if isinstance(args, ErrorInfo):  # the ledger began for other arguments: cannot be
             return self._finish_failed(decision, entry, args, started=False)
         return self._perform(decision, contract, args, entry)
+
+    def finished(self, conn: Connection, decisions: Sequence[PolicyDecided]) -> list[Event]:
+        """The outcome events of the ``decisions`` whose calls have finished, from the ledger."""
+        keys = {d.idempotency_key for d in decisions if d.idempotency_key}
+        records = self._ledger.finished(conn, keys)
+        return [
+            event
+            for d in decisions
+            if (record := records.get(d.idempotency_key or "")) is not None
+            for event in self._events(d, record)
+        ]
 
     def _stopped(self, decision: PolicyDecided) -> ErrorInfo | None:
         """The refusal of a call an engaged kill switch covers, read from the live view."""

@@ -261,6 +261,16 @@ class CallLedger:
         """Flag a started call whose outcome nobody knows."""
         self._write(lambda conn: self._effects.mark_unknown(conn, key))
 
+    def finished(self, conn: Connection, keys: Collection[str]) -> dict[str, CallRecord]:
+        """The stored outcomes of the calls among ``keys`` that have finished."""
+        found: dict[str, CallRecord] = {}
+        for key in keys:
+            entry = self._effects.get(conn, key)
+            record = None if entry is None else self.record_of(entry)
+            if record is not None:
+                found[key] = record
+        return found
+
     def record_of(self, entry: EffectEntry) -> CallRecord | None:
         """The stored outcome of a finished entry (an erased subject's output stays sealed)."""
         stored = entry.result.decode() if entry.result is not None else entry.error
