@@ -41,6 +41,10 @@ __all__ = [
     "Principal",
     "Producer",
     "Provenance",
+    "RollbackOutcome",
+    "RollbackReported",
+    "RollbackRequested",
+    "RolledBackCall",
     "RunCancelled",
     "RunCompleted",
     "RunFailed",
@@ -164,6 +168,35 @@ class Provenance(Record):
     """When it was read (UTC)."""
     tool_version: str
     """Version of the tool contract that produced it."""
+
+
+class RollbackOutcome(StrEnum):
+    """UNDONE: its compensation completed; NOT_UNDONE: it may have changed the world and nothing undid it (see reason); NOTHING_TO_UNDO: it only read. A reader that does not know a symbol reads NOT_UNDONE."""
+
+    UNDONE = "UNDONE"
+    NOT_UNDONE = "NOT_UNDONE"
+    NOTHING_TO_UNDO = "NOTHING_TO_UNDO"
+
+
+class RolledBackCall(Record):
+    """One call of a rolled-back run, and whether a rollback undid it."""
+
+    run_id: str
+    """Run the call belongs to."""
+    step_id: str
+    """Step of that run that made the call."""
+    tool: str
+    """Tool the call ran."""
+    idempotency_key: str
+    """Effect-ledger key of the call (its last attempt)."""
+    outcome: RollbackOutcome
+    """Whether the rollback undid the call."""
+    compensation: str | None = None
+    """Tool the tool's contract names to undo it; null if none."""
+    compensation_step: str | None = None
+    """Step of the rollback run that called the compensation; null if it was not called."""
+    reason: str
+    """Why the call was or was not undone, in words an operator can act on."""
 
 
 class RunLimits(Record):
@@ -588,6 +621,40 @@ class PolicyDecided(Event):
     """Budget left in the scope after the hold, in micro-USD; null when nothing was held or in decisions recorded before v4."""
     run_spent_micros: int | None = None
     """What the run had spent (settled holds) when the decision was made, in micro-USD; null in decisions recorded before v4."""
+
+
+class RollbackReported(Event):
+    """A rollback run ended: every call of its target runs, and whether it was undone. Emitted just before the rollback run's RunCompleted or RunCancelled."""
+
+    EVENT_TYPE: ClassVar[str] = "agentdeck.events.RollbackReported"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    envelope: Envelope
+    """Ids, causation, tenant, producer, time and trace context; run_id is the rollback run's."""
+    target_runs: tuple[str, ...]
+    """Runs rolled back, the most recently finished first."""
+    calls: tuple[RolledBackCall, ...]
+    """Every call of the target runs: compensated ones in the order they were undone (newest first), then the others."""
+    undone: int
+    """Calls whose compensation completed."""
+    not_undone: int
+    """Calls that may have changed the world and were not undone."""
+
+
+class RollbackRequested(Event):
+    """An operator asked to undo what runs did: the planner starts a rollback run (the envelope's run id, derived from the targets) whose steps call the compensations of the targets' completed calls, newest first."""
+
+    EVENT_TYPE: ClassVar[str] = "agentdeck.events.RollbackRequested"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    envelope: Envelope
+    """Ids, causation, tenant, producer, time and trace context; run_id is the rollback run's."""
+    target_runs: tuple[str, ...]
+    """Runs to roll back, all of the envelope's tenant."""
+    requested_by: str
+    """Key id of the operator who asked."""
+    reason: str
+    """Why, as the operator put it."""
 
 
 class RunCancelled(Event):

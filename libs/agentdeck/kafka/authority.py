@@ -22,7 +22,8 @@ from agentdeck.signing import Verifier, record_signature
 __all__ = ["ENTITLED", "OPERATOR", "SIGNED", "EventAuthority", "WriterKey"]
 
 OPERATOR = "operator"
-"""The writer name of people operating the platform (kill switches, cancels, pauses, erasure)."""
+"""The writer name of people operating the platform (kill switches, cancels, pauses, erasure,
+rollbacks)."""
 
 _PLANNER = frozenset({"planner"})
 _APPROVAL = frozenset({"approval"})
@@ -35,6 +36,7 @@ ENTITLED: Mapping[type[Event], frozenset[str]] = {
     m.RunCancelled: _PLANNER,
     m.RunQueued: _PLANNER,
     m.GoalRejected: _PLANNER,
+    m.RollbackReported: _PLANNER,
     m.PolicyDecided: frozenset({"policy-checker"}),
     m.ApprovalRequested: _APPROVAL,
     m.ApprovalGranted: _APPROVAL,
@@ -44,6 +46,7 @@ ENTITLED: Mapping[type[Event], frozenset[str]] = {
     m.KillSwitchSet: frozenset({OPERATOR}),
     m.AdmissionSet: frozenset({OPERATOR}),
     m.SubjectErased: frozenset({OPERATOR}),
+    m.RollbackRequested: frozenset({OPERATOR}),
 }
 """Event type -> the writers (service names) that may publish it."""
 

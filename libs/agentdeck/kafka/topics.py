@@ -46,6 +46,7 @@ _PARTITIONS = {Topic.CONTROL: 1, Topic.DEAD_LETTERS: 1}
 
 ROUTES: dict[type[Event], Topic] = {
     m.GoalSubmitted: Topic.GOALS,
+    m.RollbackRequested: Topic.GOALS,
     **dict.fromkeys(
         (
             m.GoalRejected,
@@ -54,6 +55,7 @@ ROUTES: dict[type[Event], Topic] = {
             m.RunFailed,
             m.RunCancelled,
             m.RunQueued,
+            m.RollbackReported,
             m.PlanProposed,
             m.StepScheduled,
             m.LlmCallRecorded,

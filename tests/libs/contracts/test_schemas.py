@@ -34,6 +34,8 @@ PIPELINE_EVENTS = {
     "AdmissionSet",
     "RunQueued",
     "SubjectErased",
+    "RollbackRequested",
+    "RollbackReported",
     "DeadLettered",
     "LlmCallRecorded",
 }
