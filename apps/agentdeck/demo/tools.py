@@ -60,6 +60,13 @@ _READ_RETRY = RetryPolicy(max_attempts=3, backoff_s=0.1, max_backoff_s=1.0)
 _WRITE_RETRY = RetryPolicy(max_attempts=3, backoff_s=0.5, max_backoff_s=5.0)
 
 
+def _refund_undone(args: RefundRequest, refund: Refund) -> RefundCancellation:
+    """How a rollback undoes a refund: cancel exactly the refund the call issued."""
+    return RefundCancellation(
+        refund_id=refund.refund_id, reason=f"rollback of the refund of order {args.order_id}"
+    )
+
+
 def _desk_tools(registry: ToolRegistry, desk: DeskApi) -> None:
     @registry.tool(
         version="1.0",
@@ -82,6 +89,7 @@ def _desk_tools(registry: ToolRegistry, desk: DeskApi) -> None:
         side_effect=SideEffect.WRITE,
         idempotent=True,
         compensation="cancel_refund",
+        compensation_args=_refund_undone,
         cost_micros=1_000,
         max_cost_micros=5_000,
         timeout_s=10.0,

@@ -20,13 +20,21 @@ Example::
 from __future__ import annotations
 
 from agentdeck.contracts.models import SideEffect
-from agentdeck.tools._contract import RetryPolicy, Tool, ToolContext, ToolContract, ToolFunction
+from agentdeck.tools._contract import (
+    CompensationArgs,
+    RetryPolicy,
+    Tool,
+    ToolContext,
+    ToolContract,
+    ToolFunction,
+)
 from agentdeck.tools._loading import DEMO_TOOLS, load_catalog, load_registries, load_registry
 from agentdeck.tools._registry import ToolRegistry, UnknownTool
 from agentdeck.tools._versions import version_compatible
 
 __all__ = [
     "DEMO_TOOLS",
+    "CompensationArgs",
     "RetryPolicy",
     "SideEffect",
     "Tool",

@@ -10,8 +10,23 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentdeck.contracts.models import SideEffect
+from agentdeck.errors import ConfigError
 
-__all__ = ["RetryPolicy", "Tool", "ToolContext", "ToolContract", "ToolFunction"]
+__all__ = [
+    "CompensationArgs",
+    "RetryPolicy",
+    "Tool",
+    "ToolContext",
+    "ToolContract",
+    "ToolFunction",
+]
+
+CompensationArgs = Callable[[Any, Any], BaseModel]
+"""(the call's arguments, its result) -> the arguments of the tool that undoes it.
+
+Pure and deterministic: the planner derives a rollback's calls with it, and
+replay derives them again.
+"""
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,8 @@ class ToolContract:
         side_effect: READ, WRITE (compensable) or IRREVERSIBLE.
         idempotent: Whether repeating a call with the same key is harmless.
         compensation: Name of the tool that undoes a WRITE, if any.
+        compensation_args: How a completed call's arguments and result become
+            the compensating tool's arguments; required with ``compensation``.
         timeout_s: Most a call may take.
         retry: Retry policy for retryable failures.
         rate_limit_per_minute: Calls allowed per tenant and minute; None for no limit.
@@ -56,6 +73,7 @@ class ToolContract:
     side_effect: SideEffect = SideEffect.READ
     idempotent: bool = True
     compensation: str | None = None
+    compensation_args: CompensationArgs | None = None
     timeout_s: float = 10.0
     retry: RetryPolicy = RetryPolicy()
     rate_limit_per_minute: int | None = None
@@ -65,6 +83,13 @@ class ToolContract:
     max_concurrency: int = 8
     sandboxed: bool = False
     credential_audience: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.compensation is None) != (self.compensation_args is None):
+            raise ConfigError(
+                f"tool {self.name}: compensation and compensation_args go together"
+                " (the tool that undoes a call, and how the call gives its arguments)"
+            )
 
     def json_schema(self) -> dict[str, Any]:
         """The arguments' JSON schema, as LLM tool calling wants it."""
