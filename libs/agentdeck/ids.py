@@ -7,9 +7,17 @@ outputs are recognised as duplicates.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from agentdeck.contracts import deterministic_id
 
-__all__ = ["approval_id_for", "decision_id_for", "idempotency_key_for", "reservation_id_for"]
+__all__ = [
+    "approval_id_for",
+    "decision_id_for",
+    "idempotency_key_for",
+    "reservation_id_for",
+    "rollback_run_id_for",
+]
 
 
 def idempotency_key_for(run_id: str, step_id: str, attempt: int) -> str:
@@ -30,3 +38,8 @@ def approval_id_for(decision_id: str) -> str:
 def reservation_id_for(decision_id: str) -> str:
     """Id of the budget reservation held for an allowed call."""
     return deterministic_id("reservation", decision_id)
+
+
+def rollback_run_id_for(target_runs: Collection[str]) -> str:
+    """Id of the run that rolls ``target_runs`` back: asking twice names the same run."""
+    return "rollback-" + deterministic_id("rollback", *sorted(set(target_runs)))

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Event, Producer
-from agentdeck.contracts.models import AdmissionSet, GoalSubmitted, KillSwitchSet
+from agentdeck.contracts.models import AdmissionSet, GoalSubmitted, KillSwitchSet, RollbackRequested
 from agentdeck.kafka import Inbound, record_headers
 from agentdeck.planner.adapters.pauses import PauseChanges, PausedAdmission
 from agentdeck.planner.adapters.producers import GoalAuthenticator
@@ -101,6 +101,8 @@ class PlannerHandler:
         inbound = [i for i in batch if acted_on(i.event)]
         events = [i.event for i in inbound]
         runs = {run_of(e) for e in events if not isinstance(e, AdmissionSet)}
+        # A rollback reads the runs it undoes (their calls, in the order they completed).
+        runs |= {t for e in events if isinstance(e, RollbackRequested) for t in e.target_runs}
         states = self._runs.load(conn, runs)
         resolved = self._claims.resolve(conn, events)  # large tool outputs come by reference
         sweep = self._clock() >= self._next_sweep

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from agentdeck.privacy import Sealer, sealing_codec
 from agentdeck.runtime import Clock, ServiceRunner, Subscription, serve, transactional, utc_now
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
-from agentdeck.tools import ToolRegistry, load_catalog
+from agentdeck.tools import ToolContract, ToolRegistry, load_catalog
 
 __all__ = ["build", "main", "producer_registry", "signer_of"]
 
@@ -43,9 +43,27 @@ def tool_infos(registry: ToolRegistry) -> dict[str, ToolInfo]:
             t.contract.max_cost_micros,
             t.contract.description,
             t.contract.json_schema(),
+            compensation=t.contract.compensation,
+            compensation_args=_compensation_args(t.contract),
         )
         for t in registry
     }
+
+
+def _compensation_args(
+    contract: ToolContract,
+) -> Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]] | None:
+    """The contract's typed mapping, over JSON: a completed call -> its compensation's arguments."""
+    derive = contract.compensation_args
+    if derive is None:
+        return None
+
+    def arguments(args: Mapping[str, Any], output: Mapping[str, Any]) -> dict[str, Any]:
+        typed_args = contract.input_model.model_validate(args)
+        typed_output = contract.output_model.model_validate(output)
+        return derive(typed_args, typed_output).model_dump(mode="json")
+
+    return arguments
 
 
 def tool_schemas(registry: ToolRegistry) -> list[dict[str, Any]]:

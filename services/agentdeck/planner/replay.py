@@ -38,6 +38,7 @@ __all__ = ["READS", "Divergence", "ReplayResult", "replay_run"]
 _OUTPUTS = (
     m.RunQueued,
     m.RunStarted,
+    m.RollbackReported,
     m.PlanProposed,
     m.ToolCallRequested,
     m.RunCompleted,
@@ -98,12 +99,16 @@ def replay_run(
     playbooks: PlaybookSource,
     tools: Mapping[str, ToolInfo],
     templates: Templates | None = None,
+    targets: Mapping[str, RunState] | None = None,
 ) -> ReplayResult:
     """Fold ``events`` (one run, in log order) through the planner and compare its outputs.
 
     ``templates`` may be shared by the replays of many runs (default: a new one).
+    ``targets``: for a rollback run, the states of the runs it rolls back (their
+    own replays' states), which its start read.
     """
-    return _Replayer(events, playbooks, tools, templates or Templates()).run()
+    replayer = _Replayer(events, playbooks, tools, templates or Templates(), targets or {})
+    return replayer.run()
 
 
 def _key(event: Event) -> str:
@@ -201,8 +206,10 @@ class _Replayer:
         playbooks: PlaybookSource,
         tools: Mapping[str, ToolInfo],
         templates: Templates,
+        targets: Mapping[str, RunState],
     ) -> None:
         self.events = events
+        self.targets = targets
         started = next((e for e in events if isinstance(e, m.RunStarted)), None)
         playbook_run = started if started and started.planner is m.PlannerKind.PLAYBOOK else None
         self.playbooks = _Pinned(playbooks, playbook_run)
@@ -278,6 +285,7 @@ class _Replayer:
             templates=self.templates,
             model_for=lambda _goal: self.model,
             admission=recorded_admission(principal) if principal is not None else None,
+            targets=self.targets if isinstance(cause, m.RollbackRequested) else {},
         )
 
     def _model_turns(self, state: RunState | None) -> tuple[RunState | None, Divergence | None]:

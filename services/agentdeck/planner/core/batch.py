@@ -111,6 +111,9 @@ class _Batch:
             self._cancel_waiting(self.waiting.pop(run_id), event)
             return False
         own = dataclasses.replace(self.ctx, admission=admission, pauses=self.pauses)
+        if isinstance(event, m.RollbackRequested):  # it reads the runs it undoes
+            targets = {t: self.states[t] for t in event.target_runs if t in self.states}
+            own = dataclasses.replace(own, targets=targets)
         state, out = decide(self.states.get(run_id), event, own)
         self.out.outputs += out
         if admission is not None and state is None:

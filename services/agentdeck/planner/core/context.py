@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from agentdeck.contracts import Producer
 from agentdeck.contracts.models import GoalSubmitted, SideEffect
 from agentdeck.planner.core.admission import Admitted, Refused
 from agentdeck.planner.core.pause import Pauses
 from agentdeck.planner.core.playbook import Playbook
+from agentdeck.planner.core.state import RunState
 from agentdeck.planner.core.templates import Templates
 
 __all__ = ["Context", "PlaybookSource", "ToolInfo"]
@@ -27,6 +28,13 @@ class ToolInfo:
     description: str = ""
     parameters: Mapping[str, object] | None = None
     """JSON schema of the arguments, offered to the LLM planner."""
+    compensation: str | None = None
+    """The tool that undoes a completed call of this one, as its contract names it."""
+    compensation_args: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]] | None = (
+        None
+    )
+    """(a call's arguments, its output) -> the compensation's arguments (JSON);
+    raises ValueError when they do not fit."""
 
 
 class PlaybookSource(Protocol):
@@ -58,3 +66,5 @@ class Context:
 
     None in replay: a goal that waited starts as it would have on arrival.
     """
+    targets: Mapping[str, RunState] = field(default_factory=dict)
+    """For a rollback request: the states of the runs it names that the planner knows."""

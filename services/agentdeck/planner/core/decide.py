@@ -21,6 +21,7 @@ from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.llm import on_model_answer
 from agentdeck.planner.core.llm_react import react_llm
 from agentdeck.planner.core.playbook import OnFailure, Playbook
+from agentdeck.planner.core.rollback import noted, rollback_playbook, start_rollback
 from agentdeck.planner.core.schedule import IN_FLIGHT, advance, fail_run, request_call
 from agentdeck.planner.core.start import start_run
 from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
@@ -32,8 +33,17 @@ Result = tuple[RunState | None, list[Event]]
 
 def decide(state: RunState | None, event: Event, ctx: Context) -> Result:
     """React to one event of a run."""
+    after, events = _decide(state, event, ctx)
+    if after is None or after is state:
+        return after, events
+    return noted(state, after, event, events, ctx)
+
+
+def _decide(state: RunState | None, event: Event, ctx: Context) -> Result:
     if isinstance(event, m.GoalSubmitted):
         return (state, []) if state is not None else start_run(event, ctx)
+    if isinstance(event, m.RollbackRequested):
+        return (state, []) if state is not None else start_rollback(event, ctx)
     if state is None or state.phase is not RunPhase.RUNNING:
         return state, []
     if isinstance(event, m.KillSwitchSet):
@@ -48,7 +58,10 @@ def decide(state: RunState | None, event: Event, ctx: Context) -> Result:
         return _awaiting_cancel(state, step_id, event), []
     if state.llm is not None:
         return react_llm(state, step_id, event, ctx)
-    playbook = ctx.playbooks.get(state.playbook, state.playbook_version)
+    if state.rollback is not None:
+        playbook = rollback_playbook(state)
+    else:
+        playbook = ctx.playbooks.get(state.playbook, state.playbook_version)
     return react(state, playbook, step_id, event, ctx)
 
 
@@ -224,7 +237,12 @@ _REACTIONS: dict[type[Event], Callable[..., Result]] = {
     m.ToolCallFailed: _failed,
 }
 
-RELEVANT: tuple[type[Event], ...] = (m.GoalSubmitted, *_REACTIONS, m.KillSwitchSet)
+RELEVANT: tuple[type[Event], ...] = (
+    m.GoalSubmitted,
+    m.RollbackRequested,
+    *_REACTIONS,
+    m.KillSwitchSet,
+)
 """The event types the planner acts on; others on its topics are ignored.
 
 Of the kill switches only a run's own (scope RUN, engaged) does anything: it cancels the run.

@@ -9,9 +9,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agentdeck.contracts.models import ErrorInfo, Principal, RunLimits
+from agentdeck.contracts.models import ErrorInfo, Principal, RollbackOutcome, RunLimits
 
-__all__ = ["IN_FLIGHT_STATES", "LlmConversation", "RunPhase", "RunState", "StepState", "StepStatus"]
+__all__ = [
+    "IN_FLIGHT_STATES",
+    "LlmConversation",
+    "PlannedUndo",
+    "RollbackPlan",
+    "RunPhase",
+    "RunState",
+    "StepState",
+    "StepStatus",
+]
 
 
 class StepStatus(StrEnum):
@@ -70,6 +79,41 @@ class StepState(BaseModel):
     failure: ErrorInfo | None = None
     activated: bool = True
     """False for fallback-only steps until a failed step's ``goto`` names them."""
+    tool: str | None = None
+    """Tool of the step's last requested call (None until one is requested)."""
+    arguments_json: str | None = None
+    """Arguments of that call, as requested: what a rollback derives its compensation from."""
+
+
+class PlannedUndo(BaseModel):
+    """One call of a run being rolled back, and what the rollback does about it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    step_id: str
+    tool: str
+    idempotency_key: str
+    compensation: str | None = None
+    step: str | None = None
+    """The rollback run's step that calls the compensation; None: the call is not compensated."""
+    arguments: dict[str, Any] | None = None
+    """The compensation's arguments, derived from the call's arguments and result."""
+    outcome: RollbackOutcome | None = None
+    """Settled when planned (no compensation to call); None: the step's result decides."""
+    reason: str = ""
+    """Why, for a settled outcome."""
+
+
+class RollbackPlan(BaseModel):
+    """What a rollback run undoes: every call of its targets, compensated ones first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    targets: tuple[str, ...]
+    """The runs rolled back, the most recently finished first."""
+    reason: str
+    calls: tuple[PlannedUndo, ...]
 
 
 class RunState(BaseModel):
@@ -105,6 +149,10 @@ class RunState(BaseModel):
     finished_at: datetime | None = None
     llm: LlmConversation | None = None
     """For runs the LLM planner plans: the conversation so far."""
+    completed: tuple[str, ...] = ()
+    """Steps whose call completed, in the order they completed (what a rollback reverses)."""
+    rollback: RollbackPlan | None = None
+    """For rollback runs: the calls they undo."""
 
     def principal(self) -> Principal | None:
         """Who the run acts for, as verified at admission; None for runs recorded before."""
