@@ -11,7 +11,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agentdeck.cli import approvals, bench, cancel, commands, pause, privacy, replay, worker
+from agentdeck.cli import (
+    approvals,
+    bench,
+    cancel,
+    commands,
+    pause,
+    privacy,
+    replay,
+    rollback,
+    worker,
+)
 from agentdeck.cli.audit import audit_app
 from agentdeck.cli.dead_letters import dead_letters_app
 from agentdeck.cli.settings import CliSettings
@@ -42,6 +52,7 @@ for _command in (
     pause.pause,
     pause.resume,
     pause.drain,
+    rollback.rollback,
     privacy.erase,
     privacy.retention,
     commands.metrics,

@@ -66,6 +66,7 @@ class RunsRepository:
         *,
         status: RunStatus | None = None,
         tenant: str | None = None,
+        agent: str | None = None,
         limit: int = 50,
     ) -> list[RunRecord]:
         """Runs, newest first (by ``started_at``), optionally filtered.
@@ -74,6 +75,7 @@ class RunsRepository:
             conn: An open connection.
             status: Only runs in this status.
             tenant: Only runs of this tenant.
+            agent: Only runs of this agent.
             limit: At most this many runs.
         """
         stmt = select(*_COLUMNS)
@@ -81,6 +83,8 @@ class RunsRepository:
             stmt = stmt.where(_TABLE.c.status == status.value)
         if tenant is not None:
             stmt = stmt.where(_TABLE.c.tenant == tenant)
+        if agent is not None:
+            stmt = stmt.where(_TABLE.c.agent == agent)
         stmt = stmt.order_by(_TABLE.c.started_at.desc(), _TABLE.c.run_id.desc()).limit(limit)
         return [_to_record(row) for row in conn.execute(stmt).mappings()]
 
