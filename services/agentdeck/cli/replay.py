@@ -196,7 +196,14 @@ def replay(
             )
         return
     if verify:
-        verify_run(events, stack, bundles=bundle or [], keys=policy_key or [], console=console)
+        verify_run(
+            events,
+            stack,
+            bundles=bundle or [],
+            keys=policy_key or [],
+            console=console,
+            load=lambda other: _events(stack, other, from_kafka=from_kafka)[0],
+        )
 
 
 def _replay_all(stack: StackInfo) -> None:

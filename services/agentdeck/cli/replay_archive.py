@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agentdeck.claimcheck import ClaimCheck, references
-from agentdeck.cli.replay import log_order
+from agentdeck.cli.replay import load_run, log_order
 from agentdeck.contracts import Codec, DecodeError, Event, default_codec
 from agentdeck.contracts import models as m
 from agentdeck.forking import can_fork, cpus, forked
@@ -161,7 +161,7 @@ class _RangeReplay:
     def _fold(
         self, conn: Connection, store: Store, run_id: str, run: _Run, result: ArchiveReplay
     ) -> None:
-        from agentdeck.planner.replay import replay_run  # noqa: PLC0415 -- heavy imports
+        from agentdeck.planner.replay import replay_run, replayed_targets  # noqa: PLC0415
 
         events = self._decoded(run.payloads)
         sealed = any(_SEALED in payload for payload in run.payloads)
@@ -184,8 +184,19 @@ class _RangeReplay:
                 result.runs += 1
                 result.unchecked.append((run_id, len(erased)))
                 return
+        targets = replayed_targets(  # a rollback run's: rebuilt from their own events
+            events,
+            lambda other: load_run(store, other, self.codec),
+            playbooks=self.playbooks,
+            tools=self.tools,
+            templates=self.templates,
+        )
         replayed = replay_run(
-            log_order(events), playbooks=self.playbooks, tools=self.tools, templates=self.templates
+            log_order(events),
+            playbooks=self.playbooks,
+            tools=self.tools,
+            templates=self.templates,
+            targets=targets,
         )
         result.runs += 1
         result.decisions += replayed.decisions

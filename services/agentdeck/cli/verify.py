@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -39,8 +39,12 @@ def verify_run(
     bundles: Sequence[Path],
     keys: Sequence[str],
     console: Console,
+    load: Callable[[str], Sequence[Event]] | None = None,
 ) -> None:
     """Replay the planner and re-decide the policy decisions; raise at the first divergence.
+
+    ``load`` reads another run's events: a rollback run's replay rebuilds the
+    runs it rolled back from theirs (without it, a rollback run diverges).
 
     Raises:
         VerificationFailed: A recorded decision is not what the code decides
@@ -49,14 +53,16 @@ def verify_run(
     from agentdeck.demo.tools import demo_registry  # noqa: PLC0415 -- heavy imports
     from agentdeck.planner.adapters.playbooks import bundled_playbooks  # noqa: PLC0415
     from agentdeck.planner.main import tool_infos  # noqa: PLC0415
-    from agentdeck.planner.replay import replay_run  # noqa: PLC0415
+    from agentdeck.planner.replay import replay_run, replayed_targets  # noqa: PLC0415
     from agentdeck.policy_checker.adapters.catalog import ToolCatalog  # noqa: PLC0415
     from agentdeck.policy_checker.adapters.cedar import load_bundle  # noqa: PLC0415
     from agentdeck.policy_checker.main import DEMO_BUNDLE  # noqa: PLC0415
     from agentdeck.policy_checker.replay import verify_decisions  # noqa: PLC0415
 
     registry = demo_registry()
-    planned = replay_run(events, playbooks=bundled_playbooks(), tools=tool_infos(registry))
+    playbooks, tools = bundled_playbooks(), tool_infos(registry)
+    targets = replayed_targets(events, load, playbooks=playbooks, tools=tools) if load else {}
+    planned = replay_run(events, playbooks=playbooks, tools=tools, targets=targets)
     if planned.divergence is not None:
         raise VerificationFailed(f"planner replay diverged: {planned.divergence.describe()}")
     console.print(f"verified: {planned.decisions} planner decisions reproduce the recorded run")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,7 @@ from agentdeck.planner.core.admission import recorded_admission
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.core.pause import Pause, Pauses, waiting_cancelled
 
-__all__ = ["READS", "Divergence", "ReplayResult", "replay_run"]
+__all__ = ["READS", "Divergence", "ReplayResult", "replay_run", "replayed_targets"]
 
 _OUTPUTS = (
     m.RunQueued,
@@ -109,6 +109,33 @@ def replay_run(
     """
     replayer = _Replayer(events, playbooks, tools, templates or Templates(), targets or {})
     return replayer.run()
+
+
+def replayed_targets(
+    events: Sequence[Event],
+    load: Callable[[str], Sequence[Event]],
+    *,
+    playbooks: PlaybookSource,
+    tools: Mapping[str, ToolInfo],
+    templates: Templates | None = None,
+) -> dict[str, RunState]:
+    """For a rollback run's ``events``: the runs it rolls back, each rebuilt by its own replay.
+
+    ``load`` reads a run's events. Runs that ended before the rollback started
+    end in the state the planner read then. Empty for any other run.
+    """
+    targets: dict[str, RunState] = {}
+    for request in (e for e in events if isinstance(e, m.RollbackRequested)):
+        for run_id in request.target_runs:
+            loaded = load(run_id)
+            state = (
+                replay_run(loaded, playbooks=playbooks, tools=tools, templates=templates).state
+                if loaded
+                else None
+            )
+            if state is not None:
+                targets[run_id] = state
+    return targets
 
 
 def _key(event: Event) -> str:
