@@ -141,7 +141,7 @@ def test_a_rollback_cancels_the_refund_once_and_reports_every_call(
     assert main(["replay", "--all"]) == 0, capsys.readouterr().err
 
 
-def test_a_kill_switch_on_the_compensation_stops_the_rollback_and_the_report_says_so(
+def test_a_kill_switch_on_the_compensation_stops_the_agents_rollback_and_the_report_says_so(
     bootstrap_servers: str,
     pg_admin: Engine,
     tmp_path: Path,
@@ -150,25 +150,36 @@ def test_a_kill_switch_on_the_compensation_stops_the_rollback_and_the_report_say
 ) -> None:
     with running_platform(bootstrap_servers, pg_admin, tmp_path / "killed") as platform:
         point_cli_at(platform.info, monkeypatch)
-        run_id, reason = f"rollback-{uuid.uuid4().hex[:8]}", "refund to keep"
-        submit_refund(platform, run_id, order="1042", cents=1000, reason=reason)
-        wait_until(lambda: _status(platform, run_id) is RunStatus.COMPLETED, 60, "refunded")
+        tag = uuid.uuid4().hex[:8]
+        older, newer = f"rollback-{tag}-older", f"rollback-{tag}-newer"
+        for run_id in (older, newer):
+            submit_refund(platform, run_id, order="1042", cents=1000, reason=f"keep {run_id}")
+            wait_until(lambda r=run_id: _status(platform, r) is RunStatus.COMPLETED, 60, run_id)
         kill = ["kill", "--scope", "tool", "--target", "cancel_refund", "--reason", "freeze"]
         assert main(kill) == 0
         wait_until(lambda: _switched_off(platform, "cancel_refund"), 10, "policy saw the switch")
 
-        code, out, err = _rollback(run_id, capsys)
+        agents = ["--agent", "support-agent", "--last", "2", "--tenant", "acme"]
+        code = main(["rollback", *agents, "--reason", "wrong refunds", "--timeout", "60"])
+        out, err = capsys.readouterr()
         assert code == 1, out
-        assert "calls not undone: 1" in err
-        [refund] = [
-            c
-            for c in _report(platform, rollback_run_id_for([run_id])).calls
-            if c.tool == "create_refund"
+        assert "calls not undone: 2" in err
+        report = _report(platform, rollback_run_id_for([older, newer]))
+        assert report.target_runs == (newer, older)
+        refunds = [c for c in report.calls if c.tool == "create_refund"]
+        assert [(c.run_id, c.outcome) for c in refunds] == [
+            (newer, NOT_UNDONE),
+            (older, NOT_UNDONE),
         ]
-        assert refund.outcome is NOT_UNDONE
-        assert refund.reason.startswith("cancel_refund (undo_1) denied (policy_denied): the TOOL")
-        assert refund.reason.endswith(
-            "kill switch on cancel_refund is engaged by operator-1: freeze"
+        assert refunds[0].reason == (
+            "cancel_refund (undo_1) denied (policy_denied): the TOOL kill switch on"
+            " cancel_refund is engaged by operator-1: freeze"
         )
-        assert _refund_of(platform, reason) == "issued"
+        assert "not attempted" in refunds[1].reason
+        assert {_refund_of(platform, f"keep {r}") for r in (older, newer)} == {"issued"}
         assert "completed" not in {s for _, s in _effects(platform, "cancel_refund")}
+
+        # Either run again, in another rollback: refused, its calls were reported there.
+        code = main(["rollback", "--run", older, "--reason", "again"])
+        assert code == 1
+        assert "was rolled back by rollback-" in capsys.readouterr().err

@@ -19,7 +19,13 @@ from agentdeck.cli.producer import operator_signer
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.submit import publish
-from agentdeck.contracts import DecodeError, Producer, deterministic_id, envelope_for
+from agentdeck.contracts import (
+    DecodeError,
+    Producer,
+    default_codec,
+    deterministic_id,
+    envelope_for,
+)
 from agentdeck.contracts.models import RollbackOutcome, RollbackReported, RollbackRequested
 from agentdeck.errors import ConfigError, TerminalError
 from agentdeck.ids import rollback_run_id_for
@@ -68,6 +74,35 @@ def _targets(
     if len({r.tenant for r in found}) > 1:
         raise ConfigError("the runs belong to several tenants: roll each tenant back on its own")
     return found
+
+
+def _not_rolled_back_elsewhere(stack: StackInfo, targets: list[RunRecord], run_id: str) -> None:
+    """Refuse runs an earlier rollback of other runs already named: their calls were undone
+    (or reported) there, and a second rollback run would call the compensations again."""
+    since = min(t.started_at for t in targets)
+    ids = {t.run_id for t in targets}
+    store = Store.open(stack.database_url, data_dir=stack.data_dir, upgrade=False)
+    codec = default_codec()
+    try:
+        with store.transaction(read_only=True) as conn:
+            found = store.archive.latest_of_type(
+                conn, RollbackRequested.EVENT_TYPE, since=since, limit=10_000
+            )
+    finally:
+        store.close()
+    for item in found:
+        try:
+            earlier = codec.decode(item.payload)
+        except DecodeError:
+            continue
+        if not isinstance(earlier, RollbackRequested) or earlier.envelope.run_id == run_id:
+            continue
+        overlap = sorted(ids & set(earlier.target_runs))
+        if overlap:
+            raise ConfigError(
+                f"run {overlap[0]} was rolled back by {earlier.envelope.run_id} already"
+                f" (agentdeck show {earlier.envelope.run_id}); leave it out"
+            )
 
 
 def _report(stack: StackInfo, run_id: str, timeout_s: float) -> RollbackReported | None:
@@ -134,6 +169,7 @@ def rollback(
     targets = _targets(stack, run, agent, last if agent else None, tenant or settings.tenant)
     ids = [t.run_id for t in targets]
     run_id = rollback_run_id_for(ids)
+    _not_rolled_back_elsewhere(stack, targets, run_id)
     signer = operator_signer(settings, stack.data_dir)
     now = datetime.now(UTC)
     event = RollbackRequested(
