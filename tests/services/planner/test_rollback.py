@@ -14,6 +14,7 @@ from agentdeck.planner.core import Context, RunPhase, RunState, Templates, decid
 from agentdeck.planner.main import tool_infos
 from agentdeck.planner.replay import replay_run
 
+from .test_cancel import cancel
 from .test_core import ME, NOW, ORDER, Run, goal, types
 
 TOOLS = tool_infos(demo_registry())
@@ -246,3 +247,12 @@ def test_a_completed_call_is_remembered_with_its_arguments_in_completion_order()
     assert run.completed == ("lookup", "refund", "draft")
     assert run.step("refund").tool == "create_refund"
     assert json.loads(run.step("refund").arguments_json or "{}")["amount_cents"] == 2000
+
+
+def test_a_cancelled_rollback_reports_what_it_did_not_get_to():
+    rollback = Rollback(refunded(2000, 1).run)
+    out = rollback.feed(cancel(rollback.run.run_id))
+    assert types(out) == ["RollbackReported", "RunCancelled"]
+    [refund] = [c for c in rollback.report().calls if c.step_id == "refund"]
+    assert refund.outcome is NOT_UNDONE
+    assert refund.reason == "cancel_refund (undo_1) has no result: the rollback run ended cancelled"
