@@ -111,11 +111,25 @@ def run_tree(run_id: str, events: Sequence[Event]) -> Tree:
             )
         elif isinstance(event, m.RunCompleted | m.RunFailed | m.RunCancelled):
             tree.add(_outcome(event, start))
+        elif isinstance(event, m.RollbackReported):
+            _rollback_report(
+                tree.add(
+                    f"{_ms(start, event.envelope.occurred_at)} "
+                    f"rollback: {event.undone} undone, {event.not_undone} not undone"
+                ),
+                event,
+            )
         elif step is not None and (line := _line(event, start)) is not None:
             if step not in steps:
                 steps[step] = tree.add(f"step [bold]{step}[/]")
             steps[step].add(line)
     return tree
+
+
+def _rollback_report(node: Tree, report: m.RollbackReported) -> None:
+    for call in report.calls:
+        outcome = call.outcome.value.lower().replace("_", " ")
+        node.add(f"{call.run_id} {call.step_id} {call.tool}: {outcome} ({call.reason})")
 
 
 def _outcome(event: m.RunCompleted | m.RunFailed | m.RunCancelled, start: datetime) -> str:
