@@ -88,3 +88,22 @@ def test_every_event_that_carries_authority_has_a_writer():
     }
     assert carrying <= ENTITLED.keys()
     assert all(ENTITLED[e] for e in carrying)
+
+
+def test_a_rollback_request_must_come_from_an_operator():
+    request = m.RollbackRequested(
+        envelope=started(goal(1)).envelope.model_copy(
+            update={"event_type": m.RollbackRequested.EVENT_TYPE, "run_id": "rollback-1"}
+        ),
+        target_runs=("run-1",),
+        requested_by="mallory",
+        reason="undo it",
+    )
+    assert _refusal(request, OPERATOR) is None
+    for signer in (PLANNER, POLICY):
+        refused = _refusal(request, signer)
+        assert refused is not None
+        assert refused.code == "event_writer_not_entitled"
+    unsigned = _refusal(request, None)
+    assert unsigned is not None
+    assert unsigned.code == "event_unsigned"
