@@ -76,10 +76,11 @@ class PlannerHandler:
         turns: ModelTurns | None = None,
         bind_subjects: BindSubjects | None = None,
         sealer: Sealer | None = None,
+        redrive_after: timedelta = timedelta(seconds=60),
     ) -> None:
         self._store = store
         self._bind_subjects = bind_subjects
-        self._runs = RunStates(store, cipher=sealer)
+        self._runs = RunStates(store, cipher=sealer, redrive_after=redrive_after)
         self._paused = PausedAdmission(cipher=sealer)
         self._next_sweep = datetime.min.replace(tzinfo=UTC)
         self._claims = ClaimCheck(store.payloads, cipher=sealer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +13,17 @@ from agentdeck.contracts import Codec
 from agentdeck.contracts.models import AdmissionSet, GoalSubmitted
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState
-from agentdeck.kafka import Topic
+from agentdeck.kafka import EventProducer, Topic
 from agentdeck.planner.adapters.model import OpenAiCompatible
 from agentdeck.planner.adapters.model_calls import ModelCalls
 from agentdeck.planner.adapters.playbooks import YamlPlaybooks, bundled_playbooks
 from agentdeck.planner.adapters.producers import ProducerRegistry
+from agentdeck.planner.adapters.runs import RunStates
 from agentdeck.planner.adapters.tables import SCHEMA
 from agentdeck.planner.core import RELEVANT
 from agentdeck.planner.core.context import ToolInfo
 from agentdeck.planner.handlers import PlannerHandler
+from agentdeck.planner.redriver import Redriver
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.privacy import Sealer, sealing_codec
@@ -163,6 +166,7 @@ def build(
         YamlPlaybooks(Path(settings.playbook_dir)) if settings.playbook_dir else bundled_playbooks()
     )
     identity_service = settings.service_name
+    redrive_after = timedelta(seconds=settings.redrive_after_s)
     planner = PlannerHandler(
         store=store,
         producers=registry.authenticator(),
@@ -174,8 +178,20 @@ def build(
         turns=_turns(settings, store, hot, tools, sealer),
         bind_subjects=sealer.keys.bind_many if sealer is not None else None,
         sealer=sealer,
+        redrive_after=redrive_after,
     )
     handler = transactional(planner, store=store, consumer=f"{identity_service}.runs")
+    signer = signer_of(settings)
+    redriver = Redriver(
+        store,
+        RunStates(store, cipher=sealer),
+        EventProducer(
+            settings.kafka, codec, client_id=f"{identity_service}-redrive", signer=signer
+        ),
+        clock=clock,
+        redrive_after=redrive_after,
+        interval_s=settings.redrive_interval_s,
+    )
     # The control topic too: an operator's RUN switch cancels a run even when nothing
     # of it is in flight (a run waiting for an approval hears from nobody else), and
     # an operator's pause holds new goals until the scope is resumed.
@@ -184,8 +200,9 @@ def build(
         settings,
         codec,
         [Subscription("runs", topics, handler, events=(*RELEVANT, AdmissionSet))],
+        tasks=[("redrive", redriver.run)],
         checks={"store": store.ping},
-        signer=signer_of(settings),
+        signer=signer,
     )
 
 

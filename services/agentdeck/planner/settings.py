@@ -43,3 +43,12 @@ class PlannerSettings(ServiceSettings):
     )
     llm_usd_per_million_tokens: float = Field(default=1.0, ge=0)
     llm_cache_ttl_s: float = Field(default=3600.0, gt=0, description="Response cache lifetime.")
+    redrive_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A run with a call in flight and no progress this long is re-driven: the"
+        " call's request is published again (same id; downstream re-emits what it did).",
+    )
+    redrive_interval_s: float = Field(
+        default=5.0, gt=0, description="How often the planner looks for stalled runs."
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, select, update
 
 from agentdeck.planner.adapters.tables import ModelCallRow, RunStateRow
 from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
@@ -21,7 +21,11 @@ def _put_states(insert: InsertFactory) -> AnyInsert:
     stmt = insert(_RUNS)
     return stmt.on_conflict_do_update(
         index_elements=["run_id"],
-        set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+        set_={
+            "state": stmt.excluded.state,
+            "updated_at": stmt.excluded.updated_at,
+            "wake_at": stmt.excluded.wake_at,
+        },
     )
 
 
@@ -45,11 +49,35 @@ class RunStatesTable:
         stmt = select(_RUNS.c.run_id, _RUNS.c.state).where(_RUNS.c.run_id.in_(list(run_ids)))
         return {row.run_id: row.state for row in conn.execute(stmt)}
 
-    def put_many(self, conn: Connection, states: Sequence[tuple[str, str, datetime]]) -> None:
-        """Write each ``(run id, text, updated at)`` in one statement; the last write wins."""
+    def put_many(
+        self, conn: Connection, states: Sequence[tuple[str, str, datetime, datetime | None]]
+    ) -> None:
+        """Write each ``(run id, text, updated at, wake at)`` in one statement; the last wins."""
         if states:
-            rows = [{"run_id": r, "state": s, "updated_at": at} for r, s, at in states]
+            rows = [
+                {"run_id": r, "state": s, "updated_at": at, "wake_at": wake}
+                for r, s, at, wake in states
+            ]
             conn.execute(_put_states(conn), rows)
+
+    def due(self, conn: Connection, now: datetime, *, limit: int) -> dict[str, datetime]:
+        """The runs whose wake-up time has come (oldest first), with that time."""
+        stmt = (
+            select(_RUNS.c.run_id, _RUNS.c.wake_at)
+            .where(_RUNS.c.wake_at <= now)
+            .order_by(_RUNS.c.wake_at)
+            .limit(limit)
+        )
+        return {row.run_id: row.wake_at for row in conn.execute(stmt)}
+
+    def snooze(self, conn: Connection, due: dict[str, datetime], until: datetime) -> None:
+        """Move the wake-up of the ``due`` runs to ``until``, unless a save moved it meanwhile."""
+        for run_id, was in due.items():
+            conn.execute(
+                update(_RUNS)
+                .where(_RUNS.c.run_id == run_id, _RUNS.c.wake_at == was)
+                .values(wake_at=until)
+            )
 
 
 class ModelCallsTable:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Connection
 
 from agentdeck.contracts import FieldCipher
 from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.core import RunState
+from agentdeck.planner.core.redrive import wake_at
 from agentdeck.privacy import AtRest
 from agentdeck.store import Store
 
@@ -37,9 +39,15 @@ class RunStates:
     """
 
     def __init__(
-        self, store: Store, *, remembered: int = 10_000, cipher: FieldCipher | None = None
+        self,
+        store: Store,
+        *,
+        remembered: int = 10_000,
+        cipher: FieldCipher | None = None,
+        redrive_after: timedelta = timedelta(seconds=60),
     ) -> None:
         self._store = store
+        self._redrive_after = redrive_after
         self._table = RunStatesTable()
         self._at_rest = AtRest(cipher)
         self._remembered = remembered
@@ -80,7 +88,11 @@ class RunStates:
         """Write the prepared states in the caller's transaction."""
         self._table.put_many(
             conn,
-            [(k, text, prepared.states[k].updated_at) for k, text in prepared.texts.items()],
+            [
+                (k, text, state.updated_at, wake_at(state, self._redrive_after))
+                for k, text in prepared.texts.items()
+                if (state := prepared.states[k])
+            ],
         )
         for run_id, text in prepared.texts.items():
             self._remember(run_id, text, prepared.states[run_id])

@@ -35,10 +35,13 @@ class RunStateRow(Tables):
     """
 
     __tablename__ = "planner_runs"
+    __table_args__ = (Index("ix_planner_runs_wake_at", "wake_at"),)
 
     run_id: Mapped[str] = mapped_column(_ID, primary_key=True)
     state: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    wake_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When the run counts as stalled (a call in flight, no progress): it is re-driven then."""
 
 
 class ModelCallRow(Tables):

@@ -28,6 +28,7 @@ from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.playbook import OnFailure, Playbook, PlaybookStep
 from agentdeck.planner.core.schedule import advance
 from agentdeck.planner.core.state import (
+    IN_FLIGHT_STATES,
     PlannedUndo,
     RollbackPlan,
     RunPhase,
@@ -223,8 +224,12 @@ def noted(
     for event in events:
         if isinstance(event, m.ToolCallRequested) and event.envelope.step_id in after.steps:
             after = after.with_step(
-                event.envelope.step_id, tool=event.tool, arguments_json=event.arguments_json
+                event.envelope.step_id,
+                tool=event.tool,
+                arguments_json=event.arguments_json,
+                request=event,
             )
+    after = _without_settled_requests(after)
     if isinstance(cause, m.ToolCallCompleted) and before is not None:
         step_id = cause.envelope.step_id
         was, now = before.steps.get(step_id or ""), after.steps.get(step_id or "")
@@ -239,6 +244,19 @@ def noted(
 
 
 _FINAL = (m.RunCompleted, m.RunFailed, m.RunCancelled)
+
+
+def _without_settled_requests(state: RunState) -> RunState:
+    """``state`` without the requests of steps no longer in flight (only those are re-driven)."""
+    done = [
+        k
+        for k, s in state.steps.items()
+        if s.request is not None
+        and (state.phase is not RunPhase.RUNNING or s.status not in IN_FLIGHT_STATES)
+    ]
+    for step_id in done:
+        state = state.with_step(step_id, request=None)
+    return state
 
 
 def _report(state: RunState, cause: Event, ctx: Context) -> m.RollbackReported:

@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agentdeck.contracts.models import ErrorInfo, Principal, RollbackOutcome, RunLimits
+from agentdeck.contracts.models import (
+    ErrorInfo,
+    Principal,
+    RollbackOutcome,
+    RunLimits,
+    ToolCallRequested,
+)
 
 __all__ = [
     "IN_FLIGHT_STATES",
@@ -83,6 +89,8 @@ class StepState(BaseModel):
     """Tool of the step's last requested call (None until one is requested)."""
     arguments_json: str | None = None
     """Arguments of that call, as requested: what a rollback derives its compensation from."""
+    request: ToolCallRequested | None = None
+    """The step's request while it has no outcome: what a re-drive publishes again."""
 
 
 class PlannedUndo(BaseModel):

@@ -1,0 +1,181 @@
+"""The broker loses its whole log mid-burst (the embedded one keeps it in memory): every run
+still finishes, every call that ran is archived, and no effect happens twice.
+
+The planner is frozen (SIGSTOP) once every run has started, so calls already
+decided run while their outcomes pile up unread on the broker. Then every
+service and the broker are killed, and the services restart on a new, empty
+broker with the same database: what was in flight exists only in the
+services' own state. The planner re-drives the runs whose calls have no
+outcome; the policy-checker re-emits its journaled decisions and the executor
+the outcomes in its effect ledger, so each run moves on without a call being
+made again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from agentdeck.cli.demo import wait_for_outcomes
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
+from agentdeck.cli.stackfile import StackInfo
+from agentdeck.cli.submit import publish_goal
+from agentdeck.contracts import default_codec
+from agentdeck.contracts import models as m
+from agentdeck.demo.scripted_llm import ScriptedModel
+from agentdeck.demo.sql_desk import SqlDesk
+from agentdeck.embedded import EmbeddedBroker, free_port
+from agentdeck.embedded_stack.goals import goal_event
+from agentdeck.embedded_stack.keys import DemoKeys, load_or_create
+from agentdeck.kafka import Topic, ensure_topics, topic_specs
+from agentdeck.settings import KafkaSettings
+from agentdeck.store import Store, migrate
+from agentdeck.telemetry.adapters.runs import RunsRepository
+from agentdeck.telemetry.core.runs import RunStatus
+from agentdeck.tool_executor.adapters.tables import EffectRow
+from testkit.kafka import backlog
+from testkit.processes import ServiceProcesses
+from testkit.sql import Databases
+
+RUNS = 6
+PROJECTION = RunsRepository()
+REDRIVE = {"REDRIVE_AFTER_S": "2", "REDRIVE_INTERVAL_S": "0.5"}
+
+
+def _services(
+    broker: EmbeddedBroker, prefix: str, url: str, *, keys: DemoKeys, root: Path, llm: str
+) -> ServiceProcesses:
+    return ServiceProcesses(
+        bootstrap=broker.bootstrap_servers,
+        prefix=prefix,
+        database_url=url,
+        keys=keys,
+        approval_port=free_port(),
+        llm_base_url=llm,
+        logs=root,
+        overrides={"planner": REDRIVE},
+    )
+
+
+@pytest.mark.timeout(300)
+def test_runs_finish_once_each_after_the_broker_loses_everything_in_flight(
+    pg_admin: Engine, tmp_path: Path
+) -> None:
+    databases = Databases("postgresql", tmp_path, pg_admin)
+    store = Store(databases.new_engine())
+    migrate(store.engine, *SERVICE_SCHEMAS)
+    SqlDesk(store).seed()
+    url = store.engine.url.render_as_string(hide_password=False)
+    prefix = f"lost{uuid.uuid4().hex[:8]}"
+    keys = load_or_create(tmp_path)
+    marker = f"lost-{uuid.uuid4().hex[:6]}"
+    with ScriptedModel() as model:
+        first = EmbeddedBroker(log_path=tmp_path / "broker-1.log")
+        first.start()
+        kafka = KafkaSettings(bootstrap_servers=first.bootstrap_servers, topic_prefix=prefix)
+        ensure_topics(kafka, topic_specs(prefix, 3))
+        before = _services(first, prefix, url, keys=keys, root=tmp_path, llm=model.base_url)
+        before.start_all()
+        try:
+            run_ids = _submit(kafka, url, tmp_path, marker)
+            _wait_for(lambda: len(_started(store, run_ids)) == RUNS, "every run started")
+            before.pause("planner")  # frozen: outcomes of calls already decided pile up
+            _wait_for(lambda: _unread_outcomes(kafka, prefix) > 0, "an outcome nobody read")
+            assert _open(store, run_ids), "every run ended before the broker was lost"
+        finally:
+            before.stop_all()
+            first.stop()
+        executed = _executed(store, run_ids)
+        assert executed, "some calls ran before the loss"
+
+        second = EmbeddedBroker(log_path=tmp_path / "broker-2.log")
+        second.start()
+        ensure_topics(
+            KafkaSettings(bootstrap_servers=second.bootstrap_servers, topic_prefix=prefix),
+            topic_specs(prefix, 3),
+        )
+        after = _services(second, prefix, url, keys=keys, root=tmp_path, llm=model.base_url)
+        after.start_all()
+        try:
+            outcomes = wait_for_outcomes(store, run_ids, timeout_s=90)
+        finally:
+            after.stop_all()
+            second.stop()
+    statuses = {r: outcomes[r].status if r in outcomes else None for r in run_ids}
+    assert set(statuses.values()) == {RunStatus.COMPLETED}, (statuses, after.log("planner"))
+    refunds = [r for r in SqlDesk(store).refunds() if r.reason == marker]
+    assert len(refunds) == RUNS, f"{len(refunds)} refunds for {RUNS} runs: an effect repeated"
+    assert _archived_outcomes(store, run_ids) >= executed, "every call that ran is archived"
+    store.close()
+    databases.close()
+
+
+def _submit(kafka: KafkaSettings, url: str, data_dir: Path, marker: str) -> list[str]:
+    info = StackInfo(
+        bootstrap_servers=kafka.bootstrap_servers,
+        topic_prefix=kafka.topic_prefix,
+        database_url=url,
+        data_dir=str(data_dir),
+    )
+    run_ids = []
+    for n in range(RUNS):
+        event = goal_event(
+            goal="refund",
+            playbook="refund-order",
+            inputs={"order_id": "2077", "amount_cents": 500, "reason": marker},
+            tenant="acme",
+            run_id=f"{marker}-{n}",
+            requested_by="crm",
+            limits=m.RunLimits(),
+        )
+        publish_goal(info, event)
+        run_ids.append(event.envelope.run_id or "")
+    return run_ids
+
+
+def _wait_for(condition, what: str, timeout_s: float = 60) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _started(store: Store, run_ids: list[str]) -> list[str]:
+    with store.transaction(read_only=True) as conn:
+        return [r for r in run_ids if PROJECTION.get(conn, r) is not None]
+
+
+def _open(store: Store, run_ids: list[str]) -> list[str]:
+    with store.transaction(read_only=True) as conn:
+        runs = {r: PROJECTION.get(conn, r) for r in run_ids}
+    return [r for r, run in runs.items() if run is None or not run.final]
+
+
+def _unread_outcomes(kafka: KafkaSettings, prefix: str) -> int:
+    return backlog(kafka, f"{prefix}-planner.runs", Topic.TOOL_RESULTS)[1]
+
+
+def _executed(store: Store, run_ids: list[str]) -> set[str]:
+    """The idempotency keys of the calls that ran to completion."""
+    found = select(EffectRow.idempotency_key).where(
+        EffectRow.run_id.in_(run_ids), EffectRow.status == "completed"
+    )
+    with store.transaction(read_only=True) as conn:
+        return set(conn.execute(found).scalars())
+
+
+def _archived_outcomes(store: Store, run_ids: list[str]) -> set[str]:
+    codec = default_codec()
+    keys: set[str] = set()
+    with store.transaction(read_only=True) as conn:
+        for run in run_ids:
+            for archived in store.archive.read_run(conn, run):
+                if archived.event_type.endswith("ToolCallCompleted"):
+                    event = codec.decode(archived.payload)
+                    assert isinstance(event, m.ToolCallCompleted)
+                    keys.add(event.idempotency_key)
+    return keys
