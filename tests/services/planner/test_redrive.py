@@ -1,0 +1,71 @@
+"""Re-driving stalled runs: which requests go out again, when, and the table's wake-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from agentdeck.contracts import models as m
+from agentdeck.planner.adapters.records import RunStatesTable
+from agentdeck.planner.adapters.tables import SCHEMA
+from agentdeck.planner.core import StepStatus
+from agentdeck.planner.core.redrive import requests_to_redrive, wake_at
+from agentdeck.store import migrate, transaction
+
+from .test_core import NOW, ORDER, Run, goal
+
+if TYPE_CHECKING:
+    from testkit.sql import Databases
+
+AFTER = timedelta(seconds=60)
+
+
+def test_a_requested_call_is_re_driven_as_first_published_until_it_has_an_outcome():
+    run = Run(goal(2000))
+    [first] = [e for e in run.emitted if isinstance(e, m.ToolCallRequested)]
+    assert requests_to_redrive(run.run) == [first]
+    assert wake_at(run.run, AFTER) == run.run.updated_at + AFTER
+    run.feed(run.decision("lookup", m.DecisionOutcome.ALLOW))
+    assert requests_to_redrive(run.run) == [first], "allowed: its outcome may still be lost"
+    run.feed(run.completed("lookup", ORDER))
+    [refund] = requests_to_redrive(run.run)
+    assert refund.envelope.step_id == "refund"
+    assert run.run.step("lookup").request is None, "a step with an outcome keeps no request"
+
+
+def test_a_call_waiting_for_a_human_or_a_finished_run_is_not_re_driven():
+    run = Run(goal(23000))
+    run.allow_and_complete("lookup", ORDER | {"refundable_cents": 23000})
+    run.feed(run.decision("refund", m.DecisionOutcome.REQUIRE_APPROVAL))
+    assert run.run.step("refund").status is StepStatus.WAITING_APPROVAL
+    assert requests_to_redrive(run.run) == []
+    assert wake_at(run.run, AFTER) is None
+    done = Run(goal(2000))
+    done.allow_and_complete("lookup", ORDER)
+    done.allow_and_complete("refund", {"refund_id": "rf-1", "amount_cents": 2000})
+    done.allow_and_complete("draft", {"to": "kim@example.com", "subject": "s", "body": "b"})
+    assert requests_to_redrive(done.run) == []
+
+
+def test_due_runs_are_found_and_snoozed_unless_a_save_moved_them(databases: Databases):
+    engine = databases.new_engine()
+    migrate(engine, SCHEMA)
+    table, at = RunStatesTable(), datetime(2026, 3, 1, 9, 0, tzinfo=NOW.tzinfo)
+    with transaction(engine) as conn:
+        table.put_many(
+            conn,
+            [
+                ("stalled", "{}", at, at + AFTER),
+                ("moved", "{}", at, at + AFTER),
+                ("later", "{}", at, at + 2 * AFTER),
+                ("done", "{}", at, None),
+            ],
+        )
+        due = table.due(conn, at + AFTER, limit=10)
+        assert set(due) == {"stalled", "moved"}
+        table.put_many(conn, [("moved", "{}", at + AFTER, at + 3 * AFTER)])  # progress
+        table.snooze(conn, due, at + 5 * AFTER)
+        assert table.due(conn, at + 4 * AFTER, limit=10) == {
+            "later": at + 2 * AFTER,
+            "moved": at + 3 * AFTER,
+        }
