@@ -47,6 +47,7 @@ __all__ = [
     "RolledBackCall",
     "RunCancelled",
     "RunCompleted",
+    "RunDeadlineReached",
     "RunFailed",
     "RunLimits",
     "RunQueued",
@@ -689,6 +690,18 @@ class RunCompleted(Event):
     """LLM tokens used."""
     cost_micros: int
     """Total cost in micro-USD."""
+
+
+class RunDeadlineReached(Event):
+    """A run's deadline came while it waited (for a call's outcome, an approval or its model). Written by the planner's timer and read by the planner, which ends the run: a durable timer, recorded so replay sees the same input."""
+
+    EVENT_TYPE: ClassVar[str] = "agentdeck.events.RunDeadlineReached"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    envelope: Envelope
+    """Ids (the run's), tenant, agent, producer, time and trace context."""
+    deadline: AwareDatetime
+    """The deadline that passed (the run's limits.deadline)."""
 
 
 class RunFailed(Event):

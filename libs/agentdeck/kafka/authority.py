@@ -35,6 +35,7 @@ ENTITLED: Mapping[type[Event], frozenset[str]] = {
     m.RunFailed: _PLANNER,
     m.RunCancelled: _PLANNER,
     m.RunQueued: _PLANNER,
+    m.RunDeadlineReached: _PLANNER,
     m.GoalRejected: _PLANNER,
     m.RollbackReported: _PLANNER,
     m.PolicyDecided: frozenset({"policy-checker"}),

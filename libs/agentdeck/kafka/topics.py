@@ -46,6 +46,7 @@ _PARTITIONS = {Topic.CONTROL: 1, Topic.DEAD_LETTERS: 1}
 
 ROUTES: dict[type[Event], Topic] = {
     m.GoalSubmitted: Topic.GOALS,
+    m.RunDeadlineReached: Topic.GOALS,
     m.RollbackRequested: Topic.GOALS,
     **dict.fromkeys(
         (

@@ -189,6 +189,7 @@ def build(
             settings.kafka, codec, client_id=f"{identity_service}-redrive", signer=signer
         ),
         clock=clock,
+        identity=ServiceRunner.identity_of(settings),
         redrive_after=redrive_after,
         interval_s=settings.redrive_interval_s,
     )

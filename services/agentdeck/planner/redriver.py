@@ -1,4 +1,5 @@
-"""The re-drive task: every tick, publish again the requests of runs that stalled.
+"""The re-drive task: every tick, publish again the requests of runs that stalled, and end
+the runs whose deadline came while they waited.
 
 A run stalls when a call of it is in flight and nothing has moved it for
 ``redrive_after`` (its ``wake_at`` in ``planner_runs``, set by every save). The
@@ -13,11 +14,12 @@ import logging
 import threading
 from datetime import timedelta
 
+from agentdeck.contracts import Event, Producer
 from agentdeck.errors import Failure
 from agentdeck.kafka import EventProducer
 from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.adapters.runs import RunStates
-from agentdeck.planner.core.redrive import requests_to_redrive
+from agentdeck.planner.core.redrive import deadline_reached, requests_to_redrive
 from agentdeck.runtime import Clock
 from agentdeck.store import Store
 
@@ -38,9 +40,11 @@ class Redriver:
         producer: EventProducer,
         *,
         clock: Clock,
+        identity: Producer,
         redrive_after: timedelta,
         interval_s: float,
     ) -> None:
+        self._identity = identity
         self._store = store
         self._runs = runs
         self._table = RunStatesTable()
@@ -66,12 +70,15 @@ class Redriver:
         with self._store.transaction(read_only=True) as conn:
             due = self._table.due(conn, now, limit=_BATCH)
             states = self._runs.load(conn, due) if due else {}
-        requests = [r for state in states.values() for r in requests_to_redrive(state)]
+        requests: list[Event] = []
+        for state in states.values():
+            ended = deadline_reached(state, now, producer=self._identity)
+            requests += [ended] if ended is not None else requests_to_redrive(state)
         if requests:
             self._producer.send_all(requests)
             self._producer.flush()
             log.warning(
-                "re-drove %d call(s) of %d stalled run(s): %s",
+                "re-drove %d call(s) or deadline(s) of %d run(s): %s",
                 len(requests),
                 len(states),
                 ", ".join(sorted(states)[:5]),

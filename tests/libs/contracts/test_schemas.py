@@ -33,6 +33,7 @@ PIPELINE_EVENTS = {
     "KillSwitchSet",
     "AdmissionSet",
     "RunQueued",
+    "RunDeadlineReached",
     "SubjectErased",
     "RollbackRequested",
     "RollbackReported",

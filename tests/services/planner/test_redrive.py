@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from agentdeck.contracts import models as m
 from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.adapters.tables import SCHEMA
-from agentdeck.planner.core import StepStatus
-from agentdeck.planner.core.redrive import requests_to_redrive, wake_at
+from agentdeck.planner.core import RunPhase, StepStatus
+from agentdeck.planner.core.redrive import deadline_reached, requests_to_redrive, wake_at
 from agentdeck.store import migrate, transaction
 
-from .test_core import NOW, ORDER, Run, goal
+from .test_core import ME, NOW, ORDER, Run, goal
 
 if TYPE_CHECKING:
     from testkit.sql import Databases
@@ -69,3 +69,28 @@ def test_due_runs_are_found_and_snoozed_unless_a_save_moved_them(databases: Data
             "later": at + 2 * AFTER,
             "moved": at + 3 * AFTER,
         }
+
+
+def _parked_with_deadline(seconds: int) -> Run:
+    run = Run(goal(23000, deadline=NOW + timedelta(seconds=seconds)))
+    run.allow_and_complete("lookup", ORDER | {"refundable_cents": 23000})
+    run.feed(run.decision("refund", m.DecisionOutcome.REQUIRE_APPROVAL))
+    return run
+
+
+def test_a_run_waiting_for_a_human_wakes_at_its_deadline_and_its_timer_ends_it():
+    run = _parked_with_deadline(30)
+    deadline = NOW + timedelta(seconds=30)
+    assert wake_at(run.run, AFTER) == deadline
+    assert deadline_reached(run.run, deadline - timedelta(seconds=1), producer=ME) is None
+    timer = deadline_reached(run.run, deadline, producer=ME)
+    assert timer is not None
+    assert timer.envelope.run_id == run.run.run_id
+    assert run.feed(timer, now=deadline - timedelta(seconds=1)) == [], "not yet: nothing"
+    [failed] = run.feed(timer, now=deadline)
+    assert isinstance(failed, m.RunFailed)
+    assert failed.failure.code == "deadline_exceeded"
+    assert failed.envelope.causation_id == timer.envelope.event_id
+    assert run.run.phase is RunPhase.FAILED
+    assert wake_at(run.run, AFTER) is None
+    assert run.feed(timer, now=deadline) == [], "ended: a repeated timer changes nothing"

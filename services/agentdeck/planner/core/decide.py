@@ -18,6 +18,7 @@ from agentdeck.ids import idempotency_key_for
 from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.cancel import cancel_run, refused_as_cancelled
 from agentdeck.planner.core.context import Context
+from agentdeck.planner.core.limits import deadline_passed
 from agentdeck.planner.core.llm import on_model_answer
 from agentdeck.planner.core.llm_react import react_llm
 from agentdeck.planner.core.playbook import OnFailure, Playbook
@@ -48,6 +49,9 @@ def _decide(state: RunState | None, event: Event, ctx: Context) -> Result:
         return state, []
     if isinstance(event, m.KillSwitchSet):
         return cancel_run(state, event, ctx)
+    if isinstance(event, m.RunDeadlineReached):
+        late = deadline_passed(state, ctx.now)
+        return (state, []) if late is None else fail_run(state, event, late, ctx)
     if isinstance(event, m.LlmCallRecorded):
         return on_model_answer(state, event, ctx) if state.llm else (state, [])
     react = _REACTIONS.get(type(event))
@@ -242,6 +246,7 @@ RELEVANT: tuple[type[Event], ...] = (
     m.RollbackRequested,
     *_REACTIONS,
     m.KillSwitchSet,
+    m.RunDeadlineReached,
 )
 """The event types the planner acts on; others on its topics are ignored.
 

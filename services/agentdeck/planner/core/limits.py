@@ -8,7 +8,7 @@ from agentdeck.contracts.models import ErrorInfo
 from agentdeck.errors import ErrorCategory
 from agentdeck.planner.core.state import RunState
 
-__all__ = ["limit_breached"]
+__all__ = ["deadline_passed", "limit_breached"]
 
 
 def _breach(code: str, message: str, *options: str) -> ErrorInfo:
@@ -22,17 +22,25 @@ def _breach(code: str, message: str, *options: str) -> ErrorInfo:
     )
 
 
+def deadline_passed(state: RunState, now: datetime) -> ErrorInfo | None:
+    """Why the run must stop at ``now`` because its deadline passed; None if it has not."""
+    deadline = state.limits.deadline
+    if deadline is None or now < deadline:
+        return None
+    return _breach(
+        "deadline_exceeded",
+        f"the run's deadline {deadline} has passed",
+        "submit the goal again with a later deadline",
+    )
+
+
 def limit_breached(
     state: RunState, *, call_key: str, max_cost_micros: int, new_step: bool, now: datetime
 ) -> ErrorInfo | None:
     """The limit one more call would break, or None if the call may go ahead."""
     limits = state.limits
     if limits.deadline is not None and now > limits.deadline:
-        return _breach(
-            "deadline_exceeded",
-            f"the run's deadline {limits.deadline} has passed",
-            "submit the goal again with a later deadline",
-        )
+        return deadline_passed(state, now)
     if new_step and state.steps_run + 1 > limits.max_steps:
         return _breach(
             "max_steps_exceeded",

@@ -10,17 +10,20 @@ did for it (the policy-checker its journaled decision, the executor the
 outcome in its effect ledger), so the run moves on and nothing happens twice.
 
 Calls waiting for a human are left alone: the approval service keeps their
-timers.
+timers. A run's deadline is a timer too: when it comes while the run waits,
+the planner publishes ``RunDeadlineReached`` for the run and, reading it like
+any input, ends the run (so replay sees the same input and decides the same).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agentdeck.contracts.models import ToolCallRequested
+from agentdeck.contracts import deterministic_id, envelope_for
+from agentdeck.contracts.models import Producer, RunDeadlineReached, ToolCallRequested
 from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
 
-__all__ = ["REDRIVEN", "requests_to_redrive", "wake_at"]
+__all__ = ["REDRIVEN", "deadline_reached", "requests_to_redrive", "wake_at"]
 
 REDRIVEN = frozenset({StepStatus.REQUESTED, StepStatus.ALLOWED, StepStatus.APPROVED})
 """Step statuses whose request is published again when the run stalls."""
@@ -38,7 +41,34 @@ def requests_to_redrive(state: RunState) -> list[ToolCallRequested]:
 
 
 def wake_at(state: RunState, after: timedelta) -> datetime | None:
-    """When ``state`` counts as stalled if nothing happens to it: None if nothing is in flight."""
-    if not requests_to_redrive(state):
+    """When the planner must look at ``state`` again if nothing happens to it: when it counts
+    as stalled (a call in flight) or its deadline comes, whichever is first; None: never."""
+    if state.phase is not RunPhase.RUNNING:
         return None
-    return state.updated_at + after
+    times = [state.updated_at + after] if requests_to_redrive(state) else []
+    if state.limits.deadline is not None:
+        times.append(state.limits.deadline)
+    return min(times, default=None)
+
+
+def deadline_reached(
+    state: RunState, now: datetime, *, producer: Producer
+) -> RunDeadlineReached | None:
+    """The timer event that ends ``state`` at ``now``, if its deadline has come."""
+    deadline = state.limits.deadline
+    if state.phase is not RunPhase.RUNNING or deadline is None or now < deadline:
+        return None
+    return RunDeadlineReached(
+        envelope=envelope_for(
+            RunDeadlineReached,
+            event_id=deterministic_id(state.run_id, "deadline", deadline.isoformat()),
+            tenant=state.tenant,
+            producer=producer,
+            occurred_at=now,
+            run_id=state.run_id,
+            correlation_id=state.correlation_id,
+            agent=state.agent,
+            traceparent=state.traceparent,
+        ),
+        deadline=deadline,
+    )
