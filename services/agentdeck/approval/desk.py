@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from agentdeck.approval.adapters.cases import CaseStore, Conflict, StoredCase
@@ -28,6 +29,7 @@ from agentdeck.approval.core import (
     cast,
     entitled,
     escalated_event,
+    on_run_ended,
     on_timer,
     outcome_event,
 )
@@ -191,6 +193,20 @@ class ApprovalDesk:
             now = self._clock()
             for stored in self._cases.due(now):
                 self._on_timer(stored)
+
+    def close_runs(self, run_ids: Collection[str]) -> int:
+        """Expire the open cases of runs that ended; how many were expired."""
+        closed = 0
+        for run_id in run_ids:
+            for stored in self._cases.open_of_run(run_id):
+                action = on_run_ended(stored.case, self._clock())
+                if action is None:
+                    continue
+                expiry = outcome_event(action.case, self._signer, self._identity)
+                if self._record(stored, action.case, expiry):
+                    self.stats.expired += 1
+                    closed += 1
+        return closed
 
     def _on_timer(self, stored: StoredCase) -> None:
         now = self._clock()

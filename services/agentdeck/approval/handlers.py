@@ -12,14 +12,15 @@ from sqlalchemy import Connection
 from agentdeck.approval.adapters.cases import CaseStore
 from agentdeck.approval.adapters.webhook import Notifier
 from agentdeck.approval.core import Case, Rules, approval_id_of, needs_case, open_case
+from agentdeck.approval.desk import ApprovalDesk
 from agentdeck.contracts import Producer
-from agentdeck.contracts.models import PolicyDecided
+from agentdeck.contracts.models import PolicyDecided, RunCancelled, RunCompleted, RunFailed
 from agentdeck.errors import TerminalError
-from agentdeck.kafka import Inbound
+from agentdeck.kafka import Inbound, Outcome
 from agentdeck.runtime import Clock, Decision
 from agentdeck.signing import Verifier, decision_signature_problem
 
-__all__ = ["DecisionHandler"]
+__all__ = ["DecisionHandler", "RunsEnded"]
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,24 @@ class DecisionHandler:
                 code="bad_decision_signature",
                 remediation=("check the policy-checker's key and policy_verify_keys",),
             )
+
+
+ENDED = (RunCompleted, RunFailed, RunCancelled)
+"""The run outcomes that close a run's open cases."""
+
+
+class RunsEnded:
+    """Expires the open cases of runs that ended (a loop handler of the ``runs`` topic).
+
+    The desk writes each expiry with its outbox and publishes it; a redelivered
+    outcome finds the cases closed and does nothing.
+    """
+
+    def __init__(self, desk: ApprovalDesk) -> None:
+        self._desk = desk
+
+    def __call__(self, batch: Sequence[Inbound]) -> Outcome:
+        """Close the cases of the runs the batch's outcomes end."""
+        runs = {i.event.envelope.run_id for i in batch if isinstance(i.event, ENDED)}
+        self._desk.close_runs([r for r in runs if r])
+        return Outcome([])

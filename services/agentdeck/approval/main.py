@@ -14,7 +14,7 @@ from agentdeck.approval.adapters.tables import SCHEMA
 from agentdeck.approval.adapters.webhook import NoNotifier, Notifier, WebhookNotifier
 from agentdeck.approval.core import SignerPort
 from agentdeck.approval.desk import ApprovalDesk
-from agentdeck.approval.handlers import DecisionHandler
+from agentdeck.approval.handlers import ENDED, DecisionHandler, RunsEnded
 from agentdeck.approval.settings import ApprovalSettings
 from agentdeck.approval.sweeper import Sweeper
 from agentdeck.contracts import Codec, Producer
@@ -139,8 +139,13 @@ def build(
     decisions = Subscription(
         "decisions", (Topic.DECISIONS,), handler, background=True, events=(PolicyDecided,)
     )
+    # A run that ended (its deadline passed while a call waited for a human, say) has its
+    # open cases expired: nobody may grant a call of a run that is over.
+    ended = Subscription("runs", (Topic.RUNS,), RunsEnded(desk), background=True, events=ENDED)
     checks = {"store": store.ping, "switches": lambda: switches.caught_up}
-    return ServiceRunner(settings, codec, [decisions], tasks=tasks, checks=checks, signer=sign)
+    return ServiceRunner(
+        settings, codec, [decisions, ended], tasks=tasks, checks=checks, signer=sign
+    )
 
 
 def main() -> None:

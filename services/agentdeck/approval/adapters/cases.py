@@ -160,6 +160,12 @@ class CaseStore:
                     break
         return found[:limit]
 
+    def open_of_run(self, run_id: str, *, limit: int = 100) -> list[StoredCase]:
+        """The run's open cases."""
+        with self._store.transaction(read_only=True) as conn:
+            rows = self._requests.list_pending(conn, run_id=run_id, limit=limit)
+            return self._cases(conn, [r.approval_id for r in rows])
+
     def due(self, now: datetime, *, limit: int = 100) -> list[StoredCase]:
         """Open cases whose next timer is at or before ``now``."""
         with self._store.transaction(read_only=True) as conn:

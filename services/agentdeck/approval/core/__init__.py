@@ -30,7 +30,7 @@ from agentdeck.approval.core.opening import (
     requester,
     risk_band,
 )
-from agentdeck.approval.core.timers import Escalate, Expire, TimerAction, on_timer
+from agentdeck.approval.core.timers import Escalate, Expire, TimerAction, on_run_ended, on_timer
 from agentdeck.approval.core.voting import Closed, Recorded, Rejection, VoteResult, cast
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "entitled",
     "escalated_event",
     "needs_case",
+    "on_run_ended",
     "on_timer",
     "open_case",
     "outcome_event",

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from agentdeck.approval.core.model import Case, CaseStatus
 
-__all__ = ["Escalate", "Expire", "TimerAction", "on_timer"]
+__all__ = ["Escalate", "Expire", "TimerAction", "on_run_ended", "on_timer"]
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,14 @@ def on_timer(case: Case, now: datetime) -> TimerAction | None:
             )
         )
     return None
+
+
+def on_run_ended(case: Case, now: datetime) -> Expire | None:
+    """Its run ended (completed, failed, cancelled): an open case expires, nobody may grant it.
+
+    A grant would otherwise run a call of a run that is over (its deadline
+    passed while the call waited for a human, say).
+    """
+    if not case.is_open:
+        return None
+    return Expire(case.model_copy(update={"status": CaseStatus.EXPIRED, "decided_at": now}))
