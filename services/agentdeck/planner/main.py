@@ -115,7 +115,7 @@ def _turns(
     return ModelTurns(
         calls,
         tool_schemas(registry),
-        usd_per_million_tokens=settings.llm_usd_per_million_tokens,
+        prices=settings.model_prices,
         identity=ServiceRunner.identity_of(settings),
     )
 

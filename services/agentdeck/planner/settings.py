@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from agentdeck.planner.core.pricing import DEFAULT_PRICES, ModelPrice, check_prices
 from agentdeck.settings import ServiceSettings
 
 
@@ -41,7 +42,13 @@ class PlannerSettings(ServiceSettings):
     llm_large_above_chars: int = Field(
         default=400, ge=0, description="Goals longer than this (with inputs) use the large model."
     )
-    llm_usd_per_million_tokens: float = Field(default=1.0, ge=0)
+    model_prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES),
+        description="USD per million tokens by model (prompt, completion, cached), as JSON,"
+        ' e.g. {"gpt-4o*": {"prompt": 2.5, "completion": 10, "cached": 1.25},'
+        ' "*": {"prompt": 1, "completion": 1}}; keys may hold * wildcards, the longest match'
+        " wins, and a * entry prices every other model (see planner/core/pricing.py).",
+    )
     llm_cache_ttl_s: float = Field(default=3600.0, gt=0, description="Response cache lifetime.")
     redrive_after_s: float = Field(
         default=60.0,
@@ -52,3 +59,9 @@ class PlannerSettings(ServiceSettings):
     redrive_interval_s: float = Field(
         default=5.0, gt=0, description="How often the planner looks for stalled runs."
     )
+
+    @field_validator("model_prices")
+    @classmethod
+    def _prices_every_model(cls, prices: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
+        check_prices(prices)
+        return prices

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentdeck.contracts import Event, Producer, deterministic_id, envelope_for
@@ -11,6 +11,7 @@ from agentdeck.hashing import canonical_json
 from agentdeck.planner.adapters.model_calls import ModelAnswer, ModelCalls
 from agentdeck.planner.core import Context, RunPhase, RunState, decide
 from agentdeck.planner.core.llm import model_request
+from agentdeck.planner.core.pricing import ModelPrice, call_cost_micros
 
 __all__ = ["ModelTurns"]
 
@@ -25,12 +26,12 @@ class ModelTurns:
         calls: ModelCalls,
         tools: Sequence[dict[str, Any]],
         *,
-        usd_per_million_tokens: float,
+        prices: Mapping[str, ModelPrice],
         identity: Producer,
     ) -> None:
         self._calls = calls
         self._tools = list(tools)
-        self._price = usd_per_million_tokens
+        self._prices = prices
         self._identity = identity
 
     def advance(self, state: RunState, ctx: Context) -> tuple[RunState, list[Event]]:
@@ -64,6 +65,7 @@ class ModelTurns:
             int(usage.get("prompt_tokens", 0)),
             int(usage.get("completion_tokens", 0)),
         )
+        model = str(answer.response.get("model") or state.playbook_version)
         envelope = envelope_for(
             m.LlmCallRecorded,
             event_id=deterministic_id(state.run_id, "llm", str(turn)),
@@ -77,13 +79,13 @@ class ModelTurns:
         )
         return m.LlmCallRecorded(
             envelope=envelope,
-            model=str(answer.response.get("model") or state.playbook_version),
+            model=model,
             request_hash=answer.request_hash,
             request_json=answer.request_json,
             response_json=canonical_json(answer.response),
             prompt_tokens=prompt,
             completion_tokens=completion,
-            cost_micros=round((prompt + completion) * self._price),
+            cost_micros=call_cost_micros(self._prices, model, usage, cache_hit=answer.cached),
             latency_ms=answer.latency_ms,
             cached=answer.cached,
         )
