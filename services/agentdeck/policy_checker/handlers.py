@@ -1,4 +1,4 @@
-"""Batch handlers: tool-call requests, tool results and approvals, control.
+"""Batch handlers: tool-call requests and model calls, tool results and approvals, control.
 
 Each takes the runtime's stateful shape (load, a pure decide, save). Decisions
 are journaled (:func:`agentdeck.runtime.journaled`): durable *before* their
@@ -40,6 +40,12 @@ log = logging.getLogger(__name__)
 class DecisionHandler:
     """Decides ToolCallRequested batches: policies, guards, budget holds, signed decisions.
 
+    The same loop charges model calls (``LlmCallRecorded``) to the tenant's
+    budget and the run's spend (:func:`core.charges`): written before the
+    batch's holds, in the same transaction, and counted in the budgets its
+    requests are decided on, so a call the model's spend no longer leaves room
+    for is denied for budget like any other.
+
     The runtime's journaled shape (:func:`agentdeck.runtime.journaled`): a
     budget hold is money held, so the holds, the journaled decisions and the
     requests' processed marks commit in one transaction *before* the decisions
@@ -77,17 +83,22 @@ class DecisionHandler:
         self._shadow = shadow
 
     def load(self, conn: Connection, batch: Sequence[Inbound]) -> core.Snapshot:
-        """The switches, the budgets and the run spend the batch's requests are decided on."""
+        """The switches, the budgets and the run spend the batch is decided and charged on."""
         fresh = _requests(batch)
-        scopes = {core.tenant_scope(r.envelope.tenant) for r in fresh}
+        charges = core.charges(i.event for i in batch)
+        scopes = {core.tenant_scope(r.envelope.tenant) for r in fresh} | {c.scope for c in charges}
+        runs = {r.envelope.run_id or "" for r in fresh} | {c.run_id or "" for c in charges}
         return core.Snapshot(
             switches=self._switches.covering_any(conn, {r.envelope.run_id for r in fresh}),
             budgets=self._journal.budgets(conn, scopes),
-            run_spend=self._journal.run_spend(conn, {r.envelope.run_id or "" for r in fresh}),
+            run_spend=self._journal.run_spend(conn, runs),
         )
 
     def decide(self, state: core.Snapshot, batch: Sequence[Inbound]) -> Decision[_Decided]:
-        """Every request decided, holds planned against the loaded budgets, decisions signed."""
+        """The batch's model calls charged; every request decided, holds planned against the
+        budgets after the charges; decisions signed."""
+        charges = core.charges(i.event for i in batch)
+        state = core.charged(state, charges)
         requests = list(
             {decision_id_for(r.envelope.event_id): r for r in _requests(batch)}.values()
         )
@@ -116,11 +127,13 @@ class DecisionHandler:
         refs = [core.hold_ref(rec, d.request) for rec, d in zip(records, drafts, strict=True)]
         holds = [d.hold for d in drafts if d.hold and planned[d.hold.reservation_id].held]
         kept = [r for r in refs if r is not None]
-        return Decision(_Decided(records, kept, holds, now), events)
+        return Decision(_Decided(records, kept, holds, charges, now), events)
 
     def save(self, conn: Connection, decision: Decision[_Decided]) -> None:
-        """Hold the planned budgets and journal the decisions; a lost race raises (retryable)."""
+        """Charge the model calls, hold the planned budgets and journal the decisions; a lost
+        race raises (retryable)."""
         state = decision.state
+        self._journal.charge(conn, state.charges, now=state.now)
         held = self._journal.hold(conn, state.holds, now=state.now)
         lost = [rid for rid, outcome in held.items() if not outcome.held]
         if lost:
@@ -148,6 +161,7 @@ class _Decided:
     records: list[core.DecisionRecord]
     refs: list[core.HoldRef]
     holds: list[core.Hold]
+    charges: list[core.Charge]
     now: datetime
 
 

@@ -15,7 +15,7 @@ from agentdeck.policy_checker.adapters.counters import CallCounter
 from agentdeck.policy_checker.adapters.journal import Journal
 from agentdeck.policy_checker.adapters.shadow import Shadow
 from agentdeck.policy_checker.adapters.tables import SCHEMA
-from agentdeck.policy_checker.core import Ttls, tenant_scope
+from agentdeck.policy_checker.core import CHARGING, Ttls, tenant_scope
 from agentdeck.policy_checker.core.budget import SETTLING
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
@@ -62,7 +62,7 @@ def build(
     tools: ToolRegistry,
     clock: Clock = utc_now,
 ) -> ServiceRunner:
-    """The policy-checker: decisions, budget settlement, kill switches.
+    """The policy-checker: decisions and model-call charges, budget settlement, kill switches.
 
     Raises:
         ConfigError: The bundle (or the shadow bundle) is invalid, or no signing key is set.
@@ -103,7 +103,13 @@ def build(
         settings,
         codec,
         [
-            Subscription("decide", (Topic.TOOL_CALLS,), decide, events=(ToolCallRequested,)),
+            # Model calls are charged by the loop that holds budget, in its transaction.
+            Subscription(
+                "decide",
+                (Topic.TOOL_CALLS, Topic.RUNS),
+                decide,
+                events=(ToolCallRequested, *CHARGING),
+            ),
             Subscription(
                 "settle",
                 (Topic.TOOL_RESULTS, Topic.APPROVALS),

@@ -5,11 +5,12 @@ code (``gather``, the policies, the platform guards, ``draft``, ``record_for``,
 ``events_for``) with the bundle that decided it (found by the digest its
 ``PolicyDecided`` carries) and the inputs the log holds: the request, the tool
 contracts, the decision's clock reading, the budget that remained after its
-hold and the run's settled spend it read. Since PolicyDecided v4 the decision
+hold and the run's spend it read. Since PolicyDecided v4 the decision
 carries both (``budget_remaining_micros``, ``run_spent_micros``), and the spend
-must be no more than the run's completed calls logged before the decision
-cost; in runs recorded before, they come from ``BudgetReserved`` and from the
-``BudgetSettled`` events before the decision. The result must equal the
+must be no more than the run's completed calls and model calls
+(``LlmCallRecorded``) logged before the decision cost; in runs recorded
+before, they come from ``BudgetReserved`` and from the ``BudgetSettled``
+events before the decision. The result must equal the
 recorded ``PolicyDecided`` field by field (for a decision written under an
 older schema version: the fields that version has) and the recorded signature
 must verify with the policy public key.
@@ -125,7 +126,8 @@ class _Inputs:
     def __init__(self, events: Sequence[Event]) -> None:
         self.reserved = {e.reservation_id: e for e in events if isinstance(e, m.BudgetReserved)}
         self.settled = [e for e in events if isinstance(e, m.BudgetSettled)]
-        self.completed = [e for e in events if isinstance(e, m.ToolCallCompleted)]
+        # What a run spends: its completed calls, and its model calls (charged as they are).
+        self.costs = [e for e in events if isinstance(e, m.ToolCallCompleted | m.LlmCallRecorded)]
 
     def hold_of(self, recorded: m.PolicyDecided) -> tuple[int, int] | None:
         """The budget left after ``recorded``'s hold and the amount held; None: none held."""
@@ -152,15 +154,15 @@ class _Inputs:
             return None
         logged = sum(
             c.cost_micros
-            for c in self.completed
+            for c in self.costs
             if c.envelope.run_id == request.envelope.run_id
             and c.envelope.occurred_at <= recorded.envelope.occurred_at
         )
         if said <= logged:
             return None
         return (
-            f"it read a run spend of {said} micro-USD, but the run's calls completed before it"
-            f" cost {logged}"
+            f"it read a run spend of {said} micro-USD, but the run's calls and model calls"
+            f" before it cost {logged}"
         )
 
     def redecide(

@@ -219,3 +219,28 @@ def journaled(decision_id: str, at: datetime, *, reason: str = "ok") -> core.Dec
         max_cost_micros=5_000,
         run_spent_micros=7,
     )
+
+
+def model_call(
+    cost_micros: int, *, tenant: str, run_id: str, turn: int = 1, cached: bool = False
+) -> m.LlmCallRecorded:
+    """The planner's LlmCallRecorded of ``run_id``'s model turn ``turn``."""
+    return m.LlmCallRecorded(
+        envelope=envelope_for(
+            m.LlmCallRecorded,
+            event_id=deterministic_id(run_id, "llm", str(turn)),
+            tenant=tenant,
+            producer=TEST_PRODUCER,
+            occurred_at=NOW,
+            run_id=run_id,
+        ),
+        model="small",
+        request_hash=sha256_hex(f"{run_id}/{turn}"),
+        request_json="{}",
+        response_json="{}",
+        prompt_tokens=1_000,
+        completion_tokens=100,
+        cost_micros=cost_micros,
+        latency_ms=5,
+        cached=cached,
+    )

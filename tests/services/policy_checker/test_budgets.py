@@ -222,3 +222,60 @@ def test_closing_a_batch_settles_and_releases_each_once(engine: Engine, new_id: 
         ReservationStatus.SETTLED,
     ]
     assert totals(engine, scope) == (0, Decimal("3.5"), Decimal("6.5"))
+
+
+def test_a_charge_is_spent_even_past_the_limit_and_the_next_hold_is_refused(
+    engine: Engine, new_id: NewId
+) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "1")
+    with transaction(engine) as conn:
+        assert budgets.charge_many(conn, [(new_id("llm"), scope, "run-1", Decimal("1.5"))])
+    assert totals(engine, scope) == (0, Decimal("1.5"), Decimal("-0.5"))
+    with transaction(engine) as conn:
+        assert not budgets.reserve(conn, scope, new_id("res"), Decimal("0.01"))
+
+
+def test_charging_again_with_the_same_id_charges_once(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "10")
+    charge = (new_id("llm"), scope, None, Decimal(2))
+    with transaction(engine) as conn:
+        assert budgets.charge_many(conn, [charge, charge]) == [True, False]
+    with transaction(engine) as conn:
+        assert budgets.charge_many(conn, [charge]) == [False]
+    assert totals(engine, scope) == (0, 2, 8)
+
+
+def test_concurrent_charges_add_up_and_each_id_counts_once(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "1")
+    workers, calls = 6, 5
+    barrier = threading.Barrier(workers, timeout=10)
+
+    def charge_all(worker: int) -> int:  # every worker charges the same five calls
+        barrier.wait()
+        new = 0
+        for call in range(calls):
+            with transaction(engine) as conn:
+                charged = budgets.charge_many(conn, [(f"{scope}/{call}", scope, None, Decimal(1))])
+            new += sum(charged)
+        return new
+
+    with ThreadPoolExecutor(workers) as pool:
+        charged = sum(pool.map(charge_all, range(workers)))
+
+    assert charged == calls
+    assert totals(engine, scope) == (0, calls, 1 - calls)
+
+
+def test_a_charge_to_a_scope_without_budget_changes_no_budget(
+    engine: Engine, new_id: NewId
+) -> None:
+    scope = new_id("tenant:")
+    with transaction(engine) as conn:
+        assert budgets.charge_many(conn, [(new_id("llm"), scope, None, Decimal(1))]) == [True]
+        assert budgets.get(conn, scope) is None
+
+
+def test_a_negative_charge_is_refused(engine: Engine, new_id: NewId) -> None:
+    scope = budget_with(engine, new_id("tenant:"), "1")
+    with pytest.raises(ValueError, match="negative"), transaction(engine) as conn:
+        budgets.charge_many(conn, [(new_id("llm"), scope, None, Decimal(-1))])

@@ -40,6 +40,7 @@ from ._support import (
     completed,
     failed,
     inbound,
+    model_call,
     refund,
     small_registry,
     unique,
@@ -212,6 +213,52 @@ def test_settled_spend_is_added_to_the_run_it_belongs_to(checker: Checker) -> No
     third = refund(1000, tenant=checker.tenant, run_id=run, step="three")
     (decision,) = _decisions(checker.run(checker.decide, [third]))
     assert decision.run_spent_micros == 300_000  # the spend it read, for replay
+
+
+def test_a_model_call_is_charged_to_the_tenant_budget_and_the_run_spend_once(
+    checker: Checker,
+) -> None:
+    run = unique("run")
+    call = model_call(250_000, tenant=checker.tenant, run_id=run)
+    assert checker.run(checker.decide, [call]) == []  # a charge publishes nothing
+    assert checker.budget() == (Decimal(1), Decimal(0), Decimal("0.25"))
+    checker.run(checker.decide, [call])  # redelivered: processed once
+    assert checker.budget() == (Decimal(1), Decimal(0), Decimal("0.25"))
+    with checker.store.transaction(read_only=True) as conn:
+        assert Journal().run_spend(conn, [run]) == {run: 250_000}
+    (decision,) = _decisions(
+        checker.run(checker.decide, [refund(2000, tenant=checker.tenant, run_id=run)])
+    )
+    assert decision.run_spent_micros == 250_000, "the run's next decision reads the model spend"
+    assert decision.budget_remaining_micros == 350_000
+
+
+def test_a_model_call_past_the_budget_is_charged_and_the_next_call_is_denied_for_budget(
+    checker: Checker,
+) -> None:
+    run = unique("run")
+    checker.run(checker.decide, [model_call(1_200_000, tenant=checker.tenant, run_id=run)])
+    assert checker.budget() == (Decimal(1), Decimal(0), Decimal("1.2")), "over the limit"
+    (decision,) = _decisions(
+        checker.run(checker.decide, [refund(2000, tenant=checker.tenant, run_id=run, step="b")])
+    )
+    assert decision.outcome is m.DecisionOutcome.DENY
+    assert decision.matched_policies == ("budget-exhausted",), "the policies see the model spend"
+    assert decision.reason == (
+        f"tenant {checker.tenant} has $-0.20 of budget left; create_refund may cost up to $0.40"
+    )
+
+
+def test_a_model_call_in_the_batch_of_a_request_is_charged_before_the_request_is_decided(
+    checker: Checker,
+) -> None:
+    run = unique("run")
+    call = model_call(700_000, tenant=checker.tenant, run_id=run)
+    request = refund(2000, tenant=checker.tenant, run_id=run)
+    (decision,) = _decisions(checker.run(checker.decide, [call, request]))
+    assert decision.outcome is m.DecisionOutcome.DENY, "$0.30 left for a $0.40 hold"
+    assert decision.run_spent_micros == 700_000
+    assert checker.budget() == (Decimal(1), Decimal(0), Decimal("0.7"))
 
 
 def test_a_denied_approval_releases_the_hold_of_the_parked_call(checker: Checker) -> None:

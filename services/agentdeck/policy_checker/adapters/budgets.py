@@ -1,4 +1,4 @@
-"""Budgets per scope, with reservations that are race-free across processes."""
+"""Budgets per scope, with reservations and charges that are race-free across processes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, String, bindparam, delete, literal, select, update
 
 from agentdeck.policy_checker.adapters.tables import (
+    BudgetChargeRow,
     BudgetReservationRow,
     BudgetRow,
     ReservationStatus,
@@ -78,6 +79,7 @@ class Reservation:
 
 _BUDGETS = table_of(BudgetRow)
 _RESERVATIONS = table_of(BudgetReservationRow)
+_CHARGES = table_of(BudgetChargeRow)
 _ZERO = Decimal(0)
 _SCOPE = _BUDGETS.c.scope == bindparam("scope_key")
 _RESERVATION = _RESERVATIONS.c.reservation_id == bindparam("reservation_key")
@@ -127,6 +129,21 @@ _MOVE = (
         updated_at=bindparam("at"),
     )
 )
+
+# A charge: an increment in one statement, with no limit (what it pays for has happened).
+_SPEND = (
+    update(_BUDGETS)
+    .where(_SCOPE)
+    .values(
+        spent=_BUDGETS.c.spent + bindparam("spent_amount", type_=Money()),
+        updated_at=bindparam("at"),
+    )
+)
+
+
+@per_dialect
+def _insert_charge(insert: InsertFactory) -> AnyInsert:
+    return insert(_CHARGES).on_conflict_do_nothing(index_elements=["charge_id"])
 
 
 @per_dialect
@@ -316,6 +333,52 @@ class BudgetsRepository:
         )
         savepoint.commit()
         return [rid in open_ for rid in ids]
+
+    def charge_many(
+        self,
+        conn: Connection,
+        charges: Sequence[tuple[str, str, str | None, Decimal]],
+        *,
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """Add each ``(charge_id, scope, run_id, amount)`` to the spend of its scope, once.
+
+        For spend that needs no hold because it has already happened (a model
+        call): no limit applies, so a charge may take a budget past its limit,
+        and the next hold against it is refused. Idempotent on ``charge_id``
+        (its row is inserted first, and only a new row adds to ``spent``, with
+        one increment per scope), so a charge delivered twice, even to two
+        processes at once, is charged once. A scope without a budget keeps the
+        charge's row and changes no budget.
+
+        Returns:
+            Whether each charge was new (False: charged before).
+
+        Raises:
+            ValueError: An amount is negative.
+        """
+        at = now or datetime.now(UTC)
+        if any(amount < 0 for _c, _s, _r, amount in charges):
+            raise ValueError("cannot charge a negative amount")
+        insert = _insert_charge(conn)
+        new: list[bool] = []
+        totals: dict[str, Decimal] = {}
+        for charge_id, scope, run_id, amount in charges:
+            row = {
+                "charge_id": charge_id,
+                "scope": scope,
+                "run_id": run_id,
+                "amount": quantize_money(amount),
+                "charged_at": at,
+            }
+            fresh = conn.execute(insert, row).rowcount == 1
+            new.append(fresh)
+            if fresh:
+                totals[scope] = totals.get(scope, _ZERO) + quantize_money(amount)
+        spent = [{"scope_key": s, "spent_amount": t, "at": at} for s, t in totals.items() if t]
+        if spent:
+            conn.execute(_SPEND, spent)
+        return new
 
     def _close_one(self, conn: Connection, rid: str, actual: Decimal | None, at: datetime) -> bool:
         if actual is None:

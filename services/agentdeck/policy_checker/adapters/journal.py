@@ -3,7 +3,8 @@
 ``policy_decisions`` (every decision, written with the budget hold it took,
 before its events are published), ``policy_hold_refs`` (how to settle a hold,
 under each name the settling events use), ``policy_run_spend`` (settled spend
-per run), and the budgets (:class:`BudgetsRepository`).
+per run: the run's settled calls and its model calls), and the budgets
+(:class:`BudgetsRepository`, with the model calls charged to them).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from agentdeck.policy_checker.adapters.tables import DecisionRow, HoldRefRow, Ru
 from agentdeck.policy_checker.core import (
     NO_BUDGET,
     BudgetView,
+    Charge,
     DecisionRecord,
     Hold,
     HoldOutcome,
@@ -234,6 +236,21 @@ class Journal:
             if done and actual and item.ref.run_id:
                 spent[item.ref.run_id] = spent.get(item.ref.run_id, 0) + actual
         self._forget(conn, {key for item in settlements for key in item.ref.stored_under()})
+        self._add_spend(conn, spent, now=now)
+
+    def charge(self, conn: Connection, charges: Sequence[Charge], *, now: datetime) -> None:
+        """Add each charge to its budget (even past the limit) and its run's spend, once."""
+        if not charges:
+            return
+        new = self._budgets.charge_many(
+            conn,
+            [(c.charge_id, c.scope, c.run_id, usd_of(c.amount_micros)) for c in charges],
+            now=now,
+        )
+        spent: dict[str, int] = {}
+        for charge, fresh in zip(charges, new, strict=True):
+            if fresh and charge.run_id:
+                spent[charge.run_id] = spent.get(charge.run_id, 0) + charge.amount_micros
         self._add_spend(conn, spent, now=now)
 
     def _forget(self, conn: Connection, keys: Iterable[RefKey]) -> None:

@@ -1,5 +1,6 @@
-"""The policy-checker's tables: budgets and the holds against them, the decision
-journal, how to settle each hold, the runs' settled spend, and the kill switches.
+"""The policy-checker's tables: budgets, the holds against them and the model calls
+charged to them, the decision journal, how to settle each hold, the runs' spend,
+and the kill switches.
 
 Migrated by the scripts under ``migrations/`` (see :data:`SCHEMA`); a test keeps
 the two in step.
@@ -21,6 +22,7 @@ from agentdeck.store.sql import Money, Schema, UtcDateTime, new_metadata, one_of
 
 __all__ = [
     "SCHEMA",
+    "BudgetChargeRow",
     "BudgetReservationRow",
     "BudgetRow",
     "DecisionRow",
@@ -76,6 +78,23 @@ class BudgetReservationRow(Tables):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class BudgetChargeRow(Tables):
+    """A spend charged to a budget without a hold: a model call, which has already happened.
+
+    One row per charged event (``charge_id`` is its event id), so a call is
+    charged once however often its event arrives; the budget's ``spent`` grows
+    by ``amount`` in the same transaction, even past its limit.
+    """
+
+    __tablename__ = "budget_charges"
+
+    charge_id: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    scope: Mapped[str] = mapped_column(_NAME)
+    run_id: Mapped[str | None] = mapped_column(_NAME)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    charged_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class DecisionRow(Tables):

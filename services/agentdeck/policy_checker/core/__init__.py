@@ -9,6 +9,8 @@ the service, shadow mode, replay and policy backtesting all decide.
 from __future__ import annotations
 
 from agentdeck.policy_checker.core.budget import (
+    CHARGING,
+    Charge,
     HoldRef,
     RefKey,
     RefKind,
@@ -16,6 +18,7 @@ from agentdeck.policy_checker.core.budget import (
     approval_key,
     call_key,
     cancelled_releases,
+    charges,
     hold_ref,
     ref_key,
     settlements,
@@ -63,7 +66,14 @@ from agentdeck.policy_checker.core.facts import (
     ToolFacts,
     parse_arguments,
 )
-from agentdeck.policy_checker.core.gather import Catalog, Snapshot, divergent, facts_for, gather
+from agentdeck.policy_checker.core.gather import (
+    Catalog,
+    Snapshot,
+    charged,
+    divergent,
+    facts_for,
+    gather,
+)
 from agentdeck.policy_checker.core.guards import (
     ARGUMENTS,
     KILL_SWITCH,
@@ -81,6 +91,7 @@ from agentdeck.policy_checker.core.pipeline import (
 __all__ = [
     "ARGUMENTS",
     "BUDGET",
+    "CHARGING",
     "DEFAULT_DENY",
     "EVALUATION_ERROR",
     "KILL_SWITCH",
@@ -95,6 +106,7 @@ __all__ = [
     "Bundle",
     "CallFacts",
     "Catalog",
+    "Charge",
     "DecisionRecord",
     "Draft",
     "Drafted",
@@ -121,6 +133,8 @@ __all__ = [
     "approval_key",
     "call_key",
     "cancelled_releases",
+    "charged",
+    "charges",
     "digest_of",
     "divergent",
     "draft",

@@ -4,6 +4,11 @@ The settlement is the outcome event itself (``ToolCallCompleted.cost_micros``,
 a failure or refusal releases at zero); since the event model v3 no
 BudgetSettled is published: the policy-checker closes the hold in its store.
 
+A model call needs no hold: it has happened by the time its ``LlmCallRecorded``
+arrives, so its cost is charged (:class:`Charge`) to the tenant's budget and
+the run's spend as it is, even past the limit; the next hold then finds what
+the model spent.
+
 A decision that holds budget is remembered twice, under its call's idempotency
 key (tool results name the call) and, when it waits for a human, under its
 approval id (approval outcomes name the approval): see :class:`RefKey`.
@@ -11,7 +16,7 @@ approval id (approval outcomes name the approval): see :class:`RefKey`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -24,14 +29,17 @@ from agentdeck.contracts.models import (
     ApprovalExpired,
     KillSwitchScope,
     KillSwitchSet,
+    LlmCallRecorded,
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallRequested,
 )
-from agentdeck.policy_checker.core.decide import DecisionRecord
+from agentdeck.policy_checker.core.decide import DecisionRecord, tenant_scope
 
 __all__ = [
+    "CHARGING",
     "SETTLING",
+    "Charge",
     "HoldRef",
     "RefKey",
     "RefKind",
@@ -39,6 +47,7 @@ __all__ = [
     "approval_key",
     "call_key",
     "cancelled_releases",
+    "charges",
     "hold_ref",
     "ref_key",
     "settlements",
@@ -172,3 +181,38 @@ def cancelled_releases(
             done.add(ref.reservation_id)
             found.append(Settlement(ref, None, event))
     return found
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Spend that needs no hold (a model call): added to ``scope`` and to the run's spend.
+
+    Attributes:
+        charge_id: The event id of what is charged; charging it again charges nothing.
+        scope: The budget it is charged to (the tenant's).
+        run_id: The run it is spent by, if any.
+        amount_micros: What it cost.
+    """
+
+    charge_id: str
+    scope: str
+    run_id: str | None
+    amount_micros: int
+
+
+CHARGING: tuple[type[Event], ...] = (LlmCallRecorded,)
+"""The event types charged to budgets as they are (see :func:`charges`)."""
+
+
+def charges(events: Iterable[Event]) -> list[Charge]:
+    """What ``events`` charge: each model call that cost something, once."""
+    found: dict[str, Charge] = {}
+    for event in events:
+        if not isinstance(event, LlmCallRecorded) or event.cost_micros <= 0:
+            continue
+        env = event.envelope
+        found.setdefault(
+            env.event_id,
+            Charge(env.event_id, tenant_scope(env.tenant), env.run_id, event.cost_micros),
+        )
+    return list(found.values())

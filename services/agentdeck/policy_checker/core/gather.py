@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agentdeck.contracts.models import SideEffect, ToolCallRequested
 from agentdeck.controls import Switch, covering
+from agentdeck.policy_checker.core.budget import Charge
 from agentdeck.policy_checker.core.decide import tenant_scope
 from agentdeck.policy_checker.core.evaluate import Verdict
 from agentdeck.policy_checker.core.facts import (
@@ -19,7 +21,7 @@ from agentdeck.policy_checker.core.facts import (
     parse_arguments,
 )
 
-__all__ = ["Catalog", "Snapshot", "divergent", "facts_for", "gather"]
+__all__ = ["Catalog", "Snapshot", "charged", "divergent", "facts_for", "gather"]
 
 
 class Catalog(Protocol):
@@ -41,6 +43,28 @@ class Snapshot:
     switches: Sequence[Switch] = ()
     budgets: Mapping[str, BudgetView] = field(default_factory=dict)
     run_spend: Mapping[str, int] = field(default_factory=dict)
+
+
+def charged(snapshot: Snapshot, charges: Sequence[Charge]) -> Snapshot:
+    """``snapshot`` after ``charges``: less left in their budgets, more spent by their runs.
+
+    The batch's charges are written before its holds, in the same transaction,
+    so its requests are decided on the budgets as the holds will find them.
+    """
+    if not charges:
+        return snapshot
+    left = {scope: view.remaining_micros for scope, view in snapshot.budgets.items()}
+    spent = dict(snapshot.run_spend)
+    for charge in charges:
+        if charge.scope in left:
+            left[charge.scope] -= charge.amount_micros
+        if charge.run_id is not None:
+            spent[charge.run_id] = spent.get(charge.run_id, 0) + charge.amount_micros
+    budgets = {
+        scope: dataclasses.replace(view, remaining_micros=left[scope]) if view.exists else view
+        for scope, view in snapshot.budgets.items()
+    }
+    return dataclasses.replace(snapshot, budgets=budgets, run_spend=spent)
 
 
 def facts_for(
