@@ -162,10 +162,12 @@ def metrics_table(weekly: WeeklyMetrics) -> Table:
 
 
 def costs_table(costs: CostBreakdown) -> Table:
-    """Spend by tenant, agent, tool and model."""
+    """Spend on tools and on models, then by tenant, agent, tool and model."""
     table = Table(title=f"cost: ${costs.total_micros / 1e6:.4f}")
     for column in ("by", "name", "cost"):
         table.add_column(column, justify="right" if column == "cost" else "left")
+    table.add_row("tools", "total", f"${costs.tools_micros / 1e6:.4f}")
+    table.add_row("models", "total", f"${costs.models_micros / 1e6:.4f}")
     for label, counter in (
         ("tenant", costs.by_tenant),
         ("agent", costs.by_agent),

@@ -26,6 +26,16 @@ class CostBreakdown:
         """Everything spent."""
         return sum(self.by_tenant.values())
 
+    @property
+    def tools_micros(self) -> int:
+        """Spent on tool calls."""
+        return sum(self.by_tool.values())
+
+    @property
+    def models_micros(self) -> int:
+        """Spent on model calls."""
+        return sum(self.by_model.values())
+
 
 def cost_breakdown(events: Iterable[Event]) -> CostBreakdown:
     """Fold cost-bearing events (completed tool calls, recorded model calls)."""
