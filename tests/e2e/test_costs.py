@@ -21,12 +21,18 @@ from typer.testing import CliRunner
 from agentdeck.cli.app import app
 from agentdeck.cli.demo import wait_for_outcomes
 from agentdeck.cli.submit import publish_goal
-from agentdeck.contracts import Event
+from agentdeck.contracts import Event, default_codec
 from agentdeck.contracts import models as m
+from agentdeck.demo.tools import demo_registry
 from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.policy_checker import core
 from agentdeck.policy_checker.adapters.budgets import BudgetsRepository
+from agentdeck.policy_checker.adapters.catalog import ToolCatalog
+from agentdeck.policy_checker.adapters.cedar import load_bundle
 from agentdeck.policy_checker.adapters.journal import micros_of
+from agentdeck.policy_checker.main import DEMO_BUNDLE
+from agentdeck.policy_checker.replay import verify_decisions
+from agentdeck.signing import Verifier
 from agentdeck.telemetry.core.runs import RunStatus
 from testkit.cli import point_cli_at
 from testkit.kafka import wait_until
@@ -99,6 +105,19 @@ def _settles_at(platform: Platform, tenant: str, micros: int) -> None:
     assert _spent(platform, tenant) == micros, "the budget's spend is tool plus model spend"
 
 
+def _replays_clean(platform: Platform, events: list[Event]) -> None:
+    """Every decision of the run re-decided from the log: the spend it read included."""
+    replayed = verify_decisions(
+        events,
+        engines={e.bundle.digest: e for e in [load_bundle(DEMO_BUNDLE)]},
+        catalog=ToolCatalog(demo_registry()),
+        verifier=Verifier({"policy-1": platform.keys.policy_public()}),
+        registry=default_codec().registry,
+    )
+    assert replayed.divergence is None, replayed.divergence.describe()
+    assert replayed.decisions == 2
+
+
 def _decision(events: list[Event], tool: str) -> m.PolicyDecided:
     requests = {e.envelope.event_id: e.tool for e in events if isinstance(e, m.ToolCallRequested)}
     found = [e for e in events if isinstance(e, m.PolicyDecided) and requests[e.request_id] == tool]
@@ -123,6 +142,7 @@ def test_a_run_whose_model_spent_the_tenant_budget_has_its_next_tool_call_denied
     assert drafted.run_spent_micros >= FRESH_MICROS, "the run's spend counts its model calls"
     tools, models = _spend(events)
     _settles_at(platform, "frugal", tools + models)
+    _replays_clean(platform, events)
 
 
 def test_an_answer_from_the_response_cache_is_charged_at_the_cached_price(
@@ -139,6 +159,11 @@ def test_an_answer_from_the_response_cache_is_charged_at_the_cached_price(
     assert hit.cost_micros < FRESH_MICROS
     spent = [sum(_spend(run)) for run in (first, again)]
     _settles_at(platform, "thrifty", sum(spent))
+    emailed = _decision(first, "draft_email")
+    assert emailed.outcome is m.DecisionOutcome.ALLOW
+    assert emailed.run_spent_micros is not None
+    assert emailed.run_spent_micros >= FRESH_MICROS, "the run's spend counts its model calls"
+    _replays_clean(platform, first)
 
 
 def test_metrics_shows_model_spend_and_tool_spend_apart(
