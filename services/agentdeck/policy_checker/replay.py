@@ -137,7 +137,7 @@ class _Inputs:
         return None if hold is None else (hold.remaining_micros, hold.amount_micros)
 
     def spent(self, request: m.ToolCallRequested, recorded: m.PolicyDecided) -> int:
-        """The run's settled spend ``recorded`` read."""
+        """The run's spend ``recorded`` read (settled calls, and charged model calls)."""
         if recorded.run_spent_micros is not None:  # v4: the decision carries it
             return recorded.run_spent_micros
         decided_at = recorded.envelope.occurred_at

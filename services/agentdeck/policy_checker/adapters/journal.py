@@ -146,7 +146,7 @@ class Journal:
         return {s: _view(self._budgets.get(conn, s)) for s in set(scopes)}
 
     def run_spend(self, conn: Connection, runs: Collection[str]) -> dict[str, int]:
-        """Settled spend per run, for the runs that have any (one query)."""
+        """Spend per run (settled calls, charged model calls), for the runs that have any."""
         if not runs:
             return {}
         found = conn.execute(_GET_SPEND, {"run_ids": list(set(runs))})

@@ -138,7 +138,7 @@ class HoldRefRow(Tables):
 
 
 class RunSpendRow(Tables):
-    """What a run's settled calls have spent, read by the next decision of the run."""
+    """What a run's settled calls and charged model calls have spent, read by its next decision."""
 
     __tablename__ = "policy_run_spend"
 

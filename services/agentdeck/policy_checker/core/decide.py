@@ -105,7 +105,8 @@ class DecisionRecord(BaseModel):
     hold: HeldBudget | None = None
     approval_id: str | None = None
     run_spent_micros: int = 0
-    """The run's settled spend the decision read (0 in records journaled before it was kept)."""
+    """The run's spend the decision read: its settled calls and its charged model calls (0 in
+    records journaled before it was kept)."""
 
 
 def draft(request: ToolCallRequested, facts: CallFacts, verdict: Verdict) -> Draft:

@@ -90,7 +90,8 @@ class CallFacts:
         max_cost_micros: What the call would reserve: the larger of the
             request's and the contract's maximum.
         budget: The tenant's budget before this call.
-        run_spent_micros: Settled spend of the run so far.
+        run_spent_micros: What the run has spent so far: its settled calls and its
+            model calls charged.
         calls_last_minute: The tenant's calls of this tool in the current
             minute, this one included.
         switch: The engaged kill switch covering the call, if any.

@@ -38,7 +38,7 @@ class Catalog(Protocol):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """State read once per batch: switches, budgets by scope, settled spend by run."""
+    """State read once per batch: switches, budgets by scope, spend by run."""
 
     switches: Sequence[Switch] = ()
     budgets: Mapping[str, BudgetView] = field(default_factory=dict)
