@@ -6,6 +6,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from agentdeck.breaker import BreakerConfig
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Codec
 from agentdeck.controls import SwitchView
@@ -37,7 +38,6 @@ from agentdeck.tool_executor.adapters.sandbox import (
     isolation_report,
 )
 from agentdeck.tool_executor.adapters.tables import SCHEMA
-from agentdeck.tool_executor.core.breaker import BreakerConfig
 from agentdeck.tool_executor.core.plan import Trust
 from agentdeck.tool_executor.core.screening import Rules
 from agentdeck.tool_executor.handlers import RELEVANT, ExecutorHandler

@@ -2,9 +2,9 @@
 
 from pydantic import BaseModel
 
+from agentdeck.breaker import BreakerConfig
 from agentdeck.hotstate import InProcessHotState
 from agentdeck.tool_executor.adapters.guards import ToolGuards
-from agentdeck.tool_executor.core.breaker import BreakerConfig
 from agentdeck.tools import ToolContract
 
 

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from agentdeck import breaker
 from agentdeck.contracts import ErrorInfo
 from agentdeck.hotstate import HotState
-from agentdeck.tool_executor.core import breaker, failures
+from agentdeck.tool_executor.core import failures
 from agentdeck.tools import ToolContract
 
 __all__ = ["ToolGuards"]

@@ -1,4 +1,4 @@
-"""A per-tool circuit breaker as a pure state machine.
+"""A circuit breaker (per tool, per model endpoint) as a pure state machine.
 
 ``closed`` admits every call and counts consecutive failures; at the
 threshold it ``open``s and fails calls fast; after the cooldown it goes
@@ -24,7 +24,7 @@ class BreakerConfig:
 
 @dataclass(frozen=True)
 class Breaker:
-    """One tool's breaker."""
+    """One breaker (of a tool, of a model endpoint)."""
 
     state: Literal["closed", "open", "half_open"] = "closed"
     failures: int = 0

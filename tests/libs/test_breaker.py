@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from agentdeck.tool_executor.core.breaker import (
+from agentdeck.breaker import (
     Breaker,
     BreakerConfig,
     admit,
