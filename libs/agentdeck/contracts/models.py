@@ -33,6 +33,7 @@ __all__ = [
     "Header",
     "KillSwitchScope",
     "KillSwitchSet",
+    "LlmCallFailed",
     "LlmCallRecorded",
     "PlanProposed",
     "PlannedStep",
@@ -510,6 +511,30 @@ class KillSwitchSet(Event):
     """Operator who set it."""
     reason: str
     """Why."""
+
+
+class LlmCallFailed(Event):
+    """An attempt to ask a model failed; recorded with the backoff before the next attempt (or none: the planner gives up), so replay never calls a model, reads a clock or draws a random number."""
+
+    EVENT_TYPE: ClassVar[str] = "agentdeck.events.LlmCallFailed"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    envelope: Envelope
+    """Ids, causation, tenant, producer, time and trace context."""
+    model: str
+    """Model that was asked (the fallback model when the primary's breaker was open)."""
+    turn: int
+    """The conversation's turn the answer was for (model calls made before it)."""
+    attempt: int
+    """Attempt number that failed, from 1."""
+    failure: ErrorInfo
+    """What broke, whether a retry helps, and the options."""
+    retry_in_ms: int | None = None
+    """Wait before the next attempt, jitter included; null: no attempt follows and the run fails."""
+    jitter_ms: int = 0
+    """The random part of retry_in_ms (may be negative)."""
+    latency_ms: int = 0
+    """Wall time of the attempt."""
 
 
 class LlmCallRecorded(Event):

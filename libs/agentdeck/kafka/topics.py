@@ -60,6 +60,7 @@ ROUTES: dict[type[Event], Topic] = {
             m.PlanProposed,
             m.StepScheduled,
             m.LlmCallRecorded,
+            m.LlmCallFailed,
         ),
         Topic.RUNS,
     ),

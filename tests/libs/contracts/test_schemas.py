@@ -39,6 +39,7 @@ PIPELINE_EVENTS = {
     "RollbackReported",
     "DeadLettered",
     "LlmCallRecorded",
+    "LlmCallFailed",
 }
 
 
