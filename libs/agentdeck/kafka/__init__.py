@@ -12,6 +12,7 @@ from agentdeck.kafka.errors import BrokerUnavailable, DeliveryFailed
 from agentdeck.kafka.follower import FollowerStats, TopicFollower
 from agentdeck.kafka.headers import child_traceparent, new_traceparent, record_headers
 from agentdeck.kafka.producer import EventProducer, record_key
+from agentdeck.kafka.publisher import Publisher
 from agentdeck.kafka.reader import TopicRead, read_topics
 from agentdeck.kafka.topics import ROUTES, Topic, TopicSpec, topic_for, topic_specs
 
@@ -31,6 +32,7 @@ __all__ = [
     "LoopStats",
     "Outcome",
     "ProcessedLog",
+    "Publisher",
     "Topic",
     "TopicFollower",
     "TopicRead",

@@ -14,7 +14,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from agentdeck.approval.adapters.cases import CaseStore, Conflict, StoredCase
-from agentdeck.approval.adapters.publisher import Publisher
 from agentdeck.approval.adapters.webhook import Notifier
 from agentdeck.approval.core import (
     Case,
@@ -36,6 +35,7 @@ from agentdeck.approval.core import (
 from agentdeck.contracts import Event, Producer
 from agentdeck.controls import Switch, SwitchView
 from agentdeck.errors import RetryableError
+from agentdeck.kafka import Publisher
 from agentdeck.runtime import Clock
 
 __all__ = ["ApprovalDesk", "Decided", "DeskStats", "PublishPending"]

@@ -8,7 +8,6 @@ from agentdeck.approval.adapters.auth import Authenticator
 from agentdeck.approval.adapters.authenticators import authenticator_from
 from agentdeck.approval.adapters.cases import CaseStore
 from agentdeck.approval.adapters.http import create_app
-from agentdeck.approval.adapters.publisher import Publisher
 from agentdeck.approval.adapters.server import HttpServer
 from agentdeck.approval.adapters.tables import SCHEMA
 from agentdeck.approval.adapters.webhook import NoNotifier, Notifier, WebhookNotifier
@@ -21,7 +20,7 @@ from agentdeck.contracts import Codec, Producer
 from agentdeck.contracts.models import PolicyDecided
 from agentdeck.controls import SwitchView
 from agentdeck.hotstate import HotState
-from agentdeck.kafka import EventProducer, Topic
+from agentdeck.kafka import EventProducer, Publisher, Topic
 from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import (
     BackgroundTask,

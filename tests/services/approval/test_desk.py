@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from agentdeck.approval.adapters.cases import CaseStore, Conflict
-from agentdeck.approval.adapters.publisher import Publisher
 from agentdeck.approval.adapters.requests import ApprovalsRepository
 from agentdeck.approval.adapters.tables import ApprovalStatus
 from agentdeck.approval.adapters.webhook import NoNotifier
@@ -23,7 +22,7 @@ from agentdeck.approval.core import (
 from agentdeck.approval.desk import ApprovalDesk, PublishPending
 from agentdeck.contracts import models as m
 from agentdeck.controls import SwitchView
-from agentdeck.kafka import EventProducer
+from agentdeck.kafka import EventProducer, Publisher
 from agentdeck.store import Store
 from testkit.controls import kill_switch
 from testkit.kafka import NOW, TEST_PRODUCER

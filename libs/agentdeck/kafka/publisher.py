@@ -1,4 +1,4 @@
-"""Publishing outcome events from several threads (HTTP workers, the sweeper)."""
+"""Publishing events from several threads (HTTP workers, sweepers, model calls)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import threading
 from collections.abc import Sequence
 
 from agentdeck.contracts import Event
-from agentdeck.kafka import DeliveryFailed, EventProducer
+from agentdeck.kafka.errors import DeliveryFailed
+from agentdeck.kafka.producer import EventProducer
 
 __all__ = ["Publisher"]
 
@@ -16,7 +17,7 @@ class Publisher:
 
     The lock keeps one caller's delivery errors from being reported to
     another: :meth:`EventProducer.flush` reports every failure since the last
-    flush. Approvals are human-paced, so serialising costs nothing.
+    flush. Its callers are human- or model-paced, so serialising costs nothing.
     """
 
     def __init__(self, producer: EventProducer) -> None:
