@@ -57,10 +57,12 @@ class _Prepared:
 
 
 class PlannerHandler:
-    """Handles goals, decisions, approvals and tool results, a batch at a time.
+    """Handles goals, decisions, approvals, tool results and model outcomes, a batch at a time.
 
     The runtime's stateful shape (:func:`agentdeck.runtime.transactional`): it
     filters what was processed, and writes the states and processed ids together.
+    No model is called here: a run that now waits for its model is handed to
+    :class:`~agentdeck.planner.turns.ModelTurns` once its state has committed.
     """
 
     def __init__(
@@ -145,10 +147,6 @@ class PlannerHandler:
                     and ((run_id := run_of(event)) in changed or run_id in folded.held)
                 ]
             )
-        if self._turns is not None:
-            for run_id, run in list(changed.items()):
-                changed[run_id], more = self._turns.advance(run, ctx)
-                outputs += more
         admission = PauseChanges(
             folded.pauses,
             {k: (w, self._paused.seal(w)) for k, w in folded.held.items()},
@@ -162,6 +160,11 @@ class PlannerHandler:
         self._runs.save(conn, decision.state.runs)
         if decision.state.admission:
             self._paused.save(conn, decision.state.admission)
+
+    def committed(self, decision: Decision[_Prepared]) -> None:
+        """The runs now waiting for their model are asked, off this loop (never raises)."""
+        if self._turns is not None:
+            self._turns.ask(decision.state.runs.states.values())
 
     def _admission(self, inbound: Inbound) -> Admission:
         """How a goal record was signed (None for the other events)."""

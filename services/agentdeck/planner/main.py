@@ -8,12 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from agentdeck.breaker import BreakerConfig
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Codec
 from agentdeck.contracts.models import AdmissionSet, GoalSubmitted
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState
-from agentdeck.kafka import EventProducer, Topic
+from agentdeck.kafka import EventProducer, Publisher, Topic
+from agentdeck.planner.adapters.endpoints import Endpoint, Endpoints
 from agentdeck.planner.adapters.model import OpenAiCompatible
 from agentdeck.planner.adapters.model_calls import ModelCalls
 from agentdeck.planner.adapters.playbooks import YamlPlaybooks, bundled_playbooks
@@ -22,6 +24,7 @@ from agentdeck.planner.adapters.runs import RunStates
 from agentdeck.planner.adapters.tables import SCHEMA
 from agentdeck.planner.core import RELEVANT
 from agentdeck.planner.core.context import ToolInfo
+from agentdeck.planner.core.model_retry import ModelRetry
 from agentdeck.planner.handlers import PlannerHandler
 from agentdeck.planner.redriver import Redriver
 from agentdeck.planner.settings import PlannerSettings
@@ -100,23 +103,53 @@ def _turns(
     store: Store,
     hot: HotState,
     registry: ToolRegistry,
+    *,
+    codec: Codec,
     sealer: Sealer | None,
+    clock: Clock,
 ) -> ModelTurns | None:
     if not settings.llm_base_url:
         return None
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
     port = OpenAiCompatible(settings.llm_base_url, api_key=key, timeout_s=settings.llm_timeout_s)
+    fallback = None
+    if settings.llm_fallback_model:
+        other = settings.llm_fallback_base_url
+        fallback_port = (
+            OpenAiCompatible(other, api_key=key, timeout_s=settings.llm_timeout_s)
+            if other
+            else port
+        )
+        fallback = Endpoint("fallback", fallback_port, settings.llm_fallback_model)
+    breaker = BreakerConfig(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s)
+    endpoints = Endpoints(Endpoint("primary", port), fallback, breaker=breaker, clock=clock)
     claims = ClaimCheck(
         store.payloads, above_bytes=settings.store.claim_check_above_bytes, cipher=sealer
     )
     calls = ModelCalls(
         store, hot, port, cache_ttl_s=settings.llm_cache_ttl_s, claims=claims, cipher=sealer
     )
+    producer = EventProducer(
+        settings.kafka,
+        codec,
+        client_id=f"{settings.service_name}-model",
+        signer=signer_of(settings),
+    )
     return ModelTurns(
         calls,
+        endpoints,
         tool_schemas(registry),
+        retry=ModelRetry(
+            settings.llm_max_attempts,
+            settings.llm_backoff_s,
+            settings.llm_max_backoff_s,
+            settings.llm_jitter,
+        ),
         prices=settings.model_prices,
         identity=ServiceRunner.identity_of(settings),
+        publish=Publisher(producer).publish,
+        clock=clock,
+        workers=settings.llm_workers,
     )
 
 
@@ -167,6 +200,7 @@ def build(
     )
     identity_service = settings.service_name
     redrive_after = timedelta(seconds=settings.redrive_after_s)
+    turns = _turns(settings, store, hot, tools, codec=codec, sealer=sealer, clock=clock)
     planner = PlannerHandler(
         store=store,
         producers=registry.authenticator(),
@@ -175,7 +209,7 @@ def build(
         identity=ServiceRunner.identity_of(settings),
         clock=clock,
         model_for=model_router(settings) if settings.llm_base_url else None,
-        turns=_turns(settings, store, hot, tools, sealer),
+        turns=turns,
         bind_subjects=sealer.keys.bind_many if sealer is not None else None,
         sealer=sealer,
         redrive_after=redrive_after,
@@ -192,16 +226,25 @@ def build(
         identity=ServiceRunner.identity_of(settings),
         redrive_after=redrive_after,
         interval_s=settings.redrive_interval_s,
+        ask_model=None if turns is None else turns.ask,
     )
     # The control topic too: an operator's RUN switch cancels a run even when nothing
     # of it is in flight (a run waiting for an approval hears from nobody else), and
-    # an operator's pause holds new goals until the scope is resumed.
+    # an operator's pause holds new goals until the scope is resumed; and the runs
+    # topic when a model plans, for the outcomes of its calls (made off this loop).
     topics = (Topic.GOALS, Topic.DECISIONS, Topic.APPROVALS, Topic.TOOL_RESULTS, Topic.CONTROL)
     return ServiceRunner(
         settings,
         codec,
-        [Subscription("runs", topics, handler, events=(*RELEVANT, AdmissionSet))],
-        tasks=[("redrive", redriver.run)],
+        [
+            Subscription(
+                "runs",
+                topics if turns is None else (*topics, Topic.RUNS),
+                handler,
+                events=(*RELEVANT, AdmissionSet),
+            )
+        ],
+        tasks=[("redrive", redriver.run), *([] if turns is None else [("model", turns.run)])],
         checks={"store": store.ping},
         signer=signer,
     )

@@ -1,5 +1,6 @@
-"""The re-drive task: every tick, publish again the requests of runs that stalled, and end
-the runs whose deadline came while they waited.
+"""The re-drive task: every tick, publish again the requests of runs that stalled, ask the
+model again for those that stalled waiting for it, and end the runs whose deadline came
+while they waited.
 
 A run stalls when a call of it is in flight and nothing has moved it for
 ``redrive_after`` (its ``wake_at`` in ``planner_runs``, set by every save). The
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from agentdeck.contracts import Event, Producer
@@ -19,6 +21,8 @@ from agentdeck.errors import Failure
 from agentdeck.kafka import EventProducer
 from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.adapters.runs import RunStates
+from agentdeck.planner.core import RunState
+from agentdeck.planner.core.llm import waits_for_model
 from agentdeck.planner.core.redrive import deadline_reached, requests_to_redrive
 from agentdeck.runtime import Clock
 from agentdeck.store import Store
@@ -43,6 +47,7 @@ class Redriver:
         identity: Producer,
         redrive_after: timedelta,
         interval_s: float,
+        ask_model: Callable[[Iterable[RunState]], None] | None = None,
     ) -> None:
         self._identity = identity
         self._store = store
@@ -52,6 +57,7 @@ class Redriver:
         self._clock = clock
         self._after = redrive_after
         self._interval_s = interval_s
+        self._ask_model = ask_model
         self.redriven = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -71,9 +77,14 @@ class Redriver:
             due = self._table.due(conn, now, limit=_BATCH)
             states = self._runs.load(conn, due) if due else {}
         requests: list[Event] = []
+        waiting: list[RunState] = []
         for state in states.values():
             ended = deadline_reached(state, now, producer=self._identity)
             requests += [ended] if ended is not None else requests_to_redrive(state)
+            if ended is None and waits_for_model(state):
+                waiting.append(state)
+        if waiting and self._ask_model is not None:
+            self._ask_model(waiting)  # a turn this process asks already is not asked twice
         if requests:
             self._producer.send_all(requests)
             self._producer.flush()

@@ -4,7 +4,8 @@ The planner's inputs (goal, decisions, approvals, tool results, model answers)
 and its clock readings (the times stamped on its outputs) are all in the log,
 so folding the inputs through ``decide`` must reproduce the recorded outputs,
 id for id and field for field. Replay calls no model, no tool and no network:
-model answers are the recorded ``LlmCallRecorded`` events.
+model answers are the recorded ``LlmCallRecorded`` events, and failed attempts
+(with the backoff that was drawn) the recorded ``LlmCallFailed`` events.
 """
 
 from __future__ import annotations
@@ -18,19 +19,22 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agentdeck.contracts import Event, Producer, deterministic_id
+from agentdeck.contracts import Event, Producer
 from agentdeck.contracts import models as m
 from agentdeck.planner.core import (
+    MODEL_OUTCOMES,
     RELEVANT,
     Context,
     Playbook,
     PlaybookSource,
+    RunPhase,
     RunState,
     Templates,
     decide,
 )
 from agentdeck.planner.core.admission import recorded_admission
 from agentdeck.planner.core.context import ToolInfo
+from agentdeck.planner.core.llm import answer_id, failure_id
 from agentdeck.planner.core.pause import Pause, Pauses, waiting_cancelled
 
 __all__ = ["READS", "Divergence", "ReplayResult", "replay_run", "replayed_targets"]
@@ -50,7 +54,7 @@ _OUTPUTS = (
 # ToolCallRequested, is not an output any more and is not compared: the request
 # carries the same tool and attempt.
 
-READS: frozenset[type[Event]] = frozenset({*_OUTPUTS, *RELEVANT, m.LlmCallRecorded})
+READS: frozenset[type[Event]] = frozenset({*_OUTPUTS, *RELEVANT})
 """The event types :func:`replay_run` reads; it ignores every other (no need to decode them)."""
 
 
@@ -244,7 +248,7 @@ class _Replayer:
         self.caused: dict[str, list[Event]] = {}
         for out in (e for e in events if isinstance(e, _OUTPUTS)):
             self.caused.setdefault(out.envelope.causation_id or "", []).append(out)
-        self.models = {e.envelope.event_id: e for e in events if isinstance(e, m.LlmCallRecorded)}
+        self.models = {e.envelope.event_id: e for e in events if isinstance(e, MODEL_OUTCOMES)}
         self.model = started.pinned_version if started else ""
         self.waited: tuple[m.GoalSubmitted, m.RunQueued] | None = None
 
@@ -252,7 +256,12 @@ class _Replayer:
         state: RunState | None = None
         decisions = 0
         inputs = sorted(
-            (e for e in self.events if isinstance(e, RELEVANT)),
+            # A model's outcomes are folded when the run waits for them (_model_turns).
+            (
+                e
+                for e in self.events
+                if isinstance(e, RELEVANT) and not isinstance(e, MODEL_OUTCOMES)
+            ),
             key=lambda e: e.envelope.occurred_at,
         )
         for event in inputs:
@@ -316,11 +325,20 @@ class _Replayer:
         )
 
     def _model_turns(self, state: RunState | None) -> tuple[RunState | None, Divergence | None]:
-        while state is not None and state.llm is not None and state.llm.awaiting_model:
-            answer = self.models.get(deterministic_id(state.run_id, "llm", str(state.llm.turn)))
-            if answer is None:
+        """Fold the recorded outcomes of the turns the run waits for: failed attempts, then
+        the answer."""
+        while (
+            state is not None
+            and state.phase is RunPhase.RUNNING
+            and state.llm is not None
+            and state.llm.awaiting_model
+        ):
+            conv, run_id = state.llm, state.run_id
+            failed = self.models.get(failure_id(run_id, conv.turn, conv.failed_attempts + 1))
+            outcome = failed or self.models.get(answer_id(run_id, conv.turn))
+            if outcome is None:
                 return state, None  # the log ends while the run waits for its model
-            state, divergence = self._step(state, answer)
+            state, divergence = self._step(state, outcome)
             if divergence is not None:
                 return state, divergence
         return state, None

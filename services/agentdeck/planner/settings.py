@@ -38,7 +38,34 @@ class PlannerSettings(ServiceSettings):
     llm_api_key: SecretStr | None = None
     llm_model_small: str = "small"
     llm_model_large: str = "large"
-    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest wait for one model call (per attempt)."
+    )
+    llm_max_attempts: int = Field(
+        default=4, ge=1, description="Attempts at one turn's model call; then the run fails."
+    )
+    llm_backoff_s: float = Field(
+        default=1.0, ge=0, description="Wait after a failed attempt, doubled after each next one."
+    )
+    llm_max_backoff_s: float = Field(default=30.0, ge=0, description="Longest backoff.")
+    llm_jitter: float = Field(
+        default=0.5, ge=0, le=1, description="Share of a backoff drawn at random, either way."
+    )
+    llm_breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failures that open an endpoint's breaker."
+    )
+    llm_breaker_cooldown_s: float = Field(
+        default=30.0, ge=0, description="How long an open breaker waits before a trial call."
+    )
+    llm_fallback_model: str = Field(
+        default="", description="Model asked while the primary's breaker is open; empty = none."
+    )
+    llm_fallback_base_url: str = Field(
+        default="", description="Endpoint of the fallback model; empty = the primary's."
+    )
+    llm_workers: int = Field(
+        default=4, ge=1, description="Model calls in flight at once, off the batch loop."
+    )
     llm_large_above_chars: int = Field(
         default=400, ge=0, description="Goals longer than this (with inputs) use the large model."
     )

@@ -77,7 +77,7 @@ def endpoint() -> Iterator[Endpoint]:
     [
         (500, ModelUnavailable, "model_unavailable"),
         (503, ModelUnavailable, "model_unavailable"),
-        (429, ModelUnavailable, "model_unavailable"),
+        (429, ModelUnavailable, "model_rate_limited"),
         (400, TerminalError, "model_refused"),
         (404, TerminalError, "model_refused"),
     ],
@@ -95,7 +95,7 @@ def test_a_slow_or_absent_endpoint_is_retryable(endpoint):
     slow = OpenAiCompatible(endpoint([200], delay_s=1.0).url, timeout_s=0.2)
     with pytest.raises(ModelUnavailable) as raised:
         slow.complete({"model": "small", "messages": []})
-    assert raised.value.code == "model_unreachable"
+    assert raised.value.code == "model_timeout"
     gone = endpoint([])
     url = gone.url
     gone.close()

@@ -20,7 +20,26 @@ class ModelPort(Protocol):
 
 
 class ModelUnavailable(RetryableError):
-    """The endpoint timed out, was unreachable or answered 5xx/429."""
+    """The endpoint timed out, was unreachable, answered 5xx/429, or its breaker is open.
+
+    ``retry_after_s`` is the wait it asked for (a 429's ``Retry-After``), or 0.
+    """
+
+    def __init__(self, message: str, *, code: str, retry_after_s: float = 0.0) -> None:
+        super().__init__(
+            message,
+            capability="planner.llm",
+            code=code,
+            remediation=("the planner asks again after a backoff", "check the model endpoint"),
+        )
+        self.retry_after_s = retry_after_s
+
+
+def _retry_after_s(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "0")))
+    except ValueError:  # an HTTP date: the backoff decides
+        return 0.0
 
 
 class OpenAiCompatible:
@@ -36,15 +55,21 @@ class OpenAiCompatible:
         """The answer, or ModelUnavailable (retry) / TerminalError (a request it refuses)."""
         try:
             response = self._client.post("/chat/completions", json=request)
-        except httpx.HTTPError as exc:
+        except httpx.TimeoutException as exc:
             raise ModelUnavailable(
-                f"model endpoint: {exc}", capability="planner.llm", code="model_unreachable"
+                f"model endpoint did not answer in time: {exc!r}", code="model_timeout"
             ) from exc
-        if response.status_code == 429 or response.status_code >= 500:
+        except httpx.HTTPError as exc:
+            raise ModelUnavailable(f"model endpoint: {exc}", code="model_unreachable") from exc
+        if response.status_code == 429:
             raise ModelUnavailable(
-                f"model endpoint answered {response.status_code}",
-                capability="planner.llm",
-                code="model_unavailable",
+                "model endpoint answered 429 (rate limited)",
+                code="model_rate_limited",
+                retry_after_s=_retry_after_s(response),
+            )
+        if response.status_code >= 500:
+            raise ModelUnavailable(
+                f"model endpoint answered {response.status_code}", code="model_unavailable"
             )
         if response.status_code >= 400:
             raise TerminalError(
@@ -53,7 +78,13 @@ class OpenAiCompatible:
                 code="model_refused",
                 remediation=("check the model name and the request size",),
             )
-        answer: dict[str, Any] = response.json()
+        try:
+            answer: dict[str, Any] = response.json()
+        except ValueError as exc:
+            raise ModelUnavailable(
+                f"model endpoint answered {response.status_code} without JSON",
+                code="model_bad_response",
+            ) from exc
         return answer
 
     def close(self) -> None:

@@ -74,9 +74,18 @@ class ModelCalls:
         self._at_rest = AtRest(cipher)
 
     def answer(
-        self, run_id: str, turn: int, request: dict[str, Any], *, tenant: str = ""
+        self,
+        run_id: str,
+        turn: int,
+        request: dict[str, Any],
+        *,
+        tenant: str = "",
+        port: ModelPort | None = None,
     ) -> ModelAnswer:
-        """The answer to the run's ``turn``-th model request (large texts sealed as the run's)."""
+        """The answer to the run's ``turn``-th model request (large texts sealed as the run's).
+
+        ``port`` asks the model if neither ledger nor cache answers (default: this one's).
+        """
         owner = (tenant, run_id)
         request_json = canonical_json(request)
         digest = sha256_hex(request_json)
@@ -92,7 +101,8 @@ class ModelCalls:
         cached = None
         if cached_bytes is not None:
             cached = self._open(cached_bytes.decode(), digest, _CACHE_PATH)
-        response = json.loads(cached) if cached else self._port.complete(request)
+        asked = port or self._port
+        response = json.loads(cached) if cached else asked.complete(request)
         latency = int((time.monotonic() - started) * 1000)
         answer = canonical_json(response)
         if not cached:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from agentdeck.planner.core.context import Context, PlaybookSource, ToolInfo
-from agentdeck.planner.core.decide import RELEVANT, decide
+from agentdeck.planner.core.decide import MODEL_OUTCOMES, RELEVANT, decide
 from agentdeck.planner.core.playbook import OnFailure, Playbook, PlaybookStep, Trigger
 from agentdeck.planner.core.state import RunPhase, RunState, StepState, StepStatus
 from agentdeck.planner.core.templates import TemplateFailed, Templates
 
 __all__ = [
+    "MODEL_OUTCOMES",
     "RELEVANT",
     "Context",
     "OnFailure",

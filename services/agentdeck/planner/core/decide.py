@@ -19,7 +19,7 @@ from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.cancel import cancel_run, refused_as_cancelled
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.limits import deadline_passed
-from agentdeck.planner.core.llm import on_model_answer
+from agentdeck.planner.core.llm import on_model_answer, on_model_failure
 from agentdeck.planner.core.llm_react import react_llm
 from agentdeck.planner.core.playbook import OnFailure, Playbook
 from agentdeck.planner.core.rollback import noted, rollback_playbook, start_rollback
@@ -27,7 +27,7 @@ from agentdeck.planner.core.schedule import IN_FLIGHT, advance, fail_run, reques
 from agentdeck.planner.core.start import start_run
 from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
 
-__all__ = ["RELEVANT", "decide"]
+__all__ = ["MODEL_OUTCOMES", "RELEVANT", "decide"]
 
 Result = tuple[RunState | None, list[Event]]
 
@@ -54,6 +54,8 @@ def _decide(state: RunState | None, event: Event, ctx: Context) -> Result:
         return (state, []) if late is None else fail_run(state, event, late, ctx)
     if isinstance(event, m.LlmCallRecorded):
         return on_model_answer(state, event, ctx) if state.llm else (state, [])
+    if isinstance(event, m.LlmCallFailed):
+        return on_model_failure(state, event, ctx) if state.llm else (state, [])
     react = _REACTIONS.get(type(event))
     step_id = event.envelope.step_id
     if react is None or step_id is None or step_id not in state.steps:
@@ -241,12 +243,16 @@ _REACTIONS: dict[type[Event], Callable[..., Result]] = {
     m.ToolCallFailed: _failed,
 }
 
+MODEL_OUTCOMES: tuple[type[Event], ...] = (m.LlmCallRecorded, m.LlmCallFailed)
+"""What the planner's own model calls, made off the batch loop, come back as."""
+
 RELEVANT: tuple[type[Event], ...] = (
     m.GoalSubmitted,
     m.RollbackRequested,
     *_REACTIONS,
     m.KillSwitchSet,
     m.RunDeadlineReached,
+    *MODEL_OUTCOMES,
 )
 """The event types the planner acts on; others on its topics are ignored.
 

@@ -1,10 +1,12 @@
 """The LLM planner's decisions: a conversation whose tool calls become governed steps.
 
-The model call itself is the handler's job (it is I/O). Core says when the
-model must be asked (``awaiting_model``) and what to send (:func:`model_request`),
-and turns each recorded answer (``LlmCallRecorded``) into tool-call requests or
-the run's completion. Tool results, failures and policy refusals go back to the
-model as tool messages, so it re-plans from the semantic error.
+The model call itself is I/O, made off the batch loop (``agentdeck.planner.turns``).
+Core says when the model must be asked (``awaiting_model``) and what to send
+(:func:`model_request`), turns each recorded answer (``LlmCallRecorded``) into
+tool-call requests or the run's completion, and each recorded failed attempt
+(``LlmCallFailed``) into a count, or, when no attempt follows, the run's failure.
+Tool results, failures and policy refusals go back to the model as tool
+messages, so it re-plans from the semantic error.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentdeck.contracts import Event
+from agentdeck.contracts import Event, deterministic_id
 from agentdeck.contracts import models as m
-from agentdeck.errors import ErrorCategory
+from agentdeck.errors import MESSAGE_LIMIT, ErrorCategory
 from agentdeck.hashing import canonical_json
 from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.context import Context
@@ -28,7 +30,16 @@ from agentdeck.planner.core.state import (
     StepState,
 )
 
-__all__ = ["SYSTEM_PROMPT", "answer_tool_message", "model_request", "on_model_answer"]
+__all__ = [
+    "SYSTEM_PROMPT",
+    "answer_id",
+    "answer_tool_message",
+    "failure_id",
+    "model_request",
+    "on_model_answer",
+    "on_model_failure",
+    "waits_for_model",
+]
 
 SYSTEM_PROMPT = (
     "You are an operations agent. Use the tools to achieve the goal; every call is checked "
@@ -37,6 +48,21 @@ SYSTEM_PROMPT = (
 )
 
 Result = tuple[RunState, list[Event]]
+
+
+def waits_for_model(state: RunState) -> bool:
+    """Whether the run's next move is its model's (the planner must ask it)."""
+    return state.phase is RunPhase.RUNNING and state.llm is not None and state.llm.awaiting_model
+
+
+def answer_id(run_id: str, turn: int) -> str:
+    """The event id of the answer to the run's ``turn``-th model call (one answer per turn)."""
+    return deterministic_id(run_id, "llm", str(turn))
+
+
+def failure_id(run_id: str, turn: int, attempt: int) -> str:
+    """The event id of the failed ``attempt`` at the run's ``turn``-th model call."""
+    return deterministic_id(run_id, "llm", str(turn), "failed", str(attempt))
 
 
 def model_request(state: RunState, tools: list[dict[str, Any]]) -> dict[str, Any]:
@@ -60,8 +86,13 @@ def _tool_calls(answer: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
 
 
 def on_model_answer(state: RunState, recorded: m.LlmCallRecorded, ctx: Context) -> Result:
-    """Fold a recorded model answer: request its tool calls, or complete with its text."""
+    """Fold a recorded model answer: request its tool calls, or complete with its text.
+
+    Only the answer to the turn the run waits for counts (a late or repeated one is ignored).
+    """
     conv = _conversation(state)
+    if not conv.awaiting_model or recorded.envelope.event_id != answer_id(state.run_id, conv.turn):
+        return state, []
     tokens = recorded.prompt_tokens + recorded.completion_tokens
     state = state.model_copy(
         update={
@@ -83,6 +114,7 @@ def on_model_answer(state: RunState, recorded: m.LlmCallRecorded, ctx: Context) 
             "messages": (*conv.messages, _assistant(message)),
             "awaiting_model": False,
             "turn": turn,
+            "failed_attempts": 0,
             "calls": {**conv.calls, **{s: c[0] for s, c in zip(step_ids, calls, strict=True)}},
         }
     )
@@ -99,6 +131,42 @@ def on_model_answer(state: RunState, recorded: m.LlmCallRecorded, ctx: Context) 
         if state.phase is not RunPhase.RUNNING:
             break
     return state, events
+
+
+def on_model_failure(state: RunState, failed: m.LlmCallFailed, ctx: Context) -> Result:
+    """Fold a failed attempt: counted while another follows; else the run fails, saying why."""
+    conv = _conversation(state)
+    current = conv.awaiting_model and failed.turn == conv.turn
+    if not current or failed.attempt <= conv.failed_attempts:
+        return state, []
+    conv = conv.model_copy(update={"failed_attempts": failed.attempt})
+    state = state.model_copy(update={"llm": conv, "updated_at": ctx.now})
+    if failed.retry_in_ms is not None:
+        return state, []
+    return fail_run(state, failed, _gave_up(failed), ctx)
+
+
+def _gave_up(failed: m.LlmCallFailed) -> m.ErrorInfo:
+    """Why the run failed: the refusal itself (a 4xx), or the retry budget spent on ``failed``."""
+    cause = failed.failure
+    if not cause.retryable:
+        return cause
+    message = (
+        f"the model ({failed.model}) gave no answer for turn {failed.turn} in {failed.attempt}"
+        f" attempts; the last failed with {cause.code}: {cause.message}"
+    )
+    return m.ErrorInfo(
+        capability="planner.llm",
+        code="model_retries_exhausted",
+        category=ErrorCategory.TRANSIENT,
+        retryable=True,
+        message=message[:MESSAGE_LIMIT],
+        remediation=(
+            "submit the goal again once the model endpoint answers",
+            "configure a fallback model (AGENTDECK_PLANNER_LLM_FALLBACK_MODEL)",
+            "plan the goal with a playbook",
+        ),
+    )
 
 
 def _conversation(state: RunState) -> LlmConversation:

@@ -9,10 +9,13 @@ downstream suppresses the duplicate and re-emits what it already decided or
 did for it (the policy-checker its journaled decision, the executor the
 outcome in its effect ledger), so the run moves on and nothing happens twice.
 
-Calls waiting for a human are left alone: the approval service keeps their
-timers. A run's deadline is a timer too: when it comes while the run waits,
-the planner publishes ``RunDeadlineReached`` for the run and, reading it like
-any input, ends the run (so replay sees the same input and decides the same).
+A run that waits for its model and has heard nothing of the call for as
+long is asked for again (the call was lost with the process that made it, or
+with a partition moved to another replica). Calls waiting for a human are left
+alone: the approval service keeps their timers. A run's deadline is a timer
+too: when it comes while the run waits, the planner publishes
+``RunDeadlineReached`` for the run and, reading it like any input, ends the run
+(so replay sees the same input and decides the same).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import datetime, timedelta
 
 from agentdeck.contracts import deterministic_id, envelope_for
 from agentdeck.contracts.models import Producer, RunDeadlineReached, ToolCallRequested
+from agentdeck.planner.core.llm import waits_for_model
 from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
 
 __all__ = ["REDRIVEN", "deadline_reached", "requests_to_redrive", "wake_at"]
@@ -42,10 +46,12 @@ def requests_to_redrive(state: RunState) -> list[ToolCallRequested]:
 
 def wake_at(state: RunState, after: timedelta) -> datetime | None:
     """When the planner must look at ``state`` again if nothing happens to it: when it counts
-    as stalled (a call in flight) or its deadline comes, whichever is first; None: never."""
+    as stalled (a call or a model call in flight) or its deadline comes, whichever is first;
+    None: never."""
     if state.phase is not RunPhase.RUNNING:
         return None
-    times = [state.updated_at + after] if requests_to_redrive(state) else []
+    stalls = bool(requests_to_redrive(state)) or waits_for_model(state)
+    times = [state.updated_at + after] if stalls else []
     if state.limits.deadline is not None:
         times.append(state.limits.deadline)
     return min(times, default=None)

@@ -68,7 +68,10 @@ class LlmConversation(BaseModel):
     turn: int = 0
     """Model calls made so far."""
     awaiting_model: bool = True
-    """The next move is the model's: the handler calls it and feeds the answer back."""
+    """The next move is the model's: the planner asks it off the batch loop, and folds the
+    recorded outcome (``LlmCallRecorded`` or ``LlmCallFailed``) when it comes back."""
+    failed_attempts: int = 0
+    """Failed attempts at this turn's call (a restart goes on from the next one)."""
     calls: dict[str, str] = {}
     """Step id -> the model's tool_call id, for the tool messages that answer it."""
 
