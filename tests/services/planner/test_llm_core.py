@@ -5,8 +5,9 @@ import json
 
 from agentdeck.contracts import deterministic_id, envelope_for, follow_up
 from agentdeck.contracts import models as m
+from agentdeck.errors import ErrorCategory
 from agentdeck.planner.core import RunPhase, decide
-from agentdeck.planner.core.llm import model_request
+from agentdeck.planner.core.llm import failure_id, model_request
 
 from .test_core import ME, NOW, TOOLS, ctx
 
@@ -116,3 +117,76 @@ def test_a_call_to_a_tool_that_does_not_exist_fails_with_the_known_tools():
     state, events = decide(state, _answer(state, _call("format_disk", {}), 0), _ctx())
     assert events[-1].failure.code == "unknown_tool"  # type: ignore[attr-defined]
     assert all(name in events[-1].failure.remediation[0] for name in TOOLS)  # type: ignore[attr-defined]
+
+
+def _failed(attempt: int, *, retry_in_ms: int | None, retryable: bool = True, turn: int = 0):
+    env = envelope_for(
+        m.LlmCallFailed,
+        event_id=failure_id("run-llm", turn, attempt),
+        tenant="acme",
+        producer=ME,
+        occurred_at=NOW,
+        run_id="run-llm",
+    )
+    failure = m.ErrorInfo(
+        capability="planner.llm",
+        code="model_unavailable" if retryable else "model_refused",
+        category=ErrorCategory.TRANSIENT if retryable else ErrorCategory.PERMANENT,
+        retryable=retryable,
+        message="model endpoint answered 503" if retryable else "unknown model",
+    )
+    return m.LlmCallFailed(
+        envelope=env,
+        model="small",
+        turn=turn,
+        attempt=attempt,
+        failure=failure,
+        retry_in_ms=retry_in_ms,
+        jitter_ms=0 if retry_in_ms is None else 120,
+    )
+
+
+def test_a_failed_attempt_with_a_retry_to_come_is_counted_and_the_run_keeps_waiting():
+    state, _ = decide(None, _goal(), _ctx())
+    state, events = decide(state, _failed(1, retry_in_ms=1120), _ctx())
+    assert events == []
+    assert (state.phase, state.llm.awaiting_model, state.llm.failed_attempts) == (
+        RunPhase.RUNNING,
+        True,
+        1,
+    )
+    again, events = decide(state, _failed(1, retry_in_ms=1120), _ctx())
+    assert (again, events) == (state, []), "a repeated attempt changes nothing"
+    stale, events = decide(state, _failed(2, retry_in_ms=900, turn=5), _ctx())
+    assert (stale, events) == (state, []), "an attempt at another turn changes nothing"
+
+
+def test_the_last_failed_attempt_fails_the_run_with_a_machine_readable_code():
+    state, _ = decide(None, _goal(), _ctx())
+    state, _ = decide(state, _failed(1, retry_in_ms=1000), _ctx())
+    state, events = decide(state, _failed(2, retry_in_ms=None), _ctx())
+    assert state.phase is RunPhase.FAILED
+    (failed,) = events
+    assert isinstance(failed, m.RunFailed)
+    assert failed.failure.code == "model_retries_exhausted"
+    assert failed.failure.retryable
+    assert "2 attempts" in failed.failure.message
+    assert "model_unavailable" in failed.failure.message
+
+
+def test_a_refused_request_fails_the_run_at_once_with_the_refusal():
+    state, _ = decide(None, _goal(), _ctx())
+    state, events = decide(state, _failed(1, retry_in_ms=None, retryable=False), _ctx())
+    assert state.phase is RunPhase.FAILED
+    assert [(type(e).__name__, e.failure.code, e.failure.retryable) for e in events] == [
+        ("RunFailed", "model_refused", False)
+    ]
+
+
+def test_an_answer_to_a_turn_the_run_no_longer_waits_for_is_ignored():
+    state, _ = decide(None, _goal(), _ctx())
+    first = _answer(state, _call("lookup_order", {"order_id": "1042"}), 0)
+    state, _ = decide(state, first, _ctx())
+    assert not state.llm.awaiting_model
+    again, events = decide(state, first, _ctx())
+    assert (again, events) == (state, [])
