@@ -147,7 +147,7 @@ def _turns(
         ),
         prices=settings.model_prices,
         identity=ServiceRunner.identity_of(settings),
-        publish=Publisher(producer).publish,
+        publisher=Publisher(producer),
         clock=clock,
         workers=settings.llm_workers,
     )

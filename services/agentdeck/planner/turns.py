@@ -32,6 +32,7 @@ from typing import Any
 from agentdeck.contracts import Event, Producer, envelope_for
 from agentdeck.contracts import models as m
 from agentdeck.errors import MESSAGE_LIMIT, ErrorCategory, Failure, error_info
+from agentdeck.kafka import Publisher
 from agentdeck.planner.adapters.endpoints import Endpoints
 from agentdeck.planner.adapters.model import ModelUnavailable
 from agentdeck.planner.adapters.model_calls import ModelAnswer, ModelCalls
@@ -41,12 +42,9 @@ from agentdeck.planner.core.model_retry import ModelRetry, Verdict, after_failur
 from agentdeck.planner.core.pricing import ModelPrice, call_cost_micros
 from agentdeck.runtime import Clock
 
-__all__ = ["ModelTurns", "Publish"]
+__all__ = ["ModelTurns"]
 
 log = logging.getLogger(__name__)
-
-Publish = Callable[[Sequence[Event]], None]
-"""Sends events and returns once Kafka acknowledged them (raises otherwise)."""
 
 _AGAIN_S = 1.0
 """Wait before trying an attempt again whose outcome could not be published or read."""
@@ -75,7 +73,7 @@ class ModelTurns:
         retry: ModelRetry,
         prices: Mapping[str, ModelPrice],
         identity: Producer,
-        publish: Publish,
+        publisher: Publisher,
         clock: Clock,
         workers: int = 4,
         draw: Callable[[], float] = random.random,
@@ -86,7 +84,7 @@ class ModelTurns:
         self._retry = retry
         self._prices = prices
         self._identity = identity
-        self._publish = publish
+        self._publisher = publisher
         self._clock = clock
         self._draw = draw
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="planner-model")
@@ -117,6 +115,7 @@ class ModelTurns:
                     self._pool.submit(self._attempt, due.run, due.attempt)
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._publisher.close()
 
     def _later(self, run: RunState, attempt: int, delay_s: float) -> None:
         with self._wake:
@@ -163,14 +162,14 @@ class ModelTurns:
             log.exception("model call of run %s crashed", run.run_id)
             failure = _crashed(exc)
         else:
-            self._publish([self._recorded(run, turn, answer)])
+            self._publisher.publish([self._recorded(run, turn, answer)])
             return None
         latency = int((time.monotonic() - started) * 1000)
         verdict = after_failure(
             self._retry, failure, attempt=attempt, draw=self._draw(), at_least_s=wait_s
         )
         model = port.model or run.llm.model
-        self._publish(
+        self._publisher.publish(
             [self._failed(run, attempt, failure, model=model, verdict=verdict, latency_ms=latency)]
         )
         return verdict.retry_in_ms
