@@ -48,9 +48,17 @@ class Platform:
 
 @contextlib.contextmanager
 def running_platform(
-    bootstrap_servers: str, pg_admin: Engine, root: Path, env: dict[str, str] | None = None
+    bootstrap_servers: str,
+    pg_admin: Engine,
+    root: Path,
+    env: dict[str, str] | None = None,
+    *,
+    model_url: str = "",
 ) -> Iterator[Platform]:
-    """Everything up on PostgreSQL and Redis under ``root``, with ``env`` set while it runs."""
+    """Everything up on PostgreSQL and Redis under ``root``, with ``env`` set while it runs.
+
+    The planner asks the scripted model, or the endpoint at ``model_url``.
+    """
     databases = Databases("postgresql", root, pg_admin)
     url = databases.new_engine().url.render_as_string(hide_password=False)
     prefix = f"e2e{uuid.uuid4().hex[:10]}"
@@ -75,7 +83,7 @@ def running_platform(
             update={"pii_master": authority.PII_MASTER_KEY}
         )
         (Path(stack.data_dir) / "keys.json").write_text(keys.model_dump_json(), encoding="utf-8")
-        runners = compose(stack, keys, llm_base_url=model.base_url, approval_port=port)
+        runners = compose(stack, keys, llm_base_url=model_url or model.base_url, approval_port=port)
         for runner in runners:
             runner.start()
         info = StackInfo(
