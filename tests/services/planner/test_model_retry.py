@@ -46,7 +46,9 @@ def test_a_refusal_gives_up_at_the_first_attempt():
 
 
 def test_a_wait_the_endpoint_asked_for_is_kept_when_longer_than_the_backoff():
-    verdict = after_failure(POLICY, UNAVAILABLE, attempt=1, draw=0.5, at_least_s=7.5)
-    assert verdict == Verdict(7500, 0)
+    verdict = after_failure(POLICY, UNAVAILABLE, attempt=1, draw=0.5, at_least_s=2.5)
+    assert verdict == Verdict(2500, 0)
+    capped = after_failure(POLICY, UNAVAILABLE, attempt=1, draw=0.5, at_least_s=3600)
+    assert capped == Verdict(3000, 0), "up to the longest backoff"
     shorter = after_failure(POLICY, UNAVAILABLE, attempt=1, draw=0.5, at_least_s=0.2)
     assert shorter == Verdict(1000, 0)

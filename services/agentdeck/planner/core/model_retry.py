@@ -49,10 +49,12 @@ def after_failure(
         failure: What went wrong; a failure retrying cannot help (a 4xx) gives up at once.
         attempt: The attempt that failed.
         draw: A number in [0, 1), drawn by the caller; 0.5 means no jitter.
-        at_least_s: A wait the endpoint or its breaker asked for (Retry-After, cooldown).
+        at_least_s: A wait the endpoint or its breaker asked for (Retry-After, cooldown),
+            kept up to the policy's longest backoff (a run is not parked for an hour).
     """
     if not failure.retryable or attempt >= policy.max_attempts:
         return Verdict(None)
+    at_least_s = min(at_least_s, policy.max_backoff_s)
     base = min(policy.backoff_s * 2 ** (attempt - 1), policy.max_backoff_s)
     jitter = base * policy.jitter * (2 * draw - 1)
     if base + jitter < at_least_s:
