@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
+from agentdeck.breaker import BreakerConfig
+from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
-from agentdeck.kafka import Topic
-from agentdeck.planner.core import RunPhase
+from agentdeck.hotstate import InProcessHotState
+from agentdeck.kafka import EventProducer, Publisher, Topic
+from agentdeck.planner.adapters.endpoints import Endpoint, Endpoints
+from agentdeck.planner.adapters.model import OpenAiCompatible
+from agentdeck.planner.adapters.model_calls import ModelCalls
+from agentdeck.planner.core import RunPhase, decide
+from agentdeck.planner.core.model_retry import ModelRetry
 from agentdeck.planner.core.state import RunState
-from agentdeck.runtime import ServiceRunner
+from agentdeck.planner.turns import ModelTurns
+from agentdeck.runtime import ServiceRunner, utc_now
 from agentdeck.store import Store
 from testkit.authority import WriterProducer
-from testkit.kafka import read_topic
+from testkit.kafka import TEST_PRODUCER, read_topic
 from testkit.model import Reply, ScriptedEndpoint
 from testkit.privacy import opening
 
+from .test_llm_core import _ctx as llm_ctx
 from .test_llm_service import _goal
 from .test_service import planner, run_states
 
@@ -177,3 +187,56 @@ def test_a_run_left_waiting_for_its_model_is_asked_again_by_the_next_planner(kaf
         events = run.outcome()
     assert _types(events)[-2:] == ["LlmCallRecorded", "RunCompleted"]
     assert len(endpoint.asked) == 2
+
+
+def _turns(kafka, codec, store: Store, endpoint: ScriptedEndpoint) -> ModelTurns:
+    """The planner's model calls alone, on the test's broker and store."""
+    port = OpenAiCompatible(endpoint.base_url, timeout_s=5)
+    calls = ModelCalls(
+        store,
+        InProcessHotState(),
+        port,
+        cache_ttl_s=60,
+        claims=ClaimCheck(store.payloads, above_bytes=1_000_000),
+    )
+    endpoints = Endpoints(Endpoint("primary", port), breaker=BreakerConfig(), clock=utc_now)
+    return ModelTurns(
+        calls,
+        endpoints,
+        [],
+        retry=ModelRetry(),
+        usd_per_million_tokens=1.0,
+        identity=TEST_PRODUCER,
+        publisher=Publisher(EventProducer(kafka, codec, client_id="model")),
+        outstanding=list,
+        clock=utc_now,
+    )
+
+
+def _answers(kafka, codec, run_id: str, count: int) -> list[m.LlmCallRecorded]:
+    records = read_topic(kafka, Topic.RUNS.full(kafka.topic_prefix), count)
+    return [
+        e for e in map(codec.decode, (r.value() for r in records)) if e.envelope.run_id == run_id
+    ]
+
+
+def test_a_turn_asked_for_again_reaches_the_model_once_even_after_a_restart(kafka, codec, engine):
+    store = Store(engine)
+    waiting, _ = decide(None, _goal(f"again-{kafka.topic_prefix}"), llm_ctx())
+    assert waiting is not None
+    with ScriptedEndpoint() as endpoint:
+        for expected in (1, 2):  # a second process: the same turn asked again
+            turns, stop = _turns(kafka, codec, store, endpoint), threading.Event()
+            worker = threading.Thread(target=turns.run, args=(stop,))
+            worker.start()
+            try:
+                turns.ask([waiting, waiting])  # a redelivered batch asks again
+                answers = _answers(kafka, codec, waiting.run_id, expected)
+            finally:
+                stop.set()
+                worker.join()
+            assert len(answers) == expected
+        assert len(endpoint.asked) == 1, "the second answer came from the ledger"
+    first, again = answers
+    assert first.envelope.event_id == again.envelope.event_id
+    assert (first.cached, again.cached) == (False, True)
