@@ -14,9 +14,12 @@ from agentdeck.kafka import EventProducer, Publisher, Topic
 from agentdeck.planner.adapters.endpoints import Endpoint, Endpoints
 from agentdeck.planner.adapters.model import OpenAiCompatible
 from agentdeck.planner.adapters.model_calls import ModelCalls
+from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.core import RunPhase, decide
 from agentdeck.planner.core.model_retry import ModelRetry
 from agentdeck.planner.core.state import RunState
+from agentdeck.planner.main import tool_infos
+from agentdeck.planner.replay import replay_run
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.runtime import ServiceRunner, utc_now
 from agentdeck.store import Store
@@ -27,7 +30,7 @@ from testkit.privacy import opening
 
 from .test_llm_core import _ctx as llm_ctx
 from .test_llm_service import _goal
-from .test_service import planner, run_states
+from .test_service import _registry, planner, run_states
 
 FAST = {"llm_backoff_s": "0.05", "llm_jitter": "0.5", "llm_timeout_s": "5"}
 ENDED = (m.RunCompleted, m.RunFailed)
@@ -85,6 +88,15 @@ class _Planner:
         return _state(self.codec, self.store, self.run_id)
 
 
+def _replays_clean(run_id: str, events: list[Event]) -> None:
+    """The run, its goal first, replays to the same decisions without asking any model."""
+    recorded = [_goal(run_id), *events]
+    result = replay_run(recorded, playbooks=bundled_playbooks(), tools=tool_infos(_registry()))
+    assert result.divergence is None, result.divergence.describe()
+    assert result.state is not None
+    assert result.state.phase is not RunPhase.RUNNING
+
+
 def _types(events: list[Event]) -> list[str]:
     return [type(e).__name__ for e in events]
 
@@ -105,6 +117,7 @@ def test_a_5xx_is_retried_after_a_recorded_backoff_and_the_answer_completes_the_
     assert failed.retry_in_ms == 50 + failed.jitter_ms
     assert len(endpoint.asked) == 2
     assert run.state().phase is RunPhase.COMPLETED
+    _replays_clean(run.run_id, events)
 
 
 def test_a_429_waits_as_long_as_the_endpoint_asks(kafka, codec, engine):
@@ -136,6 +149,7 @@ def test_a_model_that_never_answers_in_time_fails_the_run_after_the_retry_budget
     assert isinstance(ended, m.RunFailed)
     assert ended.failure.code == "model_retries_exhausted"
     assert run.state().phase is RunPhase.FAILED
+    _replays_clean(run.run_id, events)
 
 
 def test_a_4xx_fails_the_run_at_once_with_the_refusal(kafka, codec, engine):
