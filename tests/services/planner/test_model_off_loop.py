@@ -222,7 +222,6 @@ def _turns(kafka, codec, store: Store, endpoint: ScriptedEndpoint) -> ModelTurns
         usd_per_million_tokens=1.0,
         identity=TEST_PRODUCER,
         publisher=Publisher(EventProducer(kafka, codec, client_id="model")),
-        outstanding=list,
         clock=utc_now,
     )
 
