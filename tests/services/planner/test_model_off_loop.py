@@ -17,6 +17,7 @@ from agentdeck.planner.adapters.model_calls import ModelCalls
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.core import RunPhase, decide
 from agentdeck.planner.core.model_retry import ModelRetry
+from agentdeck.planner.core.pricing import DEFAULT_PRICES
 from agentdeck.planner.core.state import RunState
 from agentdeck.planner.main import tool_infos
 from agentdeck.planner.replay import replay_run
@@ -219,7 +220,7 @@ def _turns(kafka, codec, store: Store, endpoint: ScriptedEndpoint) -> ModelTurns
         endpoints,
         [],
         retry=ModelRetry(),
-        usd_per_million_tokens=1.0,
+        prices=DEFAULT_PRICES,
         identity=TEST_PRODUCER,
         publisher=Publisher(EventProducer(kafka, codec, client_id="model")),
         clock=utc_now,
