@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING
 from agentdeck.contracts import models as m
 from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.adapters.tables import SCHEMA
-from agentdeck.planner.core import RunPhase, StepStatus
+from agentdeck.planner.core import RunPhase, StepStatus, decide
+from agentdeck.planner.core.llm import waits_for_model
 from agentdeck.planner.core.redrive import deadline_reached, requests_to_redrive, wake_at
 from agentdeck.store import migrate, transaction
 
 from .test_core import ME, NOW, ORDER, Run, goal
+from .test_llm_core import _ctx as llm_ctx
+from .test_llm_core import _goal as llm_goal
 
 if TYPE_CHECKING:
     from testkit.sql import Databases
@@ -94,3 +97,13 @@ def test_a_run_waiting_for_a_human_wakes_at_its_deadline_and_its_timer_ends_it()
     assert run.run.phase is RunPhase.FAILED
     assert wake_at(run.run, AFTER) is None
     assert run.feed(timer, now=deadline) == [], "ended: a repeated timer changes nothing"
+
+
+def test_a_run_waiting_for_its_model_wakes_when_it_stalls_and_not_after_it_ends():
+    waiting, _ = decide(None, llm_goal(), llm_ctx())
+    assert waiting is not None
+    assert waits_for_model(waiting)
+    assert requests_to_redrive(waiting) == [], "nothing to publish again: the model is asked"
+    assert wake_at(waiting, AFTER) == waiting.updated_at + AFTER
+    failed = waiting.model_copy(update={"phase": RunPhase.FAILED})
+    assert wake_at(failed, AFTER) is None
