@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test lint bench bench-foundation bench-audit mutate
+.PHONY: install up test lint bench bench-foundation bench-audit soak mutate
 
 $(BIN)/agentdeck: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench-foundation: install
 # Replay and audit-verification throughput over a generated archive of 1,000,000 events.
 bench-audit: install
 	$(BIN)/python benchmarks/audit.py
+
+# The chaos soak: 300 runs over 5 minutes while services, database connections, Redis and
+# the whole stack are killed, with cancellations, kill switches and approvals thrown in.
+soak: install
+	$(BIN)/python -m agentdeck.bench.soak --json soak.json
 
 # Each named mutation (tests/mutations/catalog.py) breaks one invariant of the consumer loop
 # or the runtime's transaction on purpose; its tests must catch it. Prints the kill rate.
