@@ -79,6 +79,9 @@ class SoakConfig:
     settle_s: float = 180.0
     parked_share: float = 0.1
     """Share of goals whose refund waits for an approver (approved during the soak)."""
+    model_share: float = 0.1
+    """Share of goals the model plans (its endpoint fails ``model_failures`` of its calls)."""
+    model_failures: float = 0.2
     seed: int = 1
     logs: Path = Path("soak-logs")
 
@@ -91,6 +94,7 @@ class SoakReport:
     statuses: Counter[str] = field(default_factory=Counter)
     chaos: Counter[str] = field(default_factory=Counter)
     approved: int = 0
+    model_calls_failed: int = 0
     wall_s: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -106,6 +110,7 @@ class SoakReport:
             "statuses": dict(self.statuses),
             "chaos": dict(self.chaos),
             "approved": self.approved,
+            "model_calls_failed": self.model_calls_failed,
             "wall_s": round(self.wall_s, 1),
             "problems": self.problems,
             "ok": self.ok,
@@ -143,7 +148,7 @@ class _Stack:
         self.lock = threading.Lock()
         self.broker: EmbeddedBroker | None = None
         self.processes: ServiceProcesses | None = None
-        self.model = ScriptedModel()
+        self.model = ScriptedModel(fail_share=config.model_failures)
 
     def start(self) -> None:
         logs = self.config.logs
@@ -260,6 +265,7 @@ class _Soak:
         for thread in threads:
             thread.join(30)
         self.report.wall_s = time.monotonic() - started
+        self.report.model_calls_failed = self.stack.model.failed
         self._check()
         return self.report
 
@@ -275,25 +281,42 @@ class _Soak:
         """Submit the goals evenly over the first 60% of the soak."""
         gap = self.config.seconds * 0.6 / max(1, self.config.runs)
         for n in range(self.config.runs):
-            parked = self.rng.random() < self.config.parked_share
-            event = goal_event(
-                goal="refund",
-                playbook="refund-order",
-                inputs={
-                    "order_id": "2077",
-                    "amount_cents": 6000 if parked else 300 + n % 50,
-                    "reason": self.marker,
-                },
-                tenant="acme",
-                run_id=f"{self.marker}-{n}",
-                requested_by="crm",
-                limits=m.RunLimits(),
+            draw = self.rng.random()
+            parked = draw < self.config.parked_share
+            event = (
+                self._model_goal(n)
+                if draw > 1 - self.config.model_share
+                else goal_event(
+                    goal="refund",
+                    playbook="refund-order",
+                    inputs={
+                        "order_id": "2077",
+                        "amount_cents": 6000 if parked else 300 + n % 50,
+                        "reason": self.marker,
+                    },
+                    tenant="acme",
+                    run_id=f"{self.marker}-{n}",
+                    requested_by="crm",
+                    limits=m.RunLimits(),
+                )
             )
             self._retrying(partial(publish_goal, self.stack.info, event))
             self.goals[event.envelope.run_id or ""] = (event, time.monotonic())
             self.run_ids.append(event.envelope.run_id or "")
             self.report.runs += 1
             time.sleep(gap)
+
+    def _model_goal(self, n: int) -> m.GoalSubmitted:
+        """A goal the model plans (the demo's script: look order 1042 up, draft a note)."""
+        return goal_event(
+            goal=f"Tell the customer about order 1042 (ticket {self.marker}-{n})",
+            playbook=None,
+            inputs={},
+            tenant="acme",
+            run_id=f"{self.marker}-{n}",
+            requested_by="crm",
+            limits=m.RunLimits(),
+        )
 
     def _resubmit(self) -> None:
         """Publish again the goals whose run has not shown up (as a producer with an outbox does).

@@ -10,6 +10,7 @@ number of assistant messages so far). Entries are either
 from __future__ import annotations
 
 import json
+import random
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,15 +106,26 @@ def _answer(script: Sequence[dict[str, Any]], request: dict[str, Any]) -> dict[s
 class ScriptedModel:
     """The endpoint, on a free loopback port, in a background thread; a context manager."""
 
-    def __init__(self, script: Sequence[dict[str, Any]] = DEMO_SCRIPT) -> None:
+    def __init__(
+        self, script: Sequence[dict[str, Any]] = DEMO_SCRIPT, *, fail_share: float = 0.0
+    ) -> None:
+        """``fail_share``: the share of requests answered 503, drawn from a seeded generator."""
         self.requests: list[dict[str, Any]] = []
+        self.failed = 0
         owner = self
+        draw = random.Random(7)  # noqa: S311 -- which requests fail, not a secret
 
         class _Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 request = json.loads(self.rfile.read(length) or b"{}")
                 owner.requests.append(request)
+                if fail_share and draw.random() < fail_share:
+                    owner.failed += 1
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = json.dumps(_answer(script, request)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
