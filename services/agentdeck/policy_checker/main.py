@@ -19,6 +19,7 @@ from agentdeck.policy_checker.core import CHARGING, Ttls, tenant_scope
 from agentdeck.policy_checker.core.budget import SETTLING
 from agentdeck.policy_checker.handlers import ControlHandler, DecisionHandler, SettlementHandler
 from agentdeck.policy_checker.settings import PolicyCheckerSettings
+from agentdeck.policy_checker.sweeper import HoldSweeper
 from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import (
     Clock,
@@ -99,6 +100,12 @@ def build(
         store=store,
         consumer=f"{group}.control",
     )
+    sweeper = HoldSweeper(
+        store,
+        clock=clock,
+        stale_after=timedelta(seconds=settings.stale_hold_after_s),
+        interval_s=settings.hold_sweep_interval_s,
+    )
     return ServiceRunner(
         settings,
         codec,
@@ -119,6 +126,7 @@ def build(
             ),
             Subscription("control", (Topic.CONTROL,), control, background=True),
         ],
+        tasks=[("holds", sweeper.run)],
         checks={"store": store.ping},
         signer=key,
     )

@@ -37,6 +37,13 @@ class PolicyCheckerSettings(ServiceSettings):
         description="A REQUIRE_APPROVAL stays valid this long: longer than the approval "
         "service's deadline plus its escalations, so a late approval still finds it valid.",
     )
+    stale_hold_after_s: float = Field(
+        default=3_600.0,
+        gt=0,
+        description="An allowed call's budget hold still open this long is given back (its"
+        " decision never reached the executor; longer than allow_ttl_s plus the longest call).",
+    )
+    hold_sweep_interval_s: float = Field(default=60.0, gt=0, description="How often.")
     tenant_budgets_micros: dict[str, int] = Field(
         default_factory=lambda: {"acme": 100_000_000},
         description="Budget per tenant (micro-USD), created at start where none exists yet; "

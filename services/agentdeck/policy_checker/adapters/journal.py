@@ -220,6 +220,25 @@ class Journal:
             found.setdefault(row.run_id, {})[row.reservation_id] = _hold_ref(row)
         return {run: list(refs.values()) for run, refs in found.items()}
 
+    def stale_holds(self, conn: Connection, before: datetime, *, limit: int = 500) -> list[HoldRef]:
+        """Holds of allowed calls (no human holds them) stored before ``before``, oldest first.
+
+        An allowed call's hold is settled by its outcome, and the executor refuses a
+        decision once it has expired; one still open long after that belongs to a
+        call whose decision never reached the executor, in a run that ended.
+        """
+        stmt = (
+            select(*_REFS.c)
+            .where(
+                _REFS.c.kind == RefKind.CALL.value,
+                _REFS.c.approval_id.is_(None),
+                _REFS.c.stored_at < before,
+            )
+            .order_by(_REFS.c.stored_at)
+            .limit(limit)
+        )
+        return [_hold_ref(row) for row in conn.execute(stmt)]
+
     def settle(self, conn: Connection, settlements: Sequence[Settlement], *, now: datetime) -> None:
         """Close each hold (spend or release), add spend to its run, forget its references."""
         spent: dict[str, int] = {}

@@ -118,7 +118,8 @@ class Settlement:
 
     ref: HoldRef
     actual_micros: int | None
-    cause: Event
+    cause: Event | None
+    """The event that settles it; None: released as stale (see the hold sweeper)."""
 
 
 SETTLING: tuple[type[Event], ...] = (
