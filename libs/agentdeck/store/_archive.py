@@ -227,6 +227,13 @@ class ArchiveRepository:
         )
         return {event_id: bytes(payload) for event_id, payload in conn.execute(stmt)}
 
+    def known(self, conn: Connection, event_ids: Collection[str]) -> set[str]:
+        """The ids among ``event_ids`` the archive holds."""
+        if not event_ids:
+            return set()
+        stmt = select(ArchiveRow.event_id).where(ArchiveRow.event_id.in_(list(event_ids)))
+        return set(conn.execute(stmt).scalars())
+
     def read_run(self, conn: Connection, run_id: str) -> list[ArchivedEvent]:
         """Every archived event of ``run_id``, in ``seq`` order."""
         stmt = select(*_COLUMNS).where(ArchiveRow.run_id == run_id)

@@ -14,14 +14,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from agentdeck.contracts import Event, Producer
 from agentdeck.errors import Failure
 from agentdeck.kafka import EventProducer
 from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.adapters.runs import RunStates
-from agentdeck.planner.core import RunState
+from agentdeck.planner.core import RunPhase, RunState
 from agentdeck.planner.core.llm import waits_for_model
 from agentdeck.planner.core.redrive import deadline_reached, requests_to_redrive
 from agentdeck.runtime import Clock
@@ -71,31 +71,47 @@ class Redriver:
                 log.exception("re-drive failed")
 
     def tick(self) -> int:
-        """Re-drive the runs that are due; how many requests were published again."""
+        """Re-drive the runs that are due; how many events were published again."""
         now = self._clock()
         with self._store.transaction(read_only=True) as conn:
             due = self._table.due(conn, now, limit=_BATCH)
-            states = self._runs.load(conn, due) if due else {}
-        requests: list[Event] = []
+            finals = {run: final for run, (_at, final) in due.items() if final is not None}
+            archived = self._store.archive.known(conn, finals.values())
+            confirmed = {run for run, final in finals.items() if final in archived}
+            states = self._runs.load(conn, [r for r in due if r not in confirmed])
+        events: list[Event] = []
         waiting: list[RunState] = []
         for state in states.values():
-            ended = deadline_reached(state, now, producer=self._identity)
-            requests += [ended] if ended is not None else requests_to_redrive(state)
-            if ended is None and waits_for_model(state):
+            events += self._redrive(state, now)
+            if state.phase is RunPhase.RUNNING and waits_for_model(state):
                 waiting.append(state)
         if waiting and self._ask_model is not None:
             self._ask_model(waiting)  # a turn this process asks already is not asked twice
-        if requests:
-            self._producer.send_all(requests)
+        if events:
+            self._producer.send_all(events)
             self._producer.flush()
             log.warning(
-                "re-drove %d call(s) or deadline(s) of %d run(s): %s",
-                len(requests),
+                "re-drove %d event(s) of %d run(s): %s",
+                len(events),
                 len(states),
                 ", ".join(sorted(states)[:5]),
             )
         if due:
+            wakes = {run: at for run, (at, _final) in due.items()}
             with self._store.transaction() as conn:
-                self._table.snooze(conn, due, now + self._after)
-        self.redriven += len(requests)
-        return len(requests)
+                self._table.snooze(conn, {r: wakes[r] for r in confirmed}, None)
+                self._table.snooze(
+                    conn,
+                    {r: at for r, at in wakes.items() if r not in confirmed},
+                    now + self._after,
+                )
+        self.redriven += len(events)
+        return len(events)
+
+    def _redrive(self, state: RunState, now: datetime) -> list[Event]:
+        """What to publish again for ``state``: its final event (not archived yet), the end of
+        its deadline, or its requests in flight."""
+        if state.phase is not RunPhase.RUNNING:
+            return [state.ended_with] if state.ended_with is not None else []
+        ended = deadline_reached(state, now, producer=self._identity)
+        return [ended] if ended is not None else list(requests_to_redrive(state))

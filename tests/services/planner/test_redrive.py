@@ -48,6 +48,10 @@ def test_a_call_waiting_for_a_human_or_a_finished_run_is_not_re_driven():
     done.allow_and_complete("refund", {"refund_id": "rf-1", "amount_cents": 2000})
     done.allow_and_complete("draft", {"to": "kim@example.com", "subject": "s", "body": "b"})
     assert requests_to_redrive(done.run) == []
+    # Ended: it wakes once more, to make sure its final event reached the archive.
+    assert isinstance(done.run.ended_with, m.RunCompleted)
+    assert done.run.ended_with in done.emitted
+    assert wake_at(done.run, AFTER) == done.run.updated_at + AFTER
 
 
 def test_due_runs_are_found_and_snoozed_unless_a_save_moved_them(databases: Databases):
@@ -58,19 +62,25 @@ def test_due_runs_are_found_and_snoozed_unless_a_save_moved_them(databases: Data
         table.put_many(
             conn,
             [
-                ("stalled", "{}", at, at + AFTER),
-                ("moved", "{}", at, at + AFTER),
-                ("later", "{}", at, at + 2 * AFTER),
-                ("done", "{}", at, None),
+                ("stalled", "{}", at, at + AFTER, None),
+                ("moved", "{}", at, at + AFTER, None),
+                ("later", "{}", at, at + 2 * AFTER, None),
+                ("ended", "{}", at, at + AFTER, "final-event"),
+                ("done", "{}", at, None, "final-event-2"),
             ],
         )
         due = table.due(conn, at + AFTER, limit=10)
-        assert set(due) == {"stalled", "moved"}
-        table.put_many(conn, [("moved", "{}", at + AFTER, at + 3 * AFTER)])  # progress
-        table.snooze(conn, due, at + 5 * AFTER)
+        assert due == {
+            "stalled": (at + AFTER, None),
+            "moved": (at + AFTER, None),
+            "ended": (at + AFTER, "final-event"),
+        }
+        table.put_many(conn, [("moved", "{}", at + AFTER, at + 3 * AFTER, None)])  # progress
+        table.snooze(conn, {r: w for r, (w, _f) in due.items() if r != "ended"}, at + 5 * AFTER)
+        table.snooze(conn, {"ended": at + AFTER}, None)  # its final event was archived
         assert table.due(conn, at + 4 * AFTER, limit=10) == {
-            "later": at + 2 * AFTER,
-            "moved": at + 3 * AFTER,
+            "later": (at + 2 * AFTER, None),
+            "moved": (at + 3 * AFTER, None),
         }
 
 
@@ -95,7 +105,7 @@ def test_a_run_waiting_for_a_human_wakes_at_its_deadline_and_its_timer_ends_it()
     assert failed.failure.code == "deadline_exceeded"
     assert failed.envelope.causation_id == timer.envelope.event_id
     assert run.run.phase is RunPhase.FAILED
-    assert wake_at(run.run, AFTER) is None
+    assert run.run.ended_with == failed
     assert run.feed(timer, now=deadline) == [], "ended: a repeated timer changes nothing"
 
 

@@ -23,8 +23,10 @@ def test_a_run_state_is_written_whole_and_the_last_write_wins(
 ) -> None:
     first, second = new_id("run"), new_id("run")
     with transaction(engine) as conn:
-        RUNS.put_many(conn, [(first, '{"v": 1}', now, None), (second, '{"v": 1}', now, now)])
-        RUNS.put_many(conn, [(first, '{"v": 2}', now + timedelta(seconds=1), None)])
+        RUNS.put_many(
+            conn, [(first, '{"v": 1}', now, None, None), (second, '{"v": 1}', now, now, None)]
+        )
+        RUNS.put_many(conn, [(first, '{"v": 2}', now + timedelta(seconds=1), None, "end")])
         found = RUNS.get_many(conn, [first, second, new_id("run")])
     assert found == {first: '{"v": 2}', second: '{"v": 1}'}
 

@@ -25,6 +25,7 @@ def _put_states(insert: InsertFactory) -> AnyInsert:
             "state": stmt.excluded.state,
             "updated_at": stmt.excluded.updated_at,
             "wake_at": stmt.excluded.wake_at,
+            "final_event_id": stmt.excluded.final_event_id,
         },
     )
 
@@ -50,28 +51,40 @@ class RunStatesTable:
         return {row.run_id: row.state for row in conn.execute(stmt)}
 
     def put_many(
-        self, conn: Connection, states: Sequence[tuple[str, str, datetime, datetime | None]]
+        self,
+        conn: Connection,
+        states: Sequence[tuple[str, str, datetime, datetime | None, str | None]],
     ) -> None:
-        """Write each ``(run id, text, updated at, wake at)`` in one statement; the last wins."""
+        """Write each ``(run id, text, updated at, wake at, final event id)`` in one statement;
+        the last write wins."""
         if states:
             rows = [
-                {"run_id": r, "state": s, "updated_at": at, "wake_at": wake}
-                for r, s, at, wake in states
+                {
+                    "run_id": r,
+                    "state": s,
+                    "updated_at": at,
+                    "wake_at": wake,
+                    "final_event_id": final,
+                }
+                for r, s, at, wake, final in states
             ]
             conn.execute(_put_states(conn), rows)
 
-    def due(self, conn: Connection, now: datetime, *, limit: int) -> dict[str, datetime]:
-        """The runs whose wake-up time has come (oldest first), with that time."""
+    def due(
+        self, conn: Connection, now: datetime, *, limit: int
+    ) -> dict[str, tuple[datetime, str | None]]:
+        """The runs whose wake-up has come (oldest first): the wake-up and the final event id."""
         stmt = (
-            select(_RUNS.c.run_id, _RUNS.c.wake_at)
+            select(_RUNS.c.run_id, _RUNS.c.wake_at, _RUNS.c.final_event_id)
             .where(_RUNS.c.wake_at <= now)
             .order_by(_RUNS.c.wake_at)
             .limit(limit)
         )
-        return {row.run_id: row.wake_at for row in conn.execute(stmt)}
+        return {row.run_id: (row.wake_at, row.final_event_id) for row in conn.execute(stmt)}
 
-    def snooze(self, conn: Connection, due: dict[str, datetime], until: datetime) -> None:
-        """Move the wake-up of the ``due`` runs to ``until``, unless a save moved it meanwhile."""
+    def snooze(self, conn: Connection, due: dict[str, datetime], until: datetime | None) -> None:
+        """Move the wake-up of the ``due`` runs to ``until`` (None: never), unless a save
+        moved it meanwhile."""
         for run_id, was in due.items():
             conn.execute(
                 update(_RUNS)

@@ -89,7 +89,13 @@ class RunStates:
         self._table.put_many(
             conn,
             [
-                (k, text, state.updated_at, wake_at(state, self._redrive_after))
+                (
+                    k,
+                    text,
+                    state.updated_at,
+                    wake_at(state, self._redrive_after),
+                    state.ended_with.envelope.event_id if state.ended_with else None,
+                )
                 for k, text in prepared.texts.items()
                 if (state := prepared.states[k])
             ],

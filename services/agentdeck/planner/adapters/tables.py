@@ -42,6 +42,8 @@ class RunStateRow(Tables):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     wake_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """When the run counts as stalled (a call in flight, no progress): it is re-driven then."""
+    final_event_id: Mapped[str | None] = mapped_column(_ID)
+    """The id of the run's final event, once it ended: checked for in the archive."""
 
 
 class ModelCallRow(Tables):

@@ -49,7 +49,9 @@ def wake_at(state: RunState, after: timedelta) -> datetime | None:
     as stalled (a call or a model call in flight) or its deadline comes, whichever is first;
     None: never."""
     if state.phase is not RunPhase.RUNNING:
-        return None
+        # Ended: its final event is checked for in the archive (and published again if
+        # it is not there) once the archive has had time to take it.
+        return None if state.ended_with is None else state.updated_at + after
     stalls = bool(requests_to_redrive(state)) or waits_for_model(state)
     times = [state.updated_at + after] if stalls else []
     if state.limits.deadline is not None:

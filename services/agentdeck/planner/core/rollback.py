@@ -219,8 +219,9 @@ def _undo(state: RunState, step_id: str, ctx: Context) -> PlannedUndo:
 def noted(
     before: RunState | None, after: RunState, cause: Event, events: list[Event], ctx: Context
 ) -> Result:
-    """``after`` with what a rollback needs recorded (each step's call, the order calls
-    completed in); a rollback run that just ended reports before its final event."""
+    """``after`` with what re-drive and rollback need recorded (each step's call in flight,
+    the order calls completed in, the final event); a rollback run that just ended reports
+    before its final event."""
     for event in events:
         if isinstance(event, m.ToolCallRequested) and event.envelope.step_id in after.steps:
             after = after.with_step(
@@ -240,6 +241,9 @@ def noted(
     if after.rollback is not None and running and after.phase is not RunPhase.RUNNING:
         at = next((i for i, e in enumerate(events) if isinstance(e, _FINAL)), len(events))
         events = [*events[:at], _report(after, cause, ctx), *events[at:]]
+    final = next((e for e in events if isinstance(e, _FINAL)), None)
+    if final is not None and after.ended_with is None:
+        after = after.model_copy(update={"ended_with": final})
     return after, events
 
 

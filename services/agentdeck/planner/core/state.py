@@ -13,6 +13,9 @@ from agentdeck.contracts.models import (
     ErrorInfo,
     Principal,
     RollbackOutcome,
+    RunCancelled,
+    RunCompleted,
+    RunFailed,
     RunLimits,
     ToolCallRequested,
 )
@@ -158,6 +161,8 @@ class RunState(BaseModel):
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
+    ended_with: RunCompleted | RunFailed | RunCancelled | None = None
+    """The run's final event, published again until the archive holds it (see re-drive)."""
     llm: LlmConversation | None = None
     """For runs the LLM planner plans: the conversation so far."""
     completed: tuple[str, ...] = ()
