@@ -41,7 +41,7 @@ from testkit.kafka import backlog
 from testkit.processes import ServiceProcesses
 from testkit.sql import Databases
 
-RUNS = 6
+RUNS = 4
 PROJECTION = RunsRepository()
 REDRIVE = {"REDRIVE_AFTER_S": "2", "REDRIVE_INTERVAL_S": "0.5"}
 

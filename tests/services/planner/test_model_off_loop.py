@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from agentdeck.breaker import BreakerConfig
 from agentdeck.claimcheck import ClaimCheck
 from agentdeck.contracts import Event
@@ -35,6 +37,10 @@ from .test_service import _registry, planner, run_states
 
 FAST = {"llm_backoff_s": "0.05", "llm_jitter": "0.5", "llm_timeout_s": "5"}
 ENDED = (m.RunCompleted, m.RunFailed)
+
+# The store contract runs on both backends elsewhere; here the model path is what is under
+# test, and it waits on real timeouts: PostgreSQL only.
+pytestmark = pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 
 
 def _ended(kafka, codec, run_id: str, *, timeout_s: float = 30.0) -> list[Event]:

@@ -140,7 +140,9 @@ def cast(
     Args:
         stopped: The engaged kill switch that covers the case's call, if any.
     """
-    refusal = _closed(case, now) or _stopped(case, verdict, stopped) or _who(case, approver)
+    # A grant in a stopped scope is refused for that reason first: the case of a cancelled
+    # run may already have closed with the run, and "cancelled" is what the approver needs.
+    refusal = _stopped(case, verdict, stopped) or _closed(case, now) or _who(case, approver)
     if refusal is not None:
         return refusal
     vote = Vote(
