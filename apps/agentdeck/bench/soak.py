@@ -259,6 +259,9 @@ class _Soak:
         for thread in threads:
             thread.start()
         self._chaos(started)
+        threads[0].join(self.config.settle_s)  # every goal is submitted before settling
+        if threads[0].is_alive():
+            self.report.problems.append("the goals were not all submitted in time")
         self.say(f"chaos over after {time.monotonic() - started:.0f} s; settling")
         self._settle()
         self.stop.set()
