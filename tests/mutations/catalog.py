@@ -145,11 +145,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         name="redelivery-not-republished",
-        invariant="a journaled handler republishes a redelivered event's outputs from its journal",
+        invariant="a handler that replays republishes a redelivered event's outputs from what it "
+        "saved (journaled or not)",
         path=_RUNTIME,
         original=(
-            "            again = list(journal.replay(conn, seen)) if journal is not None and seen "
-            "else []\n"
+            "            again = list(replayer.replay(conn, seen)) "
+            "if replayer is not None and seen else []\n"
         ),
         mutant="            again = []\n",
         tests=_RUNTIME_TESTS,
