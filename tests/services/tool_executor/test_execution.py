@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 from agentdeck.contracts.models import ToolCallCompleted, ToolCallFailed
 from agentdeck.demo._rules import email_id
 from agentdeck.errors import ErrorCategory
+from agentdeck.tool_executor.adapters.claims import ClaimsRepository
 from agentdeck.tool_executor.adapters.effects import EffectLedger
 from agentdeck.tool_executor.adapters.tables import EffectStatus
+from agentdeck.tool_executor.core.plan import Claim
 
 EFFECTS = EffectLedger()
 
@@ -74,6 +76,28 @@ def test_an_email_delivered_twice_is_sent_once(authority, make_executor, desk):
     executor.handle(decision, commit=False)
     sent = [e for e in desk.sent_emails() if e.message_id == email_id(decision.idempotency_key)]
     assert [e.deliveries for e in sent] == [1]
+
+
+def test_a_call_left_started_whose_decision_expired_is_reported_unknown_not_stuck(
+    authority, make_executor, store, desk
+):
+    """Its executor died mid-call; the decision comes again (re-driven) after it expired:
+    it may have acted, so it is neither refused (nor dead-lettered) as if it never ran, nor
+    retried for ever: its outcome is reported unknown."""
+    decision = authority.decision(
+        "send_email",
+        {"to": "lee@example.com", "subject": "Hi", "body": "Late"},
+        expires_in=timedelta(seconds=-1),
+    )
+    _leave_started(store, decision)
+    with store.transaction() as conn:  # the claim is written with the ledger's start
+        claim = Claim(decision.decision_id, decision.envelope.event_id)
+        ClaimsRepository().add_many(conn, {decision.idempotency_key: claim}, datetime.now(UTC))
+    events = make_executor().handle(decision, commit=False)
+    assert _types(events) == [ToolCallFailed]
+    assert events[0].failure.code == "outcome_unknown"
+    assert email_id(decision.idempotency_key) not in {e.message_id for e in desk.sent_emails()}
+    assert _status(store, decision.idempotency_key) is EffectStatus.UNKNOWN
 
 
 def test_a_crash_mid_send_is_reported_as_unknown_and_never_repeated(

@@ -107,13 +107,7 @@ class CallRunner:
             found, contract=contract, started_at=entry.started_at, now=now, grace_s=self._grace_s
         )
         if step is Step.WAIT:
-            raise CallInFlight(
-                f"call {entry.idempotency_key} started at {entry.started_at.isoformat()}"
-                f" and may still be running (up to {longest_call_s(contract):.0f}s)",
-                capability="tool-executor.ledger",
-                code="call_in_flight",
-                remediation=("wait; the call is reconciled once it can no longer be running",),
-            )
+            raise _in_flight(entry, contract)
         if step is Step.REEMIT:
             return self._events(decision, self._stored(entry))
         if step is Step.UNKNOWN:
@@ -154,9 +148,24 @@ class CallRunner:
         begun: tuple[Ledger, EffectEntry] | None,
     ) -> list[Event]:
         found, entry = begun or self._ledger.begin(decision, now)
-        if found is not Ledger.NEW:
-            return self._existing(decision, entry)
-        return self._finish_failed(decision, entry, failure, started=False)
+        if found is Ledger.NEW:
+            return self._finish_failed(decision, entry, failure, started=False)
+        if found is Ledger.OPEN:
+            # Begun before and never finished (its executor died mid-call): it may have
+            # acted, so it cannot be refused as if it never ran. Once it can no longer be
+            # running, its outcome is reported unknown; it is never run again here.
+            contract = self._tools.contract(decision.tool)
+            step = next_step(
+                found,
+                contract=contract,
+                started_at=entry.started_at,
+                now=now,
+                grace_s=self._grace_s,
+            )
+            if step is Step.WAIT:
+                raise _in_flight(entry, contract)
+            return self._unknown(decision, contract, entry)
+        return self._existing(decision, entry)
 
     def _existing(self, decision: PolicyDecided, entry: EffectEntry) -> list[Event]:
         """Events of a call someone else began between our read and our begin."""
@@ -250,6 +259,16 @@ class CallRunner:
     def _events(self, decision: PolicyDecided, record: CallRecord) -> list[Event]:
         out = self._out
         return call_events(decision, record, producer=out.producer)
+
+
+def _in_flight(entry: EffectEntry, contract: ToolContract) -> CallInFlight:
+    return CallInFlight(
+        f"call {entry.idempotency_key} started at {entry.started_at.isoformat()}"
+        f" and may still be running (up to {longest_call_s(contract):.0f}s)",
+        capability="tool-executor.ledger",
+        code="call_in_flight",
+        remediation=("wait; the call is reconciled once it can no longer be running",),
+    )
 
 
 def _arguments(decision: PolicyDecided, contract: ToolContract) -> BaseModel | ErrorInfo:

@@ -123,7 +123,12 @@ class _Planner:
         if self.trust.ignore_foreign_tools and decision.tool not in self.trust.tools:
             return
         t = self.trust
-        check_decision(decision, keys=t.decisions, tools=t.tools, now=t.now)
+        # A call this very decision began before (its executor died mid-call, and the
+        # decision comes again, re-driven, maybe after it expired) is reconciled, not
+        # refused: it was authorised when it began, and it never starts anew.
+        claim = self.claims.get(decision.idempotency_key or "")
+        began = claim is not None and claim.event_id == decision.envelope.event_id
+        check_decision(decision, keys=t.decisions, tools=t.tools, now=None if began else t.now)
         if decision.outcome is DecisionOutcome.ALLOW:
             self.run(decision)
             return

@@ -33,7 +33,7 @@ def _check_signature(decision: PolicyDecided, keys: Verifier) -> None:
         )
 
 
-def _check_call(decision: PolicyDecided, now: datetime) -> None:
+def _check_call(decision: PolicyDecided, now: datetime | None) -> None:
     if decision.arguments_json is None or not decision.idempotency_key:
         raise DecisionRefused(
             "incomplete_decision",
@@ -45,7 +45,7 @@ def _check_call(decision: PolicyDecided, now: datetime) -> None:
             "arguments_mismatch",
             f"decision {decision.decision_id}: arguments do not match the signed hash",
         )
-    if decision.expires_at is not None and decision.expires_at <= now:
+    if now is not None and decision.expires_at is not None and decision.expires_at <= now:
         raise DecisionRefused(
             "decision_expired",
             f"decision {decision.decision_id} expired at {decision.expires_at.isoformat()}",
@@ -75,9 +75,12 @@ def _check_tool(decision: PolicyDecided, tools: ToolRegistry) -> ToolContract:
 
 
 def check_decision(
-    decision: PolicyDecided, *, keys: Verifier, tools: ToolRegistry, now: datetime
+    decision: PolicyDecided, *, keys: Verifier, tools: ToolRegistry, now: datetime | None
 ) -> ToolContract:
     """The contract of the decided tool, if ``decision`` may be acted on.
+
+    ``now`` None checks everything but the expiry: for a call this decision already
+    began (claimed), whose outcome is only reconciled, never started anew.
 
     Raises:
         DecisionRefused: The first check that fails, by its ``code``.
