@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 
 from agentdeck import demo
 from agentdeck.approval import client
+from agentdeck.cli.app import main
 from agentdeck.cli.demo import wait_for_outcomes
 from agentdeck.cli.stackfile import StackInfo
 from agentdeck.cli.submit import publish_goal
@@ -29,11 +31,15 @@ from agentdeck.contracts import models as m
 from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.telemetry.adapters.runs import RunsRepository
 from agentdeck.telemetry.core.runs import RunStatus
+from agentdeck.tool_executor.adapters.effects import EffectLedger
+from testkit.cli import point_cli_at
+from testkit.kafka import wait_until
 from testkit.privacy import opening
 
 from .conftest import running_platform
 
 PROJECTION = RunsRepository()
+EFFECTS = EffectLedger()
 
 ANALYSIS = """\
 name: run-analysis
@@ -93,11 +99,46 @@ def _submit(info: StackInfo, playbook: str, inputs: dict[str, object]) -> str:
     return run_id
 
 
-def _failures(stack, run_id: str) -> list[m.ToolCallFailed]:  # type: ignore[no-untyped-def]
+def _events(stack, run_id: str) -> list[m.Event]:  # type: ignore[no-untyped-def]
     codec = opening(default_codec(), stack.store)  # failure messages are sealed
     with stack.store.transaction(read_only=True) as conn:
-        events = [codec.decode(a.payload) for a in stack.store.archive.read_run(conn, run_id)]
-    return [e for e in events if isinstance(e, m.ToolCallFailed)]
+        return [codec.decode(a.payload) for a in stack.store.archive.read_run(conn, run_id)]
+
+
+def _failures(stack, run_id: str) -> list[m.ToolCallFailed]:  # type: ignore[no-untyped-def]
+    return [e for e in _events(stack, run_id) if isinstance(e, m.ToolCallFailed)]
+
+
+def _running(stack, run_id: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the executor has begun the run's call (its start is in the effect ledger)."""
+    keys = [e.idempotency_key for e in _events(stack, run_id) if isinstance(e, m.PolicyDecided)]
+    with stack.store.transaction(read_only=True) as conn:
+        entries = [EFFECTS.get(conn, key) for key in keys if key]
+    return any(entry is not None and entry.status == "started" for entry in entries)
+
+
+def test_cancelling_a_run_kills_its_running_sandboxed_call_within_a_second(
+    platform: tuple,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stack, info, _ = platform
+    point_cli_at(info, monkeypatch)
+    # Left alone, the call would sleep until run_python's 10 s timeout.
+    run = _submit(info, "run-analysis", {"code": "import time\ntime.sleep(30)"})
+    wait_until(lambda: _running(stack, run), 60, "run_python running in the sandbox")
+    assert main(["cancel", run, "--reason", "runaway analysis"]) == 0
+    returned = datetime.now(UTC)
+    assert capsys.readouterr().err == ""
+
+    wait_until(lambda: bool(_failures(stack, run)), 30, "the stopped call recorded")
+    [stopped] = _failures(stack, run)
+    assert stopped.failure.code == "run_cancelled", stopped.failure.message
+    assert "stopped while running" in stopped.failure.message
+    assert "runaway analysis" in stopped.failure.message
+    assert stopped.envelope.occurred_at - returned <= timedelta(seconds=1)
+    outcome = wait_for_outcomes(stack.store, [run], timeout_s=30)[run]
+    assert outcome.status is RunStatus.CANCELLED
 
 
 def test_sandboxed_code_cannot_approve_a_pending_refund(platform: tuple) -> None:  # type: ignore[type-arg]

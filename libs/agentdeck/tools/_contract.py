@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ __all__ = [
     "CompensationArgs",
     "RetryPolicy",
     "Tool",
+    "ToolCancelled",
     "ToolContext",
     "ToolContract",
     "ToolFunction",
@@ -104,6 +106,13 @@ class ToolContext:
     the contract's ``credential_audience`` (None if it names none): the tool
     passes it to that backend and nowhere else. Kept out of ``repr`` so a logged
     context never shows it.
+
+    ``cancelled`` is set when the call is stopped while it runs (its run was
+    cancelled or a kill switch covering it engaged). A tool that works for long
+    checks it between pieces of work, or waits on it instead of sleeping, and
+    stops by raising (any exception; :class:`ToolCancelled` says why): the
+    call is then recorded as stopped. A tool that ignores it runs to its end,
+    and what it returns is recorded. A sandboxed tool is killed instead.
     """
 
     run_id: str
@@ -114,6 +123,11 @@ class ToolContext:
     attempt: int
     deadline: datetime
     credential: str | None = field(default=None, repr=False)
+    cancelled: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+
+class ToolCancelled(Exception):
+    """What a tool raises when it stops because :attr:`ToolContext.cancelled` was set."""
 
 
 ToolFunction = Callable[[Any, ToolContext], BaseModel]

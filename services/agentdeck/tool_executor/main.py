@@ -31,6 +31,7 @@ from agentdeck.tool_executor.adapters.credentials import CallCredentials
 from agentdeck.tool_executor.adapters.guards import ToolGuards
 from agentdeck.tool_executor.adapters.invoke import Invoker
 from agentdeck.tool_executor.adapters.ledger import CallLedger
+from agentdeck.tool_executor.adapters.running import RunningCalls
 from agentdeck.tool_executor.adapters.sandbox import (
     SandboxLimits,
     SubprocessSandbox,
@@ -140,6 +141,7 @@ def build_handler(
     switches: SwitchView,
     sandbox: SubprocessSandbox | None = None,
     sealer: Sealer | None = None,
+    running: RunningCalls | None = None,
 ) -> BatchHandler:
     """The batch handler, wired: verification keys, guards, sandbox, ledger.
 
@@ -147,6 +149,8 @@ def build_handler(
         switches: The kill switches, checked right before each call runs.
         sandbox: Where sandboxed tools run; None: one limited as ``settings`` say.
         sealer: Seals the outputs and parked decisions the ledger and the payload store keep.
+        running: Signals running calls a switch covers; its ``follow`` must run as a
+            task (None: calls are checked only as they start).
     """
     for tool in tools:
         if tool.contract.sandboxed:
@@ -177,6 +181,7 @@ def build_handler(
         in_flight_grace_s=settings.in_flight_grace_s,
         credentials=credentials,
         switches=switches,
+        running=running,
     )
     handler = ExecutorHandler(
         ledger=ledger,
@@ -212,6 +217,7 @@ def build(
     registry = tools if tools is not None else configured_registry(settings, store)
     pool = ThreadPoolExecutor(settings.max_parallel_calls, thread_name_prefix="executor-run")
     sandbox = sandbox_for(settings)
+    running = RunningCalls(switches)
     handler = build_handler(
         settings,
         store=store,
@@ -222,6 +228,7 @@ def build(
         switches=switches,
         sandbox=sandbox,
         sealer=codec.cipher if isinstance(codec.cipher, Sealer) else None,
+        running=running,
     )
 
     def close_pool(stop: threading.Event) -> None:
@@ -235,6 +242,7 @@ def build(
         ("pool", close_pool),
         ("sandbox", announce_isolation(sandbox, registry)),
         ("switches", follow_switches(settings, codec, switches)),
+        ("cancels", running.follow),
     ]
     checks = {"store": store.ping, "switches": lambda: switches.caught_up}
     return ServiceRunner(settings, codec, [subscription], tasks=tasks, checks=checks)

@@ -29,6 +29,7 @@ from agentdeck.ids import approval_id_for, decision_id_for, idempotency_key_for
 from agentdeck.kafka import Inbound, Outcome
 from agentdeck.signing import Signer, approval_message, decision_message, generate_private_key
 from agentdeck.store import Store
+from agentdeck.tool_executor.adapters.running import RunningCalls
 from agentdeck.tool_executor.main import build_handler
 from agentdeck.tool_executor.settings import ToolExecutorSettings
 from agentdeck.tools import ToolRegistry
@@ -247,6 +248,7 @@ def make_executor(
         tools: ToolRegistry | None = None,
         clock: Callable[[], datetime] = utc_now,
         switches: SwitchView | None = None,
+        running: RunningCalls | None = None,
         **settings: Any,
     ) -> Executor:
         keys = authority.credential_public_keys()
@@ -259,6 +261,7 @@ def make_executor(
             clock=clock,
             pool=pool,
             switches=switches if switches is not None else caught_up(),
+            running=running,
         )
         return Executor(handler, store)
 

@@ -1,7 +1,10 @@
 """Kill switches at the point of action: a call an engaged switch covers is never run."""
 
+import contextlib
 import threading
+import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -16,7 +19,8 @@ from agentdeck.contracts.models import (
 )
 from agentdeck.controls import SwitchesLoading, SwitchView
 from agentdeck.tool_executor.adapters.effects import EffectLedger
-from agentdeck.tools import ToolContext, ToolRegistry
+from agentdeck.tool_executor.adapters.running import RunningCalls
+from agentdeck.tools import ToolCancelled, ToolContext, ToolRegistry
 from testkit.controls import kill_switch
 from testkit.kafka import wait_until
 
@@ -183,3 +187,86 @@ def test_a_cancelled_runs_calls_are_refused_as_cancelled_and_other_runs_calls_ru
     [ran] = executor.handle(authority.decision("create_refund", other))
     assert isinstance(ran, ToolCallCompleted)
     assert _made(desk, other)
+
+
+@contextlib.contextmanager
+def _following(switches: SwitchView) -> Iterator[RunningCalls]:
+    """Running calls whose cancel signals follow ``switches``, as the executor's task does."""
+    running, stop = RunningCalls(switches), threading.Event()
+    follower = threading.Thread(target=running.follow, args=(stop,), daemon=True)
+    follower.start()
+    try:
+        yield running
+    finally:
+        stop.set()
+        follower.join(5)
+
+
+def _waiting_tool(entered: threading.Event, *, heeds: bool) -> ToolRegistry:
+    """A tool that works until its cancel signal (``heeds``) or for 10 s, whichever is first."""
+    registry = ToolRegistry()
+
+    class Step(BaseModel):
+        name: str
+        stopped: bool = False
+
+    @registry.tool(version="1.0", timeout_s=20.0)
+    def long_task(args: Step, ctx: ToolContext) -> Step:
+        entered.set()
+        if not heeds:
+            time.sleep(1.0)
+            return args
+        if ctx.cancelled.wait(10):
+            raise ToolCancelled("told to stop")
+        return args
+
+    return registry
+
+
+def test_a_running_call_of_a_cancelled_run_gets_its_signal_and_is_recorded_stopped(
+    authority, make_executor, store
+):
+    switches, entered = caught_up(), threading.Event()
+    with _following(switches) as running, ThreadPoolExecutor(1) as pool:
+        executor = make_executor(
+            tools=_waiting_tool(entered, heeds=True), switches=switches, running=running
+        )
+        decision = authority.decision("long_task", {"name": "a"}, run_id="run-stop-me")
+        handled = pool.submit(executor.handle, decision)
+        assert entered.wait(10)
+        switches.apply([kill_switch(KillSwitchScope.RUN, "run-stop-me", at=datetime.now(UTC))])
+        [event] = handled.result(8)  # the tool would have worked on for 10 s
+    assert isinstance(event, ToolCallFailed)
+    assert event.failure.code == "run_cancelled"
+    assert "stopped while running" in event.failure.message
+    assert "what it did before it stopped stands" in event.failure.message
+    assert _status(store, decision.idempotency_key) == "failed"
+
+
+def test_a_running_call_a_switch_does_not_cover_is_not_signalled(authority):
+    switches = caught_up()
+    with _following(switches) as running:
+        decision = authority.decision("long_task", {"name": "a"}, run_id="run-keep-me")
+        with running.watch(decision) as call:
+            switches.apply([kill_switch(KillSwitchScope.TENANT, "globex", at=datetime.now(UTC))])
+            switches.apply([kill_switch(KillSwitchScope.RUN, "run-other", at=datetime.now(UTC))])
+            assert not call.signal.wait(1.0)
+            switches.apply([kill_switch(KillSwitchScope.TOOL, "long_task", at=datetime.now(UTC))])
+            assert call.signal.wait(5)
+            assert call.switch is not None
+            assert call.switch.scope is KillSwitchScope.TOOL
+
+
+def test_a_call_that_ignores_its_signal_is_recorded_as_it_ended(authority, make_executor, store):
+    switches, entered = caught_up(), threading.Event()
+    with _following(switches) as running, ThreadPoolExecutor(1) as pool:
+        executor = make_executor(
+            tools=_waiting_tool(entered, heeds=False), switches=switches, running=running
+        )
+        decision = authority.decision("long_task", {"name": "a"}, run_id="run-deaf")
+        handled = pool.submit(executor.handle, decision)
+        assert entered.wait(10)
+        switches.apply([kill_switch(KillSwitchScope.RUN, "run-deaf", at=datetime.now(UTC))])
+        [event] = handled.result(10)
+    assert isinstance(event, ToolCallCompleted), "it ran to its end: that is what is recorded"
+    assert _status(store, decision.idempotency_key) == "completed"

@@ -16,6 +16,7 @@ import pytest
 from agentdeck.demo.tools import demo_registry
 from agentdeck.errors import ConfigError, TerminalError
 from agentdeck.tool_executor.adapters.sandbox import (
+    SandboxCancelled,
     SandboxLimits,
     SandboxTimeout,
     SubprocessSandbox,
@@ -82,6 +83,14 @@ def test_a_memory_bomb_hits_the_memory_limit(sandbox, run_python):
 def test_a_sleeper_is_killed_at_the_wall_clock_timeout(sandbox, run_python):
     with pytest.raises(SandboxTimeout):
         _run(sandbox, run_python, "import time\ntime.sleep(30)", timeout_s=1.0)
+
+
+def test_a_call_cancelled_while_it_runs_is_killed_before_its_timeout(sandbox, run_python):
+    ctx = ToolContext("run-1", "s1", "acme", None, "key-1", 1, datetime(2030, 1, 1, tzinfo=UTC))
+    threading.Timer(0.5, ctx.cancelled.set).start()
+    args = run_python.contract.input_model(code="import time\ntime.sleep(30)")
+    with pytest.raises(SandboxCancelled):  # not SandboxTimeout at 20 s
+        sandbox.run(run_python, args, ctx, timeout_s=20.0)
 
 
 def test_the_network_is_unreachable_from_the_sandbox(sandbox, listener, run_python):

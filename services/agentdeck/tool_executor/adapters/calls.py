@@ -20,6 +20,7 @@ from agentdeck.tool_executor.adapters.effects import EffectEntry
 from agentdeck.tool_executor.adapters.guards import ToolGuards
 from agentdeck.tool_executor.adapters.invoke import UNKNOWN_WHY, Invoker
 from agentdeck.tool_executor.adapters.ledger import CallLedger
+from agentdeck.tool_executor.adapters.running import Running, RunningCalls
 from agentdeck.tool_executor.core import failures
 from agentdeck.tool_executor.core.output import finish_output
 from agentdeck.tool_executor.core.plan import Execution
@@ -59,9 +60,11 @@ class CallRunner:
         in_flight_grace_s: float,
         credentials: CallCredentials,
         switches: SwitchView,
+        running: RunningCalls | None = None,
     ) -> None:
         self._credentials = credentials
         self._switches = switches
+        self._running = running if running is not None else RunningCalls(switches)
         self._ledger = ledger
         self._guards = guards
         self._invoker = invoker
@@ -183,7 +186,7 @@ class CallRunner:
         self, decision: PolicyDecided, contract: ToolContract, args: BaseModel, entry: EffectEntry
     ) -> list[Event]:
         tool = self._tools.get(contract.name)
-        with self._guards.slot(contract) as got:
+        with self._guards.slot(contract) as got, self._running.watch(decision) as running:
             if not got:
                 return self._finish_failed(
                     decision,
@@ -197,11 +200,14 @@ class CallRunner:
             if stopped is not None:
                 return self._finish_failed(decision, entry, stopped, started=False)
             start = self._clock()
-            ctx = _context(decision, contract, start)
+            ctx = _context(decision, contract, start, running)
             ctx = self._credentials.attach(ctx, contract, args, now=start)
             invoked = self._credentials.scrub(self._invoker.invoke(tool, args, ctx), ctx)
         end = self._clock()
         self._guards.record(contract, end, ok=not invoked.tool_trouble)
+        if invoked.cancelled and (switch := running.switch) is not None:  # set before the signal
+            failure = failures.stopped_while_running(contract, switch)
+            return self._finish_failed(decision, entry, failure, started=True)
         if invoked.unknown:
             return self._unknown(decision, contract, entry)
         record = CallRecord(
@@ -279,7 +285,9 @@ def _arguments(decision: PolicyDecided, contract: ToolContract) -> BaseModel | E
         return failures.invalid_arguments(contract.name, problems[:500])
 
 
-def _context(decision: PolicyDecided, contract: ToolContract, now: datetime) -> ToolContext:
+def _context(
+    decision: PolicyDecided, contract: ToolContract, now: datetime, running: Running
+) -> ToolContext:
     env = decision.envelope
     return ToolContext(
         run_id=env.run_id or "",
@@ -289,6 +297,7 @@ def _context(decision: PolicyDecided, contract: ToolContract, now: datetime) -> 
         idempotency_key=decision.idempotency_key or "",
         attempt=decision.attempt,
         deadline=now + timedelta(seconds=longest_call_s(contract)),
+        cancelled=running.signal,
     )
 
 

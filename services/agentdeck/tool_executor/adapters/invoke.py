@@ -12,7 +12,11 @@ from pydantic import BaseModel
 
 from agentdeck.contracts import ErrorInfo
 from agentdeck.errors import Failure, RetryableError
-from agentdeck.tool_executor.adapters.sandbox import SandboxTimeout, SubprocessSandbox
+from agentdeck.tool_executor.adapters.sandbox import (
+    SandboxCancelled,
+    SandboxTimeout,
+    SubprocessSandbox,
+)
 from agentdeck.tool_executor.core import failures
 from agentdeck.tool_executor.core.retry import Trouble, after
 from agentdeck.tools import Tool, ToolContext
@@ -29,11 +33,15 @@ class _Timeout(Exception):
 
 @dataclass(frozen=True)
 class Invoked:
-    """How a call ended: output JSON, or a failure (``unknown`` if it may have acted)."""
+    """How a call ended: output JSON, or a failure (``unknown`` if it may have acted).
+
+    ``cancelled``: it was stopped on its cancel signal (no output, no failure of its own).
+    """
 
     output_json: str | None = None
     failure: ErrorInfo | None = None
     unknown: bool = False
+    cancelled: bool = False
     tries: int = 1
     tool_trouble: bool = False
     """Whether the tool itself misbehaved (counts against its circuit breaker)."""
@@ -93,11 +101,15 @@ class Invoker:
                 return Invoked(output_json=self._once(tool, args, ctx), tries=tries)
             except Exception as exc:  # noqa: BLE001 - every way a tool can fail is classified
                 error: Exception = exc
+            if isinstance(error, SandboxCancelled) or ctx.cancelled.is_set():
+                return Invoked(cancelled=True, tries=tries)  # stopped, not failed: no retry
             trouble = _classify(error)
             verdict = after(trouble, attempt=tries, contract=tool.contract)
             if not verdict.retry:
                 return self._ended(tool, ctx, trouble, error, tries, unknown=verdict.unknown)
             self._sleep(verdict.delay_s)
+            if ctx.cancelled.is_set():
+                return Invoked(cancelled=True, tries=tries)
             tries += 1
 
     @staticmethod

@@ -9,7 +9,8 @@ attempt at a new process, program, socket, namespace or tracing. None of this
 needs privilege, so it holds for a non-root executor with no capabilities.
 Where it cannot be set up, sandboxed calls are refused (``sandbox_unavailable``);
 there is no weaker fallback. After every call the child's process group is
-killed, so nothing outlives it.
+killed, so nothing outlives it, and a call cancelled while it runs is killed
+at once (nothing it did can have left the sandbox).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +39,7 @@ from agentdeck.tool_executor.adapters.isolation import Isolation, SandboxUnavail
 from agentdeck.tools import Tool, ToolContext
 
 __all__ = [
+    "SandboxCancelled",
     "SandboxCrashed",
     "SandboxLimits",
     "SandboxTimeout",
@@ -46,6 +50,8 @@ __all__ = [
 
 _CHILD = Path(__file__).with_name("_sandbox_child.py")
 _PROBE_TIMEOUT_S = 30.0
+_CANCEL_POLL_S = 0.05
+"""How often a running child's call is checked for a cancel: the most a cancel waits."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,10 @@ class SandboxTimeout(Exception):
     """The child did not finish within the wall-clock timeout and was killed."""
 
 
+class SandboxCancelled(Exception):
+    """The call was cancelled while the child ran; the child was killed."""
+
+
 def importable(tool: Tool) -> tuple[str, str]:
     """(module, name) a sandboxed tool's function is imported by; ConfigError if none."""
     function = tool.function
@@ -73,12 +83,25 @@ def importable(tool: Tool) -> tuple[str, str]:
     return module, name
 
 
-def _exited_within(pid: int, timeout_s: float) -> bool:
-    # Waits without reaping: until reaped, the child's process group id
-    # cannot be reused, so killing that group afterwards hits only ours.
+def _exited_within(pid: int, timeout_s: float, cancelled: threading.Event | None) -> bool:
+    """Whether the child exited within ``timeout_s``.
+
+    Waits without reaping: until reaped, the child's process group id cannot be
+    reused, so killing that group afterwards hits only ours.
+
+    Raises:
+        SandboxCancelled: ``cancelled`` was set first.
+    """
     pidfd = os.pidfd_open(pid)
     try:
-        return bool(select.select([pidfd], [], [], timeout_s)[0])
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            slice_s = left if cancelled is None else min(left, _CANCEL_POLL_S)
+            if select.select([pidfd], [], [], slice_s)[0]:
+                return True
+            if cancelled is not None and cancelled.is_set():
+                raise SandboxCancelled("cancelled while running")
+        return False
     finally:
         os.close(pidfd)
 
@@ -114,7 +137,11 @@ class SubprocessSandbox:
             "args": args.model_dump_json(),
             # No credential crosses: with no network it is useless inside, and
             # the code could only hand it out through its output.
-            "ctx": {**ctx.__dict__, "deadline": ctx.deadline.isoformat(), "credential": None},
+            "ctx": {
+                **{k: v for k, v in ctx.__dict__.items() if k != "cancelled"},
+                "deadline": ctx.deadline.isoformat(),
+                "credential": None,
+            },
         }
 
     def run(self, tool: Tool, args: BaseModel, ctx: ToolContext, *, timeout_s: float) -> str:
@@ -122,6 +149,7 @@ class SubprocessSandbox:
 
         Raises:
             SandboxTimeout: The wall-clock timeout passed; the child was killed.
+            SandboxCancelled: ``ctx.cancelled`` was set first; the child was killed.
             SandboxCrashed: The child died without a result.
             TerminalError: ``sandbox_unavailable`` (no isolation here: nothing ran),
                 ``sandbox_violation`` (the code tried a forbidden operation and was
@@ -130,9 +158,11 @@ class SubprocessSandbox:
         """
         if not self.isolation.available:
             raise SandboxUnavailable(self.isolation.reason)
-        return self._execute(self._request(tool, args, ctx), timeout_s)
+        return self._execute(self._request(tool, args, ctx), timeout_s, ctx.cancelled)
 
-    def _execute(self, request: dict[str, Any], timeout_s: float) -> str:
+    def _execute(
+        self, request: dict[str, Any], timeout_s: float, cancelled: threading.Event | None = None
+    ) -> str:
         out = self.limits.max_output_bytes
         with tempfile.TemporaryDirectory(
             prefix="agentdeck-sandbox-", ignore_cleanup_errors=True
@@ -151,10 +181,12 @@ class SubprocessSandbox:
                     "file_bytes": max(out * 4, 1 << 20),
                 },
             }
-            status = self._spawn(json.dumps(request).encode(), scratch, timeout_s)
+            status = self._spawn(json.dumps(request).encode(), scratch, timeout_s, cancelled)
             return collected(result, status, cpu_s=self.limits.cpu_s, max_output_bytes=out)
 
-    def _spawn(self, request: bytes, scratch: Path, timeout_s: float) -> int:
+    def _spawn(
+        self, request: bytes, scratch: Path, timeout_s: float, cancelled: threading.Event | None
+    ) -> int:
         with subprocess.Popen(
             [sys.executable, "-I", "-S", str(_CHILD)],
             cwd=scratch,
@@ -170,10 +202,12 @@ class SubprocessSandbox:
                 child.stdin.close()
             except BrokenPipeError:
                 pass  # it died already; its exit status tells why
-            exited = _exited_within(child.pid, timeout_s)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
+            try:
+                exited = _exited_within(child.pid, timeout_s, cancelled)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
             if not exited:
                 raise SandboxTimeout(f"no result within {timeout_s:.1f}s")
             return child.returncode

@@ -20,6 +20,7 @@ __all__ = [
     "outcome_unknown",
     "output_too_large",
     "rate_limited",
+    "stopped_while_running",
     "timed_out",
 ]
 
@@ -183,4 +184,25 @@ def kill_switch_engaged(tool: str, switch: Switch) -> ErrorInfo:
         f"ask {switch.set_by} why the switch is engaged;"
         " once an operator releases it, request the call again",
         "escalate to a human",
+    )
+
+
+def stopped_while_running(contract: ToolContract, switch: Switch) -> ErrorInfo:
+    """The call was stopped while it ran, because ``switch`` engaged (a cancel or a kill switch).
+
+    A sandboxed call was killed in its sandbox: nothing it did left it. An
+    in-process one stopped when it saw the signal: what it did before stands.
+    """
+    kept = (
+        "it was killed in its sandbox, so nothing it did left it"
+        if contract.sandboxed
+        else "it stopped on the cancel signal; what it did before it stopped stands"
+    )
+    return _info(
+        contract.name,
+        refusal_code(switch),
+        ErrorCategory.POLICY,
+        f"{contract.name} was stopped while running: {stopped_message(switch)}; {kept}",
+        "check what the call did before it stopped, and roll the run back if it must be undone",
+        f"ask {switch.set_by} why; once released, request the call again",
     )
