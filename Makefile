@@ -23,8 +23,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# One worker per CPU; the whole-stack tests (e2e, bench) run one after another on one of them.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=auto --dist=loadgroup
 
 # The platform against its floor and its peers (LangGraph, DBOS: the `peers` extra).
 bench: install

@@ -21,6 +21,19 @@ from agentdeck.store import create_store_engine, migrate
 from testkit import authority
 from testkit.sql import BACKENDS, PG_ADMIN_URL, START_POSTGRES, Databases, NewId, databases_for
 
+WHOLE_STACKS = ("e2e", "apps/bench")
+"""Folders whose tests run whole platforms (five services and a broker each) and measure
+latency: with ``pytest -n`` they run one after another on one worker, beside the rest."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the whole-stack tests in one xdist group (``--dist loadgroup`` keeps them together)."""
+    root = Path(__file__).parent
+    for item in items:
+        where = item.path.relative_to(root).as_posix()
+        if where.startswith(tuple(f"{folder}/" for folder in WHOLE_STACKS)):
+            item.add_marker(pytest.mark.xdist_group("whole-stacks"))
+
 
 @pytest.fixture(autouse=True)
 def _no_real_model_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -70,6 +70,18 @@ class StoreSettings(BaseSettings):
         description="Tool outputs and model requests/responses larger than this are stored "
         "once by content hash; events carry a reference.",
     )
+    republish_unarchived_after_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Every service keeps what it publishes until the archive holds it, and "
+        "publishes a record again when the archive has moved this far past it without it "
+        "(a broker that lost acknowledged records); 0 keeps nothing (no telemetry deployed).",
+    )
+    unarchived_give_up_after_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="A kept record the archive still lacks after this long is dropped (logged).",
+    )
 
 
 class WriterKey(BaseModel):

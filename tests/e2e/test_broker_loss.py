@@ -1,5 +1,6 @@
 """The broker loses its whole log mid-burst (the embedded one keeps it in memory): every run
-still finishes, every call that ran is archived, and no effect happens twice.
+still finishes, every call that ran is archived, and no effect happens twice; and what the
+services had read and telemetry had not archived yet reaches the archive all the same.
 
 The planner is frozen (SIGSTOP) once every run has started, so calls already
 decided run while their outcomes pile up unread on the broker. Then every
@@ -32,8 +33,10 @@ from agentdeck.embedded import EmbeddedBroker, free_port
 from agentdeck.embedded_stack.goals import goal_event
 from agentdeck.embedded_stack.keys import DemoKeys, load_or_create
 from agentdeck.kafka import Topic, ensure_topics, topic_specs
+from agentdeck.planner.adapters.tables import RunStateRow
 from agentdeck.settings import KafkaSettings
 from agentdeck.store import Store, migrate
+from agentdeck.store._models import ArchiveRow, ProcessedEventRow
 from agentdeck.telemetry.adapters.runs import RunsRepository
 from agentdeck.telemetry.core.runs import RunStatus
 from agentdeck.tool_executor.adapters.tables import EffectRow
@@ -47,7 +50,14 @@ REDRIVE = {"REDRIVE_AFTER_S": "2", "REDRIVE_INTERVAL_S": "0.5"}
 
 
 def _services(
-    broker: EmbeddedBroker, prefix: str, url: str, *, keys: DemoKeys, root: Path, llm: str
+    broker: EmbeddedBroker,
+    prefix: str,
+    url: str,
+    *,
+    keys: DemoKeys,
+    root: Path,
+    llm: str,
+    republish_after_s: float = 30.0,
 ) -> ServiceProcesses:
     return ServiceProcesses(
         bootstrap=broker.bootstrap_servers,
@@ -58,6 +68,7 @@ def _services(
         llm_base_url=llm,
         logs=root,
         overrides={"planner": REDRIVE},
+        common={"AGENTDECK_REPUBLISH_UNARCHIVED_AFTER_S": str(republish_after_s)},
     )
 
 
@@ -112,6 +123,78 @@ def test_runs_finish_once_each_after_the_broker_loses_everything_in_flight(
     assert _archived_outcomes(store, run_ids) >= executed, "every call that ran is archived"
     store.close()
     databases.close()
+
+
+@pytest.mark.timeout(300)
+def test_events_read_but_never_archived_when_the_broker_lost_its_log_reach_the_archive(
+    pg_admin: Engine, tmp_path: Path
+) -> None:
+    # Telemetry is frozen from the start: every run completes, each service having read
+    # what it needed, and the archive holds none of it. Then the broker loses everything.
+    databases = Databases("postgresql", tmp_path, pg_admin)
+    store = Store(databases.new_engine())
+    migrate(store.engine, *SERVICE_SCHEMAS)
+    SqlDesk(store).seed()
+    url = store.engine.url.render_as_string(hide_password=False)
+    prefix = f"gap{uuid.uuid4().hex[:8]}"
+    keys = load_or_create(tmp_path)
+    marker = f"gap-{uuid.uuid4().hex[:6]}"
+    with ScriptedModel() as model:
+        first = EmbeddedBroker(log_path=tmp_path / "broker-1.log")
+        first.start()
+        kafka = KafkaSettings(bootstrap_servers=first.bootstrap_servers, topic_prefix=prefix)
+        ensure_topics(kafka, topic_specs(prefix, 3))
+        before = _services(
+            first, prefix, url, keys=keys, root=tmp_path, llm=model.base_url, republish_after_s=2
+        )
+        before.start_all()
+        before.pause("telemetry")
+        try:
+            run_ids = _submit(kafka, url, tmp_path, marker)
+            _wait_for(lambda: _ended_in_planner(store, run_ids), "every run ended", 90)
+        finally:
+            before.kill("telemetry")
+            before.stop_all()
+            first.stop()
+        assert _unarchived(store), "the archive lacks what the services read"
+
+        second = EmbeddedBroker(log_path=tmp_path / "broker-2.log")
+        second.start()
+        kafka = KafkaSettings(bootstrap_servers=second.bootstrap_servers, topic_prefix=prefix)
+        ensure_topics(kafka, topic_specs(prefix, 3))
+        after = _services(
+            second, prefix, url, keys=keys, root=tmp_path, llm=model.base_url, republish_after_s=2
+        )
+        after.start_all()
+        try:
+            # The goals came from outside: their producer publishes them again (the soak's does).
+            _submit(kafka, url, tmp_path, marker)
+            _wait_for(lambda: not _unarchived(store), "everything read is archived", 90)
+        finally:
+            after.stop_all()
+            second.stop()
+    refunds = [r for r in SqlDesk(store).refunds() if r.reason == marker]
+    assert len(refunds) == RUNS, f"{len(refunds)} refunds for {RUNS} runs: an effect repeated"
+    store.close()
+    databases.close()
+
+
+def _ended_in_planner(store: Store, run_ids: list[str]) -> bool:
+    ended = select(RunStateRow.run_id).where(
+        RunStateRow.run_id.in_(run_ids), RunStateRow.final_event_id.is_not(None)
+    )
+    with store.transaction(read_only=True) as conn:
+        return len(conn.execute(ended).all()) == len(run_ids)
+
+
+def _unarchived(store: Store) -> set[str]:
+    """The events some service processed that the archive does not hold (the test's own
+    database: every processed event is this test's)."""
+    missing = select(ProcessedEventRow.event_id).where(
+        ProcessedEventRow.event_id.not_in(select(ArchiveRow.event_id))
+    )
+    with store.transaction(read_only=True) as conn:
+        return set(conn.execute(missing).scalars())
 
 
 def _submit(kafka: KafkaSettings, url: str, data_dir: Path, marker: str) -> list[str]:

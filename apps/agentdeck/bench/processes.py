@@ -51,12 +51,14 @@ class ServiceProcesses:
         partitions: int = 3,
         redis_url: str = "redis://127.0.0.1:6379/0",
         overrides: Mapping[str, Mapping[str, str]] | None = None,
+        common: Mapping[str, str] | None = None,
     ) -> None:
         """Configure, start nothing yet.
 
         Args:
             overrides: Settings per service, without the service's prefix
                 (``{"planner": {"PLAYBOOK_DIR": "..."}}``).
+            common: More environment every service gets, names in full.
         """
         self._common = {
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -69,6 +71,7 @@ class ServiceProcesses:
                 {k: w.model_dump() for k, w in keys.writers().items()}
             ),
             "AGENTDECK_PII_MASTER_KEY": keys.pii_master,
+            **(common or {}),
         }
         self._prefix = prefix
         registry = logs / f"{prefix}-producers.json"

@@ -11,7 +11,7 @@ from agentdeck.kafka.dedupe import InMemoryProcessedLog, ProcessedLog
 from agentdeck.kafka.errors import BrokerUnavailable, DeliveryFailed
 from agentdeck.kafka.follower import FollowerStats, TopicFollower
 from agentdeck.kafka.headers import child_traceparent, new_traceparent, record_headers
-from agentdeck.kafka.producer import EventProducer, record_key
+from agentdeck.kafka.producer import EventProducer, Outbox, Published, record_key
 from agentdeck.kafka.publisher import Publisher
 from agentdeck.kafka.reader import TopicRead, read_topics
 from agentdeck.kafka.topics import ROUTES, Topic, TopicSpec, topic_for, topic_specs
@@ -30,8 +30,10 @@ __all__ = [
     "InMemoryProcessedLog",
     "Inbound",
     "LoopStats",
+    "Outbox",
     "Outcome",
     "ProcessedLog",
+    "Published",
     "Publisher",
     "Topic",
     "TopicFollower",

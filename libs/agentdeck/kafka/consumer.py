@@ -3,9 +3,10 @@
 One iteration: wait for the first record (``poll``), drain what is already
 fetched (``consume(n, 0)``), decode, dead-letter what cannot be decoded, drop
 events already processed, hand the rest to the handler in one call, enqueue
-every output, ``flush`` once, then run the handler's ``commit`` (its state and
-processed ids, one transaction), record the processed ids, and commit the
-batch's offsets synchronously.
+every output, ``flush`` once, keep the acknowledged outputs in the service's
+outbox (until the archive holds them), then run the handler's ``commit`` (its
+state and processed ids, one transaction), record the processed ids, and commit
+the batch's offsets synchronously.
 
 The order is what makes a crash at any instant harmless: state is committed
 only after the outputs it implies are acknowledged (a crash before that
@@ -34,7 +35,7 @@ from agentdeck.kafka.authority import EventAuthority
 from agentdeck.kafka.deadletter import dead_letter_for
 from agentdeck.kafka.dedupe import ProcessedLog
 from agentdeck.kafka.headers import EVENT_TYPE, header_value, record_headers
-from agentdeck.kafka.producer import EventProducer
+from agentdeck.kafka.producer import EventProducer, Outbox
 from agentdeck.settings import KafkaSettings
 
 __all__ = ["BatchHandler", "ConsumerLoop", "Inbound", "LoopStats", "Outcome", "next_offsets"]
@@ -123,6 +124,7 @@ class ConsumerLoop:
         on_flushed: Callable[[int], None] | None = None,
         wanted: Collection[str] | None = None,
         authority: EventAuthority | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         """Subscribe; nothing is consumed before :meth:`run`.
 
@@ -133,6 +135,8 @@ class ConsumerLoop:
             authority: Checks that events carrying authority are signed by a writer
                 entitled to them; a refused event is dead-lettered, never handled.
                 The service runtime always passes one.
+            outbox: Keeps each batch's outputs once acknowledged, before the handler's
+                commit (``producer`` must keep what it sends); None: nothing is kept.
         """
         self._settings = settings
         self._wanted = None if wanted is None else frozenset(t.encode() for t in wanted)
@@ -145,6 +149,7 @@ class ConsumerLoop:
         self._clock = clock
         self._on_flushed = on_flushed
         self._authority = authority
+        self._outbox = outbox
         self._backoff_s = 0.0
         self.stats = LoopStats()
         self.joined = False
@@ -171,8 +176,11 @@ class ConsumerLoop:
         self.stats.batches += 1
         self.stats.consumed += len(records)
         try:
+            self._producer.take_sent()  # what a failed batch sent is sent again below
             fresh, outputs, commits = self._process(records)
             self._producer.flush()
+            if self._outbox is not None:
+                self._outbox.keep(self._producer.take_sent())
             if self._on_flushed is not None:
                 self._on_flushed(len(outputs))
             for commit in commits:

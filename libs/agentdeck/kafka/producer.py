@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TypeAlias
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeAlias
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -18,9 +19,28 @@ from agentdeck.kafka.topics import topic_for
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import SigningKey, sign_record
 
-__all__ = ["EventProducer", "record_key"]
+__all__ = ["EventProducer", "Outbox", "Published", "record_key"]
 
 Headers: TypeAlias = list[tuple[str, str | bytes | None]]
+
+
+@dataclass(frozen=True)
+class Published:
+    """An event's record as it was produced: enough to produce the very same record again."""
+
+    event_id: str
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes | None], ...]
+
+
+class Outbox(Protocol):
+    """Keeps acknowledged records until the archive holds them (see ``agentdeck.runtime``)."""
+
+    def keep(self, records: Sequence[Published]) -> None:
+        """Keep ``records``, all acknowledged by the broker; raises if they could not be kept."""
+        ...
 
 
 def record_key(event: Event) -> bytes | None:
@@ -63,7 +83,12 @@ class EventProducer:
         *,
         client_id: str,
         signer: SigningKey | None = None,
+        keep_sent: bool = False,
     ) -> None:
+        """Args:
+        keep_sent: Remember every event's record until :meth:`take_sent` (for an outbox).
+        """
+        self._sent: list[Published] | None = [] if keep_sent else None
         self._settings = settings
         self._codec = codec
         self._client_id = client_id
@@ -86,7 +111,18 @@ class EventProducer:
         value = self._codec.encode(event)
         if self._signer is not None and type(event) in SIGNED:
             headers += sign_record(self._signer, value)
-        self._produce(name, value, record_key(event), headers)
+        key = record_key(event)
+        self._produce(name, value, key, headers)
+        if self._sent is not None:
+            kept = tuple((k, v.encode() if isinstance(v, str) else v) for k, v in headers)
+            self._sent.append(Published(event.envelope.event_id, name, key, value, kept))
+
+    def take_sent(self) -> list[Published]:
+        """The records of the events sent since the last call (none unless ``keep_sent``)."""
+        if self._sent is None:
+            return []
+        sent, self._sent = self._sent, []
+        return sent
 
     def send_raw(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         """Enqueue bytes as they are (dead letters keep the original record)."""

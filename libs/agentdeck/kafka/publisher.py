@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from agentdeck.contracts import Event
 from agentdeck.kafka.errors import DeliveryFailed
-from agentdeck.kafka.producer import EventProducer
+from agentdeck.kafka.producer import EventProducer, Outbox
 
 __all__ = ["Publisher"]
 
@@ -20,8 +20,13 @@ class Publisher:
     flush. Its callers are human- or model-paced, so serialising costs nothing.
     """
 
-    def __init__(self, producer: EventProducer) -> None:
+    def __init__(self, producer: EventProducer, *, outbox: Outbox | None = None) -> None:
+        """Args:
+        outbox: Keeps what is published once acknowledged (``producer`` must keep
+            what it sends); None: nothing is kept.
+        """
         self._producer: EventProducer | None = producer
+        self._outbox = outbox
         self._lock = threading.Lock()
 
     def publish(self, events: Sequence[Event], *, timeout_s: float = 10.0) -> None:
@@ -41,8 +46,11 @@ class Publisher:
                     code="publisher_closed",
                     remediation=("the next start of the service publishes the outbox",),
                 )
+            self._producer.take_sent()  # what a failed publish sent is sent again below
             self._producer.send_all(events)
             self._producer.flush(timeout_s)
+            if self._outbox is not None:
+                self._outbox.keep(self._producer.take_sent())
 
     def close(self) -> None:
         """Deliver what is pending, then release the client and its connections."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agentdeck.runtime._clock import Clock, utc_now
 from agentdeck.runtime._controls import follow_switches
+from agentdeck.runtime._outbox import Republisher, StoreOutbox, outbox_for
 from agentdeck.runtime._runner import BackgroundTask, ServiceRunner, Subscription
 from agentdeck.runtime._serve import Resources, serve
 from agentdeck.runtime._stateful import (
@@ -25,12 +26,15 @@ __all__ = [
     "Decision",
     "Journaled",
     "Replaying",
+    "Republisher",
     "Resources",
     "ServiceRunner",
     "StatefulHandler",
+    "StoreOutbox",
     "Subscription",
     "follow_switches",
     "journaled",
+    "outbox_for",
     "serve",
     "transactional",
     "utc_now",

@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import FrameType
 
 from agentdeck.contracts import Codec, Event, Producer
@@ -20,9 +21,12 @@ from agentdeck.kafka import (
     ProcessedLog,
 )
 from agentdeck.kafka.topics import Topic
+from agentdeck.runtime._clock import Clock, utc_now
 from agentdeck.runtime._health import HealthServer
-from agentdeck.settings import ServiceSettings
+from agentdeck.runtime._outbox import Republisher, StoreOutbox, outbox_for
+from agentdeck.settings import KafkaSettings, ServiceSettings
 from agentdeck.signing import SigningKey
+from agentdeck.store import Store
 
 __all__ = ["BackgroundTask", "ServiceRunner", "Subscription"]
 
@@ -70,7 +74,10 @@ class ServiceRunner:
     Every loop refuses events carrying authority unless they are signed by a
     writer the settings' writer registry entitles (``AGENTDECK_WRITER_KEYS``);
     a service whose loops act on such events does not start without one. With
-    a ``signer`` every record the service publishes is signed.
+    a ``signer`` every record the service publishes is signed. With a ``store``
+    every record its loops publish is kept until the archive holds it, and
+    published again should the broker lose it first (see
+    :mod:`agentdeck.runtime._outbox`; ``AGENTDECK_REPUBLISH_UNARCHIVED_AFTER_S``).
     """
 
     def __init__(
@@ -82,6 +89,8 @@ class ServiceRunner:
         tasks: Sequence[tuple[str, BackgroundTask]] = (),
         checks: Mapping[str, Callable[[], bool]] | None = None,
         signer: SigningKey | None = None,
+        store: Store | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         writers = settings.trust.writer_keys
         if not writers and any(EventAuthority.needed_for(s.events) for s in subscriptions):
@@ -97,6 +106,21 @@ class ServiceRunner:
         self._codec = codec
         self._subscriptions = subscriptions
         self._tasks = tasks
+        self._outbox: StoreOutbox | None = None
+        if store is not None:
+            self._outbox = outbox_for(settings, store, clock=clock)
+        if store is not None and self._outbox is not None:
+            after = self._outbox.check_after
+            republisher = Republisher(
+                store,
+                self.name,
+                self._producer("outbox"),
+                clock=clock,
+                check_after=after,
+                give_up_after=timedelta(seconds=settings.store.unarchived_give_up_after_s),
+                interval_s=max(0.5, after.total_seconds() / 6),
+            )
+            self._tasks = (*self._tasks, ("outbox", republisher.run))
         self._stop = threading.Event()
         self._workers: list[_Worker] = []
         self._loops: dict[str, ConsumerLoop] = {}
@@ -105,7 +129,7 @@ class ServiceRunner:
         if settings.health_port:
             ready = {"consumers": self._joined, **self._checks}
             self.health = HealthServer(settings.health_port, live=self.alive, ready=ready)
-            self._tasks = (*tasks, ("health", self.health.serve))
+            self._tasks = (*self._tasks, ("health", self.health.serve))
 
     @staticmethod
     def identity_of(settings: ServiceSettings) -> Producer:
@@ -148,13 +172,21 @@ class ServiceRunner:
             group=f"{self.settings.consumer_group}.{sub.name}",
             topics=[topic.full(kafka.topic_prefix) for topic in sub.topics],
             handler=sub.handler,
-            producer=EventProducer(
-                kafka, self._codec, client_id=f"{self.name}-{sub.name}", signer=self._signer
-            ),
+            producer=self._producer(sub.name, kafka),
             identity=self.identity,
             processed=sub.processed,
             wanted=[self._codec.writer_of(t).full_name for t in sub.events] if sub.events else None,
             authority=self._authority,
+            outbox=self._outbox,
+        )
+
+    def _producer(self, name: str, kafka: KafkaSettings | None = None) -> EventProducer:
+        return EventProducer(
+            kafka or self.settings.kafka,
+            self._codec,
+            client_id=f"{self.name}-{name}",
+            signer=self._signer,
+            keep_sent=self._outbox is not None,
         )
 
     def _supervise(self, sub: Subscription, worker: _Worker) -> None:

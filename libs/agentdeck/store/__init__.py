@@ -1,4 +1,5 @@
-"""The store's plumbing: engine, transactions, processed ids, archive, payloads, subject keys.
+"""The store's plumbing: engine, transactions, processed ids, archive, payloads, subject keys,
+outbox.
 
 SQLAlchemy 2 (synchronous, Core statements over typed declarative tables) on
 PostgreSQL in production and a SQLite file (WAL) as the embedded default.
@@ -47,6 +48,7 @@ from agentdeck.store._archive import (
 from agentdeck.store._engine import create_store_engine
 from agentdeck.store._migrate import current_revision, head_revision, migrate
 from agentdeck.store._models import Base
+from agentdeck.store._outbox import KeptRecord, OutboxRepository
 from agentdeck.store._payloads import (
     JSON_MEDIA_TYPE,
     PayloadRef,
@@ -81,6 +83,8 @@ __all__ = [
     "Base",
     "Headers",
     "IdempotencyKeyReusedError",
+    "KeptRecord",
+    "OutboxRepository",
     "PayloadCorruptError",
     "PayloadMissingError",
     "PayloadRef",

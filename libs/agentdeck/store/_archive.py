@@ -227,6 +227,11 @@ class ArchiveRepository:
         )
         return {event_id: bytes(payload) for event_id, payload in conn.execute(stmt)}
 
+    def last_archived_at(self, conn: Connection) -> datetime | None:
+        """When the newest archived event was archived; None for an empty archive."""
+        stmt = select(ArchiveRow.archived_at).order_by(ArchiveRow.seq.desc()).limit(1)
+        return conn.execute(stmt).scalar_one_or_none()
+
     def known(self, conn: Connection, event_ids: Collection[str]) -> set[str]:
         """The ids among ``event_ids`` the archive holds."""
         if not event_ids:

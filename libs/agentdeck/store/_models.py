@@ -26,6 +26,7 @@ from agentdeck.store._types import Headers, KafkaHeaders, UtcDateTime
 __all__ = [
     "ArchiveRow",
     "Base",
+    "OutboxRow",
     "PayloadRow",
     "ProcessedEventRow",
     "RunSubjectRow",
@@ -102,6 +103,28 @@ class ServiceStateRow(Base):
     version: Mapped[int] = mapped_column(Integer())
     state: Mapped[str] = mapped_column(Text())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OutboxRow(Base):
+    """A record a service published and the archive does not hold yet (see ``OutboxRepository``).
+
+    Kept as acknowledged (value, key and headers byte for byte), so publishing
+    it again yields an exact duplicate that every consumer drops.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_owner_due_at", "owner", "due_at"),)
+
+    owner: Mapped[str] = mapped_column(_NAME, primary_key=True)
+    event_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    topic: Mapped[str] = mapped_column(_NAME)
+    key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[Headers] = mapped_column(KafkaHeaders())
+    kept_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    """When the archive is next checked for it (and it is published again if absent)."""
+    sent_again: Mapped[int] = mapped_column(Integer(), default=0)
 
 
 class PayloadRow(Base):

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, text
 from agentdeck.store._archive import ArchiveRepository
 from agentdeck.store._engine import create_store_engine
 from agentdeck.store._migrate import Schema, migrate
+from agentdeck.store._outbox import OutboxRepository
 from agentdeck.store._payloads import PayloadsRepository
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._subject_keys import SubjectKeysRepository
@@ -33,6 +34,7 @@ class Store:
     processed: ProcessedEventsRepository = field(default_factory=ProcessedEventsRepository)
     payloads: PayloadsRepository = field(default_factory=PayloadsRepository)
     subject_keys: SubjectKeysRepository = field(default_factory=SubjectKeysRepository)
+    outbox: OutboxRepository = field(default_factory=OutboxRepository)
 
     @classmethod
     def open(

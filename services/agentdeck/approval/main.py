@@ -28,6 +28,7 @@ from agentdeck.runtime import (
     ServiceRunner,
     Subscription,
     follow_switches,
+    outbox_for,
     serve,
     transactional,
     utc_now,
@@ -108,10 +109,15 @@ def build(
         notifier = webhook
         tasks.append(("webhook", webhook.run))
     cases = CaseStore(store, codec)
+    outbox = outbox_for(settings, store, clock=clock)
     producer = EventProducer(
-        settings.kafka, codec, client_id=f"{settings.service_name}-desk", signer=sign
+        settings.kafka,
+        codec,
+        client_id=f"{settings.service_name}-desk",
+        signer=sign,
+        keep_sent=outbox is not None,
     )
-    publisher = Publisher(producer)
+    publisher = Publisher(producer, outbox=outbox)
     desk = ApprovalDesk(
         cases,
         publisher,
@@ -143,7 +149,14 @@ def build(
     ended = Subscription("runs", (Topic.RUNS,), RunsEnded(desk), background=True, events=ENDED)
     checks = {"store": store.ping, "switches": lambda: switches.caught_up}
     return ServiceRunner(
-        settings, codec, [decisions, ended], tasks=tasks, checks=checks, signer=sign
+        settings,
+        codec,
+        [decisions, ended],
+        tasks=tasks,
+        checks=checks,
+        signer=sign,
+        store=store,
+        clock=clock,
     )
 
 

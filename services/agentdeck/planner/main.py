@@ -30,7 +30,15 @@ from agentdeck.planner.redriver import Redriver
 from agentdeck.planner.settings import PlannerSettings
 from agentdeck.planner.turns import ModelTurns
 from agentdeck.privacy import Sealer, sealing_codec
-from agentdeck.runtime import Clock, ServiceRunner, Subscription, serve, transactional, utc_now
+from agentdeck.runtime import (
+    Clock,
+    ServiceRunner,
+    Subscription,
+    outbox_for,
+    serve,
+    transactional,
+    utc_now,
+)
 from agentdeck.signing import Signer, required_signer
 from agentdeck.store import Store
 from agentdeck.tools import ToolContract, ToolRegistry, load_catalog
@@ -129,11 +137,13 @@ def _turns(
     calls = ModelCalls(
         store, hot, port, cache_ttl_s=settings.llm_cache_ttl_s, claims=claims, cipher=sealer
     )
+    outbox = outbox_for(settings, store, clock=clock)
     producer = EventProducer(
         settings.kafka,
         codec,
         client_id=f"{settings.service_name}-model",
         signer=signer_of(settings),
+        keep_sent=outbox is not None,
     )
     return ModelTurns(
         calls,
@@ -147,7 +157,7 @@ def _turns(
         ),
         prices=settings.model_prices,
         identity=ServiceRunner.identity_of(settings),
-        publisher=Publisher(producer),
+        publisher=Publisher(producer, outbox=outbox),
         clock=clock,
         workers=settings.llm_workers,
     )
@@ -247,6 +257,8 @@ def build(
         tasks=[("redrive", redriver.run), *([] if turns is None else [("model", turns.run)])],
         checks={"store": store.ping},
         signer=signer,
+        store=store,
+        clock=clock,
     )
 
 

@@ -129,6 +129,8 @@ def build(
         tasks=[("holds", sweeper.run)],
         checks={"store": store.ping},
         signer=key,
+        store=store,
+        clock=clock,
     )
 
 

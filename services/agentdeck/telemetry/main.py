@@ -55,6 +55,8 @@ def build(
         [Subscription("archive", tuple(Topic), archiver, background=True)],
         tasks=[("traces", traces.run), *checkpoint_tasks(settings, store, clock=clock)],
         checks={"store": store.ping},
+        store=store,
+        clock=clock,
     )
 
 

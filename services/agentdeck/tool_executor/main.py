@@ -245,7 +245,9 @@ def build(
         ("cancels", running.follow),
     ]
     checks = {"store": store.ping, "switches": lambda: switches.caught_up}
-    return ServiceRunner(settings, codec, [subscription], tasks=tasks, checks=checks)
+    return ServiceRunner(
+        settings, codec, [subscription], tasks=tasks, checks=checks, store=store, clock=clock
+    )
 
 
 def main() -> None:
