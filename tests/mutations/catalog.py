@@ -47,6 +47,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         path=_LOOP,
         original=(
             "            self._producer.flush()\n"
+            "            if self._outbox is not None:\n"
+            "                self._outbox.keep(self._producer.take_sent())\n"
             "            if self._on_flushed is not None:\n"
             "                self._on_flushed(len(outputs))\n"
             "            for commit in commits:\n"
@@ -56,6 +58,8 @@ MUTATIONS: tuple[Mutation, ...] = (
             "            for commit in commits:\n"
             "                commit()\n"
             "            self._producer.flush()\n"
+            "            if self._outbox is not None:\n"
+            "                self._outbox.keep(self._producer.take_sent())\n"
             "            if self._on_flushed is not None:\n"
             "                self._on_flushed(len(outputs))\n"
         ),
