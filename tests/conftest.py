@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+# pytest-xdist sets COLUMNS=80 in its workers; the CLI's consoles, made at import, would
+# keep that width for good, whatever a test sets (``testkit.cli.point_cli_at``).
+os.environ.pop("COLUMNS", None)
 import socket
 import uuid
 from collections.abc import Iterator

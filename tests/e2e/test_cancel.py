@@ -97,6 +97,7 @@ def _cancel(run_id: str, reason: str, capsys: pytest.CaptureFixture[str]) -> tup
     return code, captured.err
 
 
+@pytest.mark.latency
 def test_a_cancel_refuses_the_runs_parked_and_allowed_calls_and_ends_them_cancelled(
     cancellable: Gated, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

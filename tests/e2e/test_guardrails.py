@@ -4,6 +4,7 @@ import json
 import time
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from agentdeck.cli.demo import wait_for_outcomes
@@ -58,6 +59,7 @@ def test_a_run_over_its_budget_is_stopped_before_the_expensive_call(platform):
     assert failure.remediation
 
 
+@pytest.mark.latency
 def test_a_kill_switch_stops_new_calls_within_a_second(platform):
     kafka = KafkaSettings(
         bootstrap_servers=platform.info.bootstrap_servers, topic_prefix=platform.info.topic_prefix

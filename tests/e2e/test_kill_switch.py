@@ -66,6 +66,7 @@ def _kill(scope: str, target: str, reason: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.latency
 def test_a_kill_stops_allowed_and_approved_calls_and_refuses_new_grants(
     killable: Gated, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,6 +138,7 @@ def test_a_kill_stops_allowed_and_approved_calls_and_refuses_new_grants(
     assert not {"approved early", "approved late"} & refunds, "no approved refund was made"
 
 
+@pytest.mark.latency
 def test_every_kill_reaches_the_executor_within_a_second(
     killable: Gated, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -64,6 +64,7 @@ def _replays_clean(events: list[m.Event]) -> None:
     assert result.divergence is None, result.divergence.describe()
 
 
+@pytest.mark.latency
 def test_a_hanging_model_delays_no_playbook_run_and_its_own_run_fails_clearly(outage, endpoint):
     endpoint.hang()
     asked = len(endpoint.asked)

@@ -117,6 +117,7 @@ def _running(stack, run_id: str) -> bool:  # type: ignore[no-untyped-def]
     return any(entry is not None and entry.status == "started" for entry in entries)
 
 
+@pytest.mark.latency
 def test_cancelling_a_run_kills_its_running_sandboxed_call_within_a_second(
     platform: tuple,  # type: ignore[type-arg]
     monkeypatch: pytest.MonkeyPatch,

@@ -23,7 +23,7 @@ from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.adapters.runs import RunStates
 from agentdeck.planner.core import RunPhase, RunState
 from agentdeck.planner.core.llm import waits_for_model
-from agentdeck.planner.core.redrive import deadline_reached, requests_to_redrive
+from agentdeck.planner.core.redrive import deadline_reached, next_wake, requests_to_redrive
 from agentdeck.runtime import Clock
 from agentdeck.store import Store
 
@@ -100,13 +100,14 @@ class Redriver:
             wakes = {run: at for run, (at, _final) in due.items()}
             with self._store.transaction() as conn:
                 self._table.snooze(conn, {r: wakes[r] for r in confirmed}, None)
-                self._table.snooze(
-                    conn,
-                    {r: at for r, at in wakes.items() if r not in confirmed},
-                    now + self._after,
-                )
+                for run, at in wakes.items():
+                    if run not in confirmed:
+                        self._table.snooze(conn, {run: at}, self._next(states.get(run), now))
         self.redriven += len(events)
         return len(events)
+
+    def _next(self, state: RunState | None, now: datetime) -> datetime:
+        return now + self._after if state is None else next_wake(state, now, self._after)
 
     def _redrive(self, state: RunState, now: datetime) -> list[Event]:
         """What to publish again for ``state``: its final event (not archived yet), the end of

@@ -10,7 +10,13 @@ from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.adapters.tables import SCHEMA
 from agentdeck.planner.core import RunPhase, StepStatus, decide
 from agentdeck.planner.core.llm import waits_for_model
-from agentdeck.planner.core.redrive import deadline_reached, requests_to_redrive, wake_at
+from agentdeck.planner.core.redrive import (
+    HUMAN_FACTOR,
+    deadline_reached,
+    next_wake,
+    requests_to_redrive,
+    wake_at,
+)
 from agentdeck.store import migrate, transaction
 
 from .test_core import ME, NOW, ORDER, Run, goal
@@ -36,13 +42,22 @@ def test_a_requested_call_is_re_driven_as_first_published_until_it_has_an_outcom
     assert run.run.step("lookup").request is None, "a step with an outcome keeps no request"
 
 
-def test_a_call_waiting_for_a_human_or_a_finished_run_is_not_re_driven():
+def test_a_call_waiting_for_a_human_is_re_driven_ten_times_later_and_a_finished_run_not():
+    # Its decision may have been lost before the approval service read it: published
+    # again, the decision reaches it and the case opens (an open case is not opened twice).
     run = Run(goal(23000))
     run.allow_and_complete("lookup", ORDER | {"refundable_cents": 23000})
+    [refund] = [
+        e
+        for e in run.emitted
+        if isinstance(e, m.ToolCallRequested) and e.envelope.step_id == "refund"
+    ]
     run.feed(run.decision("refund", m.DecisionOutcome.REQUIRE_APPROVAL))
     assert run.run.step("refund").status is StepStatus.WAITING_APPROVAL
-    assert requests_to_redrive(run.run) == []
-    assert wake_at(run.run, AFTER) is None
+    assert requests_to_redrive(run.run) == [refund]
+    assert wake_at(run.run, AFTER) == run.run.updated_at + AFTER * HUMAN_FACTOR
+    later = run.run.updated_at + timedelta(hours=1)
+    assert next_wake(run.run, later, AFTER) == later + AFTER * HUMAN_FACTOR
     done = Run(goal(2000))
     done.allow_and_complete("lookup", ORDER)
     done.allow_and_complete("refund", {"refund_id": "rf-1", "amount_cents": 2000})
@@ -95,6 +110,7 @@ def test_a_run_waiting_for_a_human_wakes_at_its_deadline_and_its_timer_ends_it()
     run = _parked_with_deadline(30)
     deadline = NOW + timedelta(seconds=30)
     assert wake_at(run.run, AFTER) == deadline
+    assert next_wake(run.run, NOW, AFTER) == deadline, "re-driven, it still wakes at its deadline"
     assert deadline_reached(run.run, deadline - timedelta(seconds=1), producer=ME) is None
     timer = deadline_reached(run.run, deadline, producer=ME)
     assert timer is not None

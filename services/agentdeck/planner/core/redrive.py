@@ -11,8 +11,10 @@ outcome in its effect ledger), so the run moves on and nothing happens twice.
 
 A run that waits for its model and has heard nothing of the call for as
 long is asked for again (the call was lost with the process that made it, or
-with a partition moved to another replica). Calls waiting for a human are left
-alone: the approval service keeps their timers. A run's deadline is a timer
+with a partition moved to another replica). A call parked for a human is
+re-driven too, ten times less often: its decision may have been lost before
+the approval service read it, which then opens the case; a case it opened
+already is not opened twice, and the approval service keeps its timers. A run's deadline is a timer
 too: when it comes while the run waits, the planner publishes
 ``RunDeadlineReached`` for the run and, reading it like any input, ends the run
 (so replay sees the same input and decides the same).
@@ -27,14 +29,26 @@ from agentdeck.contracts.models import Producer, RunDeadlineReached, ToolCallReq
 from agentdeck.planner.core.llm import waits_for_model
 from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
 
-__all__ = ["REDRIVEN", "deadline_reached", "requests_to_redrive", "wake_at"]
+__all__ = [
+    "HUMAN_FACTOR",
+    "REDRIVEN",
+    "deadline_reached",
+    "next_wake",
+    "requests_to_redrive",
+    "stalls_after",
+    "wake_at",
+]
 
-REDRIVEN = frozenset({StepStatus.REQUESTED, StepStatus.ALLOWED, StepStatus.APPROVED})
+ACTIVE = frozenset({StepStatus.REQUESTED, StepStatus.ALLOWED, StepStatus.APPROVED})
+"""Step statuses of calls no human holds: a service owes the run their next event."""
+REDRIVEN = ACTIVE | {StepStatus.WAITING_APPROVAL}
 """Step statuses whose request is published again when the run stalls."""
+HUMAN_FACTOR = 10
+"""A run whose only calls in flight wait for a human counts as stalled this many times later."""
 
 
 def requests_to_redrive(state: RunState) -> list[ToolCallRequested]:
-    """The requests of ``state``'s calls in flight that no human holds, as first published."""
+    """The requests of ``state``'s calls in flight, as first published."""
     if state.phase is not RunPhase.RUNNING:
         return []
     return [
@@ -42,6 +56,20 @@ def requests_to_redrive(state: RunState) -> list[ToolCallRequested]:
         for step in state.steps.values()
         if step.status in REDRIVEN and step.request is not None
     ]
+
+
+def stalls_after(state: RunState, after: timedelta) -> timedelta | None:
+    """How long without progress makes ``state`` stalled: ``after`` while a service owes it
+    an event (a call or its model), ``HUMAN_FACTOR`` times that while only humans hold its
+    calls; None when it cannot stall (it ended, or waits for nothing)."""
+    if state.phase is not RunPhase.RUNNING:
+        return None
+    waiting = [s.status for s in state.steps.values() if s.request is not None]
+    if any(status in ACTIVE for status in waiting) or waits_for_model(state):
+        return after
+    if StepStatus.WAITING_APPROVAL in waiting:
+        return after * HUMAN_FACTOR
+    return None
 
 
 def wake_at(state: RunState, after: timedelta) -> datetime | None:
@@ -52,11 +80,20 @@ def wake_at(state: RunState, after: timedelta) -> datetime | None:
         # Ended: its final event is checked for in the archive (and published again if
         # it is not there) once the archive has had time to take it.
         return None if state.ended_with is None else state.updated_at + after
-    stalls = bool(requests_to_redrive(state)) or waits_for_model(state)
-    times = [state.updated_at + after] if stalls else []
+    stalled = stalls_after(state, after)
+    times = [] if stalled is None else [state.updated_at + stalled]
     if state.limits.deadline is not None:
         times.append(state.limits.deadline)
     return min(times, default=None)
+
+
+def next_wake(state: RunState, now: datetime, after: timedelta) -> datetime:
+    """When to look at ``state`` again after re-driving it at ``now``: once more stalled, or
+    at its deadline if that comes first."""
+    stalled = stalls_after(state, after) or after
+    deadline = state.limits.deadline
+    wake = now + stalled
+    return wake if deadline is None or deadline <= now else min(wake, deadline)
 
 
 def deadline_reached(
