@@ -123,6 +123,10 @@ def test_an_identical_request_is_asked_once_and_a_turn_is_answered_from_the_ledg
     assert asked.requests == 1, "the cache answered the second run, the ledger the redelivery"
     assert (first.cached, second.cached) == (False, True)
     assert first.response == second.response == again.response == ANSWER
+    # Read back from the ledger (its event was never published: a crash), an answer is
+    # billed and recorded as it was first obtained, not as a cache hit.
+    assert (again.cached, again.latency_ms) == (first.cached, first.latency_ms)
+    assert calls.answer(second_run, 1, request, tenant="acme").cached is True
     other = dict(request, messages=[{"role": "user", "content": "something else"}])
     calls.answer(second_run, 2, other, tenant="acme")
     assert asked.requests == 2, "a different request is asked"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, insert, select
 
-from agentdeck.planner.adapters.records import ModelCallsTable, RunStatesTable
+from agentdeck.planner.adapters.records import KeptAnswer, ModelCallsTable, RunStatesTable
 from agentdeck.planner.adapters.tables import SCHEMA
 from agentdeck.store import migrate, transaction
 from agentdeck.store._models import ServiceStateRow
@@ -35,11 +35,12 @@ def test_a_turn_keeps_the_first_answer_recorded(
     engine: Engine, new_id: NewId, now: datetime
 ) -> None:
     run = new_id("run")
+    first, cached = KeptAnswer("first", False, 120), KeptAnswer("next turn", True, 3)
     with transaction(engine) as conn:
-        assert CALLS.add(conn, run, 1, "first", at=now)
-        assert not CALLS.add(conn, run, 1, "second", at=now), "a replica answered first"
-        assert CALLS.add(conn, run, 2, "next turn", at=now)
-        assert (CALLS.get(conn, run, 1), CALLS.get(conn, run, 2)) == ("first", "next turn")
+        assert CALLS.add(conn, run, 1, first, at=now)
+        assert not CALLS.add(conn, run, 1, cached, at=now), "a replica answered first"
+        assert CALLS.add(conn, run, 2, cached, at=now)
+        assert (CALLS.get(conn, run, 1), CALLS.get(conn, run, 2)) == (first, cached)
         assert CALLS.get(conn, run, 3) is None
 
 
@@ -60,6 +61,6 @@ def test_rows_kept_in_the_shared_state_table_move_into_the_planners_tables(
     migrate(engine, SCHEMA)
     with transaction(engine) as conn:
         assert RUNS.get_many(conn, ["run-a"]) == {"run-a": '{"run_id": "run-a"}'}
-        assert CALLS.get(conn, "run-a", 2) == "sealed:answer"
+        assert CALLS.get(conn, "run-a", 2) == KeptAnswer("sealed:answer", True, 0)
         left = conn.execute(select(ServiceStateRow.service)).scalars().all()
     assert left == ["tool-executor"], "only the planner's rows moved"

@@ -23,7 +23,7 @@ from agentdeck.contracts import FieldCipher
 from agentdeck.hashing import canonical_json, sha256_hex
 from agentdeck.hotstate import HotState
 from agentdeck.planner.adapters.model import ModelPort
-from agentdeck.planner.adapters.records import ModelCallsTable
+from agentdeck.planner.adapters.records import KeptAnswer, ModelCallsTable
 from agentdeck.privacy import AtRest
 from agentdeck.store import Store
 
@@ -92,10 +92,11 @@ class ModelCalls:
         key = f"{run_id}:{turn}"
         with self._store.transaction(read_only=True) as conn:
             kept = self._ledger.get(conn, run_id, turn)
-        recorded = None if kept is None else self._open(kept, key, _LEDGER_PATH)
-        if recorded is not None:
+        recorded = None if kept is None else self._open(kept.response, key, _LEDGER_PATH)
+        if kept is not None and recorded is not None:  # as first obtained: billed the same
             texts = self._recorded_texts(request_json, recorded, owner)
-            return ModelAnswer(request_json, digest, json.loads(recorded), True, 0, *texts)
+            response = json.loads(recorded)
+            return ModelAnswer(request_json, digest, response, kept.cached, kept.latency_ms, *texts)
         started = time.monotonic()
         cached_bytes = self._hot.cache_get(f"llm:{digest}")
         cached = None
@@ -109,13 +110,15 @@ class ModelCalls:
             sealed = self._seal(answer, owner, digest, _CACHE_PATH)
             self._hot.cache_set(f"llm:{digest}", sealed.encode(), ttl_s=self._ttl)
         state = self._seal(answer, owner, key, _LEDGER_PATH)  # before the write transaction
+        mine = KeptAnswer(state, cached is not None, latency)
         with self._store.transaction() as conn:
-            if not self._ledger.add(conn, run_id, turn, state, at=datetime.now(UTC)):
+            if not self._ledger.add(conn, run_id, turn, mine, at=datetime.now(UTC)):
                 winner = self._ledger.get(conn, run_id, turn)  # a replica answered first
-                opened = None if winner is None else self._open(winner, key, _LEDGER_PATH)
-                response = json.loads(opened) if opened else response
+                opened = None if winner is None else self._open(winner.response, key, _LEDGER_PATH)
+                if winner is not None and opened:
+                    response, mine = json.loads(opened), winner
             texts = self._check_in(conn, request_json, canonical_json(response), owner)
-        return ModelAnswer(request_json, digest, response, cached is not None, latency, *texts)
+        return ModelAnswer(request_json, digest, response, mine.cached, mine.latency_ms, *texts)
 
     def _seal(self, text: str, owner: Owner, record_id: str, path: str) -> str:
         """``text`` sealed under the run's subject key (answers quote what the prompt held)."""

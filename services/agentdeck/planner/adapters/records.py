@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from agentdeck.planner.adapters.tables import ModelCallRow, RunStateRow
 from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
 
-__all__ = ["ModelCallsTable", "RunStatesTable"]
+__all__ = ["KeptAnswer", "ModelCallsTable", "RunStatesTable"]
 
 _RUNS = table_of(RunStateRow)
 _CALLS = table_of(ModelCallRow)
@@ -35,9 +36,17 @@ def _add_call(insert: InsertFactory) -> AnyInsert:
     return insert(_CALLS).on_conflict_do_nothing()
 
 
-_CALL = select(_CALLS.c.response).where(
+_CALL = select(_CALLS.c.response, _CALLS.c.cached, _CALLS.c.latency_ms).where(
     _CALLS.c.run_id == bindparam("run"), _CALLS.c.turn == bindparam("turn")
 )
+
+
+class KeptAnswer(NamedTuple):
+    """A recorded model answer (sealed) and how it was obtained."""
+
+    response: str
+    cached: bool
+    latency_ms: int
 
 
 class RunStatesTable:
@@ -96,12 +105,30 @@ class RunStatesTable:
 class ModelCallsTable:
     """``planner_model_calls``: the answer to each run's turn, written once."""
 
-    def get(self, conn: Connection, run_id: str, turn: int) -> str | None:
+    def get(self, conn: Connection, run_id: str, turn: int) -> KeptAnswer | None:
         """The recorded (sealed) answer to ``run_id``'s ``turn``, if any."""
-        found: str | None = conn.execute(_CALL, {"run": run_id, "turn": turn}).scalar()
-        return found
+        row = conn.execute(_CALL, {"run": run_id, "turn": turn}).first()
+        if row is None:
+            return None
+        response, cached, latency_ms = row
+        return KeptAnswer(response, True if cached is None else bool(cached), latency_ms or 0)
 
-    def add(self, conn: Connection, run_id: str, turn: int, response: str, *, at: datetime) -> bool:
+    def add(
+        self,
+        conn: Connection,
+        run_id: str,
+        turn: int,
+        answer: KeptAnswer,
+        *,
+        at: datetime,
+    ) -> bool:
         """Record the answer unless one is recorded already; whether this one was."""
-        row = {"run_id": run_id, "turn": turn, "response": response, "recorded_at": at}
+        row = {
+            "run_id": run_id,
+            "turn": turn,
+            "response": answer.response,
+            "recorded_at": at,
+            "cached": answer.cached,
+            "latency_ms": answer.latency_ms,
+        }
         return conn.execute(_add_call(conn), row).rowcount == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from agentdeck.contracts.models import AdmissionScope
@@ -50,6 +50,8 @@ class ModelCallRow(Tables):
     """The answer a model gave to one turn of a run, kept so the turn is never asked twice.
 
     ``response`` is sealed under the run's subject key, bound to ``<run id>:<turn>``.
+    ``cached`` and ``latency_ms`` say how it was obtained, so an answer read back (its
+    event was never published: a crash) is billed and recorded as it was first.
     """
 
     __tablename__ = "planner_model_calls"
@@ -58,6 +60,9 @@ class ModelCallRow(Tables):
     turn: Mapped[int] = mapped_column(Integer, primary_key=True)
     response: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cached: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """None for answers kept before this was recorded (read back as cached)."""
+    latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class PauseRow(Tables):
