@@ -17,7 +17,7 @@ from agentdeck.policy_checker.adapters.tables import SwitchRow
 from agentdeck.settings import KafkaSettings
 from agentdeck.signing import Signer
 from agentdeck.telemetry.core.runs import RunStatus
-from testkit.kafka import read_topic
+from testkit.kafka import read_topic, wait_until
 
 REFUND = {"order_id": "1042", "amount_cents": 1000, "reason": "late"}
 
@@ -64,24 +64,14 @@ def test_a_kill_switch_stops_new_calls_within_a_second(platform):
     kafka = KafkaSettings(
         bootstrap_servers=platform.info.bootstrap_servers, topic_prefix=platform.info.topic_prefix
     )
-    now = datetime.now(UTC)
-    switch = m.KillSwitchSet(
-        envelope=envelope_for(
-            m.KillSwitchSet,
-            event_id=deterministic_id("kill", "e2e"),
-            tenant="halted",
-            producer=CLI,
-            occurred_at=now,
-        ),
-        scope=m.KillSwitchScope.TENANT,
-        target="halted",
-        engaged=True,
-        set_by="ops",
-        reason="incident 42",
-    )
     operator = Signer("operator-1", platform.keys.operator_private)
     producer = EventProducer(kafka, default_codec(), client_id="ops", signer=operator)
-    producer.send(switch)
+    # Measured once the platform is warm: a first switch, for a tenant nobody uses, is
+    # waited for without a bound (a fresh platform's consumers may still be joining).
+    producer.send(_kill_switch("warm-up"))
+    producer.flush()
+    wait_until(lambda: _engaged(platform, "warm-up"), 30, "the first switch applied")
+    producer.send(_kill_switch("halted"))
     producer.flush()
     sent = time.monotonic()
     while not _engaged(platform, "halted"):  # the policy-checker has it
@@ -95,6 +85,23 @@ def test_a_kill_switch_stops_new_calls_within_a_second(platform):
     assert "incident 42" in failure.message, failure.message
     other = _submit(platform, "unaffected-run", tenant="acme")
     assert _settle(platform, other).status is RunStatus.COMPLETED, "other tenants go on"
+
+
+def _kill_switch(tenant: str) -> m.KillSwitchSet:
+    return m.KillSwitchSet(
+        envelope=envelope_for(
+            m.KillSwitchSet,
+            event_id=deterministic_id("kill", "e2e", tenant),
+            tenant=tenant,
+            producer=CLI,
+            occurred_at=datetime.now(UTC),
+        ),
+        scope=m.KillSwitchScope.TENANT,
+        target=tenant,
+        engaged=True,
+        set_by="ops",
+        reason="incident 42",
+    )
 
 
 def _engaged(platform, tenant):
