@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -49,53 +52,72 @@ PROJECTION = RunsRepository()
 REDRIVE = {"REDRIVE_AFTER_S": "2", "REDRIVE_INTERVAL_S": "0.5"}
 
 
-def _services(
-    broker: EmbeddedBroker,
-    prefix: str,
-    url: str,
-    *,
-    keys: DemoKeys,
-    root: Path,
-    llm: str,
-    republish_after_s: float = 30.0,
-) -> ServiceProcesses:
-    return ServiceProcesses(
-        bootstrap=broker.bootstrap_servers,
-        prefix=prefix,
-        database_url=url,
-        keys=keys,
-        approval_port=free_port(),
-        llm_base_url=llm,
-        logs=root,
-        overrides={"planner": REDRIVE},
-        common={"AGENTDECK_REPUBLISH_UNARCHIVED_AFTER_S": str(republish_after_s)},
-    )
+@dataclass
+class _Scene:
+    """A fresh database seeded with the demo desk, keys, the scripted model, a run marker."""
+
+    store: Store
+    url: str
+    prefix: str
+    keys: DemoKeys
+    root: Path
+    llm: str
+    marker: str
+
+    def stack(
+        self, name: str, *, republish_after_s: float = 30.0
+    ) -> tuple[EmbeddedBroker, KafkaSettings, ServiceProcesses]:
+        """A new, empty broker with the topics, and the five services on it, started."""
+        broker = EmbeddedBroker(log_path=self.root / f"broker-{name}.log")
+        broker.start()
+        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, topic_prefix=self.prefix)
+        ensure_topics(kafka, topic_specs(self.prefix, 3))
+        services = ServiceProcesses(
+            bootstrap=broker.bootstrap_servers,
+            prefix=self.prefix,
+            database_url=self.url,
+            keys=self.keys,
+            approval_port=free_port(),
+            llm_base_url=self.llm,
+            logs=self.root,
+            overrides={"planner": REDRIVE},
+            common={"AGENTDECK_REPUBLISH_UNARCHIVED_AFTER_S": str(republish_after_s)},
+        )
+        services.start_all()
+        return broker, kafka, services
+
+
+@contextmanager
+def _scene(pg_admin: Engine, root: Path, name: str) -> Iterator[_Scene]:
+    databases = Databases("postgresql", root, pg_admin)
+    store = Store(databases.new_engine())
+    migrate(store.engine, *SERVICE_SCHEMAS)
+    SqlDesk(store).seed()
+    url = store.engine.url.render_as_string(hide_password=False)
+    tag = uuid.uuid4().hex
+    try:
+        with ScriptedModel() as model:
+            keys = load_or_create(root)
+            yield _Scene(
+                store, url, f"{name}{tag[:8]}", keys, root, model.base_url, f"{name}-{tag[:6]}"
+            )
+    finally:
+        store.close()
+        databases.close()
 
 
 @pytest.mark.timeout(300)
 def test_runs_finish_once_each_after_the_broker_loses_everything_in_flight(
     pg_admin: Engine, tmp_path: Path
 ) -> None:
-    databases = Databases("postgresql", tmp_path, pg_admin)
-    store = Store(databases.new_engine())
-    migrate(store.engine, *SERVICE_SCHEMAS)
-    SqlDesk(store).seed()
-    url = store.engine.url.render_as_string(hide_password=False)
-    prefix = f"lost{uuid.uuid4().hex[:8]}"
-    keys = load_or_create(tmp_path)
-    marker = f"lost-{uuid.uuid4().hex[:6]}"
-    with ScriptedModel() as model:
-        first = EmbeddedBroker(log_path=tmp_path / "broker-1.log")
-        first.start()
-        kafka = KafkaSettings(bootstrap_servers=first.bootstrap_servers, topic_prefix=prefix)
-        ensure_topics(kafka, topic_specs(prefix, 3))
-        before = _services(first, prefix, url, keys=keys, root=tmp_path, llm=model.base_url)
-        before.start_all()
+    with _scene(pg_admin, tmp_path, "lost") as scene:
+        store = scene.store
+        first, kafka, before = scene.stack("1")
         try:
-            run_ids = _submit(kafka, url, tmp_path, marker)
+            run_ids = _submit(kafka, scene.url, tmp_path, scene.marker)
             _wait_for(lambda: len(_started(store, run_ids)) == RUNS, "every run started")
             before.pause("planner")  # frozen: outcomes of calls already decided pile up
-            _wait_for(lambda: _unread_outcomes(kafka, prefix) > 0, "an outcome nobody read")
+            _wait_for(lambda: _unread_outcomes(kafka, scene.prefix) > 0, "an outcome nobody read")
             assert _open(store, run_ids), "every run ended before the broker was lost"
         finally:
             before.stop_all()
@@ -103,26 +125,16 @@ def test_runs_finish_once_each_after_the_broker_loses_everything_in_flight(
         executed = _executed(store, run_ids)
         assert executed, "some calls ran before the loss"
 
-        second = EmbeddedBroker(log_path=tmp_path / "broker-2.log")
-        second.start()
-        ensure_topics(
-            KafkaSettings(bootstrap_servers=second.bootstrap_servers, topic_prefix=prefix),
-            topic_specs(prefix, 3),
-        )
-        after = _services(second, prefix, url, keys=keys, root=tmp_path, llm=model.base_url)
-        after.start_all()
+        second, _kafka, after = scene.stack("2")
         try:
             outcomes = wait_for_outcomes(store, run_ids, timeout_s=90)
         finally:
             after.stop_all()
             second.stop()
-    statuses = {r: outcomes[r].status if r in outcomes else None for r in run_ids}
-    assert set(statuses.values()) == {RunStatus.COMPLETED}, (statuses, after.log("planner"))
-    refunds = [r for r in SqlDesk(store).refunds() if r.reason == marker]
-    assert len(refunds) == RUNS, f"{len(refunds)} refunds for {RUNS} runs: an effect repeated"
-    assert _archived_outcomes(store, run_ids) >= executed, "every call that ran is archived"
-    store.close()
-    databases.close()
+        statuses = {r: outcomes[r].status if r in outcomes else None for r in run_ids}
+        assert set(statuses.values()) == {RunStatus.COMPLETED}, (statuses, after.log("planner"))
+        _each_refund_once(scene)
+        assert _archived_outcomes(store, run_ids) >= executed, "every call that ran is archived"
 
 
 @pytest.mark.timeout(300)
@@ -131,26 +143,12 @@ def test_events_read_but_never_archived_when_the_broker_lost_its_log_reach_the_a
 ) -> None:
     # Telemetry is frozen from the start: every run completes, each service having read
     # what it needed, and the archive holds none of it. Then the broker loses everything.
-    databases = Databases("postgresql", tmp_path, pg_admin)
-    store = Store(databases.new_engine())
-    migrate(store.engine, *SERVICE_SCHEMAS)
-    SqlDesk(store).seed()
-    url = store.engine.url.render_as_string(hide_password=False)
-    prefix = f"gap{uuid.uuid4().hex[:8]}"
-    keys = load_or_create(tmp_path)
-    marker = f"gap-{uuid.uuid4().hex[:6]}"
-    with ScriptedModel() as model:
-        first = EmbeddedBroker(log_path=tmp_path / "broker-1.log")
-        first.start()
-        kafka = KafkaSettings(bootstrap_servers=first.bootstrap_servers, topic_prefix=prefix)
-        ensure_topics(kafka, topic_specs(prefix, 3))
-        before = _services(
-            first, prefix, url, keys=keys, root=tmp_path, llm=model.base_url, republish_after_s=2
-        )
-        before.start_all()
+    with _scene(pg_admin, tmp_path, "gap") as scene:
+        store = scene.store
+        first, kafka, before = scene.stack("1", republish_after_s=2)
         before.pause("telemetry")
         try:
-            run_ids = _submit(kafka, url, tmp_path, marker)
+            run_ids = _submit(kafka, scene.url, tmp_path, scene.marker)
             _wait_for(lambda: _ended_in_planner(store, run_ids), "every run ended", 90)
         finally:
             before.kill("telemetry")
@@ -158,25 +156,20 @@ def test_events_read_but_never_archived_when_the_broker_lost_its_log_reach_the_a
             first.stop()
         assert _unarchived(store), "the archive lacks what the services read"
 
-        second = EmbeddedBroker(log_path=tmp_path / "broker-2.log")
-        second.start()
-        kafka = KafkaSettings(bootstrap_servers=second.bootstrap_servers, topic_prefix=prefix)
-        ensure_topics(kafka, topic_specs(prefix, 3))
-        after = _services(
-            second, prefix, url, keys=keys, root=tmp_path, llm=model.base_url, republish_after_s=2
-        )
-        after.start_all()
+        second, kafka, after = scene.stack("2", republish_after_s=2)
         try:
             # The goals came from outside: their producer publishes them again (the soak's does).
-            _submit(kafka, url, tmp_path, marker)
+            _submit(kafka, scene.url, tmp_path, scene.marker)
             _wait_for(lambda: not _unarchived(store), "everything read is archived", 90)
         finally:
             after.stop_all()
             second.stop()
-    refunds = [r for r in SqlDesk(store).refunds() if r.reason == marker]
+        _each_refund_once(scene)
+
+
+def _each_refund_once(scene: _Scene) -> None:
+    refunds = [r for r in SqlDesk(scene.store).refunds() if r.reason == scene.marker]
     assert len(refunds) == RUNS, f"{len(refunds)} refunds for {RUNS} runs: an effect repeated"
-    store.close()
-    databases.close()
 
 
 def _ended_in_planner(store: Store, run_ids: list[str]) -> bool:

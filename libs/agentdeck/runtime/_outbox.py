@@ -143,8 +143,9 @@ class Republisher:
             for times in sorted({r.sent_again for r in lost}):
                 backoff = min(self._after * 2 ** (times + 1), _MAX_BACKOFF)
                 again = [r.event_id for r in lost if r.sent_again == times]
-                store.outbox.sent_again(conn, owner, again, due_at=now + backoff)
-            store.outbox.postpone(conn, owner, [r.event_id for r in waiting], due_at=later)
+                store.outbox.reschedule(conn, owner, again, due_at=now + backoff, sent_again=True)
+            waited = [r.event_id for r in waiting]
+            store.outbox.reschedule(conn, owner, waited, due_at=later, sent_again=False)
         if lost:
             self.published_again += len(lost)
             log.warning(

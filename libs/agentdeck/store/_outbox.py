@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, func, select, update
 
@@ -120,27 +120,25 @@ class OutboxRepository:
             dropped += conn.execute(stmt).rowcount
         return dropped
 
-    def sent_again(
-        self, conn: Connection, owner: str, event_ids: Collection[str], *, due_at: datetime
+    def reschedule(
+        self,
+        conn: Connection,
+        owner: str,
+        event_ids: Collection[str],
+        *,
+        due_at: datetime,
+        sent_again: bool,
     ) -> None:
-        """Record that ``event_ids`` were published again; check them next at ``due_at``."""
+        """Check ``event_ids`` next at ``due_at``; ``sent_again``: they were just published
+        again (counted), else the archive has not caught up with them yet."""
+        values: dict[str, Any] = {"due_at": due_at}
+        if sent_again:
+            values["sent_again"] = OutboxRow.sent_again + 1
         for chunk in chunked(sorted(set(event_ids)), columns=1):
             stmt = (
                 update(OutboxRow)
                 .where(OutboxRow.owner == owner, OutboxRow.event_id.in_(chunk))
-                .values(due_at=due_at, sent_again=OutboxRow.sent_again + 1)
-            )
-            conn.execute(stmt)
-
-    def postpone(
-        self, conn: Connection, owner: str, event_ids: Collection[str], *, due_at: datetime
-    ) -> None:
-        """Check ``event_ids`` again at ``due_at`` (the archive has not caught up with them)."""
-        for chunk in chunked(sorted(set(event_ids)), columns=1):
-            stmt = (
-                update(OutboxRow)
-                .where(OutboxRow.owner == owner, OutboxRow.event_id.in_(chunk))
-                .values(due_at=due_at)
+                .values(values)
             )
             conn.execute(stmt)
 
