@@ -12,8 +12,10 @@ from sqlalchemy import Connection
 from agentdeck.approval.adapters.cases import CaseStore
 from agentdeck.approval.adapters.webhook import Notifier
 from agentdeck.approval.core import Case, Rules, approval_id_of, needs_case, open_case
+from agentdeck.approval.core.events import SignerPort, outcome_event
+from agentdeck.approval.core.model import OPEN_STATUSES
 from agentdeck.approval.desk import ApprovalDesk
-from agentdeck.contracts import Producer
+from agentdeck.contracts import Event, Producer
 from agentdeck.contracts.models import PolicyDecided, RunCancelled, RunCompleted, RunFailed
 from agentdeck.errors import TerminalError
 from agentdeck.kafka import Inbound, Outcome
@@ -43,6 +45,9 @@ class DecisionHandler:
     need a case are recorded as processed, so the ALLOW decisions of every step
     cost no write; a redelivered one is ignored again, and a redelivered
     REQUIRE_APPROVAL decision finds its case (same approval id) and opens nothing.
+    If that case is closed, its outcome is published again (:meth:`replay`, same
+    id and signature): the decision comes again when the planner re-drives a run
+    whose grant, denial or expiry never reached it (a broker that lost its log).
     """
 
     def __init__(
@@ -54,7 +59,12 @@ class DecisionHandler:
         clock: Clock,
         notifier: Notifier,
         policy_keys: Mapping[str, str] | None = None,
+        signer: SignerPort | None = None,
     ) -> None:
+        """Args:
+        signer: Signs a closed case's outcome published again; None: nothing is.
+        """
+        self._signer = signer
         self._cases = cases
         self._rules = rules
         self._identity = identity
@@ -87,6 +97,14 @@ class DecisionHandler:
         """Store the new cases."""
         opened = decision.state
         self._cases.write(conn, opened.cases, opened.sealed, opened.now)
+
+    def replay(self, conn: Connection, seen: Sequence[Inbound]) -> list[Event]:
+        """The outcomes of the closed cases of decisions already handled, again."""
+        ids = list(dict.fromkeys(approval_id_of(d) for d in _wanting_a_case(seen)))
+        if not ids or self._signer is None:
+            return []
+        closed = [s.case for s in self._cases.of(conn, ids) if s.case.status not in OPEN_STATUSES]
+        return [outcome_event(case, self._signer, self._identity) for case in closed]
 
     def committed(self, decision: Decision[Any]) -> None:
         """Nudge the webhook about each new case (best effort)."""

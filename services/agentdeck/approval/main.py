@@ -139,6 +139,7 @@ def build(
         clock=clock,
         notifier=notifier,
         policy_keys=settings.policy_verify_keys,
+        signer=sign,
     )
     handler = transactional(deciding, store=store, consumer=f"{settings.consumer_group}.decisions")
     decisions = Subscription(

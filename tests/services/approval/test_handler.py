@@ -4,6 +4,8 @@ import pytest
 
 from agentdeck.approval.adapters.cases import CaseStore
 from agentdeck.approval.adapters.webhook import NoNotifier
+from agentdeck.approval.core.events import outcome_event
+from agentdeck.approval.core.model import CaseStatus, Verdict, Vote
 from agentdeck.approval.handlers import DecisionHandler
 from agentdeck.contracts import models as m
 from agentdeck.errors import TerminalError
@@ -14,6 +16,7 @@ from agentdeck.store import Store
 from testkit.kafka import NOW, TEST_PRODUCER
 
 POLICY = Signer("policy-1", generate_private_key())
+APPROVAL = Signer("approval-1", generate_private_key())
 
 
 def _signed(decision: m.PolicyDecided, signer: Signer = POLICY) -> m.PolicyDecided:
@@ -54,6 +57,7 @@ def handler(store, codec, rules, notifier):
         clock=lambda: NOW,
         notifier=notifier,
         policy_keys={POLICY.key_id: POLICY.public_key_b64()},
+        signer=APPROVAL,
     )
     return transactional(deciding, store=store, consumer=CONSUMER)
 
@@ -95,3 +99,26 @@ def test_a_decision_not_signed_by_the_policy_checker_is_refused(
         handler(_batch(forged))
     assert caught.value.code == "bad_decision_signature"
     assert problem in caught.value.message
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_decision_that_comes_again_republishes_its_closed_cases_outcome(
+    handler, store, codec, make_decision
+):
+    # The planner re-drives a run whose grant never reached it: the decision comes again,
+    # and the grant is published again, the very same event.
+    wanted = _signed(make_decision())
+    opened = handler(_batch(wanted))
+    assert opened.commit is not None
+    opened.commit()
+    cases = CaseStore(store, codec)
+    stored = cases.load(wanted.approval_id)
+    assert stored is not None
+    assert list(handler(_batch(wanted)).events) == [], "an open case: nothing to say again"
+    vote = Vote(approver="alice", role="support-lead", verdict=Verdict.APPROVE, at=NOW)
+    granted = stored.case.model_copy(
+        update={"votes": (vote,), "status": CaseStatus.GRANTED, "decided_at": NOW}
+    )
+    outcome = outcome_event(granted, APPROVAL, TEST_PRODUCER)
+    cases.save(stored, granted, [outcome], NOW)
+    assert list(handler(_batch(wanted)).events) == [outcome]

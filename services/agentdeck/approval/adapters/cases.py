@@ -172,6 +172,10 @@ class CaseStore:
             rows = self._requests.due(conn, now, limit=limit)
             return self._cases(conn, [r.approval_id for r in rows])
 
+    def of(self, conn: Connection, approval_ids: list[str]) -> list[StoredCase]:
+        """The cases of ``approval_ids`` that exist, read in the caller's transaction."""
+        return self._cases(conn, approval_ids)
+
     def _cases(self, conn: Connection, approval_ids: list[str]) -> list[StoredCase]:
         found = self._rows.get_many(conn, approval_ids)
         cases = []
