@@ -21,9 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 
+from agentdeck.approval import client
 from agentdeck.cli.demo import wait_for_outcomes
 from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.cli.stackfile import StackInfo
@@ -63,6 +65,8 @@ class _Scene:
     root: Path
     llm: str
     marker: str
+    approval_url: str = ""
+    """The approval API of the latest :meth:`stack`."""
 
     def stack(
         self, name: str, *, republish_after_s: float = 30.0
@@ -72,12 +76,14 @@ class _Scene:
         broker.start()
         kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, topic_prefix=self.prefix)
         ensure_topics(kafka, topic_specs(self.prefix, 3))
+        port = free_port()
+        self.approval_url = f"http://127.0.0.1:{port}"
         services = ServiceProcesses(
             bootstrap=broker.bootstrap_servers,
             prefix=self.prefix,
             database_url=self.url,
             keys=self.keys,
-            approval_port=free_port(),
+            approval_port=port,
             llm_base_url=self.llm,
             logs=self.root,
             overrides={"planner": REDRIVE},
@@ -167,6 +173,64 @@ def test_events_read_but_never_archived_when_the_broker_lost_its_log_reach_the_a
         _each_refund_once(scene)
 
 
+@pytest.mark.timeout(300)
+def test_a_parked_call_whose_decision_never_reached_the_approval_service_gets_its_case(
+    pg_admin: Engine, tmp_path: Path
+) -> None:
+    # The approval service is frozen: the decision that parks the refund is archived and
+    # read by the planner and the executor, never by approval. Then the broker loses it.
+    with _scene(pg_admin, tmp_path, "parked") as scene:
+        store = scene.store
+        first, kafka, before = scene.stack("1")
+        before.pause("approval")
+        try:
+            [run] = _submit(kafka, scene.url, tmp_path, scene.marker, runs=1, cents=12_000)
+            _wait_for(lambda: _parked_decision_archived(store, run), "the parking decision")
+        finally:
+            before.kill("approval")
+            before.stop_all()
+            first.stop()
+
+        second, _kafka, after = scene.stack("2")
+        token = scene.keys.approver_tokens["alice"]
+        try:
+            # Re-driven ten times later than a call no human holds (REDRIVE_AFTER_S 2 s).
+            _wait_for(lambda: _pending(scene.approval_url, token, run), "the case opened", 90)
+            [approval_id] = _pending(scene.approval_url, token, run)
+            client.approve(scene.approval_url, token, approval_id, "late but fine")
+            _wait_for(lambda: _status(store, run) is RunStatus.COMPLETED, "completed", 90)
+        finally:
+            after.stop_all()
+            second.stop()
+        [refund] = [r for r in SqlDesk(store).refunds() if r.reason == scene.marker]
+        assert refund.amount_cents == 12_000
+
+
+def _parked_decision_archived(store: Store, run_id: str) -> bool:
+    codec = default_codec()
+    with store.transaction(read_only=True) as conn:
+        archived = store.archive.read_run(conn, run_id)
+    decided = [codec.decode(a.payload) for a in archived if a.event_type.endswith("Decided")]
+    return any(
+        isinstance(d, m.PolicyDecided) and d.outcome is m.DecisionOutcome.REQUIRE_APPROVAL
+        for d in decided
+    )
+
+
+def _status(store: Store, run_id: str) -> RunStatus | None:
+    with store.transaction(read_only=True) as conn:
+        run = PROJECTION.get(conn, run_id)
+    return None if run is None else run.status
+
+
+def _pending(approval_url: str, token: str, run_id: str) -> list[str]:
+    try:
+        views = client.list_pending(approval_url, token)
+    except (client.ApprovalApiError, httpx.HTTPError):
+        return []  # not serving yet
+    return [v.approval_id for v in views if v.run_id == run_id]
+
+
 def _each_refund_once(scene: _Scene) -> None:
     refunds = [r for r in SqlDesk(scene.store).refunds() if r.reason == scene.marker]
     assert len(refunds) == RUNS, f"{len(refunds)} refunds for {RUNS} runs: an effect repeated"
@@ -190,7 +254,15 @@ def _unarchived(store: Store) -> set[str]:
         return set(conn.execute(missing).scalars())
 
 
-def _submit(kafka: KafkaSettings, url: str, data_dir: Path, marker: str) -> list[str]:
+def _submit(
+    kafka: KafkaSettings,
+    url: str,
+    data_dir: Path,
+    marker: str,
+    *,
+    runs: int = RUNS,
+    cents: int = 500,
+) -> list[str]:
     info = StackInfo(
         bootstrap_servers=kafka.bootstrap_servers,
         topic_prefix=kafka.topic_prefix,
@@ -198,11 +270,11 @@ def _submit(kafka: KafkaSettings, url: str, data_dir: Path, marker: str) -> list
         data_dir=str(data_dir),
     )
     run_ids = []
-    for n in range(RUNS):
+    for n in range(runs):
         event = goal_event(
             goal="refund",
             playbook="refund-order",
-            inputs={"order_id": "2077", "amount_cents": 500, "reason": marker},
+            inputs={"order_id": "2077", "amount_cents": cents, "reason": marker},
             tenant="acme",
             run_id=f"{marker}-{n}",
             requested_by="crm",
