@@ -159,4 +159,39 @@ MUTATIONS: tuple[Mutation, ...] = (
         mutant="            again = []\n",
         tests=_RUNTIME_TESTS,
     ),
+    Mutation(
+        name="outputs-not-kept",
+        invariant="a batch's acknowledged outputs are kept in the outbox until the archive holds "
+        "them",
+        path=_LOOP,
+        original="                self._outbox.keep(self._producer.take_sent())\n",
+        mutant="                self._outbox.keep([])\n",
+        tests=("tests/libs/runtime/test_outbox.py",),
+    ),
+    Mutation(
+        name="lost-records-not-republished",
+        invariant="a record the archive moved past without is published again",
+        path="libs/agentdeck/runtime/_outbox.py",
+        original="            self._producer.send_raw(record.topic, record.value, record.key, "
+        "list(record.headers))\n",
+        mutant="            pass\n",
+        tests=("tests/libs/runtime/test_outbox.py",),
+    ),
+    Mutation(
+        name="running-calls-not-signalled",
+        invariant="a call running when a switch covering it engages gets its cancel signal",
+        path="services/agentdeck/tool_executor/adapters/running.py",
+        original="            call.signal.set()\n",
+        mutant="            pass\n",
+        tests=("tests/services/tool_executor/test_kill_switches.py",),
+    ),
+    Mutation(
+        name="parked-calls-not-redriven",
+        invariant="a call parked for a human is re-driven (its decision may never have reached "
+        "the approval service)",
+        path="services/agentdeck/planner/core/redrive.py",
+        original="REDRIVEN = ACTIVE | {StepStatus.WAITING_APPROVAL}\n",
+        mutant="REDRIVEN = ACTIVE\n",
+        tests=("tests/services/planner/test_redrive.py",),
+    ),
 )
