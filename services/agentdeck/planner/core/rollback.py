@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from agentdeck.contracts import Event
 from agentdeck.contracts import models as m
@@ -222,21 +223,31 @@ def noted(
     """``after`` with what re-drive and rollback need recorded (each step's call in flight,
     the order calls completed in, the final event); a rollback run that just ended reports
     before its final event."""
+    changes: dict[str, dict[str, Any]] = {}
     for event in events:
-        if isinstance(event, m.ToolCallRequested) and event.envelope.step_id in after.steps:
-            after = after.with_step(
-                event.envelope.step_id,
-                tool=event.tool,
-                arguments_json=event.arguments_json,
-                request=event,
-            )
-    after = _without_settled_requests(after)
+        if not isinstance(event, m.ToolCallRequested):
+            continue
+        step = after.steps.get(event.envelope.step_id or "")
+        # request_call records its own request; a model-planned call is recorded here.
+        if step is not None and step.request is not event:
+            changes[event.envelope.step_id or ""] = {
+                "tool": event.tool,
+                "arguments_json": event.arguments_json,
+                "request": event,
+            }
+    for step_id, step in after.steps.items():
+        settled = after.phase is not RunPhase.RUNNING or step.status not in IN_FLIGHT_STATES
+        if settled and (step.request is not None or "request" in changes.get(step_id, {})):
+            changes.setdefault(step_id, {})["request"] = None
+    run: dict[str, Any] = {}
     if isinstance(cause, m.ToolCallCompleted) and before is not None:
-        step_id = cause.envelope.step_id
-        was, now = before.steps.get(step_id or ""), after.steps.get(step_id or "")
+        completed = cause.envelope.step_id or ""
+        was, now = before.steps.get(completed), after.steps.get(completed)
         done = StepStatus.COMPLETED
-        if step_id and was and now and was.status is not done and now.status is done:
-            after = after.model_copy(update={"completed": (*after.completed, step_id)})
+        if completed and was and now and was.status is not done and now.status is done:
+            run["completed"] = (*after.completed, completed)
+    if changes or run:
+        after = after.with_steps(changes, run)
     running = before is None or before.phase is RunPhase.RUNNING
     if after.rollback is not None and running and after.phase is not RunPhase.RUNNING:
         at = next((i for i, e in enumerate(events) if isinstance(e, _FINAL)), len(events))
@@ -248,19 +259,6 @@ def noted(
 
 
 _FINAL = (m.RunCompleted, m.RunFailed, m.RunCancelled)
-
-
-def _without_settled_requests(state: RunState) -> RunState:
-    """``state`` without the requests of steps no longer in flight (only those are re-driven)."""
-    done = [
-        k
-        for k, s in state.steps.items()
-        if s.request is not None
-        and (state.phase is not RunPhase.RUNNING or s.status not in IN_FLIGHT_STATES)
-    ]
-    for step_id in done:
-        state = state.with_step(step_id, request=None)
-    return state
 
 
 def _report(state: RunState, cause: Event, ctx: Context) -> m.RollbackReported:

@@ -114,6 +114,9 @@ def request_call(
         status=StepStatus.REQUESTED,
         attempt=attempt,
         request_id=request.envelope.event_id,
+        tool=request.tool,
+        arguments_json=request.arguments_json,
+        request=request,
     )
     return state, [request]
 

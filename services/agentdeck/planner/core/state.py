@@ -184,9 +184,17 @@ class RunState(BaseModel):
         self, step_id: str, run: Mapping[str, Any] | None = None, **changes: Any
     ) -> RunState:
         """A copy with ``step_id`` changed (and the run's fields in ``run``, in the same copy)."""
+        return self.with_steps({step_id: changes}, run)
+
+    def with_steps(
+        self, changes: Mapping[str, Mapping[str, Any]], run: Mapping[str, Any] | None = None
+    ) -> RunState:
+        """A copy with each step of ``changes`` changed (and the run's fields in ``run``): one
+        copy of the run however many steps change."""
         steps = dict(self.steps)
-        # Built anew, validated: for a model this small, cheaper than a copy.
-        steps[step_id] = StepState(**{**steps[step_id].__dict__, **changes})
+        for step_id, changed in changes.items():
+            # Built anew, validated: for a model this small, cheaper than a copy.
+            steps[step_id] = StepState(**{**steps[step_id].__dict__, **changed})
         return self.model_copy(update={**(run or {}), "steps": steps})
 
     def scope(self) -> dict[str, Any]:
