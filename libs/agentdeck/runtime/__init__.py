@@ -17,6 +17,7 @@ from agentdeck.runtime._stateful import (
     journaled,
     transactional,
 )
+from agentdeck.runtime._ticking import ticking
 
 __all__ = [
     "Acting",
@@ -36,6 +37,7 @@ __all__ = [
     "journaled",
     "outbox_for",
     "serve",
+    "ticking",
     "transactional",
     "utc_now",
 ]

@@ -26,9 +26,9 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from agentdeck.errors import Failure
 from agentdeck.kafka import EventProducer, Published
 from agentdeck.runtime._clock import Clock
+from agentdeck.runtime._ticking import ticking
 from agentdeck.settings import ServiceSettings
 from agentdeck.store import KeptRecord, Store
 
@@ -98,16 +98,13 @@ class Republisher:
     def run(self, stop: threading.Event) -> None:
         """Check every ``interval_s`` until ``stop`` is set (a service background task)."""
         try:
-            while not stop.wait(self._interval_s):
-                try:
-                    while self.tick() >= _BATCH and not stop.is_set():
-                        pass
-                except Failure as exc:
-                    log.warning("outbox check failed (%s): %s", exc.code, exc.message)
-                except Exception:  # the task must outlive one bad check
-                    log.exception("outbox check failed")
+            ticking(self._drain, every_s=self._interval_s, what="outbox check")(stop)
         finally:
             self._producer.close()
+
+    def _drain(self) -> None:
+        while self.tick() >= _BATCH:
+            pass
 
     def tick(self) -> int:
         """Check the records due now; how many were due."""

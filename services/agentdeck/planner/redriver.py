@@ -17,14 +17,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from agentdeck.contracts import Event, Producer
-from agentdeck.errors import Failure
 from agentdeck.kafka import EventProducer
 from agentdeck.planner.adapters.records import RunStatesTable
 from agentdeck.planner.adapters.runs import RunStates
 from agentdeck.planner.core import RunPhase, RunState
 from agentdeck.planner.core.llm import waits_for_model
 from agentdeck.planner.core.redrive import deadline_reached, next_wake, requests_to_redrive
-from agentdeck.runtime import Clock
+from agentdeck.runtime import Clock, ticking
 from agentdeck.store import Store
 
 __all__ = ["Redriver"]
@@ -62,13 +61,7 @@ class Redriver:
 
     def run(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set (a service background task)."""
-        while not stop.wait(self._interval_s):
-            try:
-                self.tick()
-            except Failure as exc:
-                log.warning("re-drive failed (%s): %s", exc.code, exc.message)
-            except Exception:  # the timer must outlive one bad tick
-                log.exception("re-drive failed")
+        ticking(self.tick, every_s=self._interval_s, what="re-drive")(stop)
 
     def tick(self) -> int:
         """Re-drive the runs that are due; how many events were published again."""

@@ -14,10 +14,9 @@ import logging
 import threading
 from datetime import timedelta
 
-from agentdeck.errors import Failure
 from agentdeck.policy_checker.adapters.journal import Journal
 from agentdeck.policy_checker.core import Settlement
-from agentdeck.runtime import Clock
+from agentdeck.runtime import Clock, ticking
 from agentdeck.store import Store
 
 __all__ = ["HoldSweeper"]
@@ -40,13 +39,7 @@ class HoldSweeper:
 
     def run(self, stop: threading.Event) -> None:
         """Sweep until ``stop`` is set (a service background task)."""
-        while not stop.wait(self._interval_s):
-            try:
-                self.tick()
-            except Failure as exc:
-                log.warning("stale-hold sweep failed (%s): %s", exc.code, exc.message)
-            except Exception:  # the sweep must outlive one bad tick
-                log.exception("stale-hold sweep failed")
+        ticking(self.tick, every_s=self._interval_s, what="stale-hold sweep")(stop)
 
     def tick(self) -> int:
         """Release the holds that went stale; how many."""
