@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agentdeck.runtime._clock import Clock, utc_now
 from agentdeck.runtime._controls import follow_switches
-from agentdeck.runtime._outbox import Republisher, StoreOutbox, outbox_for
+from agentdeck.runtime._outbox import Republisher, StoreOutbox, outbox_for, publisher_for
 from agentdeck.runtime._runner import BackgroundTask, ServiceRunner, Subscription
 from agentdeck.runtime._serve import Resources, serve
 from agentdeck.runtime._stateful import (
@@ -36,6 +36,7 @@ __all__ = [
     "follow_switches",
     "journaled",
     "outbox_for",
+    "publisher_for",
     "serve",
     "ticking",
     "transactional",

@@ -26,13 +26,15 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from agentdeck.kafka import EventProducer, Published
+from agentdeck.contracts import Codec
+from agentdeck.kafka import EventProducer, Published, Publisher
 from agentdeck.runtime._clock import Clock
 from agentdeck.runtime._ticking import ticking
 from agentdeck.settings import ServiceSettings
+from agentdeck.signing import SigningKey
 from agentdeck.store import KeptRecord, Store
 
-__all__ = ["Republisher", "StoreOutbox", "outbox_for"]
+__all__ = ["Republisher", "StoreOutbox", "outbox_for", "publisher_for"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,6 @@ class StoreOutbox:
         self._store = store
         self._owner = owner
         self._clock = clock
-        self._after = check_after
 
     def keep(self, records: Sequence[Published]) -> None:
         """Keep ``records``, due for their archive check ``check_after`` from now."""
@@ -59,7 +60,8 @@ class StoreOutbox:
             return
         now = self._clock()
         with self._store.transaction() as conn:
-            self._store.outbox.keep(conn, self._owner, records, now=now, due_at=now + self._after)
+            due_at = now + self.check_after
+            self._store.outbox.keep(conn, self._owner, records, now=now, due_at=due_at)
 
 
 def outbox_for(settings: ServiceSettings, store: Store, *, clock: Clock) -> StoreOutbox | None:
@@ -70,6 +72,28 @@ def outbox_for(settings: ServiceSettings, store: Store, *, clock: Clock) -> Stor
     return StoreOutbox(
         store, settings.service_name, clock=clock, check_after=timedelta(seconds=after_s)
     )
+
+
+def publisher_for(
+    settings: ServiceSettings,
+    codec: Codec,
+    store: Store,
+    *,
+    name: str,
+    clock: Clock,
+    signer: SigningKey | None = None,
+) -> Publisher:
+    """A publisher for a service's work outside its loops (HTTP workers, model calls), keeping
+    what it publishes in the service's outbox like the loops do."""
+    outbox = outbox_for(settings, store, clock=clock)
+    producer = EventProducer(
+        settings.kafka,
+        codec,
+        client_id=f"{settings.service_name}-{name}",
+        signer=signer,
+        keep_sent=outbox is not None,
+    )
+    return Publisher(producer, outbox=outbox)
 
 
 class Republisher:

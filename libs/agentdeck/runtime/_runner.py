@@ -114,7 +114,7 @@ class ServiceRunner:
             republisher = Republisher(
                 store,
                 self.name,
-                self._producer("outbox"),
+                EventProducer(settings.kafka, codec, client_id=f"{self.name}-outbox"),
                 clock=clock,
                 check_after=after,
                 give_up_after=timedelta(seconds=settings.store.unarchived_give_up_after_s),
@@ -180,9 +180,9 @@ class ServiceRunner:
             outbox=self._outbox,
         )
 
-    def _producer(self, name: str, kafka: KafkaSettings | None = None) -> EventProducer:
+    def _producer(self, name: str, kafka: KafkaSettings) -> EventProducer:
         return EventProducer(
-            kafka or self.settings.kafka,
+            kafka,
             self._codec,
             client_id=f"{self.name}-{name}",
             signer=self._signer,

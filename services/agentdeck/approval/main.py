@@ -20,7 +20,7 @@ from agentdeck.contracts import Codec, Producer
 from agentdeck.contracts.models import PolicyDecided
 from agentdeck.controls import SwitchView
 from agentdeck.hotstate import HotState
-from agentdeck.kafka import EventProducer, Publisher, Topic
+from agentdeck.kafka import Publisher, Topic
 from agentdeck.privacy import sealing_codec
 from agentdeck.runtime import (
     BackgroundTask,
@@ -28,7 +28,7 @@ from agentdeck.runtime import (
     ServiceRunner,
     Subscription,
     follow_switches,
-    outbox_for,
+    publisher_for,
     serve,
     transactional,
     utc_now,
@@ -109,15 +109,7 @@ def build(
         notifier = webhook
         tasks.append(("webhook", webhook.run))
     cases = CaseStore(store, codec)
-    outbox = outbox_for(settings, store, clock=clock)
-    producer = EventProducer(
-        settings.kafka,
-        codec,
-        client_id=f"{settings.service_name}-desk",
-        signer=sign,
-        keep_sent=outbox is not None,
-    )
-    publisher = Publisher(producer, outbox=outbox)
+    publisher = publisher_for(settings, codec, store, name="desk", clock=clock, signer=sign)
     desk = ApprovalDesk(
         cases,
         publisher,

@@ -14,7 +14,7 @@ from agentdeck.contracts import Codec
 from agentdeck.contracts.models import AdmissionSet, GoalSubmitted
 from agentdeck.errors import ConfigError
 from agentdeck.hotstate import HotState
-from agentdeck.kafka import EventProducer, Publisher, Topic
+from agentdeck.kafka import EventProducer, Topic
 from agentdeck.planner.adapters.endpoints import Endpoint, Endpoints
 from agentdeck.planner.adapters.model import OpenAiCompatible
 from agentdeck.planner.adapters.model_calls import ModelCalls
@@ -34,7 +34,7 @@ from agentdeck.runtime import (
     Clock,
     ServiceRunner,
     Subscription,
-    outbox_for,
+    publisher_for,
     serve,
     transactional,
     utc_now,
@@ -137,13 +137,8 @@ def _turns(
     calls = ModelCalls(
         store, hot, port, cache_ttl_s=settings.llm_cache_ttl_s, claims=claims, cipher=sealer
     )
-    outbox = outbox_for(settings, store, clock=clock)
-    producer = EventProducer(
-        settings.kafka,
-        codec,
-        client_id=f"{settings.service_name}-model",
-        signer=signer_of(settings),
-        keep_sent=outbox is not None,
+    publisher = publisher_for(
+        settings, codec, store, name="model", clock=clock, signer=signer_of(settings)
     )
     return ModelTurns(
         calls,
@@ -157,7 +152,7 @@ def _turns(
         ),
         prices=settings.model_prices,
         identity=ServiceRunner.identity_of(settings),
-        publisher=Publisher(producer, outbox=outbox),
+        publisher=publisher,
         clock=clock,
         workers=settings.llm_workers,
     )

@@ -195,9 +195,10 @@ class CallRunner:
                     started=False,
                 )
             # The last moment before the effect: a switch engaged since the call was
-            # decided, approved or queued for a slot still stops it.
-            stopped = self._stopped(decision)
-            if stopped is not None:
+            # decided, approved or queued for a slot still stops it (checked as the call
+            # was registered as running, or signalled since).
+            if (switch := running.switch) is not None:
+                stopped = failures.kill_switch_engaged(contract.name, switch)
                 return self._finish_failed(decision, entry, stopped, started=False)
             start = self._clock()
             ctx = _context(decision, contract, start, running)
