@@ -320,7 +320,7 @@ class _Soak:
                     limits=m.RunLimits(),
                 )
             )
-            self._retrying(partial(publish_goal, self.stack.info, event))
+            self._retrying(partial(publish_goal, event=event))
             self.goals[event.envelope.run_id or ""] = (event, time.monotonic())
             self.run_ids.append(event.envelope.run_id or "")
             self.report.runs += 1
@@ -354,7 +354,7 @@ class _Soak:
                 if run_id in seen:
                     del self.goals[run_id]
                 elif time.monotonic() - at > 10.0:
-                    self._retrying(partial(publish_goal, self.stack.info, event))
+                    self._retrying(partial(publish_goal, event=event))
                     self.goals[run_id] = (event, time.monotonic())
                     self.report.chaos["goal-published-again"] += 1
 
@@ -378,11 +378,13 @@ class _Soak:
                 except Exception:  # noqa: BLE001,S112 -- killed scope, restart: next round
                     continue
 
-    def _retrying(self, action: Callable[[], None], attempts: int = 20) -> None:
+    def _retrying(self, action: Callable[[StackInfo], None], attempts: int = 20) -> None:
+        """Do ``action`` on the stack, again on failure; each try reads the stack's address
+        anew, since the whole stack may have come back on another broker meanwhile."""
         for attempt in range(attempts):
             try:
                 with self.stack.lock:
-                    action()
+                    action(self.stack.info)
             except Exception:
                 if attempt == attempts - 1:
                     raise
@@ -480,7 +482,7 @@ class _Soak:
             set_by=self.operator.key_id,
             **fields,
         )
-        self._retrying(lambda: publish(self.stack.info, event, self.operator, client_id="soak"))
+        self._retrying(partial(publish, event=event, signer=self.operator, client_id="soak"))
 
     def _kill_everything(self) -> None:
         """SIGKILL every service and the broker; come back on an empty broker."""
