@@ -37,15 +37,19 @@ from agentdeck.audit._checkpoint import (
     checkpoint_message,
     sign_checkpoint,
 )
-from agentdeck.audit._fast import LeafRow, LogSource
+from agentdeck.audit._fast import LeafChunk, LeafRow, LogSource
 from agentdeck.audit._leaf import (
     LEAF_DOMAIN,
+    LEAF_V2_DOMAIN,
+    LEAF_VERSION,
     LoggedLeaf,
     audit_record,
     event_leaf,
     leaf_bytes,
     log_events,
     record_leaf,
+    stored_form,
+    stored_leaf,
 )
 from agentdeck.audit._merkle import (
     EMPTY_ROOT,
@@ -88,6 +92,8 @@ __all__ = [
     "CHECKPOINT_DOMAIN",
     "EMPTY_ROOT",
     "LEAF_DOMAIN",
+    "LEAF_V2_DOMAIN",
+    "LEAF_VERSION",
     "RUN_HEAD_DOMAIN",
     "TERMINAL_EVENT_TYPES",
     "ArchiveSource",
@@ -99,6 +105,7 @@ __all__ = [
     "Checkpoint",
     "Completeness",
     "Frontier",
+    "LeafChunk",
     "LeafRow",
     "LogSource",
     "LoggedLeaf",
@@ -133,6 +140,8 @@ __all__ = [
     "sign_checkpoint",
     "sign_run_head",
     "sign_tree_head",
+    "stored_form",
+    "stored_leaf",
     "verify_bundle",
     "verify_consistency",
     "verify_inclusion",

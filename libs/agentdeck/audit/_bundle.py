@@ -67,6 +67,8 @@ class BundleEvent(BaseModel):
     """Header keys and base64 values (None: header without a value)."""
     run_prev: int | None
     """Leaf index of the run's previous event (None: the run's first)."""
+    leaf_version: Literal[1, 2] = 1
+    """The leaf encoding its log used (bundles written before version 2 say nothing: 1)."""
     proof: list[str]
     """The audit path, hex, bottom up."""
 
@@ -197,6 +199,7 @@ def _entry(leaf: LoggedLeaf, event: ArchivedEvent, tree: MerkleTree) -> BundleEv
             (k, None if v is None else base64.b64encode(v).decode()) for k, v in event.headers
         ],
         run_prev=leaf.run_prev,
+        leaf_version=2 if leaf.version == 2 else 1,
         proof=[p.hex() for p in tree.inclusion_proof(leaf.index)],
     )
 
@@ -293,7 +296,7 @@ def _event_failures(bundle: ProofBundle) -> list[str]:
         failures += _chain_failures(name, event, previous)
         previous = event
         proof = [bytes.fromhex(p) for p in event.proof]
-        leaf = event_leaf(event.record(), event.run_prev)
+        leaf = event_leaf(event.record(), event.run_prev, version=event.leaf_version)
         if not verify_inclusion(leaf, event.leaf_index, cp.tree_size, proof, cp.root()):
             unproven += 1
             failures.append(

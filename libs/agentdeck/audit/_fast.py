@@ -4,9 +4,11 @@ The exact pass (:func:`~agentdeck.audit.verify_log`) loads every leaf into one
 process, gives each reader the whole log and brings every event's place back
 to compare: it names precisely what broke, but that serial work bounds it.
 Here the log is cut into stretches too, at its stored chunks: reader ``k``
-reads the leaves of its stretch and the archived events between the stretch's
-first and last leaf, and checks what an intact archive shows: its events are
-its leaves, one for one, in leaf order, each rehashing to its leaf. It hands
+reads the leaf hashes of its stretch (packed, as the log keeps them) and the
+archived events between the stretch's first and last leaf in their stored
+form, and checks what an intact archive shows: its events are its leaves, one
+for one, in leaf order, each rehashing to its leaf (a version 2 leaf straight
+from the row as read). It hands
 back only what the whole needs: the stretch's leaf hashes and the roots of
 its whole blocks (for the checkpoints), its runs' chains (for the run heads),
 the events no checkpoint covers, the payload references.
@@ -28,17 +30,18 @@ from functools import partial
 from typing import Protocol, runtime_checkable
 
 from agentdeck.audit._checkpoint import Checkpoint
-from agentdeck.audit._leaf import record_leaf
+from agentdeck.audit._leaf import record_leaf, stored_leaf
 from agentdeck.audit._merkle import Frontier, perfect_root
 from agentdeck.audit._payloads import ReferenceCollector
 from agentdeck.audit._scan import BEFORE_ALL, ArchiveSource, Tail
 from agentdeck.forking import can_fork, cpus, forked, results
 from agentdeck.signing import Verifier
-from agentdeck.store import AuditBytes
+from agentdeck.store import StoredBytes, audit_bytes, canonical
 
 __all__ = [
     "BLOCK_HEIGHT",
     "ByteArchiveSource",
+    "LeafChunk",
     "LeafRow",
     "LogSource",
     "Proven",
@@ -46,22 +49,40 @@ __all__ = [
     "prove_intact",
 ]
 
-LeafRow = tuple[int, int, str, bytes, int | None]
-"""One logged leaf: ``(index, seq, event_id, leaf hash, run_prev)``."""
+LeafRow = tuple[int, int, str, bytes, int | None, int]
+"""One logged leaf: ``(index, seq, event_id, leaf hash, run_prev, leaf version)``."""
 
 BLOCK_HEIGHT = 10
 """Readers hash the log's aligned blocks of ``2**BLOCK_HEIGHT`` leaves into subtree roots."""
 _BLOCK = 1 << BLOCK_HEIGHT
 _HASH = 32
+_STORED = 2  # the leaf version over the stored row
+
+
+@dataclass(frozen=True)
+class LeafChunk:
+    """One stored chunk of leaves, as the fast pass reads it.
+
+    Attributes:
+        first: Index of its first leaf.
+        version: The leaf encoding of all its leaves.
+        hashes: The leaf hashes, 32 bytes each, in index order.
+        run_prev: Each leaf's ``run_prev`` (-1: none).
+    """
+
+    first: int
+    version: int
+    hashes: bytes
+    run_prev: array[int]
 
 
 @runtime_checkable
 class ByteArchiveSource(ArchiveSource, Protocol):
-    """An :class:`ArchiveSource` that also reads its ranges as :class:`AuditBytes`."""
+    """An :class:`ArchiveSource` that also reads its ranges in stored form."""
 
-    def byte_records(
+    def stored_records(
         self, after_seq: int, through_seq: int | None
-    ) -> AbstractContextManager[Iterable[AuditBytes]]:
+    ) -> AbstractContextManager[Iterable[StoredBytes]]:
         """The events with ``after_seq < seq <= through_seq`` (no bound: to the end), in order."""
         ...
 
@@ -76,6 +97,12 @@ class LogSource(Protocol):
 
     def leaf_rows(self, first: int, end: int | None) -> AbstractContextManager[Iterable[LeafRow]]:
         """The leaves of the chunks whose first leaf is in ``[first, end)`` (no end: all after)."""
+        ...
+
+    def leaf_chunks(
+        self, first: int, end: int | None
+    ) -> AbstractContextManager[Iterable[LeafChunk]]:
+        """:meth:`leaf_rows`'s chunks, packed: hashes and ``run_prev`` only."""
         ...
 
     def leaf_seq(self, index: int) -> int | None:
@@ -115,28 +142,26 @@ def read_stretch(
     log: LogSource, archive: ByteArchiveSource, reading: _Reading, refs: ReferenceCollector | None
 ) -> Stretch | None:
     """Prove one stretch intact, or None where it is not exactly its leaves in order."""
-    with log.leaf_rows(reading.first, reading.end) as rows:
-        leaves = list(rows)
-    if (
-        not leaves
-        or leaves[0][0] != reading.first
-        or leaves[-1][0] != reading.first + len(leaves) - 1
-    ):
-        return None  # a gap, or an empty stretch: the exact pass says where
-    if reading.end is not None and len(leaves) != reading.end - reading.first:
+    with log.leaf_chunks(reading.first, reading.end) as found:
+        chunks = list(found)
+    size = reading.first
+    for chunk in chunks:
+        count = len(chunk.hashes) // _HASH
+        if chunk.first != size or len(chunk.run_prev) != count:
+            return None  # a gap, or a damaged chunk: the exact pass says where
+        size += count
+    if size == reading.first or (reading.end is not None and size != reading.end):
         return None
-    where = {row[2].encode(): i for i, row in enumerate(leaves)}  # an id logged twice: its
-    # first leaf never meets its event in order, so the walk declines
-    out = Stretch(first=reading.first, count=len(leaves))
-    if not _scan(out, leaves, where, archive, reading=reading, refs=refs):
+    out = Stretch(first=reading.first, count=size - reading.first)
+    out.hashes = b"".join(chunk.hashes for chunk in chunks)
+    for chunk in chunks:
+        out.run_prev.extend(chunk.run_prev)
+    versions = b"".join(bytes((chunk.version,)) * (len(chunk.hashes) // _HASH) for chunk in chunks)
+    if not _scan(out, versions, archive, reading=reading, refs=refs):
         return None
-    hashes = [row[3] for row in leaves]
-    out.hashes = b"".join(hashes)
-    if len(out.hashes) != _HASH * len(leaves):
-        return None
-    out.run_prev = array("q", (-1 if row[4] is None else row[4] for row in leaves))
+    hashes = [out.hashes[at : at + _HASH] for at in range(0, len(out.hashes), _HASH)]
     start = -(-reading.first // _BLOCK)  # the first block starting in the stretch
-    for block in range(start, (reading.first + len(leaves)) // _BLOCK):
+    for block in range(start, (reading.first + out.count) // _BLOCK):
         at = block * _BLOCK - reading.first
         out.blocks[block] = perfect_root(hashes[at : at + _BLOCK])
     return out
@@ -144,35 +169,42 @@ def read_stretch(
 
 def _scan(
     out: Stretch,
-    leaves: list[LeafRow],
-    where: dict[bytes, int],
+    versions: bytes,
     archive: ByteArchiveSource,
     *,
     reading: _Reading,
     refs: ReferenceCollector | None,
 ) -> bool:
     """Walk the stretch's archive against its leaves; whether it is exactly them, in order."""
-    first, signed = reading.first, reading.signed
-    last_seq, is_last = leaves[-1][1], reading.end is None
+    first, signed, count = reading.first, reading.signed, out.count
+    hashes, run_prev, is_last = out.hashes, out.run_prev, reading.end is None
     tail, last_of_run = out.tail, dict[bytes, int]()
-    expect = events = 0
-    with archive.byte_records(reading.after_seq, reading.through_seq) as records:
+    k = events = 0
+    with archive.stored_records(reading.after_seq, reading.through_seq) as records:
         for event in records:
             events += 1
-            event_id = event[1]
             if refs is not None:
-                refs.add(event_id.decode(), event[11])
-            i = where.get(event_id)
-            if i != expect:
-                if i is None and is_last and event[0] > last_seq:
-                    tail.add(event)  # archived after the log's last leaf
-                    continue
-                return False  # out of place, twice, or not logged
-            row = leaves[i]
-            expect += 1
-            if record_leaf(event, row[4]) != row[3]:
-                return False
-            index = first + i
+                refs.add(event[1].decode(), event[11])
+            if k == count:
+                if not is_last:
+                    return False  # an event the log does not hold
+                tail.add(event)  # archived after the log's last leaf
+                continue
+            at = run_prev[k]
+            prev = None if at < 0 else at
+            expected = hashes[k * _HASH : (k + 1) * _HASH]
+            if versions[k] == _STORED:
+                leaf = stored_leaf(event, prev)
+                if leaf != expected and (fixed := canonical(event)) is not None:
+                    leaf = stored_leaf(fixed, prev)  # stored in another form
+            elif (old := audit_bytes(event)) is not None:
+                leaf = record_leaf(old, prev)
+            else:
+                return False  # not in the stored form: the exact pass reads it the long way
+            if leaf != expected:
+                return False  # altered, out of place, twice, or not logged
+            index = first + k
+            k += 1
             if index >= signed:
                 tail.add(event)
             elif (run_id := event[4]) is not None:
@@ -181,7 +213,7 @@ def _scan(
     tail.last_of_run.update((run.decode(), index) for run, index in last_of_run.items())
     if refs is not None:
         out.referenced = refs.referenced
-    return expect == len(leaves)
+    return k == count
 
 
 @dataclass(frozen=True)

@@ -5,30 +5,54 @@ the same and verification can say it was reordered rather than altered. The
 leaf also covers ``run_prev``, the leaf index of the previous event of the same
 run: a run's events form a chain, so a proof bundle missing one of them shows
 the gap.
+
+Two encodings, each under its own domain; a log records which one each leaf
+uses. Version 2 (what logs write now) takes the fields in the archive's
+stored form (:data:`~agentdeck.store.StoredBytes`: instants as the UTC wall
+time with microseconds, headers as their stored JSON text), so an intact
+archive is proven by hashing its rows as read. Version 1 took instants as ISO
+text and header values decoded; logs written with it verify as they were.
 """
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from hashlib import sha256
+from json import dumps
 
 from agentdeck.audit._merkle import leaf_hash
-from agentdeck.store import ArchivedEvent, ArchiveRecord, AuditBytes, AuditRecord
+from agentdeck.store import (
+    ArchivedEvent,
+    ArchiveRecord,
+    AuditBytes,
+    AuditRecord,
+    StoredBytes,
+    stored_instant,
+)
 
 __all__ = [
     "LEAF_DOMAIN",
+    "LEAF_V2_DOMAIN",
+    "LEAF_VERSION",
     "LoggedLeaf",
     "audit_record",
     "event_leaf",
     "leaf_bytes",
     "log_events",
     "record_leaf",
+    "stored_form",
+    "stored_leaf",
 ]
 
 LEAF_DOMAIN = b"agentdeck.archive.leaf.v1"
+LEAF_V2_DOMAIN = b"agentdeck.archive.leaf.v2"
+LEAF_VERSION = 2
+"""The encoding new leaves use."""
 _HASHED_HEAD = b"\x00" + LEAF_DOMAIN  # a leaf hash's 0x00 (RFC 6962), then the domain
+_HASHED_HEAD_V2 = b"\x00" + LEAF_V2_DOMAIN
 _ABSENT = b"\x00"
 
 
@@ -80,6 +104,58 @@ def _encode(row: AuditBytes, run_prev: int | None, head: bytes = LEAF_DOMAIN) ->
     return b"".join(parts)
 
 
+def _encode_v2(row: StoredBytes, run_prev: int | None, head: bytes = LEAF_V2_DOMAIN) -> bytes:
+    """The version 2 leaf bytes of ``row``: its fields after ``seq``, each as ``_field``."""
+    p = _PREFIX
+    eid, etype, fp, run, tenant, topic = row[1], row[2], row[3], row[4], row[5], row[6]
+    partition, offset, occurred, archived, payload, headers = row[7:13]
+    return b"".join((
+        head,
+        p[len(eid)], eid,
+        p[len(etype)], etype,
+        p[len(fp)], fp,
+        _ABSENT if run is None else p[len(run)] + run,
+        p[len(tenant)], tenant,
+        p[len(topic)], topic,
+        p[len(partition)], partition,
+        p[len(offset)], offset,
+        p[len(occurred)], occurred,
+        p[len(archived)], archived,
+        p[len(payload)], payload,
+        p[len(headers)], headers,
+        _ABSENT if run_prev is None else _field(b"%d" % run_prev),
+    ))  # fmt: skip
+
+
+def stored_form(event: ArchiveRecord | AuditRecord) -> StoredBytes:
+    """``event``'s fields in the archive's canonical stored form (what version 2 covers)."""
+    if isinstance(event, AuditRecord):
+        occurred = stored_instant(datetime.fromisoformat(event.occurred_at))
+        archived = stored_instant(datetime.fromisoformat(event.archived_at))
+        seq = event.seq
+    else:
+        occurred, archived = stored_instant(event.occurred_at), stored_instant(event.archived_at)
+        seq = event.seq if isinstance(event, ArchivedEvent) else 0
+    headers = [
+        [key, None if value is None else b64encode(value).decode()] for key, value in event.headers
+    ]
+    return (
+        seq,
+        event.event_id.encode(),
+        event.event_type.encode(),
+        event.schema_fingerprint.encode(),
+        None if event.run_id is None else event.run_id.encode(),
+        event.tenant.encode(),
+        event.topic.encode(),
+        b"%d" % event.partition,
+        b"%d" % event.offset,
+        occurred,
+        archived,
+        bytes(event.payload),
+        dumps(headers).encode(),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LoggedLeaf:
     """One leaf as the log recorded it.
@@ -90,6 +166,7 @@ class LoggedLeaf:
         event_id: The archived event's id.
         leaf_hash: Its RFC 6962 leaf hash.
         run_prev: Leaf index of the previous event of the same run (None: first, or no run).
+        version: The leaf encoding (1 or 2).
     """
 
     index: int
@@ -97,6 +174,7 @@ class LoggedLeaf:
     event_id: str
     leaf_hash: bytes
     run_prev: int | None = None
+    version: int = LEAF_VERSION
 
 
 def audit_record(event: ArchiveRecord) -> AuditRecord:
@@ -118,14 +196,22 @@ def audit_record(event: ArchiveRecord) -> AuditRecord:
     )
 
 
-def leaf_bytes(event: ArchiveRecord, run_prev: int | None = None) -> bytes:
+def leaf_bytes(
+    event: ArchiveRecord, run_prev: int | None = None, *, version: int = LEAF_VERSION
+) -> bytes:
     """The unambiguous byte encoding of ``event`` (length-prefixed fields, domain first)."""
-    return _encode(audit_record(event).as_bytes(), run_prev)
+    if version == 1:
+        return _encode(audit_record(event).as_bytes(), run_prev)
+    if version == 2:
+        return _encode_v2(stored_form(event), run_prev)
+    raise ValueError(f"unknown leaf version {version}")
 
 
-def event_leaf(event: ArchiveRecord, run_prev: int | None = None) -> bytes:
+def event_leaf(
+    event: ArchiveRecord, run_prev: int | None = None, *, version: int = LEAF_VERSION
+) -> bytes:
     """The RFC 6962 leaf hash of ``event`` (chained to leaf ``run_prev`` of its run)."""
-    return leaf_hash(leaf_bytes(event, run_prev))
+    return leaf_hash(leaf_bytes(event, run_prev, version=version))
 
 
 def record_leaf(row: AuditRecord | AuditBytes, run_prev: int | None = None) -> bytes:
@@ -134,8 +220,17 @@ def record_leaf(row: AuditRecord | AuditBytes, run_prev: int | None = None) -> b
     return sha256(_encode(fields, run_prev, _HASHED_HEAD)).digest()  # = leaf_hash(leaf bytes)
 
 
+def stored_leaf(row: StoredBytes, run_prev: int | None = None) -> bytes:
+    """The version 2 leaf hash of an event read in its stored form."""
+    return sha256(_encode_v2(row, run_prev, _HASHED_HEAD_V2)).digest()
+
+
 def log_events(
-    events: Sequence[ArchivedEvent], first: int, last_of_run: MutableMapping[str, int]
+    events: Sequence[ArchivedEvent],
+    first: int,
+    last_of_run: MutableMapping[str, int],
+    *,
+    version: int = LEAF_VERSION,
 ) -> list[LoggedLeaf]:
     """The leaves of ``events`` appended from index ``first``.
 
@@ -143,6 +238,7 @@ def log_events(
         events: Archived events in ``seq`` order.
         first: Index of the first new leaf (the log's size).
         last_of_run: Leaf index of each run's latest logged event; updated in place.
+        version: The leaf encoding (logs written before version 2 used 1).
     """
     leaves = []
     for index, event in enumerate(events, start=first):
@@ -150,5 +246,6 @@ def log_events(
         if event.run_id is not None:
             prev = last_of_run.get(event.run_id)
             last_of_run[event.run_id] = index
-        leaves.append(LoggedLeaf(index, event.seq, event.event_id, event_leaf(event, prev), prev))
+        leaf = event_leaf(event, prev, version=version)
+        leaves.append(LoggedLeaf(index, event.seq, event.event_id, leaf, prev, version))
     return leaves

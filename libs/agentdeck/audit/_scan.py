@@ -14,14 +14,14 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Protocol, runtime_checkable
 
-from agentdeck.audit._leaf import LoggedLeaf, audit_record, record_leaf
+from agentdeck.audit._leaf import LoggedLeaf, audit_record, record_leaf, stored_form, stored_leaf
 from agentdeck.audit._payloads import ReferenceCollector
 from agentdeck.forking import can_fork, cpus, forked, results
-from agentdeck.store import ArchivedEvent, AuditBytes, AuditRecord
+from agentdeck.store import ArchivedEvent, AuditBytes, AuditRecord, StoredBytes
 
 __all__ = [
     "BEFORE_ALL",
@@ -82,12 +82,14 @@ class Tail:
     last_of_run: dict[str, int] = field(default_factory=dict)
     """Each run's latest leaf among the covered events (for its run head)."""
 
-    def add(self, event: AuditRecord | AuditBytes) -> None:
+    def add(self, event: AuditRecord | AuditBytes | StoredBytes) -> None:
         self.count += 1
         if self.first_seq is None:
             self.first_seq = event[0]
-        at = event[10]  # archived_at
+        at = event[10]  # archived_at: ISO text, or the stored form (UTC, no offset written)
         archived_at = datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at)
+        if archived_at.tzinfo is None:
+            archived_at = archived_at.replace(tzinfo=UTC)
         if self.newest is None or archived_at > self.newest:
             self.newest = archived_at
 
@@ -148,7 +150,10 @@ def scan(
             tail.add(event)
         elif run_id is not None:
             last_of_run[run_id] = max(leaf.index, last_of_run.get(run_id, 0))
-        rehashes.append(record_leaf(event, leaf.run_prev))
+        if leaf.version == 1:
+            rehashes.append(record_leaf(event, leaf.run_prev))
+        else:
+            rehashes.append(stored_leaf(stored_form(event), leaf.run_prev))
     out.events = position + 1
     if refs is not None:
         out.referenced = refs.referenced

@@ -44,6 +44,7 @@ from agentdeck.store._archive import (
     ArchiveRepository,
     AuditBytes,
     AuditRecord,
+    StoredBytes,
 )
 from agentdeck.store._engine import create_store_engine
 from agentdeck.store._migrate import current_revision, head_revision, migrate
@@ -58,6 +59,7 @@ from agentdeck.store._payloads import (
 from agentdeck.store._processed import ProcessedEventsRepository
 from agentdeck.store._processed_log import SqlProcessedLog
 from agentdeck.store._store import Store
+from agentdeck.store._stored import audit_bytes, canonical, stored_instant
 from agentdeck.store._subject_keys import SubjectKey, SubjectKeysRepository
 from agentdeck.store._tx import transaction, translate_errors
 from agentdeck.store._types import MONEY_SCALE, Headers
@@ -97,13 +99,17 @@ __all__ = [
     "StoreIntegrityError",
     "StoreSchemaError",
     "StoreUnavailableError",
+    "StoredBytes",
     "StoredPayload",
     "SubjectKey",
     "SubjectKeysRepository",
+    "audit_bytes",
+    "canonical",
     "create_store_engine",
     "current_revision",
     "head_revision",
     "migrate",
+    "stored_instant",
     "transaction",
     "translate_errors",
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from binascii import a2b_base64
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,12 +22,20 @@ from sqlalchemy import (
 
 from agentdeck.store._dialect import bulk_insert_new, is_postgres
 from agentdeck.store._models import ArchiveRow
-from agentdeck.store._types import Headers, stored_headers
+from agentdeck.store._stored import AuditBytes, StoredBytes, stored_pages
+from agentdeck.store._types import Headers
 
 if TYPE_CHECKING:
     from agentdeck.store._dialect import AnySelect
 
-__all__ = ["ArchiveRecord", "ArchiveRepository", "ArchivedEvent", "AuditBytes", "AuditRecord"]
+__all__ = [
+    "ArchiveRecord",
+    "ArchiveRepository",
+    "ArchivedEvent",
+    "AuditBytes",
+    "AuditRecord",
+    "StoredBytes",
+]
 
 # Key of the PostgreSQL advisory lock that orders archive writers (see append_many).
 ARCHIVE_WRITE_LOCK = 0x61726368_69766531
@@ -77,29 +83,6 @@ class ArchivedEvent(ArchiveRecord):
     """
 
     seq: int
-
-
-AuditBytes = tuple[
-    int,  # seq
-    bytes,  # event_id
-    bytes,  # event_type
-    bytes,  # schema_fingerprint
-    bytes | None,  # run_id
-    bytes,  # tenant
-    bytes,  # topic
-    bytes,  # partition, as decimal text
-    bytes,  # offset, as decimal text
-    bytes,  # occurred_at, as UTC ISO text
-    bytes,  # archived_at, as UTC ISO text
-    bytes,  # payload
-    tuple[tuple[bytes, bytes | None], ...],  # headers
-]
-""":class:`AuditRecord`'s fields, in its order, as the bytes the leaf encoding takes.
-
-What :meth:`ArchiveRepository.audit_byte_pages` yields (a plain tuple, the
-fastest to make): text as UTF-8, ``partition`` and ``offset`` as decimal
-text, instants as UTC ISO text, header keys as UTF-8; ``seq`` stays an int.
-"""
 
 
 class AuditRecord(NamedTuple):
@@ -289,46 +272,20 @@ class ArchiveRepository:
         for rows in conn.execute(stmt).partitions():
             yield [convert(row) for row in rows]
 
-    def audit_byte_pages(
+    def stored_pages(
         self,
         conn: Connection,
         *,
         after_seq: int = 0,
         through_seq: int | None = None,
         page: int = 20_000,
-    ) -> Iterator[list[AuditBytes]]:
-        """:meth:`audit_pages`, each row as :class:`AuditBytes`: what hashing reads fastest.
+    ) -> Iterator[list[StoredBytes]]:
+        """The archive after ``after_seq`` (up to ``through_seq``, or on) in its stored form.
 
-        On SQLite the driver hands text over as bytes, so no field is decoded
-        only to be encoded again.
+        What the leaf over the stored row hashes as read (see :data:`StoredBytes`):
+        one streamed query, ``page`` rows at a time, no field decoded.
         """
-        if is_postgres(conn):
-            for records in self.audit_pages(
-                conn, after_seq=after_seq, through_seq=through_seq, page=page
-            ):
-                yield [record.as_bytes() for record in records]
-            return
-        driver: Any = conn.connection.dbapi_connection
-        saved, driver.text_factory = driver.text_factory, bytes
-        cursor = driver.cursor()
-        try:
-            through = _END if through_seq is None else through_seq
-            cursor.execute(_SQLITE_AUDIT_BYTES, (after_seq, through))
-            while rows := cursor.fetchmany(page):
-                yield [_sqlite_bytes(row) or self._one_as_bytes(conn, row[0]) for row in rows]
-        finally:
-            cursor.close()
-            driver.text_factory = saved
-
-    def _one_as_bytes(self, conn: Connection, seq: int) -> AuditBytes:
-        """The event at ``seq`` read the general way (a form the fast read does not cover)."""
-        driver: Any = conn.connection.dbapi_connection
-        saved, driver.text_factory = driver.text_factory, str
-        try:
-            page = next(self.audit_pages(conn, after_seq=seq - 1, through_seq=seq))
-        finally:
-            driver.text_factory = saved
-        return page[0].as_bytes()
+        return stored_pages(conn, after_seq, through_seq, page)
 
     def payload_pages(
         self,
@@ -429,17 +386,6 @@ def _fetch(conn: Connection, stmt: AnySelect) -> list[ArchivedEvent]:
 # The instants and headers come raw from the driver (no result processing);
 # _audit_converter turns them into AuditRecord's text, falling back to the
 # columns' own processors for anything but the common stored forms.
-_END = 1 << 62
-
-
-# What audit_byte_pages reads on SQLite: the audit columns as stored, text as bytes.
-_SQLITE_AUDIT_BYTES = """
-SELECT seq, event_id, event_type, schema_fingerprint, run_id, tenant, topic,
-    kafka_partition, kafka_offset, occurred_at, archived_at, payload, headers
-FROM event_archive WHERE seq > ? AND seq <= ? ORDER BY seq
-"""
-
-
 _AUDIT_COLUMNS = (
     *_COLUMNS[:9],
     type_coerce(ArchiveRow.occurred_at, String),
@@ -475,42 +421,3 @@ def _audit_converter(dialect: Dialect) -> Callable[[Any], AuditRecord]:
         return make((*row[:9], *instants, bytes(row[11]), pairs))
 
     return convert
-
-
-def _sqlite_bytes(row: Any) -> AuditBytes | None:
-    """A row of ``_SQLITE_AUDIT_BYTES`` as :data:`AuditBytes`; None if not in the common form.
-
-    The common form: instants as SQLite stores them (the UTC wall time,
-    microseconds always written: ``YYYY-MM-DD HH:MM:SS.ffffff``), whose ISO text
-    (``isoformat()``) has a ``T`` for the space and ``+00:00`` after, and no
-    fraction when it is zero. Headers are read as :class:`KafkaHeaders` reads them.
-    """
-    occurred, archived = row[9], row[10]
-    if (
-        len(occurred) != 26
-        or len(archived) != 26
-        or occurred[10] != 0x20
-        or archived[10] != 0x20
-        or occurred[19] != 0x2E
-        or archived[19] != 0x2E
-    ):
-        return None
-    if occurred.endswith(b".000000"):
-        occurred = occurred[:19]
-    if archived.endswith(b".000000"):
-        archived = archived[:19]
-    stored = row[12]
-    headers = () if stored == b"[]" else _header_bytes(stored)
-    return (
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], b"%d" % row[7], b"%d" % row[8],
-        occurred.replace(b" ", b"T") + b"+00:00", archived.replace(b" ", b"T") + b"+00:00",
-        row[11], headers,
-    )  # fmt: skip
-
-
-def _header_bytes(stored: bytes) -> tuple[tuple[bytes, bytes | None], ...]:
-    """Stored headers (``[[key, base64 value or null], ...]``) with keys as UTF-8."""
-    pairs = json.loads(stored)
-    if all(type(key) is str and type(raw) is str for key, raw in pairs):  # the usual: one pass
-        return tuple((key.encode(), a2b_base64(raw)) for key, raw in pairs)
-    return tuple((key.encode(), value) for key, value in stored_headers(pairs))

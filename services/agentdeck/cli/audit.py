@@ -16,6 +16,7 @@ from agentdeck.audit import (
     AuditReport,
     Checkpoint,
     Completeness,
+    LeafChunk,
     LeafRow,
     LoggedLeaf,
     ProofBundle,
@@ -38,7 +39,7 @@ from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.runtime import utc_now
 from agentdeck.signing import Signer, Verifier
-from agentdeck.store import AuditBytes, AuditRecord, Store
+from agentdeck.store import AuditRecord, Store, StoredBytes
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 
 __all__ = ["audit_app", "verify_archive"]
@@ -129,12 +130,12 @@ class _StoreArchive:
             yield (row for page in pages for row in page)
 
     @contextmanager
-    def byte_records(
+    def stored_records(
         self, after_seq: int, through_seq: int | None
-    ) -> Iterator[Iterator[AuditBytes]]:
+    ) -> Iterator[Iterator[StoredBytes]]:
         with _own_store(self._store, self._pid) as store, store.transaction(read_only=True) as conn:
             archive = store.archive
-            pages = archive.audit_byte_pages(conn, after_seq=after_seq, through_seq=through_seq)
+            pages = archive.stored_pages(conn, after_seq=after_seq, through_seq=through_seq)
             yield (row for page in pages for row in page)
 
 
@@ -157,6 +158,11 @@ class _StoreLog:
     def leaf_rows(self, first: int, end: int | None) -> Iterator[Iterator[LeafRow]]:
         with _own_store(self._store, self._pid) as store, store.transaction(read_only=True) as conn:
             yield self._log.leaf_rows(conn, first, end)
+
+    @contextmanager
+    def leaf_chunks(self, first: int, end: int | None) -> Iterator[Iterator[LeafChunk]]:
+        with _own_store(self._store, self._pid) as store, store.transaction(read_only=True) as conn:
+            yield self._log.leaf_chunks(conn, first, end)
 
 
 def verify_archive(store: Store, verifier: Verifier, completeness: Completeness) -> AuditReport:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from datetime import timedelta
 
 import pytest
@@ -59,9 +60,11 @@ def head_of(archive: list[ArchivedEvent], key: Signer, size: int) -> RunHead:
     )
 
 
-def bundle_of(archive: list[ArchivedEvent], key: Signer, size: int | None = None) -> ProofBundle:
+def bundle_of(
+    archive: list[ArchivedEvent], key: Signer, size: int | None = None, *, version: int = 2
+) -> ProofBundle:
     size = len(archive) if size is None else size
-    leaves = log_events(archive, 0, {})
+    leaves = log_events(archive, 0, {}, version=version)
     hashes = [x.leaf_hash for x in leaves]
     cp = sign_checkpoint(key, size, root_hash(hashes[:size]), NOW)
     run = [e for e in archive if e.run_id == "run-a"]
@@ -90,6 +93,19 @@ def test_an_untouched_bundle_verifies_on_its_own(archive, key):
     bundle = bundle_of(archive, key)
     assert len(bundle.events) == 6
     assert failures_of(bundle, key) == []
+
+
+def test_a_bundle_from_a_log_of_the_first_leaf_encoding_verifies_as_written_then(archive, key):
+    """Bundles exported before leaves covered the stored row carry no leaf version."""
+    bundle = bundle_of(archive, key, version=1)
+    written = json.loads(bundle.model_dump_json())
+    for entry in written["events"]:
+        assert entry.pop("leaf_version") == 1
+    assert failures_of(ProofBundle.parse(json.dumps(written)), key) == []
+    said_otherwise = [e.model_copy(update={"leaf_version": 2}) for e in bundle.events]
+    failures = failures_of(bundle.model_copy(update={"events": said_otherwise}), key)
+    altered = [f for f in failures if "was altered" in f]
+    assert len(altered) == len(bundle.events), "each leaf is only its own encoding's"
 
 
 def test_flipping_one_payload_byte_names_the_altered_event(archive, key):

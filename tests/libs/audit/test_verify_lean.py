@@ -6,7 +6,9 @@ and a tampered archive gets the same report read either way.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import struct
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from agentdeck.audit import (
     LEAF_DOMAIN,
+    LEAF_V2_DOMAIN,
     AuditReport,
     audit_record,
     event_leaf,
@@ -26,6 +29,8 @@ from agentdeck.audit import (
     record_leaf,
     root_hash,
     sign_checkpoint,
+    stored_form,
+    stored_leaf,
     verify_log,
 )
 from agentdeck.signing import Signer, Verifier, generate_private_key
@@ -37,11 +42,13 @@ KEY = Signer("telemetry-1", generate_private_key())
 VERIFIER = Verifier({KEY.key_id: KEY.public_key_b64()})
 
 
-def _reference(event: ArchiveRecord, run_prev: int | None) -> bytes:
-    """The leaf encoding as defined: domain, then each field length-prefixed (None: 0x00)."""
+def field(value: bytes | None) -> bytes:
+    """A field as the leaf encodings write it: absent 0x00, else 0x01, 8-byte length, bytes."""
+    return b"\x00" if value is None else b"\x01" + struct.pack(">Q", len(value)) + value
 
-    def field(value: bytes | None) -> bytes:
-        return b"\x00" if value is None else b"\x01" + struct.pack(">Q", len(value)) + value
+
+def _reference(event: ArchiveRecord, run_prev: int | None) -> bytes:
+    """Leaf version 1 as defined: domain, then each field length-prefixed (None: 0x00)."""
 
     fields = [
         event.event_id.encode(),
@@ -61,6 +68,33 @@ def _reference(event: ArchiveRecord, run_prev: int | None) -> bytes:
         fields += [key.encode(), value]
     fields.append(None if run_prev is None else str(run_prev).encode())
     return LEAF_DOMAIN + b"".join(field(f) for f in fields)
+
+
+def _stored(at: datetime) -> bytes:
+    """The UTC wall time as SQLite keeps it: four-digit year, microseconds always written."""
+    u = at.astimezone(UTC)
+    return f"{u.year:04d}-{u:%m-%d %H:%M:%S}.{u.microsecond:06d}".encode()
+
+
+def _reference_v2(event: ArchiveRecord, run_prev: int | None) -> bytes:
+    """Leaf version 2 as defined: the fields in the archive's stored form, each as a field."""
+    headers = [[k, None if v is None else base64.b64encode(v).decode()] for k, v in event.headers]
+    fields = [
+        event.event_id.encode(),
+        event.event_type.encode(),
+        event.schema_fingerprint.encode(),
+        None if event.run_id is None else event.run_id.encode(),
+        event.tenant.encode(),
+        event.topic.encode(),
+        str(event.partition).encode(),
+        str(event.offset).encode(),
+        _stored(event.occurred_at),
+        _stored(event.archived_at),
+        event.payload,
+        json.dumps(headers).encode(),
+        None if run_prev is None else str(run_prev).encode(),
+    ]
+    return LEAF_V2_DOMAIN + b"".join(field(f) for f in fields)
 
 
 instants = st.datetimes(  # hypothesis takes naive bounds and adds the zone
@@ -99,8 +133,11 @@ def test_the_leaf_encoding_is_the_defined_one(
         headers=tuple(headers),
     )
 
-    assert leaf_bytes(event, run_prev) == _reference(event, run_prev)
-    assert record_leaf(audit_record(event), run_prev) == event_leaf(event, run_prev)
+    assert leaf_bytes(event, run_prev, version=1) == _reference(event, run_prev)
+    assert record_leaf(audit_record(event), run_prev) == event_leaf(event, run_prev, version=1)
+    assert leaf_bytes(event, run_prev, version=2) == _reference_v2(event, run_prev)
+    assert stored_leaf(stored_form(event), run_prev) == event_leaf(event, run_prev, version=2)
+    assert stored_form(audit_record(event)) == stored_form(event)
 
 
 def _archive(n: int) -> list[ArchivedEvent]:

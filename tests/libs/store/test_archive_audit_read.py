@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 
-from agentdeck.audit import audit_record
-from agentdeck.store import ArchiveRecord, ArchiveRepository, transaction
+from agentdeck.audit import audit_record, stored_form
+from agentdeck.store import ArchiveRecord, ArchiveRepository, canonical, transaction
 
 if TYPE_CHECKING:
     from .conftest import NewId
@@ -35,12 +35,10 @@ def _record(event_id: str, run_id: str | None, at: datetime, **fields: object) -
     return ArchiveRecord(**{**values, **fields})  # type: ignore[arg-type]
 
 
-def test_the_audit_read_returns_every_event_as_the_full_read_does(
-    engine: Engine, new_id: NewId
-) -> None:
+def _varied(new_id: NewId) -> list[ArchiveRecord]:
     run = new_id("run")
     whole = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-    records = [
+    return [
         _record(new_id("evt"), run, whole),
         _record(new_id("evt"), run, whole.replace(microsecond=123_456)),
         _record(new_id("evt"), None, whole.astimezone(PLUS_TWO), archived_at=whole),
@@ -52,6 +50,12 @@ def test_the_audit_read_returns_every_event_as_the_full_read_does(
         ),
         _record(new_id("evt"), run, datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC)),
     ]
+
+
+def test_the_audit_read_returns_every_event_as_the_full_read_does(
+    engine: Engine, new_id: NewId
+) -> None:
+    records = _varied(new_id)
     with transaction(engine) as conn:
         before = archive.count(conn)
         archive.append_many(conn, records)
@@ -60,6 +64,21 @@ def test_the_audit_read_returns_every_event_as_the_full_read_does(
 
     assert [len(page) for page in pages][-1] <= 2
     assert [row for page in pages for row in page] == [audit_record(e) for e in full]
+
+
+def test_the_stored_read_returns_every_event_in_the_form_its_leaf_covers(
+    engine: Engine, new_id: NewId
+) -> None:
+    """The fast proof hashes rows as read: they must be the canonical stored form as is."""
+    records = _varied(new_id)
+    with transaction(engine) as conn:
+        before = archive.count(conn)
+        archive.append_many(conn, records)
+        full = archive.iter_from(conn, 0, before + len(records))
+        pages = list(archive.stored_pages(conn, after_seq=full[-6].seq, page=2))
+
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [row for page in pages for row in page] == [stored_form(e) for e in full[-5:]]
 
 
 def test_the_audit_read_starts_after_the_given_seq(engine: Engine, new_id: NewId) -> None:
@@ -125,13 +144,21 @@ def test_instants_stored_in_another_form_read_as_the_full_read_reads_them(
                 "occurred": "2026-03-01 12:00:00",
                 "archived": "2026-03-01 12:00:00.5",
                 "payload": b"\xc3\x01",
-                "headers": '[["k", null]]',
+                "headers": '[["k",null]]',
             },
         )
         full = [e for e in archive.iter_from(conn, 0, 1_000_000) if e.event_id == event_id]
         lean = [
             row for page in archive.audit_pages(conn) for row in page if row.event_id == event_id
         ]
+        stored = [
+            row
+            for page in archive.stored_pages(conn, after_seq=full[0].seq - 1)
+            for row in page
+            if row[1] == event_id.encode()
+        ]
 
     assert lean == [audit_record(e) for e in full]
     assert lean[0].headers == (("k", None),)
+    assert stored[0] != stored_form(full[0]), "stored in another form than the canonical"
+    assert [canonical(row) for row in stored] == [stored_form(e) for e in full]

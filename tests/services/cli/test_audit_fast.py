@@ -161,17 +161,20 @@ def test_the_fast_pass_declines_a_tampered_archive(store: Store, statements: lis
 
 def test_an_event_rewritten_with_its_leaf_is_declined_by_the_checkpoints(store: Store) -> None:
     """The rehash matches the rewritten leaf; only the signed roots show the log was rewritten."""
-    chunk = "SELECT leaves FROM merkle_leaf_chunks WHERE first_leaf = 50"
+    chunk = "SELECT leaves, packed FROM merkle_leaf_chunks WHERE first_leaf = 50"
     with store.transaction() as conn:
         conn.execute(text("UPDATE event_archive SET payload = X'c30100' WHERE seq = 55"))
         event = store.archive.iter_from(conn, 54, 1)[0]
-        leaves = json.loads(conn.execute(text(chunk)).scalar_one())
-        seq, event_id, _, prev = leaves[4]
-        assert (seq, event_id) == (55, event.event_id)
-        leaves[4][2] = event_leaf(event, prev).hex()
+        leaves, packed = conn.execute(text(chunk)).one()
+        assert json.loads(leaves)[4] == [55, event.event_id]
+        count = len(json.loads(leaves))
+        prev = int.from_bytes(
+            packed[32 * count + 8 * 4 : 32 * count + 8 * 5], "little", signed=True
+        )
+        rewritten = packed[: 32 * 4] + event_leaf(event, prev) + packed[32 * 5 :]
         conn.execute(
-            text("UPDATE merkle_leaf_chunks SET leaves = :leaves WHERE first_leaf = 50"),
-            {"leaves": json.dumps(leaves)},
+            text("UPDATE merkle_leaf_chunks SET packed = :packed WHERE first_leaf = 50"),
+            {"packed": rewritten},
         )
 
     assert _prove(store) is None

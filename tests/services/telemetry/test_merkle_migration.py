@@ -26,6 +26,8 @@ from agentdeck.audit import (
     sign_tree_head,
     verify_log,
 )
+from agentdeck.audit._fast import prove_intact
+from agentdeck.cli.audit import _StoreArchive, _StoreLog
 from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import Store, current_revision, head_revision, migrate
 from agentdeck.store._migrate import _config
@@ -74,7 +76,7 @@ def _old_log(store: Store) -> dict[str, object]:
     values: dict[str, str] = {}
     checkpoints = []
     for first, end in ((0, 7), (7, 9)):
-        leaves = log_events(archived[first:end], first, last_of_run)
+        leaves = log_events(archived[first:end], first, last_of_run, version=1)  # as then
         for leaf in leaves:
             frontier.append(leaf.leaf_hash)
         rows = [[x.seq, x.event_id, x.leaf_hash.hex(), x.run_prev] for x in leaves]
@@ -174,7 +176,16 @@ def test_the_old_log_moves_into_telemetry_s_tables_and_still_proves_the_archive(
             TRUSTED,
             run_heads=log.all_run_heads(conn),
         )
+        versions = [leaf.version for leaf in log.leaves(conn)]
+        checkpoints = log.checkpoints(conn)
     assert report.ok, report.failures
+    assert versions == [1] * 9 + [2], "old leaves keep their encoding, new ones cover the row"
+    # Read in stretches (the chunks of either version), the mixed log is proven intact.
+    proven = prove_intact(
+        checkpoints, _StoreLog(store), _StoreArchive(store), TRUSTED, refs=None, processes=3
+    )
+    assert proven is not None
+    assert (proven.events, proven.leaves) == (10, 10)
 
 
 def test_a_database_without_a_log_migrates_to_an_empty_one(before: Engine) -> None:

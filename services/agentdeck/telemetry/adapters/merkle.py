@@ -16,12 +16,23 @@ One log per database: the archive it logs is the database's.
 from __future__ import annotations
 
 import json
+import sys
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, RowMapping, Table, bindparam, select, update
+from sqlalchemy import Connection, Row, RowMapping, Table, bindparam, select, update
 
-from agentdeck.audit import Checkpoint, Frontier, LeafRow, LoggedLeaf, RunHead, log_events
+from agentdeck.audit import (
+    LEAF_VERSION,
+    Checkpoint,
+    Frontier,
+    LeafChunk,
+    LeafRow,
+    LoggedLeaf,
+    RunHead,
+    log_events,
+)
 from agentdeck.errors import RetryableError
 from agentdeck.store import ArchivedEvent
 from agentdeck.store.sql import AnyInsert, InsertFactory, per_dialect, table_of
@@ -77,8 +88,9 @@ _GET_RUN_HEADS = select(*_RUN_HEAD_COLUMNS).where(
 )
 _ALL_RUN_HEADS = select(*_RUN_HEAD_COLUMNS).order_by(_RUN_HEADS.c.run_id)
 _CHUNK_STARTS = select(_CHUNKS.c.first_leaf).order_by(_CHUNKS.c.first_leaf)
+_CHUNK_COLUMNS = (_CHUNKS.c.first_leaf, _CHUNKS.c.leaves, _CHUNKS.c.leaf_version, _CHUNKS.c.packed)
 _CHUNK_HOLDING = (
-    select(_CHUNKS.c.first_leaf, _CHUNKS.c.leaves)
+    select(*_CHUNK_COLUMNS)
     .where(_CHUNKS.c.first_leaf <= bindparam("index"))
     .order_by(_CHUNKS.c.first_leaf.desc())
     .limit(1)
@@ -155,12 +167,53 @@ def _run_head(row: RowMapping) -> RunHead:
     return RunHead(timestamp=values.pop("signed_at"), **values)
 
 
-def _chunk_rows(first: int, leaves: str) -> Iterator[LeafRow]:
-    fromhex = bytes.fromhex
+_HASH = 32
+
+
+def _chunk_rows(first: int, leaves: str, version: int, packed: bytes | None) -> Iterator[LeafRow]:
+    """A stored chunk's leaves as :data:`LeafRow`, either version."""
+    rows = json.loads(leaves)
+    if version == 1 or packed is None:
+        fromhex = bytes.fromhex
+        return (
+            (i, seq, event_id, fromhex(h), prev, 1)
+            for i, (seq, event_id, h, prev) in enumerate(rows, start=first)
+        )
+    hashes, prevs = _unpack(packed, len(rows))
     return (
-        (i, seq, event_id, fromhex(h), prev)
-        for i, (seq, event_id, h, prev) in enumerate(json.loads(leaves), start=first)
+        (i, seq, event_id, hashes[k * _HASH : (k + 1) * _HASH], None if p < 0 else p, version)
+        for k, (i, (seq, event_id), p) in enumerate(
+            zip(range(first, first + len(rows)), rows, prevs, strict=True)
+        )
     )
+
+
+def _pack(leaves: Sequence[LoggedLeaf]) -> bytes:
+    """The leaves' hashes, then their ``run_prev`` as little-endian int64 (-1: none)."""
+    prevs = array("q", (-1 if x.run_prev is None else x.run_prev for x in leaves))
+    if sys.byteorder == "big":
+        prevs.byteswap()
+    return b"".join(x.leaf_hash for x in leaves) + prevs.tobytes()
+
+
+def _unpack(packed: bytes, count: int) -> tuple[bytes, array[int]]:
+    """:func:`_pack`'s hashes and ``run_prev`` values of ``count`` leaves."""
+    prevs = array("q")
+    prevs.frombytes(bytes(packed[_HASH * count :]))
+    if sys.byteorder == "big":
+        prevs.byteswap()
+    return bytes(packed[: _HASH * count]), prevs
+
+
+def _chunk(first: int, leaves: str, version: int, packed: bytes | None) -> LeafChunk:
+    """A stored chunk as the fast pass reads it (version 1 chunks decoded from their JSON)."""
+    if version == 1 or packed is None:
+        rows = list(_chunk_rows(first, leaves, 1, None))
+        prevs = array("q", (-1 if row[4] is None else row[4] for row in rows))
+        return LeafChunk(first, 1, b"".join(row[3] for row in rows), prevs)
+    count = len(packed) // (_HASH + 8)
+    hashes, prevs = _unpack(packed, count)
+    return LeafChunk(first, version, hashes, prevs)
 
 
 class MerkleLogStore:
@@ -203,8 +256,12 @@ class MerkleLogStore:
             if conn.execute(_MOVE_HEAD, {**values, "expected": head.version}).rowcount != 1:
                 raise _contention()
             version = head.version + 1
-        rows = [[x.seq, x.event_id, x.leaf_hash.hex(), x.run_prev] for x in leaves]
-        chunk = {"first_leaf": head.frontier.size, "leaves": json.dumps(rows)}
+        chunk = {
+            "first_leaf": head.frontier.size,
+            "leaves": json.dumps([[x.seq, x.event_id] for x in leaves]),
+            "leaf_version": LEAF_VERSION,
+            "packed": _pack(leaves),
+        }
         conn.execute(_UPSERT_CHUNK(conn), chunk)
         if last_of_run:
             ends = [{"run_id": run, "leaf_index": i} for run, i in last_of_run.items()]
@@ -283,14 +340,25 @@ class MerkleLogStore:
     def leaf_rows(self, conn: Connection, first: int, end: int | None) -> Iterator[LeafRow]:
         """The leaves of the chunks whose first leaf is in ``[first, end)`` (no end: all after).
 
-        As ``(index, seq, event_id, leaf hash, run_prev)``, in stored order, streamed.
+        As ``(index, seq, event_id, leaf hash, run_prev, leaf version)``, in stored
+        order, streamed.
         """
-        stmt = select(_CHUNKS.c.first_leaf, _CHUNKS.c.leaves).where(_CHUNKS.c.first_leaf >= first)
+        for first_leaf, leaves, version, packed in self._chunks(conn, first, end):
+            yield from _chunk_rows(first_leaf, leaves, version, packed)
+
+    def leaf_chunks(self, conn: Connection, first: int, end: int | None) -> Iterator[LeafChunk]:
+        """:meth:`leaf_rows`'s chunks as the fast pass reads them: hashes and ``run_prev``."""
+        for first_leaf, leaves, version, packed in self._chunks(conn, first, end):
+            yield _chunk(first_leaf, leaves, version, packed)
+
+    @staticmethod
+    def _chunks(
+        conn: Connection, first: int, end: int | None
+    ) -> Iterator[Row[int, str, int, bytes | None]]:
+        stmt = select(*_CHUNK_COLUMNS).where(_CHUNKS.c.first_leaf >= first)
         if end is not None:
             stmt = stmt.where(_CHUNKS.c.first_leaf < end)
-        chunks = conn.execute(stmt.order_by(_CHUNKS.c.first_leaf).execution_options(yield_per=8))
-        for first_leaf, leaves in chunks:
-            yield from _chunk_rows(first_leaf, leaves)
+        yield from conn.execute(stmt.order_by(_CHUNKS.c.first_leaf).execution_options(yield_per=8))
 
     def leaf_seq(self, conn: Connection, index: int) -> int | None:
         """The archive ``seq`` logged for leaf ``index``, if the log holds it."""

@@ -11,7 +11,16 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from agentdeck.store.sql import Money, Schema, UtcDateTime, new_metadata, one_of
@@ -91,15 +100,21 @@ class MerkleHeadRow(Tables):
 
 
 class MerkleLeafChunkRow(Tables):
-    """The leaves one append logged, from leaf ``first_leaf`` on.
+    """The leaves one append logged, from leaf ``first_leaf`` on, in leaf order.
 
-    ``leaves`` is a JSON list of ``[seq, event_id, leaf hash hex, run_prev]``, in leaf order.
+    ``leaf_version`` 1 (logged before leaves covered the stored row): ``leaves``
+    is a JSON list of ``[seq, event_id, leaf hash hex, run_prev]``, ``packed``
+    is null. ``leaf_version`` 2: ``leaves`` is a JSON list of ``[seq,
+    event_id]``; ``packed`` holds the leaf hashes (32 bytes each), then each
+    leaf's ``run_prev`` (8 bytes, little-endian, -1 for none).
     """
 
     __tablename__ = "merkle_leaf_chunks"
 
     first_leaf: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     leaves: Mapped[str] = mapped_column(Text)
+    leaf_version: Mapped[int] = mapped_column(SmallInteger, server_default="1")
+    packed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class MerkleRunLastLeafRow(Tables):
