@@ -55,6 +55,7 @@ from agentdeck.audit._merkle import (
     EMPTY_ROOT,
     Frontier,
     MerkleTree,
+    inclusion_root,
     leaf_hash,
     node_hash,
     perfect_root,
@@ -71,10 +72,12 @@ from agentdeck.audit._note import (
 )
 from agentdeck.audit._payloads import ReferenceCollector, payload_failures
 from agentdeck.audit._runhead import (
+    RUN_HEAD_BATCH_DOMAIN,
     RUN_HEAD_DOMAIN,
     TERMINAL_EVENT_TYPES,
     RunHead,
     sign_run_head,
+    sign_run_heads,
 )
 from agentdeck.audit._treehead import TreeHead, audit_origin, sign_tree_head
 from agentdeck.audit._verify import (
@@ -94,6 +97,7 @@ __all__ = [
     "LEAF_DOMAIN",
     "LEAF_V2_DOMAIN",
     "LEAF_VERSION",
+    "RUN_HEAD_BATCH_DOMAIN",
     "RUN_HEAD_DOMAIN",
     "TERMINAL_EVENT_TYPES",
     "ArchiveSource",
@@ -125,6 +129,7 @@ __all__ = [
     "build_bundle",
     "checkpoint_message",
     "event_leaf",
+    "inclusion_root",
     "key_fingerprint",
     "leaf_bytes",
     "leaf_hash",
@@ -139,6 +144,7 @@ __all__ = [
     "root_hash",
     "sign_checkpoint",
     "sign_run_head",
+    "sign_run_heads",
     "sign_tree_head",
     "stored_form",
     "stored_leaf",

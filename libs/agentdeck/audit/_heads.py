@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from agentdeck.audit._checkpoint import Checkpoint
-from agentdeck.audit._runhead import RunHead
+from agentdeck.audit._runhead import RunHead, Seen
 from agentdeck.signing import Verifier
 
 __all__ = ["run_head_failures"]
@@ -44,7 +44,8 @@ def run_head_failures(
     failures = []
     counted, beyond = 0, False
     if verified is None:
-        verified = [head.verify(verifier) for head in heads]
+        seen: Seen = {}
+        verified = [head.verify(verifier, seen) for head in heads]
     for head, valid in zip(heads, verified, strict=True):
         name = f"the run head of {head.run_id} (tree size {head.tree_size})"
         if not valid:

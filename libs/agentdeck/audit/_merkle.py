@@ -14,6 +14,7 @@ __all__ = [
     "EMPTY_ROOT",
     "Frontier",
     "MerkleTree",
+    "inclusion_root",
     "leaf_hash",
     "node_hash",
     "perfect_root",
@@ -120,12 +121,20 @@ def verify_inclusion(
     leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> bool:
     """Whether ``proof`` shows leaf hash ``leaf`` at ``index`` in the tree ``(size, root)``."""
+    return inclusion_root(leaf, index, size, proof) == root
+
+
+def inclusion_root(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes | None:
+    """The root of the tree of ``size`` leaves in which ``proof`` puts ``leaf`` at ``index``.
+
+    None if ``proof`` cannot be such an audit path (its length does not fit).
+    """
     if not 0 <= index < size:
-        return False
+        return None
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
-            return False
+            return None
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             while not fn & 1 and fn != 0:
@@ -133,7 +142,7 @@ def verify_inclusion(
         else:
             r = node_hash(r, p)
         fn, sn = fn >> 1, sn >> 1
-    return sn == 0 and r == root
+    return r if sn == 0 else None
 
 
 def verify_consistency(

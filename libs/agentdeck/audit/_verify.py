@@ -11,7 +11,7 @@ from agentdeck.audit._heads import run_head_failures
 from agentdeck.audit._leaf import LoggedLeaf
 from agentdeck.audit._merkle import Frontier
 from agentdeck.audit._payloads import ReferenceCollector
-from agentdeck.audit._runhead import RunHead
+from agentdeck.audit._runhead import RunHead, Seen
 from agentdeck.audit._scan import (
     ArchiveSource,
     Found,
@@ -100,7 +100,8 @@ def verify_log(
         report.notes.append(f"{len(leaves) - signed} logged events await the next checkpoint")
     scanned = _scanning(leaves, archive, signed, refs=references, processes=processes)
     # The run heads' signatures are checked while forked readers scan the archive.
-    verified = [head.verify(verifier) for head in run_heads] if latest is not None else []
+    seen: Seen = {}
+    verified = [head.verify(verifier, seen) for head in run_heads] if latest is not None else []
     tail = _check_archive(report, leaves, scanned(), references)
     report.failures += _completeness_failures(tail, latest, completeness or Completeness())
     report.failures += run_head_failures(
@@ -134,7 +135,8 @@ def verify_sources(
     verified: list[bool] = []
 
     def check_heads() -> None:  # while the readers read
-        verified.extend(head.verify(verifier) for head in run_heads)
+        seen: Seen = {}
+        verified.extend(head.verify(verifier, seen) for head in run_heads)
 
     proven = prove_intact(
         checkpoints,

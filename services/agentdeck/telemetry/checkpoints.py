@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +15,7 @@ from agentdeck.audit import (
     TreeHead,
     audit_origin,
     sign_checkpoint,
-    sign_run_head,
+    sign_run_heads,
     sign_tree_head,
 )
 from agentdeck.errors import RetryableError
@@ -119,21 +119,17 @@ class Checkpointer:
         previous: dict[str, RunHead],
         tree_size: int,
         now: datetime,
-    ) -> Iterable[RunHead]:
+    ) -> list[RunHead]:
+        """The heads of the runs this checkpoint touched, signed together."""
+        heads = []
         for run_id, tally in tallies.items():
             before = previous.get(run_id)
             terminal = tally.terminal_leaf
             if before is not None and before.terminal_leaf is not None:
                 terminal = before.terminal_leaf
-            yield sign_run_head(
-                self._signer,
-                run_id,
-                tree_size=tree_size,
-                events=tally.events + (before.events if before is not None else 0),
-                last_leaf=tally.last_leaf,
-                terminal_leaf=terminal,
-                now=now,
-            )
+            events = tally.events + (before.events if before is not None else 0)
+            heads.append((run_id, events, tally.last_leaf, terminal))
+        return sign_run_heads(self._signer, heads, tree_size=tree_size, now=now)
 
     def run(self, stop: threading.Event, interval_s: float) -> None:
         """Tick every ``interval_s`` seconds until ``stop`` is set (and once more at the end).

@@ -82,6 +82,9 @@ _RUN_HEAD_COLUMNS = (
     _RUN_HEADS.c.signed_at,
     _RUN_HEADS.c.key_id,
     _RUN_HEADS.c.signature,
+    _RUN_HEADS.c.batch_index,
+    _RUN_HEADS.c.batch_size,
+    _RUN_HEADS.c.batch_path,
 )
 _GET_RUN_HEADS = select(*_RUN_HEAD_COLUMNS).where(
     _RUN_HEADS.c.run_id.in_(bindparam("run_ids", expanding=True))
@@ -164,7 +167,12 @@ def _contention() -> LogContention:
 
 def _run_head(row: RowMapping) -> RunHead:
     values = dict(row)
-    return RunHead(timestamp=values.pop("signed_at"), **values)
+    path = values.pop("batch_path")
+    return RunHead(
+        timestamp=values.pop("signed_at"),
+        batch_path=None if path is None else json.loads(path),
+        **values,
+    )
 
 
 _HASH = 32
@@ -309,6 +317,9 @@ class MerkleLogStore:
                 "signed_at": h.timestamp,
                 "key_id": h.key_id,
                 "signature": h.signature,
+                "batch_index": h.batch_index,
+                "batch_size": h.batch_size,
+                "batch_path": None if h.batch_path is None else json.dumps(h.batch_path),
             }
             for h in heads
         ]

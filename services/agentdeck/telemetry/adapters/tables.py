@@ -158,7 +158,11 @@ class MerkleKeyRow(Tables):
 
 
 class MerkleRunHeadRow(Tables):
-    """A run's latest signed run head: where its events stand in the log at ``tree_size``."""
+    """A run's latest signed run head: where its events stand in the log at ``tree_size``.
+
+    ``batch_*``: its place in the tree of the heads signed with it (``batch_path`` a
+    JSON list of hex hashes); null for a head signed alone.
+    """
 
     __tablename__ = "merkle_run_heads"
 
@@ -170,6 +174,9 @@ class MerkleRunHeadRow(Tables):
     signed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     key_id: Mapped[str] = mapped_column(_NAME)
     signature: Mapped[str] = mapped_column(Text)
+    batch_index: Mapped[int | None] = mapped_column(BigInteger)
+    batch_size: Mapped[int | None] = mapped_column(BigInteger)
+    batch_path: Mapped[str | None] = mapped_column(Text)
 
 
 SCHEMA = Schema(
