@@ -30,7 +30,7 @@ from functools import partial
 from typing import Protocol, runtime_checkable
 
 from agentdeck.audit._checkpoint import Checkpoint
-from agentdeck.audit._leaf import record_leaf, stored_leaf
+from agentdeck.audit._leaf import record_leaf, stored_leaf, stored_leaves
 from agentdeck.audit._merkle import Frontier, perfect_root
 from agentdeck.audit._payloads import ReferenceCollector
 from agentdeck.audit._scan import BEFORE_ALL, ArchiveSource, Tail
@@ -80,10 +80,11 @@ class LeafChunk:
 class ByteArchiveSource(ArchiveSource, Protocol):
     """An :class:`ArchiveSource` that also reads its ranges in stored form."""
 
-    def stored_records(
+    def stored_pages(
         self, after_seq: int, through_seq: int | None
-    ) -> AbstractContextManager[Iterable[StoredBytes]]:
-        """The events with ``after_seq < seq <= through_seq`` (no bound: to the end), in order."""
+    ) -> AbstractContextManager[Iterable[Sequence[StoredBytes]]]:
+        """The events with ``after_seq < seq <= through_seq`` (no bound: to the end), in
+        order, a page of rows at a time."""
         ...
 
 
@@ -175,45 +176,75 @@ def _scan(
     reading: _Reading,
     refs: ReferenceCollector | None,
 ) -> bool:
-    """Walk the stretch's archive against its leaves; whether it is exactly them, in order."""
-    first, signed, count = reading.first, reading.signed, out.count
-    hashes, run_prev, is_last = out.hashes, out.run_prev, reading.end is None
+    """Walk the stretch's archive against its leaves; whether it is exactly them, in order.
+
+    A page of rows is rehashed at once and compared with its leaves' hashes as
+    one string; only a page that differs is looked at row by row.
+    """
+    first, signed, count, is_last = reading.first, reading.signed, out.count, reading.end is None
     tail, last_of_run = out.tail, dict[bytes, int]()
     k = events = 0
-    with archive.stored_records(reading.after_seq, reading.through_seq) as records:
-        for event in records:
-            events += 1
+    with archive.stored_pages(reading.after_seq, reading.through_seq) as pages:
+        for page in pages:
+            events += len(page)
             if refs is not None:
-                refs.add(event[1].decode(), event[11])
-            if k == count:
+                _references(page, refs)
+            n = min(len(page), count - k)
+            logged = page[:n] if n < len(page) else page
+            if n and not _rehashed(logged, k, versions, out):
+                return False
+            covered = max(0, min(n, signed - first - k))  # leaves below the latest checkpoint
+            last_of_run.update(
+                {
+                    row[4]: i
+                    for i, row in enumerate(logged[:covered], first + k)
+                    if row[4] is not None
+                }
+            )
+            for row in logged[covered:]:
+                tail.add(row)
+            k += n
+            if n < len(page):
                 if not is_last:
-                    return False  # an event the log does not hold
-                tail.add(event)  # archived after the log's last leaf
-                continue
-            at = run_prev[k]
-            prev = None if at < 0 else at
-            expected = hashes[k * _HASH : (k + 1) * _HASH]
-            if versions[k] == _STORED:
-                leaf = stored_leaf(event, prev)
-                if leaf != expected and (fixed := canonical(event)) is not None:
-                    leaf = stored_leaf(fixed, prev)  # stored in another form
-            elif (old := audit_bytes(event)) is not None:
-                leaf = record_leaf(old, prev)
-            else:
-                return False  # not in the stored form: the exact pass reads it the long way
-            if leaf != expected:
-                return False  # altered, out of place, twice, or not logged
-            index = first + k
-            k += 1
-            if index >= signed:
-                tail.add(event)
-            elif (run_id := event[4]) is not None:
-                last_of_run[run_id] = index
+                    return False  # events the log does not hold
+                for row in page[n:]:
+                    tail.add(row)  # archived after the log's last leaf
     out.events = events
     tail.last_of_run.update((run.decode(), index) for run, index in last_of_run.items())
     if refs is not None:
         out.referenced = refs.referenced
     return k == count
+
+
+def _references(page: Sequence[StoredBytes], refs: ReferenceCollector) -> None:
+    marker = refs.marker
+    for row in page:
+        if marker in row[11]:
+            refs.add(row[1].decode(), row[11])
+
+
+def _rehashed(rows: Sequence[StoredBytes], k: int, versions: bytes, out: Stretch) -> bool:
+    """Whether ``rows`` rehash to the stretch's leaves from its ``k``-th on."""
+    n, hashes, run_prev = len(rows), out.hashes, out.run_prev
+    if versions.count(_STORED, k, k + n) == n:
+        leaves = stored_leaves(rows, run_prev[k : k + n])
+        if b"".join(leaves) == hashes[k * _HASH : (k + n) * _HASH]:
+            return True
+    for i, row in enumerate(rows, k):  # some other form, or a difference: row by row
+        at = run_prev[i]
+        prev = None if at < 0 else at
+        expected = hashes[i * _HASH : (i + 1) * _HASH]
+        if versions[i] == _STORED:
+            leaf = stored_leaf(row, prev)
+            if leaf != expected and (fixed := canonical(row)) is not None:
+                leaf = stored_leaf(fixed, prev)  # stored in another form
+        elif (old := audit_bytes(row)) is not None:
+            leaf = record_leaf(old, prev)
+        else:
+            return False  # not in the stored form: the exact pass reads it the long way
+        if leaf != expected:
+            return False  # altered, out of place, twice, or not logged
+    return True
 
 
 @dataclass(frozen=True)

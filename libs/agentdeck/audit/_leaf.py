@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
 from json import dumps
+from struct import Struct
 
 from agentdeck.audit._merkle import leaf_hash
 from agentdeck.store import (
@@ -45,6 +46,7 @@ __all__ = [
     "record_leaf",
     "stored_form",
     "stored_leaf",
+    "stored_leaves",
 ]
 
 LEAF_DOMAIN = b"agentdeck.archive.leaf.v1"
@@ -104,27 +106,42 @@ def _encode(row: AuditBytes, run_prev: int | None, head: bytes = LEAF_DOMAIN) ->
     return b"".join(parts)
 
 
+_LENGTHS = Struct(">12Q").pack
+_NO_RUN = (1 << 64) - 1
+"""The length written for an absent ``run_id``."""
+
+
 def _encode_v2(row: StoredBytes, run_prev: int | None, head: bytes = LEAF_V2_DOMAIN) -> bytes:
-    """The version 2 leaf bytes of ``row``: its fields after ``seq``, each as ``_field``."""
-    p = _PREFIX
-    eid, etype, fp, run, tenant, topic = row[1], row[2], row[3], row[4], row[5], row[6]
-    partition, offset, occurred, archived, payload, headers = row[7:13]
-    return b"".join((
-        head,
-        p[len(eid)], eid,
-        p[len(etype)], etype,
-        p[len(fp)], fp,
-        _ABSENT if run is None else p[len(run)] + run,
-        p[len(tenant)], tenant,
-        p[len(topic)], topic,
-        p[len(partition)], partition,
-        p[len(offset)], offset,
-        p[len(occurred)], occurred,
-        p[len(archived)], archived,
-        p[len(payload)], payload,
-        p[len(headers)], headers,
-        _ABSENT if run_prev is None else _field(b"%d" % run_prev),
-    ))  # fmt: skip
+    """The version 2 leaf bytes of ``row`` (see :func:`stored_leaves`)."""
+    return b"".join(_parts_v2(row, b"" if run_prev is None else b"%d" % run_prev, head))
+
+
+def _parts_v2(row: StoredBytes, prev: bytes, head: bytes) -> tuple[bytes, ...]:
+    _, eid, etype, fp, run, tenant, topic, partition, offset, occurred, archived, body, hdrs = row
+    lengths = _LENGTHS(
+        len(eid), len(etype), len(fp), _NO_RUN if run is None else len(run), len(tenant),
+        len(topic), len(partition), len(offset), len(occurred), len(archived), len(body),
+        len(hdrs),
+    )  # fmt: skip
+    return (
+        head, lengths, eid, etype, fp, run or b"", tenant, topic, partition, offset,
+        occurred, archived, body, hdrs, prev,
+    )  # fmt: skip
+
+
+def stored_leaves(rows: Sequence[StoredBytes], run_prevs: Sequence[int]) -> list[bytes]:
+    """The version 2 leaf hashes of ``rows`` (events read in their stored form).
+
+    ``run_prevs``: each row's ``run_prev``, -1 for none. A version 2 leaf's bytes
+    are the domain, the 12 fields' lengths (8 bytes each, big-endian; an absent
+    ``run_id`` as 2**64 - 1), the fields themselves one after another, then
+    ``run_prev`` in decimal (nothing for none).
+    """
+    sha, head, parts, join = sha256, _HASHED_HEAD_V2, _parts_v2, b"".join
+    return [
+        sha(join(parts(row, b"" if prev < 0 else b"%d" % prev, head))).digest()
+        for row, prev in zip(rows, run_prevs, strict=True)
+    ]
 
 
 def stored_form(event: ArchiveRecord | AuditRecord) -> StoredBytes:
@@ -221,7 +238,7 @@ def record_leaf(row: AuditRecord | AuditBytes, run_prev: int | None = None) -> b
 
 
 def stored_leaf(row: StoredBytes, run_prev: int | None = None) -> bytes:
-    """The version 2 leaf hash of an event read in its stored form."""
+    """The version 2 leaf hash of an event read in its stored form (see :func:`stored_leaves`)."""
     return sha256(_encode_v2(row, run_prev, _HASHED_HEAD_V2)).digest()
 
 

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from agentdeck.claimcheck import encoded_references
+from agentdeck.claimcheck import REFERENCE_PREFIX, encoded_references
 from agentdeck.contracts import Codec
 from agentdeck.store import ArchivedEvent, AuditRecord, StoredPayload
 
@@ -52,7 +52,11 @@ class ReferenceCollector:
     Attributes:
         codec: Decodes the events that may hold a reference.
         referenced: Digest -> the first event that references it.
+        marker: Bytes every encoded event holding a reference contains; one without
+            them holds none (so a reader may skip :meth:`add` for it).
     """
+
+    marker = REFERENCE_PREFIX.encode()
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec

@@ -278,7 +278,7 @@ class ArchiveRepository:
         *,
         after_seq: int = 0,
         through_seq: int | None = None,
-        page: int = 20_000,
+        page: int = 5_000,
     ) -> Iterator[list[StoredBytes]]:
         """The archive after ``after_seq`` (up to ``through_seq``, or on) in its stored form.
 

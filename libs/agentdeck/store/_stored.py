@@ -90,13 +90,14 @@ _END = 1 << 62
 
 _SQLITE = """
 SELECT seq, event_id, event_type, schema_fingerprint, run_id, tenant, topic,
-    kafka_partition, kafka_offset, occurred_at, archived_at, payload, headers
+    CAST(kafka_partition AS TEXT), CAST(kafka_offset AS TEXT), occurred_at, archived_at,
+    payload, headers
 FROM event_archive WHERE seq > ? AND seq <= ? ORDER BY seq
 """
 
 _POSTGRES = """
 SELECT seq, event_id, event_type, schema_fingerprint, run_id, tenant, topic,
-    kafka_partition, kafka_offset,
+    kafka_partition::text, kafka_offset::text,
     to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
     to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
     payload, headers::text
@@ -126,9 +127,7 @@ def stored_pages(
     try:
         cursor.execute(_SQLITE, (after_seq, through))
         while rows := cursor.fetchmany(page):
-            yield [
-                (*row[:7], b"%d" % row[7], b"%d" % row[8], *row[9:]) for row in rows
-            ]  # fmt: skip
+            yield rows
     finally:
         cursor.close()
         driver.text_factory = saved
@@ -140,7 +139,7 @@ def _encoded(row: Any) -> StoredBytes:
     return (
         row[0], row[1].encode(), row[2].encode(), row[3].encode(),
         None if run_id is None else run_id.encode(), row[5].encode(), row[6].encode(),
-        b"%d" % row[7], b"%d" % row[8], row[9].encode(), row[10].encode(),
+        row[7].encode(), row[8].encode(), row[9].encode(), row[10].encode(),
         bytes(row[11]), row[12].encode(),
     )  # fmt: skip
 

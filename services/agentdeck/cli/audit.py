@@ -130,13 +130,12 @@ class _StoreArchive:
             yield (row for page in pages for row in page)
 
     @contextmanager
-    def stored_records(
+    def stored_pages(
         self, after_seq: int, through_seq: int | None
-    ) -> Iterator[Iterator[StoredBytes]]:
+    ) -> Iterator[Iterator[list[StoredBytes]]]:
         with _own_store(self._store, self._pid) as store, store.transaction(read_only=True) as conn:
             archive = store.archive
-            pages = archive.stored_pages(conn, after_seq=after_seq, through_seq=through_seq)
-            yield (row for page in pages for row in page)
+            yield archive.stored_pages(conn, after_seq=after_seq, through_seq=through_seq)
 
 
 class _StoreLog:

@@ -77,7 +77,8 @@ def _stored(at: datetime) -> bytes:
 
 
 def _reference_v2(event: ArchiveRecord, run_prev: int | None) -> bytes:
-    """Leaf version 2 as defined: the fields in the archive's stored form, each as a field."""
+    """Leaf version 2 as defined: domain, the 12 fields' lengths (absent: 2**64 - 1), the
+    fields in the archive's stored form one after another, then run_prev in decimal."""
     headers = [[k, None if v is None else base64.b64encode(v).decode()] for k, v in event.headers]
     fields = [
         event.event_id.encode(),
@@ -92,9 +93,11 @@ def _reference_v2(event: ArchiveRecord, run_prev: int | None) -> bytes:
         _stored(event.archived_at),
         event.payload,
         json.dumps(headers).encode(),
-        None if run_prev is None else str(run_prev).encode(),
     ]
-    return LEAF_V2_DOMAIN + b"".join(field(f) for f in fields)
+    lengths = [2**64 - 1 if f is None else len(f) for f in fields]
+    tail = b"" if run_prev is None else str(run_prev).encode()
+    body = b"".join(f or b"" for f in fields)
+    return LEAF_V2_DOMAIN + struct.pack(">12Q", *lengths) + body + tail
 
 
 instants = st.datetimes(  # hypothesis takes naive bounds and adds the zone
