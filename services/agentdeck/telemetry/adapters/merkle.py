@@ -20,8 +20,9 @@ import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Row, RowMapping, Table, bindparam, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, select, update
 
 from agentdeck.audit import (
     LEAF_VERSION,
@@ -165,14 +166,27 @@ def _contention() -> LogContention:
     )
 
 
-def _run_head(row: RowMapping) -> RunHead:
-    values = dict(row)
-    path = values.pop("batch_path")
+def _run_head(row: Sequence[Any]) -> RunHead:
+    """A stored head (its row in ``_RUN_HEAD_COLUMNS`` order) as the model, validated."""
+    run_id, size, events, last, terminal, signed_at, key_id, signature, index, width, path = row
     return RunHead(
-        timestamp=values.pop("signed_at"),
-        batch_path=None if path is None else json.loads(path),
-        **values,
+        run_id=run_id,
+        tree_size=size,
+        events=events,
+        last_leaf=last,
+        terminal_leaf=terminal,
+        timestamp=signed_at,
+        key_id=key_id,
+        signature=signature,
+        batch_index=index,
+        batch_size=width,
+        batch_path=None if path is None else _path(path),
     )
+
+
+def _path(stored: str) -> list[str]:
+    """A stored audit path (its hashes' hex, one after another) as its hashes."""
+    return [stored[at : at + 2 * _HASH] for at in range(0, len(stored), 2 * _HASH)]
 
 
 _HASH = 32
@@ -319,7 +333,7 @@ class MerkleLogStore:
                 "signature": h.signature,
                 "batch_index": h.batch_index,
                 "batch_size": h.batch_size,
-                "batch_path": None if h.batch_path is None else json.dumps(h.batch_path),
+                "batch_path": None if h.batch_path is None else "".join(h.batch_path),
             }
             for h in heads
         ]
@@ -333,12 +347,12 @@ class MerkleLogStore:
         wanted = list(set(run_ids))
         if not wanted:
             return {}
-        found = conn.execute(_GET_RUN_HEADS, {"run_ids": wanted}).mappings()
-        return {row["run_id"]: _run_head(row) for row in found}
+        found = conn.execute(_GET_RUN_HEADS, {"run_ids": wanted})
+        return {row[0]: _run_head(row) for row in found}
 
     def all_run_heads(self, conn: Connection) -> list[RunHead]:
         """Every stored run head (one per run: its latest), by run id."""
-        return [_run_head(row) for row in conn.execute(_ALL_RUN_HEADS).mappings()]
+        return [_run_head(row) for row in conn.execute(_ALL_RUN_HEADS)]
 
     def leaves(self, conn: Connection) -> list[LoggedLeaf]:
         """Every logged leaf, in index order."""

@@ -160,8 +160,8 @@ class MerkleKeyRow(Tables):
 class MerkleRunHeadRow(Tables):
     """A run's latest signed run head: where its events stand in the log at ``tree_size``.
 
-    ``batch_*``: its place in the tree of the heads signed with it (``batch_path`` a
-    JSON list of hex hashes); null for a head signed alone.
+    ``batch_*``: its place in the tree of the heads signed with it (``batch_path`` its
+    audit path, the hashes' hex one after another); null for a head signed alone.
     """
 
     __tablename__ = "merkle_run_heads"

@@ -2,7 +2,7 @@
 
 A checkpoint's run heads are now signed with one signature over the root of a
 Merkle tree of their messages; a head records its leaf in that tree, the
-tree's size and its audit path (a JSON list of hex hashes). Heads signed
+tree's size and its audit path (its hashes' hex, one after another). Heads signed
 before keep null there and their own signature. Downgrading drops batched
 heads' columns, which leaves their signatures unverifiable by the code before
 this revision: the checkpointer re-signs every run it touches next.
