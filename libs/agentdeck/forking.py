@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection as Pipe
 from typing import TypeVar
 
-__all__ = ["can_fork", "cpus", "forked", "results"]
+__all__ = ["can_fork", "cpus", "forked", "rare_collections", "results"]
 
 T = TypeVar("T")
 
@@ -18,6 +20,25 @@ def cpus() -> int:
     """The CPUs this process may run on."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+@contextmanager
+def rare_collections(threshold: int = 50_000) -> Iterator[None]:
+    """Collect cyclic garbage rarely while a batch job makes many short-lived objects.
+
+    The objects that exist on entry are frozen (never scanned again until the
+    exit), and the youngest generation is collected after ``threshold``
+    allocations instead of 700: replaying an archive spends an eighth of its
+    time in collections otherwise. Both are restored on exit.
+    """
+    saved = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(threshold, *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+        gc.unfreeze()
 
 
 def can_fork() -> bool:

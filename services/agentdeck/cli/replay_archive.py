@@ -23,7 +23,7 @@ from agentdeck.claimcheck import ClaimCheck, references
 from agentdeck.cli.replay import load_run, log_order
 from agentdeck.contracts import Codec, DecodeError, Event, default_codec
 from agentdeck.contracts import models as m
-from agentdeck.forking import can_fork, cpus, forked
+from agentdeck.forking import can_fork, cpus, forked, rare_collections
 from agentdeck.privacy import PREFIX, Sealer, erased_fields
 from agentdeck.store import Store
 
@@ -141,7 +141,7 @@ class _RangeReplay:
         wanted = frozenset(t.EVENT_TYPE for t in READS)
         result = ArchiveReplay()
         open_runs: dict[str, _Run] = {}
-        with store.transaction(read_only=True) as conn:
+        with rare_collections(), store.transaction(read_only=True) as conn:
             pages = store.archive.payload_pages(conn, runs_from=runs_from, runs_before=runs_before)
             for page in pages:
                 result.events += len(page)
