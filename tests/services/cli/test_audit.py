@@ -14,13 +14,15 @@ from sqlalchemy import Connection, Engine, text
 from typer.testing import CliRunner
 
 from agentdeck.audit import VerificationFailed, key_fingerprint
-from agentdeck.cli.audit import audit_app
+from agentdeck.audit._fast import prove_intact
+from agentdeck.cli.audit import _StoreArchive, _StoreLog, audit_app
 from agentdeck.cli.audit_keys import NoTrustedKey
 from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.contracts import models as m
 from agentdeck.embedded_stack.keys import load_or_create
-from agentdeck.signing import Signer, generate_private_key
+from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import ArchiveRecord, Store, migrate
+from agentdeck.telemetry.adapters.merkle import MerkleLogStore
 from agentdeck.telemetry.adapters.tables import SCHEMA as TELEMETRY
 from agentdeck.telemetry.checkpoints import Checkpointer
 from testkit.archive import archive_records
@@ -100,6 +102,24 @@ def test_verify_export_and_verify_bundle_on_every_backend(own_engine, tmp_path):
     checked = runner.invoke(audit_app, ["verify-bundle", str(bundle), "--public-key", trusted])
     assert checked.exit_code == 0, checked.output
     assert f"verified: bundle of {run_id}: 4 events, 1 checkpoint(s)" in checked.output
+
+
+def test_the_fast_pass_proves_an_intact_archive_on_every_backend(own_engine):
+    """Each backend's stored read is the form version 2 leaves cover, so the fast pass,
+    reading in forked stretches, proves an intact archive without the exact pass."""
+    store, key = Store(own_engine), Signer("telemetry-1", generate_private_key())
+    headers = (("traceparent", b"00-ab"), ("empty", None))
+    with store.transaction() as conn:
+        store.archive.append_many(conn, archive_records(9, "run-h", headers=headers))
+    assert Checkpointer(store, key).tick() is not None
+    log = MerkleLogStore()
+    with store.transaction(read_only=True) as conn:
+        checkpoints = log.checkpoints(conn)
+    trusted = Verifier({key.key_id: key.public_key_b64()})
+    archive = _StoreArchive(store)
+    proven = prove_intact(checkpoints, _StoreLog(store), archive, trusted, refs=None, processes=2)
+    assert proven is not None
+    assert proven.events == 9
 
 
 def test_a_bundle_verifies_alone_with_the_trusted_key_and_a_flipped_byte_in_it_fails(tmp_path):
