@@ -138,6 +138,22 @@ def _batch_message(root: bytes, size: int) -> bytes:
     return message(RUN_HEAD_BATCH_DOMAIN, [root.hex(), str(size)])
 
 
+def _unsigned(
+    signer: Signer, head: tuple[str, int, int, int | None], tree_size: int, now: datetime
+) -> RunHead:
+    run_id, events, last_leaf, terminal_leaf = head
+    return RunHead(
+        run_id=run_id,
+        tree_size=tree_size,
+        events=events,
+        last_leaf=last_leaf,
+        terminal_leaf=terminal_leaf,
+        timestamp=now.astimezone(UTC),
+        key_id=signer.key_id,
+        signature="",
+    )
+
+
 def sign_run_head(
     signer: Signer,
     run_id: str,
@@ -148,17 +164,11 @@ def sign_run_head(
     terminal_leaf: int | None,
     now: datetime,
 ) -> RunHead:
-    """A run head for ``run_id`` as of ``tree_size``, signed by ``signer``."""
-    unsigned = RunHead(
-        run_id=run_id,
-        tree_size=tree_size,
-        events=events,
-        last_leaf=last_leaf,
-        terminal_leaf=terminal_leaf,
-        timestamp=now.astimezone(UTC),
-        key_id=signer.key_id,
-        signature="",
-    )
+    """A run head for ``run_id`` as of ``tree_size``, signed by ``signer`` alone.
+
+    How heads were signed before :func:`sign_run_heads`; such heads still verify.
+    """
+    unsigned = _unsigned(signer, (run_id, events, last_leaf, terminal_leaf), tree_size, now)
     signature = base64.b64encode(signer.sign(_message(unsigned))).decode()
     return unsigned.model_copy(update={"signature": signature})
 
@@ -178,19 +188,7 @@ def sign_run_heads(
         tree_size: The log's size they are signed at.
         now: When.
     """
-    unsigned = [
-        RunHead(
-            run_id=run_id,
-            tree_size=tree_size,
-            events=events,
-            last_leaf=last_leaf,
-            terminal_leaf=terminal_leaf,
-            timestamp=now.astimezone(UTC),
-            key_id=signer.key_id,
-            signature="",
-        )
-        for run_id, events, last_leaf, terminal_leaf in heads
-    ]
+    unsigned = [_unsigned(signer, head, tree_size, now) for head in heads]
     if not unsigned:
         return []
     tree = MerkleTree([leaf_hash(_message(head)) for head in unsigned])
