@@ -194,4 +194,29 @@ MUTATIONS: tuple[Mutation, ...] = (
         mutant="REDRIVEN = ACTIVE\n",
         tests=("tests/services/planner/test_redrive.py",),
     ),
+    Mutation(
+        name="row-fallback-accepts-any-row",
+        invariant="the fast pass declines an archive whose rows do not rehash to their leaves",
+        path="libs/agentdeck/audit/_fast.py",
+        original="            return False  # altered, out of place, twice, or not logged\n",
+        mutant="            continue\n",
+        tests=("tests/services/cli/test_audit_fast.py",),
+    ),
+    Mutation(
+        name="leaf-v2-without-run-chain",
+        invariant="a version 2 leaf covers the run's previous leaf (a dropped event breaks the "
+        "chain)",
+        path="libs/agentdeck/audit/_leaf.py",
+        original="        occurred, archived, body, hdrs, prev,\n",
+        mutant='        occurred, archived, body, hdrs, b"",\n',
+        tests=("tests/libs/audit/test_verify_lean.py",),
+    ),
+    Mutation(
+        name="run-head-batch-seen-by-signature-alone",
+        invariant="a run head whose batch signature was seen still has to lead to that signed root",
+        path="libs/agentdeck/audit/_runhead.py",
+        original="        key = (self.key_id, signed, self.signature)\n",
+        mutant='        key = (self.key_id, b"", self.signature)\n',
+        tests=("tests/libs/audit/test_run_heads.py",),
+    ),
 )
