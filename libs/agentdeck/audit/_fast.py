@@ -34,7 +34,7 @@ from agentdeck.audit._leaf import record_leaf, stored_leaf, stored_leaves
 from agentdeck.audit._merkle import Frontier, perfect_root
 from agentdeck.audit._payloads import ReferenceCollector
 from agentdeck.audit._scan import BEFORE_ALL, ArchiveSource, Tail
-from agentdeck.forking import can_fork, cpus, forked, results
+from agentdeck.forking import can_fork, cpus, forked, rare_collections, results
 from agentdeck.signing import Verifier
 from agentdeck.store import StoredBytes, audit_bytes, canonical
 
@@ -327,7 +327,8 @@ def _read_all(
 ) -> list[Stretch] | None:
     def job(reading: _Reading) -> Stretch | None:
         collector = None if refs is None else ReferenceCollector(refs.codec)
-        return read_stretch(log, archive, reading, collector)
+        with rare_collections():
+            return read_stretch(log, archive, reading, collector)
 
     if len(readings) == 1:
         meanwhile()

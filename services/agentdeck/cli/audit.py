@@ -37,6 +37,7 @@ from agentdeck.cli.audit_witness import StoreLog, append_state, last_recorded
 from agentdeck.cli.settings import CliSettings
 from agentdeck.contracts import default_codec
 from agentdeck.errors import ConfigError
+from agentdeck.forking import rare_collections
 from agentdeck.runtime import utc_now
 from agentdeck.signing import Signer, Verifier
 from agentdeck.store import AuditRecord, Store, StoredBytes
@@ -170,18 +171,19 @@ def verify_archive(store: Store, verifier: Verifier, completeness: Completeness)
     The log and the archive are read in ranges, one process per CPU.
     """
     log = MerkleLogStore()
-    with store.transaction(read_only=True) as conn:
-        checkpoints, run_heads = log.checkpoints(conn), log.all_run_heads(conn)
     refs = ReferenceCollector(default_codec())
-    report = verify_sources(
-        checkpoints,
-        _StoreLog(store),
-        _StoreArchive(store),
-        verifier,
-        completeness=completeness,
-        run_heads=run_heads,
-        references=refs,
-    )
+    with rare_collections():  # a run head per run, a row per event: few cycles among them
+        with store.transaction(read_only=True) as conn:
+            checkpoints, run_heads = log.checkpoints(conn), log.all_run_heads(conn)
+        report = verify_sources(
+            checkpoints,
+            _StoreLog(store),
+            _StoreArchive(store),
+            verifier,
+            completeness=completeness,
+            run_heads=run_heads,
+            references=refs,
+        )
     with store.transaction(read_only=True) as conn:
         _payload_check(store, conn, report, refs)
     return report
