@@ -193,3 +193,47 @@ def test_a_database_without_a_log_migrates_to_an_empty_one(before: Engine) -> No
     with Store(before).transaction(read_only=True) as conn:
         assert MerkleLogStore().head(conn).version is None
         assert MerkleLogStore().checkpoints(conn) == []
+
+
+@pytest.mark.parametrize(
+    ("wanted", "refused"),
+    [("t0005", "run heads are signed in batches"), ("t0004", "run heads are signed in batches")],
+)
+def test_downgrading_below_what_the_log_uses_is_refused_and_changes_nothing(
+    before: Engine, wanted: str, refused: str
+) -> None:
+    migrate(before, SCHEMA)
+    store = Store(before)
+    with store.transaction() as conn:
+        store.archive.append_many(conn, archive_records(3, "run-a"))
+    assert Checkpointer(store, KEY, clock=lambda: NOW).tick() is not None
+
+    with pytest.raises(RuntimeError, match=refused), before.begin() as conn:
+        command.downgrade(_config(conn, SCHEMA), wanted)
+
+    assert current_revision(before, SCHEMA) == head_revision(SCHEMA)
+    with store.transaction(read_only=True) as conn:
+        log = MerkleLogStore()
+        report = verify_log(
+            log.checkpoints(conn),
+            log.leaves(conn),
+            store.archive.iter_from(conn, 0, 100),
+            TRUSTED,
+            run_heads=log.all_run_heads(conn),
+        )
+    assert report.ok, report.failures
+
+
+def test_downgrading_a_log_of_version_2_leaves_is_refused(before: Engine) -> None:
+    """With no batched heads (deleted), the leaves still hold the downgrade back."""
+    migrate(before, SCHEMA)
+    store = Store(before)
+    with store.transaction() as conn:
+        store.archive.append_many(conn, archive_records(3, "run-a"))
+    assert Checkpointer(store, KEY, clock=lambda: NOW).tick() is not None
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM merkle_run_heads"))
+
+    with pytest.raises(RuntimeError, match="leaves of version 2"), before.begin() as conn:
+        command.downgrade(_config(conn, SCHEMA), "t0004")
+    assert current_revision(before, SCHEMA) == head_revision(SCHEMA)

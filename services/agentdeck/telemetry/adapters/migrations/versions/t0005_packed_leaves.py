@@ -5,9 +5,9 @@ leaf hash hex, run_prev]``) and are marked ``leaf_version`` 1. Chunks logged
 after it use the leaf over the stored row (version 2): ``leaves`` holds
 ``[seq, event_id]`` and ``packed`` the leaf hashes (32 bytes each) then each
 leaf's ``run_prev`` (8 bytes, little-endian, -1 for none), so a verifier reads
-a chunk without decoding a row. Downgrading writes version 2 chunks back as
-JSON rows and drops the columns; their leaves still hash as version 2, which
-the code before this revision cannot verify.
+a chunk without decoding a row. Downgrading a log that holds version 2 leaves
+is refused: the code before this revision cannot verify them, and nothing
+would tell them from version 1 leaves again.
 
 Revision ID: t0005
 Revises: t0004
@@ -15,10 +15,6 @@ Create Date: 2026-12-06
 """
 
 from __future__ import annotations
-
-import json
-import sys
-from array import array
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,7 +24,6 @@ down_revision: str | None = "t0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-_HASH = 32
 
 
 def upgrade() -> None:
@@ -41,30 +36,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Write packed chunks back as JSON rows, then drop the columns."""
+    """Drop the columns; refused while the log holds version 2 leaves."""
     conn = op.get_bind()
-    chunks = sa.table(
-        "merkle_leaf_chunks",
-        sa.column("first_leaf", sa.BigInteger()),
-        sa.column("leaves", sa.Text()),
-        sa.column("packed", sa.LargeBinary()),
-    )
-    found = conn.execute(sa.select(chunks).where(chunks.c.packed.is_not(None))).all()
-    for first_leaf, leaves, packed in found:
-        rows = json.loads(leaves)
-        hashes = bytes(packed[: _HASH * len(rows)])
-        prevs = array("q")
-        prevs.frombytes(bytes(packed[_HASH * len(rows) :]))
-        if sys.byteorder == "big":
-            prevs.byteswap()
-        full = [
-            [seq, event_id, hashes[i * _HASH : (i + 1) * _HASH].hex(), None if p < 0 else p]
-            for i, ((seq, event_id), p) in enumerate(zip(rows, prevs, strict=True))
-        ]
-        conn.execute(
-            chunks.update()
-            .where(chunks.c.first_leaf == first_leaf)
-            .values(leaves=json.dumps(full), packed=None)
+    count = sa.text("SELECT count(*) FROM merkle_leaf_chunks WHERE leaf_version <> 1")
+    if conn.execute(count).scalar_one():
+        raise RuntimeError(
+            "the Merkle log holds leaves of version 2, which the code before revision t0005 "
+            "cannot verify: restore the database from a backup taken before upgrading instead"
         )
     with op.batch_alter_table("merkle_leaf_chunks") as table:
         table.drop_column("packed")

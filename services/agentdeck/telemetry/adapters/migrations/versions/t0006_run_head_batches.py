@@ -3,9 +3,9 @@
 A checkpoint's run heads are now signed with one signature over the root of a
 Merkle tree of their messages; a head records its leaf in that tree, the
 tree's size and its audit path (its hashes' hex, one after another). Heads signed
-before keep null there and their own signature. Downgrading drops batched
-heads' columns, which leaves their signatures unverifiable by the code before
-this revision: the checkpointer re-signs every run it touches next.
+before keep null there and their own signature. Downgrading is refused while
+any head is signed in a batch: without its path its signature checks nothing,
+and the heads of finished runs are never signed again.
 
 Revision ID: t0006
 Revises: t0005
@@ -32,7 +32,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop them."""
+    """Drop them; refused while a head is signed in a batch."""
+    conn = op.get_bind()
+    count = sa.text("SELECT count(*) FROM merkle_run_heads WHERE batch_size IS NOT NULL")
+    if conn.execute(count).scalar_one():
+        raise RuntimeError(
+            "run heads are signed in batches, which the code before revision t0006 cannot "
+            "verify: restore the database from a backup taken before upgrading instead"
+        )
     with op.batch_alter_table("merkle_run_heads") as table:
         table.drop_column("batch_path")
         table.drop_column("batch_size")
