@@ -25,7 +25,6 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 
-
 def upgrade() -> None:
     """Add the version (1 for what is there) and the packed leaves."""
     with op.batch_alter_table("merkle_leaf_chunks") as table:
