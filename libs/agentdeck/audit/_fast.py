@@ -231,20 +231,22 @@ def _rehashed(rows: Sequence[StoredBytes], k: int, versions: bytes, out: Stretch
         if b"".join(leaves) == hashes[k * _HASH : (k + n) * _HASH]:
             return True
     for i, row in enumerate(rows, k):  # some other form, or a difference: row by row
-        at = run_prev[i]
+        at, version = run_prev[i], versions[i]
         prev = None if at < 0 else at
         expected = hashes[i * _HASH : (i + 1) * _HASH]
-        if versions[i] == _STORED:
-            leaf = stored_leaf(row, prev)
-            if leaf != expected and (fixed := canonical(row)) is not None:
-                leaf = stored_leaf(fixed, prev)  # stored in another form
-        elif (old := audit_bytes(row)) is not None:
-            leaf = record_leaf(old, prev)
-        else:
-            return False  # not in the stored form: the exact pass reads it the long way
-        if leaf != expected:
-            return False  # altered, out of place, twice, or not logged
+        if _leaf_of(row, prev, version) != expected:
+            fixed = canonical(row)  # stored in another form: as its readers read it
+            if fixed is None or _leaf_of(fixed, prev, version) != expected:
+                return False  # altered, out of place, twice, or not logged
     return True
+
+
+def _leaf_of(row: StoredBytes, prev: int | None, version: int) -> bytes | None:
+    """The leaf of ``version`` of a row in stored form (None: not readable as version 1)."""
+    if version == _STORED:
+        return stored_leaf(row, prev)
+    old = audit_bytes(row)
+    return None if old is None else record_leaf(old, prev)
 
 
 @dataclass(frozen=True)

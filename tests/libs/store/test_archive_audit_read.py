@@ -75,7 +75,8 @@ def test_the_stored_read_returns_every_event_in_the_form_its_leaf_covers(
         before = archive.count(conn)
         archive.append_many(conn, records)
         full = archive.iter_from(conn, 0, before + len(records))
-        pages = list(archive.stored_pages(conn, after_seq=full[-6].seq, page=2))
+        mark = full[-6].seq if len(full) > len(records) else 0  # the database may be shared
+        pages = list(archive.stored_pages(conn, after_seq=mark, page=2))
 
     assert [len(page) for page in pages] == [2, 2, 1]
     assert [row for page in pages for row in page] == [stored_form(e) for e in full[-5:]]

@@ -237,3 +237,32 @@ def test_downgrading_a_log_of_version_2_leaves_is_refused(before: Engine) -> Non
     with pytest.raises(RuntimeError, match="leaves of version 2"), before.begin() as conn:
         command.downgrade(_config(conn, SCHEMA), "t0004")
     assert current_revision(before, SCHEMA) == head_revision(SCHEMA)
+
+
+def test_an_old_leaf_over_an_instant_stored_in_another_form_is_still_proven_fast(
+    before: Engine,
+) -> None:
+    """Version 1 leaves read from a row in another stored form: canonicalised, as version 2's."""
+    if before.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's stored read writes every instant in the canonical form")
+    store = Store(before)
+    _old_log(store)
+    migrate(before, SCHEMA)
+    with store.transaction() as conn:
+        seq = store.archive.iter_from(conn, 0, 100)[3].seq
+        conn.execute(text("DROP TRIGGER event_archive_no_update"))
+        # The same instant written with a T and an offset: not the canonical stored form.
+        moved = text(
+            "UPDATE event_archive SET archived_at = replace(archived_at, ' ', 'T') || '+00:00' "
+            "WHERE seq = :seq"
+        )
+        conn.execute(moved, {"seq": seq})
+    with store.transaction(read_only=True) as conn:
+        checkpoints = MerkleLogStore().checkpoints(conn)
+
+    proven = prove_intact(
+        checkpoints, _StoreLog(store), _StoreArchive(store), TRUSTED, refs=None, processes=2
+    )
+
+    assert proven is not None
+    assert proven.events == 9

@@ -166,6 +166,9 @@ def _contention() -> LogContention:
     )
 
 
+_HASH = 32
+
+
 def _run_head(row: Sequence[Any]) -> RunHead:
     """A stored head (its row in ``_RUN_HEAD_COLUMNS`` order) as the model, validated."""
     run_id, size, events, last, terminal, signed_at, key_id, signature, index, width, path = row
@@ -189,9 +192,6 @@ def _path(stored: str) -> list[str]:
     return [stored[at : at + 2 * _HASH] for at in range(0, len(stored), 2 * _HASH)]
 
 
-_HASH = 32
-
-
 def _chunk_rows(first: int, leaves: str, version: int, packed: bytes | None) -> Iterator[LeafRow]:
     """A stored chunk's leaves as :data:`LeafRow`, either version."""
     rows = json.loads(leaves)
@@ -203,10 +203,8 @@ def _chunk_rows(first: int, leaves: str, version: int, packed: bytes | None) -> 
         )
     hashes, prevs = _unpack(packed, len(rows))
     return (
-        (i, seq, event_id, hashes[k * _HASH : (k + 1) * _HASH], None if p < 0 else p, version)
-        for k, (i, (seq, event_id), p) in enumerate(
-            zip(range(first, first + len(rows)), rows, prevs, strict=True)
-        )
+        (first + k, seq, event_id, hashes[k * _HASH : (k + 1) * _HASH], None if p < 0 else p, 2)
+        for k, ((seq, event_id), p) in enumerate(zip(rows, prevs, strict=True))
     )
 
 
