@@ -3,11 +3,13 @@ flow, with cancellations, kill switches and approvals; nothing lost, nothing don
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from agentdeck.bench.soak import SoakConfig, run_soak
+from agentdeck.bench.soak import SoakConfig, _Soak, run_soak
 from testkit.sql import PG_ADMIN_URL
 
 
@@ -27,3 +29,24 @@ def test_a_short_soak_loses_no_run_and_repeats_no_effect(tmp_path: Path) -> None
     assert report.chaos["kill-everything"] == 1
     assert sum(report.chaos.values()) >= 7, report.chaos
     assert sum(report.statuses.values()) == 12
+
+
+def test_a_publish_retried_across_a_restart_goes_to_the_stack_as_it_is_now() -> None:
+    """The whole stack may come back on another broker between two tries of one publish."""
+    addresses: list[str] = []
+
+    class _Stack:
+        lock = threading.Lock()
+        info = SimpleNamespace(bootstrap_servers="127.0.0.1:1")
+
+    stack = _Stack()
+
+    def publish(info: SimpleNamespace) -> None:
+        addresses.append(info.bootstrap_servers)
+        if len(addresses) == 1:
+            stack.info = SimpleNamespace(bootstrap_servers="127.0.0.1:2")  # restarted meanwhile
+            raise RuntimeError("the broker went away")
+
+    _Soak._retrying(SimpleNamespace(stack=stack), publish)  # type: ignore[arg-type]
+
+    assert addresses == ["127.0.0.1:1", "127.0.0.1:2"]
