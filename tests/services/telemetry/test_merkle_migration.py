@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, column, insert, table, text
+from sqlalchemy import Connection, Engine, column, insert, table, text
 
 from agentdeck.audit import (
+    AuditReport,
     Frontier,
     TreeHead,
     audit_origin,
@@ -125,6 +126,18 @@ def _old_log(store: Store) -> dict[str, object]:
     }
 
 
+def _verified(store: Store, conn: Connection) -> AuditReport:
+    """The exact pass over the store's whole log and archive, trusting KEY."""
+    log = MerkleLogStore()
+    return verify_log(
+        log.checkpoints(conn),
+        log.leaves(conn),
+        store.archive.iter_from(conn, 0, 100),
+        TRUSTED,
+        run_heads=log.all_run_heads(conn),
+    )
+
+
 def test_the_old_log_moves_into_telemetry_s_tables_and_still_proves_the_archive(
     before: Engine,
 ) -> None:
@@ -152,13 +165,7 @@ def test_the_old_log_moves_into_telemetry_s_tables_and_still_proves_the_archive(
         assert log.run_head_count(conn) == 2
         rows = conn.execute(text("SELECT run_id, leaf_index FROM merkle_run_last_leaf")).all()
         assert dict(tuple(row) for row in rows) == old["last_of_run"]
-        report = verify_log(
-            log.checkpoints(conn),
-            log.leaves(conn),
-            store.archive.iter_from(conn, 0, 100),
-            TRUSTED,
-            run_heads=log.all_run_heads(conn),
-        )
+        report = _verified(store, conn)
     assert report.ok, report.failures
     assert (report.events, report.checkpoints) == (9, 2)
 
@@ -169,13 +176,7 @@ def test_the_old_log_moves_into_telemetry_s_tables_and_still_proves_the_archive(
     assert (grown.tree_size, grown.run_heads) == (10, 2)
     with store.transaction(read_only=True) as conn:
         assert log.leaves(conn)[-1].run_prev == 6, "run-b's chain goes on from its last leaf"
-        report = verify_log(
-            log.checkpoints(conn),
-            log.leaves(conn),
-            store.archive.iter_from(conn, 0, 100),
-            TRUSTED,
-            run_heads=log.all_run_heads(conn),
-        )
+        report = _verified(store, conn)
         versions = [leaf.version for leaf in log.leaves(conn)]
         checkpoints = log.checkpoints(conn)
     assert report.ok, report.failures
@@ -213,14 +214,7 @@ def test_downgrading_below_what_the_log_uses_is_refused_and_changes_nothing(
 
     assert current_revision(before, SCHEMA) == head_revision(SCHEMA)
     with store.transaction(read_only=True) as conn:
-        log = MerkleLogStore()
-        report = verify_log(
-            log.checkpoints(conn),
-            log.leaves(conn),
-            store.archive.iter_from(conn, 0, 100),
-            TRUSTED,
-            run_heads=log.all_run_heads(conn),
-        )
+        report = _verified(store, conn)
     assert report.ok, report.failures
 
 
