@@ -77,6 +77,12 @@ class StoreSettings(BaseSettings):
         "publishes a record again when the archive has moved this far past it without it "
         "(a broker that lost acknowledged records); 0 keeps nothing (no telemetry deployed).",
     )
+    startup_wait_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a starting service waits for its database to answer (it "
+        "restarts, connections are dropped) before it exits with one line saying so.",
+    )
     unarchived_give_up_after_s: float = Field(
         default=86_400.0,
         gt=0,

@@ -141,6 +141,11 @@ class ServiceProcesses:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
 
+    def forget(self, name: str) -> None:
+        """Forget ``name``, which ended on its own (see :meth:`exited`), so it can start again."""
+        process = self._running.pop(name)
+        process.wait()
+
     def pause(self, name: str) -> None:
         """SIGSTOP ``name``: it holds whatever it fetched and did not commit, doing nothing."""
         self._running[name].send_signal(signal.SIGSTOP)

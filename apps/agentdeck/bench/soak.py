@@ -103,6 +103,8 @@ class SoakReport:
     problems: list[str] = field(default_factory=list)
     archive_gaps: list[str] = field(default_factory=list)
     """Calls that ran whose outcome is not in the archive (each one is a problem too)."""
+    exits: list[str] = field(default_factory=list)
+    """Services that ended on their own, restarted as an orchestrator would (each a problem)."""
 
     @property
     def ok(self) -> bool:
@@ -120,6 +122,7 @@ class SoakReport:
             "wall_s": round(self.wall_s, 1),
             "problems": self.problems,
             "archive_gaps": self.archive_gaps,
+            "exits": self.exits,
             "ok": self.ok,
         }
 
@@ -399,6 +402,7 @@ class _Soak:
         whole_done = False
         while (now := time.monotonic()) < started + self.config.seconds:
             time.sleep(self.config.chaos_every_s)
+            self._supervise()
             if not whole_done and now >= whole_at:
                 self._kill_everything()
                 whole_done = True
@@ -409,6 +413,18 @@ class _Soak:
                 self.report.chaos[action] += 1
             except Exception as exc:  # noqa: BLE001 -- chaos may fail; counted
                 self.report.chaos[f"{action} (failed: {type(exc).__name__})"] += 1
+
+    def _supervise(self) -> None:
+        """Restart what ended on its own, as an orchestrator would, and note it (a service
+        must outlive the chaos: its database, cache or broker going away)."""
+        processes = self.stack.processes
+        assert processes is not None  # noqa: S101 -- started
+        for name, code in processes.exited().items():
+            last = processes.log(name).strip().splitlines()[-1:] or ["(no output)"]
+            self.report.exits.append(f"{name} exited ({code}): {last[0][:300]}")
+            processes.forget(name)
+            service, _, replica = name.partition(".")
+            processes.start(service, int(replica or 0))
 
     def _kill_service(self) -> None:
         processes = self.stack.processes
@@ -506,6 +522,7 @@ class _Soak:
         is empty (the archive holds all they published), or ``settle_s``."""
         deadline = time.monotonic() + self.config.settle_s
         while time.monotonic() < deadline:
+            self._supervise()
             try:
                 if not self._unsettled() and not self._held_by_cancelled() and not self._kept():
                     return
@@ -536,6 +553,8 @@ class _Soak:
         self._check_effects(runs)
         self._check_archive()
         self._check_holds()
+        if self.report.exits:
+            problems.append(f"{len(self.report.exits)} service exit(s): {self.report.exits[:3]}")
 
     def _check_effects(self, runs: dict[str, Any]) -> None:
         """No refund without its call in the ledger, none twice; no email delivered twice.

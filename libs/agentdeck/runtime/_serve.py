@@ -47,7 +47,10 @@ def serve(
     Settings come from the environment. A bad setting, or a configuration
     ``check`` or ``build`` refuses (:class:`ConfigError`), ends the process with
     one line, ``<name>: ...``, and exit status 1; ``check`` runs before
-    anything is opened, so what it refuses starts nothing. Without
+    anything is opened, so what it refuses starts nothing. While the database does
+    not answer (it restarts, connections are dropped), opening the store and
+    ``build`` are tried again for ``AGENTDECK_STARTUP_WAIT_S``; then the process
+    ends with one line saying so. Without
     ``KAFKA_BOOTSTRAP_SERVERS`` the service gets an embedded broker of its own
     (to try it alone); otherwise the topics must exist (the deployment's topics
     job creates them).
@@ -61,7 +64,9 @@ def serve(
     """
     from agentdeck.contracts import default_codec  # noqa: PLC0415 -- see the imports above
     from agentdeck.hotstate import open_hot_state  # noqa: PLC0415
+    from agentdeck.runtime._starting import when_store_answers  # noqa: PLC0415
     from agentdeck.store import Store  # noqa: PLC0415
+    from agentdeck.store.errors import StoreUnavailableError  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -72,26 +77,40 @@ def serve(
         raise SystemExit(_bad_setting(name, exc)) from None
     except ConfigError as exc:
         raise SystemExit(f"{name}: {exc}") from None
-    with (
-        _broker(settings.kafka) as kafka,
-        Store.open(
+    wait_s = settings.store.startup_wait_s
+
+    def opened() -> Store:
+        return Store.open(
             settings.store.database_url,
             data_dir=settings.store.data_dir,
             schemas=() if schema is None else (schema,),
-        ) as store,
-    ):
-        settings = settings.model_copy(update={"kafka": kafka})
-        hot = open_hot_state(settings.store.redis_url, prefix=kafka.topic_prefix)
-        try:
+        )
+
+    try:
+        with (
+            _broker(settings.kafka) as kafka,
+            when_store_answers(name, opened, wait_s=wait_s) as store,
+        ):
+            settings = settings.model_copy(update={"kafka": kafka})
+            hot = open_hot_state(settings.store.redis_url, prefix=kafka.topic_prefix)
             try:
-                runner = build(settings, Resources(default_codec(), store, hot))
-            except ValidationError as exc:
-                raise SystemExit(_bad_setting(name, exc)) from None
-            except ConfigError as exc:
-                raise SystemExit(f"{name}: {exc}") from None
-            runner.run_until_signalled()
-        finally:
-            hot.close()
+                try:
+                    resources = Resources(default_codec(), store, hot)
+                    runner = when_store_answers(
+                        name, lambda: build(settings, resources), wait_s=wait_s
+                    )
+                except ValidationError as exc:
+                    raise SystemExit(_bad_setting(name, exc)) from None
+                except ConfigError as exc:
+                    raise SystemExit(f"{name}: {exc}") from None
+                runner.run_until_signalled()
+            finally:
+                hot.close()
+    except StoreUnavailableError as exc:
+        raise SystemExit(
+            f"{name}: database unavailable ({exc.code}) for {wait_s:g} s at start: "
+            + exc.message.splitlines()[0]
+        ) from None
 
 
 def _bad_setting(name: str, exc: ValidationError) -> str:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from agentdeck.bench.soak import SoakConfig, _Soak, run_soak
+from agentdeck.bench.soak import SoakConfig, SoakReport, _Soak, run_soak
 from testkit.sql import PG_ADMIN_URL
 
 
@@ -50,3 +50,34 @@ def test_a_publish_retried_across_a_restart_goes_to_the_stack_as_it_is_now() -> 
     _Soak._retrying(SimpleNamespace(stack=stack), publish)  # type: ignore[arg-type]
 
     assert addresses == ["127.0.0.1:1", "127.0.0.1:2"]
+
+
+def test_a_service_that_ended_on_its_own_is_restarted_and_reported() -> None:
+    started: list[tuple[str, int]] = []
+
+    class _Processes:
+        def __init__(self) -> None:
+            self.running = {"planner": 0, "telemetry.1": 1}
+
+        def exited(self) -> dict[str, int]:
+            return dict(self.running)
+
+        def log(self, name: str) -> str:
+            return f"starting\n{name}: database unavailable\n"
+
+        def forget(self, name: str) -> None:
+            del self.running[name]
+
+        def start(self, service: str, replica: int = 0) -> None:
+            started.append((service, replica))
+
+    soak = SimpleNamespace(stack=SimpleNamespace(processes=_Processes()), report=SoakReport())
+
+    _Soak._supervise(soak)  # type: ignore[arg-type]
+    _Soak._supervise(soak)  # type: ignore[arg-type]  # nothing ended since
+
+    assert started == [("planner", 0), ("telemetry", 1)]
+    assert soak.report.exits == [
+        "planner exited (0): planner: database unavailable",
+        "telemetry.1 exited (1): telemetry.1: database unavailable",
+    ]
