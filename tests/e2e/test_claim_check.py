@@ -76,6 +76,19 @@ def _export(platform, run, path):  # type: ignore[no-untyped-def]
         time.sleep(1)
 
 
+def _verified_once_checkpointed(platform) -> None:  # type: ignore[no-untyped-def]
+    """``audit verify`` passes once a checkpoint covers the archive (telemetry signs one
+    every few seconds); it fails until then, and for good if the archive is not intact."""
+    url = platform.info.database_url
+    deadline = time.monotonic() + 60
+    while True:
+        done = runner.invoke(audit_app, ["verify", "--database-url", url, *_trusting(platform)])
+        if done.exit_code == 0:
+            return
+        assert time.monotonic() < deadline, done.output
+        time.sleep(1)
+
+
 def test_the_large_output_and_model_request_travel_by_reference(platform, run_id):
     events = _archived(platform, run_id)
     [completed] = [e for e in events if isinstance(e, ToolCallCompleted)]
@@ -153,8 +166,7 @@ def test_the_bundle_carries_the_payloads_and_verifies_then_fails_when_one_is_alt
 def test_a_stored_payload_altered_by_one_byte_fails_audit_verify_and_replay(platform, run_id):
     store = platform.stack.store
     url = platform.info.database_url
-    before = runner.invoke(audit_app, ["verify", "--database-url", url, *_trusting(platform)])
-    assert before.exit_code == 0, before.output
+    _verified_once_checkpointed(platform)
     [completed] = [e for e in _archived(platform, run_id) if isinstance(e, ToolCallCompleted)]
     ref = parse_reference(completed.output_json)
     assert ref is not None
