@@ -52,7 +52,8 @@ class ToolContract:
         output_model: Pydantic model of the result.
         side_effect: READ, WRITE (compensable) or IRREVERSIBLE.
         idempotent: Whether repeating a call with the same key is harmless.
-        compensation: Name of the tool that undoes a WRITE, if any.
+        compensation: Name of the tool that undoes a WRITE, if any; it must be idempotent
+            (two rollbacks may ask for the same undo, each under its own key).
         compensation_args: How a completed call's arguments and result become
             the compensating tool's arguments; required with ``compensation``.
         timeout_s: Most a call may take.
