@@ -235,8 +235,12 @@ def noted(
                 "arguments_json": event.arguments_json,
                 "request": event,
             }
+    ended = after.phase is not RunPhase.RUNNING
+    was = before.steps if before is not None and not ended else {}
     for step_id, step in after.steps.items():
-        settled = after.phase is not RunPhase.RUNNING or step.status not in IN_FLIGHT_STATES
+        if was.get(step_id) is step and step_id not in changes:
+            continue  # unchanged (steps are immutable): its request was settled before
+        settled = ended or step.status not in IN_FLIGHT_STATES
         if settled and (step.request is not None or "request" in changes.get(step_id, {})):
             changes.setdefault(step_id, {})["request"] = None
     run: dict[str, Any] = {}
