@@ -236,9 +236,9 @@ def noted(
                 "request": event,
             }
     ended = after.phase is not RunPhase.RUNNING
-    was = before.steps if before is not None and not ended else {}
+    earlier = before.steps if before is not None and not ended else {}
     for step_id, step in after.steps.items():
-        if was.get(step_id) is step and step_id not in changes:
+        if earlier.get(step_id) is step and step_id not in changes:
             continue  # unchanged (steps are immutable): its request was settled before
         settled = ended or step.status not in IN_FLIGHT_STATES
         if settled and (step.request is not None or "request" in changes.get(step_id, {})):
