@@ -65,11 +65,12 @@ class _Worker:
 
 
 class ServiceRunner:
-    """Runs a service's loops and tasks in threads; restarts a loop that crashes.
+    """Runs a service's loops and tasks in threads; restarts a loop or a task that crashes.
 
     A crash of a loop (a fatal client error, a bug outside the handler) is
     logged and the loop is rebuilt after a backoff; events are never lost
-    because offsets are committed only after their outputs.
+    because offsets are committed only after their outputs. A background task
+    that raises is logged and started again after a backoff too.
 
     Every loop refuses events carrying authority unless they are signed by a
     writer the settings' writer registry entitles (``AGENTDECK_WRITER_KEYS``);
@@ -153,10 +154,14 @@ class ServiceRunner:
             )
             self._workers.append(worker)
         for task_name, task in self._tasks:
-            thread = threading.Thread(
-                target=task, args=(self._stop,), name=f"{self.name}.{task_name}", daemon=True
+            worker = _Worker(task_name, threading.Thread())
+            worker.thread = threading.Thread(
+                target=self._supervise_task,
+                args=(task, worker),
+                name=f"{self.name}.{task_name}",
+                daemon=True,
             )
-            self._workers.append(_Worker(task_name, thread))
+            self._workers.append(worker)
         for worker in self._workers:
             worker.thread.start()
 
@@ -212,6 +217,21 @@ class ServiceRunner:
                 log.exception("%s.%s crashed; restarting in %.1fs", self.name, sub.name, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
+
+    def _supervise_task(self, task: BackgroundTask, worker: _Worker) -> None:
+        """Run ``task`` until it returns (stopped); a task that raises is started again
+        after a backoff, as a crashed loop is (its database went away for a moment)."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                task(self._stop)
+            except Exception:  # a service must outlive one broken task
+                worker.restarts += 1
+                log.exception("%s.%s crashed; restarting in %.1fs", self.name, worker.name, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+            else:
+                return
 
     def stats(self) -> dict[str, LoopStats]:
         """Counters of each loop, by subscription name."""

@@ -1,3 +1,4 @@
+import threading
 from collections.abc import Sequence
 
 from agentdeck.kafka import EventProducer, InMemoryProcessedLog, Topic
@@ -41,4 +42,29 @@ def test_a_crashed_loop_is_restarted_and_nothing_is_lost(kafka, codec):
     assert {codec.decode(m.value()).envelope.run_id for m in started} == {
         f"run-{n}" for n in range(5)
     }
+    assert not runner.alive()
+
+
+def test_a_task_that_raises_is_started_again_and_the_service_stays_alive(kafka, codec):
+    settings = ServiceSettings(
+        service_name="tasks", consumer_group=f"{kafka.topic_prefix}-tasks", kafka=kafka
+    )
+    runs: list[int] = []
+    second = threading.Event()
+
+    def task(stop: threading.Event) -> None:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            raise RuntimeError("database connection terminated")
+        second.set()
+        stop.wait()
+
+    runner = ServiceRunner(settings, codec, [], tasks=[("sweep", task)])
+    runner.start()
+    try:
+        assert second.wait(10), "the task was not started again"
+        assert runner.alive()
+    finally:
+        runner.stop()
+    assert runs == [0, 1]
     assert not runner.alive()

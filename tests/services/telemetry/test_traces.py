@@ -2,13 +2,19 @@
 
 import threading
 
+import pytest
+from sqlalchemy import text
+
+from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.contracts import default_codec
-from agentdeck.store import Store
+from agentdeck.store import Store, migrate
+from agentdeck.store.errors import StoreUnavailableError
 from agentdeck.telemetry.adapters.traces import RunTraces
 from agentdeck.telemetry.adapters.tracing import open_sink
 from agentdeck.telemetry.core import archive_record
 from agentdeck.telemetry.core.spans import Received
 from testkit.kafka import NOW, goal, started
+from testkit.sql import Databases
 
 
 def _archive_a_run(store: Store, n: int) -> str:
@@ -119,3 +125,41 @@ def test_memory_is_bounded_by_runs_and_an_evicted_run_is_read_back(engine, tmp_p
     traces.run(stop)
     assert traces.read_back == 1
     assert traces.exported > 0
+
+
+@pytest.mark.integration
+def test_an_export_the_database_refused_is_tried_again_and_nothing_is_lost(pg_admin, tmp_path):
+    databases = Databases("postgresql", tmp_path, pg_admin)
+    try:
+        store = Store(databases.new_engine())
+        migrate(store.engine, *SERVICE_SCHEMAS)
+        path = tmp_path / "traces.jsonl"
+        traces = RunTraces(
+            store,
+            default_codec(),
+            open_sink(otlp_endpoint="", trace_file=path),
+            group="g",
+            settle_s=0,
+        )
+        run_id, handed = _archive(store, 3)
+        traces.archived(handed)
+        traces.finished([run_id])
+        with store.transaction(read_only=True) as conn:  # the pool's one connection
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with pg_admin.connect() as admin:  # the server drops it
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+        with pytest.raises(StoreUnavailableError):
+            traces.export_settled()
+        assert traces.exported == 0
+        traces.export_settled()  # the next tick
+
+        assert traces.exported > 0
+        assert traces.read_back == 0, "the events handed over were kept for the next try"
+        assert run_id in path.read_text()
+        stop = threading.Event()
+        stop.set()
+        traces.run(stop)  # closes the sink
+        store.close()
+    finally:
+        databases.close()

@@ -21,7 +21,9 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from agentdeck.contracts import Codec, DecodeError, Event
+from agentdeck.runtime import ticking
 from agentdeck.store import ArchivedEvent, Store
+from agentdeck.store.errors import StoreUnavailableError
 from agentdeck.telemetry.adapters.tracing import OtelSink
 from agentdeck.telemetry.core.spans import Received, run_spans
 
@@ -98,26 +100,40 @@ class RunTraces:
             self.export_runs(ready)
 
     def run(self, stop: threading.Event) -> None:
-        """Export settled runs until ``stop``; then what remains, and close the sink."""
-        while not stop.wait(self._settle_s / 4):
-            self.export_settled()
+        """Export settled runs until ``stop``; then what remains, and close the sink.
+
+        An export the database refused (its connection dropped) is tried again at
+        the next tick: its runs wait for it, nothing is lost.
+        """
+        ticking(self.export_settled, every_s=self._settle_s / 4, what="trace export")(stop)
         with self._lock:
             remaining, self._finished = list(self._finished), {}
-        if remaining:
-            self.export_runs(remaining)
-        self._sink.close()
+        try:
+            if remaining:
+                self.export_runs(remaining)
+        except StoreUnavailableError as exc:
+            log.warning("%d trace(s) not exported at stop: %s", len(remaining), exc.message)
+        finally:
+            self._sink.close()
 
     def export_runs(self, run_ids: Sequence[str]) -> None:
-        """Export the trace of each run in ``run_ids``."""
+        """Export the trace of each run in ``run_ids``.
+
+        Raises:
+            StoreUnavailableError: The archive could not be read; the runs wait
+                for the next export, their events kept.
+        """
         wanted = set(run_ids)
         with self._lock:
             kept = {r: self._events.pop(r, {}) for r in wanted}
-        with self._store.transaction(read_only=True) as conn:
-            held = self._store.archive.event_ids_of_runs(conn, wanted)
-            runs = {r: _in_order(kept[r], held.get(r, [])) for r in wanted}
-            for run_id in [r for r, events in runs.items() if events is None]:
-                runs[run_id] = self._decoded(self._store.archive.read_run(conn, run_id))
-                self.read_back += 1
+        try:
+            runs = self._read(wanted, kept)
+        except StoreUnavailableError:
+            with self._lock:
+                for run_id, events in kept.items():
+                    self._events.setdefault(run_id, {}).update(events)
+                    self._finished.setdefault(run_id, 0.0)  # due at the next export
+            raise
         for run_id, received in runs.items():
             try:
                 spans = run_spans(received or [], group=self._group)
@@ -128,6 +144,18 @@ class RunTraces:
                 self.exported += len(spans)
             elif spans:
                 log.warning("trace of run %s not exported", run_id)
+
+    def _read(
+        self, wanted: set[str], kept: dict[str, dict[str, Received]]
+    ) -> dict[str, list[Received] | None]:
+        """Each run's events in order: those kept if the archive holds no other, else read."""
+        with self._store.transaction(read_only=True) as conn:
+            held = self._store.archive.event_ids_of_runs(conn, wanted)
+            runs = {r: _in_order(kept[r], held.get(r, [])) for r in wanted}
+            for run_id in [r for r, events in runs.items() if events is None]:
+                runs[run_id] = self._decoded(self._store.archive.read_run(conn, run_id))
+                self.read_back += 1
+        return runs
 
     def _decoded(self, archived: Sequence[ArchivedEvent]) -> list[Received]:
         received = []
