@@ -12,23 +12,13 @@ import uuid
 import pytest
 
 from agentdeck.cli.demo import wait_for_outcomes
-from agentdeck.cli.schemas import SERVICE_SCHEMAS
-from agentdeck.cli.stackfile import StackInfo
-from agentdeck.cli.submit import publish_goal
-from agentdeck.contracts.models import RunLimits
 from agentdeck.demo.scripted_llm import ScriptedModel
 from agentdeck.demo.sql_desk import SqlDesk
-from agentdeck.embedded import free_port
-from agentdeck.embedded_stack.goals import goal_event
-from agentdeck.embedded_stack.keys import load_or_create
-from agentdeck.kafka import Topic, ensure_topics, topic_specs
-from agentdeck.settings import KafkaSettings
-from agentdeck.store import Store, migrate
+from agentdeck.kafka import Topic
 from agentdeck.telemetry.adapters.runs import RunsRepository
 from agentdeck.telemetry.core.runs import RunStatus
 from testkit.kafka import backlog
-from testkit.processes import SERVICES, ServiceProcesses
-from testkit.sql import Databases
+from testkit.processes import SERVICES, scene, submit_refunds
 
 RUNS = 6
 
@@ -39,37 +29,23 @@ PROJECTION = RunsRepository()
 def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
     victim, bootstrap_servers, pg_admin, tmp_path
 ):
-    databases = Databases("postgresql", tmp_path, pg_admin)
-    store = Store(databases.new_engine())
-    migrate(store.engine, *SERVICE_SCHEMAS)
-    SqlDesk(store).seed()
-    url = store.engine.url.render_as_string(hide_password=False)
-    prefix = f"crash{uuid.uuid4().hex[:8]}"
-    kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=prefix, partitions=3)
-    ensure_topics(kafka, topic_specs(prefix, 3))
     marker = f"crash-{victim}-{uuid.uuid4().hex[:6]}"
-    with ScriptedModel() as model:
-        processes = ServiceProcesses(
-            bootstrap=bootstrap_servers,
-            prefix=prefix,
-            database_url=url,
-            keys=load_or_create(tmp_path),
-            approval_port=free_port(),
-            llm_base_url=model.base_url,
-            logs=tmp_path,
-            # A call the killed executor left started is re-run once its timeout and this
-            # grace have passed (30 s by default): the same path, sooner.
-            overrides={"tool-executor": {"IN_FLIGHT_GRACE_S": "2"}},
+    with scene(bootstrap_servers, pg_admin, tmp_path, "crash") as here, ScriptedModel() as model:
+        store, kafka = here.store, here.kafka
+        # A call the killed executor left started is re-run once its timeout and this
+        # grace have passed (30 s by default): the same path, sooner.
+        processes = here.processes(
+            model.base_url, overrides={"tool-executor": {"IN_FLIGHT_GRACE_S": "2"}}
         )
         processes.start_all()
         try:
-            run_ids = _submit(kafka, url, tmp_path, marker, range(RUNS // 2))
+            run_ids = submit_refunds(here, marker, range(RUNS // 2))
             _wait_for_progress(store, run_ids)
             group, topics = WORK[victim]
-            name = f"{prefix}-{victim}.{group}"
+            name = f"{kafka.topic_prefix}-{victim}.{group}"
             _wait_for(lambda: _backlog(kafka, name, topics, waiting=False)[0] > 0)
             processes.pause(victim)  # frozen holding whatever it fetched
-            run_ids += _submit(kafka, url, tmp_path, marker, range(RUNS // 2, RUNS))
+            run_ids += submit_refunds(here, marker, range(RUNS // 2, RUNS))
             _wait_for(lambda: _backlog(kafka, name, topics)[1] > 0)
             if victim in ON_THE_RUNS_PATH:
                 assert _open_runs(store, run_ids), "every run ended before the kill"
@@ -79,11 +55,9 @@ def test_a_service_killed_mid_run_loses_nothing_and_repeats_nothing(
             _every_run_fully_archived(store, run_ids)
         finally:
             processes.stop_all()
-    statuses = {r: outcomes[r].status if r in outcomes else None for r in run_ids}
-    assert set(statuses.values()) == {RunStatus.COMPLETED}, (statuses, processes.log(victim))
-    _one_refund_per_run(store, marker)
-    store.close()
-    databases.close()
+        statuses = {r: outcomes[r].status if r in outcomes else None for r in run_ids}
+        assert set(statuses.values()) == {RunStatus.COMPLETED}, (statuses, processes.log(victim))
+        _one_refund_per_run(store, marker)
 
 
 # The services a run waits for (approval and telemetry are off the path of these runs).
@@ -115,29 +89,6 @@ def _open_runs(store, run_ids):
     with store.transaction(read_only=True) as conn:
         runs = [PROJECTION.get(conn, r) for r in run_ids]
     return [r for r in runs if r is None or r.status == RunStatus.RUNNING]
-
-
-def _submit(kafka, url, data_dir, marker, numbers):
-    info = StackInfo(
-        bootstrap_servers=kafka.bootstrap_servers,
-        topic_prefix=kafka.topic_prefix,
-        database_url=url,
-        data_dir=str(data_dir),
-    )
-    run_ids = []
-    for n in numbers:
-        event = goal_event(
-            goal="refund",
-            playbook="refund-order",
-            inputs={"order_id": "2077", "amount_cents": 500, "reason": marker},
-            tenant="acme",
-            run_id=f"{marker}-{n}",
-            requested_by="crm",
-            limits=RunLimits(),
-        )
-        publish_goal(info, event)
-        run_ids.append(event.envelope.run_id)
-    return run_ids
 
 
 def _wait_for_progress(store, run_ids):

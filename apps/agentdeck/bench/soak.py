@@ -35,12 +35,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
 from agentdeck.approval import client
 from agentdeck.bench.processes import SERVICES, ServiceProcesses
-from agentdeck.bench.stack import fresh_database
+from agentdeck.bench.stack import fresh_database, terminate_connections
 from agentdeck.cli.producer import OPERATOR_KEY_ID
 from agentdeck.cli.schemas import SERVICE_SCHEMAS
 from agentdeck.cli.stackfile import StackInfo
@@ -439,13 +439,7 @@ class _Soak:
         admin = create_engine(_psycopg(self.config.admin_url), isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE datname = :db AND pid <> pg_backend_pid()"
-                    ),
-                    {"db": name},
-                )
+                terminate_connections(conn, name or "")
         finally:
             admin.dispose()
 

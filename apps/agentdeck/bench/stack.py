@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from agentdeck.bench.processes import ServiceProcesses
@@ -23,7 +23,7 @@ from agentdeck.embedded_stack.keys import load_or_create
 from agentdeck.kafka import ensure_topics, topic_specs
 from agentdeck.settings import KafkaSettings
 
-__all__ = ["BenchStack", "fresh_database", "kafka_for_phase"]
+__all__ = ["BenchStack", "fresh_database", "kafka_for_phase", "terminate_connections"]
 
 _PLAYBOOKS = Path(__file__).parent / "playbooks"
 _TOOLS = '["agentdeck.bench.tools"]'
@@ -43,6 +43,18 @@ def fresh_database(admin_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def terminate_connections(admin: Connection, database: str) -> None:
+    """Terminate every connection to ``database`` but ``admin``'s own (chaos: a database
+    restart, a network cut)."""
+    admin.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = :db AND pid <> pg_backend_pid()"
+        ),
+        {"db": database},
+    )
 
 
 @contextlib.contextmanager
