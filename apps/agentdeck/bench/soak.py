@@ -105,6 +105,9 @@ class SoakReport:
     """Calls that ran whose outcome is not in the archive (each one is a problem too)."""
     exits: list[str] = field(default_factory=list)
     """Services that ended on their own, restarted as an orchestrator would (each a problem)."""
+    crashes: Counter[str] = field(default_factory=Counter)
+    """Loops and tasks that crashed and were started again inside their service, by service
+    (no problem by itself: the checks say whether anything was lost)."""
 
     @property
     def ok(self) -> bool:
@@ -123,6 +126,7 @@ class SoakReport:
             "problems": self.problems,
             "archive_gaps": self.archive_gaps,
             "exits": self.exits,
+            "crashes": dict(self.crashes),
             "ok": self.ok,
         }
 
@@ -549,6 +553,12 @@ class _Soak:
         self._check_holds()
         if self.report.exits:
             problems.append(f"{len(self.report.exits)} service exit(s): {self.report.exits[:3]}")
+        processes = self.stack.processes
+        assert processes is not None  # noqa: S101 -- started
+        for service in SERVICES:  # each log holds every run of the service, restarts and all
+            crashed = processes.log(service).count("crashed; restarting")
+            if crashed:
+                self.report.crashes[service] = crashed
 
     def _check_effects(self, runs: dict[str, Any]) -> None:
         """No refund without its call in the ledger, none twice; no email delivered twice.
