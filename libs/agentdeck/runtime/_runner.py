@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import FrameType
+from typing import Any
 
 from agentdeck.contracts import Codec, Event, Producer
 from agentdeck.errors import ConfigError
@@ -145,25 +146,19 @@ class ServiceRunner:
     def start(self) -> None:
         """Start every loop and task in its own thread."""
         for sub in self._subscriptions:
-            worker = _Worker(sub.name, threading.Thread())
-            worker.thread = threading.Thread(
-                target=self._supervise,
-                args=(sub, worker),
-                name=f"{self.name}.{sub.name}",
-                daemon=True,
-            )
-            self._workers.append(worker)
+            self._workers.append(self._worker(sub.name, self._supervise, sub))
         for task_name, task in self._tasks:
-            worker = _Worker(task_name, threading.Thread())
-            worker.thread = threading.Thread(
-                target=self._supervise_task,
-                args=(task, worker),
-                name=f"{self.name}.{task_name}",
-                daemon=True,
-            )
-            self._workers.append(worker)
+            self._workers.append(self._worker(task_name, self._supervise_task, task))
         for worker in self._workers:
             worker.thread.start()
+
+    def _worker(self, name: str, supervise: Callable[[Any, _Worker], None], what: Any) -> _Worker:
+        """A worker whose thread runs ``supervise(what, worker)`` (not started yet)."""
+        worker = _Worker(name, threading.Thread())
+        worker.thread = threading.Thread(
+            target=supervise, args=(what, worker), name=f"{self.name}.{name}", daemon=True
+        )
+        return worker
 
     def _loop(self, sub: Subscription) -> ConsumerLoop:
         kafka = self.settings.kafka

@@ -1,6 +1,7 @@
 """A finished run's trace is exported once the run has settled, off the archive's path."""
 
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -104,19 +105,17 @@ def test_a_trace_is_built_from_the_events_handed_over_and_read_back_when_one_is_
     assert (partial, partial_reads) == (read_back, 1), "an event missing: the run is read back"
 
 
+def _exporting(store: Store, path: Path, max_runs: int = 10_000) -> RunTraces:
+    """Traces of ``store``'s runs written to ``path``, exported as soon as a run ends."""
+    sink = open_sink(otlp_endpoint="", trace_file=path)
+    return RunTraces(store, default_codec(), sink, group="g", settle_s=0, max_runs=max_runs)
+
+
 def test_memory_is_bounded_by_runs_and_an_evicted_run_is_read_back(engine, tmp_path):
     store = Store(engine)
     first, handed_first = _archive(store, 8)
     second, handed_second = _archive(store, 9)
-    path = tmp_path / "t.jsonl"
-    traces = RunTraces(
-        store,
-        default_codec(),
-        open_sink(otlp_endpoint="", trace_file=path),
-        group="g",
-        settle_s=0,
-        max_runs=1,
-    )
+    traces = _exporting(store, tmp_path / "t.jsonl", max_runs=1)
     traces.archived(handed_first)
     traces.archived(handed_second)  # evicts the first run's events
     traces.finished([first, second])
@@ -134,13 +133,7 @@ def test_an_export_the_database_refused_is_tried_again_and_nothing_is_lost(pg_ad
         store = Store(databases.new_engine())
         migrate(store.engine, *SERVICE_SCHEMAS)
         path = tmp_path / "traces.jsonl"
-        traces = RunTraces(
-            store,
-            default_codec(),
-            open_sink(otlp_endpoint="", trace_file=path),
-            group="g",
-            settle_s=0,
-        )
+        traces = _exporting(store, path)
         run_id, handed = _archive(store, 3)
         traces.archived(handed)
         traces.finished([run_id])
