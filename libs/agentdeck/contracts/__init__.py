@@ -7,6 +7,7 @@ from it and checked for drift; :class:`Codec` writes and reads the wire format.
 from __future__ import annotations
 
 from agentdeck.contracts import models
+from agentdeck.contracts._built import built, updated
 from agentdeck.contracts._codec import MARKER, Codec
 from agentdeck.contracts._envelope import NAMESPACE, deterministic_id, envelope_for, follow_up
 from agentdeck.contracts._files import schema_dir
@@ -30,12 +31,14 @@ __all__ = [
     "SchemaRegistry",
     "SchemaVersion",
     "SensitiveFields",
+    "built",
     "default_codec",
     "deterministic_id",
     "envelope_for",
     "follow_up",
     "models",
     "schema_dir",
+    "updated",
 ]
 
 #: Every event class, for codecs that decode anything (telemetry, tests, replay).

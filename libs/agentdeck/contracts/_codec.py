@@ -15,6 +15,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
+from agentdeck.contracts._builders import Builder, Unbuildable, compile_builder
 from agentdeck.contracts._reader import Reader, Unreadable, compile_reader
 from agentdeck.contracts._registry import SchemaRegistry, SchemaVersion
 from agentdeck.contracts._sensitive import FieldCipher, SensitiveFields
@@ -58,6 +59,7 @@ class Codec:
         self._writers: dict[type[Event], SchemaVersion] = {}
         self._models: dict[str, type[Event]] = {}
         self._readers: dict[bytes, Reader | None] = {}
+        self._builders: dict[type[Event], Builder | None] = {}
         for model in models:
             version = registry.latest(model.EVENT_TYPE)
             if version.version != model.SCHEMA_VERSION:
@@ -163,10 +165,7 @@ class Codec:
         record = self._read_body(data, writer, self._writers[model])
         if self.cipher is not None and self.opens:
             self.sensitive.open(writer.full_name, record, self.cipher)
-        try:
-            event = model.model_validate(record)
-        except ValidationError as exc:
-            raise DecodeError("invalid_payload", f"{writer.full_name}: {exc}") from exc
+        event = self._built(model, record)
         envelope = event.envelope
         if envelope.event_type != writer.full_name or envelope.schema_version != writer.version:
             raise DecodeError(
@@ -175,6 +174,22 @@ class Codec:
                 f"fingerprint says {writer.full_name} v{writer.version}",
             )
         return event
+
+    def _built(self, model: type[Event], record: dict[str, Any]) -> Event:
+        """The event in ``record``: made by the model's builder, else validated by pydantic."""
+        try:
+            build = self._builders[model]
+        except KeyError:
+            build = self._builders[model] = compile_builder(model)
+        if build is not None:
+            try:
+                return build(record)  # type: ignore[return-value]
+            except Unbuildable:
+                pass  # validation says what is wrong, or reads what the builder cannot
+        try:
+            return model.model_validate(record)
+        except ValidationError as exc:
+            raise DecodeError("invalid_payload", f"{model.EVENT_TYPE}: {exc}") from exc
 
     def _read_body(
         self, data: bytes, writer: SchemaVersion, reader: SchemaVersion

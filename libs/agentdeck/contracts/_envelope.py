@@ -14,17 +14,15 @@ __all__ = ["NAMESPACE", "deterministic_id", "envelope_for", "follow_up"]
 NAMESPACE = uuid.UUID("6f1c1c9e-4a52-5b7d-9a0e-2f6d3c1b8a40")
 
 _NAMESPACE_BYTES = NAMESPACE.bytes
-_VARIANT_VERSION_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
-_VARIANT_VERSION_SET = (0x8000 << 48) | (5 << 76)
+# The variant bits (10xx) over the digest's 17th hex digit.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def deterministic_id(*parts: str) -> str:
     """uuid5 of the parts: the same cause always yields the same event id."""
-    # uuid.uuid5, without building a UUID object: replay derives an id for every output.
-    digest = sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode(), usedforsecurity=False).digest()
-    value = int.from_bytes(digest[:16]) & _VARIANT_VERSION_CLEAR | _VARIANT_VERSION_SET
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    # uuid.uuid5 as text, without a UUID object: replay derives an id for every output.
+    h = sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def envelope_for(

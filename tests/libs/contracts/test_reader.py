@@ -19,44 +19,9 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from agentdeck.contracts import MARKER, DecodeError, SchemaRegistry, SchemaVersion, default_codec
 from agentdeck.contracts import models as m
 from agentdeck.contracts._reader import Unreadable, compile_reader
+from testkit.avro import VARIANTS, avro_datum
 
 VERSIONS = SchemaRegistry.load().versions()
-_TEXT = {"short": "x", "long": "ü€𝄞" * 40 + "y" * 200, "empty": ""}
-
-
-def _datum(node: Any, named: dict[str, Any], variant: str) -> Any:
-    """A value of ``node``; ``variant`` picks nulls, extremes, lengths."""
-    if isinstance(node, list):
-        branch = node[0] if variant == "nulls" else next(n for n in node if n != "null")
-        return _datum(branch, named, variant)
-    if isinstance(node, str):
-        if node in named:
-            return _datum(named[node], named, variant)
-        return {
-            "null": None,
-            "boolean": variant != "nulls",
-            "int": {"extreme": -(2**31), "nulls": 0}.get(variant, 63),
-            "long": {"extreme": -(2**63), "nulls": 0}.get(variant, 2**40 + 1),
-            "bytes": {"extreme": bytes(range(256)), "nulls": b""}.get(variant, b"\x00\xff"),
-            "string": _TEXT["long" if variant == "extreme" else "short"],
-        }[node]
-    kind = node["type"]
-    if node.get("logicalType") == "timestamp-micros":
-        return (
-            datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC)
-            if variant == "extreme"
-            else (datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
-        )
-    if kind == "record":
-        named[node["name"]] = node
-        return {f["name"]: _datum(f["type"], named, variant) for f in node["fields"]}
-    if kind == "enum":
-        named[node["name"]] = node
-        return node["symbols"][0 if variant == "nulls" else -1]
-    if kind == "array":
-        size = {"nulls": 0, "extreme": 70}.get(variant, 3)
-        return [_datum(node["items"], named, variant) for _ in range(size)]
-    return _datum(kind, named, variant)
 
 
 def _body(version: SchemaVersion, datum: dict[str, Any]) -> bytes:
@@ -65,12 +30,12 @@ def _body(version: SchemaVersion, datum: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("variant", ["plain", "nulls", "extreme"])
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"{v.full_name}.v{v.version}")
 def test_a_compiled_reader_reads_what_fastavro_reads(version: SchemaVersion, variant: str):
     read = compile_reader(version.parsed)
     assert read is not None
-    body = _body(version, _datum(version.parsed, {}, variant))
+    body = _body(version, avro_datum(version.parsed, {}, variant))
     expected = schemaless_reader(BytesIO(body), version.parsed, None)
 
     record, end = read(b"head" + body, 4)
@@ -167,7 +132,7 @@ def test_a_schema_with_a_type_the_readers_do_not_handle_has_none():
 def test_the_codec_reports_corrupt_bytes_as_before():
     codec = default_codec()
     writer = codec.registry.latest(m.StepScheduled.EVENT_TYPE)
-    body = _body(writer, _datum(writer.parsed, {}, "plain"))
+    body = _body(writer, avro_datum(writer.parsed, {}, "plain"))
     message = MARKER + writer.fingerprint + body
 
     with pytest.raises(DecodeError) as truncated:

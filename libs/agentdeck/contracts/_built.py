@@ -1,0 +1,115 @@
+"""Records built from values already of their fields' types, without validating them again.
+
+Validation belongs where values enter: a decoded message, a request, a stored
+state read back. Inside a service, a record made from other records' fields
+(an envelope from its cause, a step's state from the last one) holds values
+of the right types by construction, and validating them again is most of what
+building such a record costs on a hot path (the planner's decisions, replay).
+
+:func:`built` and :func:`updated` fill a model's fields as pydantic's own
+constructor would (defaults, the fields set) and check the field names, not
+the values: callers pass values typed as the fields are (mypy checks the
+call sites that name their fields).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+__all__ = ["built", "updated"]
+
+M = TypeVar("M", bound=BaseModel)
+
+_new = object.__new__
+_set = object.__setattr__
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What building a model needs: its fields in order, the required ones, the defaults."""
+
+    template: dict[str, Any]
+    """Every field in declaration order: its default, or ``_UNSET`` if it is required or made."""
+    names: frozenset[str]
+    required: frozenset[str]
+    made: tuple[tuple[str, Callable[[], Any]], ...]
+    """Fields whose default is made anew for each record (a factory, a mutable default)."""
+
+
+_SHAPES: dict[type[BaseModel], _Shape] = {}
+
+
+def _shape(cls: type[BaseModel]) -> _Shape:
+    shape = _SHAPES.get(cls)
+    if shape is not None:
+        return shape
+    if cls.__private_attributes__ or cls.model_config.get("extra") == "allow":
+        raise TypeError(f"{cls.__name__} has private or extra attributes: build it validated")
+    template: dict[str, Any] = {}
+    required: set[str] = set()
+    made: list[tuple[str, Callable[[], Any]]] = []
+    for name, info in cls.model_fields.items():
+        template[name] = _UNSET
+        if info.is_required():
+            required.add(name)
+        elif info.default_factory is not None:
+            made.append((name, info.default_factory))  # type: ignore[arg-type]
+        elif isinstance(info.default, (dict, list, set)):  # pydantic copies these too
+            made.append((name, _copier(info.default)))
+        else:
+            template[name] = info.default
+    shape = _Shape(template, frozenset(template), frozenset(required), tuple(made))
+    _SHAPES[cls] = shape
+    return shape
+
+
+def _copier(default: object) -> Callable[[], Any]:
+    return lambda: copy.deepcopy(default)
+
+
+def built(cls: type[M], fields: Mapping[str, Any]) -> M:
+    """``cls(**fields)`` without validating the values: for values of the fields' own types.
+
+    Fields left out take their defaults; the fields set are those given, as
+    pydantic records them. A name ``cls`` does not have, or a required field
+    left out, raises :class:`TypeError`.
+    """
+    shape = _shape(cls)
+    if not shape.names.issuperset(fields) or not shape.required.issubset(fields):
+        unknown = sorted(set(fields) - shape.names)
+        missing = sorted(shape.required - set(fields))
+        raise TypeError(f"{cls.__name__}: unknown fields {unknown}, missing fields {missing}")
+    values = {**shape.template, **fields}
+    for name, make in shape.made:
+        if name not in fields:
+            values[name] = make()
+    record = _new(cls)
+    _set(record, "__dict__", values)
+    _set(record, "__pydantic_fields_set__", set(fields))
+    _set(record, "__pydantic_extra__", None)
+    _set(record, "__pydantic_private__", None)
+    return record
+
+
+def updated(record: M, changes: Mapping[str, Any]) -> M:
+    """``record.model_copy(update=changes)``, for values of the fields' own types.
+
+    A name the record's model does not have raises :class:`TypeError` (pydantic's
+    copy would add it as a field).
+    """
+    cls = type(record)
+    shape = _shape(cls)
+    if not shape.names.issuperset(changes):
+        raise TypeError(f"{cls.__name__}: unknown fields {sorted(set(changes) - shape.names)}")
+    copied = _new(cls)
+    _set(copied, "__dict__", {**record.__dict__, **changes})
+    _set(copied, "__pydantic_fields_set__", record.__pydantic_fields_set__ | changes.keys())
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_private__", None)
+    return copied

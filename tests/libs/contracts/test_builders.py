@@ -1,0 +1,121 @@
+"""Decoded events are made by compiled builders exactly as pydantic's validation makes them.
+
+Every event model is built from records fastavro reads back (several data:
+optional fields null or set, empty and long arrays, extreme values) both ways,
+and the two must agree in values, in types all the way down and in the fields
+recorded as set. What a builder cannot convert exactly it refuses, and the
+codec validates those records, which says what is wrong with them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from io import BytesIO
+from typing import Any
+
+import pytest
+from fastavro import schemaless_reader, schemaless_writer
+from pydantic import BaseModel
+
+from agentdeck.contracts import ALL_EVENTS, MARKER, DecodeError, SchemaRegistry, default_codec
+from agentdeck.contracts import models as m
+from agentdeck.contracts._builders import Unbuildable, compile_builder
+from testkit.avro import VARIANTS, avro_datum
+
+REGISTRY = SchemaRegistry.load()
+
+
+def _record(model: type[m.Event], variant: str) -> dict[str, Any]:
+    """A record of ``model``'s schema, as an Avro reader gives it."""
+    parsed = REGISTRY.latest(model.EVENT_TYPE).parsed
+    datum = avro_datum(parsed, {}, variant)
+    datum["envelope"].update(event_type=model.EVENT_TYPE, schema_version=model.SCHEMA_VERSION)
+    buf = BytesIO()
+    schemaless_writer(buf, parsed, datum)
+    buf.seek(0)
+    record = schemaless_reader(buf, parsed, None)
+    assert isinstance(record, dict)
+    return record
+
+
+def _same(built: Any, validated: Any, at: str = "event") -> None:
+    """Equal, of the same type all the way down, with the same fields set."""
+    assert type(built) is type(validated), at
+    if isinstance(built, BaseModel):
+        assert built.model_fields_set == validated.model_fields_set, at
+        assert list(built.__dict__) == list(validated.__dict__), at  # field order too
+        for name in type(built).model_fields:
+            _same(getattr(built, name), getattr(validated, name), f"{at}.{name}")
+    elif isinstance(built, tuple):
+        assert len(built) == len(validated), at
+        for i, (a, b) in enumerate(zip(built, validated, strict=True)):
+            _same(a, b, f"{at}[{i}]")
+    elif isinstance(built, datetime):
+        assert built == validated, at
+        assert built.utcoffset() == validated.utcoffset(), at
+    else:
+        assert built == validated, at
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("model", ALL_EVENTS, ids=lambda model: model.__name__)
+def test_a_builder_makes_what_validation_makes(model: type[m.Event], variant: str):
+    build = compile_builder(model)
+    assert build is not None  # every event model's field types are handled
+    record = _record(model, variant)
+
+    _same(build(record), model.model_validate(record))
+
+
+def test_enums_tuples_and_nested_records_are_converted():
+    record = _record(m.PlanProposed, "plain")
+
+    event = compile_builder(m.PlanProposed)(record)  # type: ignore[misc]
+
+    assert isinstance(event.steps, tuple)
+    assert isinstance(event.steps[0], m.PlannedStep)
+    assert isinstance(event.steps[0].depends_on, tuple)
+    decided = compile_builder(m.PolicyDecided)(_record(m.PolicyDecided, "plain"))  # type: ignore[misc]
+    assert type(decided.outcome) is m.DecisionOutcome
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda r: r.update(outcome="MAYBE"), "a symbol the enum lacks"),
+        (lambda r: r.pop("reason"), "a field missing"),
+        (lambda r: r.update(extra="x"), "a field too many"),
+        (lambda r: (r.pop("reason"), r.update(extra="x")), "a field renamed"),
+        (lambda r: r.update(envelope=[1, 2]), "a list where a record is due"),
+        (lambda r: r["envelope"].pop("tenant"), "a nested field missing"),
+    ],
+)
+def test_a_builder_refuses_what_it_cannot_convert_exactly(change: Any, why: str):
+    record = _record(m.PolicyDecided, "plain")
+    change(record)
+
+    with pytest.raises(Unbuildable):
+        compile_builder(m.PolicyDecided)(record)  # type: ignore[misc]
+
+
+def test_the_codec_validates_what_a_builder_refuses(monkeypatch: pytest.MonkeyPatch):
+    codec = default_codec()
+    event = m.PolicyDecided.model_validate(_record(m.PolicyDecided, "plain"))
+    data = codec.encode(event)
+    assert data[:2] == MARKER
+    assert codec.decode(data) == event
+
+    def refuse(_record: dict[str, Any]) -> BaseModel:
+        raise Unbuildable
+
+    fresh = default_codec()
+    fresh._builders[m.PolicyDecided] = refuse
+    assert fresh.decode(data) == event  # validated instead
+
+    bad = _record(m.PolicyDecided, "plain")
+    bad["outcome"] = "MAYBE"  # as a reader of a newer writer's symbol might give it
+    monkeypatch.setattr(fresh, "_read_body", lambda *_args: bad)
+    fresh._builders[m.PolicyDecided] = compile_builder(m.PolicyDecided)
+    with pytest.raises(DecodeError) as caught:
+        fresh.decode(data)
+    assert caught.value.code == "invalid_payload"
