@@ -253,6 +253,25 @@ def test_a_retryable_tool_failure_is_retried_as_a_new_attempt():
     assert (again.attempt, again.idempotency_key != first.idempotency_key) == (2, True)
 
 
+@pytest.mark.parametrize("recorded", [True, False], ids=["request-kept", "state-before-requests"])
+def test_a_result_of_an_earlier_attempt_is_ignored(recorded: bool):
+    run = Run(goal())
+    run.feed(run.decision("lookup", m.DecisionOutcome.ALLOW))
+    late = run.completed("lookup", ORDER)  # attempt 1's key
+    run.feed(run.failed("lookup", retryable=True))
+    if not recorded:  # states saved before steps kept their request: the key is derived
+        step = run.run.step("lookup")
+        run.state = run.run.with_step("lookup", request=None)
+        assert step.attempt == run.run.step("lookup").attempt == 2
+
+    assert run.feed(late) == []
+    assert run.run.step("lookup").status is StepStatus.REQUESTED
+    current = run.completed("lookup", ORDER)  # attempt 2's key
+    run.feed(run.decision("lookup", m.DecisionOutcome.ALLOW))
+    assert types(run.feed(current)) == ["ToolCallRequested"]
+    assert run.run.step("lookup").status is StepStatus.COMPLETED
+
+
 def test_a_permanent_tool_failure_fails_the_run_with_the_executors_reason():
     run = Run(goal())
     run.feed(run.decision("lookup", m.DecisionOutcome.ALLOW))
@@ -314,3 +333,15 @@ def test_the_same_events_give_the_same_ids_and_stale_results_are_ignored():
     first.feed(stale)
     assert first.feed(stale) == [], "a duplicate result changes nothing"
     assert decide(first.state, goal(), ctx())[1] == [], "a duplicate goal changes nothing"
+
+
+def test_what_requests_are_built_from_unvalidated_is_held_to_its_type():
+    # Requests and envelopes are built from the context and the tool's contract as they are.
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ctx(datetime(2026, 1, 1))  # noqa: DTZ001 -- the naive time refused
+    info = ToolInfo("1.0.0", "WRITE", 10)  # type: ignore[arg-type]
+    assert info.side_effect is m.SideEffect.WRITE
+    with pytest.raises(ValueError, match="SideEffect"):
+        ToolInfo("1.0.0", "SOMETIMES", 10)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        ToolInfo("1.0.0", m.SideEffect.READ, "10")  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ run: the step is marked failed, nothing else happens, and the switch ends the ru
 
 from __future__ import annotations
 
-from agentdeck.contracts import Event
+from agentdeck.contracts import Event, updated
 from agentdeck.contracts import models as m
 from agentdeck.controls import RUN_CANCELLED, RUN_CANCELLED_POLICY
 from agentdeck.planner.core._emit import envelope
@@ -46,8 +46,8 @@ def cancel_run(state: RunState, switch: m.KillSwitchSet, ctx: Context) -> Result
         reason=switch.reason,
         cancelled_by=switch.set_by,
     )
-    done = state.model_copy(
-        update={"phase": RunPhase.CANCELLED, "finished_at": ctx.now, "updated_at": ctx.now}
+    done = updated(
+        state, {"phase": RunPhase.CANCELLED, "finished_at": ctx.now, "updated_at": ctx.now}
     )
     return done, [event]
 

@@ -36,6 +36,12 @@ class ToolInfo:
     """(a call's arguments, its output) -> the compensation's arguments (JSON);
     raises ValueError when they do not fit."""
 
+    def __post_init__(self) -> None:
+        # Requests are built from these fields without validation: hold them to their types.
+        object.__setattr__(self, "side_effect", SideEffect(self.side_effect))
+        if not isinstance(self.version, str) or not isinstance(self.max_cost_micros, int):
+            raise TypeError(f"ToolInfo({self.version!r}, max_cost_micros={self.max_cost_micros!r})")
+
 
 class PlaybookSource(Protocol):
     """Port: playbooks by name and version (None = the active version)."""
@@ -68,3 +74,8 @@ class Context:
     """
     targets: Mapping[str, RunState] = field(default_factory=dict)
     """For a rollback request: the states of the runs it names that the planner knows."""
+
+    def __post_init__(self) -> None:
+        # The events decided under this context are built from ``now`` without validation.
+        if self.now.tzinfo is None:
+            raise ValueError("Context.now must be timezone-aware")

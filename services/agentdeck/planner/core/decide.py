@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from agentdeck.contracts import Event
+from agentdeck.contracts import Event, updated
 from agentdeck.contracts import models as m
 from agentdeck.controls import RUN_CANCELLED
 from agentdeck.errors import ErrorCategory
@@ -184,7 +184,7 @@ def _step_failed(
     events: list[Event] = []
     if spec.on_failure is OnFailure.GOTO and spec.fallback is not None:
         state = state.with_step(spec.fallback, activated=True)
-        state = state.model_copy(update={"plan_version": state.plan_version + 1})
+        state = updated(state, {"plan_version": state.plan_version + 1})
         events.append(
             _replanned(
                 state,
@@ -223,7 +223,12 @@ def _replanned(
 
 
 def _current(state: RunState, step_id: str, key: str) -> bool:
-    return key == idempotency_key_for(state.run_id, step_id, state.step(step_id).attempt)
+    """Whether ``key`` is the effect key of the step's current attempt."""
+    step = state.step(step_id)
+    request = step.request  # in flight: it carries the key (derived as below)
+    if request is not None and request.attempt == step.attempt:
+        return key == request.idempotency_key
+    return key == idempotency_key_for(state.run_id, step_id, step.attempt)
 
 
 def _output(text: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentdeck.contracts import Event, deterministic_id
+from agentdeck.contracts import Event, deterministic_id, updated
 from agentdeck.contracts import models as m
 from agentdeck.errors import MESSAGE_LIMIT, ErrorCategory
 from agentdeck.hashing import canonical_json
@@ -94,12 +94,13 @@ def on_model_answer(state: RunState, recorded: m.LlmCallRecorded, ctx: Context) 
     if not conv.awaiting_model or recorded.envelope.event_id != answer_id(state.run_id, conv.turn):
         return state, []
     tokens = recorded.prompt_tokens + recorded.completion_tokens
-    state = state.model_copy(
-        update={
+    state = updated(
+        state,
+        {
             "tokens": state.tokens + tokens,
             "updated_at": ctx.now,
             "cost_micros": state.cost_micros + recorded.cost_micros,
-        }
+        },
     )
     try:
         answer = json.loads(recorded.response_json)
@@ -119,7 +120,7 @@ def on_model_answer(state: RunState, recorded: m.LlmCallRecorded, ctx: Context) 
         }
     )
     steps = {**state.steps, **{s: StepState() for s in step_ids}}
-    state = state.model_copy(update={"llm": conv, "steps": steps})
+    state = updated(state, {"llm": conv, "steps": steps})
     if not calls:
         return _complete(state, recorded, message.get("content") or "", ctx)
     events: list[Event] = []
@@ -139,8 +140,8 @@ def on_model_failure(state: RunState, failed: m.LlmCallFailed, ctx: Context) -> 
     current = conv.awaiting_model and failed.turn == conv.turn
     if not current or failed.attempt <= conv.failed_attempts:
         return state, []
-    conv = conv.model_copy(update={"failed_attempts": failed.attempt})
-    state = state.model_copy(update={"llm": conv, "updated_at": ctx.now})
+    conv = updated(conv, {"failed_attempts": failed.attempt})
+    state = updated(state, {"llm": conv, "updated_at": ctx.now})
     if failed.retry_in_ms is not None:
         return state, []
     return fail_run(state, failed, _gave_up(failed), ctx)
@@ -181,8 +182,8 @@ def answer_tool_message(state: RunState, step_id: str, content: str) -> RunState
     call_id = conv.calls.get(step_id, step_id)
     messages = (*conv.messages, {"role": "tool", "tool_call_id": call_id, "content": content})
     waiting = any(s.status in IN_FLIGHT_STATES for s in state.steps.values())
-    llm = conv.model_copy(update={"messages": messages, "awaiting_model": not waiting})
-    return state.model_copy(update={"llm": llm, "updated_at": state.updated_at})
+    llm = updated(conv, {"messages": messages, "awaiting_model": not waiting})
+    return updated(state, {"llm": llm, "updated_at": state.updated_at})
 
 
 def _assistant(message: dict[str, Any]) -> dict[str, Any]:
@@ -201,7 +202,7 @@ def _complete(state: RunState, cause: Event, text: str, ctx: Context) -> Result:
         tokens=state.tokens,
         cost_micros=state.cost_micros,
     )
-    done = state.model_copy(update={"phase": RunPhase.COMPLETED, "finished_at": ctx.now})
+    done = updated(state, {"phase": RunPhase.COMPLETED, "finished_at": ctx.now})
     return done, [event]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentdeck.contracts import Event
+from agentdeck.contracts import Event, updated
 from agentdeck.contracts import models as m
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.llm import answer_tool_message
@@ -33,7 +33,7 @@ def react_llm(state: RunState, step_id: str, event: Any, ctx: Context) -> Result
     if isinstance(event, m.ApprovalDenied | m.ApprovalExpired):
         return _told(state, step_id, StepStatus.FAILED, "a human did not approve this call", ctx)
     if isinstance(event, m.ToolCallCompleted):
-        state = state.model_copy(update={"cost_micros": state.cost_micros + event.cost_micros})
+        state = updated(state, {"cost_micros": state.cost_micros + event.cost_micros})
         return _told(state, step_id, StepStatus.COMPLETED, event.output_json, ctx)
     if isinstance(event, m.ToolCallFailed):
         f = event.failure
@@ -45,4 +45,4 @@ def react_llm(state: RunState, step_id: str, event: Any, ctx: Context) -> Result
 def _told(state: RunState, step_id: str, status: StepStatus, content: str, ctx: Context) -> Result:
     state = state.with_step(step_id, status=status)
     state = answer_tool_message(state, step_id, content)
-    return state.model_copy(update={"updated_at": ctx.now}), []
+    return updated(state, {"updated_at": ctx.now}), []

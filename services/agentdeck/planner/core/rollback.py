@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from agentdeck.contracts import Event
+from agentdeck.contracts import Event, updated
 from agentdeck.contracts import models as m
 from agentdeck.hashing import canonical_json
 from agentdeck.ids import idempotency_key_for
@@ -169,7 +169,7 @@ _NO_CALL = frozenset({StepStatus.PENDING, StepStatus.SKIPPED})
 
 
 def _settled(undo: PlannedUndo, outcome: m.RollbackOutcome, reason: str) -> PlannedUndo:
-    return undo.model_copy(update={"outcome": outcome, "reason": reason, "arguments": None})
+    return updated(undo, {"outcome": outcome, "reason": reason, "arguments": None})
 
 
 def _undo(state: RunState, step_id: str, ctx: Context) -> PlannedUndo:
@@ -214,7 +214,7 @@ def _undo(state: RunState, step_id: str, ctx: Context) -> PlannedUndo:
         return _settled(call, _O.NOT_UNDONE, f"{info.compensation}'s arguments: {exc}")
     if ctx.templates.templated(arguments):
         return _settled(call, _O.NOT_UNDONE, f"{info.compensation}'s arguments hold '{{{{'")
-    return call.model_copy(update={"arguments": json.loads(canonical_json(arguments))})
+    return updated(call, {"arguments": json.loads(canonical_json(arguments))})
 
 
 def noted(
@@ -258,7 +258,7 @@ def noted(
         events = [*events[:at], _report(after, cause, ctx), *events[at:]]
     final = next((e for e in events if isinstance(e, _FINAL)), None)
     if final is not None and after.ended_with is None:
-        after = after.model_copy(update={"ended_with": final})
+        after = updated(after, {"ended_with": final})
     return after, events
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentdeck.contracts import Event
+from agentdeck.contracts import Event, built, updated
 from agentdeck.contracts.models import (
     ErrorInfo,
     RunCompleted,
@@ -40,9 +40,7 @@ def fail_run(state: RunState, cause: Event, failure: ErrorInfo, ctx: Context) ->
         tool_calls=state.tool_calls,
         cost_micros=state.cost_micros,
     )
-    done = state.model_copy(
-        update={"phase": RunPhase.FAILED, "finished_at": ctx.now, "updated_at": ctx.now}
-    )
+    done = updated(state, {"phase": RunPhase.FAILED, "finished_at": ctx.now, "updated_at": ctx.now})
     return done, [event]
 
 
@@ -86,19 +84,22 @@ def request_call(
     if breach is not None:
         return fail_run(state, cause, breach, ctx)
     disc = str(attempt)
-    request = ToolCallRequested(
-        envelope=envelope(
-            cause, ToolCallRequested, state, ctx, step_id=step.id, discriminator=disc
-        ),
-        tool=step.tool,
-        tool_version=info.version,
-        arguments_json=arguments,
-        arguments_hash=digest,
-        idempotency_key=idempotency_key_for(state.run_id, step.id, attempt),
-        side_effect=info.side_effect,
-        max_cost_micros=info.max_cost_micros,
-        attempt=attempt,
-        principal=state.principal(),
+    request = built(  # from validated parts: the state, the playbook, the tool's contract
+        ToolCallRequested,
+        {
+            "envelope": envelope(
+                cause, ToolCallRequested, state, ctx, step_id=step.id, discriminator=disc
+            ),
+            "tool": step.tool,
+            "tool_version": info.version,
+            "arguments_json": arguments,
+            "arguments_hash": digest,
+            "idempotency_key": idempotency_key_for(state.run_id, step.id, attempt),
+            "side_effect": info.side_effect,
+            "max_cost_micros": info.max_cost_micros,
+            "attempt": attempt,
+            "principal": state.principal(),
+        },
     )
     counts = dict(state.call_counts)
     counts[call_key] = counts.get(call_key, 0) + 1
@@ -189,7 +190,7 @@ def _complete(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -
         tokens=state.tokens,
         cost_micros=state.cost_micros,
     )
-    done = state.model_copy(
-        update={"phase": RunPhase.COMPLETED, "finished_at": ctx.now, "updated_at": ctx.now}
+    done = updated(
+        state, {"phase": RunPhase.COMPLETED, "finished_at": ctx.now, "updated_at": ctx.now}
     )
     return done, [event]

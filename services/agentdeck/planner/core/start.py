@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from agentdeck.contracts import Event
+from agentdeck.contracts import Event, updated
 from agentdeck.contracts import models as m
 from agentdeck.errors import ErrorCategory, Failure, error_info
 from agentdeck.hashing import canonical_json
@@ -185,7 +185,7 @@ def _start_llm_run(
         model=model,
         messages=({"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}),
     )
-    state = state.model_copy(update={"llm": conversation})
+    state = updated(state, {"llm": conversation})
     started = m.RunStarted(
         envelope=envelope(goal, m.RunStarted, state, ctx),
         planner=m.PlannerKind.LLM,

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from agentdeck.contracts import built, updated
 from agentdeck.contracts.models import (
     ErrorInfo,
     Principal,
@@ -174,7 +175,7 @@ class RunState(BaseModel):
         """Who the run acts for, as verified at admission; None for runs recorded before."""
         if not self.producer:
             return None
-        return Principal(producer=self.producer, requested_by=self.requested_by)
+        return built(Principal, {"producer": self.producer, "requested_by": self.requested_by})
 
     def step(self, step_id: str) -> StepState:
         """The state of ``step_id``."""
@@ -190,12 +191,12 @@ class RunState(BaseModel):
         self, changes: Mapping[str, Mapping[str, Any]], run: Mapping[str, Any] | None = None
     ) -> RunState:
         """A copy with each step of ``changes`` changed (and the run's fields in ``run``): one
-        copy of the run however many steps change."""
+        copy of the run however many steps change. The values are not validated again: they
+        are of the fields' types (the states the planner reads back are validated then)."""
         steps = dict(self.steps)
         for step_id, changed in changes.items():
-            # Built anew, validated: for a model this small, cheaper than a copy.
-            steps[step_id] = StepState(**{**steps[step_id].__dict__, **changed})
-        return self.model_copy(update={**(run or {}), "steps": steps})
+            steps[step_id] = updated(steps[step_id], changed)
+        return updated(self, {**(run or {}), "steps": steps})
 
     def scope(self) -> dict[str, Any]:
         """What templates see."""
