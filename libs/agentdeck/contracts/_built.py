@@ -80,7 +80,7 @@ def built(cls: type[M], fields: Mapping[str, Any]) -> M:
     pydantic records them. A name ``cls`` does not have, or a required field
     left out, raises :class:`TypeError`.
     """
-    shape = _shape(cls)
+    shape = _SHAPES.get(cls) or _shape(cls)
     if not shape.names.issuperset(fields) or not shape.required.issubset(fields):
         unknown = sorted(set(fields) - shape.names)
         missing = sorted(shape.required - set(fields))
@@ -104,7 +104,7 @@ def updated(record: M, changes: Mapping[str, Any]) -> M:
     copy would add it as a field).
     """
     cls = type(record)
-    shape = _shape(cls)
+    shape = _SHAPES.get(cls) or _shape(cls)
     if not shape.names.issuperset(changes):
         raise TypeError(f"{cls.__name__}: unknown fields {sorted(set(changes) - shape.names)}")
     copied = _new(cls)

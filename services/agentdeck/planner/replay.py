@@ -212,6 +212,10 @@ def _same(value: Any, other: Any) -> bool:
     return bool(value == other)
 
 
+_REPLAY = Producer(service="planner", version="replay")
+"""The producer of a decision that recorded no output."""
+
+
 @dataclass(frozen=True)
 class _Pinned:
     """The playbook version the recorded run was pinned to, whatever is active now.
@@ -315,7 +319,7 @@ class _Replayer:
         principal = started.principal if started is not None else None
         return Context(
             now=first.occurred_at,
-            producer=first.producer if recorded else Producer(service="planner", version="replay"),
+            producer=first.producer if recorded else _REPLAY,
             playbooks=self.playbooks,
             tools=self.tools,
             templates=self.templates,

@@ -1,5 +1,6 @@
 """The planner's decisions, driven event by event with no broker, database or clock."""
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from agentdeck.contracts import models as m
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.core import Context, RunPhase, RunState, StepStatus, Templates, decide
 from agentdeck.planner.core.context import ToolInfo
+from agentdeck.planner.core.playbook import Playbook, PlaybookStep
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 ME = Producer(service="planner", version="test")
@@ -345,3 +347,34 @@ def test_what_requests_are_built_from_unvalidated_is_held_to_its_type():
         ToolInfo("1.0.0", "SOMETIMES", 10)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         ToolInfo("1.0.0", m.SideEffect.READ, "10")  # type: ignore[arg-type]
+
+
+class _One:
+    """A playbook source of one playbook."""
+
+    def __init__(self, playbook: Playbook) -> None:
+        self.playbook = playbook
+
+    def get(self, name: str, version: str | None) -> Playbook:  # noqa: ARG002 -- the one
+        return self.playbook
+
+
+def test_a_step_listed_before_the_skipped_step_it_waits_for_runs_in_the_same_decision():
+    playbook = Playbook(
+        name="refund-order",
+        version="9",
+        steps=(
+            PlaybookStep(
+                id="notify", tool="draft_email", depends_on=("refund",), trigger="none_failed"
+            ),
+            PlaybookStep(id="refund", tool="create_refund", when="inputs.amount_cents > 10**6"),
+        ),
+    )  # type: ignore[arg-type]
+    context = dataclasses.replace(ctx(), playbooks=_One(playbook))
+
+    state, out = decide(None, goal(), context)
+
+    assert state is not None
+    assert state.step("refund").status is StepStatus.SKIPPED
+    assert types(out) == ["RunStarted", "PlanProposed", "ToolCallRequested"]
+    assert out[-1].envelope.step_id == "notify"

@@ -140,17 +140,18 @@ def _ready(state: RunState, step: PlaybookStep) -> bool | None:
 def advance(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -> Result:
     """Request every step that became ready; complete the run when nothing is left."""
     events: list[Event] = []
-    progressed = True
-    while progressed and state.phase is RunPhase.RUNNING:
-        progressed = False
+    again = True
+    while again and state.phase is RunPhase.RUNNING:
+        # Only a skipped step can make a step looked at earlier ready (it counts as done
+        # for its dependents); a requested one cannot, so a pass without skips is the last.
+        again = False
         for step in playbook.steps:
-            current = state.step(step.id)
+            current = state.steps[step.id]
             if current.status is not StepStatus.PENDING or not current.activated:
                 continue
             ready = _ready(state, step)
             if ready is None:
                 continue
-            progressed = True
             try:
                 runs = ready and (
                     step.when is None
@@ -161,6 +162,7 @@ def advance(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -> 
                 return state, events + more
             if not runs:
                 state = state.with_step(step.id, status=StepStatus.SKIPPED)
+                again = True
                 continue
             state, more = request_call(state, step, 1, cause, ctx)
             events += more

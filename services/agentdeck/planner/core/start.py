@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from agentdeck.contracts import Event, updated
+from agentdeck.contracts import Event, built, updated
 from agentdeck.contracts import models as m
 from agentdeck.errors import ErrorCategory, Failure, error_info
 from agentdeck.hashing import canonical_json
@@ -33,15 +33,23 @@ LLM_AGENT = "llm-agent"
 def planned_steps(steps: Sequence[PlaybookStep]) -> tuple[m.PlannedStep, ...]:
     """The plan as the PlanProposed event carries it (arguments still templated)."""
     return tuple(
-        m.PlannedStep(
-            step_id=s.id,
-            tool=s.tool,
-            arguments_json=canonical_json(s.args),
-            depends_on=s.depends_on,
-            condition=s.when,
+        built(  # from the validated playbook
+            m.PlannedStep,
+            {
+                "step_id": s.id,
+                "tool": s.tool,
+                "arguments_json": canonical_json(s.args),
+                "depends_on": s.depends_on,
+                "condition": s.when,
+            },
         )
         for s in steps
     )
+
+
+_PENDING = StepState()
+_FALLBACK = StepState(activated=False)
+"""A step's state before anything happened to it (states are immutable: shared)."""
 
 
 def _initial(
@@ -61,7 +69,7 @@ def _initial(
         limits=goal.limits,
         correlation_id=env.correlation_id,
         traceparent=env.traceparent,
-        steps={s.id: StepState(activated=not s.only_as_fallback) for s in playbook.steps},
+        steps={s.id: _FALLBACK if s.only_as_fallback else _PENDING for s in playbook.steps},
         started_at=ctx.now,
         updated_at=ctx.now,
     )
