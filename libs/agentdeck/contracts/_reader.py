@@ -31,21 +31,6 @@ class Unreadable(Exception):
     """This reader cannot read the message exactly as fastavro would."""
 
 
-def _long(data: bytes, pos: int) -> tuple[int, int]:
-    """A zig-zag varint of at most 64 bits (as fastavro reads it) at ``pos``."""
-    byte = data[pos]
-    value, shift, pos = byte & 0x7F, 7, pos + 1
-    while byte & 0x80:
-        if shift >= _LONG_BITS:
-            raise Unreadable
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        shift, pos = shift + 7, pos + 1
-    if value >> 64:
-        raise Unreadable
-    return (value >> 1) ^ -(value & 1), pos
-
-
 class _Generator:
     """Writes the body of one reader function, a statement per line.
 
@@ -96,7 +81,8 @@ class _Generator:
             raise Unreadable
 
     def _long(self, target: str, indent: int) -> None:
-        """Reads a varint into ``target``: one or two bytes inline, longer ones by a call."""
+        """Reads a varint into ``target``: one or two bytes at once, longer ones (timestamps)
+        in a loop; a varint of more than 64 bits is refused, as fastavro refuses it."""
         self.emit(
             indent,
             "b = data[pos]",
@@ -106,7 +92,16 @@ class _Generator:
             "    if c < 128:",
             f"        {target} = (b & 127) | (c << 7); pos += 2",
             f"        {target} = ({target} >> 1) ^ -({target} & 1)",
-            f"    else: {target}, pos = _long(data, pos)",
+            "    else:",
+            f"        {target} = (b & 127) | ((c & 127) << 7); shift = 14; pos += 2",
+            "        while True:",
+            "            b = data[pos]; pos += 1",
+            f"            {target} |= (b & 127) << shift",
+            "            if b < 128: break",
+            "            shift += 7",
+            f"            if shift >= {_LONG_BITS}: raise Unreadable",
+            f"        if {target} >> 64: raise Unreadable",
+            f"        {target} = ({target} >> 1) ^ -({target} & 1)",
         )
 
     def _index(self, count: int, indent: int) -> None:
@@ -184,7 +179,6 @@ def compile_reader(parsed: dict[str, Any]) -> Reader | None:
         ]
     )
     namespace: dict[str, Any] = {
-        "_long": _long,
         "_EPOCH": _EPOCH,
         "_timedelta": timedelta,
         "Unreadable": Unreadable,

@@ -110,6 +110,7 @@ def test_an_array_written_in_blocks_with_sizes_reads_as_one_list():
         b"\x01\x02\x02\x04\xff\xfe\x00",  # a string that is not UTF-8
         b"\x01\x02\x02\x03\x00",  # a negative length
         b"\x01\x02\x00\x02" + b"\xff" * 11,  # a varint of more than 64 bits
+        b"\x01\x02\x00\x02" + b"\xff" * 9 + b"\x7f",  # ten bytes, yet more than 64 bits
         b"\x01\x02",  # the end of the data in the middle of the record
     ],
 )
