@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agentdeck.claimcheck import ClaimCheck, references
+from agentdeck.claimcheck import REFERENCE_PREFIX, ClaimCheck, references
 from agentdeck.cli.replay import load_run, log_order
 from agentdeck.contracts import Codec, DecodeError, Event, default_codec
 from agentdeck.contracts import models as m
@@ -36,6 +36,7 @@ __all__ = ["ArchiveReplay", "replay_archive"]
 
 _TERMINAL = frozenset(t.EVENT_TYPE for t in (m.RunCompleted, m.RunFailed, m.RunCancelled))
 _SEALED = PREFIX.encode()
+_CLAIMED = REFERENCE_PREFIX.encode()
 
 
 @dataclass
@@ -165,6 +166,7 @@ class _RangeReplay:
 
         events = self._decoded(run.payloads)
         sealed = any(_SEALED in payload for payload in run.payloads)
+        claimed = any(_CLAIMED in payload for payload in run.payloads)
         chained = list(events)
         while chained:  # the skipped events each read event descends from, for log_order
             cause = chained.pop().envelope.causation_id
@@ -172,9 +174,11 @@ class _RangeReplay:
                 payload = run.others.pop(cause)
                 found = self._decoded([payload])
                 sealed = sealed or _SEALED in payload
+                claimed = claimed or _CLAIMED in payload
                 events += found
                 chained += found
-        if any(references(e) for e in events):
+        # A reference is in its event's bytes, or in a sealed value the codec opened.
+        if (claimed or sealed) and any(references(e) for e in events):
             cipher = self.codec.cipher  # payloads are sealed like the fields they stand for
             sealer = cipher if isinstance(cipher, Sealer) else None
             events = ClaimCheck(store.payloads, cipher=sealer).resolve(conn, events)

@@ -50,6 +50,13 @@ _OUTPUTS = (
     m.RunCancelled,
 )
 
+# Membership by exact type (the event classes are never subclassed): an isinstance check
+# against a tuple of models that fails goes through their metaclass for each.
+_OUTPUT_TYPES: frozenset[type[Event]] = frozenset(_OUTPUTS)
+_MODEL_OUTCOMES: frozenset[type[Event]] = frozenset(MODEL_OUTCOMES)
+_FOLDED: frozenset[type[Event]] = frozenset(RELEVANT) - _MODEL_OUTCOMES
+"""The inputs folded in log order (a model's outcomes are folded when the run waits for them)."""
+
 # StepScheduled, which runs recorded before the event model v3 carry next to each
 # ToolCallRequested, is not an output any more and is not compared: the request
 # carries the same tool and attempt.
@@ -245,28 +252,23 @@ class _Replayer:
     ) -> None:
         self.events = events
         self.targets = targets
-        started = next((e for e in events if isinstance(e, m.RunStarted)), None)
+        started = next((e for e in events if type(e) is m.RunStarted), None)
         playbook_run = started if started and started.planner is m.PlannerKind.PLAYBOOK else None
         self.playbooks = _Pinned(playbooks, playbook_run)
         self.tools, self.templates = tools, templates
         self.caused: dict[str, list[Event]] = {}
-        for out in (e for e in events if isinstance(e, _OUTPUTS)):
+        for out in (e for e in events if type(e) in _OUTPUT_TYPES):
             self.caused.setdefault(out.envelope.causation_id or "", []).append(out)
-        self.models = {e.envelope.event_id: e for e in events if isinstance(e, MODEL_OUTCOMES)}
+        self.models = {e.envelope.event_id: e for e in events if type(e) in _MODEL_OUTCOMES}
         self.model = started.pinned_version if started else ""
         self.waited: tuple[m.GoalSubmitted, m.RunQueued] | None = None
 
     def run(self) -> ReplayResult:
         state: RunState | None = None
         decisions = 0
+        # A model's outcomes are folded when the run waits for them (_model_turns).
         inputs = sorted(
-            # A model's outcomes are folded when the run waits for them (_model_turns).
-            (
-                e
-                for e in self.events
-                if isinstance(e, RELEVANT) and not isinstance(e, MODEL_OUTCOMES)
-            ),
-            key=lambda e: e.envelope.occurred_at,
+            (e for e in self.events if type(e) in _FOLDED), key=lambda e: e.envelope.occurred_at
         )
         for event in inputs:
             state, divergence = self._step(state, event)
@@ -281,16 +283,16 @@ class _Replayer:
         self, state: RunState | None, event: Event
     ) -> tuple[RunState | None, Divergence | None]:
         recorded = self.caused.get(event.envelope.event_id, [])
-        queued = next((e for e in recorded if isinstance(e, m.RunQueued)), None)
+        queued = next((e for e in recorded if type(e) is m.RunQueued), None)
         held: list[Event] = []
-        if queued is not None and isinstance(event, m.GoalSubmitted):
+        if queued is not None and type(event) is m.GoalSubmitted:
             # The goal waited for its scope to be resumed: decided under the recorded
             # pause first, then (if it was resumed) as it would have been on arrival.
             recorded = [e for e in recorded if e is not queued]
             held = self._held(event, queued)
             if not recorded:
                 return state, self._compared(event, [queued], held)
-        elif state is None and self.waited is not None and isinstance(event, m.KillSwitchSet):
+        elif state is None and self.waited is not None and type(event) is m.KillSwitchSet:
             goal, waited = self.waited  # cancelled while it waited: it never started
             ctx = self._context(event, recorded)
             ended = waiting_cancelled(
@@ -315,7 +317,7 @@ class _Replayer:
 
     def _context(self, cause: Event, recorded: list[Event]) -> Context:
         first = recorded[0].envelope if recorded else cause.envelope
-        started = next((e for e in recorded if isinstance(e, m.RunStarted)), None)
+        started = next((e for e in recorded if type(e) is m.RunStarted), None)
         principal = started.principal if started is not None else None
         return Context(
             now=first.occurred_at,
@@ -325,7 +327,7 @@ class _Replayer:
             templates=self.templates,
             model_for=lambda _goal: self.model,
             admission=recorded_admission(principal) if principal is not None else None,
-            targets=self.targets if isinstance(cause, m.RollbackRequested) else {},
+            targets=self.targets if type(cause) is m.RollbackRequested else {},
         )
 
     def _model_turns(self, state: RunState | None) -> tuple[RunState | None, Divergence | None]:

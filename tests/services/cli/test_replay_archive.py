@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from agentdeck.claimcheck import reference_json
 from agentdeck.cli.replay import log_order
 from agentdeck.cli.replay_archive import replay_archive
 from agentdeck.contracts import Event, default_codec
@@ -112,4 +113,42 @@ def test_a_missing_recorded_decision_is_the_divergence_replay_run_names(
 
     assert len(divergences) == 1
     assert replayed.divergences == divergences
+    assert replayed.decisions == decisions
+
+
+def test_an_output_stored_by_reference_is_read_in_full_before_its_run_is_replayed(
+    tmp_path: Path,
+) -> None:
+    records = _records()
+    decisions, _ = _expected(records)
+    codec = default_codec()
+    store = Store.open("", data_dir=str(tmp_path))
+    with store, store.transaction() as conn:
+        # The first tool output of the automatic refund (its lookup, which later steps
+        # read) moves to the payload store; the event carries the reference instead.
+        at, event = next(
+            (i, event)
+            for i, r in enumerate(records)
+            if r.run_id and "auto" in r.run_id
+            for event in [codec.decode(r.payload)]
+            if isinstance(event, m.ToolCallCompleted)
+        )
+        ref = store.payloads.put(conn, event.output_json.encode())
+        moved = event.model_copy(update={"output_json": reference_json(ref)})
+        record = records[at]
+        records[at] = archive_record(
+            moved,
+            value=codec.encode(moved),
+            fingerprint_hex=record.schema_fingerprint,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            headers=(),
+            archived_at=record.archived_at,
+        )
+        store.archive.append_many(conn, records)
+    with store:
+        replayed = replay_archive(store, playbooks=PLAYBOOKS, tools=TOOLS, processes=1)
+
+    assert replayed.divergences == []
     assert replayed.decisions == decisions

@@ -54,9 +54,10 @@ def cancel_run(state: RunState, switch: m.KillSwitchSet, ctx: Context) -> Result
 
 def refused_as_cancelled(event: Event) -> bool:
     """Whether ``event`` refuses a call because its run was cancelled."""
-    if isinstance(event, m.ToolCallFailed):
+    # Exact types: the event classes are never subclassed.
+    if type(event) is m.ToolCallFailed:
         return event.failure.code == RUN_CANCELLED
-    if isinstance(event, m.PolicyDecided):
+    if type(event) is m.PolicyDecided:
         denied = event.outcome is m.DecisionOutcome.DENY
         return denied and RUN_CANCELLED_POLICY in event.matched_policies
     return False

@@ -41,20 +41,22 @@ def decide(state: RunState | None, event: Event, ctx: Context) -> Result:
 
 
 def _decide(state: RunState | None, event: Event, ctx: Context) -> Result:
-    if isinstance(event, m.GoalSubmitted):
+    # Exact types (the event classes are generated, never subclassed): an isinstance check
+    # that fails goes through the models' metaclass and costs several times more.
+    if type(event) is m.GoalSubmitted:
         return (state, []) if state is not None else start_run(event, ctx)
-    if isinstance(event, m.RollbackRequested):
+    if type(event) is m.RollbackRequested:
         return (state, []) if state is not None else start_rollback(event, ctx)
     if state is None or state.phase is not RunPhase.RUNNING:
         return state, []
-    if isinstance(event, m.KillSwitchSet):
+    if type(event) is m.KillSwitchSet:
         return cancel_run(state, event, ctx)
-    if isinstance(event, m.RunDeadlineReached):
+    if type(event) is m.RunDeadlineReached:
         late = deadline_passed(state, ctx.now)
         return (state, []) if late is None else fail_run(state, event, late, ctx)
-    if isinstance(event, m.LlmCallRecorded):
+    if type(event) is m.LlmCallRecorded:
         return on_model_answer(state, event, ctx) if state.llm else (state, [])
-    if isinstance(event, m.LlmCallFailed):
+    if type(event) is m.LlmCallFailed:
         return on_model_failure(state, event, ctx) if state.llm else (state, [])
     react = _REACTIONS.get(type(event))
     step_id = event.envelope.step_id

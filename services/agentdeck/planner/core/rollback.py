@@ -225,7 +225,7 @@ def noted(
     before its final event."""
     changes: dict[str, dict[str, Any]] = {}
     for event in events:
-        if not isinstance(event, m.ToolCallRequested):
+        if type(event) is not m.ToolCallRequested:  # exact: event classes are never subclassed
             continue
         step = after.steps.get(event.envelope.step_id or "")
         # request_call records its own request; a model-planned call is recorded here.
@@ -244,7 +244,7 @@ def noted(
         if settled and (step.request is not None or "request" in changes.get(step_id, {})):
             changes.setdefault(step_id, {})["request"] = None
     run: dict[str, Any] = {}
-    if isinstance(cause, m.ToolCallCompleted) and before is not None:
+    if type(cause) is m.ToolCallCompleted and before is not None:
         completed = cause.envelope.step_id or ""
         was, now = before.steps.get(completed), after.steps.get(completed)
         done = StepStatus.COMPLETED
@@ -254,15 +254,15 @@ def noted(
         after = after.with_steps(changes, run)
     running = before is None or before.phase is RunPhase.RUNNING
     if after.rollback is not None and running and after.phase is not RunPhase.RUNNING:
-        at = next((i for i, e in enumerate(events) if isinstance(e, _FINAL)), len(events))
+        at = next((i for i, e in enumerate(events) if type(e) in _FINAL), len(events))
         events = [*events[:at], _report(after, cause, ctx), *events[at:]]
-    final = next((e for e in events if isinstance(e, _FINAL)), None)
+    final = next((e for e in events if type(e) in _FINAL), None) if events else None
     if final is not None and after.ended_with is None:
         after = updated(after, {"ended_with": final})
     return after, events
 
 
-_FINAL = (m.RunCompleted, m.RunFailed, m.RunCancelled)
+_FINAL = frozenset({m.RunCompleted, m.RunFailed, m.RunCancelled})
 
 
 def _report(state: RunState, cause: Event, ctx: Context) -> m.RollbackReported:
