@@ -20,7 +20,7 @@ from agentdeck.planner.core.admission import (
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.llm import SYSTEM_PROMPT
 from agentdeck.planner.core.pause import run_queued
-from agentdeck.planner.core.playbook import Playbook, PlaybookStep
+from agentdeck.planner.core.playbook import Playbook, PlaybookStep, written_arguments
 from agentdeck.planner.core.schedule import advance, fail_run
 from agentdeck.planner.core.state import LlmConversation, RunState, StepState
 
@@ -38,7 +38,7 @@ def planned_steps(steps: Sequence[PlaybookStep]) -> tuple[m.PlannedStep, ...]:
             {
                 "step_id": s.id,
                 "tool": s.tool,
-                "arguments_json": canonical_json(s.args),
+                "arguments_json": written_arguments(s)[0],
                 "depends_on": s.depends_on,
                 "condition": s.when,
             },
