@@ -60,6 +60,7 @@ class Codec:
         self._models: dict[str, type[Event]] = {}
         self._readers: dict[bytes, Reader | None] = {}
         self._builders: dict[type[Event], Builder | None] = {}
+        self._model_readers: dict[type[Event], Reader | None] = {}
         for model in models:
             version = registry.latest(model.EVENT_TYPE)
             if version.version != model.SCHEMA_VERSION:
@@ -162,10 +163,14 @@ class Codec:
         model = self._models.get(writer.full_name)
         if model is None:
             raise DecodeError("unknown_fingerprint", f"{writer.full_name} is not decoded here")
-        record = self._read_body(data, writer, self._writers[model])
-        if self.cipher is not None and self.opens:
-            self.sensitive.open(writer.full_name, record, self.cipher)
-        event = self._built(model, record)
+        reader = self._writers[model]
+        opening = self.cipher is not None and self.opens
+        event = None if opening or reader is not writer else self._read_model(data, model)
+        if event is None:
+            record = self._read_body(data, writer, reader)
+            if opening:
+                self.sensitive.open(writer.full_name, record, self.cipher)  # type: ignore[arg-type]
+            event = self._built(model, record)
         envelope = event.envelope
         if envelope.event_type != writer.full_name or envelope.schema_version != writer.version:
             raise DecodeError(
@@ -174,6 +179,21 @@ class Codec:
                 f"fingerprint says {writer.full_name} v{writer.version}",
             )
         return event
+
+    def _read_model(self, data: bytes, model: type[Event]) -> Event | None:
+        """The event read by the compiled reader of its model; None: the other way reads it."""
+        try:
+            read = self._model_readers[model]
+        except KeyError:
+            parsed = self._writers[model].parsed
+            read = self._model_readers[model] = compile_reader(parsed, model)
+        if read is None:
+            return None
+        try:
+            event, end = read(data, _PREFIX)
+        except Unreadable:
+            return None
+        return event if end == len(data) else None
 
     def _built(self, model: type[Event], record: dict[str, Any]) -> Event:
         """The event in ``record``: made by the model's builder, else validated by pydantic."""

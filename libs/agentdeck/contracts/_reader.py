@@ -9,19 +9,42 @@ as symbols, arrays as lists) and only that. Anything it does not handle (a
 type the schemas do not use, a value it cannot read exactly as fastavro
 would) makes it raise :class:`Unreadable`, and the caller reads the message
 with fastavro, which also reports what is wrong with it.
+
+Given the record's model too, a reader makes the model itself, as
+validating what fastavro reads would make it (enum members, tuples, nested
+models, the fields set), without the dicts in between: the models are
+generated from the schemas, so what the reader reads is of their fields'
+types. A model whose fields do not match its schema exactly has no such
+reader.
 """
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from itertools import count
 from typing import Any
 
+from pydantic import AwareDatetime, BaseModel
+
 __all__ = ["Reader", "Unreadable", "compile_reader"]
 
-Reader = Callable[[bytes, int], tuple[dict[str, Any], int]]
-"""Reads one record from ``data`` at ``pos``: ``(record, position after it)``."""
+Reader = Callable[[bytes, int], tuple[Any, int]]
+"""Reads one record from ``data`` at ``pos``: ``(record, position after it)``; the record
+is a dict, or the model the reader was compiled for."""
+
+_NONE = type(None)
+_PRIMITIVE = {
+    "int": int,
+    "long": int,
+    "string": str,
+    "bytes": bytes,
+    "boolean": bool,
+    "null": _NONE,
+}
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LONG_BITS = 70
@@ -38,8 +61,10 @@ class _Generator:
     indexes) are read inline; calls cost more than the reading here.
     """
 
-    def __init__(self, named: dict[str, Any]) -> None:
+    def __init__(self, named: dict[str, Any], *, typed: bool) -> None:
         self.named = named
+        self.typed = typed
+        """Records are made as models: each read is given the annotation of what it reads."""
         self.lines: list[str] = []
         self.constants: dict[str, object] = {}
         self._ids = count()
@@ -50,12 +75,16 @@ class _Generator:
     def emit(self, indent: int, *lines: str) -> None:
         self.lines += ["    " * indent + line for line in lines]
 
-    def read(self, schema: Any, target: str, indent: int) -> None:
-        """Statements that read ``schema`` into the variable ``target``."""
+    def read(self, schema: Any, target: str, indent: int, ann: Any = None) -> None:
+        """Statements that read ``schema`` into the variable ``target`` (typed: of ``ann``)."""
         if isinstance(schema, list):
-            self._union(schema, target, indent)
+            self._union(schema, target, indent, ann)
         elif isinstance(schema, dict):
-            self._complex(schema, target, indent)
+            self._complex(schema, target, indent, ann)
+        elif isinstance(schema, str) and schema in self.named:
+            self.read(self.named[schema], target, indent, ann)
+        elif schema not in _PRIMITIVE or (self.typed and ann is not _PRIMITIVE[schema]):
+            raise Unreadable
         elif schema in ("int", "long"):
             self._long(target, indent)
         elif schema in ("string", "bytes"):
@@ -73,12 +102,8 @@ class _Generator:
                 "if b > 1: raise Unreadable",
                 f"{target} = b == 1",
             )
-        elif schema == "null":
-            self.emit(indent, f"{target} = None")
-        elif isinstance(schema, str) and schema in self.named:
-            self.read(self.named[schema], target, indent)
         else:
-            raise Unreadable
+            self.emit(indent, f"{target} = None")
 
     def _long(self, target: str, indent: int) -> None:
         """Reads a varint into ``target``: one or two bytes at once, longer ones (timestamps)
@@ -112,40 +137,65 @@ class _Generator:
             f"if b & 1 or b >= {2 * count}: raise Unreadable",
         )
 
-    def _complex(self, schema: dict[str, Any], target: str, indent: int) -> None:
+    def _complex(self, schema: dict[str, Any], target: str, indent: int, ann: Any) -> None:
         kind = schema["type"]
         if "logicalType" in schema:
             if (kind, schema["logicalType"]) != ("long", "timestamp-micros"):
                 raise Unreadable
+            if self.typed and ann not in (datetime, AwareDatetime):
+                raise Unreadable
             self._long(target, indent)
             self.emit(indent, f"{target} = _EPOCH + _timedelta(microseconds={target})")
         elif kind == "record":
-            self._record(schema, target, indent)
+            self._record(schema, target, indent, ann)
         elif kind == "enum":
             symbols = self.name("symbols")
-            self.constants[symbols] = tuple(schema["symbols"])
+            self.constants[symbols] = _symbols(schema["symbols"], ann if self.typed else None)
             self._index(len(schema["symbols"]), indent)
             self.emit(indent, f"{target} = {symbols}[b >> 1]")
         elif kind == "array":
-            self._array(schema["items"], target, indent)
+            self._array(schema["items"], target, indent, ann)
         else:
-            self.read(kind, target, indent)
+            self.read(kind, target, indent, ann)
 
-    def _record(self, schema: dict[str, Any], target: str, indent: int) -> None:
+    def _record(self, schema: dict[str, Any], target: str, indent: int, ann: Any) -> None:
+        fields = [f["name"] for f in schema["fields"]]
+        if self.typed and not _made_from(ann, fields):
+            raise Unreadable
         values = []
         for field in schema["fields"]:
             value = self.name("v")
-            self.read(field["type"], value, indent)
+            inner = ann.model_fields[field["name"]].annotation if self.typed else None
+            self.read(field["type"], value, indent, inner)
             values.append(f"{field['name']!r}: {value}")
-        self.emit(indent, f"{target} = {{{', '.join(values)}}}")
+        if not self.typed:
+            self.emit(indent, f"{target} = {{{', '.join(values)}}}")
+            return
+        model = self.name("model")
+        self.constants[model] = ann
+        self.emit(
+            indent,
+            f"{target} = _new({model})",
+            f"_set({target}, '__dict__', {{{', '.join(values)}}})",
+            f"_set({target}, '__pydantic_fields_set__', {{{', '.join(map(repr, fields))}}})",
+            f"_set({target}, '__pydantic_extra__', None)",
+            f"_set({target}, '__pydantic_private__', None)",
+        )
 
-    def _union(self, branches: list[Any], target: str, indent: int) -> None:
+    def _union(self, branches: list[Any], target: str, indent: int, ann: Any) -> None:
+        anns = _branches(ann, branches) if self.typed else [None] * len(branches)
         self._index(len(branches), indent)
-        for i, branch in enumerate(branches):
+        for i, (branch, inner) in enumerate(zip(branches, anns, strict=True)):
             self.emit(indent, f"{'if' if i == 0 else 'elif'} b == {2 * i}:")
-            self.read(branch, target, indent + 1)
+            self.read(branch, target, indent + 1, inner)
 
-    def _array(self, items: Any, target: str, indent: int) -> None:
+    def _array(self, items: Any, target: str, indent: int, ann: Any) -> None:
+        inner = None
+        if self.typed:
+            args = typing.get_args(ann)
+            if typing.get_origin(ann) is not tuple or len(args) != 2 or args[1] is not Ellipsis:
+                raise Unreadable
+            inner = args[0]
         size, item = self.name("n"), self.name("item")
         self.emit(indent, f"{target} = []")
         self._long(size, indent)
@@ -154,16 +204,54 @@ class _Generator:
         self.emit(indent + 2, f"{size} = -{size}")
         self._long("_", indent + 2)
         self.emit(indent + 1, f"for _ in range({size}):")
-        self.read(items, item, indent + 2)
+        self.read(items, item, indent + 2, inner)
         self.emit(indent + 2, f"{target}.append({item})")
         self._long(size, indent + 1)
+        if self.typed:
+            self.emit(indent, f"{target} = tuple({target})")
 
 
-def compile_reader(parsed: dict[str, Any]) -> Reader | None:
-    """The reader of a record schema parsed by fastavro; None if it uses what is not handled."""
-    generator = _Generator(parsed.get("__named_schemas", {}))
+def _made_from(model: Any, fields: list[str]) -> bool:
+    """Whether ``model`` is a plain model of exactly the record's fields, in its order."""
+    return (
+        isinstance(model, type)
+        and issubclass(model, BaseModel)
+        and not model.__private_attributes__
+        and model.model_config.get("extra") == "forbid"
+        and list(model.model_fields) == fields
+    )
+
+
+def _symbols(symbols: list[str], enum: Any) -> tuple[object, ...]:
+    """The enum's symbols, or (typed) its members in the schema's order."""
+    if enum is None:
+        return tuple(symbols)
+    if not (isinstance(enum, type) and issubclass(enum, Enum)):
+        raise Unreadable
+    members = {member.value: member for member in enum}
+    if not set(symbols) <= members.keys():
+        raise Unreadable
+    return tuple(members[symbol] for symbol in symbols)
+
+
+def _branches(ann: Any, branches: list[Any]) -> list[Any]:
+    """The annotation of each branch of a union: ``X | None`` over ``["null", X]``."""
+    if typing.get_origin(ann) not in (typing.Union, types.UnionType):
+        raise Unreadable
+    kinds = [a for a in typing.get_args(ann) if a is not _NONE]
+    if len(branches) != 2 or "null" not in branches or len(kinds) != 1:
+        raise Unreadable
+    return [_NONE if branch == "null" else kinds[0] for branch in branches]
+
+
+def compile_reader(parsed: dict[str, Any], model: type[BaseModel] | None = None) -> Reader | None:
+    """The reader of a record schema parsed by fastavro; None if it uses what is not handled.
+
+    With ``model``, the reader makes ``model`` (None: the model does not match the schema).
+    """
+    generator = _Generator(parsed.get("__named_schemas", {}), typed=model is not None)
     try:
-        generator.read(parsed, "record", 1)
+        generator.read(parsed, "record", 1, model)
     except Unreadable:
         return None
     source = "\n".join(
@@ -181,9 +269,12 @@ def compile_reader(parsed: dict[str, Any]) -> Reader | None:
     namespace: dict[str, Any] = {
         "_EPOCH": _EPOCH,
         "_timedelta": timedelta,
+        "_new": object.__new__,
+        "_set": object.__setattr__,
         "Unreadable": Unreadable,
         **generator.constants,
     }
-    exec(compile(source, f"<avro reader of {parsed.get('name')}>", "exec"), namespace)  # noqa: S102 -- generated from our own schemas
+    name = parsed.get("name") if model is None else f"{parsed.get('name')} as {model.__name__}"
+    exec(compile(source, f"<avro reader of {name}>", "exec"), namespace)  # noqa: S102 -- generated from our own schemas
     reader: Reader = namespace["read"]
     return reader

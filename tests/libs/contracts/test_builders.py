@@ -20,20 +20,26 @@ from pydantic import BaseModel
 from agentdeck.contracts import ALL_EVENTS, MARKER, DecodeError, SchemaRegistry, default_codec
 from agentdeck.contracts import models as m
 from agentdeck.contracts._builders import Unbuildable, compile_builder
+from agentdeck.contracts._reader import compile_reader
 from testkit.avro import VARIANTS, avro_datum
 
 REGISTRY = SchemaRegistry.load()
 
 
-def _record(model: type[m.Event], variant: str) -> dict[str, Any]:
-    """A record of ``model``'s schema, as an Avro reader gives it."""
+def _body(model: type[m.Event], variant: str) -> bytes:
+    """A body of ``model``'s schema, as fastavro writes it."""
     parsed = REGISTRY.latest(model.EVENT_TYPE).parsed
     datum = avro_datum(parsed, {}, variant)
     datum["envelope"].update(event_type=model.EVENT_TYPE, schema_version=model.SCHEMA_VERSION)
     buf = BytesIO()
     schemaless_writer(buf, parsed, datum)
-    buf.seek(0)
-    record = schemaless_reader(buf, parsed, None)
+    return buf.getvalue()
+
+
+def _record(model: type[m.Event], variant: str) -> dict[str, Any]:
+    """A record of ``model``'s schema, as an Avro reader gives it."""
+    parsed = REGISTRY.latest(model.EVENT_TYPE).parsed
+    record = schemaless_reader(BytesIO(_body(model, variant)), parsed, None)
     assert isinstance(record, dict)
     return record
 
@@ -65,6 +71,30 @@ def test_a_builder_makes_what_validation_makes(model: type[m.Event], variant: st
     record = _record(model, variant)
 
     _same(build(record), model.model_validate(record))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("model", ALL_EVENTS, ids=lambda model: model.__name__)
+def test_a_compiled_reader_makes_the_model_validation_makes(model: type[m.Event], variant: str):
+    read = compile_reader(REGISTRY.latest(model.EVENT_TYPE).parsed, model)
+    assert read is not None  # every event model matches its schema
+    body = _body(model, variant)
+
+    event, end = read(b"head" + body, 4)
+
+    assert end == 4 + len(body)
+    _same(event, model.model_validate(_record(model, variant)))
+
+
+def test_a_model_that_does_not_match_its_schema_has_no_compiled_reader():
+    parsed = REGISTRY.latest(m.PolicyDecided.EVENT_TYPE).parsed
+    assert compile_reader(parsed, m.ToolCallRequested) is None  # other fields
+
+    class Retyped(m.PolicyDecided):  # the same fields, one of another type
+        outcome: str  # type: ignore[assignment]
+
+    assert list(Retyped.model_fields) == list(m.PolicyDecided.model_fields)
+    assert compile_reader(parsed, Retyped) is None
 
 
 def test_enums_tuples_and_nested_records_are_converted():
@@ -109,6 +139,7 @@ def test_the_codec_validates_what_a_builder_refuses(monkeypatch: pytest.MonkeyPa
         raise Unbuildable
 
     fresh = default_codec()
+    fresh._model_readers[m.PolicyDecided] = None  # the record read as a dict
     fresh._builders[m.PolicyDecided] = refuse
     assert fresh.decode(data) == event  # validated instead
 
