@@ -11,10 +11,8 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Dialect,
-    Row,
     String,
     func,
-    or_,
     select,
     text,
     type_coerce,
@@ -22,7 +20,7 @@ from sqlalchemy import (
 
 from agentdeck.store._dialect import bulk_insert_new, is_postgres
 from agentdeck.store._models import ArchiveRow
-from agentdeck.store._stored import AuditBytes, StoredBytes, stored_pages
+from agentdeck.store._stored import AuditBytes, PayloadRow, StoredBytes, payload_rows, stored_pages
 from agentdeck.store._types import Headers
 
 if TYPE_CHECKING:
@@ -294,26 +292,14 @@ class ArchiveRepository:
         runs_from: str | None = None,
         runs_before: str | None = None,
         page: int = 20_000,
-    ) -> Iterator[Sequence[Row[int, str, str, str | None, bytes]]]:
+    ) -> Iterator[Sequence[PayloadRow]]:
         """``(seq, event_id, event_type, run_id, payload)`` of archived events, in ``seq`` order.
 
         What replay needs and nothing else, streamed ``page`` rows at a time.
         With bounds, only the events of runs whose ids sort in ``[runs_from,
         runs_before)``; events of no run sort before every run id.
         """
-        stmt = select(
-            ArchiveRow.seq,
-            ArchiveRow.event_id,
-            ArchiveRow.event_type,
-            ArchiveRow.run_id,
-            ArchiveRow.payload,
-        )
-        if runs_from is not None:
-            stmt = stmt.where(ArchiveRow.run_id >= runs_from)
-        if runs_before is not None:
-            stmt = stmt.where(or_(ArchiveRow.run_id.is_(None), ArchiveRow.run_id < runs_before))
-        stmt = stmt.order_by(ArchiveRow.seq).execution_options(yield_per=page)
-        yield from conn.execute(stmt).partitions()
+        return payload_rows(conn, runs_from, runs_before, page)
 
     def seq_splits(self, conn: Connection, parts: int) -> list[int]:
         """Seqs that split the archive into ``parts`` ranges of about equal events.

@@ -31,6 +31,7 @@ __all__ = [
     "StoredBytes",
     "audit_bytes",
     "canonical",
+    "payload_rows",
     "stored_instant",
     "stored_pages",
 ]
@@ -205,3 +206,49 @@ def _instant(stored: bytes) -> bytes:
     if instant.tzinfo is None:  # SQLite keeps the UTC wall time
         instant = instant.replace(tzinfo=UTC)
     return stored_instant(instant)
+
+
+PayloadRow = tuple[int, str, str, str | None, bytes]
+"""``(seq, event_id, event_type, run_id, payload)``."""
+
+_PAYLOADS_OF = "SELECT seq, event_id, event_type, run_id, payload FROM event_archive"
+_PAYLOADS = {
+    (False, False): f"{_PAYLOADS_OF} ORDER BY seq",
+    (True, False): f"{_PAYLOADS_OF} WHERE run_id >= ? ORDER BY seq",
+    (False, True): f"{_PAYLOADS_OF} WHERE (run_id IS NULL OR run_id < ?) ORDER BY seq",
+    (True, True): f"{_PAYLOADS_OF} WHERE run_id >= ? AND (run_id IS NULL OR run_id < ?) "
+    "ORDER BY seq",
+}
+"""By which bounds are given (runs from, runs before)."""
+
+
+def payload_rows(
+    conn: Connection, runs_from: str | None, runs_before: str | None, page: int
+) -> Iterator[list[PayloadRow]]:
+    """Archived events' :data:`PayloadRow` s in ``seq`` order, by pages, through the driver's
+    own cursor (server-side on PostgreSQL): no per-row work but the driver's.
+
+    With bounds, only the events of runs whose ids sort in ``[runs_from, runs_before)``;
+    events of no run sort before every run id.
+    """
+    postgres = is_postgres(conn)
+    bounds = (runs_from is not None, runs_before is not None)
+    params = [bound for bound in (runs_from, runs_before) if bound is not None]
+    sql = _PAYLOADS[bounds]
+    if postgres:
+        sql = sql.replace("?", "%s")
+    driver: Any = conn.connection.dbapi_connection
+    if postgres:
+        with driver.cursor(name=f"payloads_{id(params)}") as cursor:
+            cursor.itersize = page
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(page):
+                yield [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
+        return
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(page):
+            yield rows
+    finally:
+        cursor.close()

@@ -114,15 +114,18 @@ def test_the_replay_read_splits_the_archive_by_run_and_keeps_seq_order(
         splits = archive.run_splits(conn, 3)
 
     ours = {r.event_id: r for r in [*records, no_run]}
-    read = [row for row in everything if row.event_id in ours]
-    assert [row.seq for row in everything] == sorted(row.seq for row in everything)
-    assert [(row.event_id, row.event_type, row.run_id, row.payload) for row in read] == [
-        (r.event_id, r.event_type, r.run_id, r.payload) for r in ours.values()
+    read = [row for row in everything if row[1] in ours]
+    assert [row[0] for row in everything] == sorted(row[0] for row in everything)
+    assert read == [
+        (mine[0], r.event_id, r.event_type, r.run_id, r.payload)
+        for mine, r in zip(read, ours.values(), strict=True)
     ]
-    assert [row.event_id for row in below] == [
+    assert all(type(row[4]) is bytes for row in read)
+    assert [row[1] for row in below] == [
         r.event_id for r in records if r.run_id in {runs[0], runs[1]}
     ]
-    assert no_run.event_id in {row.event_id for row in unbounded_below}
+    assert no_run.event_id in {row[1] for row in unbounded_below}
+    assert no_run.event_id not in {row[1] for row in below}
     assert splits == sorted(set(splits))
     assert len(splits) <= 2
 
