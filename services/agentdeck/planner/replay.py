@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel
@@ -221,6 +222,7 @@ def _same(value: Any, other: Any) -> bool:
 
 _REPLAY = Producer(service="planner", version="replay")
 """The producer of a decision that recorded no output."""
+_NO_TARGETS: Mapping[str, RunState] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -316,19 +318,27 @@ class _Replayer:
         return None if _agree(produced, recorded) else Divergence(event, recorded, produced)
 
     def _context(self, cause: Event, recorded: list[Event]) -> Context:
-        first = recorded[0].envelope if recorded else cause.envelope
-        started = next((e for e in recorded if type(e) is m.RunStarted), None)
-        principal = started.principal if started is not None else None
+        if not recorded:  # nothing was decided: no clock reading or admission to take over
+            now, producer, admission = cause.envelope.occurred_at, _REPLAY, None
+        else:
+            first = recorded[0].envelope
+            now, producer, admission = first.occurred_at, first.producer, None
+            started = next((e for e in recorded if type(e) is m.RunStarted), None)
+            if started is not None and started.principal is not None:
+                admission = recorded_admission(started.principal)
         return Context(
-            now=first.occurred_at,
-            producer=first.producer if recorded else _REPLAY,
+            now=now,
+            producer=producer,
             playbooks=self.playbooks,
             tools=self.tools,
             templates=self.templates,
-            model_for=lambda _goal: self.model,
-            admission=recorded_admission(principal) if principal is not None else None,
-            targets=self.targets if type(cause) is m.RollbackRequested else {},
+            model_for=self._model_for,
+            admission=admission,
+            targets=self.targets if type(cause) is m.RollbackRequested else _NO_TARGETS,
         )
+
+    def _model_for(self, _goal: m.GoalSubmitted) -> str:
+        return self.model
 
     def _model_turns(self, state: RunState | None) -> tuple[RunState | None, Divergence | None]:
         """Fold the recorded outcomes of the turns the run waits for: failed attempts, then
