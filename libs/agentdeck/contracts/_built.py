@@ -107,9 +107,14 @@ def updated(record: M, changes: Mapping[str, Any]) -> M:
     shape = _SHAPES.get(cls) or _shape(cls)
     if not shape.names.issuperset(changes):
         raise TypeError(f"{cls.__name__}: unknown fields {sorted(set(changes) - shape.names)}")
+    fields_set = record.__pydantic_fields_set__
+    if not fields_set.issuperset(changes):
+        fields_set = fields_set | changes.keys()
+    elif not cls.model_config.get("frozen"):
+        fields_set = set(fields_set)  # a model that can be assigned to adds to its own set
     copied = _new(cls)
     _set(copied, "__dict__", {**record.__dict__, **changes})
-    _set(copied, "__pydantic_fields_set__", record.__pydantic_fields_set__ | changes.keys())
+    _set(copied, "__pydantic_fields_set__", fields_set)  # frozen: shared, never changed
     _set(copied, "__pydantic_extra__", None)
     _set(copied, "__pydantic_private__", None)
     return copied

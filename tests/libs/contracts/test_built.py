@@ -87,3 +87,23 @@ def test_models_with_private_attributes_are_refused():
 
     with pytest.raises(TypeError, match="private"):
         built(Private, {"name": "x"})
+
+
+class _Open(BaseModel):
+    name: str = ""
+    size: int = 0
+
+
+def test_a_copys_fields_set_never_changes_the_originals():
+    envelope = m.Envelope(**ENVELOPE)  # type: ignore[arg-type]
+    before = set(envelope.model_fields_set)
+    copied = updated(envelope, {"tenant": "other"})  # a field set already
+    copied.model_copy(update={"run_id": "r-1"})
+    assert envelope.model_fields_set == before
+    assert copied.model_fields_set == before
+
+    assignable = _Open(name="a")
+    again = updated(assignable, {"name": "b"})
+    again.size = 3  # an assignable model records the assignment in its own set
+    assert assignable.model_fields_set == {"name"}
+    assert again.model_fields_set == {"name", "size"}
