@@ -141,9 +141,13 @@ def _completed(
     if step.status not in IN_FLIGHT or not _current(state, step_id, event.idempotency_key):
         return state, []
     output = _output(event.output_json)
-    run = {"cost_micros": state.cost_micros + event.cost_micros, "updated_at": ctx.now}
-    state = state.with_step(step_id, run, status=StepStatus.COMPLETED, output=output)
-    return advance(state, playbook, event, ctx)
+    run = {
+        "cost_micros": state.cost_micros + event.cost_micros,
+        "updated_at": ctx.now,
+        "completed": (*state.completed, step_id),  # what noted would record, in this copy
+    }
+    changes = {"status": StepStatus.COMPLETED, "output": output, "request": None}
+    return advance(state.with_step(step_id, run, **changes), playbook, event, ctx)
 
 
 def _failed(state: RunState, playbook: Playbook, step_id: str, event: Any, ctx: Context) -> Result:

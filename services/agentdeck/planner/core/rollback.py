@@ -249,7 +249,8 @@ def noted(
         was, now = before.steps.get(completed), after.steps.get(completed)
         done = StepStatus.COMPLETED
         if completed and was and now and was.status is not done and now.status is done:
-            run["completed"] = (*after.completed, completed)
+            if completed not in after.completed:  # a playbook's step records it as it completes
+                run["completed"] = (*after.completed, completed)
     if changes or run:
         after = after.with_steps(changes, run)
     running = before is None or before.phase is RunPhase.RUNNING
