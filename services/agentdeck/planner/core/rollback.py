@@ -248,9 +248,9 @@ def noted(
         completed = cause.envelope.step_id or ""
         was, now = before.steps.get(completed), after.steps.get(completed)
         done = StepStatus.COMPLETED
-        if completed and was and now and was.status is not done and now.status is done:
-            if completed not in after.completed:  # a playbook's step records it as it completes
-                run["completed"] = (*after.completed, completed)
+        newly = completed and was and now and was.status is not done and now.status is done
+        if newly and completed not in after.completed:  # a playbook's step records its own
+            run["completed"] = (*after.completed, completed)
     if changes or run:
         after = after.with_steps(changes, run)
     running = before is None or before.phase is RunPhase.RUNNING
