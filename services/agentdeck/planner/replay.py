@@ -186,14 +186,6 @@ _SCALARS = frozenset({str, int, bool, bytes, type(None)})
 
 def _same_fields(mine: dict[str, Any], theirs: dict[str, Any], skip: frozenset[str]) -> bool:
     """:func:`_same` for every field of two records of one type but those in ``skip``."""
-    if mine == theirs and list(map(type, mine.values())) == list(map(type, theirs.values())):
-        # Equal, and every field of the same type (the usual case, settled in C): only what
-        # equality does not settle is left, the strings, numbers and bytes being settled.
-        return all(
-            _same(value, theirs[name])
-            for name, value in mine.items()
-            if type(value) not in _SCALARS and name not in skip
-        )
     for name, value in mine.items():
         other = theirs[name]
         kind = type(value)
