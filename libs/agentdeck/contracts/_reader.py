@@ -88,12 +88,22 @@ class _Generator:
         elif schema in ("int", "long"):
             self._long(target, indent)
         elif schema in ("string", "bytes"):
-            self._long("n", indent)
+            text = ".decode()" if schema == "string" else ""
             self.emit(
                 indent,
+                "b = data[pos]",
+                "if b < 128 and not b & 1:  # a length under 64, in one byte",
+                "    pos += 1; end = pos + (b >> 1)",
+                "    if end > size: raise Unreadable",
+                f"    {target} = data[pos:end]{text}; pos = end",
+                "else:",
+            )
+            self._long("n", indent + 1)
+            self.emit(
+                indent + 1,
                 "end = pos + n",
                 "if n < 0 or end > size: raise Unreadable",
-                f"{target} = data[pos:end]{'.decode()' if schema == 'string' else ''}; pos = end",
+                f"{target} = data[pos:end]{text}; pos = end",
             )
         elif schema == "boolean":
             self.emit(
@@ -129,14 +139,6 @@ class _Generator:
             f"        {target} = ({target} >> 1) ^ -({target} & 1)",
         )
 
-    def _index(self, count: int, indent: int) -> None:
-        """Reads a union or enum index of one byte into ``b``: 0 to ``count - 1``."""
-        self.emit(
-            indent,
-            "b = data[pos]; pos += 1",
-            f"if b & 1 or b >= {2 * count}: raise Unreadable",
-        )
-
     def _complex(self, schema: dict[str, Any], target: str, indent: int, ann: Any) -> None:
         kind = schema["type"]
         if "logicalType" in schema:
@@ -149,10 +151,13 @@ class _Generator:
         elif kind == "record":
             self._record(schema, target, indent, ann)
         elif kind == "enum":
+            if len(schema["symbols"]) > 64:  # the index would not always fit in one byte
+                raise Unreadable
             symbols = self.name("symbols")
-            self.constants[symbols] = _symbols(schema["symbols"], ann if self.typed else None)
-            self._index(len(schema["symbols"]), indent)
-            self.emit(indent, f"{target} = {symbols}[b >> 1]")
+            values = _symbols(schema["symbols"], ann if self.typed else None)
+            # By the index's byte (zig-zag: 0, 2, 4...): any other byte is a KeyError, refused.
+            self.constants[symbols] = {2 * i: value for i, value in enumerate(values)}
+            self.emit(indent, f"{target} = {symbols}[data[pos]]; pos += 1")
         elif kind == "array":
             self._array(schema["items"], target, indent, ann)
         else:
@@ -184,10 +189,11 @@ class _Generator:
 
     def _union(self, branches: list[Any], target: str, indent: int, ann: Any) -> None:
         anns = _branches(ann, branches) if self.typed else [None] * len(branches)
-        self._index(len(branches), indent)
+        self.emit(indent, "b = data[pos]; pos += 1")  # the index, zig-zag: 0, 2, 4...
         for i, (branch, inner) in enumerate(zip(branches, anns, strict=True)):
             self.emit(indent, f"{'if' if i == 0 else 'elif'} b == {2 * i}:")
             self.read(branch, target, indent + 1, inner)
+        self.emit(indent, "else: raise Unreadable")
 
     def _array(self, items: Any, target: str, indent: int, ann: Any) -> None:
         inner = None

@@ -131,6 +131,23 @@ def test_a_compiled_reader_refuses_what_it_cannot_read_exactly(body: bytes):
         read(body, 0)
 
 
+@pytest.mark.parametrize("length", [b"\x08", b"\x80\x01"], ids=["one-byte", "two-byte"])
+def test_a_last_string_longer_than_what_is_left_is_refused(length: bytes):
+    schema = parse_schema(
+        {"type": "record", "name": "R", "fields": [{"name": "s", "type": "string"}]}
+    )
+    read = compile_reader(schema)
+    assert read is not None
+    with pytest.raises(Unreadable):
+        read(length + b"ab", 0)
+
+
+def test_an_enum_of_more_than_64_symbols_is_left_to_fastavro():
+    many = {"type": "enum", "name": "Many", "symbols": [f"S{i}" for i in range(65)]}
+    schema = parse_schema({"type": "record", "name": "R", "fields": [{"name": "e", "type": many}]})
+    assert compile_reader(schema) is None  # index 64 takes two bytes
+
+
 def test_a_schema_with_a_type_the_readers_do_not_handle_has_none():
     mapped = {
         "type": "record",
