@@ -61,6 +61,8 @@ class Codec:
         self._readers: dict[bytes, Reader | None] = {}
         self._builders: dict[type[Event], Builder | None] = {}
         self._model_readers: dict[type[Event], Reader | None] = {}
+        self._direct: dict[bytes, tuple[Reader, str, int]] = {}
+        """By marker and fingerprint: the model readers of messages read without opening."""
         for model in models:
             version = registry.latest(model.EVENT_TYPE)
             if version.version != model.SCHEMA_VERSION:
@@ -159,13 +161,33 @@ class Codec:
 
     def decode(self, data: bytes) -> Event:
         """The event in ``data``, read into the newest version of its record."""
+        # A model's own writer, read before (and nothing to open): its reader, directly.
+        direct = self._direct.get(data[:_PREFIX]) if type(data) is bytes else None
+        opening = self.cipher is not None and self.opens
+        if direct is not None and not opening and len(data) <= self.max_bytes:
+            read, event_type, version = direct
+            try:
+                event, end = read(data, _PREFIX)
+            except Unreadable:
+                pass  # the long way says what is wrong, or reads it otherwise
+            else:
+                envelope = event.envelope
+                if (
+                    end == len(data)
+                    and envelope.event_type == event_type
+                    and envelope.schema_version == version
+                ):
+                    return event  # type: ignore[no-any-return]
+        return self._decoded(data)
+
+    def _decoded(self, data: bytes) -> Event:
         writer = self.identify(data)
         model = self._models.get(writer.full_name)
         if model is None:
             raise DecodeError("unknown_fingerprint", f"{writer.full_name} is not decoded here")
         reader = self._writers[model]
         opening = self.cipher is not None and self.opens
-        event = None if opening or reader is not writer else self._read_model(data, model)
+        event = None if opening or reader is not writer else self._read_model(data, writer, model)
         if event is None:
             record = self._read_body(data, writer, reader)
             if opening:
@@ -180,13 +202,17 @@ class Codec:
             )
         return event
 
-    def _read_model(self, data: bytes, model: type[Event]) -> Event | None:
-        """The event read by the compiled reader of its model; None: the other way reads it."""
+    def _read_model(self, data: bytes, writer: SchemaVersion, model: type[Event]) -> Event | None:
+        """The event read by the compiled reader of its model; None: the other way reads it.
+
+        The reader is then used directly for messages of the same writer (``decode``).
+        """
         try:
             read = self._model_readers[model]
         except KeyError:
-            parsed = self._writers[model].parsed
-            read = self._model_readers[model] = compile_reader(parsed, model)
+            read = self._model_readers[model] = compile_reader(writer.parsed, model)
+            if read is not None:
+                self._direct[bytes(data[:_PREFIX])] = (read, writer.full_name, writer.version)
         if read is None:
             return None
         try:

@@ -79,6 +79,40 @@ def test_an_envelope_that_lies_about_its_type_is_refused(codec):
     assert caught.value.code == "envelope_mismatch"
 
 
+def test_a_writer_read_before_is_read_directly_and_refused_as_before(codec):
+    goal = _goal()
+    data = codec.encode(goal)
+    assert codec.decode(data) == goal
+    assert data[:10] in codec._direct  # its model's reader, directly from now on
+    assert codec.decode(data) == goal
+    lying = goal.model_copy(
+        update={"envelope": goal.envelope.model_copy(update={"event_type": "x.Other"})}
+    )
+    small = default_codec(max_bytes=len(data) + 5)
+    small.decode(data)
+    for bad, code, using in [
+        (codec.encode(lying), "envelope_mismatch", codec),
+        (data + b"\x00", "trailing_bytes", codec),
+        (data[:-1], "corrupt_body", codec),
+        (data + b"\x00" * 10, "oversized", small),
+    ]:
+        with pytest.raises(DecodeError) as caught:
+            using.decode(bad)
+        assert caught.value.code == code
+
+
+def test_a_codec_that_opens_personal_data_never_reads_directly(codec, monkeypatch):
+    goal = _goal()
+    data = codec.encode(goal)
+    codec.decode(data)
+    opened: list[str] = []
+    monkeypatch.setattr(codec.sensitive, "open", lambda event_type, *_: opened.append(event_type))
+    monkeypatch.setattr(codec, "cipher", object())  # a cipher set after the first reads
+
+    assert codec.decode(data) == goal
+    assert opened == [GoalSubmitted.EVENT_TYPE]
+
+
 def test_naive_timestamps_are_rejected_at_construction():
     with pytest.raises(ValueError, match="timezone"):
         envelope_for(
