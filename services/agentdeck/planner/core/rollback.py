@@ -236,17 +236,10 @@ def noted(
                 "request": event,
             }
     ended = after.phase is not RunPhase.RUNNING
-    steps = after.steps
-    if before is not None and not ended:
-        # Only the steps this decision changed (steps are immutable: an unchanged one is the
-        # same object, its request settled before), and those recorded just above.
-        earlier = before.steps
-        looked_at = [k for k, step in steps.items() if earlier.get(k) is not step]
-        looked_at += [k for k in changes if k not in looked_at]
-    else:
-        looked_at = list(steps)
-    for step_id in looked_at:
-        step = steps[step_id]
+    earlier = before.steps if before is not None and not ended else {}
+    for step_id, step in after.steps.items():
+        if earlier.get(step_id) is step and step_id not in changes:
+            continue  # unchanged (steps are immutable): its request was settled before
         settled = ended or step.status not in IN_FLIGHT_STATES
         if settled and (step.request is not None or "request" in changes.get(step_id, {})):
             changes.setdefault(step_id, {})["request"] = None
