@@ -382,15 +382,14 @@ def test_a_step_listed_before_the_skipped_step_it_waits_for_runs_in_the_same_dec
 
 
 def test_a_steps_written_arguments_are_its_own_even_where_an_id_is_reused():
-    from agentdeck.planner.core import playbook as pb
-
-    first = PlaybookStep(id="a", tool="lookup_order", args={"order_id": "{{ inputs.order_id }}"})
-    other = PlaybookStep(id="a", tool="lookup_order", args={"z": 1, "a": [2, "é"]})
+    templates = Templates()
+    first = {"order_id": "{{ inputs.order_id }}"}
+    other = {"z": 1, "a": [2, "é"]}
     text = '{"a":[2,"é"],"z":1}'
-    assert pb.written_arguments(other) == (text, hashlib.sha256(text.encode()).hexdigest())
-    # An entry left by a step since gone, under the id a new step got, is not that step's.
-    pb._WRITTEN[id(first)] = (other, text, "x")
-    assert pb.written_arguments(first)[0] == '{"order_id":"{{ inputs.order_id }}"}'
-    for n in range(pb._WRITTEN_MAX + 1):  # bounded
-        pb.written_arguments(PlaybookStep(id="a", tool="t", args={"n": n}))
-    assert len(pb._WRITTEN) <= pb._WRITTEN_MAX
+    assert templates.written(other) == (text, hashlib.sha256(text.encode()).hexdigest())
+    # An entry left by arguments since gone, under the id new ones got, is not theirs.
+    templates._written[id(first)] = (other, text, "x")
+    assert templates.written(first)[0] == '{"order_id":"{{ inputs.order_id }}"}'
+    for n in range(Templates._WRITTEN_MAX + 1):  # bounded
+        templates.written({"n": n})
+    assert len(templates._written) <= Templates._WRITTEN_MAX

@@ -223,7 +223,7 @@ def _replanned(
         envelope=envelope(cause, m.PlanProposed, state, ctx, discriminator=str(state.plan_version)),
         plan_version=state.plan_version,
         source=f"{playbook.name}@{playbook.version}",
-        steps=planned_steps(active),
+        steps=planned_steps(active, ctx.templates),
         rationale=f"step {failed} failed ({failure.code}: {failure.message}); running {fallback}",
     )
 

@@ -7,9 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentdeck.hashing import canonical_json, sha256_hex
-
-__all__ = ["OnFailure", "Playbook", "PlaybookStep", "Trigger", "written_arguments"]
+__all__ = ["OnFailure", "Playbook", "PlaybookStep", "Trigger"]
 
 
 class OnFailure(StrEnum):
@@ -97,23 +95,3 @@ class Playbook(BaseModel):
     def step(self, step_id: str) -> PlaybookStep:
         """The step called ``step_id``."""
         return next(s for s in self.steps if s.id == step_id)
-
-
-_WRITTEN: dict[int, tuple[PlaybookStep, str, str]] = {}
-_WRITTEN_MAX = 4096
-
-
-def written_arguments(step: PlaybookStep) -> tuple[str, str]:
-    """The canonical JSON of ``step``'s arguments as written (templates not evaluated), and
-    its SHA-256.
-
-    Computed once per step object: playbooks are immutable once loaded, and every run
-    of a playbook plans and requests the same steps.
-    """
-    entry = _WRITTEN.get(id(step))
-    if entry is None or entry[0] is not step:  # an id is reused only once its step is gone
-        if len(_WRITTEN) >= _WRITTEN_MAX:
-            _WRITTEN.clear()
-        text = canonical_json(step.args)
-        entry = _WRITTEN[id(step)] = (step, text, sha256_hex(text))
-    return entry[1], entry[2]

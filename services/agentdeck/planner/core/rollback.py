@@ -90,7 +90,7 @@ def start_rollback(request: m.RollbackRequested, ctx: Context) -> Result:
         envelope=envelope(request, m.PlanProposed, state, ctx, discriminator="1"),
         plan_version=1,
         source=f"{ROLLBACK}@{state.playbook_version}",
-        steps=planned_steps(playbook.steps),
+        steps=planned_steps(playbook.steps, ctx.templates),
         rationale=f"undo {len(steps)} of {len(plan.calls)} calls, newest first: {plan.reason}",
     )
     state, events = advance(state, playbook, request, ctx)

@@ -15,7 +15,7 @@ from agentdeck.ids import idempotency_key_for
 from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.limits import limit_breached
-from agentdeck.planner.core.playbook import Playbook, PlaybookStep, Trigger, written_arguments
+from agentdeck.planner.core.playbook import Playbook, PlaybookStep, Trigger
 from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
 
 __all__ = ["IN_FLIGHT", "advance", "fail_run", "request_call"]
@@ -71,7 +71,7 @@ def request_call(
             return fail_run(state, cause, error_info(exc), ctx)
         digest = sha256_hex(arguments)
     else:
-        arguments, digest = written_arguments(step)
+        arguments, digest = ctx.templates.written(step.args)
     call_key = f"{step.tool}:{digest}"
     breach = limit_breached(
         state,

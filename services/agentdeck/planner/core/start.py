@@ -20,9 +20,10 @@ from agentdeck.planner.core.admission import (
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.llm import SYSTEM_PROMPT
 from agentdeck.planner.core.pause import run_queued
-from agentdeck.planner.core.playbook import Playbook, PlaybookStep, written_arguments
+from agentdeck.planner.core.playbook import Playbook, PlaybookStep
 from agentdeck.planner.core.schedule import advance, fail_run
 from agentdeck.planner.core.state import LlmConversation, RunState, StepState
+from agentdeck.planner.core.templates import Templates
 
 __all__ = ["LLM_AGENT", "planned_steps", "start_run"]
 
@@ -30,7 +31,7 @@ LLM_AGENT = "llm-agent"
 """The agent every model-planned run acts as."""
 
 
-def planned_steps(steps: Sequence[PlaybookStep]) -> tuple[m.PlannedStep, ...]:
+def planned_steps(steps: Sequence[PlaybookStep], templates: Templates) -> tuple[m.PlannedStep, ...]:
     """The plan as the PlanProposed event carries it (arguments still templated)."""
     return tuple(
         built(  # from the validated playbook
@@ -38,7 +39,7 @@ def planned_steps(steps: Sequence[PlaybookStep]) -> tuple[m.PlannedStep, ...]:
             {
                 "step_id": s.id,
                 "tool": s.tool,
-                "arguments_json": written_arguments(s)[0],
+                "arguments_json": templates.written(s.args)[0],
                 "depends_on": s.depends_on,
                 "condition": s.when,
             },
@@ -147,7 +148,7 @@ def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, lis
         envelope=envelope(goal, m.PlanProposed, state, ctx, discriminator="1"),
         plan_version=1,
         source=f"{playbook.name}@{playbook.version}",
-        steps=planned_steps(active),
+        steps=planned_steps(active, ctx.templates),
         rationale=playbook.description or None,
     )
     state, events = advance(state, playbook, goal, ctx)

@@ -16,6 +16,7 @@ from jinja2 import StrictUndefined, TemplateError, Undefined, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agentdeck.errors import ErrorCategory, TerminalError
+from agentdeck.hashing import canonical_json, sha256_hex
 
 __all__ = ["TemplateFailed", "Templates"]
 
@@ -41,8 +42,26 @@ class TemplateFailed(TerminalError):
 class Templates:
     """Evaluates templates against a scope (``inputs``, ``steps``, ``goal``, ``run``)."""
 
+    _WRITTEN_MAX = 4096
+
     def __init__(self) -> None:
         self._env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        self._written: dict[int, tuple[dict[str, Any], str, str]] = {}
+
+    def written(self, args: dict[str, Any]) -> tuple[str, str]:
+        """The canonical JSON of a playbook step's ``args`` as written (templates not
+        evaluated), and its SHA-256.
+
+        Computed once per step: a loaded playbook's steps and their arguments are never
+        changed, and every run of a playbook plans and requests the same steps.
+        """
+        entry = self._written.get(id(args))
+        if entry is None or entry[0] is not args:  # an id is reused once its args are gone
+            if len(self._written) >= self._WRITTEN_MAX:
+                self._written.clear()
+            text = canonical_json(args)
+            entry = self._written[id(args)] = (args, text, sha256_hex(text))
+        return entry[1], entry[2]
 
     def resolve(self, value: Any, scope: dict[str, Any], where: str) -> Any:
         """``value`` with every template in it evaluated (recursively through dicts and lists)."""
