@@ -25,13 +25,13 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel
 
+from agentdeck.contracts._built import made
+
 __all__ = ["Builder", "Unbuildable", "compile_builder"]
 
 Builder = Callable[[dict[str, Any]], BaseModel]
 
 _PLAIN = (str, int, bool, bytes, datetime, AwareDatetime)  # Avro reads timestamps as UTC
-_new = object.__new__
-_set = object.__setattr__
 
 
 class Unbuildable(Exception):
@@ -39,12 +39,7 @@ class Unbuildable(Exception):
 
 
 def _make(cls: type[BaseModel], values: dict[str, Any]) -> BaseModel:
-    record = _new(cls)
-    _set(record, "__dict__", values)
-    _set(record, "__pydantic_fields_set__", set(values))
-    _set(record, "__pydantic_extra__", None)
-    _set(record, "__pydantic_private__", None)
-    return record
+    return made(cls, values, set(values))
 
 
 class _Generator:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["built", "updated"]
+__all__ = ["built", "made", "updated"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -89,9 +89,15 @@ def built(cls: type[M], fields: Mapping[str, Any]) -> M:
     for name, make in shape.made:
         if name not in fields:
             values[name] = make()
+    return made(cls, values, set(fields))
+
+
+def made(cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
+    """An instance of ``cls`` whose fields are ``values`` (every one, in declaration order)
+    and whose fields set is ``fields_set``: nothing is checked or copied."""
     record = _new(cls)
     _set(record, "__dict__", values)
-    _set(record, "__pydantic_fields_set__", set(fields))
+    _set(record, "__pydantic_fields_set__", fields_set)
     _set(record, "__pydantic_extra__", None)
     _set(record, "__pydantic_private__", None)
     return record
@@ -112,9 +118,4 @@ def updated(record: M, changes: Mapping[str, Any]) -> M:
         fields_set = fields_set | changes.keys()
     elif not cls.model_config.get("frozen"):
         fields_set = set(fields_set)  # a model that can be assigned to adds to its own set
-    copied = _new(cls)
-    _set(copied, "__dict__", {**record.__dict__, **changes})
-    _set(copied, "__pydantic_fields_set__", fields_set)  # frozen: shared, never changed
-    _set(copied, "__pydantic_extra__", None)
-    _set(copied, "__pydantic_private__", None)
-    return copied
+    return made(cls, {**record.__dict__, **changes}, fields_set)  # frozen: shared, unchanged

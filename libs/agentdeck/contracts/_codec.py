@@ -213,13 +213,7 @@ class Codec:
             read = self._model_readers[model] = compile_reader(writer.parsed, model)
             if read is not None:
                 self._direct[bytes(data[:_PREFIX])] = (read, writer.full_name, writer.version)
-        if read is None:
-            return None
-        try:
-            event, end = read(data, _PREFIX)
-        except Unreadable:
-            return None
-        return event if end == len(data) else None
+        return _whole(read, data)  # type: ignore[no-any-return]
 
     def _built(self, model: type[Event], record: dict[str, Any]) -> Event:
         """The event in ``record``: made by the model's builder, else validated by pydantic."""
@@ -268,10 +262,15 @@ class Codec:
             read = self._readers[writer.fingerprint]
         except KeyError:
             read = self._readers[writer.fingerprint] = compile_reader(writer.parsed)
-        if read is None:
-            return None
-        try:
-            record, end = read(data, _PREFIX)
-        except Unreadable:
-            return None
-        return record if end == len(data) else None
+        return _whole(read, data)  # type: ignore[no-any-return]
+
+
+def _whole(read: Reader | None, data: bytes) -> Any:
+    """What ``read`` reads of the body, if it reads exactly the whole of it; else None."""
+    if read is None:
+        return None
+    try:
+        value, end = read(data, _PREFIX)
+    except Unreadable:
+        return None
+    return value if end == len(data) else None
