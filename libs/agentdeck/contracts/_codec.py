@@ -15,7 +15,6 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
-from agentdeck.contracts._builders import Builder, Unbuildable, compile_builder
 from agentdeck.contracts._reader import Reader, Unreadable, compile_reader
 from agentdeck.contracts._registry import SchemaRegistry, SchemaVersion
 from agentdeck.contracts._sensitive import FieldCipher, SensitiveFields
@@ -59,7 +58,6 @@ class Codec:
         self._writers: dict[type[Event], SchemaVersion] = {}
         self._models: dict[str, type[Event]] = {}
         self._readers: dict[bytes, Reader | None] = {}
-        self._builders: dict[type[Event], Builder | None] = {}
         self._model_readers: dict[type[Event], Reader | None] = {}
         self._direct: dict[bytes, tuple[Reader, str, int]] = {}
         """By marker and fingerprint: the model readers of messages read without opening."""
@@ -215,17 +213,9 @@ class Codec:
                 self._direct[bytes(data[:_PREFIX])] = (read, writer.full_name, writer.version)
         return _whole(read, data)  # type: ignore[no-any-return]
 
-    def _built(self, model: type[Event], record: dict[str, Any]) -> Event:
-        """The event in ``record``: made by the model's builder, else validated by pydantic."""
-        try:
-            build = self._builders[model]
-        except KeyError:
-            build = self._builders[model] = compile_builder(model)
-        if build is not None:
-            try:
-                return build(record)  # type: ignore[return-value]
-            except Unbuildable:
-                pass  # validation says what is wrong, or reads what the builder cannot
+    @staticmethod
+    def _built(model: type[Event], record: dict[str, Any]) -> Event:
+        """The event in ``record``, validated: what the model's own reader did not read."""
         try:
             return model.model_validate(record)
         except ValidationError as exc:

@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from agentdeck.contracts import ALL_EVENTS, MARKER, DecodeError, SchemaRegistry, default_codec
 from agentdeck.contracts import models as m
-from agentdeck.contracts._builders import Unbuildable, compile_builder
 from agentdeck.contracts._reader import compile_reader
 from testkit.avro import VARIANTS, avro_datum
 
@@ -65,16 +64,6 @@ def _same(built: Any, validated: Any, at: str = "event") -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("model", ALL_EVENTS, ids=lambda model: model.__name__)
-def test_a_builder_makes_what_validation_makes(model: type[m.Event], variant: str):
-    build = compile_builder(model)
-    assert build is not None  # every event model's field types are handled
-    record = _record(model, variant)
-
-    _same(build(record), model.model_validate(record))
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("model", ALL_EVENTS, ids=lambda model: model.__name__)
 def test_a_compiled_reader_makes_the_model_validation_makes(model: type[m.Event], variant: str):
     read = compile_reader(REGISTRY.latest(model.EVENT_TYPE).parsed, model)
     assert read is not None  # every event model matches its schema
@@ -97,56 +86,35 @@ def test_a_model_that_does_not_match_its_schema_has_no_compiled_reader():
     assert compile_reader(parsed, Retyped) is None
 
 
-def test_enums_tuples_and_nested_records_are_converted():
-    record = _record(m.PlanProposed, "plain")
+def _read(model: type[m.Event], variant: str = "plain") -> Any:
+    read = compile_reader(REGISTRY.latest(model.EVENT_TYPE).parsed, model)
+    assert read is not None
+    return read(_body(model, variant), 0)[0]
 
-    event = compile_builder(m.PlanProposed)(record)  # type: ignore[misc]
+
+def test_enums_tuples_and_nested_records_are_converted():
+    event = _read(m.PlanProposed)
 
     assert isinstance(event.steps, tuple)
     assert isinstance(event.steps[0], m.PlannedStep)
     assert isinstance(event.steps[0].depends_on, tuple)
-    decided = compile_builder(m.PolicyDecided)(_record(m.PolicyDecided, "plain"))  # type: ignore[misc]
-    assert type(decided.outcome) is m.DecisionOutcome
+    assert type(_read(m.PolicyDecided).outcome) is m.DecisionOutcome
 
 
-@pytest.mark.parametrize(
-    ("change", "why"),
-    [
-        (lambda r: r.update(outcome="MAYBE"), "a symbol the enum lacks"),
-        (lambda r: r.pop("reason"), "a field missing"),
-        (lambda r: r.update(extra="x"), "a field too many"),
-        (lambda r: (r.pop("reason"), r.update(extra="x")), "a field renamed"),
-        (lambda r: r.update(envelope=[1, 2]), "a list where a record is due"),
-        (lambda r: r["envelope"].pop("tenant"), "a nested field missing"),
-    ],
-)
-def test_a_builder_refuses_what_it_cannot_convert_exactly(change: Any, why: str):
-    record = _record(m.PolicyDecided, "plain")
-    change(record)
-
-    with pytest.raises(Unbuildable):
-        compile_builder(m.PolicyDecided)(record)  # type: ignore[misc]
-
-
-def test_the_codec_validates_what_a_builder_refuses(monkeypatch: pytest.MonkeyPatch):
+def test_the_codec_validates_what_the_model_reader_does_not_read(monkeypatch: pytest.MonkeyPatch):
     codec = default_codec()
     event = m.PolicyDecided.model_validate(_record(m.PolicyDecided, "plain"))
     data = codec.encode(event)
     assert data[:2] == MARKER
     assert codec.decode(data) == event
 
-    def refuse(_record: dict[str, Any]) -> BaseModel:
-        raise Unbuildable
-
     fresh = default_codec()
     fresh._model_readers[m.PolicyDecided] = None  # the record read as a dict
-    fresh._builders[m.PolicyDecided] = refuse
     assert fresh.decode(data) == event  # validated instead
 
     bad = _record(m.PolicyDecided, "plain")
     bad["outcome"] = "MAYBE"  # as a reader of a newer writer's symbol might give it
     monkeypatch.setattr(fresh, "_read_body", lambda *_args: bad)
-    fresh._builders[m.PolicyDecided] = compile_builder(m.PolicyDecided)
     with pytest.raises(DecodeError) as caught:
         fresh.decode(data)
     assert caught.value.code == "invalid_payload"
