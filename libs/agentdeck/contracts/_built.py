@@ -21,12 +21,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from agentdeck.contracts._reader import SLOTS
+
 __all__ = ["built", "made", "updated"]
 
 M = TypeVar("M", bound=BaseModel)
 
 _new = object.__new__
-_set = object.__setattr__
+_dict = SLOTS["_dict"]
+_fields_set = SLOTS["_fields_set"]
+_extra = SLOTS["_extra"]
+_private = SLOTS["_private"]
 _UNSET: Any = object()
 
 
@@ -96,10 +101,10 @@ def made(cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
     """An instance of ``cls`` whose fields are ``values`` (every one, in declaration order)
     and whose fields set is ``fields_set``: nothing is checked or copied."""
     record = _new(cls)
-    _set(record, "__dict__", values)
-    _set(record, "__pydantic_fields_set__", fields_set)
-    _set(record, "__pydantic_extra__", None)
-    _set(record, "__pydantic_private__", None)
+    _dict(record, values)
+    _fields_set(record, fields_set)
+    _extra(record, None)
+    _private(record, None)
     return record
 
 

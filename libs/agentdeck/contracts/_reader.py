@@ -50,6 +50,23 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LONG_BITS = 70
 
 
+def _setter(slot: str) -> Callable[[BaseModel, Any], None]:
+    # Through the slot's descriptor: a call through object.__setattr__ costs more (its
+    # arguments are unpacked from a tuple).
+    setter: Callable[[BaseModel, Any], None] = vars(BaseModel)[slot].__set__
+    return setter
+
+
+SLOTS = {
+    "_dict": _setter("__dict__"),
+    "_fields_set": _setter("__pydantic_fields_set__"),
+    "_extra": _setter("__pydantic_extra__"),
+    "_private": _setter("__pydantic_private__"),
+}
+"""Setters of a model's slots, for making one without validating it (see
+:func:`~agentdeck.contracts.made`)."""
+
+
 class Unreadable(Exception):
     """This reader cannot read the message exactly as fastavro would."""
 
@@ -88,22 +105,26 @@ class _Generator:
         elif schema in ("int", "long"):
             self._long(target, indent)
         elif schema in ("string", "bytes"):
-            text = ".decode()" if schema == "string" else ""
             self.emit(
                 indent,
                 "b = data[pos]",
                 "if b < 128 and not b & 1:  # a length under 64, in one byte",
                 "    pos += 1; end = pos + (b >> 1)",
                 "    if end > size: raise Unreadable",
-                f"    {target} = data[pos:end]{text}; pos = end",
                 "else:",
             )
             self._long("n", indent + 1)
+            self.emit(indent + 1, "end = pos + n", "if n < 0 or end > size: raise Unreadable")
+            if schema == "bytes":
+                self.emit(indent, f"{target} = data[pos:end]; pos = end")
+                return
+            # Text: sliced from the message read once as Latin-1, where every byte is one
+            # character; what is ASCII there is the same in UTF-8, the rest is decoded.
             self.emit(
-                indent + 1,
-                "end = pos + n",
-                "if n < 0 or end > size: raise Unreadable",
-                f"{target} = data[pos:end]{text}; pos = end",
+                indent,
+                f"{target} = text[pos:end]",
+                f"if not {target}.isascii(): {target} = data[pos:end].decode()",
+                "pos = end",
             )
         elif schema == "boolean":
             self.emit(
@@ -178,13 +199,18 @@ class _Generator:
             return
         model = self.name("model")
         self.constants[model] = ann
+        if ann.model_config.get("frozen"):  # never added to: one set shared by all its records
+            fields_set = self.name("fields")
+            self.constants[fields_set] = set(fields)
+        else:
+            fields_set = f"{{{', '.join(map(repr, fields))}}}"
         self.emit(
             indent,
             f"{target} = _new({model})",
-            f"_set({target}, '__dict__', {{{', '.join(values)}}})",
-            f"_set({target}, '__pydantic_fields_set__', {{{', '.join(map(repr, fields))}}})",
-            f"_set({target}, '__pydantic_extra__', None)",
-            f"_set({target}, '__pydantic_private__', None)",
+            f"_dict({target}, {{{', '.join(values)}}})",
+            f"_fields_set({target}, {fields_set})",
+            f"_extra({target}, None)",
+            f"_private({target}, None)",
         )
 
     def _union(self, branches: list[Any], target: str, indent: int, ann: Any) -> None:
@@ -264,6 +290,7 @@ def compile_reader(parsed: dict[str, Any], model: type[BaseModel] | None = None)
         [
             "def read(data, pos):",
             "    size = len(data)",
+            "    text = data.decode('latin-1')",
             "    try:",
             *("    " + line for line in generator.lines),
             # Past the end, a timestamp out of range: fastavro reads it and says what is wrong.
@@ -276,7 +303,7 @@ def compile_reader(parsed: dict[str, Any], model: type[BaseModel] | None = None)
         "_EPOCH": _EPOCH,
         "_timedelta": timedelta,
         "_new": object.__new__,
-        "_set": object.__setattr__,
+        **SLOTS,
         "Unreadable": Unreadable,
         **generator.constants,
     }
