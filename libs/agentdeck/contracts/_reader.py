@@ -168,7 +168,7 @@ class _Generator:
             if self.typed and ann not in (datetime, AwareDatetime):
                 raise Unreadable
             self._long(target, indent)
-            self.emit(indent, f"{target} = _EPOCH + _timedelta(microseconds={target})")
+            self.emit(indent, f"{target} = _EPOCH + _timedelta(0, 0, {target})")  # days, s, µs
         elif kind == "record":
             self._record(schema, target, indent, ann)
         elif kind == "enum":

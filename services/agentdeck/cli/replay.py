@@ -33,23 +33,25 @@ def log_order(events: Sequence[Event]) -> list[Event]:
     outputs) cause-first, then by id, so the archive and the topics, which
     interleave topics differently, give the same order.
     """
-    by_id = {e.envelope.event_id: e for e in events}
+    envelopes = [e.envelope for e in events]
+    causes = {env.event_id: env.causation_id for env in envelopes}
     depth: dict[str, int] = {}
 
-    def depth_of(event: Event) -> int:
+    def depth_of(event_id: str) -> int:
         chain: list[str] = []
-        current: Event | None = event
-        while current is not None and current.envelope.event_id not in depth:
-            chain.append(current.envelope.event_id)
-            cause = current.envelope.causation_id
-            current = by_id.get(cause) if cause and cause not in chain else None
-        base = depth.get(current.envelope.event_id, 0) if current is not None else -1
-        for event_id in reversed(chain):
+        current: str | None = event_id
+        while current is not None and current not in depth:
+            chain.append(current)
+            cause = causes[current]
+            current = cause if cause in causes and cause not in chain else None
+        base = depth[current] if current is not None else -1
+        for link in reversed(chain):
             base += 1
-            depth[event_id] = base
-        return depth[event.envelope.event_id]
+            depth[link] = base
+        return depth[event_id]
 
-    return sorted(events, key=lambda e: (e.envelope.occurred_at, depth_of(e), e.envelope.event_id))
+    keys = [(env.occurred_at, depth_of(env.event_id), env.event_id) for env in envelopes]
+    return [events[i] for i in sorted(range(len(events)), key=keys.__getitem__)]
 
 
 def load_run(store: Store, run_id: str, codec: Codec | None = None) -> list[Event]:

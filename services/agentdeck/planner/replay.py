@@ -137,7 +137,7 @@ def replayed_targets(
     end in the state the planner read then. Empty for any other run.
     """
     targets: dict[str, RunState] = {}
-    for request in (e for e in events if isinstance(e, m.RollbackRequested)):
+    for request in (e for e in events if type(e) is m.RollbackRequested):
         for run_id in request.target_runs:
             loaded = load(run_id)
             state = (

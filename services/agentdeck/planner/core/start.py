@@ -57,22 +57,25 @@ def _initial(
     goal: m.GoalSubmitted, playbook: Playbook, inputs: dict[str, object], ctx: Context
 ) -> RunState:
     env = goal.envelope
-    return RunState(
-        run_id=env.run_id or env.event_id,
-        tenant=env.tenant,
-        agent=playbook.agent,
-        producer=ctx.admission.producer_id if isinstance(ctx.admission, Admitted) else "",
-        goal=goal.goal,
-        requested_by=goal.requested_by,
-        inputs=inputs,
-        playbook=playbook.name,
-        playbook_version=playbook.version,
-        limits=goal.limits,
-        correlation_id=env.correlation_id,
-        traceparent=env.traceparent,
-        steps={s.id: _FALLBACK if s.only_as_fallback else _PENDING for s in playbook.steps},
-        started_at=ctx.now,
-        updated_at=ctx.now,
+    return built(  # from validated parts: the goal, the playbook, the context
+        RunState,
+        {
+            "run_id": env.run_id or env.event_id,
+            "tenant": env.tenant,
+            "agent": playbook.agent,
+            "producer": ctx.admission.producer_id if isinstance(ctx.admission, Admitted) else "",
+            "goal": goal.goal,
+            "requested_by": goal.requested_by,
+            "inputs": inputs,
+            "playbook": playbook.name,
+            "playbook_version": playbook.version,
+            "limits": goal.limits,
+            "correlation_id": env.correlation_id,
+            "traceparent": env.traceparent,
+            "steps": {s.id: _FALLBACK if s.only_as_fallback else _PENDING for s in playbook.steps},
+            "started_at": ctx.now,
+            "updated_at": ctx.now,
+        },
     )
 
 
@@ -135,21 +138,27 @@ def start_run(goal: m.GoalSubmitted, ctx: Context) -> tuple[RunState | None, lis
     if rejected is not None:
         return None, rejected
     state = _initial(goal, playbook, inputs, ctx)
-    started = m.RunStarted(
-        envelope=envelope(goal, m.RunStarted, state, ctx),
-        planner=m.PlannerKind.PLAYBOOK,
-        playbook=playbook.name,
-        pinned_version=playbook.version,
-        limits=goal.limits,
-        principal=state.principal(),
+    started = built(
+        m.RunStarted,
+        {
+            "envelope": envelope(goal, m.RunStarted, state, ctx),
+            "planner": m.PlannerKind.PLAYBOOK,
+            "playbook": playbook.name,
+            "pinned_version": playbook.version,
+            "limits": goal.limits,
+            "principal": state.principal(),
+        },
     )
     active = [s for s in playbook.steps if not s.only_as_fallback]
-    plan = m.PlanProposed(
-        envelope=envelope(goal, m.PlanProposed, state, ctx, discriminator="1"),
-        plan_version=1,
-        source=f"{playbook.name}@{playbook.version}",
-        steps=planned_steps(active, ctx.templates),
-        rationale=playbook.description or None,
+    plan = built(
+        m.PlanProposed,
+        {
+            "envelope": envelope(goal, m.PlanProposed, state, ctx, discriminator="1"),
+            "plan_version": 1,
+            "source": f"{playbook.name}@{playbook.version}",
+            "steps": planned_steps(active, ctx.templates),
+            "rationale": playbook.description or None,
+        },
     )
     state, events = advance(state, playbook, goal, ctx)
     return state, [started, plan, *events]
