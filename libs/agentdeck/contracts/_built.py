@@ -45,6 +45,8 @@ class _Shape:
     required: frozenset[str]
     made: tuple[tuple[str, Callable[[], Any]], ...]
     """Fields whose default is made anew for each record (a factory, a mutable default)."""
+    frozen: bool
+    """Its records are never assigned to, so never add to their fields set: it is shared."""
 
 
 _SHAPES: dict[type[BaseModel], _Shape] = {}
@@ -69,7 +71,8 @@ def _shape(cls: type[BaseModel]) -> _Shape:
             made.append((name, _copier(info.default)))
         else:
             template[name] = info.default
-    shape = _Shape(template, frozenset(template), frozenset(required), tuple(made))
+    frozen = bool(cls.model_config.get("frozen"))
+    shape = _Shape(template, frozenset(template), frozenset(required), tuple(made), frozen)
     _SHAPES[cls] = shape
     return shape
 
@@ -121,6 +124,11 @@ def updated(record: M, changes: Mapping[str, Any]) -> M:
     fields_set = record.__pydantic_fields_set__
     if not fields_set.issuperset(changes):
         fields_set = fields_set | changes.keys()
-    elif not cls.model_config.get("frozen"):
+    elif not shape.frozen:
         fields_set = set(fields_set)  # a model that can be assigned to adds to its own set
-    return made(cls, {**record.__dict__, **changes}, fields_set)  # frozen: shared, unchanged
+    copy = _new(cls)  # as made() does, without the call: a hot path's every state change
+    _dict(copy, {**record.__dict__, **changes})
+    _fields_set(copy, fields_set)  # frozen: shared, unchanged
+    _extra(copy, None)
+    _private(copy, None)
+    return copy

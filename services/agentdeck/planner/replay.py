@@ -14,7 +14,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -223,6 +223,7 @@ def _same(value: Any, other: Any) -> bool:
 _REPLAY = Producer(service="planner", version="replay")
 """The producer of a decision that recorded no output."""
 _NO_TARGETS: Mapping[str, RunState] = MappingProxyType({})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,15 @@ class _Replayer:
         self.models = {e.envelope.event_id: e for e in events if type(e) in _MODEL_OUTCOMES}
         self.model = started.pinned_version if started else ""
         self.waited: tuple[m.GoalSubmitted, m.RunQueued] | None = None
+        self.base = Context(  # each decision's: with its clock reading, producer, admission
+            now=_EPOCH,
+            producer=_REPLAY,
+            playbooks=self.playbooks,
+            tools=self.tools,
+            templates=self.templates,
+            model_for=self._model_for,
+            targets=_NO_TARGETS,
+        )
 
     def run(self) -> ReplayResult:
         state: RunState | None = None
@@ -326,16 +336,11 @@ class _Replayer:
             started = next((e for e in recorded if type(e) is m.RunStarted), None)
             if started is not None and started.principal is not None:
                 admission = recorded_admission(started.principal)
-        return Context(
-            now=now,
-            producer=producer,
-            playbooks=self.playbooks,
-            tools=self.tools,
-            templates=self.templates,
-            model_for=self._model_for,
-            admission=admission,
-            targets=self.targets if type(cause) is m.RollbackRequested else _NO_TARGETS,
-        )
+        if type(cause) is m.RollbackRequested:
+            return self.base.replaced(
+                now=now, producer=producer, admission=admission, targets=self.targets
+            )
+        return self.base.replaced(now=now, producer=producer, admission=admission)
 
     def _model_for(self, _goal: m.GoalSubmitted) -> str:
         return self.model

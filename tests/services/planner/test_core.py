@@ -350,6 +350,21 @@ def test_what_requests_are_built_from_unvalidated_is_held_to_its_type():
         ToolInfo("1.0.0", m.SideEffect.READ, "10")  # type: ignore[arg-type]
 
 
+def test_a_replaced_context_is_what_dataclasses_replace_gives_and_as_strict():
+    base = ctx()
+    later = NOW + timedelta(seconds=5)
+    replay = Producer(service="planner", version="replay")
+
+    replaced = base.replaced(now=later, producer=replay)
+
+    assert replaced == dataclasses.replace(base, now=later, producer=replay)
+    assert base.now == NOW, "the context it came from is unchanged"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        base.replaced(now=datetime(2026, 1, 1))  # noqa: DTZ001 -- the naive time refused
+    with pytest.raises(TypeError, match="clock"):
+        base.replaced(clock=later)
+
+
 class _One:
     """A playbook source of one playbook."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -79,3 +79,16 @@ class Context:
         # The events decided under this context are built from ``now`` without validation.
         if self.now.tzinfo is None:
             raise ValueError("Context.now must be timezone-aware")
+
+    def replaced(self, **changes: Any) -> Context:
+        """``dataclasses.replace(self, **changes)`` without the generated ``__init__``'s
+        call per field: replay derives a context for every recorded decision."""
+        if not _FIELDS.issuperset(changes):
+            raise TypeError(f"Context has no fields {sorted(changes.keys() - _FIELDS)}")
+        copy = object.__new__(Context)
+        copy.__dict__.update(self.__dict__, **changes)  # frozen: never assigned to after
+        copy.__post_init__()
+        return copy
+
+
+_FIELDS = frozenset(f.name for f in fields(Context))
