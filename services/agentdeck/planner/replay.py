@@ -156,6 +156,7 @@ def _key(event: Event) -> str:
 
 _UNCOMPARED = frozenset({"occurred_at", "producer", "schema_version"})
 """Envelope fields :func:`_comparable` leaves out."""
+_BLANKED = dict.fromkeys(_UNCOMPARED)
 
 
 def _agree(produced: list[Event], recorded: list[Event]) -> bool:
@@ -175,9 +176,12 @@ def _agree(produced: list[Event], recorded: list[Event]) -> bool:
 def _same_event(event: Event, other: Event | None) -> bool:
     if type(event) is not type(other):
         return False
-    return _same_fields(event.envelope.__dict__, other.envelope.__dict__, _UNCOMPARED) and (
-        _same_fields(event.__dict__, other.__dict__, _ENVELOPE)
-    )
+    # The envelope's compared fields are all text or null, for which equal is the same JSON:
+    # compared as one dict, without a call per field.
+    envelope = {**event.envelope.__dict__, **_BLANKED}
+    if envelope != {**other.envelope.__dict__, **_BLANKED}:
+        return False
+    return _same_fields(event.__dict__, other.__dict__, _ENVELOPE)
 
 
 _ENVELOPE = frozenset({"envelope"})

@@ -18,7 +18,7 @@ from agentdeck.contracts import models as m
 from agentdeck.demo.tools import demo_registry
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.main import tool_infos
-from agentdeck.planner.replay import ReplayResult, replay_run
+from agentdeck.planner.replay import _UNCOMPARED, ReplayResult, replay_run
 from testkit import golden_runs as golden
 
 
@@ -71,6 +71,14 @@ def test_a_changed_recorded_field_is_a_divergence_at_its_decision(
     assert divergence is not None
     assert divergence.input_event.envelope.event_id == target.envelope.causation_id
     assert "(same ids, different content)" in divergence.describe()
+
+
+def test_the_envelope_fields_replay_compares_are_all_text():
+    # Replay compares them as one dict, where equal text is the same JSON; a field of another
+    # type (an int equal to a bool) would need the field-by-field comparison.
+    compared = [f for name, f in m.Envelope.model_fields.items() if name not in _UNCOMPARED]
+    assert compared
+    assert all(f.annotation in (str, str | None) for f in compared)
 
 
 def test_a_deadline_at_the_same_instant_in_another_zone_is_a_divergence():

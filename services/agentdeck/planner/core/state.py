@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -175,7 +176,7 @@ class RunState(BaseModel):
         """Who the run acts for, as verified at admission; None for runs recorded before."""
         if not self.producer:
             return None
-        return built(Principal, {"producer": self.producer, "requested_by": self.requested_by})
+        return _principal(self.producer, self.requested_by)
 
     def step(self, step_id: str) -> StepState:
         """The state of ``step_id``."""
@@ -209,3 +210,9 @@ class RunState(BaseModel):
                 for k, s in self.steps.items()
             },
         }
+
+
+@lru_cache(maxsize=1024)
+def _principal(producer: str, requested_by: str) -> Principal:
+    """One immutable record for each principal: every request of a run names it."""
+    return built(Principal, {"producer": producer, "requested_by": requested_by})
