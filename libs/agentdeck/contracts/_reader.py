@@ -47,6 +47,10 @@ _PRIMITIVE = {
 }
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ZIGZAG = tuple((b >> 1) ^ -(b & 1) for b in range(128))
+"""The number in a varint of one byte (zig-zag: 0, -1, 1, -2...), by the byte."""
+_SHORT = tuple(b >> 1 if b < 128 and not b & 1 else -1 for b in range(256))
+"""A length of one byte (under 64) by the byte; -1: a longer or a negative one."""
 _LONG_BITS = 70
 
 
@@ -105,16 +109,17 @@ class _Generator:
         elif schema in ("int", "long"):
             self._long(target, indent)
         elif schema in ("string", "bytes"):
+            # A slice past the end is cut short, not refused: what follows it reads past the
+            # end and is refused, and so is a record that ends past the end (checked last).
             self.emit(
                 indent,
-                "b = data[pos]",
-                "if b < 128 and not b & 1:  # a length under 64, in one byte",
-                "    pos += 1; end = pos + (b >> 1)",
-                "    if end > size: raise Unreadable",
+                "n = _SHORT[data[pos]]",
+                "if n >= 0: pos += 1  # a length under 64, in one byte",
                 "else:",
             )
             self._long("n", indent + 1)
-            self.emit(indent + 1, "end = pos + n", "if n < 0 or end > size: raise Unreadable")
+            self.emit(indent + 1, "if n < 0: raise Unreadable")
+            self.emit(indent, "end = pos + n")
             if schema == "bytes":
                 self.emit(indent, f"{target} = data[pos:end]; pos = end")
                 return
@@ -142,7 +147,7 @@ class _Generator:
         self.emit(
             indent,
             "b = data[pos]",
-            f"if b < 128: {target} = (b >> 1) ^ -(b & 1); pos += 1",
+            f"if b < 128: {target} = _ZIGZAG[b]; pos += 1",
             "else:",
             "    c = data[pos + 1]",
             "    if c < 128:",
@@ -296,10 +301,13 @@ def compile_reader(parsed: dict[str, Any], model: type[BaseModel] | None = None)
             # Past the end, a timestamp out of range: fastavro reads it and says what is wrong.
             "    except Exception:",
             "        raise Unreadable from None",
+            "    if pos > size: raise Unreadable  # its last text or bytes were cut short",
             "    return record, pos",
         ]
     )
     namespace: dict[str, Any] = {
+        "_SHORT": _SHORT,
+        "_ZIGZAG": _ZIGZAG,
         "_EPOCH": _EPOCH,
         "_timedelta": timedelta,
         "_new": object.__new__,
