@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from agentdeck.cli.replay import log_order
 from agentdeck.contracts import Event, default_codec
@@ -19,11 +19,17 @@ def _restamped(event: Event, event_id: str, cause: str | None) -> Event:
     return event.model_copy(update={"envelope": envelope})
 
 
-def _chain(*ids: str) -> list[Event]:
-    """Events all stamped at one instant, each caused by the one before."""
+def _chain(*ids: str, seconds: tuple[int, ...] = ()) -> list[Event]:
+    """Events each caused by the one before, stamped at one instant (or ``seconds`` after)."""
     events = golden.read(golden.RUNS / "refund-auto.jsonl").decode(default_codec())[: len(ids)]
     causes = [None, *ids[:-1]]
-    return [_restamped(e, i, c) for e, i, c in zip(events, ids, causes, strict=True)]
+    chain = [_restamped(e, i, c) for e, i, c in zip(events, ids, causes, strict=True)]
+    return [_later(e, s) for e, s in zip(chain, seconds or (0,) * len(ids), strict=True)]
+
+
+def _later(event: Event, seconds: int) -> Event:
+    envelope = event.envelope.model_copy(update={"occurred_at": AT + timedelta(seconds=seconds)})
+    return event.model_copy(update={"envelope": envelope})
 
 
 def _ids(events: list[Event]) -> list[str]:
@@ -35,6 +41,13 @@ def test_at_one_instant_a_cause_comes_before_its_effects_whatever_their_ids():
 
     for order in itertools.permutations(chain):
         assert _ids(log_order(list(order))) == ["d", "c", "b", "a"]
+
+
+def test_each_instant_shared_by_several_events_is_put_in_order_on_its_own():
+    chain = _chain("e", "d", "c", "b", "a", seconds=(0, 0, 1, 2, 2))
+
+    for order in (chain, chain[::-1], chain[2:] + chain[:2]):
+        assert _ids(log_order(order)) == ["e", "d", "c", "b", "a"]
 
 
 def test_events_of_one_depth_at_one_instant_come_by_id():
