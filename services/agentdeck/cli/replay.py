@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +14,7 @@ from agentdeck.cli.privacy import reading_codec
 from agentdeck.cli.settings import CliSettings
 from agentdeck.cli.stackfile import StackInfo, locate
 from agentdeck.cli.views import run_tree
-from agentdeck.contracts import Codec, DecodeError, Envelope, Event, default_codec
+from agentdeck.contracts import Codec, DecodeError, Event, default_codec
 from agentdeck.errors import ConfigError
 from agentdeck.kafka import TopicRead, read_topics
 from agentdeck.privacy import Sealer, erased_fields
@@ -34,43 +34,10 @@ def log_order(events: Sequence[Event]) -> list[Event]:
     interleave topics differently, give the same order.
     """
     envelopes = [e.envelope for e in events]
-    stamps = [env.occurred_at for env in envelopes]
-    order = sorted(range(len(events)), key=stamps.__getitem__)
-    # Only events stamped with the same instant need their depths: they are put in order.
-    ties = [n for n in range(1, len(order)) if stamps[order[n]] == stamps[order[n - 1]]]
-    if ties:
-        depths = _Depths(envelopes)
-        for start, end in _runs(ties):
-            order[start:end] = sorted(order[start:end], key=depths.key)
-    return [events[i] for i in order]
+    causes = {env.event_id: env.causation_id for env in envelopes}
+    depth: dict[str, int] = {}
 
-
-def _runs(ties: list[int]) -> Iterator[tuple[int, int]]:
-    """``[start, end)`` of each run of positions that ``ties`` (each tied to the one before)
-    makes: a position starts a run, and every tie right after it joins it."""
-    start = end = ties[0] - 1
-    for tie in ties:
-        if tie != end + 1:
-            yield start, end + 1
-            start = tie - 1
-        end = tie
-    yield start, end + 1
-
-
-class _Depths:
-    """Events' depths in their causation chains: a cause is one less deep than its effects."""
-
-    def __init__(self, envelopes: list[Envelope]) -> None:
-        self.envelopes = envelopes
-        self.causes = {env.event_id: env.causation_id for env in envelopes}
-        self.depth: dict[str, int] = {}
-
-    def key(self, index: int) -> tuple[int, str]:
-        event_id = self.envelopes[index].event_id
-        return self.of(event_id), event_id
-
-    def of(self, event_id: str) -> int:
-        depth, causes = self.depth, self.causes
+    def depth_of(event_id: str) -> int:
         chain: list[str] = []
         current: str | None = event_id
         while current is not None and current not in depth:
@@ -82,6 +49,9 @@ class _Depths:
             base += 1
             depth[link] = base
         return depth[event_id]
+
+    keys = [(env.occurred_at, depth_of(env.event_id), env.event_id) for env in envelopes]
+    return [events[i] for i in sorted(range(len(events)), key=keys.__getitem__)]
 
 
 def load_run(store: Store, run_id: str, codec: Codec | None = None) -> list[Event]:
