@@ -41,8 +41,30 @@ def decide(state: RunState | None, event: Event, ctx: Context) -> Result:
 
 
 def _decide(state: RunState | None, event: Event, ctx: Context) -> Result:
-    # Exact types (the event classes are generated, never subclassed): an isinstance check
-    # that fails goes through the models' metaclass and costs several times more.
+    # A step's outcome (most of what a run's log holds) first, by its exact type: the event
+    # classes are generated, never subclassed.
+    react = _REACTIONS.get(type(event))
+    if react is None:
+        return _run_event(state, event, ctx)
+    if state is None or state.phase is not RunPhase.RUNNING:
+        return state, []
+    step_id = event.envelope.step_id
+    if step_id is None or step_id not in state.steps:
+        return state, []
+    if refused_as_cancelled(event):
+        return _awaiting_cancel(state, step_id, event), []
+    if state.llm is not None:
+        return react_llm(state, step_id, event, ctx)
+    if state.rollback is not None:
+        playbook = rollback_playbook(state)
+    else:
+        playbook = ctx.playbooks.get(state.playbook, state.playbook_version)
+    return react(state, playbook, step_id, event, ctx)
+
+
+def _run_event(state: RunState | None, event: Event, ctx: Context) -> Result:
+    """An event about the whole run: a goal, a rollback, a switch, a deadline, a model's turn."""
+    # Exact types: an isinstance check that fails goes through the models' metaclass.
     if type(event) is m.GoalSubmitted:
         return (state, []) if state is not None else start_run(event, ctx)
     if type(event) is m.RollbackRequested:
@@ -58,19 +80,7 @@ def _decide(state: RunState | None, event: Event, ctx: Context) -> Result:
         return on_model_answer(state, event, ctx) if state.llm else (state, [])
     if type(event) is m.LlmCallFailed:
         return on_model_failure(state, event, ctx) if state.llm else (state, [])
-    react = _REACTIONS.get(type(event))
-    step_id = event.envelope.step_id
-    if react is None or step_id is None or step_id not in state.steps:
-        return state, []
-    if refused_as_cancelled(event):
-        return _awaiting_cancel(state, step_id, event), []
-    if state.llm is not None:
-        return react_llm(state, step_id, event, ctx)
-    if state.rollback is not None:
-        playbook = rollback_playbook(state)
-    else:
-        playbook = ctx.playbooks.get(state.playbook, state.playbook_version)
-    return react(state, playbook, step_id, event, ctx)
+    return state, []
 
 
 def _awaiting_cancel(state: RunState, step_id: str, event: Event) -> RunState:
