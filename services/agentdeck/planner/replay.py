@@ -267,7 +267,7 @@ class _Replayer:
         for out in (e for e in events if type(e) in _OUTPUT_TYPES):
             self.caused.setdefault(out.envelope.causation_id or "", []).append(out)
         self.models = {e.envelope.event_id: e for e in events if type(e) in _MODEL_OUTCOMES}
-        self.model = started.pinned_version if started else ""
+        model = started.pinned_version if started else ""
         self.waited: tuple[m.GoalSubmitted, m.RunQueued] | None = None
         self.base = Context(  # each decision's: with its clock reading, producer, admission
             now=_EPOCH,
@@ -275,7 +275,9 @@ class _Replayer:
             playbooks=self.playbooks,
             tools=self.tools,
             templates=self.templates,
-            model_for=self._model_for,
+            # Not a method of this replayer: the context it holds would hold it, a cycle that
+            # keeps a whole run alive until the next collection.
+            model_for=lambda _goal: model,
             targets=_NO_TARGETS,
         )
 
@@ -345,9 +347,6 @@ class _Replayer:
                 now=now, producer=producer, admission=admission, targets=self.targets
             )
         return self.base.replaced(now=now, producer=producer, admission=admission)
-
-    def _model_for(self, _goal: m.GoalSubmitted) -> str:
-        return self.model
 
     def _model_turns(self, state: RunState | None) -> tuple[RunState | None, Divergence | None]:
         """Fold the recorded outcomes of the turns the run waits for: failed attempts, then

@@ -7,6 +7,7 @@ instant, producer or writer's schema version is not (they are not compared).
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -17,6 +18,7 @@ from agentdeck.contracts import Event, Producer, default_codec
 from agentdeck.contracts import models as m
 from agentdeck.demo.tools import demo_registry
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
+from agentdeck.planner.core import Templates
 from agentdeck.planner.main import tool_infos
 from agentdeck.planner.replay import _UNCOMPARED, ReplayResult, replay_run
 from testkit import golden_runs as golden
@@ -43,6 +45,21 @@ def _changed(events: list[Event], kind: type[Event], **fields: Any) -> tuple[lis
 
 def test_the_golden_run_replays_clean():
     assert _replayed(_events()).divergence is None
+
+
+def test_a_replay_leaves_no_reference_cycles():
+    # Replaying an archive holds the collector back (forking.rare_collections): a cycle
+    # would keep a whole run's events and states alive until the next collection.
+    events, templates = _events(), Templates()
+    playbooks, tools = bundled_playbooks(), tool_infos(demo_registry())
+    replay_run(events, playbooks=playbooks, tools=tools, templates=templates)
+    gc.collect()
+    gc.disable()
+    try:
+        replay_run(events, playbooks=playbooks, tools=tools, templates=templates)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize(

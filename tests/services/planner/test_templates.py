@@ -38,3 +38,30 @@ def test_a_value_with_a_template_anywhere_in_its_dicts_and_lists_is_templated(va
     assert templates.templated(value)
     with pytest.raises(TemplateFailed):  # evaluated: the empty scope has no inputs
         templates.resolve(value, {}, "args")
+
+
+def test_each_template_and_condition_is_compiled_once_and_evaluated_per_scope(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    templates = Templates()
+    env = templates._env  # counting what it compiles
+    compiled: list[str] = []
+    for name in ("compile_expression", "from_string"):
+        original = getattr(env, name)
+
+        def counting(source: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            if isinstance(source, str):  # an expression is compiled as a template of its tree
+                compiled.append(source)
+            return _original(source, *args, **kwargs)
+
+        monkeypatch.setattr(env, name, counting)
+    args = {"amount": "{{ inputs.n }}", "note": "refund of {{ inputs.n }} cents"}
+
+    first = templates.resolve(args, {"inputs": {"n": 1}}, "args")
+    second = templates.resolve(args, {"inputs": {"n": 2}}, "args")
+    holds = [templates.holds("inputs.n > 1", {"inputs": {"n": n}}, "when") for n in (1, 2)]
+
+    assert first == {"amount": 1, "note": "refund of 1 cents"}
+    assert second == {"amount": 2, "note": "refund of 2 cents"}
+    assert holds == [False, True]
+    assert sorted(compiled) == ["inputs.n", "inputs.n > 1", "refund of {{ inputs.n }} cents"]

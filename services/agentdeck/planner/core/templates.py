@@ -10,9 +10,10 @@ undefined names instead of guessing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, Undefined, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateError, Undefined, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agentdeck.errors import ErrorCategory, TerminalError
@@ -43,10 +44,15 @@ class Templates:
     """Evaluates templates against a scope (``inputs``, ``steps``, ``goal``, ``run``)."""
 
     _WRITTEN_MAX = 4096
+    _COMPILED_MAX = 4096
 
     def __init__(self) -> None:
         self._env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
         self._written: dict[int, tuple[dict[str, Any], str, str]] = {}
+        # Compiled once per source: compiling costs far more than evaluating, and every run
+        # of a playbook evaluates the same templates (jinja caches only named templates).
+        self._expressions: dict[str, Callable[..., Any]] = {}
+        self._templates: dict[str, Template] = {}
 
     def written(self, args: dict[str, Any]) -> tuple[str, str]:
         """The canonical JSON of a playbook step's ``args`` as written (templates not
@@ -86,7 +92,13 @@ class Templates:
             raise TemplateFailed(where, exc) from exc
 
     def _expression(self, source: str, scope: dict[str, Any]) -> Any:
-        value = self._env.compile_expression(source, undefined_to_none=False)(**scope)
+        expression = self._expressions.get(source)
+        if expression is None:
+            if len(self._expressions) >= self._COMPILED_MAX:
+                self._expressions.clear()
+            expression = self._env.compile_expression(source, undefined_to_none=False)
+            self._expressions[source] = expression
+        value = expression(**scope)
         if isinstance(value, Undefined):
             raise UndefinedError(f"{source.strip()!r} is undefined")
         return value
@@ -101,4 +113,9 @@ class Templates:
         whole = _WHOLE.match(value.strip())
         if whole and "{{" not in whole[1]:
             return self._expression(whole[1].strip(), scope)
-        return self._env.from_string(value).render(**scope)
+        template = self._templates.get(value)
+        if template is None:
+            if len(self._templates) >= self._COMPILED_MAX:
+                self._templates.clear()
+            template = self._templates[value] = self._env.from_string(value)
+        return template.render(**scope)
