@@ -126,9 +126,4 @@ def updated(record: M, changes: Mapping[str, Any]) -> M:
         fields_set = fields_set | changes.keys()
     elif not shape.frozen:
         fields_set = set(fields_set)  # a model that can be assigned to adds to its own set
-    copy = _new(cls)  # as made() does, without the call: a hot path's every state change
-    _dict(copy, {**record.__dict__, **changes})
-    _fields_set(copy, fields_set)  # frozen: shared, unchanged
-    _extra(copy, None)
-    _private(copy, None)
-    return copy
+    return made(cls, {**record.__dict__, **changes}, fields_set)  # frozen: shared, unchanged

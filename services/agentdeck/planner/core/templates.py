@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import StrictUndefined, Template, TemplateError, Undefined, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -22,6 +22,8 @@ from agentdeck.hashing import canonical_json, sha256_hex
 __all__ = ["TemplateFailed", "Templates"]
 
 _WHOLE = re.compile(r"^\{\{(.*)\}\}$", re.DOTALL)
+_COMPILED_MAX = 4096
+T = TypeVar("T")
 
 
 class TemplateFailed(TerminalError):
@@ -44,7 +46,6 @@ class Templates:
     """Evaluates templates against a scope (``inputs``, ``steps``, ``goal``, ``run``)."""
 
     _WRITTEN_MAX = 4096
-    _COMPILED_MAX = 4096
 
     def __init__(self) -> None:
         self._env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -92,12 +93,7 @@ class Templates:
             raise TemplateFailed(where, exc) from exc
 
     def _expression(self, source: str, scope: dict[str, Any]) -> Any:
-        expression = self._expressions.get(source)
-        if expression is None:
-            if len(self._expressions) >= self._COMPILED_MAX:
-                self._expressions.clear()
-            expression = self._env.compile_expression(source, undefined_to_none=False)
-            self._expressions[source] = expression
+        expression = _compiled(self._expressions, source, self._expression_of)
         value = expression(**scope)
         if isinstance(value, Undefined):
             raise UndefinedError(f"{source.strip()!r} is undefined")
@@ -113,9 +109,17 @@ class Templates:
         whole = _WHOLE.match(value.strip())
         if whole and "{{" not in whole[1]:
             return self._expression(whole[1].strip(), scope)
-        template = self._templates.get(value)
-        if template is None:
-            if len(self._templates) >= self._COMPILED_MAX:
-                self._templates.clear()
-            template = self._templates[value] = self._env.from_string(value)
-        return template.render(**scope)
+        return _compiled(self._templates, value, self._env.from_string).render(**scope)
+
+    def _expression_of(self, source: str) -> Callable[..., Any]:
+        return self._env.compile_expression(source, undefined_to_none=False)
+
+
+def _compiled(cache: dict[str, T], source: str, compile_source: Callable[[str], T]) -> T:
+    """``source`` compiled, once: ``cache`` keeps at most 4,096 (emptied when full)."""
+    compiled = cache.get(source)
+    if compiled is None:
+        if len(cache) >= _COMPILED_MAX:
+            cache.clear()
+        compiled = cache[source] = compile_source(source)
+    return compiled
