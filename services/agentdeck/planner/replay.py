@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -39,6 +39,8 @@ from agentdeck.planner.core.llm import answer_id, failure_id
 from agentdeck.planner.core.pause import Pause, Pauses, waiting_cancelled
 
 __all__ = ["READS", "Divergence", "ReplayResult", "replay_run", "replayed_targets"]
+
+E = TypeVar("E", bound=Event)
 
 _OUTPUTS = (
     m.RunQueued,
@@ -224,6 +226,14 @@ def _same(value: Any, other: Any) -> bool:
     return bool(value == other)
 
 
+def _first(events: list[Event], kind: type[E]) -> E | None:
+    """The first of ``events`` of exactly ``kind`` (a loop: a generator per decision costs)."""
+    for event in events:
+        if type(event) is kind:
+            return event
+    return None
+
+
 _REPLAY = Producer(service="planner", version="replay")
 """The producer of a decision that recorded no output."""
 _NO_TARGETS: Mapping[str, RunState] = MappingProxyType({})
@@ -301,7 +311,7 @@ class _Replayer:
         self, state: RunState | None, event: Event
     ) -> tuple[RunState | None, Divergence | None]:
         recorded = self.caused.get(event.envelope.event_id, [])
-        queued = next((e for e in recorded if type(e) is m.RunQueued), None)
+        queued = _first(recorded, m.RunQueued)
         held: list[Event] = []
         if queued is not None and type(event) is m.GoalSubmitted:
             # The goal waited for its scope to be resumed: decided under the recorded
@@ -339,7 +349,7 @@ class _Replayer:
         else:
             first = recorded[0].envelope
             now, producer, admission = first.occurred_at, first.producer, None
-            started = next((e for e in recorded if type(e) is m.RunStarted), None)
+            started = _first(recorded, m.RunStarted)
             if started is not None and started.principal is not None:
                 admission = recorded_admission(started.principal)
         if type(cause) is m.RollbackRequested:

@@ -9,6 +9,7 @@ import pytest
 
 from agentdeck.contracts import Event, Producer, deterministic_id, envelope_for, follow_up
 from agentdeck.contracts import models as m
+from agentdeck.hashing import canonical_json
 from agentdeck.planner.adapters.playbooks import bundled_playbooks
 from agentdeck.planner.core import Context, RunPhase, RunState, StepStatus, Templates, decide
 from agentdeck.planner.core.context import ToolInfo
@@ -403,8 +404,20 @@ def test_a_steps_written_arguments_are_its_own_even_where_an_id_is_reused():
     text = '{"a":[2,"é"],"z":1}'
     assert templates.written(other) == (text, hashlib.sha256(text.encode()).hexdigest())
     # An entry left by arguments since gone, under the id new ones got, is not theirs.
-    templates._written[id(first)] = (other, text, "x")
+    templates._written[id(first)] = (other, text, "x", False)
     assert templates.written(first)[0] == '{"order_id":"{{ inputs.order_id }}"}'
+    assert templates.literal(first) is None  # its template is resolved per run
+    templates._written[id(first)] = (other, text, "x", False)
+    assert templates.literal(first) is None
     for n in range(Templates._WRITTEN_MAX + 1):  # bounded
         templates.written({"n": n})
     assert len(templates._written) <= Templates._WRITTEN_MAX
+
+
+def test_only_arguments_without_templates_are_sent_as_written():
+    templates = Templates()
+    plain = {"n": [1, {"x": "{ not a template }"}]}
+    text = canonical_json(plain)
+    assert templates.literal(plain) == (text, hashlib.sha256(text.encode()).hexdigest())
+    assert templates.literal({"n": [1, {"x": "{{ inputs.x }}"}]}) is None
+    assert templates.literal({"n": "a {{ run.id }}"}) is None

@@ -25,7 +25,7 @@ from agentdeck.planner.core.playbook import OnFailure, Playbook
 from agentdeck.planner.core.rollback import noted, rollback_playbook, start_rollback
 from agentdeck.planner.core.schedule import IN_FLIGHT, advance, fail_run, request_call
 from agentdeck.planner.core.start import start_run
-from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
+from agentdeck.planner.core.state import RunPhase, RunState, StepState, StepStatus
 
 __all__ = ["MODEL_OUTCOMES", "RELEVANT", "decide"]
 
@@ -148,7 +148,7 @@ def _completed(
     state: RunState, playbook: Playbook, step_id: str, event: Any, ctx: Context
 ) -> Result:
     step = state.step(step_id)
-    if step.status not in IN_FLIGHT or not _current(state, step_id, event.idempotency_key):
+    if step.status not in IN_FLIGHT or not _current(state, step_id, step, event.idempotency_key):
         return state, []
     output = _output(event.output_json)
     run = {
@@ -162,7 +162,7 @@ def _completed(
 
 def _failed(state: RunState, playbook: Playbook, step_id: str, event: Any, ctx: Context) -> Result:
     step = state.step(step_id)
-    if step.status not in IN_FLIGHT or not _current(state, step_id, event.idempotency_key):
+    if step.status not in IN_FLIGHT or not _current(state, step_id, step, event.idempotency_key):
         return state, []
     spec = playbook.step(step_id)
     if event.failure.retryable and step.attempt < spec.max_attempts:
@@ -238,9 +238,8 @@ def _replanned(
     )
 
 
-def _current(state: RunState, step_id: str, key: str) -> bool:
-    """Whether ``key`` is the effect key of the step's current attempt."""
-    step = state.step(step_id)
+def _current(state: RunState, step_id: str, step: StepState, key: str) -> bool:
+    """Whether ``key`` is the effect key of the current attempt of ``step`` (``step_id``)."""
     request = step.request  # in flight: it carries the key (derived as below)
     if request is not None and request.attempt == step.attempt:
         return key == request.idempotency_key

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from agentdeck.contracts import Event, built, updated
 from agentdeck.contracts.models import (
     ErrorInfo,
@@ -16,7 +18,7 @@ from agentdeck.planner.core._emit import envelope
 from agentdeck.planner.core.context import Context
 from agentdeck.planner.core.limits import limit_breached
 from agentdeck.planner.core.playbook import Playbook, PlaybookStep, Trigger
-from agentdeck.planner.core.state import RunPhase, RunState, StepStatus
+from agentdeck.planner.core.state import RunPhase, RunState, StepState, StepStatus
 
 __all__ = ["IN_FLIGHT", "advance", "fail_run", "request_call"]
 
@@ -63,7 +65,8 @@ def request_call(
             ),
             ctx,
         )
-    if ctx.templates.templated(step.args):
+    literal = ctx.templates.literal(step.args)
+    if literal is None:
         try:
             args = ctx.templates.resolve(step.args, state.scope(), f"step {step.id} arguments")
             arguments = canonical_json(args)
@@ -71,7 +74,7 @@ def request_call(
             return fail_run(state, cause, error_info(exc), ctx)
         digest = sha256_hex(arguments)
     else:
-        arguments, digest = ctx.templates.written(step.args)
+        arguments, digest = literal
     call_key = f"{step.tool}:{digest}"
     breach = limit_breached(
         state,
@@ -121,12 +124,12 @@ def request_call(
     return state, [request]
 
 
-def _ready(state: RunState, step: PlaybookStep) -> bool | None:
+def _ready(steps: Mapping[str, StepState], step: PlaybookStep) -> bool | None:
     """True: may run; False: can never run (a dependency failed, or was skipped and the
     step's trigger wants every dependency completed); None: not yet."""
     ready: bool | None = True
     for dependency in step.depends_on:
-        status = state.steps[dependency].status
+        status = steps[dependency].status
         if status is StepStatus.FAILED:
             return False
         if status is StepStatus.SKIPPED and step.trigger is Trigger.ALL_SUCCESS:
@@ -144,11 +147,12 @@ def advance(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -> 
         # Only a skipped step can make a step looked at earlier ready (it counts as done
         # for its dependents); a requested one cannot, so a pass without skips is the last.
         again = False
+        steps = state.steps  # read once per state: a model's attribute read is slow
         for step in playbook.steps:
-            current = state.steps[step.id]
+            current = steps[step.id]
             if current.status is not StepStatus.PENDING or not current.activated:
                 continue
-            ready = _ready(state, step)
+            ready = _ready(steps, step)
             if ready is None:
                 continue
             try:
@@ -161,9 +165,11 @@ def advance(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -> 
                 return state, events + more
             if not runs:
                 state = state.with_step(step.id, status=StepStatus.SKIPPED)
+                steps = state.steps
                 again = True
                 continue
             state, more = request_call(state, step, 1, cause, ctx)
+            steps = state.steps
             events += more
     if state.phase is RunPhase.RUNNING and _finished(state):
         state, more = _complete(state, playbook, cause, ctx)
@@ -172,10 +178,11 @@ def advance(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -> 
 
 
 def _finished(state: RunState) -> bool:
-    return not any(
-        s.status in IN_FLIGHT or (s.status is StepStatus.PENDING and s.activated)
-        for s in state.steps.values()
-    )
+    for step in state.steps.values():  # a loop, not any(): run after every step's outcome
+        status = step.status
+        if status in IN_FLIGHT or (status is StepStatus.PENDING and step.activated):
+            return False
+    return True
 
 
 def _complete(state: RunState, playbook: Playbook, cause: Event, ctx: Context) -> Result:

@@ -49,7 +49,7 @@ class Templates:
 
     def __init__(self) -> None:
         self._env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-        self._written: dict[int, tuple[dict[str, Any], str, str]] = {}
+        self._written: dict[int, tuple[dict[str, Any], str, str, bool]] = {}
         # Compiled once per source: compiling costs far more than evaluating, and every run
         # of a playbook evaluates the same templates (jinja caches only named templates).
         self._expressions: dict[str, Callable[..., Any]] = {}
@@ -57,18 +57,26 @@ class Templates:
 
     def written(self, args: dict[str, Any]) -> tuple[str, str]:
         """The canonical JSON of a playbook step's ``args`` as written (templates not
-        evaluated), and its SHA-256.
+        evaluated), and its SHA-256."""
+        entry = self._entry(args)
+        return entry[1], entry[2]
 
-        Computed once per step: a loaded playbook's steps and their arguments are never
-        changed, and every run of a playbook plans and requests the same steps.
-        """
+    def literal(self, args: dict[str, Any]) -> tuple[str, str] | None:
+        """:meth:`written` for ``args`` holding no template (they are what a call sends);
+        None for templated ones, which are resolved per run."""
+        entry = self._entry(args)
+        return None if entry[3] else (entry[1], entry[2])
+
+    def _entry(self, args: dict[str, Any]) -> tuple[dict[str, Any], str, str, bool]:
+        """Computed once per step: a loaded playbook's steps and their arguments are never
+        changed, and every run of a playbook plans and requests the same steps."""
         entry = self._written.get(id(args))
         if entry is None or entry[0] is not args:  # an id is reused once its args are gone
             if len(self._written) >= self._WRITTEN_MAX:
                 self._written.clear()
             text = canonical_json(args)
-            entry = self._written[id(args)] = (args, text, sha256_hex(text))
-        return entry[1], entry[2]
+            entry = self._written[id(args)] = (args, text, sha256_hex(text), self.templated(args))
+        return entry
 
     def resolve(self, value: Any, scope: dict[str, Any], where: str) -> Any:
         """``value`` with every template in it evaluated (recursively through dicts and lists)."""
