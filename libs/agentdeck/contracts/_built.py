@@ -47,6 +47,8 @@ class _Shape:
     """Fields whose default is made anew for each record (a factory, a mutable default)."""
     frozen: bool
     """Its records are never assigned to, so never add to their fields set: it is shared."""
+    every: set[str]
+    """Every field: the fields set of all its records given every field."""
 
 
 _SHAPES: dict[type[BaseModel], _Shape] = {}
@@ -72,7 +74,8 @@ def _shape(cls: type[BaseModel]) -> _Shape:
         else:
             template[name] = info.default
     frozen = bool(cls.model_config.get("frozen"))
-    shape = _Shape(template, frozenset(template), frozenset(required), tuple(made), frozen)
+    names = frozenset(template)
+    shape = _Shape(template, names, frozenset(required), tuple(made), frozen, set(names))
     _SHAPES[cls] = shape
     return shape
 
@@ -89,6 +92,9 @@ def built(cls: type[M], fields: Mapping[str, Any]) -> M:
     left out, raises :class:`TypeError`.
     """
     shape = _SHAPES.get(cls) or _shape(cls)
+    if len(fields) == len(shape.names) and shape.names.issuperset(fields):  # every field
+        # Their fields set is every field, which an assignment cannot add to: one, shared.
+        return made(cls, {**shape.template, **fields}, shape.every)  # in declaration order
     if not shape.names.issuperset(fields) or not shape.required.issubset(fields):
         unknown = sorted(set(fields) - shape.names)
         missing = sorted(shape.required - set(fields))

@@ -40,6 +40,25 @@ def test_built_is_the_validated_constructor_with_defaults_and_fields_set():
     _same(built(m.Envelope, ENVELOPE), m.Envelope(**ENVELOPE))  # type: ignore[arg-type]
 
 
+def test_a_record_given_every_field_is_the_validated_constructors_in_any_order():
+    every = {**ENVELOPE, "run_id": "r-1", "agent": "a", "traceparent": None, "tracestate": "t"}
+    every = dict(reversed(every.items()))  # not in declaration order
+    every["causation_id"] = "e-0"
+    assert every.keys() == m.Envelope.model_fields.keys()
+    first = built(m.Envelope, every)
+    _same(first, m.Envelope(**every))
+    _same(
+        built(m.Envelope, {**every, "tenant": "other"}), m.Envelope(**{**every, "tenant": "other"})
+    )
+
+    assignable = built(_Open, {"size": 1, "name": "a"})
+    _same(assignable, _Open(size=1, name="a"))
+    assignable.size = 3
+    assert built(_Open, {"size": 2, "name": "b"}).model_fields_set == {"name", "size"}
+    with pytest.raises(TypeError, match=r"unknown fields \['tenantt'\]"):
+        built(m.Envelope, {**{k: v for k, v in every.items() if k != "tenant"}, "tenantt": "x"})
+
+
 class _Counts(BaseModel):
     model_config = ConfigDict(frozen=True)
 
