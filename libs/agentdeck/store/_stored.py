@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg.types.string import ByteaBinaryLoader
 from sqlalchemy import Connection
 
 from agentdeck.store._dialect import is_postgres
@@ -117,11 +118,15 @@ def stored_pages(
     driver: Any = conn.connection.dbapi_connection
     through = _END if through_seq is None else through_seq
     if is_postgres(conn):
-        with driver.cursor(name=f"stored_{after_seq}_{through}") as cursor:
+        # In binary, each value as it is: a payload's bytes (not their hex), text as its UTF-8
+        # bytes (the form leaves take: not decoded to str and encoded again), seq an integer.
+        with driver.cursor(name=f"stored_{after_seq}_{through}", binary=True) as cursor:
+            for text_type in ("text", "varchar"):  # this cursor's own loaders
+                cursor.adapters.register_loader(text_type, ByteaBinaryLoader)
             cursor.itersize = page
             cursor.execute(_POSTGRES, (after_seq, through))
             while rows := cursor.fetchmany(page):
-                yield [_encoded(row) for row in rows]
+                yield rows
         return
     saved, driver.text_factory = driver.text_factory, bytes
     cursor = driver.cursor()
@@ -132,17 +137,6 @@ def stored_pages(
     finally:
         cursor.close()
         driver.text_factory = saved
-
-
-def _encoded(row: Any) -> StoredBytes:
-    """A PostgreSQL row (text as ``str``) as :data:`StoredBytes`."""
-    run_id = row[4]
-    return (
-        row[0], row[1].encode(), row[2].encode(), row[3].encode(),
-        None if run_id is None else run_id.encode(), row[5].encode(), row[6].encode(),
-        row[7].encode(), row[8].encode(), row[9].encode(), row[10].encode(),
-        bytes(row[11]), row[12].encode(),
-    )  # fmt: skip
 
 
 def audit_bytes(row: StoredBytes) -> AuditBytes | None:

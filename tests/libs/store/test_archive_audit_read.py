@@ -77,9 +77,15 @@ def test_the_stored_read_returns_every_event_in_the_form_its_leaf_covers(
         full = archive.iter_from(conn, 0, before + len(records))
         mark = full[-6].seq if len(full) > len(records) else 0  # the database may be shared
         pages = list(archive.stored_pages(conn, after_seq=mark, page=2))
+        # Text read as bytes for this read only: the connection's other reads are unchanged.
+        assert conn.execute(text("SELECT CAST('rün' AS VARCHAR(8))")).scalar_one() == "rün"
 
     assert [len(page) for page in pages] == [2, 2, 1]
     assert [row for page in pages for row in page] == [stored_form(e) for e in full[-5:]]
+    # Exactly the types hashed, not values that only compare equal to them (memoryview, str).
+    rows = [row for page in pages for row in page]
+    assert {type(value) for row in rows for value in row} <= {int, bytes, type(None)}
+    assert {type(row) for row in rows} == {tuple}
 
 
 def test_the_audit_read_starts_after_the_given_seq(engine: Engine, new_id: NewId) -> None:
