@@ -232,12 +232,12 @@ def payload_rows(
     if postgres:
         sql = sql.replace("?", "%s")
     driver: Any = conn.connection.dbapi_connection
-    if postgres:
-        with driver.cursor(name=f"payloads_{id(params)}") as cursor:
+    if postgres:  # in binary: a payload's bytes as they are, not their hex
+        with driver.cursor(name=f"payloads_{id(params)}", binary=True) as cursor:
             cursor.itersize = page
             cursor.execute(sql, params)
             while rows := cursor.fetchmany(page):
-                yield [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
+                yield rows
         return
     cursor = driver.cursor()
     try:

@@ -127,6 +127,7 @@ def test_the_replay_read_splits_the_archive_by_run_and_keeps_seq_order(
         for mine, r in zip(read, ours.values(), strict=True)
     ]
     assert all(type(row[4]) is bytes for row in read)
+    assert {type(value) for row in read for value in row[1:4]} <= {str, type(None)}
     assert [row[1] for row in below] == [
         r.event_id for r in records if r.run_id in {runs[0], runs[1]}
     ]
