@@ -57,3 +57,20 @@ def test_make_bench_audit_runs_the_audit_benchmark():
     )
     assert dry.returncode == 0, dry.stderr
     assert "benchmarks/audit.py" in dry.stdout
+
+
+def test_the_benchmark_runs_on_either_store_and_audits_a_postgresql_archive_at_rest(databases):
+    engine = databases.new_engine()
+    url = engine.url.render_as_string(hide_password=False)
+
+    numbers = _benchmark().main(["--events", "200", "--in-flight", "2", "--database-url", url])
+
+    assert numbers["store"] == databases.backend
+    assert numbers["events"] >= 200
+    if databases.backend == "postgresql":  # vacuumed and analyzed before it is read
+        with engine.connect() as conn:
+            done = conn.exec_driver_sql(
+                "SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL "
+                "FROM pg_stat_user_tables WHERE relname = 'event_archive'"
+            ).scalar_one()
+        assert done
