@@ -59,9 +59,11 @@ class Store:
             raise
         return cls(engine)
 
-    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[Connection]:
+    def transaction(
+        self, *, read_only: bool = False, snapshot: bool = False
+    ) -> AbstractContextManager[Connection]:
         """A transaction on :attr:`engine`; see :func:`agentdeck.store.transaction`."""
-        return transaction(self.engine, read_only=read_only)
+        return transaction(self.engine, read_only=read_only, snapshot=snapshot)
 
     def ping(self) -> bool:
         """Whether the database answers (readiness probes)."""

@@ -20,7 +20,9 @@ _SQLITE_SCHEMA_MESSAGES = ("no such table", "no such column")
 
 
 @contextmanager
-def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Connection]:
+def transaction(
+    engine: Engine, *, read_only: bool = False, snapshot: bool = False
+) -> Iterator[Connection]:
     """Run the block in one database transaction.
 
     The transaction commits when the block returns and rolls back when it
@@ -32,6 +34,9 @@ def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Connecti
         read_only: The block only reads. On SQLite the transaction then does not
             take the write lock, so a long read never holds writers up; on
             PostgreSQL it is a ``READ ONLY`` transaction.
+        snapshot: Every read in the block sees one state of the database, whatever
+            commits meanwhile: ``REPEATABLE READ`` on PostgreSQL (whose default gives
+            each statement its own); a SQLite transaction always does.
 
     Yields:
         The connection to pass to repository methods.
@@ -39,6 +44,8 @@ def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Connecti
     with translate_errors(), engine.connect() as conn:
         if read_only:
             conn.execution_options(**{READ_ONLY_OPTION: True, "postgresql_readonly": True})
+        if snapshot and conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn
 

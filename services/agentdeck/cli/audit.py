@@ -173,7 +173,9 @@ def verify_archive(store: Store, verifier: Verifier, completeness: Completeness)
     log = MerkleLogStore()
     refs = ReferenceCollector(default_codec())
     with rare_collections():  # a run head per run, a row per event: few cycles among them
-        with store.transaction(read_only=True) as conn:
+        # One state of the store: a checkpoint committed between the two reads would make the
+        # heads it signed look signed beyond the latest checkpoint (a log cut back).
+        with store.transaction(read_only=True, snapshot=True) as conn:
             checkpoints, run_heads = log.checkpoints(conn), log.all_run_heads(conn)
         report = verify_sources(
             checkpoints,

@@ -126,3 +126,28 @@ def test_a_dropped_postgresql_connection_fails_one_transaction_retryably_then_re
         engine.dispose()
     assert raised.value.retryable
     assert again != pid
+
+
+def test_a_snapshot_transaction_reads_one_state_whatever_commits_meanwhile(
+    databases: Databases,
+) -> None:
+    engine: Engine = databases.new_engine()
+    migrate(engine)
+    count = text("SELECT count(*) FROM processed_events")
+
+    def commit_one(event_id: str) -> None:
+        with transaction(engine) as other:
+            ProcessedEventsRepository().mark(other, "planner", [event_id])
+
+    with transaction(engine, read_only=True, snapshot=True) as conn:
+        before = conn.execute(count).scalar_one()
+        commit_one("evt-1")
+        again = conn.execute(count).scalar_one()
+    with transaction(engine, read_only=True) as conn:  # a plain one sees each commit
+        first = conn.execute(count).scalar_one()
+        commit_one("evt-2")
+        second = conn.execute(count).scalar_one()
+
+    assert (before, again) == (0, 0)
+    if databases.backend == "postgresql":  # the pooled connection is back to its default
+        assert (first, second) == (1, 2)

@@ -1,0 +1,69 @@
+"""Verifying a live store: telemetry checkpoints on while ``audit verify`` reads.
+
+The checkpoints and the run heads a verification judges the log by must be one
+state of the store: a checkpoint committed between reading them would make
+the heads it signed look signed beyond the latest checkpoint, the mark of a
+log cut back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import Connection
+
+from agentdeck.audit import Checkpoint, Completeness
+from agentdeck.cli.audit import verify_archive
+from agentdeck.signing import Signer, Verifier, generate_private_key
+from agentdeck.store import Store
+from agentdeck.telemetry.adapters.merkle import MerkleLogStore
+from agentdeck.telemetry.adapters.tables import SCHEMA as TELEMETRY
+from agentdeck.telemetry.checkpoints import Checkpointer
+from testkit.archive import NOW, archive_records
+from testkit.sql import Databases
+
+KEY = Signer("telemetry-1", generate_private_key())
+VERIFIER = Verifier({KEY.key_id: KEY.public_key_b64()})
+LENIENT = Completeness(max_lag_events=10**9, max_lag_s=10**9)
+
+
+def _checkpoint_all(checkpointer: Checkpointer) -> None:
+    while checkpointer.tick() is not None:
+        pass
+
+
+def test_a_checkpoint_committed_while_the_store_is_verified_is_no_failure(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = databases.new_engine().url.render_as_string(hide_password=False)
+    store = Store.open(url, schemas=(TELEMETRY,))
+    checkpointer = Checkpointer(store, KEY, clock=lambda: NOW, page=10, max_pages=2)
+    with store.transaction() as conn:
+        store.archive.append_many(conn, archive_records(20, "run-a"))
+    _checkpoint_all(checkpointer)
+    read = MerkleLogStore.checkpoints
+    went_on: list[int] = []
+
+    def checkpoints_meanwhile(self: MerkleLogStore, conn: Connection) -> Sequence[Checkpoint]:
+        found = read(self, conn)
+        if not went_on:  # telemetry archives and checkpoints more, run heads and all
+            went_on.append(len(found))
+            with store.transaction() as other:
+                more = archive_records(10, "run-a") + archive_records(10, "run-b")
+                store.archive.append_many(other, more)
+            _checkpoint_all(checkpointer)
+        return found
+
+    monkeypatch.setattr(MerkleLogStore, "checkpoints", checkpoints_meanwhile)
+    try:
+        report = verify_archive(store, VERIFIER, LENIENT)
+        with store.transaction(read_only=True) as conn:
+            now_signed = len(read(MerkleLogStore(), conn))
+    finally:
+        store.close()
+
+    assert went_on
+    assert now_signed > went_on[0]  # a checkpoint did come in meanwhile
+    assert report.ok, report.failures
+    assert report.checkpoints == went_on[0]
