@@ -251,7 +251,8 @@ def export(
     store = _open(database_url)
     log = MerkleLogStore()
     try:
-        with store.transaction(read_only=True) as conn:
+        # One state of the store: the run head and leaves of the checkpoint the bundle is for.
+        with store.transaction(read_only=True, snapshot=True) as conn:
             checkpoints = log.checkpoints(conn)
             if not checkpoints:
                 raise ConfigError("no checkpoint yet: is telemetry's checkpoint task running?")

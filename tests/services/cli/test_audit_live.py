@@ -9,12 +9,14 @@ log cut back.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection
+from typer.testing import CliRunner
 
 from agentdeck.audit import Checkpoint, Completeness
-from agentdeck.cli.audit import verify_archive
+from agentdeck.cli.audit import audit_app, verify_archive
 from agentdeck.signing import Signer, Verifier, generate_private_key
 from agentdeck.store import Store
 from agentdeck.telemetry.adapters.merkle import MerkleLogStore
@@ -26,6 +28,7 @@ from testkit.sql import Databases
 KEY = Signer("telemetry-1", generate_private_key())
 VERIFIER = Verifier({KEY.key_id: KEY.public_key_b64()})
 LENIENT = Completeness(max_lag_events=10**9, max_lag_s=10**9)
+runner = CliRunner()
 
 
 def _checkpoint_all(checkpointer: Checkpointer) -> None:
@@ -67,3 +70,42 @@ def test_a_checkpoint_committed_while_the_store_is_verified_is_no_failure(
     assert now_signed > went_on[0]  # a checkpoint did come in meanwhile
     assert report.ok, report.failures
     assert report.checkpoints == went_on[0]
+
+
+def test_a_run_exported_while_telemetry_checkpoints_on_verifies(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AGENTDECK_DATA_DIR", str(tmp_path / "verifier"))  # no key by accident
+    url = databases.new_engine().url.render_as_string(hide_password=False)
+    store = Store.open(url, schemas=(TELEMETRY,))
+    checkpointer = Checkpointer(store, KEY, clock=lambda: NOW)
+    with store.transaction() as conn:
+        store.archive.append_many(conn, archive_records(4, "run-a"))
+    _checkpoint_all(checkpointer)
+    read = MerkleLogStore.checkpoints
+    went_on: list[bool] = []
+
+    def checkpoints_meanwhile(self: MerkleLogStore, conn: Connection) -> Sequence[Checkpoint]:
+        found = read(self, conn)
+        if not went_on:  # the run goes on, and telemetry checkpoints it
+            went_on.append(True)
+            with store.transaction() as other:
+                store.archive.append_many(other, archive_records(3, "run-a"))
+            _checkpoint_all(checkpointer)
+        return found
+
+    monkeypatch.setattr(MerkleLogStore, "checkpoints", checkpoints_meanwhile)
+    bundle = tmp_path / "bundle.json"
+    try:
+        exported = runner.invoke(
+            audit_app, ["export", "run-a", "--out", str(bundle), "--database-url", url]
+        )
+    finally:
+        store.close()
+    assert exported.exit_code == 0, exported.output
+    assert went_on
+
+    trusted = f"{KEY.key_id}={KEY.public_key_b64()}"
+    checked = runner.invoke(audit_app, ["verify-bundle", str(bundle), "--public-key", trusted])
+    assert checked.exit_code == 0, checked.output
+    assert "verified: bundle of run-a: 4 events" in checked.output
